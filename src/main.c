@@ -1,0 +1,178 @@
+/* periscope — stream a camera to browsers over WebRTC
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Wires the modules together: options → source and encoder choice → stream → signalling →
+ * HTTP server, then runs the main loop until SIGINT/SIGTERM.
+ */
+#include <glib-unix.h>
+#include <gst/gst.h>
+#include <stdio.h>
+
+#include "psc-config.h"
+#include "psc-encoder.h"
+#include "psc-server.h"
+#include "psc-signalling.h"
+#include "psc-source.h"
+#include "psc-stream.h"
+
+/* sysexits.h */
+#define EXIT_USAGE 64
+#define EXIT_UNAVAILABLE 69
+
+/* How long the first frame may take: cameras can be slow to start streaming. */
+#define START_TIMEOUT_MS 10000
+/* How long viewers get to see the WebSocket close on shutdown. */
+#define SHUTDOWN_GRACE_MS 1000
+
+typedef struct {
+  GMainLoop *loop;
+  PscSignalling *signalling;
+  guint grace_timer;
+  gboolean stopping;
+} App;
+
+static gboolean
+quit_loop (gpointer user_data)
+{
+  App *app = user_data;
+
+  app->grace_timer = 0;
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+wait_for_peers (gpointer user_data)
+{
+  App *app = user_data;
+
+  if (psc_signalling_get_peer_count (app->signalling) > 0)
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  App *app = user_data;
+
+  if (app->stopping) {
+    g_main_loop_quit (app->loop);
+    return G_SOURCE_CONTINUE;
+  }
+  app->stopping = TRUE;
+  g_print ("periscope: stopping\n");
+  psc_signalling_shutdown (app->signalling);
+  app->grace_timer = g_timeout_add (SHUTDOWN_GRACE_MS, quit_loop, app);
+  g_timeout_add (20, wait_for_peers, app);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_stream_error (PscStream *stream, GError *error, gpointer user_data)
+{
+  g_printerr ("periscope: stream %s failed: %s\n", psc_stream_get_id (stream), error->message);
+}
+
+static int
+exit_code_for (const GError *error)
+{
+  return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ? EXIT_USAGE
+      : EXIT_UNAVAILABLE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (PscConfig) config = psc_config_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscSourceChoice) source = NULL;
+  g_autoptr (PscEncoderChoice) encoder = NULL;
+  g_autoptr (PscStream) stream = NULL;
+  g_autoptr (PscSignalling) signalling = NULL;
+  g_autoptr (PscServer) server = NULL;
+  g_auto (GStrv) urls = NULL;
+  PscViewerOptions viewer_options = { 0 };
+  App app = { 0 };
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+
+  if (!psc_config_parse (config, &argc, &argv, &error)) {
+    g_printerr ("periscope: %s\nTry periscope --help\n", error->message);
+    return EXIT_USAGE;
+  }
+  if (config->list_presets) {
+    g_auto (GStrv) names = psc_config_list_presets ();
+    for (guint i = 0; names[i] != NULL; i++) {
+      g_autofree char *description = psc_config_preset_get (names[i], "description", NULL);
+      g_print ("%-12s %s\n", names[i], description ? description : "");
+    }
+    return 0;
+  }
+  if (config->list_devices) {
+    psc_source_print_devices ();
+    return 0;
+  }
+  if (config->list_encoders) {
+    psc_encoder_print_list (config);
+    return 0;
+  }
+
+  source = psc_source_select (config, &error);
+  if (source == NULL) {
+    g_printerr ("periscope: %s\n", error->message);
+    return exit_code_for (error);
+  }
+  g_print ("periscope: source: %s\n  (%s)\n", source->description, source->reason);
+
+  encoder = psc_encoder_select (config, NULL, NULL, &error);
+  if (encoder == NULL) {
+    g_printerr ("periscope: %s\n", error->message);
+    return exit_code_for (error);
+  }
+
+  stream = psc_stream_new (config->stream_id, source, encoder, config, &error);
+  if (stream == NULL) {
+    g_printerr ("periscope: %s\n", error->message);
+    return exit_code_for (error);
+  }
+  if (!psc_stream_start (stream, START_TIMEOUT_MS, &error)) {
+    g_printerr ("periscope: cannot start stream %s: %s\n", config->stream_id, error->message);
+    return EXIT_UNAVAILABLE;
+  }
+  g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), NULL);
+  g_print ("periscope: encoder %s started for stream %s: %s %dx%d@%d, %d kbit/s (%s)\n",
+      psc_stream_get_encoder_name (stream), config->stream_id,
+      psc_codec_to_string (encoder->codec), config->width, config->height, config->framerate,
+      config->bitrate, encoder->reason);
+
+  viewer_options.ice_addresses = (const char *const *) config->ice_addresses;
+  viewer_options.connect_timeout_s = config->connect_timeout;
+  signalling = psc_signalling_new (&viewer_options);
+  psc_signalling_add_stream (signalling, stream);
+
+  server = psc_server_new (signalling);
+  if (!psc_server_listen (server, config->bind, config->port, &error)) {
+    g_printerr ("periscope: cannot listen on %s port %d: %s\n",
+        config->bind ? config->bind : "every interface", config->port, error->message);
+    return EXIT_UNAVAILABLE;
+  }
+  urls = psc_server_get_page_urls (server, config->bind);
+  for (guint i = 0; urls[i] != NULL; i++)
+    g_print ("periscope: open %s\n", urls[i]);
+
+  app.loop = g_main_loop_new (NULL, FALSE);
+  app.signalling = signalling;
+  g_unix_signal_add (SIGINT, on_quit_signal, &app);
+  g_unix_signal_add (SIGTERM, on_quit_signal, &app);
+  g_main_loop_run (app.loop);
+
+  g_clear_handle_id (&app.grace_timer, g_source_remove);
+  g_clear_object (&server);
+  g_clear_object (&signalling);
+  psc_stream_stop (stream);
+  g_main_loop_unref (app.loop);
+  g_print ("periscope: stopped\n");
+  return 0;
+}

@@ -1,0 +1,361 @@
+/* periscope — command-line options, presets and their validation
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-config.h"
+#include "psc-protocol.h"
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+#include <string.h>
+
+#define PRESET_RESOURCE_DIR "/org/periscope/pipelines/"
+#define PRESET_SUFFIX ".preset"
+#define PRESET_GROUP "preset"
+
+G_DEFINE_QUARK (psc-config-error-quark, psc_config_error)
+
+PscConfig *
+psc_config_new (void)
+{
+  PscConfig *config = g_new0 (PscConfig, 1);
+
+  config->codec = PSC_CODEC_H264;
+  config->width = 1280;
+  config->height = 720;
+  config->framerate = 30;
+  config->bitrate = 2000;
+  config->port = 8080;
+  config->stream_id = g_strdup ("camera");
+  config->connect_timeout = 20;
+  return config;
+}
+
+void
+psc_config_free (PscConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->source);
+  g_free (config->device);
+  g_free (config->encoder);
+  g_free (config->preset);
+  g_free (config->bind);
+  g_strfreev (config->ice_addresses);
+  g_free (config->stream_id);
+  g_free (config);
+}
+
+static gboolean
+check_range (const char *option, int value, int min, int max, GError **error)
+{
+  if (value < min || value > max) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "%s must be between %d and %d, not %d", option, min, max, value);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GKeyFile *
+load_preset (const char *name, GError **error)
+{
+  g_autoptr (GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+
+  if (strchr (name, '/') != NULL) {
+    if (!g_key_file_load_from_file (keyfile, name, G_KEY_FILE_NONE, &local_error)) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET,
+          "cannot read preset file %s: %s", name, local_error->message);
+      return NULL;
+    }
+  } else {
+    g_autofree char *path = g_strconcat (PRESET_RESOURCE_DIR, name, PRESET_SUFFIX, NULL);
+    g_autoptr (GBytes) bytes =
+        g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+    g_auto (GStrv) names = NULL;
+    g_autofree char *known = NULL;
+
+    if (bytes == NULL) {
+      names = psc_config_list_presets ();
+      known = g_strjoinv (", ", names);
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET,
+          "no preset named \"%s\"; the presets are: %s (or give a path to a .preset file)",
+          name, known);
+      return NULL;
+    }
+    if (!g_key_file_load_from_bytes (keyfile, bytes, G_KEY_FILE_NONE, &local_error)) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET,
+          "preset %s is malformed: %s", name, local_error->message);
+      return NULL;
+    }
+  }
+  if (!g_key_file_has_group (keyfile, PRESET_GROUP)) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET,
+        "preset %s has no [" PRESET_GROUP "] group", name);
+    return NULL;
+  }
+  return g_steal_pointer (&keyfile);
+}
+
+gboolean
+psc_config_apply_preset (PscConfig *config, const char *name, GError **error)
+{
+  g_autoptr (GKeyFile) keyfile = NULL;
+  g_autofree char *codec = NULL;
+
+  g_return_val_if_fail (config != NULL && name != NULL, FALSE);
+
+  keyfile = load_preset (name, error);
+  if (keyfile == NULL)
+    return FALSE;
+
+  if (config->source == NULL)
+    config->source = g_key_file_get_string (keyfile, PRESET_GROUP, "source", NULL);
+  if (config->encoder == NULL)
+    config->encoder = g_key_file_get_string (keyfile, PRESET_GROUP, "encoder", NULL);
+  codec = g_key_file_get_string (keyfile, PRESET_GROUP, "codec", NULL);
+  if (codec != NULL && !config->codec_explicit) {
+    if (!psc_codec_from_string (codec, &config->codec)) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET,
+          "preset %s names an unknown codec \"%s\" (use h264 or vp8)", name, codec);
+      return FALSE;
+    }
+    config->codec_explicit = TRUE;
+  }
+  g_free (config->preset);
+  config->preset = g_strdup (name);
+  return TRUE;
+}
+
+static int
+compare_names (const void *a, const void *b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+GStrv
+psc_config_list_presets (void)
+{
+  g_auto (GStrv) children = g_resources_enumerate_children (PRESET_RESOURCE_DIR,
+      G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  GStrv names;
+
+  for (guint i = 0; children != NULL && children[i] != NULL; i++) {
+    if (g_str_has_suffix (children[i], PRESET_SUFFIX)) {
+      g_autofree char *name =
+          g_strndup (children[i], strlen (children[i]) - strlen (PRESET_SUFFIX));
+      g_strv_builder_add (builder, name);
+    }
+  }
+  names = g_strv_builder_end (builder);
+  qsort (names, g_strv_length (names), sizeof (char *), compare_names);
+  return names;
+}
+
+char *
+psc_config_preset_get (const char *name, const char *key, GError **error)
+{
+  g_autoptr (GKeyFile) keyfile = NULL;
+  g_autoptr (GError) local_error = NULL;
+  char *value;
+
+  g_return_val_if_fail (name != NULL && key != NULL, NULL);
+
+  keyfile = load_preset (name, error);
+  if (keyfile == NULL)
+    return NULL;
+  value = g_key_file_get_string (keyfile, PRESET_GROUP, key, &local_error);
+  if (value == NULL)
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET, "preset %s has no %s: %s",
+        name, key, local_error->message);
+  return value;
+}
+
+char *
+psc_config_expand (const PscConfig *config, const char *description, GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *p = description;
+
+  g_return_val_if_fail (config != NULL && description != NULL, NULL);
+
+  while (*p != '\0') {
+    const char *start = strstr (p, "${");
+    const char *end;
+    g_autofree char *name = NULL;
+
+    if (start == NULL) {
+      g_string_append (out, p);
+      break;
+    }
+    g_string_append_len (out, p, start - p);
+    end = strchr (start, '}');
+    if (end == NULL) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+          "unterminated ${ in \"%s\"", description);
+      return NULL;
+    }
+    name = g_strndup (start + 2, end - start - 2);
+    if (g_str_equal (name, "bitrate_kbps"))
+      g_string_append_printf (out, "%d", config->bitrate);
+    else if (g_str_equal (name, "bitrate_bps"))
+      g_string_append_printf (out, "%d", config->bitrate * 1000);
+    else if (g_str_equal (name, "keyframe_interval"))
+      g_string_append_printf (out, "%d", config->keyframe_interval);
+    else if (g_str_equal (name, "width"))
+      g_string_append_printf (out, "%d", config->width);
+    else if (g_str_equal (name, "height"))
+      g_string_append_printf (out, "%d", config->height);
+    else if (g_str_equal (name, "framerate"))
+      g_string_append_printf (out, "%d", config->framerate);
+    else if (g_str_equal (name, "device"))
+      g_string_append (out, config->device ? config->device : "/dev/video0");
+    else {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+          "unknown variable ${%s} in \"%s\" (known: bitrate_kbps, bitrate_bps, "
+          "keyframe_interval, width, height, framerate, device)", name, description);
+      return NULL;
+    }
+    p = end + 1;
+  }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+gboolean
+psc_config_validate (PscConfig *config, GError **error)
+{
+  g_return_val_if_fail (config != NULL, FALSE);
+
+  if (!check_range ("--width", config->width, 16, 7680, error) ||
+      !check_range ("--height", config->height, 16, 4320, error) ||
+      !check_range ("--framerate", config->framerate, 1, 240, error) ||
+      !check_range ("--bitrate", config->bitrate, 50, 200000, error) ||
+      !check_range ("--port", config->port, 0, 65535, error) ||
+      !check_range ("--connect-timeout", config->connect_timeout, 1, 3600, error))
+    return FALSE;
+  /* 4:2:0 encoders need even dimensions. */
+  if (config->width % 2 != 0 || config->height % 2 != 0) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--width and --height must be even (4:2:0 video), not %dx%d", config->width,
+        config->height);
+    return FALSE;
+  }
+  if (!psc_protocol_id_is_valid (config->stream_id)) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--stream-id must be 1 to %d characters of A-Z a-z 0-9 _ . -, not \"%s\"",
+        PSC_PROTOCOL_MAX_ID_LENGTH, config->stream_id);
+    return FALSE;
+  }
+  if (config->bind != NULL && !g_hostname_is_ip_address (config->bind)) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--bind must be an IP address, not \"%s\"", config->bind);
+    return FALSE;
+  }
+  for (guint i = 0; config->ice_addresses != NULL && config->ice_addresses[i] != NULL; i++) {
+    if (!g_hostname_is_ip_address (config->ice_addresses[i])) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+          "--ice-address must be an IP address, not \"%s\"", config->ice_addresses[i]);
+      return FALSE;
+    }
+  }
+  /* Two seconds between keyframes bounds recovery when a PLI is lost; joins and PLIs
+   * force keyframes sooner. */
+  config->keyframe_interval = config->framerate * 2;
+  return TRUE;
+}
+
+gboolean
+psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
+{
+  g_autofree char *codec = NULL;
+  g_autofree char *preset = NULL;
+  g_autofree char *bind = NULL;
+  g_autofree char *stream_id = NULL;
+  g_auto (GStrv) ice_addresses = NULL;
+  g_autoptr (GOptionContext) context = NULL;
+  const GOptionEntry entries[] = {
+    { "source", 's', 0, G_OPTION_ARG_STRING, &config->source,
+      "Video source in gst-launch syntax (default: --device, else the first camera, else a "
+      "test pattern)", "DESC" },
+    { "device", 'd', 0, G_OPTION_ARG_FILENAME, &config->device,
+      "V4L2 camera to capture from", "/dev/videoN" },
+    { "encoder", 'e', 0, G_OPTION_ARG_STRING, &config->encoder,
+      "Encoder in gst-launch syntax (default: the best working one for --codec)", "DESC" },
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset,
+      "Named pipeline preset, or path to a .preset file (see --list-presets)", "NAME" },
+    { "codec", 'c', 0, G_OPTION_ARG_STRING, &codec, "Video codec: h264 or vp8 (default h264)",
+      "CODEC" },
+    { "width", 'W', 0, G_OPTION_ARG_INT, &config->width, "Frame width in pixels (1280)", "PX" },
+    { "height", 'H', 0, G_OPTION_ARG_INT, &config->height, "Frame height in pixels (720)", "PX" },
+    { "framerate", 'f', 0, G_OPTION_ARG_INT, &config->framerate, "Frames per second (30)",
+      "FPS" },
+    { "bitrate", 'b', 0, G_OPTION_ARG_INT, &config->bitrate, "Target bitrate in kbit/s (2000)",
+      "KBPS" },
+    { "port", 'P', 0, G_OPTION_ARG_INT, &config->port,
+      "HTTP/WebSocket port (8080; 0 picks a free port)", "PORT" },
+    { "bind", 'B', 0, G_OPTION_ARG_STRING, &bind,
+      "Address to listen on (default: every interface)", "ADDR" },
+    { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ice_addresses,
+      "Only gather ICE host candidates on this local address (repeatable)", "ADDR" },
+    { "stream-id", 0, 0, G_OPTION_ARG_STRING, &stream_id,
+      "Name of the stream, its room and its camera peer (camera)", "ID" },
+    { "connect-timeout", 0, 0, G_OPTION_ARG_INT, &config->connect_timeout,
+      "Seconds a viewer has to connect before it is dropped (20)", "S" },
+    { "list-devices", 0, 0, G_OPTION_ARG_NONE, &config->list_devices,
+      "List the cameras found and exit", NULL },
+    { "list-encoders", 0, 0, G_OPTION_ARG_NONE, &config->list_encoders,
+      "List encoders, whether they work here, which would be chosen, and exit", NULL },
+    { "list-presets", 0, 0, G_OPTION_ARG_NONE, &config->list_presets,
+      "List the pipeline presets and exit", NULL },
+    { NULL }
+  };
+
+  g_return_val_if_fail (config != NULL, FALSE);
+
+  context = g_option_context_new ("- stream a camera to browsers over WebRTC");
+  g_option_context_set_summary (context,
+      "Serves a viewer page, WebSocket signalling and WebRTC from one port.\n"
+      "Example: periscope --source \"v4l2src device=/dev/video2 ! image/jpeg,width=1280,"
+      "height=720 ! jpegdec\"");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_group (context, gst_init_get_option_group ());
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
+
+  if (*argc > 1) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "unexpected argument \"%s\" (gst-launch descriptions go in quotes after --source "
+        "or --encoder)", (*argv)[1]);
+    return FALSE;
+  }
+  if (codec != NULL) {
+    if (!psc_codec_from_string (codec, &config->codec)) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+          "--codec must be h264 or vp8, not \"%s\"", codec);
+      return FALSE;
+    }
+    config->codec_explicit = TRUE;
+  }
+  if (bind != NULL) {
+    g_free (config->bind);
+    config->bind = g_steal_pointer (&bind);
+  }
+  if (stream_id != NULL) {
+    g_free (config->stream_id);
+    config->stream_id = g_steal_pointer (&stream_id);
+  }
+  if (ice_addresses != NULL) {
+    g_strfreev (config->ice_addresses);
+    config->ice_addresses = g_steal_pointer (&ice_addresses);
+  }
+  if (config->source != NULL && config->device != NULL) {
+    g_set_error_literal (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--source and --device both name the source; give one");
+    return FALSE;
+  }
+  if (preset != NULL && !psc_config_apply_preset (config, preset, error))
+    return FALSE;
+
+  return psc_config_validate (config, error);
+}

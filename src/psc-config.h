@@ -1,0 +1,154 @@
+/* periscope — command-line options, presets and their validation
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include "psc-codec.h"
+
+G_BEGIN_DECLS
+
+#define PSC_CONFIG_ERROR (psc_config_error_quark ())
+GQuark psc_config_error_quark (void);
+
+/**
+ * PscConfigError:
+ * @PSC_CONFIG_ERROR_USAGE: an option or its value is wrong (sysexits EX_USAGE, 64)
+ * @PSC_CONFIG_ERROR_PRESET: a preset is missing or malformed (EX_USAGE, 64)
+ */
+typedef enum {
+  PSC_CONFIG_ERROR_USAGE,
+  PSC_CONFIG_ERROR_PRESET,
+} PscConfigError;
+
+/**
+ * PscConfig:
+ * @source: (nullable): gst-launch description of the video source (--source or preset)
+ * @device: (nullable): V4L2 device path (--device)
+ * @encoder: (nullable): gst-launch description of the encoder (--encoder or preset);
+ *   %NULL means "choose the best working encoder for @codec"
+ * @preset: (nullable): name or path of the preset applied
+ * @codec: the codec viewers get
+ * @codec_explicit: whether @codec was given (by --codec or the preset)
+ * @width: frame width in pixels
+ * @height: frame height in pixels
+ * @framerate: frames per second
+ * @bitrate: target bitrate in kbit/s
+ * @keyframe_interval: maximum distance between keyframes, in frames (2 s of video);
+ *   joins and PLIs force keyframes sooner
+ * @port: TCP port of the HTTP server; 0 picks a free one
+ * @bind: (nullable): address to listen on; %NULL means every interface
+ * @ice_addresses: (nullable): if set, the only local addresses ICE gathers host
+ *   candidates on (--ice-address, repeatable)
+ * @stream_id: the stream's id, also its room name and its camera's peer id
+ * @connect_timeout: seconds a viewer has to connect (answer + ICE + DTLS) before it is dropped
+ * @list_devices: --list-devices was given
+ * @list_encoders: --list-encoders was given
+ * @list_presets: --list-presets was given
+ *
+ * Everything the daemon was asked to do. Filled by psc_config_parse().
+ */
+typedef struct {
+  char *source;
+  char *device;
+  char *encoder;
+  char *preset;
+  PscCodec codec;
+  gboolean codec_explicit;
+  int width;
+  int height;
+  int framerate;
+  int bitrate;
+  int keyframe_interval;
+  int port;
+  char *bind;
+  GStrv ice_addresses;
+  char *stream_id;
+  int connect_timeout;
+  gboolean list_devices;
+  gboolean list_encoders;
+  gboolean list_presets;
+} PscConfig;
+
+/**
+ * psc_config_new:
+ * Returns: (transfer full): a config holding the defaults (1280×720 at 30 fps,
+ *   2000 kbit/s, H.264, port 8080, every interface, stream "camera", 20 s connect timeout).
+ */
+PscConfig * psc_config_new  (void);
+void        psc_config_free (PscConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscConfig, psc_config_free)
+
+/**
+ * psc_config_parse:
+ * @config: the config to fill, holding defaults
+ * @argc: (inout): argument count; parsed options are removed
+ * @argv: (inout): arguments
+ * @error: a PSC_CONFIG_ERROR or G_OPTION_ERROR on failure
+ *
+ * Parses periscope's options together with GStreamer's own (--gst-debug…; this also
+ * initialises GStreamer), then applies --preset (its values are defaults under the other
+ * flags) and checks every value's range. gst-launch descriptions are not parsed here but
+ * when the stream is built, so a typo there surfaces with GStreamer's own message.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean    psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error);
+
+/**
+ * psc_config_validate:
+ * @config: the config
+ * @error: a PSC_CONFIG_ERROR_USAGE naming the option at fault
+ *
+ * Checks every value's range and form and derives @keyframe_interval.
+ * Called by psc_config_parse(); call it after changing a config by hand.
+ *
+ * Returns: %TRUE if the config is usable.
+ */
+gboolean    psc_config_validate (PscConfig *config, GError **error);
+
+/**
+ * psc_config_apply_preset:
+ * @config: the config
+ * @name: a preset name (a file pipelines/NAME.preset compiled into periscope) or the path
+ *   of a preset file (anything containing '/')
+ * @error: a PSC_CONFIG_ERROR_PRESET on failure
+ *
+ * A preset is a GKeyFile with a [preset] group and the keys description, source, encoder
+ * and codec, each optional. Values already set in @config win over the preset's.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean    psc_config_apply_preset (PscConfig *config, const char *name, GError **error);
+
+/**
+ * psc_config_list_presets:
+ * Returns: (transfer full): the names of the compiled-in presets, sorted.
+ */
+GStrv       psc_config_list_presets (void);
+
+/**
+ * psc_config_preset_get:
+ * @name: a preset name or path, as for psc_config_apply_preset()
+ * @key: "description", "source", "encoder" or "codec"
+ * @error: a PSC_CONFIG_ERROR_PRESET if the preset or the key is missing
+ *
+ * Returns: (transfer full): the unexpanded value, or %NULL with @error set.
+ */
+char *      psc_config_preset_get (const char *name, const char *key, GError **error);
+
+/**
+ * psc_config_expand:
+ * @config: the config
+ * @description: a gst-launch description that may contain ${bitrate_kbps}, ${bitrate_bps},
+ *   ${keyframe_interval}, ${width}, ${height}, ${framerate} or ${device}
+ * @error: a PSC_CONFIG_ERROR_USAGE for an unknown ${name}
+ *
+ * Substitutes the config's values, so presets and built-in encoder templates follow
+ * --bitrate, --width… (${device} is --device, else /dev/video0).
+ *
+ * Returns: (transfer full): the expanded description, or %NULL on error.
+ */
+char *      psc_config_expand (const PscConfig *config, const char *description, GError **error);
+
+G_END_DECLS

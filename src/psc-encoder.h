@@ -1,0 +1,122 @@
+/* periscope — encoder discovery, probing and ranking
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include "psc-codec.h"
+#include "psc-config.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PscEncoderCandidate:
+ * @factory: the element that must exist for this encoder to be tried
+ * @codec: what it produces
+ * @hardware: whether it runs on a hardware block (ranked before software)
+ * @preset: the compiled-in preset whose `encoder` key is this encoder's gst-launch
+ *   template (with ${…} variables, see psc_config_expand()). It takes raw video from
+ *   videoconvert and outputs H.264 constrained-baseline or VP8, with keyframes at most
+ *   ${keyframe_interval} frames apart and no B-frames.
+ *
+ * One entry of the ranked table of encoders periscope knows.
+ */
+typedef struct {
+  const char *factory;
+  PscCodec codec;
+  gboolean hardware;
+  const char *preset;
+} PscEncoderCandidate;
+
+/**
+ * PscEncoderChoice:
+ * @codec: the codec it produces
+ * @factory: (nullable): the encoder element's factory name, if known
+ * @description: the expanded gst-launch description to build the encoder from
+ * @hardware: whether it is a hardware encoder
+ * @reason: why this one, for a human ("first working hardware encoder", "--encoder")
+ */
+typedef struct {
+  PscCodec codec;
+  char *factory;
+  char *description;
+  gboolean hardware;
+  char *reason;
+} PscEncoderChoice;
+
+void psc_encoder_choice_free (PscEncoderChoice *choice);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscEncoderChoice, psc_encoder_choice_free)
+
+/**
+ * PscEncoderProbeFunc:
+ * @candidate: the encoder to try
+ * @description: its expanded description
+ * @user_data: closure
+ * @error: why it does not work
+ *
+ * Decides whether an encoder works on this machine. Returns %TRUE if it does.
+ */
+typedef gboolean (*PscEncoderProbeFunc) (const PscEncoderCandidate *candidate,
+    const char *description, gpointer user_data, GError **error);
+
+/**
+ * psc_encoder_candidates:
+ * @codec: the codec
+ * @n_candidates: (out): how many
+ *
+ * Returns: (transfer none) (array length=n_candidates): the encoders known for @codec,
+ *   best first: hardware (V4L2 M2M, VA, VA-API, Jetson, NVENC, Quick Sync), then software.
+ */
+const PscEncoderCandidate * psc_encoder_candidates (PscCodec codec, guint *n_candidates);
+
+/**
+ * psc_encoder_candidate_description:
+ * @candidate: an encoder
+ * @config: supplies bitrate, keyframe interval…
+ * @error: a PSC_CONFIG_ERROR if the preset is missing or malformed
+ *
+ * Returns: (transfer full): the candidate's gst-launch description, expanded for @config.
+ */
+char * psc_encoder_candidate_description (const PscEncoderCandidate *candidate,
+    const PscConfig *config, GError **error);
+
+/**
+ * psc_encoder_probe:
+ *
+ * The real #PscEncoderProbeFunc: the factory must exist, and a short pipeline
+ * (videotestsrc, 10 frames of 320×240, through the encoder) must reach EOS without error and
+ * produce output within 5 s. An encoder whose element exists may still fail here — no
+ * device node, a driver without the profile asked for, a missing firmware — which is the
+ * point of trying it.
+ */
+gboolean psc_encoder_probe (const PscEncoderCandidate *candidate, const char *description,
+    gpointer user_data, GError **error);
+
+/**
+ * psc_encoder_select:
+ * @config: the config: its encoder description, codec and bitrate/keyframe settings
+ * @probe: (nullable): how to test a candidate; %NULL means psc_encoder_probe()
+ * @user_data: for @probe
+ * @error: why no encoder can be used
+ *
+ * With --encoder (or a preset's encoder), that description is used as given (expanded)
+ * and its codec is read from the encoder element it contains; it must agree with an
+ * explicit --codec. Otherwise the first candidate for the codec that @probe accepts wins.
+ *
+ * Returns: (transfer full): the choice, or %NULL with @error set (PSC_CONFIG_ERROR_USAGE for
+ *   a description that does not parse or names no encoder, G_IO_ERROR_NOT_FOUND when no
+ *   encoder works).
+ */
+PscEncoderChoice * psc_encoder_select (const PscConfig *config, PscEncoderProbeFunc probe,
+    gpointer user_data, GError **error);
+
+/**
+ * psc_encoder_print_list:
+ * @config: the config (its bitrate and keyframe settings are used for probing)
+ *
+ * Prints every known encoder for every codec, whether its element exists, whether it
+ * works here (probing each), and which would be chosen. For --list-encoders.
+ */
+void psc_encoder_print_list (const PscConfig *config);
+
+G_END_DECLS

@@ -1,0 +1,115 @@
+/* periscope — gst-launch descriptions given by users and presets
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-launch.h"
+#include "psc-config.h"
+
+#include <string.h>
+
+/* gst-launch-1.0 allows caps only between elements, but "v4l2src ! video/x-raw,width=1280"
+ * is what people write for a source (and "x264enc ! video/x-h264,profile=…" for an
+ * encoder). When the last segment is caps, it becomes a capsfilter. Returns NULL otherwise. */
+static char *
+rewrite_trailing_caps (const char *description)
+{
+  const char *bang = strrchr (description, '!');
+  g_autofree char *tail = NULL;
+  g_autofree char *head = NULL;
+  g_autoptr (GstCaps) caps = NULL;
+  g_autofree char *caps_text = NULL;
+  g_autoptr (GString) escaped = g_string_new (NULL);
+
+  if (bang == NULL)
+    return NULL;
+  tail = g_strstrip (g_strdup (bang + 1));
+  if (strchr (tail, '/') == NULL || strchr (tail, ' ') != NULL)
+    return NULL;
+  caps = gst_caps_from_string (tail);
+  if (caps == NULL)
+    return NULL;
+  caps_text = gst_caps_to_string (caps);
+  for (const char *c = caps_text; *c != '\0'; c++) {
+    if (*c == '"' || *c == '\\')
+      g_string_append_c (escaped, '\\');
+    g_string_append_c (escaped, *c);
+  }
+  head = g_strndup (description, bang - description);
+  return g_strdup_printf ("%s ! capsfilter caps=\"%s\"", head, escaped->str);
+}
+
+GstElement *
+psc_launch_parse_bin (const char *what, const char *description, GError **error)
+{
+  g_autofree char *rewritten = rewrite_trailing_caps (description);
+  g_autoptr (GError) parse_error = NULL;
+  g_autoptr (GstParseContext) context = gst_parse_context_new ();
+  GstElement *bin;
+
+  g_return_val_if_fail (what != NULL && description != NULL, NULL);
+
+  bin = gst_parse_bin_from_description_full (rewritten ? rewritten : description, TRUE, context,
+      GST_PARSE_FLAG_FATAL_ERRORS, &parse_error);
+  if (bin == NULL || parse_error != NULL) {
+    g_auto (GStrv) missing = gst_parse_context_get_missing_elements (context);
+    g_autofree char *hint = NULL;
+
+    if (missing != NULL && missing[0] != NULL) {
+      g_autofree char *names = g_strjoinv (", ", missing);
+      hint = g_strdup_printf (" (not installed here: %s; gst-inspect-1.0 lists what is)", names);
+    }
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "could not parse %s \"%s\": %s%s", what, description,
+        parse_error ? parse_error->message : "unknown error", hint ? hint : "");
+    if (bin != NULL)
+      gst_object_unref (gst_object_ref_sink (bin));
+    return NULL;
+  }
+  return bin;
+}
+
+static gboolean
+klass_has_word (GstElement *element, const char *klass_word)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+  const char *klass;
+
+  if (factory == NULL)
+    return FALSE;
+  klass = gst_element_factory_get_metadata (factory, GST_ELEMENT_METADATA_KLASS);
+  return klass != NULL && strstr (klass, klass_word) != NULL;
+}
+
+GstElement *
+psc_launch_find_element (GstBin *bin, const char *klass_word)
+{
+  g_autoptr (GstIterator) it = NULL;
+  GValue item = G_VALUE_INIT;
+  GstElement *found = NULL;
+  gboolean done = FALSE;
+
+  g_return_val_if_fail (GST_IS_BIN (bin) && klass_word != NULL, NULL);
+
+  it = gst_bin_iterate_sorted (bin);
+  while (!done) {
+    switch (gst_iterator_next (it, &item)) {
+      case GST_ITERATOR_OK: {
+        GstElement *element = g_value_get_object (&item);
+        if (found == NULL && klass_has_word (element, klass_word))
+          found = gst_object_ref (element);
+        else if (found == NULL && GST_IS_BIN (element))
+          found = psc_launch_find_element (GST_BIN (element), klass_word);
+        g_value_reset (&item);
+        break;
+      }
+      case GST_ITERATOR_RESYNC:
+        g_clear_object (&found);
+        gst_iterator_resync (it);
+        break;
+      default:
+        done = TRUE;
+        break;
+    }
+  }
+  g_value_unset (&item);
+  return found;
+}

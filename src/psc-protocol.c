@@ -1,0 +1,467 @@
+/* periscope — the signalling protocol: JSON text messages <-> PscMessage
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-protocol.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+G_DEFINE_QUARK (psc-protocol-error-quark, psc_protocol_error)
+
+static const char *const error_names[] = {
+  [PSC_PROTOCOL_ERROR_TOO_LARGE] = "too_large",
+  [PSC_PROTOCOL_ERROR_INVALID_JSON] = "invalid_json",
+  [PSC_PROTOCOL_ERROR_UNKNOWN_TYPE] = "unknown_type",
+  [PSC_PROTOCOL_ERROR_MISSING_FIELD] = "missing_field",
+  [PSC_PROTOCOL_ERROR_INVALID_FIELD] = "invalid_field",
+  [PSC_PROTOCOL_ERROR_UNKNOWN_PEER] = "unknown_peer",
+  [PSC_PROTOCOL_ERROR_BAD_STATE] = "bad_state",
+  [PSC_PROTOCOL_ERROR_BAD_SDP] = "bad_sdp",
+  [PSC_PROTOCOL_ERROR_PEER_ID_TAKEN] = "peer_id_taken",
+  [PSC_PROTOCOL_ERROR_TIMEOUT] = "timeout",
+  [PSC_PROTOCOL_ERROR_STREAM_FAILED] = "stream_failed",
+  [PSC_PROTOCOL_ERROR_INTERNAL] = "internal",
+};
+
+static const char *const type_names[] = {
+  [PSC_MESSAGE_OFFER] = "offer",
+  [PSC_MESSAGE_ANSWER] = "answer",
+  [PSC_MESSAGE_ICE_CANDIDATE] = "ice_candidate",
+  [PSC_MESSAGE_PEER_JOINED] = "peer_joined",
+  [PSC_MESSAGE_PEER_LEFT] = "peer_left",
+  [PSC_MESSAGE_EXISTING_PEERS] = "existing_peers",
+  [PSC_MESSAGE_ERROR] = "error",
+};
+
+const char *
+psc_protocol_error_to_string (PscProtocolError code)
+{
+  if ((guint) code >= G_N_ELEMENTS (error_names))
+    return "internal";
+  return error_names[code];
+}
+
+const char *
+psc_message_type_to_string (PscMessageType type)
+{
+  g_return_val_if_fail ((guint) type < G_N_ELEMENTS (type_names), NULL);
+  return type_names[type];
+}
+
+PscMessage *
+psc_message_new (PscMessageType type)
+{
+  PscMessage *message = g_new0 (PscMessage, 1);
+  message->type = type;
+  return message;
+}
+
+PscMessage *
+psc_message_new_error (PscProtocolError code, const char *text)
+{
+  PscMessage *message = psc_message_new (PSC_MESSAGE_ERROR);
+  message->error_code = g_strdup (psc_protocol_error_to_string (code));
+  message->error_message = g_strdup (text);
+  return message;
+}
+
+PscMessage *
+psc_message_new_error_from_gerror (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, NULL);
+  if (error->domain == PSC_PROTOCOL_ERROR)
+    return psc_message_new_error ((PscProtocolError) error->code, error->message);
+  return psc_message_new_error (PSC_PROTOCOL_ERROR_INTERNAL, error->message);
+}
+
+void
+psc_message_free (PscMessage *message)
+{
+  if (message == NULL)
+    return;
+  g_free (message->from_peer_id);
+  g_free (message->target_peer_id);
+  g_free (message->sdp);
+  g_free (message->candidate);
+  g_free (message->sdp_mid);
+  g_free (message->peer_id);
+  g_free (message->room);
+  g_strfreev (message->peers);
+  g_free (message->error_code);
+  g_free (message->error_message);
+  g_free (message->ice_servers_json);
+  g_free (message);
+}
+
+gboolean
+psc_protocol_id_is_valid (const char *id)
+{
+  gsize len;
+
+  if (id == NULL)
+    return FALSE;
+  len = strlen (id);
+  if (len == 0 || len > PSC_PROTOCOL_MAX_ID_LENGTH)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isalnum (id[i]) && id[i] != '_' && id[i] != '-' && id[i] != '.')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Field access with the error a client can act on ("answer.sdp must be a string"). */
+
+static JsonNode *
+get_member (JsonObject *object, const char *context, const char *name, gboolean required,
+    GError **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if ((node == NULL || JSON_NODE_HOLDS_NULL (node)) && required) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD,
+        "%s%s%s is required", context ? context : "", context ? "." : "", name);
+    return NULL;
+  }
+  return node;
+}
+
+static gboolean
+get_string (JsonObject *object, const char *context, const char *name, gboolean required,
+    char **out, GError **error)
+{
+  JsonNode *node = get_member (object, context, name, required, error);
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return !required;
+  if (json_node_get_value_type (node) != G_TYPE_STRING) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "%s%s%s must be a string", context ? context : "", context ? "." : "", name);
+    return FALSE;
+  }
+  *out = g_strdup (json_node_get_string (node));
+  return TRUE;
+}
+
+static gboolean
+get_peer_id (JsonObject *object, const char *name, gboolean required, char **out,
+    GError **error)
+{
+  if (!get_string (object, NULL, name, required, out, error))
+    return FALSE;
+  if (*out != NULL && !psc_protocol_id_is_valid (*out)) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "%s must be 1 to %d characters of A-Z a-z 0-9 _ . -", name,
+        PSC_PROTOCOL_MAX_ID_LENGTH);
+    g_clear_pointer (out, g_free);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* `offer` / `answer`: an RTCSessionDescriptionInit, {"type": "offer", "sdp": "v=0…"}. */
+static gboolean
+parse_description (JsonObject *root, PscMessage *message, GError **error)
+{
+  const char *member = psc_message_type_to_string (message->type);
+  JsonNode *node = get_member (root, NULL, member, TRUE, error);
+  JsonObject *description;
+  g_autofree char *type = NULL;
+
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "%s must be an object {\"type\": \"%s\", \"sdp\": \"…\"}", member, member);
+    return FALSE;
+  }
+  description = json_node_get_object (node);
+  if (!get_string (description, member, "type", FALSE, &type, error) ||
+      !get_string (description, member, "sdp", TRUE, &message->sdp, error))
+    return FALSE;
+  if (type != NULL && g_strcmp0 (type, member) != 0) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "%s.type must be \"%s\", not \"%s\"", member, member, type);
+    return FALSE;
+  }
+  if (message->sdp[0] == '\0') {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "%s.sdp is empty", member);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* `candidate`: an RTCIceCandidateInit; null or "" is end-of-candidates. */
+static gboolean
+parse_candidate (JsonObject *root, PscMessage *message, GError **error)
+{
+  JsonNode *node = get_member (root, NULL, "candidate", FALSE, error);
+  JsonObject *init;
+  JsonNode *index;
+  const char *value;
+
+  if (!json_object_has_member (root, "candidate")) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD,
+        "candidate is required (null for end-of-candidates)");
+    return FALSE;
+  }
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node)) {
+    message->candidate = g_strdup ("");
+    return TRUE;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "candidate must be an object {\"candidate\": \"candidate:…\", \"sdpMLineIndex\": 0, "
+        "\"sdpMid\": \"0\"}");
+    return FALSE;
+  }
+  init = json_node_get_object (node);
+  if (!get_string (init, "candidate", "candidate", FALSE, &message->candidate, error) ||
+      !get_string (init, "candidate", "sdpMid", FALSE, &message->sdp_mid, error))
+    return FALSE;
+  if (message->candidate == NULL)
+    message->candidate = g_strdup ("");
+
+  value = message->candidate;
+  if (g_str_has_prefix (value, "a="))
+    value += 2;
+  if (value[0] != '\0' && !g_str_has_prefix (value, "candidate:")) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "candidate.candidate must start with \"candidate:\" (RFC 8839 §5.1)");
+    return FALSE;
+  }
+  if (value != message->candidate) {
+    char *stripped = g_strdup (value);
+    g_free (message->candidate);
+    message->candidate = stripped;
+  }
+
+  index = json_object_get_member (init, "sdpMLineIndex");
+  if (index != NULL && !JSON_NODE_HOLDS_NULL (index)) {
+    gint64 v;
+    if (json_node_get_value_type (index) != G_TYPE_INT64 ||
+        (v = json_node_get_int (index)) < 0 || v > G_MAXUINT16) {
+      g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+          "candidate.sdpMLineIndex must be an integer from 0 to 65535");
+      return FALSE;
+    }
+    message->sdp_mline_index = (guint) v;
+  } else if (message->sdp_mid == NULL && message->candidate[0] != '\0') {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD,
+        "candidate.sdpMLineIndex or candidate.sdpMid is required");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_peers (JsonObject *root, PscMessage *message, GError **error)
+{
+  JsonNode *node = get_member (root, NULL, "peers", TRUE, error);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  JsonArray *array;
+
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    goto invalid;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    JsonNode *element = json_array_get_element (array, i);
+    if (json_node_get_value_type (element) != G_TYPE_STRING)
+      goto invalid;
+    g_strv_builder_add (builder, json_node_get_string (element));
+  }
+  message->peers = g_strv_builder_end (builder);
+  return TRUE;
+
+invalid:
+  g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+      "peers must be an array of strings");
+  return FALSE;
+}
+
+static gboolean
+parse_ice_servers (JsonObject *root, PscMessage *message, GError **error)
+{
+  JsonNode *node = json_object_get_member (root, "ice_servers");
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node)) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "ice_servers must be an array of RTCIceServer objects");
+    return FALSE;
+  }
+  message->ice_servers_json = json_to_string (node, FALSE);
+  return TRUE;
+}
+
+PscMessage *
+psc_message_parse (const char *data, gsize length, GError **error)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (GError) json_error = NULL;
+  g_autoptr (PscMessage) message = NULL;
+  g_autofree char *type = NULL;
+  JsonNode *root_node;
+  JsonObject *root;
+  gboolean ok = FALSE;
+  guint i;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  if (length > PSC_PROTOCOL_MAX_MESSAGE_SIZE) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_LARGE,
+        "message of %" G_GSIZE_FORMAT " bytes is over the limit of %d bytes", length,
+        PSC_PROTOCOL_MAX_MESSAGE_SIZE);
+    return NULL;
+  }
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, (gssize) length, &json_error)) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_JSON,
+        "message is not valid JSON: %s", json_error->message);
+    return NULL;
+  }
+  root_node = json_parser_get_root (parser);
+  if (root_node == NULL || !JSON_NODE_HOLDS_OBJECT (root_node)) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_JSON,
+        "message must be a JSON object with a \"type\"");
+    return NULL;
+  }
+  root = json_node_get_object (root_node);
+
+  if (!get_string (root, NULL, "type", TRUE, &type, error))
+    return NULL;
+  for (i = 0; i < G_N_ELEMENTS (type_names); i++) {
+    if (g_strcmp0 (type, type_names[i]) == 0)
+      break;
+  }
+  if (i == G_N_ELEMENTS (type_names)) {
+    g_autofree char *shown = g_utf8_make_valid (type, MIN (strlen (type), 40));
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_UNKNOWN_TYPE,
+        "unknown message type \"%s\"", shown);
+    return NULL;
+  }
+
+  message = psc_message_new ((PscMessageType) i);
+  if (!get_peer_id (root, "from_peer_id", FALSE, &message->from_peer_id, error) ||
+      !get_peer_id (root, "target_peer_id", FALSE, &message->target_peer_id, error))
+    return NULL;
+
+  switch (message->type) {
+    case PSC_MESSAGE_OFFER:
+      ok = parse_description (root, message, error) && parse_ice_servers (root, message, error);
+      break;
+    case PSC_MESSAGE_ANSWER:
+      ok = parse_description (root, message, error);
+      break;
+    case PSC_MESSAGE_ICE_CANDIDATE:
+      ok = parse_candidate (root, message, error);
+      break;
+    case PSC_MESSAGE_PEER_JOINED:
+    case PSC_MESSAGE_PEER_LEFT:
+      ok = get_peer_id (root, "peer_id", TRUE, &message->peer_id, error);
+      break;
+    case PSC_MESSAGE_EXISTING_PEERS:
+      ok = get_peer_id (root, "peer_id", FALSE, &message->peer_id, error) &&
+          get_string (root, NULL, "room", FALSE, &message->room, error) &&
+          parse_peers (root, message, error) && parse_ice_servers (root, message, error);
+      break;
+    case PSC_MESSAGE_ERROR:
+      ok = get_string (root, NULL, "code", FALSE, &message->error_code, error) &&
+          get_string (root, NULL, "message", TRUE, &message->error_message, error);
+      break;
+  }
+  if (!ok)
+    return NULL;
+  return g_steal_pointer (&message);
+}
+
+static void
+add_string (JsonBuilder *builder, const char *name, const char *value)
+{
+  if (value == NULL)
+    return;
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
+add_ice_servers (JsonBuilder *builder, const char *ice_servers_json)
+{
+  g_autoptr (JsonNode) node = NULL;
+
+  if (ice_servers_json == NULL)
+    return;
+  node = json_from_string (ice_servers_json, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node)) {
+    g_warning ("ignoring ice_servers that are not a JSON array: %s", ice_servers_json);
+    return;
+  }
+  json_builder_set_member_name (builder, "ice_servers");
+  json_builder_add_value (builder, g_steal_pointer (&node));
+}
+
+char *
+psc_message_to_json (const PscMessage *message)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr (JsonNode) root = NULL;
+
+  g_return_val_if_fail (message != NULL, NULL);
+
+  json_builder_begin_object (builder);
+  add_string (builder, "type", psc_message_type_to_string (message->type));
+  add_string (builder, "from_peer_id", message->from_peer_id);
+  add_string (builder, "target_peer_id", message->target_peer_id);
+
+  switch (message->type) {
+    case PSC_MESSAGE_OFFER:
+    case PSC_MESSAGE_ANSWER:
+      json_builder_set_member_name (builder, psc_message_type_to_string (message->type));
+      json_builder_begin_object (builder);
+      add_string (builder, "type", psc_message_type_to_string (message->type));
+      add_string (builder, "sdp", message->sdp ? message->sdp : "");
+      json_builder_end_object (builder);
+      add_ice_servers (builder, message->ice_servers_json);
+      break;
+    case PSC_MESSAGE_ICE_CANDIDATE:
+      json_builder_set_member_name (builder, "candidate");
+      if (message->candidate == NULL || message->candidate[0] == '\0') {
+        json_builder_add_null_value (builder);
+        break;
+      }
+      json_builder_begin_object (builder);
+      add_string (builder, "candidate", message->candidate);
+      json_builder_set_member_name (builder, "sdpMLineIndex");
+      json_builder_add_int_value (builder, message->sdp_mline_index);
+      add_string (builder, "sdpMid", message->sdp_mid);
+      json_builder_end_object (builder);
+      break;
+    case PSC_MESSAGE_PEER_JOINED:
+    case PSC_MESSAGE_PEER_LEFT:
+      add_string (builder, "peer_id", message->peer_id);
+      break;
+    case PSC_MESSAGE_EXISTING_PEERS:
+      add_string (builder, "peer_id", message->peer_id);
+      add_string (builder, "room", message->room);
+      json_builder_set_member_name (builder, "peers");
+      json_builder_begin_array (builder);
+      for (guint i = 0; message->peers != NULL && message->peers[i] != NULL; i++)
+        json_builder_add_string_value (builder, message->peers[i]);
+      json_builder_end_array (builder);
+      add_ice_servers (builder, message->ice_servers_json);
+      break;
+    case PSC_MESSAGE_ERROR:
+      add_string (builder, "code", message->error_code);
+      add_string (builder, "message", message->error_message ? message->error_message : "");
+      break;
+  }
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  return json_to_string (root, FALSE);
+}

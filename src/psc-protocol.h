@@ -1,0 +1,172 @@
+/* periscope — the signalling protocol: JSON text messages <-> PscMessage
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Pure data: no GStreamer, no network. docs/protocol.md describes every message.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * PSC_PROTOCOL_MAX_MESSAGE_SIZE:
+ *
+ * Largest signalling message accepted, in bytes. An SDP offer for one video m-line is
+ * about 1.5 KiB and a candidate line under 200 bytes, so 64 KiB leaves ample room while a
+ * flood of huge frames is refused before json-glib sees it.
+ */
+#define PSC_PROTOCOL_MAX_MESSAGE_SIZE (64 * 1024)
+
+/**
+ * PSC_PROTOCOL_MAX_ID_LENGTH:
+ *
+ * Longest peer or room id, in bytes. Ids are `[A-Za-z0-9_.-]+`.
+ */
+#define PSC_PROTOCOL_MAX_ID_LENGTH 64
+
+#define PSC_PROTOCOL_ERROR (psc_protocol_error_quark ())
+GQuark psc_protocol_error_quark (void);
+
+/**
+ * PscProtocolError:
+ *
+ * Errors a peer is told about in an `error` message. Each has a stable wire name
+ * (psc_protocol_error_to_string()), the `code` field of the message.
+ */
+typedef enum {
+  PSC_PROTOCOL_ERROR_TOO_LARGE,      /* "too_large": over PSC_PROTOCOL_MAX_MESSAGE_SIZE */
+  PSC_PROTOCOL_ERROR_INVALID_JSON,   /* "invalid_json": not JSON, or not a JSON object */
+  PSC_PROTOCOL_ERROR_UNKNOWN_TYPE,   /* "unknown_type": `type` names no message */
+  PSC_PROTOCOL_ERROR_MISSING_FIELD,  /* "missing_field": a required field is absent */
+  PSC_PROTOCOL_ERROR_INVALID_FIELD,  /* "invalid_field": a field has the wrong JSON type or value */
+  PSC_PROTOCOL_ERROR_UNKNOWN_PEER,   /* "unknown_peer": target_peer_id is not in the room */
+  PSC_PROTOCOL_ERROR_BAD_STATE,      /* "bad_state": message not valid now (e.g. candidate before answer) */
+  PSC_PROTOCOL_ERROR_BAD_SDP,        /* "bad_sdp": the SDP could not be parsed or applied */
+  PSC_PROTOCOL_ERROR_PEER_ID_TAKEN,  /* "peer_id_taken": another peer in the room has this id */
+  PSC_PROTOCOL_ERROR_TIMEOUT,        /* "timeout": the WebRTC session did not connect in time */
+  PSC_PROTOCOL_ERROR_STREAM_FAILED,  /* "stream_failed": the camera pipeline failed */
+  PSC_PROTOCOL_ERROR_INTERNAL,       /* "internal": anything else */
+} PscProtocolError;
+
+/**
+ * psc_protocol_error_to_string:
+ * Returns: (transfer none): the wire name of @code, e.g. "missing_field".
+ */
+const char * psc_protocol_error_to_string (PscProtocolError code);
+
+/**
+ * PscMessageType:
+ *
+ * The `type` of a signalling message. The names are those of the room/peer signalling
+ * servers periscope grew from (offer, answer, ice_candidate, peer_joined, peer_left,
+ * existing_peers), plus `error`.
+ */
+typedef enum {
+  PSC_MESSAGE_OFFER,
+  PSC_MESSAGE_ANSWER,
+  PSC_MESSAGE_ICE_CANDIDATE,
+  PSC_MESSAGE_PEER_JOINED,
+  PSC_MESSAGE_PEER_LEFT,
+  PSC_MESSAGE_EXISTING_PEERS,
+  PSC_MESSAGE_ERROR,
+} PscMessageType;
+
+/**
+ * psc_message_type_to_string:
+ * Returns: (transfer none): the wire name, e.g. "ice_candidate".
+ */
+const char * psc_message_type_to_string (PscMessageType type);
+
+/**
+ * PscMessage:
+ * @type: what the message is
+ * @from_peer_id: (nullable): sender, filled in by the server when it relays or originates
+ * @target_peer_id: (nullable): recipient; a message from a browser without one is for the
+ *   room's camera
+ * @sdp: (nullable): the SDP text of an offer or answer
+ * @candidate: (nullable): an ICE candidate attribute value ("candidate:…", RFC 8839 §5.1),
+ *   or "" for end-of-candidates
+ * @sdp_mline_index: the m-line the candidate belongs to
+ * @sdp_mid: (nullable): the media id the candidate belongs to
+ * @peer_id: (nullable): the peer that joined or left; for existing_peers, the receiver's own id
+ * @room: (nullable): for existing_peers, the room joined
+ * @peers: (nullable): for existing_peers, the other peers in the room (camera first)
+ * @error_code: (nullable): for error, a psc_protocol_error_to_string() name
+ * @error_message: (nullable): for error, a sentence for a human
+ * @ice_servers_json: (nullable): for offer and existing_peers, a JSON array of RTCIceServer
+ *   objects to hand to the browser's RTCPeerConnection, as text
+ *
+ * One signalling message, parsed or to be serialised. Free with psc_message_free().
+ */
+typedef struct {
+  PscMessageType type;
+  char *from_peer_id;
+  char *target_peer_id;
+  char *sdp;
+  char *candidate;
+  guint sdp_mline_index;
+  char *sdp_mid;
+  char *peer_id;
+  char *room;
+  GStrv peers;
+  char *error_code;
+  char *error_message;
+  char *ice_servers_json;
+} PscMessage;
+
+/**
+ * psc_message_new:
+ * Returns: (transfer full): an empty message of @type.
+ */
+PscMessage * psc_message_new (PscMessageType type);
+
+/**
+ * psc_message_new_error:
+ * @code: what went wrong
+ * @message: a sentence for a human, saying what was wrong and, where it helps, what to do
+ *
+ * Returns: (transfer full): an `error` message.
+ */
+PscMessage * psc_message_new_error (PscProtocolError code, const char *message);
+
+/**
+ * psc_message_new_error_from_gerror:
+ * @error: any error; those of PSC_PROTOCOL_ERROR keep their code, others become "internal"
+ *
+ * Returns: (transfer full): an `error` message carrying @error's message.
+ */
+PscMessage * psc_message_new_error_from_gerror (const GError *error);
+
+void psc_message_free (PscMessage *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscMessage, psc_message_free)
+
+/**
+ * psc_message_parse:
+ * @data: the text of one WebSocket message (not necessarily NUL-terminated)
+ * @length: its length in bytes
+ * @error: a PSC_PROTOCOL_ERROR on failure
+ *
+ * Parses and validates one message: size, JSON, `type`, and the fields that type requires
+ * with their JSON types. Ids must be 1..PSC_PROTOCOL_MAX_ID_LENGTH bytes of
+ * `[A-Za-z0-9_.-]`. A candidate must start with "candidate:" (an "a=" prefix is dropped,
+ * as browsers differ), or be empty/null for end-of-candidates (RFC 8838 §4.5).
+ * Unknown extra fields are ignored so that newer clients still talk to older servers.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set.
+ */
+PscMessage * psc_message_parse (const char *data, gsize length, GError **error);
+
+/**
+ * psc_message_to_json:
+ * Returns: (transfer full): @message as compact JSON text.
+ */
+char * psc_message_to_json (const PscMessage *message);
+
+/**
+ * psc_protocol_id_is_valid:
+ * Returns: %TRUE if @id is usable as a peer or room id.
+ */
+gboolean psc_protocol_id_is_valid (const char *id);
+
+G_END_DECLS

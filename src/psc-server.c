@@ -1,0 +1,240 @@
+/* periscope — the one HTTP server: viewer page, WebSocket signalling
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-server.h"
+#include "psc-protocol.h"
+
+#include <gst/gst.h>
+#include <interfaces.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (psc_server_debug);
+#define GST_CAT_DEFAULT psc_server_debug
+
+#define WEB_RESOURCE_DIR "/org/periscope/web"
+
+struct _PscServer {
+  GObject parent;
+
+  SoupServer *soup;
+  PscSignalling *signalling;
+};
+
+G_DEFINE_FINAL_TYPE (PscServer, psc_server, G_TYPE_OBJECT)
+
+static void
+psc_server_finalize (GObject *object)
+{
+  PscServer *self = PSC_SERVER (object);
+
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup);
+  g_clear_object (&self->signalling);
+  G_OBJECT_CLASS (psc_server_parent_class)->finalize (object);
+}
+
+static void
+psc_server_class_init (PscServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = psc_server_finalize;
+}
+
+static void
+psc_server_init (PscServer *self)
+{
+}
+
+static void
+respond_text (SoupServerMessage *msg, guint status, const char *text)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
+      strlen (text));
+}
+
+static const char *
+content_type (const char *path)
+{
+  if (g_str_has_suffix (path, ".html"))
+    return "text/html; charset=utf-8";
+  if (g_str_has_suffix (path, ".js"))
+    return "text/javascript; charset=utf-8";
+  if (g_str_has_suffix (path, ".css"))
+    return "text/css; charset=utf-8";
+  if (g_str_has_suffix (path, ".svg"))
+    return "image/svg+xml";
+  return "application/octet-stream";
+}
+
+/* GET /, /viewer.js, /style.css … from the compiled-in web/ folder. */
+static void
+on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  const char *method = soup_server_message_get_method (msg);
+  g_autofree char *resource = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  SoupMessageHeaders *headers;
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+        "GET, HEAD");
+    respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD here\n");
+    return;
+  }
+  if (g_str_equal (path, "/"))
+    path = "/index.html";
+  /* Resource paths are not file paths, but refuse anything odd outright. */
+  if (strstr (path, "..") == NULL && strchr (path + 1, '/') == NULL) {
+    resource = g_strconcat (WEB_RESOURCE_DIR, path, NULL);
+    bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  }
+  if (bytes == NULL) {
+    respond_text (msg, SOUP_STATUS_NOT_FOUND, "not found\n");
+    return;
+  }
+  headers = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, content_type (path), SOUP_MEMORY_COPY,
+      g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* Splits a signalling path into room and peer id. Returns FALSE for an unknown shape. */
+static gboolean
+parse_signalling_path (const char *path, const char *default_room, char **room, char **peer)
+{
+  g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
+  guint n = g_strv_length (parts);
+
+  if (n >= 1 && g_str_equal (parts[0], "ws")) {
+    if (n == 1 || (n == 2 && parts[1][0] == '\0')) {
+      *room = g_strdup (default_room);
+      return *room != NULL;
+    }
+    if (n == 2 || n == 3) {
+      *room = g_strdup (parts[1]);
+      *peer = n == 3 ? g_strdup (parts[2]) : NULL;
+      return TRUE;
+    }
+  } else if (n == 4 && g_str_equal (parts[0], "webrtc") && g_str_equal (parts[1], "signaling")) {
+    *room = g_strdup (parts[2]);
+    *peer = g_strdup (parts[3]);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
+    SoupWebsocketConnection *connection, gpointer user_data)
+{
+  PscServer *self = user_data;
+  g_autofree char *room = NULL;
+  g_autofree char *peer = NULL;
+  g_autofree char *problem = NULL;
+
+  if (!parse_signalling_path (path, psc_signalling_get_default_room (self->signalling), &room,
+          &peer))
+    problem = g_strdup_printf ("no signalling at %s: use /ws, /ws/{room} or "
+        "/ws/{room}/{peer_id}", path);
+  else if (!psc_protocol_id_is_valid (room) || (peer != NULL && !psc_protocol_id_is_valid (peer)))
+    problem = g_strdup_printf ("room and peer ids must be 1 to %d characters of "
+        "A-Z a-z 0-9 _ . -", PSC_PROTOCOL_MAX_ID_LENGTH);
+
+  if (problem != NULL) {
+    g_autoptr (PscMessage) message = psc_message_new_error (PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        problem);
+    g_autofree char *json = psc_message_to_json (message);
+    soup_websocket_connection_send_text (connection, json);
+    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, problem);
+    return;
+  }
+  psc_signalling_accept (self->signalling, room, peer, connection);
+}
+
+PscServer *
+psc_server_new (PscSignalling *signalling)
+{
+  PscServer *self;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (signalling), NULL);
+
+  if (psc_server_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (psc_server_debug, "psc-server", 0, "periscope HTTP server");
+
+  self = g_object_new (PSC_TYPE_SERVER, NULL);
+  self->signalling = g_object_ref (signalling);
+  self->soup = soup_server_new ("server-header", "periscope/" PACKAGE_VERSION " ", NULL);
+  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
+  soup_server_add_websocket_handler (self->soup, "/webrtc/signaling", NULL, NULL, on_websocket,
+      self, NULL);
+  soup_server_add_handler (self->soup, "/", on_static, self, NULL);
+  return self;
+}
+
+gboolean
+psc_server_listen (PscServer *self, const char *address, guint port, GError **error)
+{
+  g_return_val_if_fail (PSC_IS_SERVER (self), FALSE);
+
+  if (address == NULL)
+    return soup_server_listen_all (self->soup, port, 0, error);
+  {
+    g_autoptr (GSocketAddress) socket_address = g_inet_socket_address_new_from_string (address,
+        port);
+    if (socket_address == NULL) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s",
+          address);
+      return FALSE;
+    }
+    return soup_server_listen (self->soup, socket_address, 0, error);
+  }
+}
+
+guint
+psc_server_get_port (PscServer *self)
+{
+  GSList *uris;
+  guint port = 0;
+
+  g_return_val_if_fail (PSC_IS_SERVER (self), 0);
+
+  uris = soup_server_get_uris (self->soup);
+  if (uris != NULL)
+    port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+static void
+add_url (GStrvBuilder *builder, const char *host, guint port)
+{
+  g_autofree char *url = NULL;
+
+  if (strchr (host, ':') != NULL)
+    url = g_strdup_printf ("http://[%s]:%u/", host, port);
+  else
+    url = g_strdup_printf ("http://%s:%u/", host, port);
+  g_strv_builder_add (builder, url);
+}
+
+GStrv
+psc_server_get_page_urls (PscServer *self, const char *address)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  guint port = psc_server_get_port (self);
+
+  if (address != NULL && !g_str_equal (address, "0.0.0.0") && !g_str_equal (address, "::")) {
+    add_url (builder, address, port);
+  } else {
+    GList *ips = nice_interfaces_get_local_ips (FALSE);
+    add_url (builder, "localhost", port);
+    for (GList *l = ips; l != NULL; l = l->next)
+      add_url (builder, l->data, port);
+    g_list_free_full (ips, g_free);
+  }
+  return g_strv_builder_end (builder);
+}

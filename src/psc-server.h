@@ -1,0 +1,55 @@
+/* periscope — the one HTTP server: viewer page, WebSocket signalling
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+#include "psc-signalling.h"
+
+G_BEGIN_DECLS
+
+#define PSC_TYPE_SERVER (psc_server_get_type ())
+G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
+
+/**
+ * psc_server_new:
+ * @signalling: where WebSocket peers go (a reference is taken)
+ *
+ * Routes:
+ * - `GET /`, `/viewer.js`, `/style.css`: the viewer page, compiled in (GResource)
+ * - `WS /ws` (the default stream), `/ws/{room}`, `/ws/{room}/{peer_id}`, and the form
+ *   `/webrtc/signaling/{room}/{peer_id}` of the earlier signalling servers
+ *
+ * Returns: (transfer full): a server, not listening yet.
+ */
+PscServer * psc_server_new (PscSignalling *signalling);
+
+/**
+ * psc_server_listen:
+ * @server: the server
+ * @address: (nullable): an IP address to listen on; %NULL: every interface, IPv4 and IPv6
+ * @port: TCP port; 0 picks a free one
+ * @error: a G_IO_ERROR (e.g. G_IO_ERROR_ADDRESS_IN_USE)
+ *
+ * Returns: %TRUE if listening.
+ */
+gboolean    psc_server_listen (PscServer *server, const char *address, guint port,
+    GError **error);
+
+/**
+ * psc_server_get_port:
+ * Returns: the TCP port listened on (useful after asking for port 0), or 0.
+ */
+guint       psc_server_get_port (PscServer *server);
+
+/**
+ * psc_server_get_page_urls:
+ * @server: a listening server
+ * @address: (nullable): the address given to psc_server_listen()
+ *
+ * Returns: (transfer full): the URLs a person can open: the bound address, or when bound to
+ *   every interface, localhost and each interface address found by libnice.
+ */
+GStrv       psc_server_get_page_urls (PscServer *server, const char *address);
+
+G_END_DECLS

@@ -1,0 +1,484 @@
+/* periscope — rooms and peers over WebSocket: the camera's offer, relays between browsers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-signalling.h"
+#include "psc-protocol.h"
+
+GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
+#define GST_CAT_DEFAULT psc_signalling_debug
+
+/* Seconds between WebSocket pings: a viewer whose network vanished is noticed. */
+#define KEEPALIVE_S 15
+
+typedef struct _Room Room;
+
+typedef struct {
+  PscSignalling *signalling;    /* not owned */
+  Room *room;                   /* not owned */
+  char *id;
+  SoupWebsocketConnection *connection;
+  PscViewer *viewer;            /* nullable: relay rooms, or after the session ended */
+} Peer;
+
+struct _Room {
+  char *id;
+  PscStream *stream;            /* nullable: a relay room */
+  gulong stream_error_handler;
+  GHashTable *peers;            /* id -> Peer*, owned */
+  GPtrArray *order;             /* Peer*, in joining order, not owned */
+};
+
+struct _PscSignalling {
+  GObject parent;
+
+  GHashTable *rooms;            /* id -> Room*, owned */
+  char *default_room;
+  GStrv ice_addresses;
+  PscViewerOptions viewer_options;
+  gboolean shutting_down;
+};
+
+G_DEFINE_FINAL_TYPE (PscSignalling, psc_signalling, G_TYPE_OBJECT)
+
+static void peer_free (Peer *peer);
+
+static void
+room_free (Room *room)
+{
+  if (room->stream_error_handler != 0)
+    g_signal_handler_disconnect (room->stream, room->stream_error_handler);
+  g_clear_object (&room->stream);
+  g_ptr_array_unref (room->order);
+  g_hash_table_unref (room->peers);
+  g_free (room->id);
+  g_free (room);
+}
+
+static Room *
+room_new (const char *id, PscStream *stream)
+{
+  Room *room = g_new0 (Room, 1);
+
+  room->id = g_strdup (id);
+  room->stream = stream ? g_object_ref (stream) : NULL;
+  room->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) peer_free);
+  room->order = g_ptr_array_new ();
+  return room;
+}
+
+static void
+psc_signalling_finalize (GObject *object)
+{
+  PscSignalling *self = PSC_SIGNALLING (object);
+
+  g_hash_table_unref (self->rooms);
+  g_free (self->default_room);
+  g_strfreev (self->ice_addresses);
+  G_OBJECT_CLASS (psc_signalling_parent_class)->finalize (object);
+}
+
+static void
+psc_signalling_class_init (PscSignallingClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = psc_signalling_finalize;
+}
+
+static void
+psc_signalling_init (PscSignalling *self)
+{
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) room_free);
+}
+
+PscSignalling *
+psc_signalling_new (const PscViewerOptions *options)
+{
+  PscSignalling *self;
+
+  g_return_val_if_fail (options != NULL, NULL);
+
+  if (psc_signalling_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (psc_signalling_debug, "psc-signalling", 0, "periscope signalling");
+
+  self = g_object_new (PSC_TYPE_SIGNALLING, NULL);
+  self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
+  self->viewer_options = *options;
+  self->viewer_options.ice_addresses = (const char *const *) self->ice_addresses;
+  return self;
+}
+
+/* ---- Sending ---- */
+
+static void
+send_message (Peer *peer, const PscMessage *message)
+{
+  g_autofree char *text = NULL;
+
+  if (soup_websocket_connection_get_state (peer->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  text = psc_message_to_json (message);
+  soup_websocket_connection_send_text (peer->connection, text);
+}
+
+static void
+send_error (Peer *peer, const GError *error)
+{
+  g_autoptr (PscMessage) message = psc_message_new_error_from_gerror (error);
+
+  GST_INFO ("peer %s: error %s: %s", peer->id, message->error_code, error->message);
+  send_message (peer, message);
+}
+
+static void
+broadcast (Room *room, Peer *except, const PscMessage *message)
+{
+  for (guint i = 0; i < room->order->len; i++) {
+    Peer *other = g_ptr_array_index (room->order, i);
+    if (other != except)
+      send_message (other, message);
+  }
+}
+
+static void
+broadcast_membership (Room *room, Peer *peer, PscMessageType type)
+{
+  g_autoptr (PscMessage) message = psc_message_new (type);
+
+  message->peer_id = g_strdup (peer->id);
+  broadcast (room, peer, message);
+}
+
+/* ---- The camera peer's session with one browser ---- */
+
+static void
+on_viewer_offer (PscViewer *viewer, const char *sdp, gpointer user_data)
+{
+  Peer *peer = user_data;
+  g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_OFFER);
+
+  message->from_peer_id = g_strdup (peer->room->id);
+  message->target_peer_id = g_strdup (peer->id);
+  message->sdp = g_strdup (sdp);
+  message->ice_servers_json = g_strdup ("[]");
+  send_message (peer, message);
+}
+
+static void
+on_viewer_ice_candidate (PscViewer *viewer, guint mline, const char *candidate,
+    gpointer user_data)
+{
+  Peer *peer = user_data;
+  g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_ICE_CANDIDATE);
+
+  message->from_peer_id = g_strdup (peer->room->id);
+  message->target_peer_id = g_strdup (peer->id);
+  message->candidate = g_strdup (candidate);
+  message->sdp_mline_index = mline;
+  send_message (peer, message);
+}
+
+static void
+on_viewer_connected (PscViewer *viewer, gpointer user_data)
+{
+  Peer *peer = user_data;
+
+  g_message ("viewer %s is watching stream %s", peer->id, peer->room->id);
+}
+
+static void
+drop_viewer (Peer *peer)
+{
+  if (peer->viewer == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (peer->viewer, peer);
+  psc_viewer_stop (peer->viewer);
+  g_clear_object (&peer->viewer);
+}
+
+static void
+on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
+{
+  Peer *peer = user_data;
+
+  g_message ("viewer %s of stream %s dropped: %s", peer->id, peer->room->id, error->message);
+  send_error (peer, error);
+  drop_viewer (peer);
+  /* A viewer that never connected leaves no reason to keep its socket. */
+  if (error->domain == PSC_PROTOCOL_ERROR && error->code == PSC_PROTOCOL_ERROR_TIMEOUT)
+    soup_websocket_connection_close (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        "WebRTC session timed out");
+}
+
+static void
+start_viewer (Peer *peer)
+{
+  PscSignalling *self = peer->signalling;
+
+  peer->viewer = psc_viewer_new (peer->room->stream, peer->id, &self->viewer_options);
+  g_signal_connect (peer->viewer, "offer", G_CALLBACK (on_viewer_offer), peer);
+  g_signal_connect (peer->viewer, "ice-candidate", G_CALLBACK (on_viewer_ice_candidate), peer);
+  g_signal_connect (peer->viewer, "connected", G_CALLBACK (on_viewer_connected), peer);
+  g_signal_connect (peer->viewer, "failed", G_CALLBACK (on_viewer_failed), peer);
+  psc_viewer_start (peer->viewer);
+}
+
+/* ---- Messages from a browser ---- */
+
+static gboolean
+relay (Peer *peer, PscMessage *message, GError **error)
+{
+  Peer *target = g_hash_table_lookup (peer->room->peers, message->target_peer_id);
+
+  if (target == NULL || target == peer) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_UNKNOWN_PEER,
+        "no peer \"%s\" in room %s", message->target_peer_id, peer->room->id);
+    return FALSE;
+  }
+  g_free (message->from_peer_id);
+  message->from_peer_id = g_strdup (peer->id);
+  send_message (target, message);
+  return TRUE;
+}
+
+static gboolean
+handle_message (Peer *peer, PscMessage *message, GError **error)
+{
+  Room *room = peer->room;
+  gboolean for_camera = room->stream != NULL &&
+      (message->target_peer_id == NULL || g_str_equal (message->target_peer_id, room->id));
+
+  switch (message->type) {
+    case PSC_MESSAGE_OFFER:
+      if (for_camera) {
+        g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+            "the camera makes the offer; answer it instead");
+        return FALSE;
+      }
+      break;
+    case PSC_MESSAGE_ANSWER:
+    case PSC_MESSAGE_ICE_CANDIDATE:
+      if (!for_camera)
+        break;
+      if (peer->viewer == NULL) {
+        g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+            "no WebRTC session with the camera (it ended); reconnect to start a new one");
+        return FALSE;
+      }
+      if (message->type == PSC_MESSAGE_ANSWER)
+        return psc_viewer_set_answer (peer->viewer, message->sdp, error);
+      return psc_viewer_add_ice_candidate (peer->viewer, message->sdp_mline_index,
+          message->candidate, error);
+    default:
+      g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+          "only the server sends \"%s\" messages", psc_message_type_to_string (message->type));
+      return FALSE;
+  }
+  if (message->target_peer_id == NULL) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD,
+        "target_peer_id is required in a room without a camera");
+    return FALSE;
+  }
+  return relay (peer, message, error);
+}
+
+static void
+on_message (SoupWebsocketConnection *connection, int data_type, GBytes *bytes,
+    gpointer user_data)
+{
+  Peer *peer = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscMessage) message = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (bytes, &length);
+
+  if (data_type != SOUP_WEBSOCKET_DATA_TEXT) {
+    g_set_error_literal (&error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_JSON,
+        "binary messages are not part of the protocol: send JSON text");
+  } else {
+    message = psc_message_parse (data, length, &error);
+    if (message != NULL)
+      handle_message (peer, message, &error);
+  }
+  if (error != NULL)
+    send_error (peer, error);
+}
+
+static void
+leave (Peer *peer)
+{
+  PscSignalling *self = peer->signalling;
+  Room *room = peer->room;
+
+  GST_INFO ("peer %s left room %s", peer->id, room->id);
+  if (peer->viewer != NULL)
+    g_message ("viewer %s of stream %s left", peer->id, room->id);
+  g_ptr_array_remove (room->order, peer);
+  broadcast_membership (room, peer, PSC_MESSAGE_PEER_LEFT);
+  g_hash_table_remove (room->peers, peer->id);     /* frees peer */
+  if (room->stream == NULL && g_hash_table_size (room->peers) == 0)
+    g_hash_table_remove (self->rooms, room->id);
+}
+
+static void
+on_closed (SoupWebsocketConnection *connection, gpointer user_data)
+{
+  leave (user_data);
+}
+
+static void
+peer_free (Peer *peer)
+{
+  drop_viewer (peer);
+  g_signal_handlers_disconnect_by_data (peer->connection, peer);
+  if (soup_websocket_connection_get_state (peer->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (peer->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  g_object_unref (peer->connection);
+  g_free (peer->id);
+  g_free (peer);
+}
+
+/* ---- Rooms ---- */
+
+static void
+on_stream_error (PscStream *stream, GError *error, gpointer user_data)
+{
+  Room *room = user_data;
+  g_autoptr (PscMessage) message = psc_message_new_error (PSC_PROTOCOL_ERROR_STREAM_FAILED,
+      error->message);
+
+  broadcast (room, NULL, message);
+}
+
+void
+psc_signalling_add_stream (PscSignalling *self, PscStream *stream)
+{
+  Room *room;
+
+  g_return_if_fail (PSC_IS_SIGNALLING (self) && PSC_IS_STREAM (stream));
+
+  room = room_new (psc_stream_get_id (stream), stream);
+  room->stream_error_handler = g_signal_connect (stream, "error",
+      G_CALLBACK (on_stream_error), room);
+  g_hash_table_replace (self->rooms, room->id, room);
+  if (self->default_room == NULL)
+    self->default_room = g_strdup (room->id);
+}
+
+const char *
+psc_signalling_get_default_room (PscSignalling *self)
+{
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
+  return self->default_room;
+}
+
+static void
+refuse (SoupWebsocketConnection *connection, PscProtocolError code, const char *text)
+{
+  g_autoptr (PscMessage) message = psc_message_new_error (code, text);
+  g_autofree char *json = psc_message_to_json (message);
+
+  soup_websocket_connection_send_text (connection, json);
+  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, text);
+}
+
+void
+psc_signalling_accept (PscSignalling *self, const char *room_id, const char *peer_id,
+    SoupWebsocketConnection *connection)
+{
+  g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
+  g_autoptr (GStrvBuilder) others = g_strv_builder_new ();
+  g_autofree char *assigned = NULL;
+  Room *room;
+  Peer *peer;
+
+  g_return_if_fail (PSC_IS_SIGNALLING (self) && SOUP_IS_WEBSOCKET_CONNECTION (connection));
+  g_return_if_fail (psc_protocol_id_is_valid (room_id));
+
+  if (self->shutting_down) {
+    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+        "periscope is shutting down");
+    return;
+  }
+  room = g_hash_table_lookup (self->rooms, room_id);
+  if (peer_id == NULL) {
+    do {
+      g_autofree char *uuid = g_uuid_string_random ();
+      g_free (assigned);
+      assigned = g_strndup (uuid, 8);
+    } while (room != NULL && (g_hash_table_contains (room->peers, assigned) ||
+        g_str_equal (assigned, room_id)));
+    peer_id = assigned;
+  } else if (room != NULL && (g_hash_table_contains (room->peers, peer_id) ||
+      (room->stream != NULL && g_str_equal (peer_id, room_id)))) {
+    g_autofree char *text = g_strdup_printf ("peer id \"%s\" is taken in room %s", peer_id,
+        room_id);
+    refuse (connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN, text);
+    return;
+  }
+  if (room == NULL) {
+    room = room_new (room_id, NULL);
+    g_hash_table_replace (self->rooms, room->id, room);
+  }
+
+  peer = g_new0 (Peer, 1);
+  peer->signalling = self;
+  peer->room = room;
+  peer->id = g_strdup (peer_id);
+  peer->connection = g_object_ref (connection);
+  soup_websocket_connection_set_max_incoming_payload_size (connection, PSC_SIGNALLING_MAX_FRAME);
+  soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
+  g_signal_connect (connection, "message", G_CALLBACK (on_message), peer);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), peer);
+
+  if (room->stream != NULL)
+    g_strv_builder_add (others, room->id);
+  for (guint i = 0; i < room->order->len; i++)
+    g_strv_builder_add (others, ((Peer *) g_ptr_array_index (room->order, i))->id);
+  g_hash_table_replace (room->peers, peer->id, peer);
+  g_ptr_array_add (room->order, peer);
+
+  welcome->peer_id = g_strdup (peer->id);
+  welcome->room = g_strdup (room->id);
+  welcome->peers = g_strv_builder_end (others);
+  welcome->ice_servers_json = g_strdup ("[]");
+  send_message (peer, welcome);
+  broadcast_membership (room, peer, PSC_MESSAGE_PEER_JOINED);
+  GST_INFO ("peer %s joined room %s", peer->id, room->id);
+
+  if (room->stream != NULL)
+    start_viewer (peer);
+}
+
+guint
+psc_signalling_get_peer_count (PscSignalling *self)
+{
+  GHashTableIter iter;
+  Room *room;
+  guint count = 0;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), 0);
+
+  g_hash_table_iter_init (&iter, self->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &room))
+    count += g_hash_table_size (room->peers);
+  return count;
+}
+
+void
+psc_signalling_shutdown (PscSignalling *self)
+{
+  GHashTableIter iter;
+  Room *room;
+
+  g_return_if_fail (PSC_IS_SIGNALLING (self));
+
+  self->shutting_down = TRUE;
+  g_hash_table_iter_init (&iter, self->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &room)) {
+    for (guint i = 0; i < room->order->len; i++) {
+      Peer *peer = g_ptr_array_index (room->order, i);
+      drop_viewer (peer);
+      soup_websocket_connection_close (peer->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+          "periscope is shutting down");
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/* periscope — rooms and peers over WebSocket: the camera's offer, relays between browsers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+#include "psc-stream.h"
+#include "psc-viewer.h"
+
+G_BEGIN_DECLS
+
+#define PSC_TYPE_SIGNALLING (psc_signalling_get_type ())
+G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
+
+/**
+ * PSC_SIGNALLING_MAX_FRAME:
+ *
+ * Largest WebSocket message libsoup accepts before closing the connection with 1009
+ * (RFC 6455 §7.4.1). Messages between PSC_PROTOCOL_MAX_MESSAGE_SIZE and this get an `error`
+ * reply and the connection goes on.
+ */
+#define PSC_SIGNALLING_MAX_FRAME (1024 * 1024)
+
+/**
+ * psc_signalling_new:
+ * @options: settings for the viewers it creates; copied
+ *
+ * Returns: (transfer full): signalling with no rooms.
+ */
+PscSignalling * psc_signalling_new (const PscViewerOptions *options);
+
+/**
+ * psc_signalling_add_stream:
+ *
+ * Makes the room named after @stream, whose camera peer (same id) offers the stream to
+ * every peer that joins.
+ */
+void            psc_signalling_add_stream (PscSignalling *signalling, PscStream *stream);
+
+/**
+ * psc_signalling_get_default_room:
+ * Returns: (transfer none) (nullable): the id of the first stream's room, for `/ws`.
+ */
+const char *    psc_signalling_get_default_room (PscSignalling *signalling);
+
+/**
+ * psc_signalling_accept:
+ * @signalling: the signalling
+ * @room_id: a valid id (psc_protocol_id_is_valid()); a room that is not a stream is a relay
+ *   room, made on first join and dropped when empty
+ * @peer_id: (nullable): the id the peer asked for; %NULL assigns a random one
+ * @connection: the upgraded WebSocket (a reference is taken)
+ *
+ * Joins the peer: sends it `existing_peers`, tells the others `peer_joined`, and in a stream
+ * room starts its viewer, whose offer follows. When the connection closes the peer leaves,
+ * its viewer is freed, and the others get `peer_left`. Main thread only.
+ */
+void            psc_signalling_accept (PscSignalling *signalling, const char *room_id,
+    const char *peer_id, SoupWebsocketConnection *connection);
+
+/**
+ * psc_signalling_get_peer_count:
+ * Returns: the peers connected now, over every room.
+ */
+guint           psc_signalling_get_peer_count (PscSignalling *signalling);
+
+/**
+ * psc_signalling_shutdown:
+ *
+ * Stops every viewer and closes every WebSocket with 1001 "going away" (RFC 6455 §7.4.1),
+ * so pages know to reconnect. The closes complete asynchronously: keep the main loop running
+ * until psc_signalling_get_peer_count() is 0 or a short grace period ends.
+ */
+void            psc_signalling_shutdown (PscSignalling *signalling);
+
+G_END_DECLS

@@ -1,0 +1,62 @@
+/* periscope — which video source a stream captures from, and why
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include "psc-config.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PscSourceKind:
+ * @PSC_SOURCE_DESCRIPTION: --source, or a preset's source
+ * @PSC_SOURCE_DEVICE: --device
+ * @PSC_SOURCE_CAMERA: the first V4L2 camera GstDeviceMonitor found
+ * @PSC_SOURCE_TEST_PATTERN: no camera: the live test pattern of the "test" preset
+ */
+typedef enum {
+  PSC_SOURCE_DESCRIPTION,
+  PSC_SOURCE_DEVICE,
+  PSC_SOURCE_CAMERA,
+  PSC_SOURCE_TEST_PATTERN,
+} PscSourceKind;
+
+/**
+ * PscSourceChoice:
+ * @kind: how it was chosen
+ * @description: gst-launch description of the source chain (its last element's src pad
+ *   is the raw or decodable video output)
+ * @reason: a sentence for the operator saying which source and why
+ */
+typedef struct {
+  PscSourceKind kind;
+  char *description;
+  char *reason;
+} PscSourceChoice;
+
+void psc_source_choice_free (PscSourceChoice *choice);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscSourceChoice, psc_source_choice_free)
+
+/**
+ * psc_source_select:
+ * @config: the config
+ * @error: a PSC_CONFIG_ERROR_USAGE if a description cannot be expanded
+ *
+ * Picks, in order: --source (or the preset's); --device; the first V4L2 camera found by
+ * a GstDeviceMonitor (Video/Source) — captured as raw video if it offers the configured
+ * size and rate raw, else as MJPEG decoded by jpegdec; else the live test pattern with a
+ * clock overlay, so a first run always shows something.
+ *
+ * Returns: (transfer full): the choice, or %NULL on error.
+ */
+PscSourceChoice * psc_source_select (const PscConfig *config, GError **error);
+
+/**
+ * psc_source_print_devices:
+ *
+ * Prints the cameras GstDeviceMonitor finds, with their caps. For --list-devices.
+ */
+void psc_source_print_devices (void);
+
+G_END_DECLS

@@ -1,0 +1,141 @@
+/* periscope — one camera, one encoder, every viewer: the shared media pipeline
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include "psc-config.h"
+#include "psc-encoder.h"
+#include "psc-source.h"
+
+G_BEGIN_DECLS
+
+#define PSC_TYPE_STREAM (psc_stream_get_type ())
+G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
+
+/**
+ * PscKeyframeReason:
+ * @PSC_KEYFRAME_JOIN: a viewer's WebRTC session just connected
+ * @PSC_KEYFRAME_PLI: a viewer asked (RTCP PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1),
+ *   reaching the encoder as an upstream GstForceKeyUnit event from rtpsession
+ */
+typedef enum {
+  PSC_KEYFRAME_JOIN,
+  PSC_KEYFRAME_PLI,
+} PscKeyframeReason;
+
+/**
+ * PscStreamStats:
+ * @frames: encoded frames that left the encoder
+ * @keyframes: of which keyframes
+ * @keyframes_forced_join: keyframes requested because a viewer connected
+ * @keyframes_forced_pli: keyframes requested because of a PLI/FIR
+ * @keyframe_requests_coalesced: requests folded into one already pending
+ * @viewers: branches attached now
+ */
+typedef struct {
+  guint64 frames;
+  guint64 keyframes;
+  guint64 keyframes_forced_join;
+  guint64 keyframes_forced_pli;
+  guint64 keyframe_requests_coalesced;
+  guint viewers;
+} PscStreamStats;
+
+/**
+ * psc_stream_new:
+ * @id: the stream id (also its room and camera peer id)
+ * @source: the source to capture from
+ * @encoder: the encoder to use
+ * @config: size, rate and bitrate
+ * @error: a PSC_CONFIG_ERROR_USAGE if a description does not parse
+ *
+ * Builds, without starting, the pipeline
+ * `source ! videoconvert ! videoscale ! videorate ! caps ! queue(leaky, 2) ! encoder
+ * [! h264parse] ! tee`. The queue in front of the encoder keeps at most two raw frames and
+ * drops the oldest, so a slow encoder costs frames, never latency.
+ *
+ * Returns: (transfer full): the stream, or %NULL on error.
+ */
+PscStream * psc_stream_new (const char *id, const PscSourceChoice *source,
+    const PscEncoderChoice *encoder, const PscConfig *config, GError **error);
+
+/**
+ * psc_stream_start:
+ * @stream: the stream
+ * @timeout_ms: how long to wait for the first encoded frame
+ * @error: a GST_CORE/RESOURCE/STREAM error naming the failing element, or G_IO_ERROR_TIMED_OUT
+ *
+ * Sets the pipeline to PLAYING and waits (blocking, on the calling thread, before the main
+ * loop runs) until the first encoded frame leaves the encoder, so a camera that cannot be
+ * opened is reported at start-up. Afterwards errors are reported by the #PscStream::error
+ * signal on the thread-default main context of the caller.
+ *
+ * Returns: %TRUE when frames flow.
+ */
+gboolean    psc_stream_start (PscStream *stream, guint timeout_ms, GError **error);
+
+/**
+ * psc_stream_stop:
+ *
+ * Sets the pipeline to NULL, detaching nothing: call after the viewers are gone.
+ */
+void        psc_stream_stop (PscStream *stream);
+
+/**
+ * psc_stream_attach:
+ * @stream: the stream
+ * @branch: a bin with a "sink" ghost pad taking the encoded stream (a viewer's
+ *   `queue ! payloader ! webrtcbin`)
+ *
+ * Adds @branch to the running pipeline and links it to a new tee pad; the other branches do
+ * not notice. Main thread only.
+ */
+void        psc_stream_attach (PscStream *stream, GstElement *branch);
+
+/**
+ * psc_stream_detach:
+ * @stream: the stream
+ * @branch: a branch given to psc_stream_attach()
+ *
+ * Unlinks @branch from the tee when no buffer is passing (an IDLE pad probe), then — back on
+ * the main context, off the streaming thread — releases the tee pad, sets the branch to NULL
+ * and removes it. The other branches keep streaming throughout. Main thread only.
+ */
+void        psc_stream_detach (PscStream *stream, GstElement *branch);
+
+/**
+ * psc_stream_request_keyframe:
+ * @stream: the stream
+ * @reason: why
+ *
+ * Asks the encoder for a keyframe with SPS/PPS (an upstream GstForceKeyUnit with
+ * all-headers). Requests are coalesced — one already pending and less than 1 s old covers a
+ * new one — and spaced at least 200 ms apart, so a burst of PLIs from many viewers costs one
+ * keyframe, not one each. Any thread.
+ */
+void        psc_stream_request_keyframe (PscStream *stream, PscKeyframeReason reason);
+
+const char * psc_stream_get_id (PscStream *stream);
+PscCodec     psc_stream_get_codec (PscStream *stream);
+
+/**
+ * psc_stream_get_encoder_name:
+ * Returns: (transfer none): the encoder element's factory name, e.g. "x264enc".
+ */
+const char * psc_stream_get_encoder_name (PscStream *stream);
+
+/**
+ * psc_stream_get_pipeline:
+ * Returns: (transfer none): the pipeline, for inspection (tests, dot dumps).
+ */
+GstElement * psc_stream_get_pipeline (PscStream *stream);
+
+/**
+ * psc_stream_get_stats:
+ * @stream: the stream
+ * @stats: (out caller-allocates): counters since start
+ */
+void         psc_stream_get_stats (PscStream *stream, PscStreamStats *stats);
+
+G_END_DECLS

@@ -1,0 +1,554 @@
+/* periscope — one viewer: a `queue ! payloader ! webrtcbin` branch on a shared stream
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-viewer.h"
+#include "psc-payloader.h"
+#include "psc-protocol.h"
+
+#include <agent.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
+#define GST_CAT_DEFAULT psc_viewer_debug
+
+/* The first dynamic payload type (RFC 3551 §6); we make the offer, so it is ours to pick. */
+#define PAYLOAD_TYPE 96
+/* Per-viewer queue: enough to ride out a scheduling hiccup, never enough to build latency.
+ * When full it drops the oldest; the viewer's PLI then brings a keyframe. */
+#define VIEWER_QUEUE_NS (200 * GST_MSECOND)
+
+struct _PscViewer {
+  GObject parent;
+
+  PscStream *stream;
+  char *peer_id;
+  GStrv ice_addresses;
+  guint connect_timeout_s;
+  GMainContext *context;
+
+  PscViewerState state;
+  GstElement *branch;
+  GstElement *webrtc;
+  gulong branch_error_handler;
+  GstPad *caps_probe_pad;
+  gulong caps_probe;
+  guint timeout_source;
+  gboolean offer_requested;     /* streaming thread -> main, once */
+};
+
+G_DEFINE_FINAL_TYPE (PscViewer, psc_viewer, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_OFFER,
+  SIGNAL_ICE_CANDIDATE,
+  SIGNAL_CONNECTED,
+  SIGNAL_FAILED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void
+psc_viewer_dispose (GObject *object)
+{
+  psc_viewer_stop (PSC_VIEWER (object));
+  G_OBJECT_CLASS (psc_viewer_parent_class)->dispose (object);
+}
+
+static void
+psc_viewer_finalize (GObject *object)
+{
+  PscViewer *self = PSC_VIEWER (object);
+
+  g_clear_object (&self->webrtc);
+  g_clear_object (&self->branch);
+  g_clear_object (&self->stream);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->peer_id);
+  g_strfreev (self->ice_addresses);
+  G_OBJECT_CLASS (psc_viewer_parent_class)->finalize (object);
+}
+
+static void
+psc_viewer_class_init (PscViewerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = psc_viewer_dispose;
+  object_class->finalize = psc_viewer_finalize;
+
+  /**
+   * PscViewer::offer:
+   * @viewer: the viewer
+   * @sdp: the SDP offer to send to the viewer
+   */
+  signals[SIGNAL_OFFER] = g_signal_new ("offer", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+      0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * PscViewer::ice-candidate:
+   * @viewer: the viewer
+   * @sdp_mline_index: the m-line
+   * @candidate: a local candidate ("candidate:…") to trickle to the viewer
+   */
+  signals[SIGNAL_ICE_CANDIDATE] = g_signal_new ("ice-candidate", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+  /**
+   * PscViewer::connected:
+   * ICE and DTLS are up; media flows, starting with a keyframe.
+   */
+  signals[SIGNAL_CONNECTED] = g_signal_new ("connected", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * PscViewer::failed:
+   * @viewer: the viewer
+   * @error: why (a PSC_PROTOCOL_ERROR: timeout, bad_sdp, internal)
+   *
+   * The session is over; the owner should stop and drop the viewer.
+   */
+  signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+psc_viewer_init (PscViewer *self)
+{
+}
+
+PscViewer *
+psc_viewer_new (PscStream *stream, const char *peer_id, const PscViewerOptions *options)
+{
+  PscViewer *self;
+
+  g_return_val_if_fail (PSC_IS_STREAM (stream) && peer_id != NULL && options != NULL, NULL);
+
+  if (psc_viewer_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (psc_viewer_debug, "psc-viewer", 0, "periscope viewer");
+
+  self = g_object_new (PSC_TYPE_VIEWER, NULL);
+  self->stream = g_object_ref (stream);
+  self->peer_id = g_strdup (peer_id);
+  self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
+  self->connect_timeout_s = options->connect_timeout_s;
+  self->context = g_main_context_ref_thread_default ();
+  return self;
+}
+
+/* ---- Hand-over from GStreamer threads to the main context ---- */
+
+typedef enum {
+  EVENT_CAPS_READY,
+  EVENT_OFFER,
+  EVENT_CANDIDATE,
+  EVENT_CONNECTION_STATE,
+  EVENT_FAILED,
+} EventKind;
+
+typedef struct {
+  PscViewer *viewer;
+  EventKind kind;
+  char *text;
+  guint number;
+  GError *error;
+} Event;
+
+static void
+event_free (Event *event)
+{
+  g_object_unref (event->viewer);
+  g_free (event->text);
+  g_clear_error (&event->error);
+  g_free (event);
+}
+
+static void fail (PscViewer *self, GError *error);
+static void create_offer (PscViewer *self);
+
+/* Main context. */
+static gboolean
+dispatch_event (gpointer user_data)
+{
+  Event *event = user_data;
+  PscViewer *self = event->viewer;
+
+  if (self->state == PSC_VIEWER_CLOSED)
+    return G_SOURCE_REMOVE;
+
+  switch (event->kind) {
+    case EVENT_CAPS_READY:
+      create_offer (self);
+      break;
+    case EVENT_OFFER:
+      self->state = PSC_VIEWER_OFFERED;
+      g_signal_emit (self, signals[SIGNAL_OFFER], 0, event->text);
+      break;
+    case EVENT_CANDIDATE:
+      g_signal_emit (self, signals[SIGNAL_ICE_CANDIDATE], 0, event->number, event->text);
+      break;
+    case EVENT_CONNECTION_STATE:
+      if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED &&
+          self->state != PSC_VIEWER_CONNECTED) {
+        self->state = PSC_VIEWER_CONNECTED;
+        g_clear_handle_id (&self->timeout_source, g_source_remove);
+        /* The viewer must not wait for the next GOP: its first frame is a keyframe. */
+        psc_stream_request_keyframe (self->stream, PSC_KEYFRAME_JOIN);
+        GST_INFO ("viewer %s connected", self->peer_id);
+        g_signal_emit (self, signals[SIGNAL_CONNECTED], 0);
+      } else if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+        fail (self, g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+                "the WebRTC connection failed (ICE found no working path, or DTLS failed)"));
+      }
+      break;
+    case EVENT_FAILED:
+      fail (self, g_steal_pointer (&event->error));
+      break;
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread. Takes @text and @error. */
+static void
+post_event (PscViewer *self, EventKind kind, guint number, char *text, GError *error)
+{
+  Event *event = g_new0 (Event, 1);
+
+  event->viewer = g_object_ref (self);
+  event->kind = kind;
+  event->number = number;
+  event->text = text;
+  event->error = error;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, dispatch_event, event,
+      (GDestroyNotify) event_free);
+}
+
+/* Main context. Takes @error. */
+static void
+fail (PscViewer *self, GError *error)
+{
+  g_autoptr (GError) owned = error;
+  g_autoptr (PscViewer) keep = g_object_ref (self);
+
+  if (self->state == PSC_VIEWER_CLOSED)
+    return;
+  GST_INFO ("viewer %s failed: %s", self->peer_id, error->message);
+  psc_viewer_stop (self);
+  g_signal_emit (self, signals[SIGNAL_FAILED], 0, error);
+}
+
+/* ---- webrtcbin callbacks: on its own threads ---- */
+
+static void
+on_ice_candidate (GstElement *webrtc, guint mline, char *candidate, gpointer user_data)
+{
+  post_event (user_data, EVENT_CANDIDATE, mline, g_strdup (candidate), NULL);
+}
+
+static void
+on_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  GstWebRTCPeerConnectionState state;
+
+  g_object_get (webrtc, "connection-state", &state, NULL);
+  post_event (user_data, EVENT_CONNECTION_STATE, state, NULL, NULL);
+}
+
+static GError *
+promise_error (GstPromise *promise, const char *what)
+{
+  const GstStructure *reply;
+  GError *error = NULL;
+
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
+    return g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL, "%s was interrupted",
+        what);
+  reply = gst_promise_get_reply (promise);
+  if (reply != NULL && gst_structure_has_field (reply, "error")) {
+    g_autoptr (GError) cause = NULL;
+    gst_structure_get (reply, "error", G_TYPE_ERROR, &cause, NULL);
+    error = g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP, "%s failed: %s", what,
+        cause ? cause->message : "unknown reason");
+  }
+  return error;
+}
+
+static void
+on_offer_created (GstPromise *promise, gpointer user_data)
+{
+  PscViewer *self = user_data;
+  GstWebRTCSessionDescription *offer = NULL;
+  GError *error = promise_error (promise, "creating the offer");
+
+  if (error == NULL)
+    gst_structure_get (gst_promise_get_reply (promise), "offer",
+        GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  if (offer == NULL) {
+    post_event (self, EVENT_FAILED, 0, NULL, error ? error :
+        g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+            "webrtcbin made no offer"));
+    return;
+  }
+  g_signal_emit_by_name (self->webrtc, "set-local-description", offer, NULL);
+  post_event (self, EVENT_OFFER, 0, gst_sdp_message_as_text (offer->sdp), NULL);
+  gst_webrtc_session_description_free (offer);
+}
+
+static void
+on_answer_applied (GstPromise *promise, gpointer user_data)
+{
+  GError *error = promise_error (promise, "applying the answer");
+
+  gst_promise_unref (promise);
+  if (error != NULL)
+    post_event (user_data, EVENT_FAILED, 0, NULL, error);
+}
+
+/* Streaming thread: the encoded caps reached webrtcbin, so the offer can describe them. */
+static GstPadProbeReturn
+on_webrtc_sink_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  post_event (self, EVENT_CAPS_READY, 0, NULL, NULL);
+  return GST_PAD_PROBE_OK;
+}
+
+/* ---- Main context ---- */
+
+static void
+create_offer (PscViewer *self)
+{
+  GstPromise *promise;
+
+  if (self->offer_requested)
+    return;
+  self->offer_requested = TRUE;
+  gst_pad_remove_probe (self->caps_probe_pad, self->caps_probe);
+  self->caps_probe = 0;
+  promise = gst_promise_new_with_change_func (on_offer_created, g_object_ref (self),
+      g_object_unref);
+  g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
+}
+
+static void
+on_branch_error (PscStream *stream, GstElement *branch, GError *error, gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  if (branch != self->branch)
+    return;
+  fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+          "the viewer's WebRTC session failed: %s", error->message));
+}
+
+static gboolean
+on_connect_timeout (gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  self->timeout_source = 0;
+  fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+          "the WebRTC session did not connect within %u s (%s)", self->connect_timeout_s,
+          self->state == PSC_VIEWER_OFFERED ? "no answer to the offer" :
+          "ICE/DTLS did not complete"));
+  return G_SOURCE_REMOVE;
+}
+
+/* UPnP IGD off: libnice would otherwise multicast discovery on the LAN and may open ports on
+ * the user's router. With --ice-address, gather host candidates on those addresses only. */
+static void
+configure_ice (PscViewer *self)
+{
+  g_autoptr (GObject) ice = NULL;
+  g_autoptr (GObject) agent = NULL;
+
+  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
+  if (ice == NULL || g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL) {
+    g_warning ("webrtcbin's ICE agent is not libnice: cannot turn UPnP off");
+    return;
+  }
+  g_object_get (ice, "agent", &agent, NULL);
+  g_object_set (agent, "upnp", FALSE, NULL);
+  for (guint i = 0; self->ice_addresses != NULL && self->ice_addresses[i] != NULL; i++) {
+    NiceAddress address;
+    nice_address_init (&address);
+    if (nice_address_set_from_string (&address, self->ice_addresses[i]))
+      nice_agent_add_local_address (NICE_AGENT (agent), &address);
+  }
+}
+
+void
+psc_viewer_start (PscViewer *self)
+{
+  g_autofree char *name = NULL;
+  g_autoptr (GstPad) queue_sink = NULL;
+  g_autoptr (GstPad) payloader_src = NULL;
+  g_autoptr (GstPad) webrtc_sink = NULL;
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  GstElement *queue, *payloader;
+
+  g_return_if_fail (PSC_IS_VIEWER (self));
+  g_return_if_fail (self->state == PSC_VIEWER_NEW);
+
+  name = g_strdup_printf ("viewer-%s", self->peer_id);
+  self->branch = gst_object_ref_sink (gst_bin_new (name));
+  queue = gst_element_factory_make ("queue", NULL);
+  g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+      (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
+  payloader = psc_payloader_new (psc_stream_get_codec (self->stream), PAYLOAD_TYPE);
+  self->webrtc = gst_object_ref (gst_element_factory_make ("webrtcbin", "webrtc"));
+  gst_util_set_object_arg (G_OBJECT (self->webrtc), "bundle-policy", "max-bundle");
+  gst_bin_add_many (GST_BIN (self->branch), queue, payloader, self->webrtc, NULL);
+  gst_element_link (queue, payloader);
+
+  webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
+  payloader_src = gst_element_get_static_pad (payloader, "src");
+  gst_pad_link (payloader_src, webrtc_sink);
+  g_object_get (webrtc_sink, "transceiver", &transceiver, NULL);
+  g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+      "do-nack", TRUE, NULL);
+  /* Callbacks from GStreamer threads hold a reference, dropped when stop disconnects them. */
+  self->caps_probe_pad = gst_object_ref (webrtc_sink);
+  self->caps_probe = gst_pad_add_probe (webrtc_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      on_webrtc_sink_event, g_object_ref (self), g_object_unref);
+
+  queue_sink = gst_element_get_static_pad (queue, "sink");
+  gst_element_add_pad (self->branch, gst_ghost_pad_new ("sink", queue_sink));
+
+  configure_ice (self);
+  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+      g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  g_signal_connect_data (self->webrtc, "notify::connection-state",
+      G_CALLBACK (on_connection_state), g_object_ref (self),
+      (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  self->branch_error_handler = g_signal_connect (self->stream, "branch-error",
+      G_CALLBACK (on_branch_error), self);
+  self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s, on_connect_timeout,
+      self);
+
+  self->state = PSC_VIEWER_OFFERING;
+  psc_stream_attach (self->stream, self->branch);
+}
+
+static gboolean
+sdp_has_attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
+{
+  return gst_sdp_media_get_attribute_val (media, key) != NULL ||
+      gst_sdp_message_get_attribute_val (sdp, key) != NULL;
+}
+
+gboolean
+psc_viewer_set_answer (PscViewer *self, const char *sdp_text, GError **error)
+{
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  const GstSDPMedia *media;
+  GstWebRTCSessionDescription *answer;
+  GstPromise *promise;
+
+  g_return_val_if_fail (PSC_IS_VIEWER (self) && sdp_text != NULL, FALSE);
+
+  if (self->state != PSC_VIEWER_OFFERED) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+        "no offer is waiting for an answer (%s)",
+        self->state < PSC_VIEWER_OFFERED ? "the offer is not made yet" :
+        "an answer was applied already");
+    return FALSE;
+  }
+  if (gst_sdp_message_new_from_text (sdp_text, &sdp) != GST_SDP_OK ||
+      gst_sdp_message_get_version (sdp) == NULL) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        "the answer is not SDP (RFC 8866): it must start with \"v=0\"");
+    return FALSE;
+  }
+  if (gst_sdp_message_medias_len (sdp) != 1) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        "the answer has %u m-lines; the offer had 1 (video)", gst_sdp_message_medias_len (sdp));
+    return FALSE;
+  }
+  media = gst_sdp_message_get_media (sdp, 0);
+  if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0 ||
+      gst_sdp_media_get_port (media) == 0) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        "the answer rejects the video m-line (port 0 or not video): no common codec?");
+    return FALSE;
+  }
+  if (!sdp_has_attribute (sdp, media, "ice-ufrag") || !sdp_has_attribute (sdp, media, "ice-pwd")
+      || !sdp_has_attribute (sdp, media, "fingerprint")) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        "the answer lacks a=ice-ufrag, a=ice-pwd or a=fingerprint (RFC 8829 §5.10)");
+    return FALSE;
+  }
+
+  answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
+      g_steal_pointer (&sdp));
+  promise = gst_promise_new_with_change_func (on_answer_applied, g_object_ref (self),
+      g_object_unref);
+  g_signal_emit_by_name (self->webrtc, "set-remote-description", answer, promise);
+  gst_webrtc_session_description_free (answer);
+  self->state = PSC_VIEWER_ANSWERED;
+  return TRUE;
+}
+
+gboolean
+psc_viewer_add_ice_candidate (PscViewer *self, guint sdp_mline_index, const char *candidate,
+    GError **error)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self) && candidate != NULL, FALSE);
+
+  if (self->state != PSC_VIEWER_ANSWERED && self->state != PSC_VIEWER_CONNECTED) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+        "ICE candidate before the answer: send the answer first");
+    return FALSE;
+  }
+  if (sdp_mline_index != 0) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "sdpMLineIndex %u: the offer has one m-line (0)", sdp_mline_index);
+    return FALSE;
+  }
+  if (candidate[0] == '\0')
+    return TRUE;
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", sdp_mline_index, candidate);
+  return TRUE;
+}
+
+void
+psc_viewer_stop (PscViewer *self)
+{
+  g_return_if_fail (PSC_IS_VIEWER (self));
+
+  if (self->state == PSC_VIEWER_CLOSED)
+    return;
+  self->state = PSC_VIEWER_CLOSED;
+  g_clear_handle_id (&self->timeout_source, g_source_remove);
+  g_clear_signal_handler (&self->branch_error_handler, self->stream);
+  if (self->caps_probe != 0)
+    gst_pad_remove_probe (self->caps_probe_pad, self->caps_probe);
+  self->caps_probe = 0;
+  g_clear_object (&self->caps_probe_pad);
+  if (self->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  if (self->branch != NULL)
+    psc_stream_detach (self->stream, self->branch);
+}
+
+const char *
+psc_viewer_get_peer_id (PscViewer *self)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self), NULL);
+  return self->peer_id;
+}
+
+PscViewerState
+psc_viewer_get_state (PscViewer *self)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self), PSC_VIEWER_CLOSED);
+  return self->state;
+}
+
+GstElement *
+psc_viewer_get_webrtcbin (PscViewer *self)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self), NULL);
+  return self->webrtc;
+}

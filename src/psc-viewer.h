@@ -1,0 +1,110 @@
+/* periscope — one viewer: a `queue ! payloader ! webrtcbin` branch on a shared stream
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include "psc-stream.h"
+
+G_BEGIN_DECLS
+
+#define PSC_TYPE_VIEWER (psc_viewer_get_type ())
+G_DECLARE_FINAL_TYPE (PscViewer, psc_viewer, PSC, VIEWER, GObject)
+
+/**
+ * PscViewerState:
+ * @PSC_VIEWER_NEW: not started
+ * @PSC_VIEWER_OFFERING: branch attached, the SDP offer is being made
+ * @PSC_VIEWER_OFFERED: the offer was handed out (#PscViewer::offer); waiting for the answer
+ * @PSC_VIEWER_ANSWERED: the answer is applied; ICE and DTLS are connecting
+ * @PSC_VIEWER_CONNECTED: media flows to the viewer
+ * @PSC_VIEWER_CLOSED: stopped or failed; the branch is gone or going
+ */
+typedef enum {
+  PSC_VIEWER_NEW,
+  PSC_VIEWER_OFFERING,
+  PSC_VIEWER_OFFERED,
+  PSC_VIEWER_ANSWERED,
+  PSC_VIEWER_CONNECTED,
+  PSC_VIEWER_CLOSED,
+} PscViewerState;
+
+/**
+ * PscViewerOptions:
+ * @ice_addresses: (nullable): if set, the only local addresses ICE gathers on
+ * @connect_timeout_s: seconds from start to connected before the viewer fails with
+ *   PSC_PROTOCOL_ERROR_TIMEOUT
+ */
+typedef struct {
+  const char *const *ice_addresses;
+  guint connect_timeout_s;
+} PscViewerOptions;
+
+/**
+ * psc_viewer_new:
+ * @stream: the stream to watch
+ * @peer_id: the viewer's peer id (names the branch, for logs and dot files)
+ * @options: ICE and timeout settings; copied
+ *
+ * Returns: (transfer full): a viewer; nothing happens until psc_viewer_start().
+ */
+PscViewer * psc_viewer_new (PscStream *stream, const char *peer_id,
+    const PscViewerOptions *options);
+
+/**
+ * psc_viewer_start:
+ *
+ * Builds the branch — `queue leaky=downstream ! payloader ! webrtcbin` with one sendonly
+ * transceiver (NACK on), max-bundle, UPnP off — attaches it to the stream's tee, and makes
+ * the SDP offer once the encoded caps have reached webrtcbin (so the offer describes the
+ * real stream: profile-level-id, packetization-mode). The offer, the local ICE candidates
+ * and the outcome arrive as signals on the main context. Main thread only.
+ */
+void        psc_viewer_start (PscViewer *viewer);
+
+/**
+ * psc_viewer_set_answer:
+ * @viewer: the viewer
+ * @sdp: the viewer's SDP answer
+ * @error: PSC_PROTOCOL_ERROR_BAD_STATE if no offer is outstanding,
+ *   PSC_PROTOCOL_ERROR_BAD_SDP if the SDP does not parse or cannot answer our offer
+ *   (one video m-line, ICE credentials, a DTLS fingerprint — RFC 8829 §5.10)
+ *
+ * Applies the answer. On error nothing changes and a corrected answer may follow.
+ * webrtcbin may still refuse it later: then #PscViewer::failed is emitted.
+ *
+ * Returns: %TRUE if the answer was handed to webrtcbin.
+ */
+gboolean    psc_viewer_set_answer (PscViewer *viewer, const char *sdp, GError **error);
+
+/**
+ * psc_viewer_add_ice_candidate:
+ * @viewer: the viewer
+ * @sdp_mline_index: the m-line (0: there is one)
+ * @candidate: a "candidate:…" attribute value, or "" for end-of-candidates (ignored)
+ * @error: PSC_PROTOCOL_ERROR_BAD_STATE before the answer,
+ *   PSC_PROTOCOL_ERROR_INVALID_FIELD for an m-line we did not offer
+ *
+ * Returns: %TRUE if the candidate was handed to webrtcbin.
+ */
+gboolean    psc_viewer_add_ice_candidate (PscViewer *viewer, guint sdp_mline_index,
+    const char *candidate, GError **error);
+
+/**
+ * psc_viewer_stop:
+ *
+ * Detaches the branch (see psc_stream_detach()) and emits nothing more. Idempotent.
+ * Main thread only.
+ */
+void        psc_viewer_stop (PscViewer *viewer);
+
+const char *    psc_viewer_get_peer_id (PscViewer *viewer);
+PscViewerState  psc_viewer_get_state (PscViewer *viewer);
+
+/**
+ * psc_viewer_get_webrtcbin:
+ * Returns: (transfer none): the viewer's webrtcbin, for statistics.
+ */
+GstElement *    psc_viewer_get_webrtcbin (PscViewer *viewer);
+
+G_END_DECLS

@@ -1,0 +1,337 @@
+#!/usr/bin/env node
+// End-to-end test: start the periscope daemon, open the viewer in headless
+// Chromium and check that video really gets decoded.
+//
+//   node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--screenshot OUT.png] [--verbose]
+//
+// --verbose prints the page console logs and the daemon output even on a pass.
+//
+// Prints TAP-style lines and exits 0 on pass, 1 on fail. Whatever it started
+// (daemon, browser) is ended before it exits, pass or fail.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+
+const URL_TIMEOUT_MS = 20_000;    // daemon start → "periscope: open URL"
+const VIDEO_TIMEOUT_MS = 30_000;  // page load → frames flowing in every tab
+const MIN_FRAMES = 60;
+const MIN_GAP_MS = 1_000;         // "still rising" is judged over at least this
+const TERM_GRACE_MS = 5_000;      // SIGTERM → SIGKILL
+
+const CHROMIUM = '/usr/bin/chromium';
+// Only loopback traffic is allowed on the test machines, and headless
+// Chromium is chatty: left alone it resolves Google hosts, sends SSDP
+// (Cast/DIAL discovery) to 239.255.255.250 and joins multicast groups.
+const DISABLED_FEATURES = [
+  // Host candidates would otherwise be random *.local names announced over
+  // multicast DNS: traffic off loopback, and the daemon cannot resolve them.
+  'WebRtcHideLocalIpsWithMdns',
+  // Chromium keeps only the last --disable-features switch, so this one
+  // replaces playwright-core's own list: repeat the entries of that list
+  // that keep the browser quiet or the test deterministic.
+  'MediaRouter', 'DialMediaRouteProvider', 'OptimizationHints', 'NetworkTimeServiceQuerying',
+  'AimEnabled', 'PreconnectToSearch', 'Translate', 'AutofillServerCommunication',
+  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'PaintHolding', 'ThirdPartyStoragePartitioning',
+];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+  // Chromium leaves the loopback interface out of ICE gathering unless told;
+  // the daemon's only candidate is 127.0.0.1.
+  '--allow-loopback-in-peer-connection',
+  `--disable-features=${DISABLED_FEATURES.join(',')}`,
+  '--disable-domain-reliability',
+  '--no-pings',
+];
+
+// --- arguments ---------------------------------------------------------------
+
+function usage(msg) {
+  if (msg) console.error(`viewer-test: ${msg}`);
+  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--screenshot OUT.png] [--verbose]');
+  process.exit(2);
+}
+
+let opts;
+try {
+  opts = parseArgs({
+    options: {
+      daemon: { type: 'string' },
+      codec: { type: 'string' },
+      tabs: { type: 'string', default: '1' },
+      screenshot: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+  }).values;
+} catch (e) {
+  usage(e.message);
+}
+if (!opts.daemon) usage('--daemon is required');
+const codec = (opts.codec || '').toLowerCase();
+const MIME = { h264: 'video/H264', vp8: 'video/VP8' }[codec];
+if (!MIME) usage('--codec must be h264 or vp8');
+const tabs = Number(opts.tabs);
+if (!Number.isInteger(tabs) || tabs < 1 || tabs > 16) usage('--tabs must be an integer 1..16');
+const screenshotPath = opts.screenshot || `./viewer-${codec}.png`;
+
+// --- TAP-ish reporting -------------------------------------------------------
+
+let testNo = 0;
+let passed = 0;
+let failed = 0;
+
+function ok(cond, what, details = []) {
+  testNo++;
+  if (cond) passed++; else failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${testNo} - ${what}`);
+  if (!cond) {
+    for (const line of details.join('\n').split('\n')) console.log(`#   ${line}`);
+  }
+  return cond;
+}
+
+function comment(text) {
+  for (const line of String(text).split('\n')) console.log(`# ${line}`);
+}
+
+// --- the daemon --------------------------------------------------------------
+
+const daemonOutput = [];   // every line, both streams, in arrival order
+const daemonStdout = [];   // stdout lines only (for the "periscope: ..." checks)
+let daemon = null;
+let daemonExit = null;     // { code, signal } once it has exited
+
+function startDaemon() {
+  const args = ['--bind', '127.0.0.1', '--port', '0', '--ice-address', '127.0.0.1',
+    '--codec', codec, '--width', '640', '--height', '360', '--framerate', '30'];
+  comment(`starting ${opts.daemon} ${args.join(' ')}`);
+  daemon = spawn(opts.daemon, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(daemon, 'exit').then(([code, signal]) => { daemonExit = { code, signal }; });
+  daemon.exited = exited;
+  // A spawn failure (ENOENT, EACCES) is reported on 'error', not thrown.
+  daemon.on('error', (e) => { daemonOutput.push(`[spawn] ${e.message}`); daemonExit ??= { code: null, signal: null, error: e }; });
+  for (const [name, stream] of [['stdout', daemon.stdout], ['stderr', daemon.stderr]]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      daemonOutput.push(name === 'stderr' ? `[stderr] ${line}` : line);
+      if (name === 'stdout') daemonStdout.push(line);
+    });
+  }
+}
+
+// Resolves with the viewer URL from "periscope: open URL".
+async function waitForUrl() {
+  const deadline = Date.now() + URL_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    for (const line of daemonStdout) {
+      const m = /^periscope: open (http:\/\/\S+)/.exec(line);
+      if (m) return m[1];
+    }
+    if (daemonExit) throw new Error(`daemon exited early (code ${daemonExit.code}, signal ${daemonExit.signal})`);
+    await sleep(50);
+  }
+  throw new Error(`no "periscope: open URL" line within ${URL_TIMEOUT_MS / 1000} s`);
+}
+
+// SIGTERM, wait, SIGKILL after the grace period. Returns how it exited.
+async function stopDaemon() {
+  if (!daemon || daemon.pid === undefined) return daemonExit;
+  if (!daemonExit) {
+    process.kill(daemon.pid, 'SIGTERM');
+    const timer = new Promise((r) => setTimeout(r, TERM_GRACE_MS, 'timeout'));
+    if (await Promise.race([daemon.exited, timer]) === 'timeout') {
+      comment(`daemon still running ${TERM_GRACE_MS / 1000} s after SIGTERM: SIGKILL`);
+      daemon.killedHard = true;
+      try { process.kill(daemon.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      await daemon.exited;
+    }
+  }
+  return daemonExit;
+}
+
+// --- the pages ---------------------------------------------------------------
+
+// Runs inside the page: one sample of the viewer's receive side.
+async function sampleInPage() {
+  const p = window.periscope;
+  if (!p) return { state: 'no window.periscope' };
+  const pc = p.pc;
+  if (!pc) return { state: p.state };
+  const report = await pc.getStats();
+  let inbound = null;
+  report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s; });
+  const codecStats = inbound && inbound.codecId ? report.get(inbound.codecId) : null;
+  return {
+    state: p.state,
+    connection: pc.connectionState,
+    frames: inbound ? inbound.framesDecoded : null,
+    width: inbound ? inbound.frameWidth : null,
+    height: inbound ? inbound.frameHeight : null,
+    mimeType: codecStats ? codecStats.mimeType : null,
+  };
+}
+
+function describe(s) {
+  if (!s) return 'no sample';
+  return `state=${s.state} connection=${s.connection ?? '-'} framesDecoded=${s.frames ?? '-'}` +
+    ` size=${s.width ?? '-'}x${s.height ?? '-'} codec=${s.mimeType ?? '-'}`;
+}
+
+// A tab passes when its latest sample is over MIN_FRAMES and higher than a
+// sample taken at least MIN_GAP_MS earlier.
+function tabPasses(history) {
+  const last = history[history.length - 1];
+  if (!last || !(last.frames > MIN_FRAMES)) return false;
+  return history.some((s) => last.t - s.t >= MIN_GAP_MS && s.frames !== null && last.frames > s.frames);
+}
+
+// --- main --------------------------------------------------------------------
+
+let browser = null;
+const pages = [];
+const consoleLogs = [];  // per tab
+
+async function main() {
+  startDaemon();
+  let url;
+  try {
+    url = await waitForUrl();
+  } catch (e) {
+    ok(false, 'daemon prints its URL', [e.message]);
+    return;
+  }
+  ok(true, `daemon prints its URL (${url})`);
+
+  // No DNS at all: every name fails at once, except the daemon's own host.
+  const host = new URL(url).hostname;
+  const resolverRules = `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, resolverRules] });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  for (let i = 0; i < tabs; i++) {
+    const page = await context.newPage();
+    const log = [];
+    consoleLogs.push(log);
+    page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+    pages.push(page);
+  }
+  // Load them all at once: the daemon has to cope with viewers arriving together.
+  await Promise.all(pages.map((p) => p.goto(url, { waitUntil: 'load', timeout: 10_000 })));
+
+  // Poll every tab until all pass or time runs out.
+  const histories = pages.map(() => []);
+  const deadline = Date.now() + VIDEO_TIMEOUT_MS;
+  let allPass = false;
+  while (Date.now() < deadline) {
+    const samples = await Promise.all(pages.map((p) => p.evaluate(sampleInPage).catch((e) => ({ state: `evaluate failed: ${e.message}` }))));
+    const t = Date.now();
+    samples.forEach((s, i) => histories[i].push({ ...s, t }));
+    if (histories.every(tabPasses)) { allPass = true; break; }
+    if (daemonExit) break;
+    await sleep(250);
+  }
+
+  for (let i = 0; i < tabs; i++) {
+    const h = histories[i];
+    const last = h[h.length - 1];
+    const first = h.find((s) => s.frames > 0);
+    const pass = tabPasses(h);
+    ok(pass, `tab ${i + 1} decodes video (${describe(last)})`, pass ? [] : [
+      allPass ? 'the other tabs passed' : `gave up after ${((Date.now() - h[0].t) / 1000).toFixed(1)} s${daemonExit ? ' (daemon exited!)' : ''}`,
+      `first frames seen: ${first ? `${first.frames} at +${((first.t - h[0].t) / 1000).toFixed(1)} s` : 'never'}`,
+      ...h.filter((_, j) => j % 8 === 0 || j === h.length - 1)
+        .map((s) => `+${((s.t - h[0].t) / 1000).toFixed(1)} s: ${describe(s)}`),
+    ]);
+    ok(last && last.mimeType && last.mimeType.toLowerCase() === MIME.toLowerCase(),
+      `tab ${i + 1} codec is ${MIME}`, [`got ${last ? last.mimeType : 'nothing'}`]);
+  }
+
+  // The status line should have caught up with the stats by now.
+  if (allPass) {
+    const text = await pages[0].waitForFunction(
+      () => /^live · \d+×\d+ · \d+ fps · /.test(document.getElementById('status-text').textContent)
+        && document.getElementById('status-text').textContent,
+      null, { timeout: 5_000 }).then((h) => h.jsonValue()).catch(() => null);
+    const shown = text || await pages[0].evaluate(() => document.getElementById('status-text').textContent);
+    ok(text !== null && text.includes('640×360'), `status line reads "${shown}"`);
+  }
+
+  const encoders = daemonStdout.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
+  comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}`);
+  if (tabs > 1) {
+    ok(encoders.length === 1, `one shared encoder for ${tabs} viewers`,
+      [`daemon printed ${encoders.length} "periscope: encoder ... started" lines`]);
+  }
+}
+
+async function cleanup() {
+  // Screenshot first, while the page is still live (also useful on failure).
+  if (pages.length) {
+    try {
+      await pages[0].screenshot({ path: screenshotPath, timeout: 10_000 });
+      ok(true, `screenshot saved to ${screenshotPath}`);
+    } catch (e) {
+      ok(false, `screenshot saved to ${screenshotPath}`, [e.message]);
+    }
+  }
+  if (browser) {
+    await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+    browser = null;
+  }
+  if (daemon && daemon.pid !== undefined) {
+    const wasRunning = !daemonExit;
+    const exit = await stopDaemon();
+    if (wasRunning) {
+      ok(!daemon.killedHard && exit.code === 0,
+        'daemon exits with code 0 on SIGTERM',
+        [daemon.killedHard ? 'it had to be killed with SIGKILL' : `exit code ${exit.code}, signal ${exit.signal}`]);
+    } else {
+      ok(false, 'daemon still running at the end of the test',
+        [`it exited by itself: code ${exit.code}, signal ${exit.signal}`]);
+    }
+  }
+}
+
+function dumpDiagnostics() {
+  consoleLogs.forEach((log, i) => {
+    comment(`--- tab ${i + 1} console (${log.length} lines) ---`);
+    log.slice(-60).forEach((l) => comment(l));
+  });
+  comment(`--- daemon output (${daemonOutput.length} lines) ---`);
+  daemonOutput.slice(-200).forEach((l) => comment(l));
+}
+
+// Ctrl-C or a kill of the test itself must still end the daemon.
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.log(`# interrupted by ${sig}`);
+    cleanup().finally(() => process.exit(1));
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  ok(false, 'test ran to completion', [e.stack || e.message]);
+} finally {
+  if (!interrupted) {
+    await cleanup();
+    if (failed || opts.verbose) dumpDiagnostics();
+    console.log(`1..${testNo}`);
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exitCode = failed ? 1 : 0;
+  }
+}
