@@ -22,8 +22,11 @@ G_BEGIN_DECLS
  * @payload_type: the RTP payload type (96–127, RFC 3551 dynamic range)
  *
  * H.264: `rtph264pay config-interval=-1 aggregate-mode=zero-latency` — SPS/PPS with every
- * IDR, and each access unit sent as soon as it is complete. Its caps' profile-level-id is
- * rewritten by psc_payloader_normalize_profile_level_id(). VP8: `rtpvp8pay
+ * IDR, and each access unit sent as soon as it is complete. Its output caps — which webrtcbin
+ * turns into the offer's a=fmtp — always carry packetization-mode=1 and the
+ * profile-level-id of psc_payloader_h264_profile_level_id(), from the moment the first caps
+ * arrive (a viewer joining mid-GOP has not seen an SPS yet); sprop-parameter-sets are left
+ * out, as SPS/PPS travel in band. VP8: `rtpvp8pay
  * picture-id-mode=15-bit`, which RFC 7741 receivers use to detect loss.
  *
  * Returns: (transfer floating): the payloader.
@@ -31,17 +34,20 @@ G_BEGIN_DECLS
 GstElement * psc_payloader_new (PscCodec codec, guint payload_type);
 
 /**
- * psc_payloader_normalize_profile_level_id:
- * @profile_level_id: the 6 hex digits of an H.264 profile-level-id (RFC 6184 §8.1)
+ * psc_payloader_h264_profile_level_id:
+ * @profile: the `profile` field of video/x-h264 caps (h264parse sets it from the SPS)
+ * @level: the `level` field, e.g. "3.1"
  *
- * A constrained-baseline stream (profile_idc 0x42 with constraint_set1) is announced as
- * `42e0LL` — constraint_set0..2 all set, the form every browser lists (42e01f at level 3.1)
- * and matches on — keeping the stream's level LL. A constrained-baseline bitstream conforms
- * to Baseline, Main and Extended alike, so this claims nothing false. Other values are
- * returned unchanged.
+ * The SDP profile-level-id (RFC 6184 §8.1: profile_idc, profile-iop, level_idc as hex) for
+ * a stream of that profile and level. Constrained Baseline is announced as `42e0LL`
+ * (constraint_set0..2 set), the form every browser lists (42e01f at level 3.1) and matches
+ * on; such a bitstream conforms to Baseline, Main and Extended alike, so it claims nothing
+ * false. x264 writes 42c0LL in its SPS, which is why this is derived from profile and level
+ * rather than copied from the SPS.
  *
- * Returns: (transfer full): the value to put in the SDP.
+ * Returns: (transfer full) (nullable): six hex digits, or %NULL for a profile or level not
+ *   known here.
  */
-char *       psc_payloader_normalize_profile_level_id (const char *profile_level_id);
+char *       psc_payloader_h264_profile_level_id (const char *profile, const char *level);
 
 G_END_DECLS

@@ -472,6 +472,31 @@ psc_stream_stop (PscStream *self)
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
 }
 
+/* Streaming thread. A branch must never hold up the tee. A serialized query (an encoder's
+ * ALLOCATION after renegotiating, a DRAIN) waits until every branch has processed what is
+ * queued before it, and a viewer's webrtcbin holds buffers back until its SDP negotiation
+ * completes: one viewer that never answers would stall them all. The encoded stream
+ * needs nothing from the branches' allocators, so the tee pad answers such queries itself. */
+static GstPadProbeReturn
+on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+
+  if (!GST_QUERY_IS_SERIALIZED (query))
+    return GST_PAD_PROBE_OK;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* Streaming thread. The encoded caps are fixed for every branch; a new branch's RECONFIGURE
+ * must not make the shared encoder renegotiate. */
+static GstPadProbeReturn
+on_branch_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_RECONFIGURE)
+    return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_OK;
+}
+
 void
 psc_stream_attach (PscStream *self, GstElement *branch)
 {
@@ -485,6 +510,9 @@ psc_stream_attach (PscStream *self, GstElement *branch)
   gst_element_sync_state_with_parent (branch);
 
   tee_pad = gst_element_request_pad_simple (self->tee, "src_%u");
+  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
+  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event, NULL,
+      NULL);
   sink = gst_element_get_static_pad (branch, "sink");
   if (gst_pad_link (tee_pad, sink) != GST_PAD_LINK_OK)
     g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch), self->id);

@@ -31,8 +31,8 @@ struct _PscViewer {
   GstElement *branch;
   GstElement *webrtc;
   gulong branch_error_handler;
-  GstPad *caps_probe_pad;
-  gulong caps_probe;
+  GstPad *webrtc_sink;
+  gulong caps_handler;
   guint timeout_source;
   gboolean offer_requested;     /* streaming thread -> main, once */
 };
@@ -302,16 +302,12 @@ on_answer_applied (GstPromise *promise, gpointer user_data)
     post_event (user_data, EVENT_FAILED, 0, NULL, error);
 }
 
-/* Streaming thread: the encoded caps reached webrtcbin, so the offer can describe them. */
-static GstPadProbeReturn
-on_webrtc_sink_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+/* Streaming thread: the encoded caps are stored on webrtcbin's pad (notify::caps comes after
+ * webrtcbin's own event handler has seen them), so the offer can describe them. */
+static void
+on_webrtc_sink_caps (GstPad *pad, GParamSpec *pspec, gpointer user_data)
 {
-  PscViewer *self = user_data;
-
-  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_CAPS)
-    return GST_PAD_PROBE_OK;
-  post_event (self, EVENT_CAPS_READY, 0, NULL, NULL);
-  return GST_PAD_PROBE_OK;
+  post_event (user_data, EVENT_CAPS_READY, 0, NULL, NULL);
 }
 
 /* ---- Main context ---- */
@@ -324,8 +320,6 @@ create_offer (PscViewer *self)
   if (self->offer_requested)
     return;
   self->offer_requested = TRUE;
-  gst_pad_remove_probe (self->caps_probe_pad, self->caps_probe);
-  self->caps_probe = 0;
   promise = gst_promise_new_with_change_func (on_offer_created, g_object_ref (self),
       g_object_unref);
   g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
@@ -409,9 +403,10 @@ psc_viewer_start (PscViewer *self)
   g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
       "do-nack", TRUE, NULL);
   /* Callbacks from GStreamer threads hold a reference, dropped when stop disconnects them. */
-  self->caps_probe_pad = gst_object_ref (webrtc_sink);
-  self->caps_probe = gst_pad_add_probe (webrtc_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-      on_webrtc_sink_event, g_object_ref (self), g_object_unref);
+  self->webrtc_sink = gst_object_ref (webrtc_sink);
+  self->caps_handler = g_signal_connect_data (webrtc_sink, "notify::caps",
+      G_CALLBACK (on_webrtc_sink_caps), g_object_ref (self),
+      (GClosureNotify) (void (*) (void)) g_object_unref, 0);
 
   queue_sink = gst_element_get_static_pad (queue, "sink");
   gst_element_add_pad (self->branch, gst_ghost_pad_new ("sink", queue_sink));
@@ -522,10 +517,9 @@ psc_viewer_stop (PscViewer *self)
   self->state = PSC_VIEWER_CLOSED;
   g_clear_handle_id (&self->timeout_source, g_source_remove);
   g_clear_signal_handler (&self->branch_error_handler, self->stream);
-  if (self->caps_probe != 0)
-    gst_pad_remove_probe (self->caps_probe_pad, self->caps_probe);
-  self->caps_probe = 0;
-  g_clear_object (&self->caps_probe_pad);
+  if (self->webrtc_sink != NULL)
+    g_clear_signal_handler (&self->caps_handler, self->webrtc_sink);
+  g_clear_object (&self->webrtc_sink);
   if (self->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->branch != NULL)

@@ -10,7 +10,7 @@
 
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 5000;
-  const CONNECT_TIMEOUT_MS = 20000;  // socket open → media flowing
+  const CONNECT_TIMEOUT_MS = 20000;  // socket → offer, and offer → connected
   const DISCONNECT_GRACE_MS = 5000;  // 'disconnected' may recover by itself
   const STATS_INTERVAL_MS = 1000;
   const IDLE_MS = 3000;              // pointer still this long → dim status
@@ -28,6 +28,7 @@
   let cameraId = null;
   let remoteSet = false;   // remote description applied: candidates can go in
   let pending = [];        // remote candidates that arrived before that
+  let remoteMids = [];     // a=mid values of the remote description
   let lastError = null;    // last server 'error' message, reused as close reason
   let errorUntil = 0;      // keep a server error visible until then
   let backoff = BACKOFF_MIN_MS;
@@ -112,7 +113,7 @@
     ws.onerror = () => {
       if (id === session) fail(lastError || (opened ? 'connection error' : 'cannot reach the server'));
     };
-    timers.watchdog = setTimeout(() => fail('timed out waiting for the camera'), CONNECT_TIMEOUT_MS);
+    timers.watchdog = setTimeout(() => fail('no offer from the server'), CONNECT_TIMEOUT_MS);
   }
 
   // Something broke: drop everything and schedule a fresh connect().
@@ -142,6 +143,12 @@
     switch (msg.type) {
       case 'existing_peers':
         myId = msg.peer_id;
+        // A room without peers has no camera yet (wrong ?stream= or camera
+        // not started): its offer will come whenever it joins, so just wait.
+        if (Array.isArray(msg.peers) && msg.peers.length === 0) {
+          clearTimer('watchdog');
+          setStatus('connecting', `waiting for the camera${msg.room ? ` “${msg.room}”` : ''}…`);
+        }
         break;
       case 'offer':
         await onOffer(msg);
@@ -168,13 +175,22 @@
   }
 
   function addCandidate(c) {
-    pc.addIceCandidate(c).catch((e) => console.warn('periscope: bad remote candidate', c, e));
+    let init = c;
+    // Chromium rejects a candidate whose sdpMid is not a mid of the remote
+    // SDP (say "0" while the offer says a=mid:video0). The m-line index
+    // places it just as well, so fall back to that.
+    if (c.sdpMid != null && c.sdpMLineIndex != null && !remoteMids.includes(String(c.sdpMid))) {
+      init = { candidate: c.candidate, sdpMLineIndex: c.sdpMLineIndex };
+    }
+    pc.addIceCandidate(init).catch((e) => console.warn('periscope: bad remote candidate', c, e));
   }
 
   async function onOffer(msg) {
     const id = session;
     closePc();  // a new offer replaces any previous connection
     cameraId = msg.from_peer_id;
+    clearTimer('watchdog');
+    timers.watchdog = setTimeout(() => fail('timed out connecting to the camera'), CONNECT_TIMEOUT_MS);
     const conn = pc = new RTCPeerConnection({ iceServers: msg.ice_servers || [] });
     const stale = () => id !== session || conn !== pc;
 
@@ -199,6 +215,7 @@
 
     await conn.setRemoteDescription(msg.offer);
     if (stale()) return;
+    remoteMids = Array.from(msg.offer.sdp.matchAll(/^a=mid:(\S+)/gm), (m) => m[1]);
     remoteSet = true;
     pending.splice(0).forEach(addCandidate);
 

@@ -10,7 +10,6 @@
 // (daemon, browser) is ended before it exits, pass or fail.
 
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -96,7 +95,9 @@ function ok(cond, what, details = []) {
   if (cond) passed++; else failed++;
   console.log(`${cond ? 'ok' : 'not ok'} ${testNo} - ${what}`);
   if (!cond) {
-    for (const line of details.join('\n').split('\n')) console.log(`#   ${line}`);
+    // eslint-disable-next-line no-control-regex
+    const text = details.join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+    for (const line of text.split('\n')) console.log(`#   ${line}`);
   }
   return cond;
 }
@@ -117,10 +118,15 @@ function startDaemon() {
     '--codec', codec, '--width', '640', '--height', '360', '--framerate', '30'];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = spawn(opts.daemon, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(daemon, 'exit').then(([code, signal]) => { daemonExit = { code, signal }; });
-  daemon.exited = exited;
-  // A spawn failure (ENOENT, EACCES) is reported on 'error', not thrown.
-  daemon.on('error', (e) => { daemonOutput.push(`[spawn] ${e.message}`); daemonExit ??= { code: null, signal: null, error: e }; });
+  // 'exit' for a process that ran; 'error' alone when it could not be
+  // spawned at all (ENOENT, EACCES).
+  daemon.exited = new Promise((resolve) => {
+    daemon.on('exit', (code, signal) => { daemonExit = { code, signal }; resolve(); });
+    daemon.on('error', (e) => {
+      daemonOutput.push(`[spawn] ${e.message}`);
+      if (daemon.pid === undefined) { daemonExit = { code: null, signal: null, error: e }; resolve(); }
+    });
+  });
   for (const [name, stream] of [['stdout', daemon.stdout], ['stderr', daemon.stderr]]) {
     createInterface({ input: stream }).on('line', (line) => {
       daemonOutput.push(name === 'stderr' ? `[stderr] ${line}` : line);
@@ -137,7 +143,10 @@ async function waitForUrl() {
       const m = /^periscope: open (http:\/\/\S+)/.exec(line);
       if (m) return m[1];
     }
-    if (daemonExit) throw new Error(`daemon exited early (code ${daemonExit.code}, signal ${daemonExit.signal})`);
+    if (daemonExit) {
+      throw new Error(daemonExit.error ? `cannot start the daemon: ${daemonExit.error.message}`
+        : `daemon exited early (code ${daemonExit.code}, signal ${daemonExit.signal})`);
+    }
     await sleep(50);
   }
   throw new Error(`no "periscope: open URL" line within ${URL_TIMEOUT_MS / 1000} s`);
@@ -171,7 +180,19 @@ async function sampleInPage() {
   let inbound = null;
   report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s; });
   const codecStats = inbound && inbound.codecId ? report.get(inbound.codecId) : null;
+  // The candidate pair in use, for the diagnostics.
+  let route = null;
+  report.forEach((s) => {
+    if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+    const pair = report.get(s.selectedCandidatePairId);
+    const l = pair && report.get(pair.localCandidateId);
+    const r = pair && report.get(pair.remoteCandidateId);
+    if (l && r) {
+      route = `${l.address}:${l.port} ${l.protocol} ${l.candidateType} -> ${r.address}:${r.port} ${r.candidateType}`;
+    }
+  });
   return {
+    route,
     state: p.state,
     connection: pc.connectionState,
     frames: inbound ? inbound.framesDecoded : null,
@@ -208,6 +229,7 @@ async function main() {
     url = await waitForUrl();
   } catch (e) {
     ok(false, 'daemon prints its URL', [e.message]);
+    if (daemonExit) daemon.exitReported = true;
     return;
   }
   ok(true, `daemon prints its URL (${url})`);
@@ -254,6 +276,7 @@ async function main() {
     ]);
     ok(last && last.mimeType && last.mimeType.toLowerCase() === MIME.toLowerCase(),
       `tab ${i + 1} codec is ${MIME}`, [`got ${last ? last.mimeType : 'nothing'}`]);
+    comment(`tab ${i + 1} ICE route (browser -> daemon): ${last && last.route ? last.route : 'none selected'}`);
   }
 
   // The status line should have caught up with the stats by now.
@@ -295,7 +318,7 @@ async function cleanup() {
       ok(!daemon.killedHard && exit.code === 0,
         'daemon exits with code 0 on SIGTERM',
         [daemon.killedHard ? 'it had to be killed with SIGKILL' : `exit code ${exit.code}, signal ${exit.signal}`]);
-    } else {
+    } else if (!daemon.exitReported) {
       ok(false, 'daemon still running at the end of the test',
         [`it exited by itself: code ${exit.code}, signal ${exit.signal}`]);
     }

@@ -1,0 +1,408 @@
+/* periscope tests — a viewer built on webrtcbin, talking to the daemon over its WebSocket
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-test-client.h"
+
+#include <agent.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <libsoup/soup.h>
+
+struct _PscTestClient {
+  SoupSession *session;
+  SoupWebsocketConnection *connection;
+  GError *connect_error;
+  gboolean closed;
+  gushort close_code;
+  gboolean auto_answer;
+  GQueue messages;              /* PscMessage*, received, not yet taken */
+  char *peer_id;
+  char *camera_id;
+
+  GstElement *pipeline;
+  GstElement *webrtc;
+  gint frames;                  /* atomic: counted on a streaming thread */
+  GMainContext *context;
+};
+
+void
+psc_test_iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeout_s,
+    const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_TIME_SPAN_SECOND;
+
+  while (!done (data)) {
+    if (g_get_monotonic_time () > deadline)
+      g_error ("timed out after %u s waiting for %s", timeout_s, what);
+    g_main_context_iteration (NULL, FALSE);
+    g_usleep (1000);
+  }
+}
+
+static void
+send_message (PscTestClient *client, PscMessage *message)
+{
+  g_autofree char *json = psc_message_to_json (message);
+  psc_test_client_send (client, json);
+}
+
+void
+psc_test_client_send (PscTestClient *client, const char *text)
+{
+  g_assert_cmpint (soup_websocket_connection_get_state (client->connection), ==,
+      SOUP_WEBSOCKET_STATE_OPEN);
+  soup_websocket_connection_send_text (client->connection, text);
+}
+
+/* ---- webrtcbin side; its callbacks come on its threads ---- */
+
+typedef struct {
+  PscTestClient *client;
+  guint mline;
+  char *candidate;
+} Candidate;
+
+static gboolean
+send_candidate (gpointer user_data)
+{
+  Candidate *c = user_data;
+  g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_ICE_CANDIDATE);
+
+  if (c->client->connection != NULL &&
+      soup_websocket_connection_get_state (c->client->connection) == SOUP_WEBSOCKET_STATE_OPEN) {
+    message->target_peer_id = g_strdup (c->client->camera_id);
+    message->candidate = g_strdup (c->candidate);
+    message->sdp_mline_index = c->mline;
+    send_message (c->client, message);
+  }
+  g_free (c->candidate);
+  g_free (c);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_ice_candidate (GstElement *webrtc, guint mline, char *candidate, gpointer user_data)
+{
+  Candidate *c = g_new0 (Candidate, 1);
+
+  c->client = user_data;
+  c->mline = mline;
+  c->candidate = g_strdup (candidate);
+  g_main_context_invoke (c->client->context, send_candidate, c);
+}
+
+static void
+on_handoff (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+  g_atomic_int_inc (&client->frames);
+}
+
+static void
+on_decoded_pad (GstElement *decodebin, GstPad *pad, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+  GstElement *sink;
+  g_autoptr (GstPad) sink_pad = NULL;
+
+  sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, "signal-handoffs", TRUE, NULL);
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), client);
+  gst_bin_add (GST_BIN (client->pipeline), sink);
+  gst_element_sync_state_with_parent (sink);
+  sink_pad = gst_element_get_static_pad (sink, "sink");
+  g_assert_cmpint (gst_pad_link (pad, sink_pad), ==, GST_PAD_LINK_OK);
+}
+
+static void
+on_incoming_stream (GstElement *webrtc, GstPad *pad, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+  GstElement *decodebin;
+  g_autoptr (GstPad) sink_pad = NULL;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  decodebin = gst_element_factory_make ("decodebin", NULL);
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_decoded_pad), client);
+  gst_bin_add (GST_BIN (client->pipeline), decodebin);
+  gst_element_sync_state_with_parent (decodebin);
+  sink_pad = gst_element_get_static_pad (decodebin, "sink");
+  g_assert_cmpint (gst_pad_link (pad, sink_pad), ==, GST_PAD_LINK_OK);
+}
+
+static void
+build_pipeline (PscTestClient *client)
+{
+  g_autoptr (GObject) ice = NULL;
+  g_autoptr (GObject) agent = NULL;
+  NiceAddress loopback;
+
+  client->pipeline = gst_pipeline_new (NULL);
+  client->webrtc = gst_element_factory_make ("webrtcbin", NULL);
+  gst_util_set_object_arg (G_OBJECT (client->webrtc), "bundle-policy", "max-bundle");
+  gst_bin_add (GST_BIN (client->pipeline), client->webrtc);
+
+  /* No UPnP, and candidates on loopback only: no packet leaves the machine. */
+  g_object_get (client->webrtc, "ice-agent", &ice, NULL);
+  g_object_get (ice, "agent", &agent, NULL);
+  g_object_set (agent, "upnp", FALSE, NULL);
+  nice_address_init (&loopback);
+  g_assert_true (nice_address_set_from_string (&loopback, "127.0.0.1"));
+  nice_agent_add_local_address (NICE_AGENT (agent), &loopback);
+
+  g_signal_connect (client->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), client);
+  g_signal_connect (client->webrtc, "pad-added", G_CALLBACK (on_incoming_stream), client);
+  g_assert_cmpint (gst_element_set_state (client->pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+}
+
+typedef struct {
+  PscTestClient *client;
+  char *sdp;
+} Answer;
+
+static gboolean
+send_answer (gpointer user_data)
+{
+  Answer *a = user_data;
+  g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_ANSWER);
+
+  message->target_peer_id = g_strdup (a->client->camera_id);
+  message->sdp = a->sdp;
+  send_message (a->client, message);
+  g_free (a);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_answer_created (GstPromise *promise, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+  GstWebRTCSessionDescription *answer = NULL;
+  Answer *a;
+
+  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
+  gst_structure_get (gst_promise_get_reply (promise), "answer",
+      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  gst_promise_unref (promise);
+  g_assert_nonnull (answer);
+  g_signal_emit_by_name (client->webrtc, "set-local-description", answer, NULL);
+
+  a = g_new0 (Answer, 1);
+  a->client = client;
+  a->sdp = gst_sdp_message_as_text (answer->sdp);
+  gst_webrtc_session_description_free (answer);
+  g_main_context_invoke (client->context, send_answer, a);
+}
+
+static void
+on_offer_set (GstPromise *promise, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+
+  gst_promise_unref (promise);
+  promise = gst_promise_new_with_change_func (on_answer_created, client, NULL);
+  g_signal_emit_by_name (client->webrtc, "create-answer", NULL, promise);
+}
+
+void
+psc_test_client_answer (PscTestClient *client, const PscMessage *offer)
+{
+  GstSDPMessage *sdp = NULL;
+  GstWebRTCSessionDescription *description;
+  GstPromise *promise;
+
+  g_assert_cmpint (offer->type, ==, PSC_MESSAGE_OFFER);
+  g_free (client->camera_id);
+  client->camera_id = g_strdup (offer->from_peer_id);
+  if (client->pipeline == NULL)
+    build_pipeline (client);
+  g_assert_cmpint (gst_sdp_message_new_from_text (offer->sdp, &sdp), ==, GST_SDP_OK);
+  description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  promise = gst_promise_new_with_change_func (on_offer_set, client, NULL);
+  g_signal_emit_by_name (client->webrtc, "set-remote-description", description, promise);
+  gst_webrtc_session_description_free (description);
+}
+
+/* ---- WebSocket side: main context ---- */
+
+static void
+on_message (SoupWebsocketConnection *connection, int type, GBytes *bytes, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+  g_autoptr (GError) error = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (bytes, &length);
+  PscMessage *message = psc_message_parse (data, length, &error);
+
+  g_assert_no_error (error);
+  switch (message->type) {
+    case PSC_MESSAGE_EXISTING_PEERS:
+      g_free (client->peer_id);
+      client->peer_id = g_strdup (message->peer_id);
+      break;
+    case PSC_MESSAGE_OFFER:
+      if (client->auto_answer)
+        psc_test_client_answer (client, message);
+      break;
+    case PSC_MESSAGE_ICE_CANDIDATE:
+      if (client->webrtc != NULL && message->candidate[0] != '\0')
+        g_signal_emit_by_name (client->webrtc, "add-ice-candidate", message->sdp_mline_index,
+            message->candidate);
+      break;
+    default:
+      break;
+  }
+  g_queue_push_tail (&client->messages, message);
+}
+
+static void
+on_closed (SoupWebsocketConnection *connection, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+
+  client->closed = TRUE;
+  client->close_code = soup_websocket_connection_get_close_code (connection);
+}
+
+static void
+on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+
+  client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
+      &client->connect_error);
+  if (client->connection != NULL) {
+    g_signal_connect (client->connection, "message", G_CALLBACK (on_message), client);
+    g_signal_connect (client->connection, "closed", G_CALLBACK (on_closed), client);
+  }
+}
+
+static gboolean
+connect_done (gpointer data)
+{
+  PscTestClient *client = data;
+  return client->connection != NULL || client->connect_error != NULL;
+}
+
+PscTestClient *
+psc_test_client_new (const char *url, gboolean auto_answer)
+{
+  PscTestClient *client = g_new0 (PscTestClient, 1);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+
+  client->auto_answer = auto_answer;
+  client->context = g_main_context_ref_thread_default ();
+  g_queue_init (&client->messages);
+  client->session = soup_session_new ();
+  soup_session_websocket_connect_async (client->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+      NULL, on_connected, client);
+  psc_test_iterate_until (connect_done, client, 10, "the WebSocket to connect");
+  g_assert_no_error (client->connect_error);
+  return client;
+}
+
+void
+psc_test_client_free (PscTestClient *client)
+{
+  if (client == NULL)
+    return;
+  if (client->connection != NULL) {
+    g_signal_handlers_disconnect_by_data (client->connection, client);
+    if (soup_websocket_connection_get_state (client->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (client->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    g_object_unref (client->connection);
+  }
+  if (client->pipeline != NULL) {
+    g_signal_handlers_disconnect_by_data (client->webrtc, client);
+    gst_element_set_state (client->pipeline, GST_STATE_NULL);
+    gst_object_unref (client->pipeline);
+  }
+  /* Let the close frame and the invoked callbacks run before the client goes. */
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_queue_clear_full (&client->messages, (GDestroyNotify) psc_message_free);
+  g_object_unref (client->session);
+  g_main_context_unref (client->context);
+  g_free (client->peer_id);
+  g_free (client->camera_id);
+  g_free (client);
+}
+
+typedef struct {
+  PscTestClient *client;
+  guint target;
+} FrameWait;
+
+static gboolean
+frames_reached (gpointer data)
+{
+  FrameWait *wait = data;
+  return (guint) g_atomic_int_get (&wait->client->frames) >= wait->target;
+}
+
+void
+psc_test_client_wait_frames (PscTestClient *client, guint n, guint timeout_s)
+{
+  FrameWait wait = { client, psc_test_client_get_frames (client) + n };
+  psc_test_iterate_until (frames_reached, &wait, timeout_s, "decoded frames");
+}
+
+guint
+psc_test_client_get_frames (PscTestClient *client)
+{
+  return (guint) g_atomic_int_get (&client->frames);
+}
+
+typedef struct {
+  PscTestClient *client;
+  PscMessageType type;
+  PscMessage *found;
+} MessageWait;
+
+static gboolean
+message_arrived (gpointer data)
+{
+  MessageWait *wait = data;
+
+  for (GList *l = wait->client->messages.head; l != NULL; l = l->next) {
+    PscMessage *message = l->data;
+    if (message->type == wait->type) {
+      wait->found = message;
+      g_queue_delete_link (&wait->client->messages, l);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+PscMessage *
+psc_test_client_wait_message (PscTestClient *client, PscMessageType type, guint timeout_s)
+{
+  MessageWait wait = { client, type, NULL };
+  g_autofree char *what = g_strdup_printf ("a \"%s\" message",
+      psc_message_type_to_string (type));
+
+  psc_test_iterate_until (message_arrived, &wait, timeout_s, what);
+  return wait.found;
+}
+
+static gboolean
+is_closed (gpointer data)
+{
+  return ((PscTestClient *) data)->closed;
+}
+
+gushort
+psc_test_client_wait_closed (PscTestClient *client, guint timeout_s)
+{
+  psc_test_iterate_until (is_closed, client, timeout_s, "the server to close the WebSocket");
+  return client->close_code;
+}
+
+const char *
+psc_test_client_get_peer_id (PscTestClient *client)
+{
+  return client->peer_id;
+}

@@ -1,0 +1,316 @@
+/* periscope integration tests: the real stream, signalling and server on 127.0.0.1, port 0,
+ * with in-process webrtcbin viewers connecting over the WebSocket.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include "psc-config.h"
+#include "psc-encoder.h"
+#include "psc-server.h"
+#include "psc-signalling.h"
+#include "psc-source.h"
+#include "psc-stream.h"
+#include "psc-test-client.h"
+
+/* Small frames: the point is the plumbing, and CI has two cores. */
+#define TEST_SOURCE "videotestsrc is-live=true pattern=ball"
+
+typedef struct {
+  const char *codec;
+  guint connect_timeout_s;
+} FixtureData;
+
+typedef struct {
+  PscConfig *config;
+  PscStream *stream;
+  PscSignalling *signalling;
+  PscServer *server;
+  char *url;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  const FixtureData *params = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscSourceChoice) source = NULL;
+  g_autoptr (PscEncoderChoice) encoder = NULL;
+  const char *ice_addresses[] = { "127.0.0.1", NULL };
+  PscViewerOptions options = { ice_addresses, params->connect_timeout_s };
+
+  f->config = psc_config_new ();
+  f->config->source = g_strdup (TEST_SOURCE);
+  f->config->width = 320;
+  f->config->height = 240;
+  f->config->bitrate = 500;
+  g_assert_true (psc_codec_from_string (params->codec, &f->config->codec));
+  f->config->codec_explicit = TRUE;
+  g_assert_true (psc_config_validate (f->config, &error));
+
+  source = psc_source_select (f->config, &error);
+  g_assert_no_error (error);
+  encoder = psc_encoder_select (f->config, NULL, NULL, &error);
+  g_assert_no_error (error);
+  f->stream = psc_stream_new (f->config->stream_id, source, encoder, f->config, &error);
+  g_assert_no_error (error);
+  g_assert_true (psc_stream_start (f->stream, 10000, &error));
+  g_assert_no_error (error);
+
+  f->signalling = psc_signalling_new (&options);
+  psc_signalling_add_stream (f->signalling, f->stream);
+  f->server = psc_server_new (f->signalling);
+  g_assert_true (psc_server_listen (f->server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  f->url = g_strdup_printf ("ws://127.0.0.1:%u/ws/%s", psc_server_get_port (f->server),
+      f->config->stream_id);
+}
+
+static guint count_elements (GstElement *pipeline, const char *factory);
+
+static gboolean
+no_webrtcbin (gpointer data)
+{
+  return count_elements (psc_stream_get_pipeline (data), "webrtcbin") == 0;
+}
+
+static gboolean
+no_viewers (gpointer data)
+{
+  PscStreamStats stats;
+  psc_stream_get_stats (data, &stats);
+  return stats.viewers == 0;
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  psc_signalling_shutdown (f->signalling);
+  psc_test_iterate_until (no_viewers, f->stream, 10, "every viewer to be detached");
+  psc_test_iterate_until (no_webrtcbin, f->stream, 10, "every branch to be removed");
+  for (int i = 0; i < 100; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_clear_object (&f->server);
+  g_clear_object (&f->signalling);
+  psc_stream_stop (f->stream);
+  g_clear_object (&f->stream);
+  g_free (f->url);
+  psc_config_free (f->config);
+}
+
+/* How many elements made by @factory the pipeline holds, at any depth. */
+static guint
+count_elements (GstElement *pipeline, const char *factory)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (pipeline));
+  GValue item = G_VALUE_INIT;
+  guint count = 0;
+
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElementFactory *f = gst_element_get_factory (g_value_get_object (&item));
+    if (f != NULL && g_str_equal (GST_OBJECT_NAME (f), factory))
+      count++;
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  return count;
+}
+
+static void
+test_one_viewer (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscMessage) welcome = psc_test_client_wait_message (client,
+      PSC_MESSAGE_EXISTING_PEERS, 5);
+  g_autoptr (PscMessage) offer = psc_test_client_wait_message (client, PSC_MESSAGE_OFFER, 10);
+  PscStreamStats stats;
+
+  g_test_message ("offer: %s", offer->sdp);
+  g_assert_cmpstr (welcome->room, ==, "camera");
+  g_assert_cmpstr (welcome->peers[0], ==, "camera");
+  g_assert_cmpstr (offer->from_peer_id, ==, "camera");
+  g_assert_cmpstr (offer->target_peer_id, ==, welcome->peer_id);
+  if (psc_stream_get_codec (f->stream) == PSC_CODEC_H264) {
+    /* What every browser plays: constrained baseline, non-interleaved mode. */
+    g_assert_nonnull (strstr (offer->sdp, "profile-level-id=42e0"));
+    g_assert_nonnull (strstr (offer->sdp, "packetization-mode=1"));
+  } else {
+    g_assert_nonnull (strstr (offer->sdp, "VP8/90000"));
+  }
+  g_assert_nonnull (strstr (offer->sdp, "a=sendonly"));
+
+  psc_test_client_wait_frames (client, 60, 20);
+
+  psc_stream_get_stats (f->stream, &stats);
+  g_assert_cmpuint (stats.viewers, ==, 1);
+  g_assert_cmpuint (stats.keyframes_forced_join, >=, 1);
+}
+
+static void
+test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  const char *encoder = psc_stream_get_encoder_name (f->stream);
+  g_autoptr (PscTestClient) a = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscTestClient) b = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscMessage) joined = psc_test_client_wait_message (a, PSC_MESSAGE_PEER_JOINED, 5);
+  g_autoptr (PscMessage) left = NULL;
+  PscStreamStats stats;
+
+  psc_test_client_wait_frames (a, 60, 20);
+  psc_test_client_wait_frames (b, 60, 20);
+  g_assert_cmpstr (joined->peer_id, ==, psc_test_client_get_peer_id (b));
+
+  /* One capture and one encode serve both: one source, one encoder, two webrtcbins. */
+  g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
+  g_assert_cmpuint (count_elements (pipeline, encoder), ==, 1);
+  g_assert_cmpuint (count_elements (pipeline, "webrtcbin"), ==, 2);
+
+  g_clear_pointer (&a, psc_test_client_free);
+  left = psc_test_client_wait_message (b, PSC_MESSAGE_PEER_LEFT, 5);
+  g_assert_nonnull (left->peer_id);
+  psc_test_client_wait_frames (b, 60, 20);
+
+  psc_stream_get_stats (f->stream, &stats);
+  g_assert_cmpuint (stats.viewers, ==, 1);
+  g_assert_cmpuint (count_elements (pipeline, "webrtcbin"), ==, 1);
+  g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
+}
+
+static void
+expect_error (PscTestClient *client, const char *send, const char *code)
+{
+  g_autoptr (PscMessage) error = NULL;
+
+  psc_test_client_send (client, send);
+  error = psc_test_client_wait_message (client, PSC_MESSAGE_ERROR, 5);
+  g_test_message ("sent %.60s -> %s: %s", send, error->error_code, error->error_message);
+  g_assert_cmpstr (error->error_code, ==, code);
+  g_assert_cmpuint (strlen (error->error_message), >, 10);
+}
+
+static void
+test_bad_input (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, FALSE);
+  g_autoptr (PscTestClient) bystander = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscMessage) offer = psc_test_client_wait_message (client, PSC_MESSAGE_OFFER, 10);
+  g_autofree char *huge = NULL;
+  g_autofree char *huge_message = NULL;
+
+  psc_test_client_wait_frames (bystander, 30, 20);
+
+  expect_error (client, "this is not json", "invalid_json");
+  expect_error (client, "[1,2,3]", "invalid_json");
+  expect_error (client, "{\"type\":\"dance\"}", "unknown_type");
+  expect_error (client, "{\"type\":\"answer\"}", "missing_field");
+  expect_error (client, "{\"type\":\"answer\",\"answer\":{\"type\":\"answer\",\"sdp\":42}}",
+      "invalid_field");
+  expect_error (client, "{\"type\":\"ice_candidate\",\"candidate\":{\"candidate\":"
+      "\"candidate:1 1 UDP 2122252543 127.0.0.1 40000 typ host\",\"sdpMLineIndex\":0}}",
+      "bad_state");
+  expect_error (client, "{\"type\":\"answer\",\"answer\":{\"type\":\"answer\","
+      "\"sdp\":\"hello\"}}", "bad_sdp");
+  expect_error (client, "{\"type\":\"answer\",\"answer\":{\"type\":\"answer\","
+      "\"sdp\":\"v=0\\r\\no=- 0 0 IN IP4 0.0.0.0\\r\\ns=-\\r\\nt=0 0\\r\\n\"}}", "bad_sdp");
+  expect_error (client, "{\"type\":\"offer\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\"}}",
+      "bad_state");
+  expect_error (client, "{\"type\":\"answer\",\"target_peer_id\":\"nobody\",\"answer\":"
+      "{\"sdp\":\"v=0\"}}", "unknown_peer");
+  huge = g_strnfill (100 * 1024, 'x');
+  huge_message = g_strdup_printf ("{\"type\":\"answer\",\"pad\":\"%s\"}", huge);
+  expect_error (client, huge_message, "too_large");
+
+  /* The connection goes on: the real answer still works and video flows. */
+  psc_test_client_answer (client, offer);
+  psc_test_client_wait_frames (client, 60, 20);
+  /* And the other viewer never noticed. */
+  psc_test_client_wait_frames (bystander, 30, 20);
+}
+
+static void
+test_connect_timeout (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, FALSE);
+  g_autoptr (PscMessage) offer = psc_test_client_wait_message (client, PSC_MESSAGE_OFFER, 10);
+  g_autoptr (PscMessage) error = psc_test_client_wait_message (client, PSC_MESSAGE_ERROR, 10);
+  PscStreamStats stats;
+
+  g_assert_cmpstr (error->error_code, ==, "timeout");
+  g_assert_cmpuint (psc_test_client_wait_closed (client, 5), ==,
+      SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  psc_test_iterate_until (no_webrtcbin, f->stream, 5, "the viewer's branch to be removed");
+  psc_stream_get_stats (f->stream, &stats);
+  g_assert_cmpuint (stats.viewers, ==, 0);
+}
+
+static void
+test_relay_room (Fixture *f, gconstpointer data)
+{
+  g_autofree char *base = g_strdup_printf ("ws://127.0.0.1:%u", psc_server_get_port (f->server));
+  g_autofree char *url_a = g_strconcat (base, "/webrtc/signaling/lobby/alice", NULL);
+  g_autofree char *url_b = g_strconcat (base, "/ws/lobby/bob", NULL);
+  g_autoptr (PscTestClient) alice = psc_test_client_new (url_a, FALSE);
+  g_autoptr (PscTestClient) bob = NULL;
+  g_autoptr (PscTestClient) impostor = NULL;
+  g_autoptr (PscMessage) welcome = NULL;
+  g_autoptr (PscMessage) joined = NULL;
+  g_autoptr (PscMessage) relayed = NULL;
+  g_autoptr (PscMessage) error = NULL;
+  g_autoptr (PscMessage) left = NULL;
+
+  welcome = psc_test_client_wait_message (alice, PSC_MESSAGE_EXISTING_PEERS, 5);
+  g_assert_cmpuint (g_strv_length (welcome->peers), ==, 0);
+  g_clear_pointer (&welcome, psc_message_free);
+
+  bob = psc_test_client_new (url_b, FALSE);
+  welcome = psc_test_client_wait_message (bob, PSC_MESSAGE_EXISTING_PEERS, 5);
+  g_assert_cmpstr (welcome->peer_id, ==, "bob");
+  g_assert_cmpuint (g_strv_length (welcome->peers), ==, 1);
+  g_assert_cmpstr (welcome->peers[0], ==, "alice");
+  joined = psc_test_client_wait_message (alice, PSC_MESSAGE_PEER_JOINED, 5);
+  g_assert_cmpstr (joined->peer_id, ==, "bob");
+
+  psc_test_client_send (alice, "{\"type\":\"offer\",\"target_peer_id\":\"bob\","
+      "\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0 from alice\"}}");
+  relayed = psc_test_client_wait_message (bob, PSC_MESSAGE_OFFER, 5);
+  g_assert_cmpstr (relayed->from_peer_id, ==, "alice");
+  g_assert_cmpstr (relayed->sdp, ==, "v=0 from alice");
+
+  psc_test_client_send (alice, "{\"type\":\"answer\",\"answer\":{\"sdp\":\"v=0\"}}");
+  error = psc_test_client_wait_message (alice, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (error->error_code, ==, "missing_field");
+
+  impostor = psc_test_client_new (url_b, FALSE);
+  g_clear_pointer (&error, psc_message_free);
+  error = psc_test_client_wait_message (impostor, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (error->error_code, ==, "peer_id_taken");
+  psc_test_client_wait_closed (impostor, 5);
+
+  g_clear_pointer (&bob, psc_test_client_free);
+  left = psc_test_client_wait_message (alice, PSC_MESSAGE_PEER_LEFT, 5);
+  g_assert_cmpstr (left->peer_id, ==, "bob");
+}
+
+int
+main (int argc, char **argv)
+{
+  static const FixtureData h264 = { "h264", 20 };
+  static const FixtureData vp8 = { "vp8", 20 };
+  static const FixtureData quick_timeout = { "h264", 2 };
+
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, data, fn) \
+  g_test_add (path, Fixture, data, fixture_setup, fn, fixture_teardown)
+  ADD ("/integration/h264/one-viewer", &h264, test_one_viewer);
+  ADD ("/integration/vp8/one-viewer", &vp8, test_one_viewer);
+  ADD ("/integration/h264/two-viewers-one-leaves", &h264, test_two_viewers_one_leaves);
+  ADD ("/integration/h264/bad-input", &h264, test_bad_input);
+  ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
+  ADD ("/integration/relay-room", &h264, test_relay_room);
+#undef ADD
+
+  return g_test_run ();
+}
