@@ -33,7 +33,6 @@
   let errorUntil = 0;      // keep a server error visible until then
   let backoff = BACKOFF_MIN_MS;
   let timers = {};
-  let prevSample = null;   // previous stats sample, for an fps fallback
   // Bumped by every teardown. Callbacks capture it and bail out when it has
   // moved on, so late events from a dead socket or pc cannot touch the new one.
   let session = 0;
@@ -68,7 +67,7 @@
       pc = null;
     }
     remoteSet = false;
-    prevSample = null;
+    remoteMids = [];
     video.srcObject = null;
     document.body.classList.remove('has-video');
   }
@@ -265,13 +264,7 @@
     const parts = ['live'];
     if (inbound && inbound.frameWidth) {
       parts.push(`${inbound.frameWidth}×${inbound.frameHeight}`);
-      let fps = inbound.framesPerSecond;
-      if (fps === undefined && prevSample) {
-        const dt = (inbound.timestamp - prevSample.timestamp) / 1000;
-        if (dt > 0) fps = (inbound.framesDecoded - prevSample.framesDecoded) / dt;
-      }
-      prevSample = { timestamp: inbound.timestamp, framesDecoded: inbound.framesDecoded };
-      if (fps !== undefined) parts.push(`${Math.round(fps)} fps`);
+      if (inbound.framesPerSecond !== undefined) parts.push(`${Math.round(inbound.framesPerSecond)} fps`);
     } else {
       parts.push('waiting for video…');
     }

@@ -237,7 +237,16 @@ async function main() {
   // No DNS at all: every name fails at once, except the daemon's own host.
   const host = new URL(url).hostname;
   const resolverRules = `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, resolverRules] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, resolverRules],
+    // Our own handlers close the browser *and* end the daemon; playwright's
+    // would exit the process before the daemon is stopped.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   for (let i = 0; i < tabs; i++) {
     const page = await context.newPage();

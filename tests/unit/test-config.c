@@ -1,0 +1,288 @@
+/* periscope unit tests: options, presets, ${variables}, gst-launch descriptions
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "psc-config.h"
+#include "psc-launch.h"
+
+/* Parses @args (NULL-terminated, without argv[0]) into a fresh config. */
+static PscConfig *
+parse_args (const char *const *args, GError **error)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  PscConfig *config = psc_config_new ();
+  char **argv_data;
+  int argc;
+
+  g_ptr_array_add (argv, (gpointer) "periscope");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  argc = argv->len - 1;
+  argv_data = (char **) argv->pdata;
+  if (!psc_config_parse (config, &argc, &argv_data, error)) {
+    psc_config_free (config);
+    return NULL;
+  }
+  return config;
+}
+
+static void
+test_defaults (void)
+{
+  const char *args[] = { NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscConfig) config = parse_args (args, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (config->codec, ==, PSC_CODEC_H264);
+  g_assert_false (config->codec_explicit);
+  g_assert_cmpint (config->width, ==, 1280);
+  g_assert_cmpint (config->height, ==, 720);
+  g_assert_cmpint (config->framerate, ==, 30);
+  g_assert_cmpint (config->keyframe_interval, ==, 60);
+  g_assert_cmpint (config->port, ==, 8080);
+  g_assert_null (config->bind);
+  g_assert_null (config->source);
+  g_assert_null (config->encoder);
+  g_assert_cmpstr (config->stream_id, ==, "camera");
+}
+
+static void
+test_options (void)
+{
+  const char *args[] = { "--codec", "VP8", "--width", "640", "--height=360", "-f", "15",
+    "--bitrate", "800", "--port", "0", "--bind", "127.0.0.1", "--ice-address", "127.0.0.1",
+    "--ice-address", "::1", "--source", "videotestsrc is-live=true", "--stream-id", "door",
+    "--connect-timeout", "5", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscConfig) config = parse_args (args, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (config->codec, ==, PSC_CODEC_VP8);
+  g_assert_true (config->codec_explicit);
+  g_assert_cmpint (config->width, ==, 640);
+  g_assert_cmpint (config->height, ==, 360);
+  g_assert_cmpint (config->framerate, ==, 15);
+  g_assert_cmpint (config->keyframe_interval, ==, 30);
+  g_assert_cmpint (config->bitrate, ==, 800);
+  g_assert_cmpint (config->port, ==, 0);
+  g_assert_cmpstr (config->bind, ==, "127.0.0.1");
+  g_assert_cmpuint (g_strv_length (config->ice_addresses), ==, 2);
+  g_assert_cmpstr (config->source, ==, "videotestsrc is-live=true");
+  g_assert_cmpstr (config->stream_id, ==, "door");
+  g_assert_cmpint (config->connect_timeout, ==, 5);
+}
+
+typedef struct {
+  const char *args[6];
+  const char *fragment;   /* the message must name what is wrong */
+} BadArgs;
+
+static void
+test_bad_options (void)
+{
+  static const BadArgs cases[] = {
+    { { "--codec", "h265" }, "--codec" },
+    { { "--width", "641" }, "even" },
+    { { "--width", "0" }, "--width" },
+    { { "--height", "99999" }, "--height" },
+    { { "--framerate", "0" }, "--framerate" },
+    { { "--bitrate", "1" }, "--bitrate" },
+    { { "--port", "70000" }, "--port" },
+    { { "--port", "eighty" }, "eighty" },
+    { { "--bind", "my-host" }, "--bind" },
+    { { "--ice-address", "lan" }, "--ice-address" },
+    { { "--stream-id", "a/b" }, "--stream-id" },
+    { { "--source", "videotestsrc", "--device", "/dev/video0" }, "--source" },
+    { { "--preset", "no-such-preset" }, "no-such-preset" },
+    { { "--no-such-flag" }, "no-such-flag" },
+    { { "videotestsrc" }, "videotestsrc" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GError) error = NULL;
+    const char *args[7] = { NULL };
+    g_autoptr (PscConfig) config = NULL;
+
+    memcpy (args, cases[i].args, sizeof cases[i].args);
+    config = parse_args (args, &error);
+    g_test_message ("%s -> %s", cases[i].args[0], error ? error->message : "(accepted)");
+    g_assert_null (config);
+    g_assert_nonnull (error);
+    g_assert_true (error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR);
+    g_assert_nonnull (strstr (error->message, cases[i].fragment));
+  }
+}
+
+static void
+test_presets (void)
+{
+  g_auto (GStrv) names = psc_config_list_presets ();
+  const char *required[] = { "test", "v4l2-raw", "v4l2-mjpeg", "rpi", "intel", "jetson",
+    "x264", "vp8", NULL };
+
+  for (guint i = 0; required[i] != NULL; i++)
+    g_assert_true (g_strv_contains ((const char *const *) names, required[i]));
+
+  for (guint i = 0; names[i] != NULL; i++) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (PscConfig) config = psc_config_new ();
+    g_autofree char *description = psc_config_preset_get (names[i], "description", &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (strlen (description), >, 10);
+    g_assert_true (psc_config_apply_preset (config, names[i], &error));
+    g_assert_no_error (error);
+    g_assert_true (config->source != NULL || config->encoder != NULL);
+    /* Every ${variable} a preset uses is known. */
+    if (config->source != NULL) {
+      g_autofree char *expanded = psc_config_expand (config, config->source, &error);
+      g_assert_no_error (error);
+      g_assert_null (strstr (expanded, "${"));
+    }
+    if (config->encoder != NULL) {
+      g_autofree char *expanded = psc_config_expand (config, config->encoder, &error);
+      g_assert_no_error (error);
+      g_assert_null (strstr (expanded, "${"));
+      g_assert_true (config->codec_explicit);
+    }
+  }
+}
+
+static void
+test_preset_flags_win (void)
+{
+  const char *args[] = { "--preset", "vp8", "--encoder", "vp8enc deadline=1", NULL };
+  const char *conflict[] = { "--preset", "x264", "--codec", "vp8", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscConfig) config = parse_args (args, &error);
+  g_autoptr (PscConfig) explicit_codec = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->encoder, ==, "vp8enc deadline=1");
+  g_assert_cmpint (config->codec, ==, PSC_CODEC_VP8);
+  g_assert_cmpstr (config->preset, ==, "vp8");
+
+  /* An explicit --codec is kept; the encoder check later reports the conflict. */
+  explicit_codec = parse_args (conflict, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (explicit_codec->codec, ==, PSC_CODEC_VP8);
+}
+
+static void
+test_preset_file (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  int fd = g_file_open_tmp ("periscope-XXXXXX.preset", &path, &error);
+  g_autoptr (PscConfig) config = psc_config_new ();
+  g_autoptr (PscConfig) broken = psc_config_new ();
+
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, "[preset]\ndescription=mine\n"
+          "source=videotestsrc pattern=snow\ncodec=vp8\n", -1, &error));
+  g_assert_true (psc_config_apply_preset (config, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->source, ==, "videotestsrc pattern=snow");
+  g_assert_cmpint (config->codec, ==, PSC_CODEC_VP8);
+
+  g_assert_true (g_file_set_contents (path, "[preset]\ncodec=mpeg2\n", -1, &error));
+  g_assert_false (psc_config_apply_preset (broken, path, &error));
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET);
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (path, "no group here\n", -1, &error));
+  g_assert_false (psc_config_apply_preset (broken, path, &error));
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_PRESET);
+  g_unlink (path);
+}
+
+static void
+test_expand (void)
+{
+  g_autoptr (PscConfig) config = psc_config_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *open = NULL;
+
+  config->bitrate = 1500;
+  config->device = g_strdup ("/dev/video7");
+  g_assert_true (psc_config_validate (config, &error));
+  out = psc_config_expand (config, "a ${bitrate_kbps} ${bitrate_bps} ${keyframe_interval} "
+      "${width}x${height}@${framerate} ${device} $HOME", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, "a 1500 1500000 60 1280x720@30 /dev/video7 $HOME");
+
+  bad = psc_config_expand (config, "x ${nope}", &error);
+  g_assert_null (bad);
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
+  g_assert_nonnull (strstr (error->message, "nope"));
+  g_clear_error (&error);
+  open = psc_config_expand (config, "x ${bitrate", &error);
+  g_assert_null (open);
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
+}
+
+static void
+test_launch (void)
+{
+  g_autoptr (GError) error = NULL;
+  GstElement *bin;
+
+  /* Trailing caps, as people write them, become a capsfilter. */
+  bin = psc_launch_parse_bin ("--source",
+      "videotestsrc ! video/x-raw,width=320,height=240,framerate=15/1", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bin);
+  gst_object_ref_sink (bin);
+  {
+    g_autoptr (GstPad) src = gst_element_get_static_pad (bin, "src");
+    g_autoptr (GstCaps) caps = gst_pad_query_caps (src, NULL);
+    g_autoptr (GstCaps) wanted = gst_caps_from_string ("video/x-raw,width=320,height=240");
+    /* The ghost src pad offers only what the trailing caps allow. */
+    g_assert_nonnull (src);
+    g_assert_true (gst_caps_is_subset (caps, wanted));
+  }
+  gst_object_unref (bin);
+
+  bin = psc_launch_parse_bin ("--encoder", "x264enc ! nosuchelement", &error);
+  g_assert_null (bin);
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "--encoder"));
+  g_assert_nonnull (strstr (error->message, "x264enc ! nosuchelement"));
+  g_assert_nonnull (strstr (error->message, "nosuchelement"));
+  g_clear_error (&error);
+
+  bin = psc_launch_parse_bin ("--source", "videotestsrc pattern=", &error);
+  g_assert_null (bin);
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
+  g_clear_error (&error);
+
+  bin = psc_launch_parse_bin ("--source", "videotestsrc nosuchproperty=1", &error);
+  g_assert_null (bin);
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
+  g_assert_nonnull (strstr (error->message, "nosuchproperty"));
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/options", test_options);
+  g_test_add_func ("/config/bad-options", test_bad_options);
+  g_test_add_func ("/config/presets", test_presets);
+  g_test_add_func ("/config/preset-flags-win", test_preset_flags_win);
+  g_test_add_func ("/config/preset-file", test_preset_file);
+  g_test_add_func ("/config/expand", test_expand);
+  g_test_add_func ("/config/launch", test_launch);
+  return g_test_run ();
+}
