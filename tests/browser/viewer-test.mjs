@@ -13,7 +13,15 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
+
+// Imported here rather than statically so that a missing install says what to do.
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  console.error(`viewer-test: cannot load playwright-core (${e.code || e.message}): run \`npm ci\` in ${new URL('.', import.meta.url).pathname}`);
+  process.exit(1);
+}
 
 const URL_TIMEOUT_MS = 20_000;    // daemon start → "periscope: open URL"
 const VIDEO_TIMEOUT_MS = 30_000;  // page load → frames flowing in every tab
@@ -157,7 +165,8 @@ async function stopDaemon() {
   if (!daemon || daemon.pid === undefined) return daemonExit;
   if (!daemonExit) {
     process.kill(daemon.pid, 'SIGTERM');
-    const timer = new Promise((r) => setTimeout(r, TERM_GRACE_MS, 'timeout'));
+    // unref: a pending grace timer must not keep the test alive once done.
+    const timer = sleep(TERM_GRACE_MS, 'timeout', { ref: false });
     if (await Promise.race([daemon.exited, timer]) === 'timeout') {
       comment(`daemon still running ${TERM_GRACE_MS / 1000} s after SIGTERM: SIGKILL`);
       daemon.killedHard = true;
@@ -306,7 +315,14 @@ async function main() {
   }
 }
 
-async function cleanup() {
+// Runs once, whether reached from the end of main() or from a signal.
+let cleanupDone = null;
+function cleanup() {
+  cleanupDone ??= doCleanup();
+  return cleanupDone;
+}
+
+async function doCleanup() {
   // Screenshot first, while the page is still live (also useful on failure).
   if (pages.length) {
     try {
@@ -317,7 +333,7 @@ async function cleanup() {
     }
   }
   if (browser) {
-    await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+    await Promise.race([browser.close().catch(() => {}), sleep(10_000, null, { ref: false })]);
     browser = null;
   }
   if (daemon && daemon.pid !== undefined) {
@@ -343,27 +359,36 @@ function dumpDiagnostics() {
   daemonOutput.slice(-200).forEach((l) => comment(l));
 }
 
+// Prints the summary once and sets the exit code.
+let finished = false;
+function finish() {
+  if (finished) return;
+  finished = true;
+  if (failed || opts.verbose) dumpDiagnostics();
+  console.log(`1..${testNo}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
 // Ctrl-C or a kill of the test itself must still end the daemon.
 let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
-    if (interrupted) return;
+    if (interrupted || finished) return;
     interrupted = true;
-    console.log(`# interrupted by ${sig}`);
-    cleanup().finally(() => process.exit(1));
+    ok(false, `test interrupted by ${sig}`);
+    cleanup().finally(() => {
+      finish();
+      process.exit(1);
+    });
   });
 }
 
 try {
   await main();
 } catch (e) {
-  ok(false, 'test ran to completion', [e.stack || e.message]);
+  if (!interrupted) ok(false, 'test ran to completion', [e.stack || e.message]);
 } finally {
-  if (!interrupted) {
-    await cleanup();
-    if (failed || opts.verbose) dumpDiagnostics();
-    console.log(`1..${testNo}`);
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exitCode = failed ? 1 : 0;
-  }
+  await cleanup();
+  if (!interrupted) finish();
 }
