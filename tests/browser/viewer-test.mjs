@@ -287,7 +287,7 @@ async function main() {
     const first = h.find((s) => s.frames > 0);
     const pass = tabPasses(h);
     ok(pass, `tab ${i + 1} decodes video (${describe(last)})`, pass ? [] : [
-      allPass ? 'the other tabs passed' : `gave up after ${((Date.now() - h[0].t) / 1000).toFixed(1)} s${daemonExit ? ' (daemon exited!)' : ''}`,
+      `gave up after ${((Date.now() - h[0].t) / 1000).toFixed(1)} s${daemonExit ? ' (the daemon exited)' : ''}`,
       `first frames seen: ${first ? `${first.frames} at +${((first.t - h[0].t) / 1000).toFixed(1)} s` : 'never'}`,
       ...h.filter((_, j) => j % 8 === 0 || j === h.length - 1)
         .map((s) => `+${((s.t - h[0].t) / 1000).toFixed(1)} s: ${describe(s)}`),
