@@ -224,14 +224,15 @@ post_event (PscViewer *self, EventKind kind, guint number, char *text, GError *e
 static void
 fail (PscViewer *self, GError *error)
 {
-  g_autoptr (GError) owned = error;
-  g_autoptr (PscViewer) keep = g_object_ref (self);
-
-  if (self->state == PSC_VIEWER_CLOSED)
-    return;
-  GST_INFO ("viewer %s failed: %s", self->peer_id, error->message);
-  psc_viewer_stop (self);
-  g_signal_emit (self, signals[SIGNAL_FAILED], 0, error);
+  if (self->state != PSC_VIEWER_CLOSED) {
+    /* The handler may drop the owner's last reference. */
+    g_object_ref (self);
+    GST_INFO ("viewer %s failed: %s", self->peer_id, error->message);
+    psc_viewer_stop (self);
+    g_signal_emit (self, signals[SIGNAL_FAILED], 0, error);
+    g_object_unref (self);
+  }
+  g_error_free (error);
 }
 
 /* ---- webrtcbin callbacks: on its own threads ---- */
