@@ -2,7 +2,7 @@
 // End-to-end test: start the periscope daemon, open the viewer in headless
 // Chromium and check that video really gets decoded.
 //
-//   node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--screenshot OUT.png] [--verbose]
+//   node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]
 //
 // --verbose prints the page console logs and the daemon output even on a pass.
 //
@@ -66,7 +66,7 @@ const CHROMIUM_ARGS = [
 
 function usage(msg) {
   if (msg) console.error(`viewer-test: ${msg}`);
-  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--screenshot OUT.png] [--verbose]');
+  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]');
   process.exit(2);
 }
 
@@ -79,6 +79,7 @@ try {
       tabs: { type: 'string', default: '1' },
       screenshot: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      restart: { type: 'boolean', default: false },
     },
   }).values;
 } catch (e) {
@@ -121,8 +122,8 @@ const daemonStdout = [];   // stdout lines only (for the "periscope: ..." checks
 let daemon = null;
 let daemonExit = null;     // { code, signal } once it has exited
 
-function startDaemon() {
-  const args = ['--bind', '127.0.0.1', '--port', '0', '--ice-address', '127.0.0.1',
+function startDaemon(port = 0) {
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
     '--codec', codec, '--width', '640', '--height', '360', '--framerate', '30'];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = spawn(opts.daemon, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -225,6 +226,37 @@ function tabPasses(history) {
   return history.some((s) => last.t - s.t >= MIN_GAP_MS && s.frames !== null && last.frames > s.frames);
 }
 
+// --restart: stop the daemon under a playing page, start it again on the same port, and
+// require the page to come back to live video by itself.
+async function restartDaemon(url) {
+  const exit = await stopDaemon();
+  ok(exit && exit.code === 0 && !daemon.killedHard, 'daemon exits with code 0 on SIGTERM (first run)',
+    [`exit: ${JSON.stringify(exit)}`]);
+  const noticed = await pages[0].waitForFunction(() => window.periscope.state === 'reconnecting',
+    null, { timeout: 5_000 }).then(() => true).catch(() => false);
+  ok(noticed, 'page notices the daemon is gone and says it is reconnecting');
+
+  daemonStdout.length = 0;
+  daemonExit = null;
+  startDaemon(new URL(url).port);
+  try {
+    const again = await waitForUrl();
+    ok(again === url, `daemon restarts on the same URL (${again})`);
+  } catch (e) {
+    ok(false, 'daemon restarts', [e.message]);
+    return;
+  }
+  const history = [];
+  const deadline = Date.now() + VIDEO_TIMEOUT_MS;
+  while (Date.now() < deadline && !tabPasses(history)) {
+    const s = await pages[0].evaluate(sampleInPage).catch((e) => ({ state: `evaluate failed: ${e.message}` }));
+    history.push({ ...s, t: Date.now() });
+    await sleep(250);
+  }
+  const last = history[history.length - 1];
+  ok(tabPasses(history), `page reconnects by itself and decodes again (${describe(last)})`);
+}
+
 // --- main --------------------------------------------------------------------
 
 let browser = null;
@@ -306,6 +338,8 @@ async function main() {
     const shown = text || await pages[0].evaluate(() => document.getElementById('status-text').textContent);
     ok(text !== null && text.includes('640×360'), `status line reads "${shown}"`);
   }
+
+  if (opts.restart && allPass) await restartDaemon(url);
 
   const encoders = daemonStdout.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
   comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}`);
