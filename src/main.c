@@ -7,6 +7,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "psc-config.h"
 #include "psc-encoder.h"
@@ -142,10 +143,16 @@ main (int argc, char **argv)
     return EXIT_UNAVAILABLE;
   }
   g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), NULL);
-  g_print ("periscope: encoder %s started for stream %s: %s %dx%d@%d, %d kbit/s (%s)\n",
-      psc_stream_get_encoder_name (stream), config->stream_id,
-      psc_codec_to_string (encoder->codec), config->width, config->height, config->framerate,
-      config->bitrate, encoder->reason);
+  {
+    /* A hand-written encoder follows --bitrate only where it says ${bitrate_…}. */
+    g_autofree char *bitrate = config->encoder != NULL && strstr (config->encoder, "${bitrate") == NULL
+        ? g_strdup ("bitrate as in the encoder description")
+        : g_strdup_printf ("%d kbit/s", config->bitrate);
+    g_print ("periscope: encoder %s started for stream %s: %s %dx%d at up to %d fps, %s (%s)\n",
+        psc_stream_get_encoder_name (stream), config->stream_id,
+        psc_codec_to_string (encoder->codec), config->width, config->height, config->framerate,
+        bitrate, encoder->reason);
+  }
 
   viewer_options.ice_addresses = (const char *const *) config->ice_addresses;
   viewer_options.connect_timeout_s = config->connect_timeout;

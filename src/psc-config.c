@@ -109,10 +109,14 @@ psc_config_apply_preset (PscConfig *config, const char *name, GError **error)
   if (keyfile == NULL)
     return FALSE;
 
-  if (config->source == NULL)
+  if (config->source == NULL) {
     config->source = g_key_file_get_string (keyfile, PRESET_GROUP, "source", NULL);
-  if (config->encoder == NULL)
+    config->source_from_preset = config->source != NULL;
+  }
+  if (config->encoder == NULL) {
     config->encoder = g_key_file_get_string (keyfile, PRESET_GROUP, "encoder", NULL);
+    config->encoder_from_preset = config->encoder != NULL;
+  }
   codec = g_key_file_get_string (keyfile, PRESET_GROUP, "codec", NULL);
   if (codec != NULL && !config->codec_explicit) {
     if (!psc_codec_from_string (codec, &config->codec)) {
@@ -288,7 +292,7 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "CODEC" },
     { "width", 'W', 0, G_OPTION_ARG_INT, &config->width, "Frame width in pixels (1280)", "PX" },
     { "height", 'H', 0, G_OPTION_ARG_INT, &config->height, "Frame height in pixels (720)", "PX" },
-    { "framerate", 'f', 0, G_OPTION_ARG_INT, &config->framerate, "Frames per second (30)",
+    { "framerate", 'f', 0, G_OPTION_ARG_INT, &config->framerate, "Frames per second, at most (30)",
       "FPS" },
     { "bitrate", 'b', 0, G_OPTION_ARG_INT, &config->bitrate, "Target bitrate in kbit/s (2000)",
       "KBPS" },

@@ -30,9 +30,11 @@ typedef enum {
  * @preset: (nullable): name or path of the preset applied
  * @codec: the codec viewers get
  * @codec_explicit: whether @codec was given (by --codec or the preset)
+ * @source_from_preset: @source came from the preset, not --source
+ * @encoder_from_preset: @encoder came from the preset, not --encoder
  * @width: frame width in pixels
  * @height: frame height in pixels
- * @framerate: frames per second
+ * @framerate: frames per second, at most (a slower source keeps its own rate)
  * @bitrate: target bitrate in kbit/s
  * @keyframe_interval: maximum distance between keyframes, in frames (2 s of video);
  *   joins and PLIs force keyframes sooner
@@ -55,6 +57,8 @@ typedef struct {
   char *preset;
   PscCodec codec;
   gboolean codec_explicit;
+  gboolean source_from_preset;
+  gboolean encoder_from_preset;
   int width;
   int height;
   int framerate;

@@ -208,7 +208,9 @@ psc_encoder_select (const PscConfig *config, PscEncoderProbeFunc probe, gpointer
           psc_codec_to_string (choice->codec), psc_codec_to_string (config->codec));
       return NULL;
     }
-    choice->reason = g_strdup (config->preset ? "from the preset or --encoder" : "--encoder");
+    choice->reason = config->encoder_from_preset ?
+        g_strdup_printf ("given by preset %s", config->preset) :
+        g_strdup ("given by --encoder");
     return g_steal_pointer (&choice);
   }
 

@@ -34,7 +34,8 @@ typedef struct {
  * @factory: (nullable): the encoder element's factory name, if known
  * @description: the expanded gst-launch description to build the encoder from
  * @hardware: whether it is a hardware encoder
- * @reason: why this one, for a human ("first working hardware encoder", "--encoder")
+ * @reason: why this one, for a human ("the best working hardware encoder here",
+ *   "given by --encoder")
  */
 typedef struct {
   PscCodec codec;

@@ -78,8 +78,9 @@ psc_source_select (const PscConfig *config, GError **error)
   if (config->source != NULL) {
     choice->kind = PSC_SOURCE_DESCRIPTION;
     choice->description = psc_config_expand (config, config->source, error);
-    choice->reason = g_strdup_printf ("source given by %s",
-        config->preset ? "the preset" : "--source");
+    choice->reason = config->source_from_preset ?
+        g_strdup_printf ("source given by preset %s", config->preset) :
+        g_strdup ("source given by --source");
     return choice->description ? g_steal_pointer (&choice) : NULL;
   }
   if (config->device != NULL) {

@@ -300,9 +300,11 @@ psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderC
   }
   bin = GST_BIN (self->pipeline);
 
+  /* --framerate is a ceiling: videorate drops frames above it, and a camera that is slower
+   * (many are in low light, or at large sizes) keeps its own rate instead of failing. */
   raw_caps = gst_caps_new_simple ("video/x-raw",
       "width", G_TYPE_INT, config->width, "height", G_TYPE_INT, config->height,
-      "framerate", GST_TYPE_FRACTION, config->framerate, 1,
+      "framerate", GST_TYPE_FRACTION_RANGE, 1, 1, config->framerate, 1,
       "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
   capsfilter = make ("capsfilter", "raw-caps");
   g_object_set (capsfilter, "caps", raw_caps, NULL);
