@@ -17,6 +17,9 @@ GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
 /* Per-viewer queue: enough to ride out a scheduling hiccup, never enough to build latency.
  * When full it drops the oldest; the viewer's PLI then brings a keyframe. */
 #define VIEWER_QUEUE_NS (200 * GST_MSECOND)
+/* An offer without video is made again this often, this many times at most. */
+#define OFFER_RETRY_MS 20
+#define MAX_OFFER_ATTEMPTS 50
 
 struct _PscViewer {
   GObject parent;
@@ -31,9 +34,12 @@ struct _PscViewer {
   GstElement *branch;
   GstElement *webrtc;
   gulong branch_error_handler;
-  GstPad *webrtc_sink;
-  gulong caps_handler;
+  GstPad *payloader_src;
+  gulong first_buffer_probe;
+  gint first_buffer_claimed;    /* atomic: the probe, or stop(), whichever comes first */
+  guint offer_attempts;
   guint timeout_source;
+  guint retry_source;
   gboolean offer_requested;     /* streaming thread -> main, once */
 };
 
@@ -140,6 +146,7 @@ typedef enum {
   EVENT_OFFER,
   EVENT_CANDIDATE,
   EVENT_CONNECTION_STATE,
+  EVENT_OFFER_EMPTY,
   EVENT_FAILED,
 } EventKind;
 
@@ -162,6 +169,16 @@ event_free (Event *event)
 
 static void fail (PscViewer *self, GError *error);
 static void create_offer (PscViewer *self);
+
+static gboolean
+retry_offer (gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  self->retry_source = 0;
+  create_offer (self);
+  return G_SOURCE_REMOVE;
+}
 
 /* Main context. */
 static gboolean
@@ -196,6 +213,16 @@ dispatch_event (gpointer user_data)
       } else if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
         fail (self, g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
                 "the WebRTC connection failed (ICE found no working path, or DTLS failed)"));
+      }
+      break;
+    case EVENT_OFFER_EMPTY:
+      if (self->offer_attempts >= MAX_OFFER_ATTEMPTS) {
+        fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+                "webrtcbin made %u offers without video", self->offer_attempts));
+      } else {
+        GST_INFO ("viewer %s: offer without video, making it again", self->peer_id);
+        self->offer_requested = FALSE;
+        self->retry_source = g_timeout_add (OFFER_RETRY_MS, retry_offer, self);
       }
       break;
     case EVENT_FAILED:
@@ -288,6 +315,14 @@ on_offer_created (GstPromise *promise, gpointer user_data)
             "webrtcbin made no offer"));
     return;
   }
+  /* Defence in depth: an offer that describes no video (webrtcbin did not know the caps
+   * yet) is never sent; it is made again. */
+  if (gst_sdp_message_medias_len (offer->sdp) != 1 ||
+      gst_sdp_media_formats_len (gst_sdp_message_get_media (offer->sdp, 0)) == 0) {
+    gst_webrtc_session_description_free (offer);
+    post_event (self, EVENT_OFFER_EMPTY, 0, NULL, NULL);
+    return;
+  }
   g_signal_emit_by_name (self->webrtc, "set-local-description", offer, NULL);
   post_event (self, EVENT_OFFER, 0, gst_sdp_message_as_text (offer->sdp), NULL);
   gst_webrtc_session_description_free (offer);
@@ -303,12 +338,19 @@ on_answer_applied (GstPromise *promise, gpointer user_data)
     post_event (user_data, EVENT_FAILED, 0, NULL, error);
 }
 
-/* Streaming thread: the encoded caps are stored on webrtcbin's pad (notify::caps comes after
- * webrtcbin's own event handler has seen them), so the offer can describe them. */
-static void
-on_webrtc_sink_caps (GstPad *pad, GParamSpec *pspec, gpointer user_data)
+/* Streaming thread. The first buffer leaving the payloader: its caps event has been pushed
+ * ahead of it, on this same thread, through webrtcbin's own event handler, so an offer made
+ * now describes the real stream. (notify::caps on webrtcbin's pad is too early: the pad
+ * stores sticky caps before webrtcbin's handler has seen them, and the offer task can win
+ * that race and describe no media.) */
+static GstPadProbeReturn
+on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  post_event (user_data, EVENT_CAPS_READY, 0, NULL, NULL);
+  PscViewer *self = user_data;
+
+  if (g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1))
+    post_event (self, EVENT_CAPS_READY, 0, NULL, NULL);
+  return GST_PAD_PROBE_REMOVE;
 }
 
 /* ---- Main context ---- */
@@ -321,6 +363,7 @@ create_offer (PscViewer *self)
   if (self->offer_requested)
     return;
   self->offer_requested = TRUE;
+  self->offer_attempts++;
   promise = gst_promise_new_with_change_func (on_offer_created, g_object_ref (self),
       g_object_unref);
   g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
@@ -404,10 +447,10 @@ psc_viewer_start (PscViewer *self)
   g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
       "do-nack", TRUE, NULL);
   /* Callbacks from GStreamer threads hold a reference, dropped when stop disconnects them. */
-  self->webrtc_sink = gst_object_ref (webrtc_sink);
-  self->caps_handler = g_signal_connect_data (webrtc_sink, "notify::caps",
-      G_CALLBACK (on_webrtc_sink_caps), g_object_ref (self),
-      (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  self->payloader_src = gst_object_ref (payloader_src);
+  self->first_buffer_probe = gst_pad_add_probe (payloader_src,
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      on_first_buffer, g_object_ref (self), g_object_unref);
 
   queue_sink = gst_element_get_static_pad (queue, "sink");
   gst_element_add_pad (self->branch, gst_ghost_pad_new ("sink", queue_sink));
@@ -518,9 +561,13 @@ psc_viewer_stop (PscViewer *self)
   self->state = PSC_VIEWER_CLOSED;
   g_clear_handle_id (&self->timeout_source, g_source_remove);
   g_clear_signal_handler (&self->branch_error_handler, self->stream);
-  if (self->webrtc_sink != NULL)
-    g_clear_signal_handler (&self->caps_handler, self->webrtc_sink);
-  g_clear_object (&self->webrtc_sink);
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  /* Remove the probe unless it has run (it removes itself). */
+  if (self->first_buffer_probe != 0 &&
+      g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1))
+    gst_pad_remove_probe (self->payloader_src, self->first_buffer_probe);
+  self->first_buffer_probe = 0;
+  g_clear_object (&self->payloader_src);
   if (self->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->branch != NULL)
