@@ -108,6 +108,14 @@ psc_signalling_new (const PscViewerOptions *options)
 
 /* ---- Sending ---- */
 
+/* Closes unless a close is under way already (libsoup refuses a second close frame). */
+static void
+close_connection (SoupWebsocketConnection *connection, gushort code, const char *reason)
+{
+  if (soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (connection, code, reason);
+}
+
 static void
 send_message (Peer *peer, const PscMessage *message)
 {
@@ -204,7 +212,7 @@ on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
   drop_viewer (peer);
   /* A viewer that never connected leaves no reason to keep its socket. */
   if (error->domain == PSC_PROTOCOL_ERROR && error->code == PSC_PROTOCOL_ERROR_TIMEOUT)
-    soup_websocket_connection_close (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+    close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         "WebRTC session timed out");
 }
 
@@ -329,8 +337,7 @@ peer_free (Peer *peer)
 {
   drop_viewer (peer);
   g_signal_handlers_disconnect_by_data (peer->connection, peer);
-  if (soup_websocket_connection_get_state (peer->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (peer->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
   g_object_unref (peer->connection);
   g_free (peer->id);
   g_free (peer);
@@ -477,7 +484,7 @@ psc_signalling_shutdown (PscSignalling *self)
     for (guint i = 0; i < room->order->len; i++) {
       Peer *peer = g_ptr_array_index (room->order, i);
       drop_viewer (peer);
-      soup_websocket_connection_close (peer->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+      close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
           "periscope is shutting down");
     }
   }

@@ -29,6 +29,7 @@ struct _PscStream {
 
   GMutex lock;                  /* guards everything below */
   GHashTable *branches;         /* GstElement* branch -> GstPad* tee src pad (both ref'd) */
+  GHashTable *detaching;        /* GstElement* branches being detached (ref'd) */
   gboolean keyframe_pending;
   GstClockTime keyframe_requested_at;   /* monotonic ns */
   GstClockTime keyframe_forced_at;      /* monotonic ns */
@@ -60,6 +61,7 @@ psc_stream_finalize (GObject *object)
   if (self->pipeline != NULL)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_pointer (&self->branches, g_hash_table_unref);
+  g_clear_pointer (&self->detaching, g_hash_table_unref);
   g_clear_object (&self->tee_sink);
   g_clear_object (&self->tee);
   g_clear_object (&self->pipeline);
@@ -108,6 +110,7 @@ psc_stream_init (PscStream *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->first_frame_cond);
   self->branches = g_hash_table_new_full (NULL, NULL, gst_object_unref, gst_object_unref);
+  self->detaching = g_hash_table_new_full (NULL, NULL, gst_object_unref, NULL);
   self->keyframe_forced_at = 0;
 }
 
@@ -349,25 +352,33 @@ psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderC
   return g_steal_pointer (&self);
 }
 
-/* The branch an element belongs to, if any: the ancestor that is a direct child of the
- * pipeline and was attached. Lock held. */
-static GstElement *
-find_branch (PscStream *self, GstObject *object)
+typedef enum {
+  SOURCE_STREAM,        /* an element of the shared pipeline */
+  SOURCE_BRANCH,        /* inside an attached branch */
+  SOURCE_GONE,          /* inside a branch being detached, or no longer in the pipeline */
+} ErrorSource;
+
+/* Where an element that posted an error sits: walks up to the pipeline's direct child.
+ * Errors a branch posts while it is being torn down (or queued on the bus before) concern
+ * nobody. Lock held. */
+static ErrorSource
+classify_error_source (PscStream *self, GstObject *object, GstElement **branch)
 {
   g_autoptr (GstObject) current = object ? gst_object_ref (object) : NULL;
 
   while (current != NULL) {
-    GstObject *parent = gst_object_get_parent (current);
+    g_autoptr (GstObject) parent = gst_object_get_parent (current);
     if (parent == GST_OBJECT (self->pipeline)) {
-      gst_object_unref (parent);
-      if (g_hash_table_contains (self->branches, current))
-        return GST_ELEMENT (current);
-      return NULL;
+      if (g_hash_table_contains (self->branches, current)) {
+        *branch = GST_ELEMENT (g_steal_pointer (&current));
+        return SOURCE_BRANCH;
+      }
+      return g_hash_table_contains (self->detaching, current) ? SOURCE_GONE : SOURCE_STREAM;
     }
-    gst_object_unref (current);
-    current = parent;
+    g_clear_object (&current);
+    current = g_steal_pointer (&parent);
   }
-  return NULL;
+  return object == GST_OBJECT (self->pipeline) ? SOURCE_STREAM : SOURCE_GONE;
 }
 
 static GError *
@@ -398,17 +409,20 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
 {
   PscStream *self = user_data;
   g_autoptr (GError) error = NULL;
-  GstElement *branch;
+  GstElement *branch = NULL;
+  ErrorSource source;
 
   if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_ERROR)
     return G_SOURCE_CONTINUE;
 
-  error = describe_error (message);
   g_mutex_lock (&self->lock);
-  branch = find_branch (self, GST_MESSAGE_SRC (message));
+  source = classify_error_source (self, GST_MESSAGE_SRC (message), &branch);
   g_mutex_unlock (&self->lock);
+  if (source == SOURCE_GONE)
+    return G_SOURCE_CONTINUE;
 
-  if (branch != NULL) {
+  error = describe_error (message);
+  if (source == SOURCE_BRANCH) {
     g_signal_emit (self, signals[SIGNAL_BRANCH_ERROR], 0, branch, error);
     gst_object_unref (branch);
   } else {
@@ -508,7 +522,7 @@ psc_stream_attach (PscStream *self, GstElement *branch)
   g_return_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch));
 
   /* Bring the branch up before linking, so the first buffer it sees finds it PLAYING. */
-  gst_bin_add (GST_BIN (self->pipeline), gst_object_ref (branch));
+  gst_bin_add (GST_BIN (self->pipeline), branch);
   gst_element_sync_state_with_parent (branch);
 
   tee_pad = gst_element_request_pad_simple (self->tee, "src_%u");
@@ -548,10 +562,15 @@ finish_detach (gpointer user_data)
 {
   Detach *detach = user_data;
 
-  gst_element_release_request_pad (detach->stream->tee, detach->tee_pad);
+  PscStream *self = detach->stream;
+
+  gst_element_release_request_pad (self->tee, detach->tee_pad);
   gst_element_set_state (detach->branch, GST_STATE_NULL);
-  gst_bin_remove (GST_BIN (detach->stream->pipeline), detach->branch);
-  GST_INFO_OBJECT (detach->stream->pipeline, "detached %s", GST_ELEMENT_NAME (detach->branch));
+  gst_bin_remove (GST_BIN (self->pipeline), detach->branch);
+  g_mutex_lock (&self->lock);
+  g_hash_table_remove (self->detaching, detach->branch);
+  g_mutex_unlock (&self->lock);
+  GST_INFO_OBJECT (self->pipeline, "detached %s", GST_ELEMENT_NAME (detach->branch));
   return G_SOURCE_REMOVE;
 }
 
@@ -587,6 +606,7 @@ psc_stream_detach (PscStream *self, GstElement *branch)
   tee_pad = g_hash_table_lookup (self->branches, branch);
   if (tee_pad != NULL) {
     gst_object_ref (tee_pad);
+    g_hash_table_add (self->detaching, gst_object_ref (branch));
     g_hash_table_remove (self->branches, branch);
     self->stats.viewers = g_hash_table_size (self->branches);
   }

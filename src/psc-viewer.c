@@ -237,14 +237,20 @@ static void
 post_event (PscViewer *self, EventKind kind, guint number, char *text, GError *error)
 {
   Event *event = g_new0 (Event, 1);
+  GSource *source;
 
   event->viewer = g_object_ref (self);
   event->kind = kind;
   event->number = number;
   event->text = text;
   event->error = error;
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, dispatch_event, event,
-      (GDestroyNotify) event_free);
+  /* Always through a source, never g_main_context_invoke(): that runs the callback on the
+   * calling (GStreamer) thread whenever the context happens to be free to acquire. */
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, dispatch_event, event, (GDestroyNotify) event_free);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
 }
 
 /* Main context. Takes @error. */

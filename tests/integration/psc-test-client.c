@@ -49,6 +49,17 @@ psc_test_iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeou
   }
 }
 
+/* Runs @func on the client's main context, from any thread, never inline. */
+static void
+defer (PscTestClient *client, GSourceFunc func, gpointer data)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, client->context);
+  g_source_unref (source);
+}
+
 static void
 send_message (PscTestClient *client, PscMessage *message)
 {
@@ -98,7 +109,7 @@ on_ice_candidate (GstElement *webrtc, guint mline, char *candidate, gpointer use
   c->client = user_data;
   c->mline = mline;
   c->candidate = g_strdup (candidate);
-  g_main_context_invoke (c->client->context, send_candidate, c);
+  defer (c->client, send_candidate, c);
 }
 
 static void
@@ -203,7 +214,7 @@ on_answer_created (GstPromise *promise, gpointer user_data)
   a->client = client;
   a->sdp = gst_sdp_message_as_text (answer->sdp);
   gst_webrtc_session_description_free (answer);
-  g_main_context_invoke (client->context, send_answer, a);
+  defer (client, send_answer, a);
 }
 
 static void

@@ -116,6 +116,27 @@ count_elements (GstElement *pipeline, const char *factory)
   return count;
 }
 
+/* A weak pointer to viewer @peer_id's branch: it must be finalized, not only removed, once
+ * the viewer is gone (a branch holds a webrtcbin: sockets, threads, DTLS state). */
+static gpointer *
+watch_branch (GstElement *pipeline, const char *peer_id)
+{
+  g_autofree char *name = g_strdup_printf ("viewer-%s", peer_id);
+  g_autoptr (GstElement) branch = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  gpointer *weak = g_new0 (gpointer, 1);
+
+  g_assert_nonnull (branch);
+  *weak = branch;
+  g_object_add_weak_pointer (G_OBJECT (branch), weak);
+  return weak;
+}
+
+static gboolean
+finalized (gpointer data)
+{
+  return *(gpointer *) data == NULL;
+}
+
 static void
 test_one_viewer (Fixture *f, gconstpointer data)
 {
@@ -157,9 +178,12 @@ test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
   g_autoptr (PscMessage) left = NULL;
   PscStreamStats stats;
 
+  g_autofree gpointer *branch_a = NULL;
+
   psc_test_client_wait_frames (a, 60, 20);
   psc_test_client_wait_frames (b, 60, 20);
   g_assert_cmpstr (joined->peer_id, ==, psc_test_client_get_peer_id (b));
+  branch_a = watch_branch (pipeline, psc_test_client_get_peer_id (a));
 
   /* One capture and one encode serve both: one source, one encoder, two webrtcbins. */
   g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
@@ -175,6 +199,7 @@ test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stats.viewers, ==, 1);
   g_assert_cmpuint (count_elements (pipeline, "webrtcbin"), ==, 1);
   g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
+  psc_test_iterate_until (finalized, branch_a, 5, "the departed viewer's branch to be freed");
 }
 
 static void
@@ -233,6 +258,8 @@ test_connect_timeout (Fixture *f, gconstpointer data)
 {
   g_autoptr (PscTestClient) client = psc_test_client_new (f->url, FALSE);
   g_autoptr (PscMessage) offer = psc_test_client_wait_message (client, PSC_MESSAGE_OFFER, 10);
+  g_autofree gpointer *branch = watch_branch (psc_stream_get_pipeline (f->stream),
+      offer->target_peer_id);
   g_autoptr (PscMessage) error = psc_test_client_wait_message (client, PSC_MESSAGE_ERROR, 10);
   PscStreamStats stats;
 
@@ -242,6 +269,7 @@ test_connect_timeout (Fixture *f, gconstpointer data)
   psc_test_iterate_until (no_webrtcbin, f->stream, 5, "the viewer's branch to be removed");
   psc_stream_get_stats (f->stream, &stats);
   g_assert_cmpuint (stats.viewers, ==, 0);
+  psc_test_iterate_until (finalized, branch, 5, "the timed-out viewer's branch to be freed");
 }
 
 static void
