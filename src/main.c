@@ -30,6 +30,7 @@ typedef struct {
   PscSignalling *signalling;
   guint grace_timer;
   gboolean stopping;
+  int exit_code;
 } App;
 
 static gboolean
@@ -53,27 +54,42 @@ wait_for_peers (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_quit_signal (gpointer user_data)
+/* Tells the viewers, then quits the loop once their sockets are closed (or after a grace
+ * period). */
+static void
+stop (App *app, int exit_code)
 {
-  App *app = user_data;
-
   if (app->stopping) {
     g_main_loop_quit (app->loop);
-    return G_SOURCE_CONTINUE;
+    return;
   }
   app->stopping = TRUE;
+  app->exit_code = exit_code;
   g_print ("periscope: stopping\n");
+  if (app->signalling == NULL) {
+    g_main_loop_quit (app->loop);
+    return;
+  }
   psc_signalling_shutdown (app->signalling);
   app->grace_timer = g_timeout_add (SHUTDOWN_GRACE_MS, quit_loop, app);
   g_timeout_add (20, wait_for_peers, app);
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  stop (user_data, 0);
   return G_SOURCE_CONTINUE;
 }
 
+/* The camera pipeline failed: the viewers were told (stream_failed). Exit with
+ * EX_UNAVAILABLE, so a supervisor (systemd Restart=on-failure) starts periscope afresh and
+ * the pages reconnect by themselves. */
 static void
 on_stream_error (PscStream *stream, GError *error, gpointer user_data)
 {
   g_printerr ("periscope: stream %s failed: %s\n", psc_stream_get_id (stream), error->message);
+  stop (user_data, EXIT_UNAVAILABLE);
 }
 
 static int
@@ -98,6 +114,11 @@ main (int argc, char **argv)
   App app = { 0 };
 
   setvbuf (stdout, NULL, _IOLBF, 0);
+  /* Installed first: a SIGTERM during the blocking start-up (encoder probing, waiting for
+   * the camera) is handled once the main loop runs, instead of killing the process. */
+  app.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, on_quit_signal, &app);
+  g_unix_signal_add (SIGTERM, on_quit_signal, &app);
 
   if (!psc_config_parse (config, &argc, &argv, &error)) {
     g_printerr ("periscope: %s\nTry periscope --help\n", error->message);
@@ -142,7 +163,7 @@ main (int argc, char **argv)
     g_printerr ("periscope: cannot start stream %s: %s\n", config->stream_id, error->message);
     return EXIT_UNAVAILABLE;
   }
-  g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), NULL);
+  g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), &app);
   {
     /* A hand-written encoder follows --bitrate only where it says ${bitrate_…}. */
     g_autofree char *bitrate = config->encoder != NULL && strstr (config->encoder, "${bitrate") == NULL
@@ -156,6 +177,7 @@ main (int argc, char **argv)
 
   viewer_options.ice_addresses = (const char *const *) config->ice_addresses;
   viewer_options.connect_timeout_s = config->connect_timeout;
+  viewer_options.max_viewers = config->max_viewers;
   signalling = psc_signalling_new (&viewer_options);
   psc_signalling_add_stream (signalling, stream);
 
@@ -169,11 +191,9 @@ main (int argc, char **argv)
   for (guint i = 0; urls[i] != NULL; i++)
     g_print ("periscope: open %s\n", urls[i]);
 
-  app.loop = g_main_loop_new (NULL, FALSE);
   app.signalling = signalling;
-  g_unix_signal_add (SIGINT, on_quit_signal, &app);
-  g_unix_signal_add (SIGTERM, on_quit_signal, &app);
-  g_main_loop_run (app.loop);
+  if (!app.stopping)
+    g_main_loop_run (app.loop);
 
   g_clear_handle_id (&app.grace_timer, g_source_remove);
   g_clear_object (&server);
@@ -181,5 +201,5 @@ main (int argc, char **argv)
   psc_stream_stop (stream);
   g_main_loop_unref (app.loop);
   g_print ("periscope: stopped\n");
-  return 0;
+  return app.exit_code;
 }

@@ -27,6 +27,7 @@ psc_config_new (void)
   config->port = 8080;
   config->stream_id = g_strdup ("camera");
   config->connect_timeout = 20;
+  config->max_viewers = 100;
   return config;
 }
 
@@ -236,7 +237,8 @@ psc_config_validate (PscConfig *config, GError **error)
       !check_range ("--framerate", config->framerate, 1, 240, error) ||
       !check_range ("--bitrate", config->bitrate, 50, 200000, error) ||
       !check_range ("--port", config->port, 0, 65535, error) ||
-      !check_range ("--connect-timeout", config->connect_timeout, 1, 3600, error))
+      !check_range ("--connect-timeout", config->connect_timeout, 1, 3600, error) ||
+      !check_range ("--max-viewers", config->max_viewers, 1, 10000, error))
     return FALSE;
   /* 4:2:0 encoders need even dimensions. */
   if (config->width % 2 != 0 || config->height % 2 != 0) {
@@ -306,6 +308,8 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "Name of the stream, its room and its camera peer (camera)", "ID" },
     { "connect-timeout", 0, 0, G_OPTION_ARG_INT, &config->connect_timeout,
       "Seconds a viewer has to connect before it is dropped (20)", "S" },
+    { "max-viewers", 0, 0, G_OPTION_ARG_INT, &config->max_viewers,
+      "Most viewers at once; more are refused (100)", "N" },
     { "list-devices", 0, 0, G_OPTION_ARG_NONE, &config->list_devices,
       "List the cameras found and exit", NULL },
     { "list-encoders", 0, 0, G_OPTION_ARG_NONE, &config->list_encoders,

@@ -44,6 +44,7 @@ typedef enum {
  *   candidates on (--ice-address, repeatable)
  * @stream_id: the stream's id, also its room name and its camera's peer id
  * @connect_timeout: seconds a viewer has to connect (answer + ICE + DTLS) before it is dropped
+ * @max_viewers: most viewers at once; each holds a webrtcbin (sockets, threads)
  * @list_devices: --list-devices was given
  * @list_encoders: --list-encoders was given
  * @list_presets: --list-presets was given
@@ -69,6 +70,7 @@ typedef struct {
   GStrv ice_addresses;
   char *stream_id;
   int connect_timeout;
+  int max_viewers;
   gboolean list_devices;
   gboolean list_encoders;
   gboolean list_presets;
@@ -77,7 +79,8 @@ typedef struct {
 /**
  * psc_config_new:
  * Returns: (transfer full): a config holding the defaults (1280×720 at 30 fps,
- *   2000 kbit/s, H.264, port 8080, every interface, stream "camera", 20 s connect timeout).
+ *   2000 kbit/s, H.264, port 8080, every interface, stream "camera", 20 s connect timeout,
+ *   100 viewers).
  */
 PscConfig * psc_config_new  (void);
 void        psc_config_free (PscConfig *config);

@@ -20,6 +20,8 @@ static const char *const error_names[] = {
   [PSC_PROTOCOL_ERROR_PEER_ID_TAKEN] = "peer_id_taken",
   [PSC_PROTOCOL_ERROR_TIMEOUT] = "timeout",
   [PSC_PROTOCOL_ERROR_STREAM_FAILED] = "stream_failed",
+  [PSC_PROTOCOL_ERROR_TOO_MANY_PEERS] = "too_many_peers",
+  [PSC_PROTOCOL_ERROR_RATE_LIMITED] = "rate_limited",
   [PSC_PROTOCOL_ERROR_INTERNAL] = "internal",
 };
 

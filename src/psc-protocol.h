@@ -46,6 +46,8 @@ typedef enum {
   PSC_PROTOCOL_ERROR_PEER_ID_TAKEN,  /* "peer_id_taken": another peer in the room has this id */
   PSC_PROTOCOL_ERROR_TIMEOUT,        /* "timeout": the WebRTC session did not connect in time */
   PSC_PROTOCOL_ERROR_STREAM_FAILED,  /* "stream_failed": the camera pipeline failed */
+  PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, /* "too_many_peers": the viewer or peer limit is reached */
+  PSC_PROTOCOL_ERROR_RATE_LIMITED,   /* "rate_limited": the peer sent more than its budget */
   PSC_PROTOCOL_ERROR_INTERNAL,       /* "internal": anything else */
 } PscProtocolError;
 

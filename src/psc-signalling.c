@@ -9,6 +9,16 @@ GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
 
 /* Seconds between WebSocket pings: a viewer whose network vanished is noticed. */
 #define KEEPALIVE_S 15
+/* Peers in rooms without a camera, over all of them: relays cost only memory, but that too
+ * must be bounded against a client opening sockets in a loop. */
+#define MAX_RELAY_PEERS 256
+/* Each peer's inbound budget, a token bucket per second with a burst allowance. Generous
+ * for signalling (one offer, an answer and a few dozen candidates per session) and small
+ * enough that no peer can flood the daemon, or another peer through relays. */
+#define BUDGET_MESSAGES_PER_S 50
+#define BUDGET_MESSAGES_BURST 200
+#define BUDGET_BYTES_PER_S (256 * 1024)
+#define BUDGET_BYTES_BURST (1024 * 1024)
 
 typedef struct _Room Room;
 
@@ -18,6 +28,9 @@ typedef struct {
   char *id;
   SoupWebsocketConnection *connection;
   PscViewer *viewer;            /* nullable: relay rooms, or after the session ended */
+  gint64 budget_updated_us;     /* monotonic */
+  double budget_messages;
+  double budget_bytes;
 } Peer;
 
 struct _Room {
@@ -36,6 +49,8 @@ struct _PscSignalling {
   GStrv ice_addresses;
   PscViewerOptions viewer_options;
   gboolean shutting_down;
+  guint stream_peers;           /* peers in rooms with a camera (each has a viewer) */
+  guint relay_peers;            /* peers in rooms without one */
 };
 
 G_DEFINE_FINAL_TYPE (PscSignalling, psc_signalling, G_TYPE_OBJECT)
@@ -288,6 +303,26 @@ handle_message (Peer *peer, PscMessage *message, GError **error)
   return relay (peer, message, error);
 }
 
+/* Refills the peer's token buckets for the time passed, then takes one message of @length
+ * bytes. Returns FALSE when either bucket is empty. */
+static gboolean
+spend_budget (Peer *peer, gsize length)
+{
+  gint64 now = g_get_monotonic_time ();
+  double elapsed_s = (now - peer->budget_updated_us) / (double) G_USEC_PER_SEC;
+
+  peer->budget_updated_us = now;
+  peer->budget_messages = MIN (BUDGET_MESSAGES_BURST,
+      peer->budget_messages + elapsed_s * BUDGET_MESSAGES_PER_S);
+  peer->budget_bytes = MIN (BUDGET_BYTES_BURST,
+      peer->budget_bytes + elapsed_s * BUDGET_BYTES_PER_S);
+  if (peer->budget_messages < 1 || peer->budget_bytes < length)
+    return FALSE;
+  peer->budget_messages -= 1;
+  peer->budget_bytes -= length;
+  return TRUE;
+}
+
 static void
 on_message (SoupWebsocketConnection *connection, int data_type, GBytes *bytes,
     gpointer user_data)
@@ -298,6 +333,15 @@ on_message (SoupWebsocketConnection *connection, int data_type, GBytes *bytes,
   gsize length;
   const char *data = g_bytes_get_data (bytes, &length);
 
+  if (!spend_budget (peer, length)) {
+    g_autoptr (GError) limit = g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_RATE_LIMITED,
+        "more than %d messages or %d KiB per second: closing", BUDGET_MESSAGES_PER_S,
+        BUDGET_BYTES_PER_S / 1024);
+    g_message ("peer %s of room %s closed: %s", peer->id, peer->room->id, limit->message);
+    send_error (peer, limit);
+    close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "rate limited");
+    return;
+  }
   if (data_type != SOUP_WEBSOCKET_DATA_TEXT) {
     g_set_error_literal (&error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_JSON,
         "binary messages are not part of the protocol: send JSON text");
@@ -320,6 +364,10 @@ leave (Peer *peer)
   if (peer->viewer != NULL)
     g_message ("viewer %s of stream %s left", peer->id, room->id);
   g_ptr_array_remove (room->order, peer);
+  if (room->stream != NULL)
+    self->stream_peers--;
+  else
+    self->relay_peers--;
   broadcast_membership (room, peer, PSC_MESSAGE_PEER_LEFT);
   g_hash_table_remove (room->peers, peer->id);     /* frees peer */
   if (room->stream == NULL && g_hash_table_size (room->peers) == 0)
@@ -378,13 +426,14 @@ psc_signalling_get_default_room (PscSignalling *self)
 }
 
 static void
-refuse (SoupWebsocketConnection *connection, PscProtocolError code, const char *text)
+refuse (SoupWebsocketConnection *connection, PscProtocolError code, gushort close_code,
+    const char *text)
 {
   g_autoptr (PscMessage) message = psc_message_new_error (code, text);
   g_autofree char *json = psc_message_to_json (message);
 
   soup_websocket_connection_send_text (connection, json);
-  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, text);
+  soup_websocket_connection_close (connection, close_code, text);
 }
 
 void
@@ -418,7 +467,21 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
       (room->stream != NULL && g_str_equal (peer_id, room_id)))) {
     g_autofree char *text = g_strdup_printf ("peer id \"%s\" is taken in room %s", peer_id,
         room_id);
-    refuse (connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN, text);
+    refuse (connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        text);
+    return;
+  }
+  if (room != NULL && room->stream != NULL && self->viewer_options.max_viewers > 0 &&
+      self->stream_peers >= self->viewer_options.max_viewers) {
+    g_message ("refusing a viewer of stream %s: %u viewers already (--max-viewers)", room_id,
+        self->stream_peers);
+    refuse (connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        "the viewer limit is reached; try again later");
+    return;
+  }
+  if ((room == NULL || room->stream == NULL) && self->relay_peers >= MAX_RELAY_PEERS) {
+    refuse (connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        "too many peers in rooms without a camera; try again later");
     return;
   }
   if (room == NULL) {
@@ -431,6 +494,13 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   peer->room = room;
   peer->id = g_strdup (peer_id);
   peer->connection = g_object_ref (connection);
+  peer->budget_updated_us = g_get_monotonic_time ();
+  peer->budget_messages = BUDGET_MESSAGES_BURST;
+  peer->budget_bytes = BUDGET_BYTES_BURST;
+  if (room->stream != NULL)
+    self->stream_peers++;
+  else
+    self->relay_peers++;
   soup_websocket_connection_set_max_incoming_payload_size (connection, PSC_SIGNALLING_MAX_FRAME);
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
   g_signal_connect (connection, "message", G_CALLBACK (on_message), peer);

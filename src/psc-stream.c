@@ -85,8 +85,8 @@ psc_stream_class_init (PscStreamClass *klass)
    * @stream: the stream
    * @error: what failed, with the element and a hint in its message
    *
-   * The shared pipeline failed (camera unplugged, encoder error): every viewer is affected.
-   * Emitted on the main context.
+   * The shared pipeline failed (camera unplugged, encoder error) or its source ended: every
+   * viewer is affected. Emitted on the main context.
    */
   signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
       0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
@@ -112,6 +112,35 @@ psc_stream_init (PscStream *self)
   self->branches = g_hash_table_new_full (NULL, NULL, gst_object_unref, gst_object_unref);
   self->detaching = g_hash_table_new_full (NULL, NULL, gst_object_unref, NULL);
   self->keyframe_forced_at = 0;
+}
+
+/* Main context. */
+static gboolean
+report_end_of_stream (gpointer user_data)
+{
+  PscStream *self = user_data;
+  g_autoptr (GError) error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+      "stream %s: the source ended (end of stream)", self->id);
+
+  g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread. A live source never ends; one that does (a file, a camera that went
+ * away) is a failure. The bus never says so: a bin posts EOS when all its sinks have, and
+ * with no viewer there is no sink. */
+static GstPadProbeReturn
+on_encoded_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *self = user_data;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS) {
+    GSource *source = g_idle_source_new ();
+    g_source_set_callback (source, report_end_of_stream, g_object_ref (self), g_object_unref);
+    g_source_attach (source, self->context);
+    g_source_unref (source);
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 /* Streaming thread: count frames, and note when a requested keyframe has gone out. */
@@ -348,6 +377,8 @@ psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderC
   self->tee_sink = gst_element_get_static_pad (self->tee, "sink");
   gst_pad_add_probe (self->tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_encoded_buffer, self, NULL);
   gst_pad_add_probe (self->tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
+      self, NULL);
+  gst_pad_add_probe (self->tee_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_encoded_event,
       self, NULL);
   return g_steal_pointer (&self);
 }

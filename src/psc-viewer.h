@@ -34,10 +34,13 @@ typedef enum {
  * @ice_addresses: (nullable): if set, the only local addresses ICE gathers on
  * @connect_timeout_s: seconds from start to connected before the viewer fails with
  *   PSC_PROTOCOL_ERROR_TIMEOUT
+ * @max_viewers: WebRTC sessions with the camera at most, over every stream (signalling
+ *   refuses more); 0 means no limit
  */
 typedef struct {
   const char *const *ice_addresses;
   guint connect_timeout_s;
+  guint max_viewers;
 } PscViewerOptions;
 
 /**

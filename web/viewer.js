@@ -26,6 +26,7 @@
   let pc = null;
   let myId = null;
   let cameraId = null;
+  let roomId = null;
   let remoteSet = false;   // remote description applied: candidates can go in
   let pending = [];        // remote candidates that arrived before that
   let remoteMids = [];     // a=mid values of the remote description
@@ -81,7 +82,7 @@
       ws = null;
     }
     closePc();
-    myId = cameraId = null;
+    myId = cameraId = roomId = null;
     pending = [];
   }
 
@@ -142,6 +143,8 @@
     switch (msg.type) {
       case 'existing_peers':
         myId = msg.peer_id;
+        // The camera's peer id is the room's name; only it may offer us video.
+        roomId = msg.room || null;
         // A room without peers has no camera yet (wrong ?stream= or camera
         // not started): its offer will come whenever it joins, so just wait.
         if (Array.isArray(msg.peers) && msg.peers.length === 0) {
@@ -150,10 +153,16 @@
         }
         break;
       case 'offer':
+        // Other browsers in the room can send offers too (the room relays between
+        // peers); this page watches the camera and takes no other call.
+        if (msg.from_peer_id !== roomId) {
+          console.warn('periscope: ignoring an offer from peer', msg.from_peer_id);
+          break;
+        }
         await onOffer(msg);
         break;
       case 'ice_candidate':
-        if (!msg.candidate) break;
+        if (!msg.candidate || msg.from_peer_id !== cameraId) break;
         if (remoteSet) addCandidate(msg.candidate);
         else pending.push(msg.candidate);
         break;

@@ -19,6 +19,8 @@
 typedef struct {
   const char *codec;
   guint connect_timeout_s;
+  guint max_viewers;            /* 0: the default */
+  const char *source;           /* NULL: TEST_SOURCE */
 } FixtureData;
 
 typedef struct {
@@ -37,16 +39,19 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr (PscSourceChoice) source = NULL;
   g_autoptr (PscEncoderChoice) encoder = NULL;
   const char *ice_addresses[] = { "127.0.0.1", NULL };
-  PscViewerOptions options = { ice_addresses, params->connect_timeout_s };
+  PscViewerOptions options = { ice_addresses, params->connect_timeout_s, 0 };
 
   f->config = psc_config_new ();
-  f->config->source = g_strdup (TEST_SOURCE);
+  f->config->source = g_strdup (params->source ? params->source : TEST_SOURCE);
+  if (params->max_viewers > 0)
+    f->config->max_viewers = params->max_viewers;
   f->config->width = 320;
   f->config->height = 240;
   f->config->bitrate = 500;
   g_assert_true (psc_codec_from_string (params->codec, &f->config->codec));
   f->config->codec_explicit = TRUE;
   g_assert_true (psc_config_validate (f->config, &error));
+  options.max_viewers = f->config->max_viewers;
 
   source = psc_source_select (f->config, &error);
   g_assert_no_error (error);
@@ -320,12 +325,88 @@ test_relay_room (Fixture *f, gconstpointer data)
   g_assert_cmpstr (left->peer_id, ==, "bob");
 }
 
+static void
+test_viewer_limit (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) first = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscTestClient) second = NULL;
+  g_autoptr (PscTestClient) third = NULL;
+  g_autoptr (PscMessage) refused = NULL;
+
+  psc_test_client_wait_frames (first, 30, 20);
+  second = psc_test_client_new (f->url, TRUE);
+  refused = psc_test_client_wait_message (second, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (refused->error_code, ==, "too_many_peers");
+  g_assert_cmpuint (psc_test_client_wait_closed (second, 5), ==,
+      SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  /* The viewer already there never noticed. */
+  psc_test_client_wait_frames (first, 30, 20);
+
+  /* A place frees up when a viewer leaves. */
+  g_clear_pointer (&first, psc_test_client_free);
+  third = psc_test_client_new (f->url, TRUE);
+  psc_test_client_wait_frames (third, 30, 20);
+}
+
+static void
+test_rate_limit (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) flooder = psc_test_client_new (f->url, FALSE);
+  g_autoptr (PscTestClient) bystander = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscMessage) error = NULL;
+  gboolean limited = FALSE;
+
+  psc_test_client_wait_frames (bystander, 30, 20);
+  /* Far over 200 messages at once: the burst allowance runs out. */
+  for (int i = 0; i < 400; i++)
+    psc_test_client_send (flooder, "{\"type\":\"peer_left\",\"peer_id\":\"x\"}");
+  while (!limited) {
+    g_autoptr (PscMessage) e = psc_test_client_wait_message (flooder, PSC_MESSAGE_ERROR, 5);
+    limited = g_str_equal (e->error_code, "rate_limited");
+  }
+  g_assert_cmpuint (psc_test_client_wait_closed (flooder, 5), ==,
+      SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  psc_test_client_wait_frames (bystander, 30, 20);
+}
+
+static void
+on_stream_error (PscStream *stream, GError *error, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+test_source_ends (Fixture *f, gconstpointer data)
+{
+  gboolean failed = FALSE;
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (PscMessage) error = NULL;
+
+  g_signal_connect (f->stream, "error", G_CALLBACK (on_stream_error), &failed);
+  client = psc_test_client_new (f->url, TRUE);
+  psc_test_client_wait_frames (client, 10, 20);
+  /* The source stops after its buffers: the stream reports it, and the viewer is told. */
+  psc_test_iterate_until (flag_set, &failed, 20, "the stream to report the end of its source");
+  error = psc_test_client_wait_message (client, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (error->error_code, ==, "stream_failed");
+  g_assert_nonnull (strstr (error->error_message, "ended"));
+}
+
 int
 main (int argc, char **argv)
 {
   static const FixtureData h264 = { "h264", 20 };
   static const FixtureData vp8 = { "vp8", 20 };
   static const FixtureData quick_timeout = { "h264", 2 };
+  static const FixtureData one_seat = { "h264", 20, 1 };
+  static const FixtureData short_source = { "h264", 20, 0,
+    "videotestsrc is-live=true pattern=ball num-buffers=90" };
 
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
@@ -338,6 +419,9 @@ main (int argc, char **argv)
   ADD ("/integration/h264/bad-input", &h264, test_bad_input);
   ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
   ADD ("/integration/relay-room", &h264, test_relay_room);
+  ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
+  ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
+  ADD ("/integration/h264/source-ends", &short_source, test_source_ends);
 #undef ADD
 
   return g_test_run ();
