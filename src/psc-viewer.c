@@ -4,6 +4,7 @@
 #include "psc-viewer.h"
 #include "psc-payloader.h"
 #include "psc-protocol.h"
+#include "psc-sdp.h"
 
 #include <agent.h>
 #include <gst/sdp/sdp.h>
@@ -31,6 +32,7 @@ struct _PscViewer {
   GMainContext *context;
 
   PscViewerState state;
+  GstSDPMessage *offer_sdp;     /* what we offered, to check the answer against */
   GstElement *branch;
   GstElement *webrtc;
   gulong branch_error_handler;
@@ -66,6 +68,7 @@ psc_viewer_finalize (GObject *object)
 {
   PscViewer *self = PSC_VIEWER (object);
 
+  g_clear_pointer (&self->offer_sdp, gst_sdp_message_free);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->branch);
   g_clear_object (&self->stream);
@@ -195,6 +198,12 @@ dispatch_event (gpointer user_data)
       create_offer (self);
       break;
     case EVENT_OFFER:
+      g_clear_pointer (&self->offer_sdp, gst_sdp_message_free);
+      if (gst_sdp_message_new_from_text (event->text, &self->offer_sdp) != GST_SDP_OK) {
+        fail (self, g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+                "webrtcbin made an offer that does not parse"));
+        break;
+      }
       self->state = PSC_VIEWER_OFFERED;
       g_signal_emit (self, signals[SIGNAL_OFFER], 0, event->text);
       break;
@@ -476,18 +485,10 @@ psc_viewer_start (PscViewer *self)
   psc_stream_attach (self->stream, self->branch);
 }
 
-static gboolean
-sdp_has_attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
-{
-  return gst_sdp_media_get_attribute_val (media, key) != NULL ||
-      gst_sdp_message_get_attribute_val (sdp, key) != NULL;
-}
-
 gboolean
 psc_viewer_set_answer (PscViewer *self, const char *sdp_text, GError **error)
 {
   g_autoptr (GstSDPMessage) sdp = NULL;
-  const GstSDPMedia *media;
   GstWebRTCSessionDescription *answer;
   GstPromise *promise;
 
@@ -506,24 +507,8 @@ psc_viewer_set_answer (PscViewer *self, const char *sdp_text, GError **error)
         "the answer is not SDP (RFC 8866): it must start with \"v=0\"");
     return FALSE;
   }
-  if (gst_sdp_message_medias_len (sdp) != 1) {
-    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
-        "the answer has %u m-lines; the offer had 1 (video)", gst_sdp_message_medias_len (sdp));
+  if (!psc_sdp_check_answer (self->offer_sdp, sdp, error))
     return FALSE;
-  }
-  media = gst_sdp_message_get_media (sdp, 0);
-  if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0 ||
-      gst_sdp_media_get_port (media) == 0) {
-    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
-        "the answer rejects the video m-line (port 0 or not video): no common codec?");
-    return FALSE;
-  }
-  if (!sdp_has_attribute (sdp, media, "ice-ufrag") || !sdp_has_attribute (sdp, media, "ice-pwd")
-      || !sdp_has_attribute (sdp, media, "fingerprint")) {
-    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
-        "the answer lacks a=ice-ufrag, a=ice-pwd or a=fingerprint (RFC 8829 §5.10)");
-    return FALSE;
-  }
 
   answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
       g_steal_pointer (&sdp));

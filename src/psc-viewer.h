@@ -71,7 +71,7 @@ void        psc_viewer_start (PscViewer *viewer);
  * @sdp: the viewer's SDP answer
  * @error: PSC_PROTOCOL_ERROR_BAD_STATE if no offer is outstanding,
  *   PSC_PROTOCOL_ERROR_BAD_SDP if the SDP does not parse or cannot answer our offer
- *   (one video m-line, ICE credentials, a DTLS fingerprint — RFC 8829 §5.10)
+ *   (see psc_sdp_check_answer())
  *
  * Applies the answer. On error nothing changes and a corrected answer may follow.
  * webrtcbin may still refuse it later: then #PscViewer::failed is emitted.

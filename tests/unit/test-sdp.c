@@ -1,0 +1,119 @@
+/* periscope unit tests: checking a viewer's answer against our offer
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+#include "psc-protocol.h"
+#include "psc-sdp.h"
+
+/* What webrtcbin offers (trimmed), and a Chromium-style answer to it. */
+static const char *offer_text =
+    "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE video0\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=setup:actpass\r\n"
+    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=rtcp-mux\r\na=sendonly\r\n"
+    "a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;profile-level-id=42e01f\r\n"
+    "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=mid:video0\r\n"
+    "a=fingerprint:sha-256 78:2C:71:FB:26:38:7E:CF:86:76:43:F7:9C:D1:D1:7B:C8:82:C0:2B:C4:7F:"
+    "47:53:5C:16:04:C8:9F:23:B4:B2\r\n";
+
+static const char *answer_text =
+    "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE video0\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:wxyz\r\n"
+    "a=ice-pwd:0123456789abcdefghijklmn\r\n"
+    "a=fingerprint:sha-256 01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:"
+    "CD:EF:01:23:45:67:89:AB:CD:EF\r\na=setup:active\r\na=mid:video0\r\na=recvonly\r\n"
+    "a=rtcp-mux\r\na=rtpmap:96 H264/90000\r\na=rtpmap:97 rtx/90000\r\n";
+
+static GstSDPMessage *
+parse (const char *text)
+{
+  GstSDPMessage *sdp = NULL;
+  g_assert_cmpint (gst_sdp_message_new_from_text (text, &sdp), ==, GST_SDP_OK);
+  return sdp;
+}
+
+/* @answer_text with @from replaced by @to. */
+static char *
+mutate (const char *from, const char *to)
+{
+  g_autoptr (GString) s = g_string_new (answer_text);
+  g_assert_nonnull (strstr (answer_text, from));
+  g_string_replace (s, from, to, 1);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static void
+test_valid (void)
+{
+  g_autoptr (GstSDPMessage) offer = parse (offer_text);
+  g_autoptr (GstSDPMessage) answer = parse (answer_text);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (psc_sdp_check_answer (offer, answer, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_invalid (void)
+{
+  static const struct {
+    const char *from, *to, *fragment;
+  } cases[] = {
+    { "m=video 9 UDP/TLS/RTP/SAVPF 96 97", "m=video 0 UDP/TLS/RTP/SAVPF 96 97", "port 0" },
+    { "m=video 9 UDP/TLS/RTP/SAVPF 96 97", "m=audio 9 UDP/TLS/RTP/SAVPF 96 97", "audio" },
+    { "m=video 9 UDP/TLS/RTP/SAVPF 96 97", "m=video 9 RTP/AVP 96 97", "protocol" },
+    { "m=video 9 UDP/TLS/RTP/SAVPF 96 97", "m=video 9 UDP/TLS/RTP/SAVPF 98", "98" },
+    { "m=video 9 UDP/TLS/RTP/SAVPF 96 97", "m=video 9 UDP/TLS/RTP/SAVPF 97", "RTX" },
+    { "a=mid:video0", "a=mid:0", "mid" },
+    { "a=recvonly", "a=sendrecv", "recvonly" },
+    { "a=recvonly", "a=sendonly", "recvonly" },
+    { "a=recvonly\r\n", "", "recvonly" },
+    { "a=ice-ufrag:wxyz", "a=ice-ufrag:", "ice-ufrag" },
+    { "a=ice-pwd:0123456789abcdefghijklmn\r\n", "", "ice-pwd" },
+    { "a=fingerprint:sha-256 ", "a=fingerprint:sha-256 zz", "fingerprint" },
+    { "a=fingerprint:sha-256 ", "a=fingerprint:", "fingerprint" },
+    { "a=setup:active", "a=setup:actpass", "actpass" },
+    { "a=setup:active\r\n", "", "a=setup" },
+    { "a=rtcp-mux\r\n", "a=rtcp-mux\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", "2 m-lines" },
+  };
+  g_autoptr (GstSDPMessage) offer = parse (offer_text);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *text = mutate (cases[i].from, cases[i].to);
+    g_autoptr (GstSDPMessage) answer = parse (text);
+    g_autoptr (GError) error = NULL;
+
+    g_assert_false (psc_sdp_check_answer (offer, answer, &error));
+    g_test_message ("%s -> %s", cases[i].to, error->message);
+    g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP);
+    g_assert_nonnull (strstr (error->message, cases[i].fragment));
+  }
+}
+
+static void
+test_session_level_credentials (void)
+{
+  g_autoptr (GstSDPMessage) offer = parse (offer_text);
+  g_autoptr (GString) text = g_string_new (answer_text);
+  g_autoptr (GstSDPMessage) answer = NULL;
+  const GstSDPMedia *media;
+
+  /* Move the credentials from the m-line to the session (RFC 8839 §5.4 allows both). */
+  g_string_replace (text, "a=ice-ufrag:wxyz\r\na=ice-pwd:0123456789abcdefghijklmn\r\n", "", 1);
+  g_string_replace (text, "t=0 0\r\n",
+      "t=0 0\r\na=ice-ufrag:wxyz\r\na=ice-pwd:0123456789abcdefghijklmn\r\n", 1);
+  answer = parse (text->str);
+  media = gst_sdp_message_get_media (answer, 0);
+  g_assert_null (gst_sdp_media_get_attribute_val (media, "ice-ufrag"));
+  g_assert_nonnull (gst_sdp_message_get_attribute_val (answer, "ice-ufrag"));
+  g_assert_true (psc_sdp_check_answer (offer, answer, NULL));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/sdp/answer/valid", test_valid);
+  g_test_add_func ("/sdp/answer/invalid", test_invalid);
+  g_test_add_func ("/sdp/answer/session-level", test_session_level_credentials);
+  return g_test_run ();
+}
