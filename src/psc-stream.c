@@ -14,6 +14,8 @@ GST_DEBUG_CATEGORY_STATIC (psc_stream_debug);
 #define KEYFRAME_PENDING_NS (1 * GST_SECOND)
 /* Forced keyframes are at least this far apart; later requests wait for the gap. */
 #define KEYFRAME_MIN_GAP_NS (200 * GST_MSECOND)
+/* One viewer's keyframe requests are at least this far apart. */
+#define KEYFRAME_BRANCH_GAP_NS (1 * GST_SECOND)
 
 struct _PscStream {
   GObject parent;
@@ -535,12 +537,24 @@ on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 /* Streaming thread. The encoded caps are fixed for every branch; a new branch's RECONFIGURE
- * must not make the shared encoder renegotiate. */
+ * must not make the shared encoder renegotiate. And one viewer asking for keyframes in a loop
+ * (a PLI storm, a broken client) gets at most one request per KEYFRAME_BRANCH_GAP_NS through,
+ * so it cannot spend everyone's bitrate on keyframes; the stream-wide policy then applies. */
 static GstPadProbeReturn
 on_branch_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_RECONFIGURE)
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE)
     return GST_PAD_PROBE_DROP;
+  if (gst_video_event_is_force_key_unit (event)) {
+    gint64 *last = user_data;
+    gint64 now = g_get_monotonic_time () * GST_USECOND;
+    /* Only this pad's streaming thread (the viewer's queue) pushes upstream events here. */
+    if (*last != 0 && now - *last < KEYFRAME_BRANCH_GAP_NS)
+      return GST_PAD_PROBE_DROP;
+    *last = now;
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -558,8 +572,8 @@ psc_stream_attach (PscStream *self, GstElement *branch)
 
   tee_pad = gst_element_request_pad_simple (self->tee, "src_%u");
   gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
-  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event, NULL,
-      NULL);
+  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event,
+      g_new0 (gint64, 1), g_free);
   sink = gst_element_get_static_pad (branch, "sink");
   if (gst_pad_link (tee_pad, sink) != GST_PAD_LINK_OK)
     g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch), self->id);

@@ -398,6 +398,50 @@ test_source_ends (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->error_message, "ended"));
 }
 
+typedef struct {
+  PscStream *stream;
+  guint64 keyframes;
+} KeyframeWait;
+
+static gboolean
+keyframe_seen (gpointer data)
+{
+  KeyframeWait *wait = data;
+  PscStreamStats stats;
+
+  psc_stream_get_stats (wait->stream, &stats);
+  return stats.keyframes > wait->keyframes;
+}
+
+static void
+test_keyframe_policy (Fixture *f, gconstpointer data)
+{
+  PscStreamStats before, after;
+  KeyframeWait wait = { f->stream, 0 };
+
+  psc_stream_get_stats (f->stream, &before);
+  wait.keyframes = before.keyframes;
+  /* A burst of requests costs one keyframe. */
+  for (int i = 0; i < 10; i++)
+    psc_stream_request_keyframe (f->stream, PSC_KEYFRAME_JOIN);
+  psc_stream_get_stats (f->stream, &after);
+  g_assert_cmpuint (after.keyframes_forced_join, ==, before.keyframes_forced_join + 1);
+  g_assert_cmpuint (after.keyframe_requests_coalesced, ==,
+      before.keyframe_requests_coalesced + 9);
+  /* And the encoder delivers it well before the 2 s GOP would have. */
+  psc_test_iterate_until (keyframe_seen, &wait, 1, "the forced keyframe");
+
+  /* Right after a forced keyframe, the next request waits out the 200 ms gap, then goes. */
+  psc_stream_get_stats (f->stream, &before);
+  wait.keyframes = before.keyframes;
+  psc_stream_request_keyframe (f->stream, PSC_KEYFRAME_PLI);
+  psc_stream_get_stats (f->stream, &after);
+  g_assert_cmpuint (after.keyframes_forced_pli, ==, before.keyframes_forced_pli);
+  psc_test_iterate_until (keyframe_seen, &wait, 2, "the deferred keyframe");
+  psc_stream_get_stats (f->stream, &after);
+  g_assert_cmpuint (after.keyframes_forced_pli, ==, before.keyframes_forced_pli + 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -419,6 +463,7 @@ main (int argc, char **argv)
   ADD ("/integration/h264/bad-input", &h264, test_bad_input);
   ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
   ADD ("/integration/relay-room", &h264, test_relay_room);
+  ADD ("/integration/h264/keyframe-policy", &h264, test_keyframe_policy);
   ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
   ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
   ADD ("/integration/h264/source-ends", &short_source, test_source_ends);
