@@ -79,37 +79,43 @@ psc_test_client_send (PscTestClient *client, const char *text)
 
 typedef struct {
   PscTestClient *client;
-  guint mline;
-  char *candidate;
-} Candidate;
+  PscMessage *message;
+} Outgoing;
 
+/* Main context. */
 static gboolean
-send_candidate (gpointer user_data)
+send_outgoing (gpointer user_data)
 {
-  Candidate *c = user_data;
-  g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_ICE_CANDIDATE);
+  Outgoing *out = user_data;
 
-  if (c->client->connection != NULL &&
-      soup_websocket_connection_get_state (c->client->connection) == SOUP_WEBSOCKET_STATE_OPEN) {
-    message->target_peer_id = g_strdup (c->client->camera_id);
-    message->candidate = g_strdup (c->candidate);
-    message->sdp_mline_index = c->mline;
-    send_message (c->client, message);
-  }
-  g_free (c->candidate);
-  g_free (c);
+  out->message->target_peer_id = g_strdup (out->client->camera_id);
+  if (out->client->connection != NULL &&
+      soup_websocket_connection_get_state (out->client->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    send_message (out->client, out->message);
+  psc_message_free (out->message);
+  g_free (out);
   return G_SOURCE_REMOVE;
+}
+
+/* Any thread: sends @message (taken) to the camera from the main context. */
+static void
+send_to_camera (PscTestClient *client, PscMessage *message)
+{
+  Outgoing *out = g_new0 (Outgoing, 1);
+
+  out->client = client;
+  out->message = message;
+  defer (client, send_outgoing, out);
 }
 
 static void
 on_ice_candidate (GstElement *webrtc, guint mline, char *candidate, gpointer user_data)
 {
-  Candidate *c = g_new0 (Candidate, 1);
+  PscMessage *message = psc_message_new (PSC_MESSAGE_ICE_CANDIDATE);
 
-  c->client = user_data;
-  c->mline = mline;
-  c->candidate = g_strdup (candidate);
-  defer (c->client, send_candidate, c);
+  message->candidate = g_strdup (candidate);
+  message->sdp_mline_index = mline;
+  send_to_camera (user_data, message);
 }
 
 static void
@@ -178,30 +184,12 @@ build_pipeline (PscTestClient *client)
       GST_STATE_CHANGE_FAILURE);
 }
 
-typedef struct {
-  PscTestClient *client;
-  char *sdp;
-} Answer;
-
-static gboolean
-send_answer (gpointer user_data)
-{
-  Answer *a = user_data;
-  g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_ANSWER);
-
-  message->target_peer_id = g_strdup (a->client->camera_id);
-  message->sdp = a->sdp;
-  send_message (a->client, message);
-  g_free (a);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 on_answer_created (GstPromise *promise, gpointer user_data)
 {
   PscTestClient *client = user_data;
   GstWebRTCSessionDescription *answer = NULL;
-  Answer *a;
+  PscMessage *message;
 
   g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
   gst_structure_get (gst_promise_get_reply (promise), "answer",
@@ -210,11 +198,10 @@ on_answer_created (GstPromise *promise, gpointer user_data)
   g_assert_nonnull (answer);
   g_signal_emit_by_name (client->webrtc, "set-local-description", answer, NULL);
 
-  a = g_new0 (Answer, 1);
-  a->client = client;
-  a->sdp = gst_sdp_message_as_text (answer->sdp);
+  message = psc_message_new (PSC_MESSAGE_ANSWER);
+  message->sdp = gst_sdp_message_as_text (answer->sdp);
   gst_webrtc_session_description_free (answer);
-  defer (client, send_answer, a);
+  send_to_camera (client, message);
 }
 
 static void
