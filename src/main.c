@@ -146,7 +146,7 @@ main (int argc, char **argv)
     g_printerr ("periscope: %s\n", error->message);
     return exit_code_for (error);
   }
-  g_print ("periscope: source: %s\n  (%s)\n", source->description, source->reason);
+  g_print ("periscope: source: %s\n  %s\n", source->description, source->reason);
 
   encoder = psc_encoder_select (config, NULL, NULL, &error);
   if (encoder == NULL) {
@@ -169,7 +169,8 @@ main (int argc, char **argv)
     g_autofree char *bitrate = config->encoder != NULL && strstr (config->encoder, "${bitrate") == NULL
         ? g_strdup ("bitrate as in the encoder description")
         : g_strdup_printf ("%d kbit/s", config->bitrate);
-    g_print ("periscope: encoder %s started for stream %s: %s %dx%d at up to %d fps, %s (%s)\n",
+    g_print ("periscope: encoder %s started for stream %s: %s %dx%d at up to %d fps, %s\n"
+        "  %s\n",
         psc_stream_get_encoder_name (stream), config->stream_id,
         psc_codec_to_string (encoder->codec), config->width, config->height, config->framerate,
         bitrate, encoder->reason);

@@ -231,9 +231,9 @@ psc_encoder_select (const PscConfig *config, PscEncoderProbeFunc probe, gpointer
     choice->factory = g_strdup (candidates[i].factory);
     choice->description = g_steal_pointer (&description);
     choice->hardware = candidates[i].hardware;
-    choice->reason = g_strdup_printf ("the best working %s encoder here (%s)",
+    choice->reason = g_strdup_printf ("the best working %s encoder here%s",
         candidates[i].hardware ? "hardware" : "software",
-        i == 0 ? "first choice" : "ranked encoders before it are missing or failed");
+        i == 0 ? "" : "; those ranked before it are missing or failed");
     return g_steal_pointer (&choice);
   }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,

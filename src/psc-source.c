@@ -112,8 +112,8 @@ psc_source_select (const PscConfig *config, GError **error)
       return NULL;
     choice->kind = PSC_SOURCE_TEST_PATTERN;
     choice->description = psc_config_expand (config, test_source, error);
-    choice->reason = g_strdup ("no camera found: streaming a live test pattern "
-        "(give --device or --source to choose)");
+    choice->reason = g_strdup ("no camera found, so a live test pattern; "
+        "give --device or --source to choose");
   }
   return choice->description ? g_steal_pointer (&choice) : NULL;
 }
