@@ -21,6 +21,7 @@ typedef struct {
   guint connect_timeout_s;
   guint max_viewers;            /* 0: the default */
   const char *source;           /* NULL: TEST_SOURCE */
+  guint keyframe_interval;      /* frames; 0: the default (2 s) */
 } FixtureData;
 
 typedef struct {
@@ -52,6 +53,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->config->codec_explicit = TRUE;
   g_assert_true (psc_config_validate (f->config, &error));
   options.max_viewers = f->config->max_viewers;
+  if (params->keyframe_interval > 0)
+    f->config->keyframe_interval = params->keyframe_interval;
 
   source = psc_source_select (f->config, &error);
   g_assert_no_error (error);
@@ -442,6 +445,27 @@ test_keyframe_policy (Fixture *f, gconstpointer data)
   g_assert_cmpuint (after.keyframes_forced_pli, ==, before.keyframes_forced_pli + 1);
 }
 
+/* With keyframes 10 s apart, a viewer that joins mid-GOP still decodes within 3 s: it is
+ * sent a keyframe when it connects (and, were that missing, its decoder's PLI would bring
+ * one: so the join keyframe is also checked by its counter). */
+static void
+test_join_keyframe (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  PscStreamStats stats;
+  gint64 start;
+
+  /* Let the stream's own first keyframe go by, so the next natural one is ~10 s away. */
+  g_usleep (G_USEC_PER_SEC / 2);
+  start = g_get_monotonic_time ();
+  client = psc_test_client_new (f->url, TRUE);
+  psc_test_client_wait_frames (client, 1, 3);
+  g_test_message ("first frame decoded %" G_GINT64_FORMAT " ms after connecting",
+      (g_get_monotonic_time () - start) / 1000);
+  psc_stream_get_stats (f->stream, &stats);
+  g_assert_cmpuint (stats.keyframes_forced_join, >=, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -449,6 +473,7 @@ main (int argc, char **argv)
   static const FixtureData vp8 = { "vp8", 20 };
   static const FixtureData quick_timeout = { "h264", 2 };
   static const FixtureData one_seat = { "h264", 20, 1 };
+  static const FixtureData long_gop = { "h264", 20, 0, NULL, 300 };
   static const FixtureData short_source = { "h264", 20, 0,
     "videotestsrc is-live=true pattern=ball num-buffers=90" };
 
@@ -464,6 +489,7 @@ main (int argc, char **argv)
   ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
   ADD ("/integration/relay-room", &h264, test_relay_room);
   ADD ("/integration/h264/keyframe-policy", &h264, test_keyframe_policy);
+  ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
   ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
   ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
   ADD ("/integration/h264/source-ends", &short_source, test_source_ends);
