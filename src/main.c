@@ -179,6 +179,7 @@ main (int argc, char **argv)
   viewer_options.ice_addresses = (const char *const *) config->ice_addresses;
   viewer_options.connect_timeout_s = config->connect_timeout;
   viewer_options.max_viewers = config->max_viewers;
+  viewer_options.ice_servers = config->ice_servers;
   signalling = psc_signalling_new (&viewer_options);
   psc_signalling_add_stream (signalling, stream);
 

@@ -28,6 +28,7 @@ psc_config_new (void)
   config->stream_id = g_strdup ("camera");
   config->connect_timeout = 20;
   config->max_viewers = 100;
+  config->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_ice_server_free);
   return config;
 }
 
@@ -42,6 +43,7 @@ psc_config_free (PscConfig *config)
   g_free (config->preset);
   g_free (config->bind);
   g_strfreev (config->ice_addresses);
+  g_ptr_array_unref (config->ice_servers);
   g_free (config->stream_id);
   g_free (config);
 }
@@ -279,6 +281,8 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   g_autofree char *bind = NULL;
   g_autofree char *stream_id = NULL;
   g_auto (GStrv) ice_addresses = NULL;
+  g_auto (GStrv) stun_servers = NULL;
+  g_auto (GStrv) turn_servers = NULL;
   g_autoptr (GOptionContext) context = NULL;
   const GOptionEntry entries[] = {
     { "source", 's', 0, G_OPTION_ARG_STRING, &config->source,
@@ -304,6 +308,12 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "Address to listen on (default: every interface)", "ADDR" },
     { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ice_addresses,
       "Only gather ICE host candidates on this local address (repeatable)", "ADDR" },
+    { "stun-server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &stun_servers,
+      "STUN server for routed networks, used by periscope and the browsers (repeatable)",
+      "stun://HOST:PORT" },
+    { "turn-server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &turn_servers,
+      "TURN relay, used by periscope and the browsers (repeatable)",
+      "turn://USER:PASS@HOST:PORT" },
     { "stream-id", 0, 0, G_OPTION_ARG_STRING, &stream_id,
       "Name of the stream, its room and its camera peer (camera)", "ID" },
     { "connect-timeout", 0, 0, G_OPTION_ARG_INT, &config->connect_timeout,
@@ -356,6 +366,23 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   if (ice_addresses != NULL) {
     g_strfreev (config->ice_addresses);
     config->ice_addresses = g_steal_pointer (&ice_addresses);
+  }
+  for (guint pass = 0; pass < 2; pass++) {
+    GStrv urls = pass == 0 ? stun_servers : turn_servers;
+    for (guint i = 0; urls != NULL && urls[i] != NULL; i++) {
+      g_autoptr (GError) ice_error = NULL;
+      PscIceServer *server = psc_ice_server_parse (urls[i], &ice_error);
+      if (server == NULL || server->turn != (pass == 1)) {
+        g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE, "%s: %s",
+            pass == 0 ? "--stun-server" : "--turn-server",
+            ice_error ? ice_error->message : pass == 0 ?
+            "give a stun: URL here (TURN servers go in --turn-server)" :
+            "give a turn: or turns: URL here (STUN servers go in --stun-server)");
+        psc_ice_server_free (server);
+        return FALSE;
+      }
+      g_ptr_array_add (config->ice_servers, server);
+    }
   }
   if (config->source != NULL && config->device != NULL) {
     g_set_error_literal (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include "psc-codec.h"
+#include "psc-ice.h"
 
 G_BEGIN_DECLS
 
@@ -42,6 +43,8 @@ typedef enum {
  * @bind: (nullable): address to listen on; %NULL means every interface
  * @ice_addresses: (nullable): if set, the only local addresses ICE gathers host
  *   candidates on (--ice-address, repeatable)
+ * @ice_servers: (element-type PscIceServer): STUN/TURN servers (--stun-server, --turn-server),
+ *   used by webrtcbin and handed to every browser
  * @stream_id: the stream's id, also its room name and its camera's peer id
  * @connect_timeout: seconds a viewer has to connect (answer + ICE + DTLS) before it is dropped
  * @max_viewers: most viewers at once; each holds a webrtcbin (sockets, threads)
@@ -68,6 +71,7 @@ typedef struct {
   int port;
   char *bind;
   GStrv ice_addresses;
+  GPtrArray *ice_servers;
   char *stream_id;
   int connect_timeout;
   int max_viewers;

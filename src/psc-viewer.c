@@ -28,6 +28,7 @@ struct _PscViewer {
   PscStream *stream;
   char *peer_id;
   GStrv ice_addresses;
+  GPtrArray *ice_servers;       /* PscIceServer, shared */
   guint connect_timeout_s;
   GMainContext *context;
 
@@ -75,6 +76,7 @@ psc_viewer_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->peer_id);
   g_strfreev (self->ice_addresses);
+  g_clear_pointer (&self->ice_servers, g_ptr_array_unref);
   G_OBJECT_CLASS (psc_viewer_parent_class)->finalize (object);
 }
 
@@ -137,6 +139,7 @@ psc_viewer_new (PscStream *stream, const char *peer_id, const PscViewerOptions *
   self->stream = g_object_ref (stream);
   self->peer_id = g_strdup (peer_id);
   self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
+  self->ice_servers = options->ice_servers ? g_ptr_array_ref (options->ice_servers) : NULL;
   self->connect_timeout_s = options->connect_timeout_s;
   self->context = g_main_context_ref_thread_default ();
   return self;
@@ -409,12 +412,28 @@ on_connect_timeout (gpointer user_data)
 }
 
 /* UPnP IGD off: libnice would otherwise multicast discovery on the LAN and may open ports on
- * the user's router. With --ice-address, gather host candidates on those addresses only. */
+ * the user's router. With --ice-address, gather host candidates on those addresses only.
+ * STUN/TURN servers: webrtcbin takes one STUN server and any number of TURN servers. */
 static void
 configure_ice (PscViewer *self)
 {
   g_autoptr (GObject) ice = NULL;
   g_autoptr (GObject) agent = NULL;
+  gboolean have_stun = FALSE;
+
+  for (guint i = 0; self->ice_servers != NULL && i < self->ice_servers->len; i++) {
+    PscIceServer *server = g_ptr_array_index (self->ice_servers, i);
+    gboolean added = FALSE;
+
+    if (server->turn) {
+      g_signal_emit_by_name (self->webrtc, "add-turn-server", server->webrtcbin_uri, &added);
+      if (!added)
+        g_warning ("webrtcbin refused TURN server %s", server->browser_url);
+    } else if (!have_stun) {
+      g_object_set (self->webrtc, "stun-server", server->webrtcbin_uri, NULL);
+      have_stun = TRUE;
+    }
+  }
 
   g_object_get (self->webrtc, "ice-agent", &ice, NULL);
   if (ice == NULL || g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL) {

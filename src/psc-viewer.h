@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include "psc-ice.h"
 #include "psc-stream.h"
 
 G_BEGIN_DECLS
@@ -36,11 +37,14 @@ typedef enum {
  *   PSC_PROTOCOL_ERROR_TIMEOUT
  * @max_viewers: WebRTC sessions with the camera at most, over every stream (signalling
  *   refuses more); 0 means no limit
+ * @ice_servers: (nullable) (element-type PscIceServer): STUN/TURN servers for webrtcbin
+ *   (the first STUN server, every TURN server)
  */
 typedef struct {
   const char *const *ice_addresses;
   guint connect_timeout_s;
   guint max_viewers;
+  GPtrArray *ice_servers;
 } PscViewerOptions;
 
 /**

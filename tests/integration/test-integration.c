@@ -22,6 +22,7 @@ typedef struct {
   guint max_viewers;            /* 0: the default */
   const char *source;           /* NULL: TEST_SOURCE */
   guint keyframe_interval;      /* frames; 0: the default (2 s) */
+  gboolean ice_servers;         /* a STUN and a TURN server on 127.0.0.1 (nothing listens) */
 } FixtureData;
 
 typedef struct {
@@ -55,6 +56,13 @@ fixture_setup (Fixture *f, gconstpointer data)
   options.max_viewers = f->config->max_viewers;
   if (params->keyframe_interval > 0)
     f->config->keyframe_interval = params->keyframe_interval;
+  if (params->ice_servers) {
+    g_ptr_array_add (f->config->ice_servers,
+        psc_ice_server_parse ("stun://127.0.0.1:3478", NULL));
+    g_ptr_array_add (f->config->ice_servers,
+        psc_ice_server_parse ("turn://periscope:s3cret@127.0.0.1:3478", NULL));
+    options.ice_servers = f->config->ice_servers;
+  }
 
   source = psc_source_select (f->config, &error);
   g_assert_no_error (error);
@@ -466,6 +474,32 @@ test_join_keyframe (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stats.keyframes_forced_join, >=, 1);
 }
 
+/* STUN/TURN servers reach both peers: webrtcbin's properties, and ice_servers in the
+ * browser's messages. Nothing listens on 127.0.0.1:3478, so the host path still carries
+ * the video. */
+static void
+test_ice_servers (Fixture *f, gconstpointer data)
+{
+  static const char *expected = "[{\"urls\":\"stun:127.0.0.1:3478\"},"
+      "{\"urls\":\"turn:127.0.0.1:3478\",\"username\":\"periscope\","
+      "\"credential\":\"s3cret\"}]";
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscMessage) welcome = psc_test_client_wait_message (client,
+      PSC_MESSAGE_EXISTING_PEERS, 5);
+  g_autoptr (PscMessage) offer = psc_test_client_wait_message (client, PSC_MESSAGE_OFFER, 10);
+  g_autofree char *branch_name = g_strdup_printf ("viewer-%s", welcome->peer_id);
+  g_autoptr (GstElement) branch = gst_bin_get_by_name (
+      GST_BIN (psc_stream_get_pipeline (f->stream)), branch_name);
+  g_autoptr (GstElement) webrtc = gst_bin_get_by_name (GST_BIN (branch), "webrtc");
+  g_autofree char *stun = NULL;
+
+  g_assert_cmpstr (welcome->ice_servers_json, ==, expected);
+  g_assert_cmpstr (offer->ice_servers_json, ==, expected);
+  g_object_get (webrtc, "stun-server", &stun, NULL);
+  g_assert_cmpstr (stun, ==, "stun://127.0.0.1:3478");
+  psc_test_client_wait_frames (client, 60, 20);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -474,6 +508,7 @@ main (int argc, char **argv)
   static const FixtureData quick_timeout = { "h264", 2 };
   static const FixtureData one_seat = { "h264", 20, 1 };
   static const FixtureData long_gop = { "h264", 20, 0, NULL, 300 };
+  static const FixtureData with_ice_servers = { "h264", 20, 0, NULL, 0, TRUE };
   static const FixtureData short_source = { "h264", 20, 0,
     "videotestsrc is-live=true pattern=ball num-buffers=90" };
 
@@ -490,6 +525,7 @@ main (int argc, char **argv)
   ADD ("/integration/relay-room", &h264, test_relay_room);
   ADD ("/integration/h264/keyframe-policy", &h264, test_keyframe_policy);
   ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
+  ADD ("/integration/h264/ice-servers", &with_ice_servers, test_ice_servers);
   ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
   ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
   ADD ("/integration/h264/source-ends", &short_source, test_source_ends);

@@ -271,6 +271,57 @@ test_launch (void)
   g_assert_nonnull (strstr (error->message, "nosuchproperty"));
 }
 
+static void
+test_ice_servers (void)
+{
+  const char *args[] = { "--stun-server", "stun:stun.example.org",
+    "--turn-server", "turn://alice:p%40ss@10.0.0.1:3479?transport=tcp",
+    "--turn-server", "turns://bob:x@[2001:db8::1]", NULL };
+  const char *bad[][3] = {
+    { "--stun-server", "http://example.org", NULL },
+    { "--stun-server", "stun://u:p@example.org", NULL },
+    { "--turn-server", "turn://example.org:3478", NULL },
+    { "--turn-server", "stun://example.org", NULL },
+    { "--stun-server", "stun://", NULL },
+    { "--turn-server", "turn://a:b@h?transport=sctp", NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscConfig) config = parse_args (args, &error);
+  g_autofree char *json = NULL;
+  PscIceServer *stun, *turn, *turns;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->ice_servers->len, ==, 3);
+  stun = g_ptr_array_index (config->ice_servers, 0);
+  turn = g_ptr_array_index (config->ice_servers, 1);
+  turns = g_ptr_array_index (config->ice_servers, 2);
+
+  g_assert_false (stun->turn);
+  g_assert_cmpstr (stun->webrtcbin_uri, ==, "stun://stun.example.org:3478");
+  g_assert_cmpstr (stun->browser_url, ==, "stun:stun.example.org:3478");
+  g_assert_true (turn->turn);
+  g_assert_cmpstr (turn->webrtcbin_uri, ==, "turn://alice:p%40ss@10.0.0.1:3479");
+  g_assert_cmpstr (turn->browser_url, ==, "turn:10.0.0.1:3479?transport=tcp");
+  g_assert_cmpstr (turn->username, ==, "alice");
+  g_assert_cmpstr (turn->credential, ==, "p@ss");
+  g_assert_cmpstr (turns->browser_url, ==, "turns:[2001:db8::1]:5349");
+
+  json = psc_ice_servers_to_json (config->ice_servers);
+  g_assert_cmpstr (json, ==, "[{\"urls\":\"stun:stun.example.org:3478\"},"
+      "{\"urls\":\"turn:10.0.0.1:3479?transport=tcp\",\"username\":\"alice\","
+      "\"credential\":\"p@ss\"},{\"urls\":\"turns:[2001:db8::1]:5349\","
+      "\"username\":\"bob\",\"credential\":\"x\"}]");
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) bad_error = NULL;
+    g_autoptr (PscConfig) refused = parse_args (bad[i], &bad_error);
+    g_test_message ("%s %s -> %s", bad[i][0], bad[i][1], bad_error ? bad_error->message : "ok");
+    g_assert_null (refused);
+    g_assert_error (bad_error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
+    g_assert_nonnull (strstr (bad_error->message, bad[i][0]));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -284,5 +335,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/preset-file", test_preset_file);
   g_test_add_func ("/config/expand", test_expand);
   g_test_add_func ("/config/launch", test_launch);
+  g_test_add_func ("/config/ice-servers", test_ice_servers);
   return g_test_run ();
 }
