@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-server.h"
+#include "psc-api.h"
 #include "psc-protocol.h"
 
 #include <gst/gst.h>
@@ -172,6 +173,7 @@ psc_server_new (PscSignalling *signalling)
   soup_server_add_websocket_handler (self->soup, "/webrtc/signaling", NULL, NULL, on_websocket,
       self, NULL);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
+  psc_api_add_handlers (self->soup, signalling);
   return self;
 }
 

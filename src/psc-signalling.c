@@ -28,6 +28,7 @@ typedef struct {
   char *id;
   SoupWebsocketConnection *connection;
   PscViewer *viewer;            /* nullable: relay rooms, or after the session ended */
+  gint64 joined_at;             /* µs since the epoch */
   gint64 budget_updated_us;     /* monotonic */
   double budget_messages;
   double budget_bytes;
@@ -45,6 +46,7 @@ struct _PscSignalling {
   GObject parent;
 
   GHashTable *rooms;            /* id -> Room*, owned */
+  GList *streams;               /* PscStream*, in the order added (ref'd) */
   char *default_room;
   GStrv ice_addresses;
   PscViewerOptions viewer_options;
@@ -88,6 +90,7 @@ psc_signalling_finalize (GObject *object)
   PscSignalling *self = PSC_SIGNALLING (object);
 
   g_hash_table_unref (self->rooms);
+  g_list_free_full (self->streams, g_object_unref);
   g_free (self->default_room);
   g_strfreev (self->ice_addresses);
   g_clear_pointer (&self->viewer_options.ice_servers, g_ptr_array_unref);
@@ -420,6 +423,7 @@ psc_signalling_add_stream (PscSignalling *self, PscStream *stream)
   room->stream_error_handler = g_signal_connect (stream, "error",
       G_CALLBACK (on_stream_error), room);
   g_hash_table_replace (self->rooms, room->id, room);
+  self->streams = g_list_append (self->streams, g_object_ref (stream));
   if (self->default_room == NULL)
     self->default_room = g_strdup (room->id);
 }
@@ -500,6 +504,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   peer->room = room;
   peer->id = g_strdup (peer_id);
   peer->connection = g_object_ref (connection);
+  peer->joined_at = g_get_real_time ();
   peer->budget_updated_us = g_get_monotonic_time ();
   peer->budget_messages = BUDGET_MESSAGES_BURST;
   peer->budget_bytes = BUDGET_BYTES_BURST;
@@ -529,6 +534,61 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
 
   if (room->stream != NULL)
     start_viewer (peer);
+}
+
+void
+psc_peer_info_free (PscPeerInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->peer_id);
+  g_free (info->room);
+  g_clear_object (&info->viewer);
+  g_free (info);
+}
+
+static void
+add_peers (GPtrArray *list, Room *room)
+{
+  for (guint i = 0; i < room->order->len; i++) {
+    Peer *peer = g_ptr_array_index (room->order, i);
+    PscPeerInfo *info = g_new0 (PscPeerInfo, 1);
+
+    info->peer_id = g_strdup (peer->id);
+    info->room = g_strdup (room->id);
+    info->joined_at = peer->joined_at;
+    info->viewer = peer->viewer ? g_object_ref (peer->viewer) : NULL;
+    g_ptr_array_add (list, info);
+  }
+}
+
+GPtrArray *
+psc_signalling_list_peers (PscSignalling *self, const char *room_id)
+{
+  GPtrArray *list;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
+
+  if (room_id != NULL && !g_hash_table_contains (self->rooms, room_id))
+    return NULL;
+  list = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_peer_info_free);
+  if (room_id != NULL) {
+    add_peers (list, g_hash_table_lookup (self->rooms, room_id));
+  } else {
+    GHashTableIter iter;
+    Room *room;
+    g_hash_table_iter_init (&iter, self->rooms);
+    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &room))
+      add_peers (list, room);
+  }
+  return list;
+}
+
+GList *
+psc_signalling_get_streams (PscSignalling *self)
+{
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
+  return g_list_copy (self->streams);
 }
 
 guint

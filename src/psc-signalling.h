@@ -22,6 +22,22 @@ G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
 #define PSC_SIGNALLING_MAX_FRAME (1024 * 1024)
 
 /**
+ * PscPeerInfo:
+ * @peer_id: the peer's id
+ * @room: its room
+ * @joined_at: when it joined, µs since the Unix epoch
+ * @viewer: (nullable): its WebRTC session with the camera, if any (a reference)
+ */
+typedef struct {
+  char *peer_id;
+  char *room;
+  gint64 joined_at;
+  PscViewer *viewer;
+} PscPeerInfo;
+
+void psc_peer_info_free (PscPeerInfo *info);
+
+/**
  * psc_signalling_new:
  * @options: settings for the viewers it creates; copied
  *
@@ -57,6 +73,22 @@ const char *    psc_signalling_get_default_room (PscSignalling *signalling);
  */
 void            psc_signalling_accept (PscSignalling *signalling, const char *room_id,
     const char *peer_id, SoupWebsocketConnection *connection);
+
+/**
+ * psc_signalling_list_peers:
+ * @signalling: the signalling
+ * @room_id: (nullable): one room, or %NULL for every room
+ *
+ * Returns: (transfer full) (element-type PscPeerInfo) (nullable): the peers in joining
+ *   order, or %NULL if @room_id names no room.
+ */
+GPtrArray *     psc_signalling_list_peers (PscSignalling *signalling, const char *room_id);
+
+/**
+ * psc_signalling_get_streams:
+ * Returns: (transfer container) (element-type PscStream): the streams, in the order added.
+ */
+GList *         psc_signalling_get_streams (PscSignalling *signalling);
 
 /**
  * psc_signalling_get_peer_count:

@@ -20,9 +20,8 @@ GST_DEBUG_CATEGORY_STATIC (psc_stream_debug);
 struct _PscStream {
   GObject parent;
 
-  char *id;
-  PscCodec codec;
-  char *encoder_name;
+  PscStreamInfo info;
+  gboolean failed;              /* main context: an error or EOS was reported */
   GstElement *pipeline;
   GstElement *tee;
   GstPad *tee_sink;
@@ -68,8 +67,10 @@ psc_stream_finalize (GObject *object)
   g_clear_object (&self->tee);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_free (self->id);
-  g_free (self->encoder_name);
+  g_free (self->info.id);
+  g_free (self->info.source);
+  g_free (self->info.source_reason);
+  g_free (self->info.encoder);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->first_frame_cond);
   G_OBJECT_CLASS (psc_stream_parent_class)->finalize (object);
@@ -122,8 +123,9 @@ report_end_of_stream (gpointer user_data)
 {
   PscStream *self = user_data;
   g_autoptr (GError) error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-      "stream %s: the source ended (end of stream)", self->id);
+      "stream %s: the source ended (end of stream)", self->info.id);
 
+  self->failed = TRUE;
   g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
   return G_SOURCE_REMOVE;
 }
@@ -324,9 +326,16 @@ psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderC
   gst_element_set_name (encoder_bin, "encoder");
 
   self = g_object_new (PSC_TYPE_STREAM, NULL);
-  self->id = g_strdup (id);
-  self->codec = encoder->codec;
-  self->encoder_name = g_strdup (encoder->factory ? encoder->factory : "encoder");
+  self->info.id = g_strdup (id);
+  self->info.source = g_strdup (source->description);
+  self->info.source_reason = g_strdup (source->reason);
+  self->info.codec = encoder->codec;
+  self->info.encoder = g_strdup (encoder->factory ? encoder->factory : "encoder");
+  self->info.hardware = encoder->hardware;
+  self->info.width = config->width;
+  self->info.height = config->height;
+  self->info.framerate = config->framerate;
+  self->info.bitrate = config->bitrate;
   self->context = g_main_context_ref_thread_default ();
   {
     g_autofree char *name = g_strdup_printf ("stream-%s", id);
@@ -359,7 +368,7 @@ psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderC
       !add_chain (bin, &previous, encoder_bin, error))
     return NULL;
 
-  if (self->codec == PSC_CODEC_H264) {
+  if (self->info.codec == PSC_CODEC_H264) {
     GstElement *parse = make ("h264parse", "parse");
     GstElement *parsed = make ("capsfilter", "parsed-caps");
     g_autoptr (GstCaps) caps = gst_caps_from_string (
@@ -461,6 +470,7 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   } else {
     GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
         "periscope-error");
+    self->failed = TRUE;
     g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
   }
   return G_SOURCE_CONTINUE;
@@ -482,7 +492,7 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
       g_propagate_error (error, describe_error (message));
     else
       g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
-          "stream %s: the pipeline cannot start (GST_DEBUG=3 shows why)", self->id);
+          "stream %s: the pipeline cannot start (GST_DEBUG=3 shows why)", self->info.id);
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
     return FALSE;
   }
@@ -500,7 +510,7 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
     g_mutex_unlock (&self->lock);
     if (!flowing && g_get_monotonic_time () > deadline) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-          "stream %s: no video from the source within %u ms", self->id, timeout_ms);
+          "stream %s: no video from the source within %u ms", self->info.id, timeout_ms);
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
       return FALSE;
     }
@@ -576,7 +586,7 @@ psc_stream_attach (PscStream *self, GstElement *branch)
       g_new0 (gint64, 1), g_free);
   sink = gst_element_get_static_pad (branch, "sink");
   if (gst_pad_link (tee_pad, sink) != GST_PAD_LINK_OK)
-    g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch), self->id);
+    g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch), self->info.id);
 
   g_mutex_lock (&self->lock);
   g_hash_table_insert (self->branches, gst_object_ref (branch), tee_pad);
@@ -670,21 +680,38 @@ const char *
 psc_stream_get_id (PscStream *self)
 {
   g_return_val_if_fail (PSC_IS_STREAM (self), NULL);
-  return self->id;
+  return self->info.id;
+}
+
+const PscStreamInfo *
+psc_stream_get_info (PscStream *self)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self), NULL);
+  return &self->info;
+}
+
+gboolean
+psc_stream_is_playing (PscStream *self)
+{
+  GstState state = GST_STATE_NULL;
+
+  g_return_val_if_fail (PSC_IS_STREAM (self), FALSE);
+  gst_element_get_state (self->pipeline, &state, NULL, 0);
+  return state == GST_STATE_PLAYING && !self->failed;
 }
 
 PscCodec
 psc_stream_get_codec (PscStream *self)
 {
   g_return_val_if_fail (PSC_IS_STREAM (self), PSC_CODEC_H264);
-  return self->codec;
+  return self->info.codec;
 }
 
 const char *
 psc_stream_get_encoder_name (PscStream *self)
 {
   g_return_val_if_fail (PSC_IS_STREAM (self), NULL);
-  return self->encoder_name;
+  return self->info.encoder;
 }
 
 GstElement *

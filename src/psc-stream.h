@@ -43,6 +43,34 @@ typedef struct {
 } PscStreamStats;
 
 /**
+ * PscStreamInfo:
+ * @id: the stream id
+ * @source: the source's gst-launch description
+ * @source_reason: why this source
+ * @codec: the codec viewers get
+ * @encoder: the encoder element's factory name
+ * @hardware: whether the encoder is a hardware one
+ * @width: frame width, pixels
+ * @height: frame height, pixels
+ * @framerate: frames per second, at most
+ * @bitrate: target bitrate, kbit/s
+ *
+ * What a stream is, as configured. Owned by the stream.
+ */
+typedef struct {
+  char *id;
+  char *source;
+  char *source_reason;
+  PscCodec codec;
+  char *encoder;
+  gboolean hardware;
+  int width;
+  int height;
+  int framerate;
+  int bitrate;
+} PscStreamInfo;
+
+/**
  * psc_stream_new:
  * @id: the stream id (also its room and camera peer id)
  * @source: the source to capture from
@@ -117,6 +145,18 @@ void        psc_stream_detach (PscStream *stream, GstElement *branch);
 void        psc_stream_request_keyframe (PscStream *stream, PscKeyframeReason reason);
 
 const char * psc_stream_get_id (PscStream *stream);
+
+/**
+ * psc_stream_get_info:
+ * Returns: (transfer none): what the stream is.
+ */
+const PscStreamInfo * psc_stream_get_info (PscStream *stream);
+
+/**
+ * psc_stream_is_playing:
+ * Returns: %TRUE while the pipeline is PLAYING and has reported no error.
+ */
+gboolean     psc_stream_is_playing (PscStream *stream);
 PscCodec     psc_stream_get_codec (PscStream *stream);
 
 /**

@@ -33,6 +33,7 @@ struct _PscViewer {
   GMainContext *context;
 
   PscViewerState state;
+  gint64 started_at;            /* µs since the epoch */
   GstSDPMessage *offer_sdp;     /* what we offered, to check the answer against */
   GstElement *branch;
   GstElement *webrtc;
@@ -323,6 +324,7 @@ on_offer_created (GstPromise *promise, gpointer user_data)
   GstWebRTCSessionDescription *offer = NULL;
   GError *error = promise_error (promise, "creating the offer");
 
+  GST_DEBUG ("viewer %s: offer created%s", self->peer_id, error ? " with an error" : "");
   if (error == NULL)
     gst_structure_get (gst_promise_get_reply (promise), "offer",
         GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
@@ -366,8 +368,10 @@ on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   PscViewer *self = user_data;
 
-  if (g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1))
+  if (g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1)) {
+    GST_DEBUG ("viewer %s: first payloaded buffer", self->peer_id);
     post_event (self, EVENT_CAPS_READY, 0, NULL, NULL);
+  }
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -382,6 +386,7 @@ create_offer (PscViewer *self)
     return;
   self->offer_requested = TRUE;
   self->offer_attempts++;
+  GST_DEBUG ("viewer %s: creating offer (attempt %u)", self->peer_id, self->offer_attempts);
   promise = gst_promise_new_with_change_func (on_offer_created, g_object_ref (self),
       g_object_unref);
   g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
@@ -501,6 +506,7 @@ psc_viewer_start (PscViewer *self)
       self);
 
   self->state = PSC_VIEWER_OFFERING;
+  self->started_at = g_get_real_time ();
   psc_stream_attach (self->stream, self->branch);
 }
 
@@ -582,6 +588,112 @@ psc_viewer_stop (PscViewer *self)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->branch != NULL)
     psc_stream_detach (self->stream, self->branch);
+}
+
+typedef struct {
+  PscViewer *viewer;
+  PscViewerStats stats;
+  PscViewerStatsFunc callback;
+  gpointer user_data;
+} StatsRequest;
+
+/* Main context. */
+static gboolean
+deliver_stats (gpointer data)
+{
+  StatsRequest *request = data;
+
+  request->callback (request->viewer, &request->stats, request->user_data);
+  g_object_unref (request->viewer);
+  g_free (request);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+post_stats (StatsRequest *request)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, deliver_stats, request, NULL);
+  g_source_attach (source, request->viewer->context);
+  g_source_unref (source);
+}
+
+/* webrtcbin's thread: one field of the get-stats reply, a structure per stats object. */
+static gboolean
+collect_stat (GQuark field, const GValue *value, gpointer user_data)
+{
+  PscViewerStats *stats = user_data;
+  const GstStructure *s;
+  GstWebRTCStatsType type;
+  guint64 u64;
+  gint64 i64;
+  int i;
+  double d;
+
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  s = gst_value_get_structure (value);
+  if (!gst_structure_get (s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, NULL))
+    return TRUE;
+  if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
+    if (gst_structure_get_uint64 (s, "bytes-sent", &u64))
+      stats->bytes_sent += u64;
+    if (gst_structure_get_uint64 (s, "packets-sent", &u64))
+      stats->packets_sent += u64;
+  } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
+    if (gst_structure_get_double (s, "round-trip-time", &d))
+      stats->round_trip_time_ms = d * 1000;
+    if (gst_structure_get_double (s, "fraction-lost", &d))
+      stats->fraction_lost = d;
+    if (gst_structure_get_int64 (s, "packets-lost", &i64))
+      stats->packets_lost = i64;
+    else if (gst_structure_get_int (s, "packets-lost", &i))
+      stats->packets_lost = i;
+  }
+  return TRUE;
+}
+
+static void
+on_stats (GstPromise *promise, gpointer user_data)
+{
+  StatsRequest *request = user_data;
+  const GstStructure *reply;
+
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED &&
+      (reply = gst_promise_get_reply (promise)) != NULL)
+    gst_structure_foreach (reply, collect_stat, &request->stats);
+  gst_promise_unref (promise);
+  post_stats (request);
+}
+
+void
+psc_viewer_get_stats_async (PscViewer *self, PscViewerStatsFunc callback, gpointer user_data)
+{
+  StatsRequest *request;
+
+  g_return_if_fail (PSC_IS_VIEWER (self) && callback != NULL);
+
+  request = g_new0 (StatsRequest, 1);
+  request->viewer = g_object_ref (self);
+  request->callback = callback;
+  request->user_data = user_data;
+  request->stats.round_trip_time_ms = -1;
+  request->stats.fraction_lost = -1;
+  request->stats.packets_lost = -1;
+  if (self->webrtc == NULL || self->state == PSC_VIEWER_CLOSED) {
+    post_stats (request);
+    return;
+  }
+  g_signal_emit_by_name (self->webrtc, "get-stats", NULL,
+      gst_promise_new_with_change_func (on_stats, request, NULL));
+}
+
+gint64
+psc_viewer_get_started_at (PscViewer *self)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self), 0);
+  return self->started_at;
 }
 
 const char *

@@ -48,6 +48,36 @@ typedef struct {
 } PscViewerOptions;
 
 /**
+ * PscViewerStats:
+ * @bytes_sent: RTP payload bytes sent to the viewer (outbound-rtp)
+ * @packets_sent: RTP packets sent
+ * @round_trip_time_ms: from the viewer's RTCP receiver reports (remote-inbound-rtp), or < 0
+ *   before the first one
+ * @fraction_lost: fraction of packets lost, 0..1, from the same reports, or < 0
+ * @packets_lost: cumulative packets lost as the viewer reports it, or < 0
+ *
+ * What webrtcbin's get-stats says of one viewer (W3C webrtc-stats names in brackets).
+ */
+typedef struct {
+  guint64 bytes_sent;
+  guint64 packets_sent;
+  double round_trip_time_ms;
+  double fraction_lost;
+  gint64 packets_lost;
+} PscViewerStats;
+
+/**
+ * PscViewerStatsFunc:
+ * @viewer: the viewer
+ * @stats: its statistics
+ * @user_data: closure
+ *
+ * Called on the main context.
+ */
+typedef void (*PscViewerStatsFunc) (PscViewer *viewer, const PscViewerStats *stats,
+    gpointer user_data);
+
+/**
  * psc_viewer_new:
  * @stream: the stream to watch
  * @peer_id: the viewer's peer id (names the branch, for logs and dot files)
@@ -104,6 +134,24 @@ gboolean    psc_viewer_add_ice_candidate (PscViewer *viewer, guint sdp_mline_ind
  * Main thread only.
  */
 void        psc_viewer_stop (PscViewer *viewer);
+
+/**
+ * psc_viewer_get_stats_async:
+ * @viewer: the viewer
+ * @callback: called once, on the main context, with the statistics
+ * @user_data: for @callback
+ *
+ * Asks webrtcbin for its statistics (get-stats). Always calls back, with zeros and unknowns
+ * for a viewer whose session has not started.
+ */
+void            psc_viewer_get_stats_async (PscViewer *viewer, PscViewerStatsFunc callback,
+    gpointer user_data);
+
+/**
+ * psc_viewer_get_started_at:
+ * Returns: when the viewer started, in µs since the Unix epoch.
+ */
+gint64          psc_viewer_get_started_at (PscViewer *viewer);
 
 const char *    psc_viewer_get_peer_id (PscViewer *viewer);
 PscViewerState  psc_viewer_get_state (PscViewer *viewer);

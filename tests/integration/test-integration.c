@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/gst.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "psc-config.h"
@@ -500,6 +501,134 @@ test_ice_servers (Fixture *f, gconstpointer data)
   psc_test_client_wait_frames (client, 60, 20);
 }
 
+typedef struct {
+  GBytes *body;
+  GError *error;
+  gboolean done;
+} HttpResult;
+
+static void
+on_http_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HttpResult *r = user_data;
+  r->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static gboolean
+http_done (gpointer data)
+{
+  return ((HttpResult *) data)->done;
+}
+
+/* GET http://127.0.0.1:PORT@path on the test's own main context; returns the body. */
+static char *
+http_get (Fixture *f, const char *path, guint *status, char **content_type)
+{
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s",
+      psc_server_get_port (f->server), path);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  HttpResult r = { 0 };
+  gsize size;
+  const char *data;
+  char *body;
+
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_http_done, &r);
+  psc_test_iterate_until (http_done, &r, 10, url);
+  g_assert_no_error (r.error);
+  *status = soup_message_get_status (msg);
+  if (content_type != NULL)
+    *content_type = g_strdup (soup_message_headers_get_content_type (
+            soup_message_get_response_headers (msg), NULL));
+  data = g_bytes_get_data (r.body, &size);
+  body = g_strndup (data, size);
+  g_bytes_unref (r.body);
+  return body;
+}
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+  g_assert_no_error (error);
+  return node;
+}
+
+static void
+test_rest_api (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
+  g_autoptr (JsonNode) streams = NULL, stream = NULL, peers = NULL, health = NULL;
+  g_autofree char *type = NULL;
+  JsonObject *camera, *viewer;
+  JsonArray *viewers;
+  const char *peer_id;
+  guint status;
+  char *body;
+
+  psc_test_client_wait_frames (client, 60, 20);
+  peer_id = psc_test_client_get_peer_id (client);
+
+  body = http_get (f, "/healthz", &status, &type);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (type, ==, "application/json");
+  health = parse_json (body);
+  g_free (body);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (health), "status"), ==,
+      "ok");
+
+  body = http_get (f, "/api/streams", &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  streams = parse_json (body);
+  g_test_message ("%s", body);
+  g_free (body);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (streams)), ==, 1);
+  camera = json_array_get_object_element (json_node_get_array (streams), 0);
+  g_assert_cmpstr (json_object_get_string_member (camera, "id"), ==, "camera");
+  g_assert_cmpstr (json_object_get_string_member (camera, "state"), ==, "playing");
+  g_assert_cmpstr (json_object_get_string_member (camera, "codec"), ==, "h264");
+  g_assert_cmpstr (json_object_get_string_member (camera, "encoder"), ==,
+      psc_stream_get_encoder_name (f->stream));
+  g_assert_cmpint (json_object_get_int_member (camera, "width"), ==, 320);
+  g_assert_cmpint (json_object_get_int_member (camera, "height"), ==, 240);
+  g_assert_cmpint (json_object_get_int_member (camera, "bitrate_kbps"), ==, 500);
+  g_assert_cmpint (json_object_get_int_member (camera, "frames_encoded"), >, 60);
+  viewers = json_object_get_array_member (camera, "viewers");
+  g_assert_cmpuint (json_array_get_length (viewers), ==, 1);
+  viewer = json_array_get_object_element (viewers, 0);
+  g_assert_cmpstr (json_object_get_string_member (viewer, "peer_id"), ==, peer_id);
+  g_assert_cmpstr (json_object_get_string_member (viewer, "via"), ==, "websocket");
+  g_assert_cmpstr (json_object_get_string_member (viewer, "state"), ==, "connected");
+  g_assert_cmpint (json_object_get_int_member (viewer, "bytes_sent"), >, 1000);
+  g_assert_cmpint (json_object_get_int_member (viewer, "packets_sent"), >, 60);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (viewer, "since"), "20"));
+
+  body = http_get (f, "/api/streams/camera", &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  stream = parse_json (body);
+  g_free (body);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (stream), "id"), ==,
+      "camera");
+
+  body = http_get (f, "/api/streams/camera/peers", &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  peers = parse_json (body);
+  g_free (body);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+              json_object_get_array_member (json_node_get_object (peers), "peers"), 0),
+          "peer_id"), ==, peer_id);
+
+  body = http_get (f, "/api/streams/nope", &status, NULL);
+  g_assert_cmpuint (status, ==, 404);
+  g_assert_nonnull (strstr (body, "nope"));
+  g_free (body);
+  body = http_get (f, "/api/nothing", &status, NULL);
+  g_assert_cmpuint (status, ==, 404);
+  g_free (body);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -526,6 +655,7 @@ main (int argc, char **argv)
   ADD ("/integration/h264/keyframe-policy", &h264, test_keyframe_policy);
   ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
   ADD ("/integration/h264/ice-servers", &with_ice_servers, test_ice_servers);
+  ADD ("/integration/h264/rest-api", &h264, test_rest_api);
   ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
   ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
   ADD ("/integration/h264/source-ends", &short_source, test_source_ends);

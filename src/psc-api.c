@@ -1,0 +1,325 @@
+/* periscope — the REST API and health check: /api/streams…, /healthz
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-api.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static void
+respond_json (SoupServerMessage *msg, guint status, JsonNode *root)
+{
+  g_autofree char *text = json_to_string (root, TRUE);
+  gsize length = strlen (text);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Cache-Control", "no-store");
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+      g_steal_pointer (&text), length);
+}
+
+static void
+respond_error (SoupServerMessage *msg, guint status, const char *text)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_add_string_value (builder, text);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  respond_json (msg, status, root);
+}
+
+static char *
+iso8601 (gint64 us_since_epoch)
+{
+  g_autoptr (GDateTime) seconds = g_date_time_new_from_unix_utc (us_since_epoch / G_USEC_PER_SEC);
+  g_autoptr (GDateTime) time = seconds ?
+      g_date_time_add (seconds, us_since_epoch % G_USEC_PER_SEC) : NULL;
+  return time ? g_date_time_format_iso8601 (time) : g_strdup ("");
+}
+
+static void
+add_string (JsonBuilder *builder, const char *name, const char *value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
+add_int (JsonBuilder *builder, const char *name, gint64 value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+/* ---- A request that waits for the viewers' statistics ---- */
+
+typedef struct {
+  SoupServerMessage *msg;
+  PscSignalling *signalling;
+  GList *streams;               /* PscStream*, ref'd: what to describe */
+  gboolean single;              /* answer one object rather than an array */
+  GHashTable *stats;            /* PscViewer* -> PscViewerStats* */
+  guint pending;
+} StreamsRequest;
+
+static void
+streams_request_free (StreamsRequest *request)
+{
+  g_object_unref (request->msg);
+  g_object_unref (request->signalling);
+  g_list_free_full (request->streams, g_object_unref);
+  g_hash_table_unref (request->stats);
+  g_free (request);
+}
+
+static void
+add_viewer (JsonBuilder *builder, const PscPeerInfo *peer, const PscViewerStats *stats)
+{
+  g_autofree char *since = iso8601 (psc_viewer_get_started_at (peer->viewer));
+  static const char *const states[] = { "new", "offering", "offered", "connecting",
+    "connected", "closed" };
+
+  json_builder_begin_object (builder);
+  add_string (builder, "peer_id", peer->peer_id);
+  add_string (builder, "via", "websocket");
+  add_string (builder, "since", since);
+  add_string (builder, "state", states[psc_viewer_get_state (peer->viewer)]);
+  if (stats != NULL) {
+    add_int (builder, "bytes_sent", (gint64) stats->bytes_sent);
+    add_int (builder, "packets_sent", (gint64) stats->packets_sent);
+    if (stats->round_trip_time_ms >= 0) {
+      json_builder_set_member_name (builder, "rtt_ms");
+      json_builder_add_double_value (builder, stats->round_trip_time_ms);
+    }
+    if (stats->fraction_lost >= 0) {
+      json_builder_set_member_name (builder, "fraction_lost");
+      json_builder_add_double_value (builder, stats->fraction_lost);
+    }
+    if (stats->packets_lost >= 0)
+      add_int (builder, "packets_lost", stats->packets_lost);
+  }
+  json_builder_end_object (builder);
+}
+
+static void
+add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
+{
+  const PscStreamInfo *info = psc_stream_get_info (stream);
+  g_autoptr (GPtrArray) peers = psc_signalling_list_peers (request->signalling, info->id);
+  PscStreamStats stats;
+
+  psc_stream_get_stats (stream, &stats);
+  json_builder_begin_object (builder);
+  add_string (builder, "id", info->id);
+  add_string (builder, "source", info->source);
+  add_string (builder, "state", psc_stream_is_playing (stream) ? "playing" : "failed");
+  add_string (builder, "codec", psc_codec_to_string (info->codec));
+  add_string (builder, "encoder", info->encoder);
+  json_builder_set_member_name (builder, "hardware_encoder");
+  json_builder_add_boolean_value (builder, info->hardware);
+  add_int (builder, "width", info->width);
+  add_int (builder, "height", info->height);
+  add_int (builder, "framerate", info->framerate);
+  add_int (builder, "bitrate_kbps", info->bitrate);
+  add_int (builder, "frames_encoded", (gint64) stats.frames);
+  add_int (builder, "keyframes", (gint64) stats.keyframes);
+  json_builder_set_member_name (builder, "viewers");
+  json_builder_begin_array (builder);
+  for (guint i = 0; peers != NULL && i < peers->len; i++) {
+    PscPeerInfo *peer = g_ptr_array_index (peers, i);
+    if (peer->viewer != NULL)
+      add_viewer (builder, peer, g_hash_table_lookup (request->stats, peer->viewer));
+  }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+}
+
+static void
+finish_streams_request (StreamsRequest *request)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr (JsonNode) root = NULL;
+
+  if (!request->single)
+    json_builder_begin_array (builder);
+  for (GList *l = request->streams; l != NULL; l = l->next)
+    add_stream (builder, request, l->data);
+  if (!request->single)
+    json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  respond_json (request->msg, SOUP_STATUS_OK, root);
+  soup_server_message_unpause (request->msg);
+  streams_request_free (request);
+}
+
+/* Main context. */
+static void
+on_viewer_stats (PscViewer *viewer, const PscViewerStats *stats, gpointer user_data)
+{
+  StreamsRequest *request = user_data;
+
+  g_hash_table_insert (request->stats, g_object_ref (viewer), g_memdup2 (stats, sizeof *stats));
+  if (--request->pending == 0)
+    finish_streams_request (request);
+}
+
+static void
+describe_streams (SoupServerMessage *msg, PscSignalling *signalling, GList *streams,
+    gboolean single)
+{
+  StreamsRequest *request = g_new0 (StreamsRequest, 1);
+  g_autoptr (GPtrArray) viewers = g_ptr_array_new_with_free_func (g_object_unref);
+
+  request->msg = g_object_ref (msg);
+  request->signalling = g_object_ref (signalling);
+  request->streams = streams;
+  request->single = single;
+  request->stats = g_hash_table_new_full (NULL, NULL, g_object_unref, g_free);
+
+  for (GList *l = streams; l != NULL; l = l->next) {
+    g_autoptr (GPtrArray) peers = psc_signalling_list_peers (signalling,
+        psc_stream_get_id (l->data));
+    for (guint i = 0; peers != NULL && i < peers->len; i++) {
+      PscPeerInfo *peer = g_ptr_array_index (peers, i);
+      if (peer->viewer != NULL)
+        g_ptr_array_add (viewers, g_object_ref (peer->viewer));
+    }
+  }
+  request->pending = viewers->len;
+  if (request->pending == 0) {
+    soup_server_message_pause (msg);
+    finish_streams_request (request);
+    return;
+  }
+  soup_server_message_pause (msg);
+  for (guint i = 0; i < viewers->len; i++)
+    psc_viewer_get_stats_async (g_ptr_array_index (viewers, i), on_viewer_stats, request);
+}
+
+static GList *
+find_stream (PscSignalling *signalling, const char *id)
+{
+  GList *streams = psc_signalling_get_streams (signalling);
+  GList *found = NULL;
+
+  for (GList *l = streams; l != NULL; l = l->next) {
+    if (g_str_equal (psc_stream_get_id (l->data), id))
+      found = g_list_prepend (NULL, g_object_ref (l->data));
+  }
+  g_list_free (streams);
+  return found;
+}
+
+static void
+describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *room)
+{
+  g_autoptr (GPtrArray) peers = psc_signalling_list_peers (signalling, room);
+  g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  add_string (builder, "room", room);
+  json_builder_set_member_name (builder, "peers");
+  json_builder_begin_array (builder);
+  for (guint i = 0; peers != NULL && i < peers->len; i++) {
+    PscPeerInfo *peer = g_ptr_array_index (peers, i);
+    g_autofree char *joined = iso8601 (peer->joined_at);
+    json_builder_begin_object (builder);
+    add_string (builder, "peer_id", peer->peer_id);
+    add_string (builder, "joined_at", joined);
+    json_builder_set_member_name (builder, "watching");
+    json_builder_add_boolean_value (builder, peer->viewer != NULL);
+    json_builder_end_object (builder);
+  }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+/* GET /api/streams, /api/streams/{id}, /api/streams/{id}/peers */
+static void
+on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  PscSignalling *signalling = user_data;
+  g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
+  guint n = g_strv_length (parts);
+  GList *streams;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+        "GET");
+    respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "the API is read-only: use GET");
+    return;
+  }
+  if (n >= 2 && g_str_equal (parts[0], "api") && g_str_equal (parts[1], "streams")) {
+    if (n == 2 || (n == 3 && parts[2][0] == '\0')) {
+      GList *all = psc_signalling_get_streams (signalling);
+      g_list_foreach (all, (GFunc) (void (*) (void)) g_object_ref, NULL);
+      describe_streams (msg, signalling, all, FALSE);
+      return;
+    }
+    streams = find_stream (signalling, parts[2]);
+    if (streams != NULL && n == 3) {
+      describe_streams (msg, signalling, streams, TRUE);
+      return;
+    }
+    if (streams != NULL && n == 4 && g_str_equal (parts[3], "peers")) {
+      describe_peers (msg, signalling, parts[2]);
+      g_list_free_full (streams, g_object_unref);
+      return;
+    }
+    if (streams == NULL && n <= 4) {
+      g_autofree char *text = g_strdup_printf ("no stream \"%s\"", parts[2]);
+      respond_error (msg, SOUP_STATUS_NOT_FOUND, text);
+      return;
+    }
+    g_list_free_full (streams, g_object_unref);
+  }
+  respond_error (msg, SOUP_STATUS_NOT_FOUND,
+      "not an API path: /api/streams, /api/streams/{id}, /api/streams/{id}/peers");
+}
+
+/* GET /healthz */
+static void
+on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  PscSignalling *signalling = user_data;
+  g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr (JsonNode) root = NULL;
+  GList *streams = psc_signalling_get_streams (signalling);
+  gboolean healthy = streams != NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "streams");
+  json_builder_begin_object (builder);
+  for (GList *l = streams; l != NULL; l = l->next) {
+    gboolean playing = psc_stream_is_playing (l->data);
+    json_builder_set_member_name (builder, psc_stream_get_id (l->data));
+    json_builder_add_string_value (builder, playing ? "playing" : "failed");
+    healthy = healthy && playing;
+  }
+  json_builder_end_object (builder);
+  add_string (builder, "status", healthy ? "ok" : "failing");
+  json_builder_end_object (builder);
+  g_list_free (streams);
+  root = json_builder_get_root (builder);
+  respond_json (msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, root);
+}
+
+void
+psc_api_add_handlers (SoupServer *server, PscSignalling *signalling)
+{
+  g_return_if_fail (SOUP_IS_SERVER (server) && PSC_IS_SIGNALLING (signalling));
+
+  soup_server_add_handler (server, "/api", on_api, g_object_ref (signalling), g_object_unref);
+  soup_server_add_handler (server, "/healthz", on_health, g_object_ref (signalling),
+      g_object_unref);
+}

@@ -1,0 +1,29 @@
+/* periscope — the REST API and health check: /api/streams…, /healthz
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+#include "psc-signalling.h"
+
+G_BEGIN_DECLS
+
+/**
+ * psc_api_add_handlers:
+ * @server: the SoupServer
+ * @signalling: where streams and peers are found (a reference is taken)
+ *
+ * Adds, all answering JSON (application/json):
+ * - `GET /api/streams`: every stream (see docs/protocol.md for the fields), with its viewers
+ *   and their statistics from webrtcbin (bytes sent, RTT, loss);
+ * - `GET /api/streams/{id}`: one stream, 404 if unknown;
+ * - `GET /api/streams/{id}/peers`: the room's peers (the rooms/peers listing of the
+ *   signalling servers periscope grew from);
+ * - `GET /healthz`: 200 `{"status":"ok",…}` when every stream is playing, 503
+ *   `{"status":"failing",…}` otherwise, with each stream's state.
+ * Statistics are gathered asynchronously (the request is paused meanwhile), so a request
+ * never blocks the main loop.
+ */
+void psc_api_add_handlers (SoupServer *server, PscSignalling *signalling);
+
+G_END_DECLS
