@@ -242,7 +242,26 @@ describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *r
   respond_json (msg, SOUP_STATUS_OK, root);
 }
 
-/* GET /api/streams, /api/streams/{id}, /api/streams/{id}/peers */
+static void
+on_snapshot (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SoupServerMessage) msg = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) jpeg = psc_stream_snapshot_finish (PSC_STREAM (source), result, &error);
+
+  if (jpeg == NULL) {
+    respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, error->message);
+  } else {
+    SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+    soup_message_headers_replace (headers, "Cache-Control", "no-store");
+    soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+    soup_server_message_set_response (msg, "image/jpeg", SOUP_MEMORY_COPY,
+        g_bytes_get_data (jpeg, NULL), g_bytes_get_size (jpeg));
+  }
+  soup_server_message_unpause (msg);
+}
+
+/* GET /api/streams, /api/streams/{id}, /api/streams/{id}/peers, …/snapshot.jpg */
 static void
 on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
     gpointer user_data)
@@ -270,6 +289,12 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
       describe_streams (msg, signalling, streams, TRUE);
       return;
     }
+    if (streams != NULL && n == 4 && g_str_equal (parts[3], "snapshot.jpg")) {
+      soup_server_message_pause (msg);
+      psc_stream_snapshot_async (streams->data, on_snapshot, g_object_ref (msg));
+      g_list_free_full (streams, g_object_unref);
+      return;
+    }
     if (streams != NULL && n == 4 && g_str_equal (parts[3], "peers")) {
       describe_peers (msg, signalling, parts[2]);
       g_list_free_full (streams, g_object_unref);
@@ -283,7 +308,8 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
     g_list_free_full (streams, g_object_unref);
   }
   respond_error (msg, SOUP_STATUS_NOT_FOUND,
-      "not an API path: /api/streams, /api/streams/{id}, /api/streams/{id}/peers");
+      "not an API path: /api/streams, /api/streams/{id}, /api/streams/{id}/peers, "
+      "/api/streams/{id}/snapshot.jpg");
 }
 
 /* GET /healthz */

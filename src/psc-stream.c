@@ -39,6 +39,11 @@ struct _PscStream {
   PscStreamStats stats;
   gboolean first_frame;
   GCond first_frame_cond;
+
+  GPtrArray *snapshot_tasks;    /* main context: GTask*, waiting for a frame */
+  GstPad *raw_pad;              /* where snapshots take their frame */
+  gboolean snapshot_probe;      /* main context: a one-shot probe is waiting for a frame */
+  guint snapshot_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (PscStream, psc_stream, G_TYPE_OBJECT)
@@ -63,6 +68,9 @@ psc_stream_finalize (GObject *object)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_pointer (&self->branches, g_hash_table_unref);
   g_clear_pointer (&self->detaching, g_hash_table_unref);
+  g_clear_pointer (&self->snapshot_tasks, g_ptr_array_unref);
+  g_clear_handle_id (&self->snapshot_timeout, g_source_remove);
+  g_clear_object (&self->raw_pad);
   g_clear_object (&self->tee_sink);
   g_clear_object (&self->tee);
   g_clear_object (&self->pipeline);
@@ -114,6 +122,7 @@ psc_stream_init (PscStream *self)
   g_cond_init (&self->first_frame_cond);
   self->branches = g_hash_table_new_full (NULL, NULL, gst_object_unref, gst_object_unref);
   self->detaching = g_hash_table_new_full (NULL, NULL, gst_object_unref, NULL);
+  self->snapshot_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->keyframe_forced_at = 0;
 }
 
@@ -380,6 +389,7 @@ psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderC
       return NULL;
   }
 
+  self->raw_pad = gst_element_get_static_pad (capsfilter, "src");
   self->tee = gst_object_ref (make ("tee", "tee"));
   g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
   if (!add_chain (bin, &previous, self->tee, error))
@@ -674,6 +684,131 @@ psc_stream_detach (PscStream *self, GstElement *branch)
   detach->branch = gst_object_ref (branch);
   detach->tee_pad = tee_pad;
   gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_IDLE, on_tee_pad_idle, detach, NULL);
+}
+
+/* ---- Snapshots ---- */
+
+#define SNAPSHOT_TIMEOUT_MS 3000
+
+/* Main context: answers every waiting request with @bytes or @error. */
+static void
+complete_snapshots (PscStream *self, GBytes *bytes, const GError *error)
+{
+  g_autoptr (GPtrArray) tasks = g_steal_pointer (&self->snapshot_tasks);
+
+  self->snapshot_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_clear_handle_id (&self->snapshot_timeout, g_source_remove);
+  for (guint i = 0; i < tasks->len; i++) {
+    GTask *task = g_ptr_array_index (tasks, i);
+    if (bytes != NULL)
+      g_task_return_pointer (task, g_bytes_ref (bytes), (GDestroyNotify) g_bytes_unref);
+    else
+      g_task_return_error (task, g_error_copy (error));
+  }
+}
+
+static void
+on_snapshot_converted (GstSample *sample, GError *error, gpointer user_data)
+{
+  PscStream *self = user_data;
+
+  if (sample != NULL) {
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
+    GstMapInfo map;
+    g_autoptr (GBytes) bytes = NULL;
+
+    gst_buffer_map (buffer, &map, GST_MAP_READ);
+    bytes = g_bytes_new (map.data, map.size);
+    gst_buffer_unmap (buffer, &map);
+    complete_snapshots (self, bytes, NULL);
+    gst_sample_unref (sample);
+  } else {
+    complete_snapshots (self, NULL, error);
+  }
+  g_clear_error (&error);
+}
+
+typedef struct {
+  PscStream *stream;
+  GstSample *sample;
+} Frame;
+
+/* Main context. */
+static gboolean
+convert_frame (gpointer user_data)
+{
+  Frame *frame = user_data;
+  PscStream *self = frame->stream;
+  g_autoptr (GstCaps) jpeg = gst_caps_new_empty_simple ("image/jpeg");
+
+  self->snapshot_probe = FALSE;
+  if (self->snapshot_tasks->len > 0)
+    gst_video_convert_sample_async (frame->sample, jpeg, 5 * GST_SECOND, on_snapshot_converted,
+        g_object_ref (self), g_object_unref);
+  gst_sample_unref (frame->sample);
+  g_object_unref (frame->stream);
+  g_free (frame);
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread: the next raw frame, once. */
+static GstPadProbeReturn
+on_snapshot_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *self = user_data;
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  Frame *frame;
+  GSource *source;
+
+  if (caps == NULL)
+    return GST_PAD_PROBE_OK;
+  frame = g_new0 (Frame, 1);
+  frame->stream = g_object_ref (self);
+  frame->sample = gst_sample_new (GST_PAD_PROBE_INFO_BUFFER (info), caps, NULL, NULL);
+  source = g_idle_source_new ();
+  g_source_set_callback (source, convert_frame, frame, NULL);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static gboolean
+on_snapshot_timeout (gpointer user_data)
+{
+  PscStream *self = user_data;
+  g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+      "stream %s: no frame within %d ms", self->info.id, SNAPSHOT_TIMEOUT_MS);
+
+  self->snapshot_timeout = 0;
+  complete_snapshots (self, NULL, error);
+  return G_SOURCE_REMOVE;
+}
+
+void
+psc_stream_snapshot_async (PscStream *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (PSC_IS_STREAM (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, psc_stream_snapshot_async);
+  g_ptr_array_add (self->snapshot_tasks, task);
+  if (self->snapshot_timeout == 0)
+    self->snapshot_timeout = g_timeout_add (SNAPSHOT_TIMEOUT_MS, on_snapshot_timeout, self);
+  /* One probe at a time: it stays until a frame comes, however many requests wait. */
+  if (!self->snapshot_probe) {
+    self->snapshot_probe = TRUE;
+    gst_pad_add_probe (self->raw_pad, GST_PAD_PROBE_TYPE_BUFFER, on_snapshot_frame,
+        g_object_ref (self), g_object_unref);
+  }
+}
+
+GBytes *
+psc_stream_snapshot_finish (PscStream *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 const char *

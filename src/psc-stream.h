@@ -3,6 +3,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include "psc-config.h"
 #include "psc-encoder.h"
@@ -143,6 +144,26 @@ void        psc_stream_detach (PscStream *stream, GstElement *branch);
  * keyframe, not one each. Any thread.
  */
 void        psc_stream_request_keyframe (PscStream *stream, PscKeyframeReason reason);
+
+/**
+ * psc_stream_snapshot_async:
+ * @stream: the stream
+ * @callback: called on the main context with the result
+ * @user_data: for @callback
+ *
+ * Takes the next raw frame (after scaling, before the encoder: the viewers' video is not
+ * touched) and encodes it as JPEG with gst_video_convert_sample_async(). Concurrent requests
+ * share one frame. Fails with G_IO_ERROR_TIMED_OUT when no frame comes within 3 s.
+ */
+void        psc_stream_snapshot_async (PscStream *stream, GAsyncReadyCallback callback,
+    gpointer user_data);
+
+/**
+ * psc_stream_snapshot_finish:
+ * Returns: (transfer full): the JPEG, or %NULL with @error set.
+ */
+GBytes *    psc_stream_snapshot_finish (PscStream *stream, GAsyncResult *result,
+    GError **error);
 
 const char * psc_stream_get_id (PscStream *stream);
 

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
@@ -629,6 +630,79 @@ test_rest_api (Fixture *f, gconstpointer data)
   g_free (body);
 }
 
+static void
+on_snapshot_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GBytes **out = user_data;
+  g_autoptr (GError) error = NULL;
+
+  *out = psc_stream_snapshot_finish (PSC_STREAM (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+both_set (gpointer data)
+{
+  GBytes **pair = data;
+  return pair[0] != NULL && pair[1] != NULL;
+}
+
+/* The snapshot is a JPEG of the configured size, served while a viewer watches, and two
+ * requests at once share one frame. */
+static void
+test_snapshot (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *type = NULL;
+  g_autoptr (GstElement) decoder = NULL;
+  g_autoptr (GstElement) appsrc = NULL;
+  g_autoptr (GstElement) appsink = NULL;
+  g_autoptr (GstBuffer) buffer = NULL;
+  g_autoptr (GstSample) decoded = NULL;
+  GstFlowReturn flow;
+  GstVideoInfo info;
+  GBytes *pair[2] = { NULL, NULL };
+  guint status;
+  gsize size;
+  char *body;
+
+  psc_test_client_wait_frames (client, 30, 20);
+  body = http_get (f, "/api/streams/camera/snapshot.jpg", &status, &type);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (type, ==, "image/jpeg");
+  g_free (body);
+
+  psc_stream_snapshot_async (f->stream, on_snapshot_done, &pair[0]);
+  psc_stream_snapshot_async (f->stream, on_snapshot_done, &pair[1]);
+  psc_test_iterate_until (both_set, pair, 10, "two snapshots");
+  g_assert_true (g_bytes_equal (pair[0], pair[1]));
+
+  /* Decode it with GStreamer: a real JPEG, of the configured size. */
+  size = g_bytes_get_size (pair[0]);
+  g_assert_cmpuint (size, >, 1000);
+  decoder = gst_parse_launch ("appsrc name=src caps=image/jpeg ! jpegparse ! jpegdec "
+      "! appsink name=sink sync=false", &error);
+  g_assert_no_error (error);
+  appsrc = gst_bin_get_by_name (GST_BIN (decoder), "src");
+  appsink = gst_bin_get_by_name (GST_BIN (decoder), "sink");
+  gst_element_set_state (decoder, GST_STATE_PLAYING);
+  buffer = gst_buffer_new_memdup (g_bytes_get_data (pair[0], NULL), size);
+  g_signal_emit_by_name (appsrc, "push-buffer", buffer, &flow);
+  g_signal_emit_by_name (appsrc, "end-of-stream", &flow);
+  g_signal_emit_by_name (appsink, "try-pull-sample", 5 * GST_SECOND, &decoded);
+  g_assert_nonnull (decoded);
+  g_assert_true (gst_video_info_from_caps (&info, gst_sample_get_caps (decoded)));
+  g_assert_cmpint (GST_VIDEO_INFO_WIDTH (&info), ==, 320);
+  g_assert_cmpint (GST_VIDEO_INFO_HEIGHT (&info), ==, 240);
+  gst_element_set_state (decoder, GST_STATE_NULL);
+
+  /* The viewer never noticed. */
+  psc_test_client_wait_frames (client, 30, 20);
+  g_bytes_unref (pair[0]);
+  g_bytes_unref (pair[1]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -656,6 +730,7 @@ main (int argc, char **argv)
   ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
   ADD ("/integration/h264/ice-servers", &with_ice_servers, test_ice_servers);
   ADD ("/integration/h264/rest-api", &h264, test_rest_api);
+  ADD ("/integration/h264/snapshot", &h264, test_snapshot);
   ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
   ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
   ADD ("/integration/h264/source-ends", &short_source, test_source_ends);
