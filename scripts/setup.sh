@@ -16,8 +16,9 @@ PSC_RUN_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-x
 )
-# What the tests need on top: decoders for the test viewer, a browser and its driver.
-PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium)
+# What the tests need on top: decoders for the test viewer, a browser and its driver, and
+# the Prometheus client's parser that checks /metrics.
+PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium python3-prometheus-client)
 
 psc_missing_packages() {
   local pkg

@@ -3,6 +3,7 @@
  */
 #include "psc-server.h"
 #include "psc-api.h"
+#include "psc-metrics.h"
 #include "psc-protocol.h"
 
 #include <gst/gst.h>
@@ -174,6 +175,7 @@ psc_server_new (PscSignalling *signalling)
       self, NULL);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
   psc_api_add_handlers (self->soup, signalling);
+  psc_metrics_add_handler (self->soup, signalling);
   return self;
 }
 

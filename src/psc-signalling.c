@@ -52,6 +52,7 @@ struct _PscSignalling {
   PscViewerOptions viewer_options;
   char *ice_servers_json;       /* handed to browsers in existing_peers and offer */
   gboolean shutting_down;
+  PscSignallingCounters counters;
   guint stream_peers;           /* peers in rooms with a camera (each has a viewer) */
   guint relay_peers;            /* peers in rooms without one */
 };
@@ -156,6 +157,7 @@ send_error (Peer *peer, const GError *error)
 {
   g_autoptr (PscMessage) message = psc_message_new_error_from_gerror (error);
 
+  peer->signalling->counters.protocol_errors_total++;
   GST_INFO ("peer %s: error %s: %s", peer->id, message->error_code, error->message);
   send_message (peer, message);
 }
@@ -231,6 +233,7 @@ on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
 {
   Peer *peer = user_data;
 
+  peer->signalling->counters.viewers_failed_total++;
   g_message ("viewer %s of stream %s dropped: %s", peer->id, peer->room->id, error->message);
   send_error (peer, error);
   drop_viewer (peer);
@@ -346,6 +349,7 @@ on_message (SoupWebsocketConnection *connection, int data_type, GBytes *bytes,
     g_autoptr (GError) limit = g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_RATE_LIMITED,
         "more than %d messages or %d KiB per second: closing", BUDGET_MESSAGES_PER_S,
         BUDGET_BYTES_PER_S / 1024);
+    peer->signalling->counters.refused_total++;
     g_message ("peer %s of room %s closed: %s", peer->id, peer->room->id, limit->message);
     send_error (peer, limit);
     close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "rate limited");
@@ -436,12 +440,13 @@ psc_signalling_get_default_room (PscSignalling *self)
 }
 
 static void
-refuse (SoupWebsocketConnection *connection, PscProtocolError code, gushort close_code,
-    const char *text)
+refuse (PscSignalling *self, SoupWebsocketConnection *connection, PscProtocolError code,
+    gushort close_code, const char *text)
 {
   g_autoptr (PscMessage) message = psc_message_new_error (code, text);
   g_autofree char *json = psc_message_to_json (message);
 
+  self->counters.refused_total++;
   soup_websocket_connection_send_text (connection, json);
   soup_websocket_connection_close (connection, close_code, text);
 }
@@ -477,7 +482,8 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
       (room->stream != NULL && g_str_equal (peer_id, room_id)))) {
     g_autofree char *text = g_strdup_printf ("peer id \"%s\" is taken in room %s", peer_id,
         room_id);
-    refuse (connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+    refuse (self, connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN,
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         text);
     return;
   }
@@ -485,12 +491,14 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
       self->stream_peers >= self->viewer_options.max_viewers) {
     g_message ("refusing a viewer of stream %s: %u viewers already (--max-viewers)", room_id,
         self->stream_peers);
-    refuse (connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+    refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         "the viewer limit is reached; try again later");
     return;
   }
   if ((room == NULL || room->stream == NULL) && self->relay_peers >= MAX_RELAY_PEERS) {
-    refuse (connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+    refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         "too many peers in rooms without a camera; try again later");
     return;
   }
@@ -512,6 +520,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
     self->stream_peers++;
   else
     self->relay_peers++;
+  self->counters.websocket_sessions_total++;
   soup_websocket_connection_set_max_incoming_payload_size (connection, PSC_SIGNALLING_MAX_FRAME);
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
   g_signal_connect (connection, "message", G_CALLBACK (on_message), peer);
@@ -589,6 +598,15 @@ psc_signalling_get_streams (PscSignalling *self)
 {
   g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
   return g_list_copy (self->streams);
+}
+
+void
+psc_signalling_get_counters (PscSignalling *self, PscSignallingCounters *counters)
+{
+  g_return_if_fail (PSC_IS_SIGNALLING (self) && counters != NULL);
+
+  *counters = self->counters;
+  counters->websocket_sessions = self->stream_peers + self->relay_peers;
 }
 
 guint

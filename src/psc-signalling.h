@@ -38,6 +38,22 @@ typedef struct {
 void psc_peer_info_free (PscPeerInfo *info);
 
 /**
+ * PscSignallingCounters:
+ * @websocket_sessions: WebSocket peers connected now
+ * @websocket_sessions_total: WebSocket peers accepted since start
+ * @viewers_failed_total: camera sessions that failed (ICE/DTLS, timeout, refused answer)
+ * @protocol_errors_total: `error` messages sent to peers
+ * @refused_total: peers refused (limits, taken ids) or closed for exceeding their budget
+ */
+typedef struct {
+  guint websocket_sessions;
+  guint64 websocket_sessions_total;
+  guint64 viewers_failed_total;
+  guint64 protocol_errors_total;
+  guint64 refused_total;
+} PscSignallingCounters;
+
+/**
  * psc_signalling_new:
  * @options: settings for the viewers it creates; copied
  *
@@ -95,6 +111,13 @@ GList *         psc_signalling_get_streams (PscSignalling *signalling);
  * Returns: the peers connected now, over every room.
  */
 guint           psc_signalling_get_peer_count (PscSignalling *signalling);
+
+/**
+ * psc_signalling_get_counters:
+ * @counters: (out caller-allocates): the counters since start
+ */
+void            psc_signalling_get_counters (PscSignalling *signalling,
+    PscSignallingCounters *counters);
 
 /**
  * psc_signalling_shutdown:

@@ -811,6 +811,15 @@ psc_stream_snapshot_finish (PscStream *self, GAsyncResult *result, GError **erro
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+void
+psc_stream_count_sent (PscStream *self, guint packets, gsize bytes)
+{
+  g_mutex_lock (&self->lock);
+  self->stats.rtp_packets_sent += packets;
+  self->stats.rtp_bytes_sent += bytes;
+  g_mutex_unlock (&self->lock);
+}
+
 const char *
 psc_stream_get_id (PscStream *self)
 {

@@ -33,6 +33,8 @@ typedef enum {
  * @keyframes_forced_pli: keyframes requested because of a PLI/FIR
  * @keyframe_requests_coalesced: requests folded into one already pending
  * @viewers: branches attached now
+ * @rtp_packets_sent: RTP packets payloaded for viewers, over all of them
+ * @rtp_bytes_sent: their size in bytes (before SRTP)
  */
 typedef struct {
   guint64 frames;
@@ -41,6 +43,8 @@ typedef struct {
   guint64 keyframes_forced_pli;
   guint64 keyframe_requests_coalesced;
   guint viewers;
+  guint64 rtp_packets_sent;
+  guint64 rtp_bytes_sent;
 } PscStreamStats;
 
 /**
@@ -164,6 +168,16 @@ void        psc_stream_snapshot_async (PscStream *stream, GAsyncReadyCallback ca
  */
 GBytes *    psc_stream_snapshot_finish (PscStream *stream, GAsyncResult *result,
     GError **error);
+
+/**
+ * psc_stream_count_sent:
+ * @stream: the stream
+ * @packets: RTP packets a viewer's payloader just sent
+ * @bytes: their size in bytes
+ *
+ * Adds to the stream's counters (monotonic, whatever viewers come and go). Any thread.
+ */
+void        psc_stream_count_sent (PscStream *stream, guint packets, gsize bytes);
 
 const char * psc_stream_get_id (PscStream *stream);
 

@@ -375,6 +375,31 @@ on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* Streaming thread (the viewer's queue): every RTP packet leaving the payloader, counted
+ * into the stream's totals for /metrics. */
+static gboolean
+add_buffer_size (GstBuffer **buffer, guint index, gpointer user_data)
+{
+  *(gsize *) user_data += gst_buffer_get_size (*buffer);
+  return TRUE;
+}
+
+static GstPadProbeReturn
+on_rtp_sent (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *stream = user_data;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    gsize bytes = 0;
+    gst_buffer_list_foreach (list, add_buffer_size, &bytes);
+    psc_stream_count_sent (stream, gst_buffer_list_length (list), bytes);
+  } else {
+    psc_stream_count_sent (stream, 1, gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info)));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* ---- Main context ---- */
 
 static void
@@ -490,6 +515,8 @@ psc_viewer_start (PscViewer *self)
   self->first_buffer_probe = gst_pad_add_probe (payloader_src,
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       on_first_buffer, g_object_ref (self), g_object_unref);
+  gst_pad_add_probe (payloader_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      on_rtp_sent, g_object_ref (self->stream), g_object_unref);
 
   queue_sink = gst_element_get_static_pad (queue, "sink");
   gst_element_add_pad (self->branch, gst_ghost_pad_new ("sink", queue_sink));

@@ -703,6 +703,87 @@ test_snapshot (Fixture *f, gconstpointer data)
   g_bytes_unref (pair[1]);
 }
 
+/* The value of sample @name{@label_name=@label_value} in the checker's JSON lines, or -1. */
+static double
+metric_value (const char *samples, const char *name, const char *label_name,
+    const char *label_value)
+{
+  g_auto (GStrv) lines = g_strsplit (samples, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autoptr (JsonNode) node = NULL;
+    JsonObject *sample, *labels;
+
+    if (lines[i][0] == '\0')
+      continue;
+    node = parse_json (lines[i]);
+    sample = json_node_get_object (node);
+    labels = json_object_get_object_member (sample, "labels");
+    if (g_str_equal (json_object_get_string_member (sample, "name"), name) &&
+        (label_name == NULL || g_strcmp0 (json_object_get_string_member_with_default (labels,
+                    label_name, NULL), label_value) == 0))
+      return json_object_get_double_member (sample, "value");
+  }
+  return -1;
+}
+
+/* GET /metrics and parse it with the Prometheus client's own parser. */
+static char *
+scrape (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) checker = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *text = NULL;
+  char *samples = NULL;
+  g_autofree char *complaints = NULL;
+  guint status;
+
+  text = http_get (f, "/metrics", &status, &type);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (type, ==, "text/plain");
+  checker = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+      G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, g_getenv ("PSC_METRICS_CHECKER"), NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (checker, text, NULL, &samples, &complaints, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_successful (checker))
+    g_error ("/metrics does not parse: %s\n%s", complaints, text);
+  return samples;
+}
+
+static void
+test_metrics (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  psc_test_client_wait_frames (client, 30, 20);
+  before = scrape (f);
+  g_assert_cmpfloat (metric_value (before, "periscope_viewers", "stream", "camera"), ==, 1);
+  g_assert_cmpfloat (metric_value (before, "periscope_stream_up", "stream", "camera"), ==, 1);
+  g_assert_cmpfloat (metric_value (before, "periscope_websocket_sessions", NULL, NULL), ==, 1);
+  g_assert_cmpfloat (metric_value (before, "periscope_keyframes_forced_total", "reason",
+          "join"), >=, 1);
+  g_assert_cmpfloat (metric_value (before, "periscope_uptime_seconds", NULL, NULL), >, 0);
+
+  /* Counters move while the viewer watches. */
+  psc_test_client_wait_frames (client, 30, 20);
+  psc_test_client_send (client, "not json");
+  psc_message_free (psc_test_client_wait_message (client, PSC_MESSAGE_ERROR, 5));
+  after = scrape (f);
+  g_assert_cmpfloat (metric_value (after, "periscope_frames_encoded_total", "stream", "camera"),
+      >, metric_value (before, "periscope_frames_encoded_total", "stream", "camera"));
+  g_assert_cmpfloat (metric_value (after, "periscope_rtp_sent_bytes_total", "stream", "camera"),
+      >, metric_value (before, "periscope_rtp_sent_bytes_total", "stream", "camera"));
+  g_assert_cmpfloat (metric_value (after, "periscope_rtp_sent_packets_total", "stream",
+          "camera"), >, metric_value (before, "periscope_rtp_sent_packets_total", "stream",
+          "camera"));
+  g_assert_cmpfloat (metric_value (after, "periscope_errors_total", "kind", "protocol"), ==,
+      metric_value (before, "periscope_errors_total", "kind", "protocol") + 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -731,6 +812,7 @@ main (int argc, char **argv)
   ADD ("/integration/h264/ice-servers", &with_ice_servers, test_ice_servers);
   ADD ("/integration/h264/rest-api", &h264, test_rest_api);
   ADD ("/integration/h264/snapshot", &h264, test_snapshot);
+  ADD ("/integration/h264/metrics", &h264, test_metrics);
   ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
   ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
   ADD ("/integration/h264/source-ends", &short_source, test_source_ends);

@@ -1,0 +1,33 @@
+/* periscope — /metrics in the Prometheus text exposition format
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+#include "psc-signalling.h"
+
+G_BEGIN_DECLS
+
+/**
+ * psc_metrics_render:
+ * @signalling: where the streams and the session counters are
+ * @started_at: when the process started, µs since the Unix epoch
+ *
+ * Renders the metrics in the Prometheus text exposition format 0.0.4: a HELP and TYPE line
+ * per family, `_total` counters, units in the names (`_bytes`, `_seconds`), label values
+ * escaped. See docs/protocol.md for the list.
+ *
+ * Returns: (transfer full): the text.
+ */
+char * psc_metrics_render (PscSignalling *signalling, gint64 started_at);
+
+/**
+ * psc_metrics_add_handler:
+ * @server: the SoupServer
+ * @signalling: a reference is taken
+ *
+ * Serves psc_metrics_render() at `GET /metrics` (text/plain; version=0.0.4).
+ */
+void   psc_metrics_add_handler (SoupServer *server, PscSignalling *signalling);
+
+G_END_DECLS
