@@ -92,6 +92,24 @@ on_stream_error (PscStream *stream, GError *error, gpointer user_data)
   stop (user_data, EXIT_UNAVAILABLE);
 }
 
+/* Encoders run while their codec has viewers; the operator sees them come. */
+static void
+on_encoder_started (PscStream *stream, guint codec, const char *encoder, gpointer user_data)
+{
+  const PscConfig *config = user_data;
+  /* A hand-written encoder follows --bitrate only where it says ${bitrate_…}. */
+  gboolean own_bitrate = config->encoder != NULL && codec == config->codec &&
+      strstr (config->encoder, "${bitrate") == NULL;
+
+  g_print ("periscope: encoder %s started for stream %s: %s %dx%d at up to %d fps, ",
+      encoder, psc_stream_get_id (stream), psc_codec_to_string (codec), config->width,
+      config->height, config->framerate);
+  if (own_bitrate)
+    g_print ("bitrate as in the encoder description\n");
+  else
+    g_print ("%d kbit/s\n", config->bitrate);
+}
+
 static int
 exit_code_for (const GError *error)
 {
@@ -105,7 +123,8 @@ main (int argc, char **argv)
   g_autoptr (PscConfig) config = psc_config_new ();
   g_autoptr (GError) error = NULL;
   g_autoptr (PscSourceChoice) source = NULL;
-  g_autoptr (PscEncoderChoice) encoder = NULL;
+  PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { NULL };
+  PscCodec codec;
   g_autoptr (PscStream) stream = NULL;
   g_autoptr (PscSignalling) signalling = NULL;
   g_autoptr (PscServer) server = NULL;
@@ -148,13 +167,22 @@ main (int argc, char **argv)
   }
   g_print ("periscope: source: %s\n  %s\n", source->description, source->reason);
 
-  encoder = psc_encoder_select (config, NULL, NULL, &error);
-  if (encoder == NULL) {
+  if (!psc_encoder_select_all (config, NULL, NULL, encoders, &codec, &error)) {
     g_printerr ("periscope: %s\n", error->message);
     return exit_code_for (error);
   }
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    if (encoders[c] != NULL)
+      g_print ("periscope: %s encoder: %s%s\n  %s\n", psc_codec_to_string (c),
+          encoders[c]->factory, c == codec ? " (the page's codec)" : "", encoders[c]->reason);
+    else
+      g_print ("periscope: %s: no working encoder here (--list-encoders says why)\n",
+          psc_codec_to_string (c));
+  }
 
-  stream = psc_stream_new (config->stream_id, source, encoder, config, &error);
+  stream = psc_stream_new (config->stream_id, source, encoders, codec, config, &error);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    g_clear_pointer (&encoders[c], psc_encoder_choice_free);
   if (stream == NULL) {
     g_printerr ("periscope: %s\n", error->message);
     return exit_code_for (error);
@@ -164,17 +192,7 @@ main (int argc, char **argv)
     return EXIT_UNAVAILABLE;
   }
   g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), &app);
-  {
-    /* A hand-written encoder follows --bitrate only where it says ${bitrate_…}. */
-    g_autofree char *bitrate = config->encoder != NULL && strstr (config->encoder, "${bitrate") == NULL
-        ? g_strdup ("bitrate as in the encoder description")
-        : g_strdup_printf ("%d kbit/s", config->bitrate);
-    g_print ("periscope: encoder %s started for stream %s: %s %dx%d at up to %d fps, %s\n"
-        "  %s\n",
-        psc_stream_get_encoder_name (stream), config->stream_id,
-        psc_codec_to_string (encoder->codec), config->width, config->height, config->framerate,
-        bitrate, encoder->reason);
-  }
+  g_signal_connect (stream, "encoder-started", G_CALLBACK (on_encoder_started), config);
 
   viewer_options.ice_addresses = (const char *const *) config->ice_addresses;
   viewer_options.connect_timeout_s = config->connect_timeout;

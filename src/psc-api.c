@@ -122,6 +122,22 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
   add_string (builder, "encoder", info->encoder);
   json_builder_set_member_name (builder, "hardware_encoder");
   json_builder_add_boolean_value (builder, info->hardware);
+  json_builder_set_member_name (builder, "encoders");
+  json_builder_begin_array (builder);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    const PscEncoderChoice *choice = psc_stream_get_encoder (stream, c);
+    if (choice == NULL)
+      continue;
+    json_builder_begin_object (builder);
+    add_string (builder, "codec", psc_codec_to_string (c));
+    add_string (builder, "encoder", choice->factory);
+    json_builder_set_member_name (builder, "hardware");
+    json_builder_add_boolean_value (builder, choice->hardware);
+    json_builder_set_member_name (builder, "running");
+    json_builder_add_boolean_value (builder, psc_stream_is_encoding (stream, c));
+    json_builder_end_object (builder);
+  }
+  json_builder_end_array (builder);
   add_int (builder, "width", info->width);
   add_int (builder, "height", info->height);
   add_int (builder, "framerate", info->framerate);

@@ -243,6 +243,39 @@ psc_encoder_select (const PscConfig *config, PscEncoderProbeFunc probe, gpointer
   return NULL;
 }
 
+gboolean
+psc_encoder_select_all (const PscConfig *config, PscEncoderProbeFunc probe,
+    gpointer user_data, PscEncoderChoice *encoders[PSC_CODEC_COUNT], PscCodec *default_codec,
+    GError **error)
+{
+  PscEncoderChoice *first;
+
+  g_return_val_if_fail (config != NULL && encoders != NULL && default_codec != NULL, FALSE);
+
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    encoders[c] = NULL;
+  first = psc_encoder_select (config, probe, user_data, error);
+  if (first == NULL)
+    return FALSE;
+  *default_codec = first->codec;
+  encoders[first->codec] = first;
+
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    PscConfig other = *config;
+    g_autoptr (GError) other_error = NULL;
+
+    if (encoders[c] != NULL)
+      continue;
+    other.codec = (PscCodec) c;
+    other.codec_explicit = TRUE;
+    other.encoder = NULL;
+    encoders[c] = psc_encoder_select (&other, probe, user_data, &other_error);
+    if (encoders[c] == NULL)
+      GST_INFO ("no %s encoder: %s", psc_codec_to_string (c), other_error->message);
+  }
+  return TRUE;
+}
+
 void
 psc_encoder_print_list (const PscConfig *config)
 {

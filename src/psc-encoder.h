@@ -112,6 +112,26 @@ PscEncoderChoice * psc_encoder_select (const PscConfig *config, PscEncoderProbeF
     gpointer user_data, GError **error);
 
 /**
+ * psc_encoder_select_all:
+ * @config: the config
+ * @probe: (nullable): as for psc_encoder_select()
+ * @user_data: for @probe
+ * @encoders: (out caller-allocates) (array fixed-size=PSC_CODEC_COUNT): per codec, the chosen
+ *   encoder (transfer full) or %NULL where none works
+ * @default_codec: (out): the codec of @config's choice (--codec, or --encoder's codec)
+ * @error: as for psc_encoder_select(), for the default codec only
+ *
+ * Chooses the encoder for the default codec as psc_encoder_select() does — it must exist —
+ * and the best working one for every other codec, which may be missing: WHEP clients that
+ * offer only that codec are then refused.
+ *
+ * Returns: %TRUE if the default codec has an encoder.
+ */
+gboolean psc_encoder_select_all (const PscConfig *config, PscEncoderProbeFunc probe,
+    gpointer user_data, PscEncoderChoice *encoders[PSC_CODEC_COUNT], PscCodec *default_codec,
+    GError **error);
+
+/**
  * psc_encoder_print_list:
  * @config: the config (its bitrate and keyframe settings are used for probing)
  *

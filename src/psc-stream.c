@@ -17,28 +17,57 @@ GST_DEBUG_CATEGORY_STATIC (psc_stream_debug);
 /* One viewer's keyframe requests are at least this far apart. */
 #define KEYFRAME_BRANCH_GAP_NS (1 * GST_SECOND)
 
+/* One codec's encoder, started when its first viewer comes and stopped when its last one
+ * leaves: `queue leaky ! videoconvert ! encoder [! h264parse ! caps] ! tee`, fed by a
+ * request pad of the raw tee. */
+typedef struct {
+  PscStream *stream;            /* not owned */
+  PscCodec codec;
+  GstElement *bin;
+  GstElement *tee;
+  GstPad *tee_sink;
+  GstPad *raw_tee_pad;
+
+  /* stream->lock */
+  guint branches;
+  gboolean keyframe_pending;
+  GstClockTime keyframe_requested_at;   /* monotonic ns */
+  GstClockTime keyframe_forced_at;      /* monotonic ns */
+  guint keyframe_timer;         /* a request deferred by KEYFRAME_MIN_GAP_NS */
+  PscKeyframeReason deferred_reason;
+} PscEncoding;
+
+/* An attached branch: its tee pad and the encoding it hangs off. */
+typedef struct {
+  GstPad *tee_pad;
+  PscEncoding *encoding;
+} BranchLink;
+
+static void
+branch_link_free (BranchLink *link)
+{
+  gst_object_unref (link->tee_pad);
+  g_free (link);
+}
+
 struct _PscStream {
   GObject parent;
 
   PscStreamInfo info;
   gboolean failed;              /* main context: an error or EOS was reported */
   GstElement *pipeline;
-  GstElement *tee;
-  GstPad *tee_sink;
+  GstElement *raw_tee;
+  PscEncoderChoice *encoders[PSC_CODEC_COUNT];  /* nullable: no working encoder */
+  guint encodings_started;      /* for unique bin names */
   GMainContext *context;
   guint bus_watch;
 
   GMutex lock;                  /* guards everything below */
-  GHashTable *branches;         /* GstElement* branch -> GstPad* tee src pad (both ref'd) */
+  PscEncoding *encodings[PSC_CODEC_COUNT];      /* running, nullable */
+  GHashTable *branches;         /* GstElement* branch -> BranchLink* (branch ref'd) */
   GHashTable *detaching;        /* GstElement* branches being detached (ref'd) */
-  gboolean keyframe_pending;
-  GstClockTime keyframe_requested_at;   /* monotonic ns */
-  GstClockTime keyframe_forced_at;      /* monotonic ns */
-  guint keyframe_timer;         /* a request deferred by KEYFRAME_MIN_GAP_NS */
-  PscKeyframeReason deferred_reason;
   PscStreamStats stats;
   gboolean first_frame;
-  GCond first_frame_cond;
 
   GPtrArray *snapshot_tasks;    /* main context: GTask*, waiting for a frame */
   GstPad *raw_pad;              /* where snapshots take their frame */
@@ -48,9 +77,12 @@ struct _PscStream {
 
 G_DEFINE_FINAL_TYPE (PscStream, psc_stream, G_TYPE_OBJECT)
 
+static void encoding_free (PscEncoding *encoding);
+
 enum {
   SIGNAL_ERROR,
   SIGNAL_BRANCH_ERROR,
+  SIGNAL_ENCODER_STARTED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -62,17 +94,18 @@ psc_stream_finalize (GObject *object)
 
   if (self->bus_watch != 0)
     g_source_remove (self->bus_watch);
-  if (self->keyframe_timer != 0)
-    g_source_remove (self->keyframe_timer);
   if (self->pipeline != NULL)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    g_clear_pointer (&self->encoders[c], psc_encoder_choice_free);
+    g_clear_pointer (&self->encodings[c], encoding_free);
+  }
   g_clear_pointer (&self->branches, g_hash_table_unref);
   g_clear_pointer (&self->detaching, g_hash_table_unref);
   g_clear_pointer (&self->snapshot_tasks, g_ptr_array_unref);
   g_clear_handle_id (&self->snapshot_timeout, g_source_remove);
   g_clear_object (&self->raw_pad);
-  g_clear_object (&self->tee_sink);
-  g_clear_object (&self->tee);
+  g_clear_object (&self->raw_tee);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->info.id);
@@ -80,7 +113,6 @@ psc_stream_finalize (GObject *object)
   g_free (self->info.source_reason);
   g_free (self->info.encoder);
   g_mutex_clear (&self->lock);
-  g_cond_clear (&self->first_frame_cond);
   G_OBJECT_CLASS (psc_stream_parent_class)->finalize (object);
 }
 
@@ -113,17 +145,27 @@ psc_stream_class_init (PscStreamClass *klass)
    */
   signals[SIGNAL_BRANCH_ERROR] = g_signal_new ("branch-error", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, GST_TYPE_ELEMENT, G_TYPE_ERROR);
+
+  /**
+   * PscStream::encoder-started:
+   * @stream: the stream
+   * @codec: the codec (a #PscCodec)
+   * @encoder: the encoder element's factory name
+   *
+   * A codec's first viewer arrived and its encoder started. Main context.
+   */
+  signals[SIGNAL_ENCODER_STARTED] = g_signal_new ("encoder-started", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
 }
 
 static void
 psc_stream_init (PscStream *self)
 {
   g_mutex_init (&self->lock);
-  g_cond_init (&self->first_frame_cond);
-  self->branches = g_hash_table_new_full (NULL, NULL, gst_object_unref, gst_object_unref);
+  self->branches = g_hash_table_new_full (NULL, NULL, gst_object_unref,
+      (GDestroyNotify) branch_link_free);
   self->detaching = g_hash_table_new_full (NULL, NULL, gst_object_unref, NULL);
   self->snapshot_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  self->keyframe_forced_at = 0;
 }
 
 /* Main context. */
@@ -143,7 +185,7 @@ report_end_of_stream (gpointer user_data)
  * away) is a failure. The bus never says so: a bin posts EOS when all its sinks have, and
  * with no viewer there is no sink. */
 static GstPadProbeReturn
-on_encoded_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+on_raw_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   PscStream *self = user_data;
 
@@ -156,22 +198,32 @@ on_encoded_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Streaming thread: count frames, and note when a requested keyframe has gone out. */
+/* Streaming thread: the capture delivers. */
+static GstPadProbeReturn
+on_raw_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->stats.frames_captured++;
+  self->first_frame = TRUE;
+  g_mutex_unlock (&self->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread: count encoded frames, and note when a requested keyframe has gone out. */
 static GstPadProbeReturn
 on_encoded_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  PscStream *self = user_data;
+  PscEncoding *encoding = user_data;
+  PscStream *self = encoding->stream;
   GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
 
   g_mutex_lock (&self->lock);
   self->stats.frames++;
   if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
     self->stats.keyframes++;
-    self->keyframe_pending = FALSE;
-  }
-  if (!self->first_frame) {
-    self->first_frame = TRUE;
-    g_cond_broadcast (&self->first_frame_cond);
+    encoding->keyframe_pending = FALSE;
   }
   g_mutex_unlock (&self->lock);
   return GST_PAD_PROBE_OK;
@@ -187,27 +239,29 @@ static gboolean on_keyframe_timer (gpointer user_data);
 
 /* Any thread, lock held. Decides what to do with a keyframe request and books it. */
 static KeyframeDecision
-decide_keyframe (PscStream *self, PscKeyframeReason reason)
+decide_keyframe (PscEncoding *encoding, PscKeyframeReason reason)
 {
+  PscStream *self = encoding->stream;
   GstClockTime now = g_get_monotonic_time () * GST_USECOND;
 
-  if ((self->keyframe_pending && now - self->keyframe_requested_at < KEYFRAME_PENDING_NS) ||
-      self->keyframe_timer != 0) {
+  if ((encoding->keyframe_pending && now - encoding->keyframe_requested_at < KEYFRAME_PENDING_NS)
+      || encoding->keyframe_timer != 0) {
     self->stats.keyframe_requests_coalesced++;
     return KEYFRAME_COALESCE;
   }
-  if (self->keyframe_forced_at != 0 && now - self->keyframe_forced_at < KEYFRAME_MIN_GAP_NS) {
+  if (encoding->keyframe_forced_at != 0 &&
+      now - encoding->keyframe_forced_at < KEYFRAME_MIN_GAP_NS) {
     GSource *source = g_timeout_source_new (
-        (KEYFRAME_MIN_GAP_NS - (now - self->keyframe_forced_at)) / GST_MSECOND + 1);
-    g_source_set_callback (source, on_keyframe_timer, g_object_ref (self), g_object_unref);
-    self->keyframe_timer = g_source_attach (source, self->context);
-    self->deferred_reason = reason;
+        (KEYFRAME_MIN_GAP_NS - (now - encoding->keyframe_forced_at)) / GST_MSECOND + 1);
+    g_source_set_callback (source, on_keyframe_timer, encoding, NULL);
+    encoding->keyframe_timer = g_source_attach (source, self->context);
+    encoding->deferred_reason = reason;
     g_source_unref (source);
     return KEYFRAME_DEFER;
   }
-  self->keyframe_pending = TRUE;
-  self->keyframe_requested_at = now;
-  self->keyframe_forced_at = now;
+  encoding->keyframe_pending = TRUE;
+  encoding->keyframe_requested_at = now;
+  encoding->keyframe_forced_at = now;
   if (reason == PSC_KEYFRAME_JOIN)
     self->stats.keyframes_forced_join++;
   else
@@ -220,46 +274,54 @@ decide_keyframe (PscStream *self, PscKeyframeReason reason)
 #define OWN_REQUEST_FIELD "periscope-booked"
 
 static void
-push_keyframe_request (PscStream *self)
+push_keyframe_request (GstPad *tee_sink)
 {
   /* all-headers: SPS/PPS with the IDR, so a viewer that just joined can decode it. */
   GstEvent *event = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0);
   gst_structure_set (gst_event_writable_structure (event), OWN_REQUEST_FIELD, G_TYPE_BOOLEAN,
       TRUE, NULL);
-  gst_pad_push_event (self->tee_sink, event);
+  gst_pad_push_event (tee_sink, event);
 }
 
+/* Main context; the timer is removed before its encoding is freed. */
 static gboolean
 on_keyframe_timer (gpointer user_data)
 {
-  PscStream *self = user_data;
-  KeyframeDecision decision;
+  PscEncoding *encoding = user_data;
+  PscStream *self = encoding->stream;
+  g_autoptr (GstPad) tee_sink = NULL;
 
   g_mutex_lock (&self->lock);
-  self->keyframe_timer = 0;
-  decision = decide_keyframe (self, self->deferred_reason);
+  encoding->keyframe_timer = 0;
+  if (decide_keyframe (encoding, encoding->deferred_reason) == KEYFRAME_FORWARD)
+    tee_sink = gst_object_ref (encoding->tee_sink);
   g_mutex_unlock (&self->lock);
-  if (decision == KEYFRAME_FORWARD)
-    push_keyframe_request (self);
+  if (tee_sink != NULL)
+    push_keyframe_request (tee_sink);
   return G_SOURCE_REMOVE;
 }
 
 void
-psc_stream_request_keyframe (PscStream *self, PscKeyframeReason reason)
+psc_stream_request_keyframe (PscStream *self, PscCodec codec, PscKeyframeReason reason)
 {
-  KeyframeDecision decision;
+  KeyframeDecision decision = KEYFRAME_COALESCE;
+  g_autoptr (GstPad) tee_sink = NULL;
 
-  g_return_if_fail (PSC_IS_STREAM (self));
+  g_return_if_fail (PSC_IS_STREAM (self) && codec < PSC_CODEC_COUNT);
 
   g_mutex_lock (&self->lock);
-  decision = decide_keyframe (self, reason);
+  if (self->encodings[codec] != NULL) {
+    decision = decide_keyframe (self->encodings[codec], reason);
+    if (decision == KEYFRAME_FORWARD)
+      tee_sink = gst_object_ref (self->encodings[codec]->tee_sink);
+  }
   g_mutex_unlock (&self->lock);
-  GST_DEBUG_OBJECT (self->pipeline, "keyframe request (%s): %s",
-      reason == PSC_KEYFRAME_JOIN ? "join" : "PLI",
+  GST_DEBUG_OBJECT (self->pipeline, "keyframe request (%s, %s): %s",
+      psc_codec_to_string (codec), reason == PSC_KEYFRAME_JOIN ? "join" : "PLI",
       decision == KEYFRAME_FORWARD ? "forwarded" :
       decision == KEYFRAME_COALESCE ? "coalesced" : "deferred");
-  if (decision == KEYFRAME_FORWARD)
-    push_keyframe_request (self);
+  if (tee_sink != NULL)
+    push_keyframe_request (tee_sink);
 }
 
 /* Streaming thread of a viewer: a PLI/FIR turned into GstForceKeyUnit by rtpsession on
@@ -267,7 +329,8 @@ psc_stream_request_keyframe (PscStream *self, PscKeyframeReason reason)
 static GstPadProbeReturn
 on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  PscStream *self = user_data;
+  PscEncoding *encoding = user_data;
+  PscStream *self = encoding->stream;
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
   KeyframeDecision decision;
 
@@ -277,7 +340,7 @@ on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     return GST_PAD_PROBE_OK;
 
   g_mutex_lock (&self->lock);
-  decision = decide_keyframe (self, PSC_KEYFRAME_PLI);
+  decision = decide_keyframe (encoding, PSC_KEYFRAME_PLI);
   g_mutex_unlock (&self->lock);
   GST_DEBUG_OBJECT (self->pipeline, "PLI/FIR from a viewer: %s",
       decision == KEYFRAME_FORWARD ? "forwarded" : "held back");
@@ -308,39 +371,109 @@ make (const char *factory, const char *name)
   return element;
 }
 
+/* Builds `queue leaky(2) ! videoconvert ! encoder [! h264parse ! caps]` for @codec, with
+ * ghost pads; the tee that fans it out sits beside it in the pipeline (pads can only be
+ * linked between siblings).
+ * The queue keeps at most two raw frames and drops the oldest, so a slow encoder costs
+ * frames, never latency. */
+static GstElement *
+build_encoding_bin (const PscEncoderChoice *choice, const char *name, GError **error)
+{
+  g_autoptr (GstElement) bin = gst_object_ref_sink (gst_bin_new (name));
+  GstElement *encoder, *queue, *previous = NULL;
+  g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstPad) src = NULL;
+
+  encoder = psc_launch_parse_bin ("--encoder", choice->description, error);
+  if (encoder == NULL)
+    return NULL;
+  queue = make ("queue", NULL);
+  g_object_set (queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
+      (guint64) 0, "leaky", 2 /* downstream: drop the oldest */, NULL);
+  if (!add_chain (GST_BIN (bin), &previous, queue, error) ||
+      !add_chain (GST_BIN (bin), &previous, make ("videoconvert", NULL), error) ||
+      !add_chain (GST_BIN (bin), &previous, encoder, error))
+    return NULL;
+  if (choice->codec == PSC_CODEC_H264) {
+    GstElement *parse = make ("h264parse", NULL);
+    GstElement *parsed = make ("capsfilter", NULL);
+    g_autoptr (GstCaps) caps = gst_caps_from_string (
+        "video/x-h264,stream-format=byte-stream,alignment=au");
+    /* SPS/PPS in band before every IDR, whatever the encoder does by itself. */
+    g_object_set (parse, "config-interval", -1, NULL);
+    g_object_set (parsed, "caps", caps, NULL);
+    if (!add_chain (GST_BIN (bin), &previous, parse, error) ||
+        !add_chain (GST_BIN (bin), &previous, parsed, error))
+      return NULL;
+  }
+  sink = gst_element_get_static_pad (queue, "sink");
+  src = gst_element_get_static_pad (previous, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
+  return g_steal_pointer (&bin);
+}
+
+static void
+encoding_free (PscEncoding *encoding)
+{
+  g_clear_handle_id (&encoding->keyframe_timer, g_source_remove);
+  g_clear_object (&encoding->tee_sink);
+  g_clear_object (&encoding->raw_tee_pad);
+  g_clear_object (&encoding->bin);
+  g_clear_object (&encoding->tee);
+  g_free (encoding);
+}
+
 PscStream *
-psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderChoice *encoder,
+psc_stream_new (const char *id, const PscSourceChoice *source,
+    PscEncoderChoice *const encoders[PSC_CODEC_COUNT], PscCodec default_codec,
     const PscConfig *config, GError **error)
 {
   g_autoptr (PscStream) self = NULL;
   g_autoptr (GstCaps) raw_caps = NULL;
-  GstElement *source_bin, *encoder_bin, *previous = NULL, *capsfilter, *queue, *videorate;
+  GstElement *source_bin, *previous = NULL, *capsfilter, *videorate;
+  g_autoptr (GstPad) raw_tee_sink = NULL;
   GstBin *bin;
 
-  g_return_val_if_fail (id != NULL && source != NULL && encoder != NULL && config != NULL,
+  g_return_val_if_fail (id != NULL && source != NULL && encoders != NULL && config != NULL,
       NULL);
+  g_return_val_if_fail (encoders[default_codec] != NULL, NULL);
 
   if (psc_stream_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (psc_stream_debug, "psc-stream", 0, "periscope stream");
 
+  /* Every encoder description must build now, so a typo is reported at start-up and not
+   * when the first viewer of that codec comes. */
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    g_autoptr (GstElement) check = NULL;
+    if (encoders[c] == NULL)
+      continue;
+    check = build_encoding_bin (encoders[c], "check", error);
+    if (check == NULL)
+      return NULL;
+  }
   source_bin = psc_launch_parse_bin ("--source", source->description, error);
   if (source_bin == NULL)
     return NULL;
-  encoder_bin = psc_launch_parse_bin ("--encoder", encoder->description, error);
-  if (encoder_bin == NULL) {
-    gst_object_unref (gst_object_ref_sink (source_bin));
-    return NULL;
-  }
   gst_element_set_name (source_bin, "source");
-  gst_element_set_name (encoder_bin, "encoder");
 
   self = g_object_new (PSC_TYPE_STREAM, NULL);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    if (encoders[c] == NULL)
+      continue;
+    self->encoders[c] = g_new0 (PscEncoderChoice, 1);
+    *self->encoders[c] = *encoders[c];
+    self->encoders[c]->factory = g_strdup (encoders[c]->factory);
+    self->encoders[c]->description = g_strdup (encoders[c]->description);
+    self->encoders[c]->reason = g_strdup (encoders[c]->reason);
+  }
   self->info.id = g_strdup (id);
   self->info.source = g_strdup (source->description);
   self->info.source_reason = g_strdup (source->reason);
-  self->info.codec = encoder->codec;
-  self->info.encoder = g_strdup (encoder->factory ? encoder->factory : "encoder");
-  self->info.hardware = encoder->hardware;
+  self->info.codec = default_codec;
+  self->info.encoder = g_strdup (encoders[default_codec]->factory ?
+      encoders[default_codec]->factory : "encoder");
+  self->info.hardware = encoders[default_codec]->hardware;
   self->info.width = config->width;
   self->info.height = config->height;
   self->info.framerate = config->framerate;
@@ -363,44 +496,22 @@ psc_stream_new (const char *id, const PscSourceChoice *source, const PscEncoderC
   /* A live source is never slower than asked; only ever drop frames, never duplicate. */
   videorate = make ("videorate", NULL);
   g_object_set (videorate, "drop-only", TRUE, NULL);
-  queue = make ("queue", "encoder-queue");
-  g_object_set (queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
-      (guint64) 0, "leaky", 2 /* downstream: drop the oldest */, NULL);
 
+  self->raw_tee = gst_object_ref (make ("tee", "raw-tee"));
+  g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);
   if (!add_chain (bin, &previous, source_bin, error) ||
       !add_chain (bin, &previous, make ("videoconvert", NULL), error) ||
       !add_chain (bin, &previous, make ("videoscale", NULL), error) ||
       !add_chain (bin, &previous, videorate, error) ||
       !add_chain (bin, &previous, capsfilter, error) ||
-      !add_chain (bin, &previous, queue, error) ||
-      !add_chain (bin, &previous, make ("videoconvert", "encoder-convert"), error) ||
-      !add_chain (bin, &previous, encoder_bin, error))
+      !add_chain (bin, &previous, self->raw_tee, error))
     return NULL;
-
-  if (self->info.codec == PSC_CODEC_H264) {
-    GstElement *parse = make ("h264parse", "parse");
-    GstElement *parsed = make ("capsfilter", "parsed-caps");
-    g_autoptr (GstCaps) caps = gst_caps_from_string (
-        "video/x-h264,stream-format=byte-stream,alignment=au");
-    /* SPS/PPS in band before every IDR, whatever the encoder does by itself. */
-    g_object_set (parse, "config-interval", -1, NULL);
-    g_object_set (parsed, "caps", caps, NULL);
-    if (!add_chain (bin, &previous, parse, error) || !add_chain (bin, &previous, parsed, error))
-      return NULL;
-  }
 
   self->raw_pad = gst_element_get_static_pad (capsfilter, "src");
-  self->tee = gst_object_ref (make ("tee", "tee"));
-  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
-  if (!add_chain (bin, &previous, self->tee, error))
-    return NULL;
-
-  self->tee_sink = gst_element_get_static_pad (self->tee, "sink");
-  gst_pad_add_probe (self->tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_encoded_buffer, self, NULL);
-  gst_pad_add_probe (self->tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
-      self, NULL);
-  gst_pad_add_probe (self->tee_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_encoded_event,
-      self, NULL);
+  raw_tee_sink = gst_element_get_static_pad (self->raw_tee, "sink");
+  gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_raw_buffer, self, NULL);
+  gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_raw_event, self,
+      NULL);
   return g_steal_pointer (&self);
 }
 
@@ -541,6 +652,49 @@ psc_stream_stop (PscStream *self)
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
 }
 
+/* Main thread, lock not held. Starts @codec's encoder: adds its bin and links it to a new
+ * pad of the raw tee. Its first frame is a keyframe, so no request is needed. */
+static PscEncoding *
+start_encoding (PscStream *self, PscCodec codec, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("encode-%s-%u", psc_codec_to_string (codec),
+      ++self->encodings_started);
+  PscEncoding *encoding = g_new0 (PscEncoding, 1);
+  g_autoptr (GstPad) sink = NULL;
+
+  encoding->stream = self;
+  encoding->codec = codec;
+  g_autofree char *tee_name = g_strconcat (name, "-tee", NULL);
+
+  encoding->bin = build_encoding_bin (self->encoders[codec], name, error);
+  if (encoding->bin == NULL) {
+    g_free (encoding);
+    return NULL;
+  }
+  encoding->tee = gst_object_ref (make ("tee", tee_name));
+  g_object_set (encoding->tee, "allow-not-linked", TRUE, NULL);
+  encoding->tee_sink = gst_element_get_static_pad (encoding->tee, "sink");
+  gst_pad_add_probe (encoding->tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_encoded_buffer,
+      encoding, NULL);
+  gst_pad_add_probe (encoding->tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
+      encoding, NULL);
+
+  gst_bin_add_many (GST_BIN (self->pipeline), gst_object_ref (encoding->bin),
+      gst_object_ref (encoding->tee), NULL);
+  if (!gst_element_link (encoding->bin, encoding->tee))
+    g_critical ("cannot link the %s encoder to its tee", psc_codec_to_string (codec));
+  gst_element_sync_state_with_parent (encoding->tee);
+  gst_element_sync_state_with_parent (encoding->bin);
+  encoding->raw_tee_pad = gst_element_request_pad_simple (self->raw_tee, "src_%u");
+  sink = gst_element_get_static_pad (encoding->bin, "sink");
+  if (gst_pad_link (encoding->raw_tee_pad, sink) != GST_PAD_LINK_OK)
+    g_critical ("cannot link the %s encoder of stream %s", psc_codec_to_string (codec),
+        self->info.id);
+  GST_INFO_OBJECT (self->pipeline, "started encoder %s (%s)", self->encoders[codec]->factory,
+      name);
+  return encoding;
+}
+
 /* Streaming thread. A branch must never hold up the tee. A serialized query (an encoder's
  * ALLOCATION after renegotiating, a DRAIN) waits until every branch has processed what is
  * queued before it, and a viewer's webrtcbin holds buffers back until its SDP negotiation
@@ -578,64 +732,138 @@ on_branch_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data
   return GST_PAD_PROBE_OK;
 }
 
-void
-psc_stream_attach (PscStream *self, GstElement *branch)
+gboolean
+psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, GError **error)
 {
   g_autoptr (GstPad) sink = NULL;
+  PscEncoding *encoding;
+  BranchLink *link;
   GstPad *tee_pad;
+  gboolean started = FALSE;
 
-  g_return_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch));
+  g_return_val_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch), FALSE);
+  g_return_val_if_fail (codec < PSC_CODEC_COUNT, FALSE);
+
+  if (self->encoders[codec] == NULL) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "stream %s has no working %s encoder", self->info.id, psc_codec_to_string (codec));
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  encoding = self->encodings[codec];
+  g_mutex_unlock (&self->lock);
+  if (encoding == NULL) {
+    encoding = start_encoding (self, codec, error);
+    if (encoding == NULL)
+      return FALSE;
+    g_mutex_lock (&self->lock);
+    self->encodings[codec] = encoding;
+    g_mutex_unlock (&self->lock);
+    started = TRUE;
+  }
 
   /* Bring the branch up before linking, so the first buffer it sees finds it PLAYING. */
   gst_bin_add (GST_BIN (self->pipeline), branch);
   gst_element_sync_state_with_parent (branch);
 
-  tee_pad = gst_element_request_pad_simple (self->tee, "src_%u");
+  tee_pad = gst_element_request_pad_simple (encoding->tee, "src_%u");
   gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
   gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event,
       g_new0 (gint64, 1), g_free);
   sink = gst_element_get_static_pad (branch, "sink");
   if (gst_pad_link (tee_pad, sink) != GST_PAD_LINK_OK)
-    g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch), self->info.id);
+    g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch),
+        self->info.id);
 
+  link = g_new0 (BranchLink, 1);
+  link->tee_pad = tee_pad;
+  link->encoding = encoding;
   g_mutex_lock (&self->lock);
-  g_hash_table_insert (self->branches, gst_object_ref (branch), tee_pad);
+  encoding->branches++;
+  g_hash_table_insert (self->branches, gst_object_ref (branch), link);
   self->stats.viewers = g_hash_table_size (self->branches);
   g_mutex_unlock (&self->lock);
   GST_INFO_OBJECT (self->pipeline, "attached %s to %s", GST_ELEMENT_NAME (branch),
       GST_PAD_NAME (tee_pad));
+  if (started)
+    g_signal_emit (self, signals[SIGNAL_ENCODER_STARTED], 0, (guint) codec,
+        self->encoders[codec]->factory);
+  return TRUE;
 }
 
 typedef struct {
   PscStream *stream;
-  GstElement *branch;
+  GstElement *element;          /* a branch, or an encoding's bin */
+  GstElement *tee;              /* the tee it hangs off */
   GstPad *tee_pad;
+  PscEncoding *encoding;        /* set when the element is this encoding's bin: free it */
 } Detach;
 
 static void
 detach_free (Detach *detach)
 {
   g_object_unref (detach->stream);
-  gst_object_unref (detach->branch);
+  gst_object_unref (detach->element);
+  gst_object_unref (detach->tee);
   gst_object_unref (detach->tee_pad);
   g_free (detach);
 }
 
-/* Main context: the branch is unlinked, nothing flows into it any more. */
+static GstPadProbeReturn on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info,
+    gpointer user_data);
+
+/* Unlinks @element from @tee_pad when no buffer passes, then finishes on the main context. */
+static void
+unlink_when_idle (PscStream *self, GstElement *element, GstElement *tee, GstPad *tee_pad,
+    PscEncoding *encoding)
+{
+  Detach *detach = g_new0 (Detach, 1);
+
+  detach->stream = g_object_ref (self);
+  detach->element = gst_object_ref (element);
+  detach->tee = gst_object_ref (tee);
+  detach->tee_pad = gst_object_ref (tee_pad);
+  detach->encoding = encoding;
+  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_IDLE, on_tee_pad_idle, detach, NULL);
+}
+
+/* Main context: the element is unlinked, nothing flows into it any more. When a branch was
+ * its encoding's last, the encoder stops too. */
 static gboolean
 finish_detach (gpointer user_data)
 {
   Detach *detach = user_data;
-
   PscStream *self = detach->stream;
+  PscEncoding *idle = NULL;
 
-  gst_element_release_request_pad (self->tee, detach->tee_pad);
-  gst_element_set_state (detach->branch, GST_STATE_NULL);
-  gst_bin_remove (GST_BIN (self->pipeline), detach->branch);
+  gst_element_release_request_pad (detach->tee, detach->tee_pad);
+  gst_element_set_state (detach->element, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (self->pipeline), detach->element);
+  GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (detach->element));
+
+  if (detach->encoding != NULL) {
+    /* An encoder stopped: its tee goes with it (its branches are all gone). */
+    gst_element_set_state (detach->encoding->tee, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self->pipeline), detach->encoding->tee);
+    encoding_free (detach->encoding);
+    return G_SOURCE_REMOVE;
+  }
   g_mutex_lock (&self->lock);
-  g_hash_table_remove (self->detaching, detach->branch);
+  g_hash_table_remove (self->detaching, detach->element);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    PscEncoding *encoding = self->encodings[c];
+    if (encoding != NULL && encoding->tee == detach->tee && encoding->branches == 0) {
+      self->encodings[c] = NULL;
+      g_clear_handle_id (&encoding->keyframe_timer, g_source_remove);
+      idle = encoding;
+    }
+  }
   g_mutex_unlock (&self->lock);
-  GST_INFO_OBJECT (self->pipeline, "detached %s", GST_ELEMENT_NAME (detach->branch));
+  if (idle != NULL) {
+    GST_INFO_OBJECT (self->pipeline, "stopping the %s encoder: no viewer left",
+        psc_codec_to_string (idle->codec));
+    unlink_when_idle (self, idle->bin, self->raw_tee, idle->raw_tee_pad, idle);
+  }
   return G_SOURCE_REMOVE;
 }
 
@@ -645,7 +873,6 @@ on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   Detach *detach = user_data;
   g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
-
   GSource *source;
 
   if (peer != NULL)
@@ -662,15 +889,18 @@ on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 void
 psc_stream_detach (PscStream *self, GstElement *branch)
 {
-  Detach *detach;
-  GstPad *tee_pad;
+  BranchLink *link;
+  g_autoptr (GstPad) tee_pad = NULL;
+  g_autoptr (GstElement) tee = NULL;
 
   g_return_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch));
 
   g_mutex_lock (&self->lock);
-  tee_pad = g_hash_table_lookup (self->branches, branch);
-  if (tee_pad != NULL) {
-    gst_object_ref (tee_pad);
+  link = g_hash_table_lookup (self->branches, branch);
+  if (link != NULL) {
+    tee_pad = gst_object_ref (link->tee_pad);
+    tee = gst_object_ref (link->encoding->tee);
+    link->encoding->branches--;
     g_hash_table_add (self->detaching, gst_object_ref (branch));
     g_hash_table_remove (self->branches, branch);
     self->stats.viewers = g_hash_table_size (self->branches);
@@ -678,12 +908,7 @@ psc_stream_detach (PscStream *self, GstElement *branch)
   g_mutex_unlock (&self->lock);
   if (tee_pad == NULL)
     return;
-
-  detach = g_new0 (Detach, 1);
-  detach->stream = g_object_ref (self);
-  detach->branch = gst_object_ref (branch);
-  detach->tee_pad = tee_pad;
-  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_IDLE, on_tee_pad_idle, detach, NULL);
+  unlink_when_idle (self, branch, tee, tee_pad, NULL);
 }
 
 /* ---- Snapshots ---- */
@@ -849,6 +1074,25 @@ psc_stream_get_codec (PscStream *self)
 {
   g_return_val_if_fail (PSC_IS_STREAM (self), PSC_CODEC_H264);
   return self->info.codec;
+}
+
+const PscEncoderChoice *
+psc_stream_get_encoder (PscStream *self, PscCodec codec)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self) && codec < PSC_CODEC_COUNT, NULL);
+  return self->encoders[codec];
+}
+
+gboolean
+psc_stream_is_encoding (PscStream *self, PscCodec codec)
+{
+  gboolean running;
+
+  g_return_val_if_fail (PSC_IS_STREAM (self) && codec < PSC_CODEC_COUNT, FALSE);
+  g_mutex_lock (&self->lock);
+  running = self->encodings[codec] != NULL;
+  g_mutex_unlock (&self->lock);
+  return running;
 }
 
 const char *

@@ -1,4 +1,4 @@
-/* periscope — one camera, one encoder, every viewer: the shared media pipeline
+/* periscope — one camera, one encoder per codec, every viewer: the shared media pipeline
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -27,7 +27,8 @@ typedef enum {
 
 /**
  * PscStreamStats:
- * @frames: encoded frames that left the encoder
+ * @frames_captured: raw frames out of the capture (after scaling and rate)
+ * @frames: encoded frames that left the encoders, every codec together
  * @keyframes: of which keyframes
  * @keyframes_forced_join: keyframes requested because a viewer connected
  * @keyframes_forced_pli: keyframes requested because of a PLI/FIR
@@ -37,6 +38,7 @@ typedef enum {
  * @rtp_bytes_sent: their size in bytes (before SRTP)
  */
 typedef struct {
+  guint64 frames_captured;
   guint64 frames;
   guint64 keyframes;
   guint64 keyframes_forced_join;
@@ -79,19 +81,23 @@ typedef struct {
  * psc_stream_new:
  * @id: the stream id (also its room and camera peer id)
  * @source: the source to capture from
- * @encoder: the encoder to use
+ * @encoders: per #PscCodec, the encoder to use for it, or %NULL where there is none
+ * @default_codec: the codec WebSocket viewers get; @encoders must have one for it
  * @config: size, rate and bitrate
  * @error: a PSC_CONFIG_ERROR_USAGE if a description does not parse
  *
- * Builds, without starting, the pipeline
- * `source ! videoconvert ! videoscale ! videorate ! caps ! queue(leaky, 2) ! encoder
- * [! h264parse] ! tee`. The queue in front of the encoder keeps at most two raw frames and
- * drops the oldest, so a slow encoder costs frames, never latency.
+ * Builds, without starting, the capture
+ * `source ! videoconvert ! videoscale ! videorate ! caps ! tee`. Encoders are not running:
+ * each starts when its codec's first viewer is attached — `queue(leaky, 2) ! videoconvert !
+ * encoder [! h264parse] ! tee`, a branch of the raw tee — and stops when its last viewer is
+ * detached, so a stream nobody watches spends nothing on encoding. The encoder descriptions
+ * are all built once here, so a typo is reported at start-up.
  *
  * Returns: (transfer full): the stream, or %NULL on error.
  */
 PscStream * psc_stream_new (const char *id, const PscSourceChoice *source,
-    const PscEncoderChoice *encoder, const PscConfig *config, GError **error);
+    PscEncoderChoice *const encoders[PSC_CODEC_COUNT], PscCodec default_codec,
+    const PscConfig *config, GError **error);
 
 /**
  * psc_stream_start:
@@ -100,8 +106,8 @@ PscStream * psc_stream_new (const char *id, const PscSourceChoice *source,
  * @error: a GST_CORE/RESOURCE/STREAM error naming the failing element, or G_IO_ERROR_TIMED_OUT
  *
  * Sets the pipeline to PLAYING and waits (blocking, on the calling thread, before the main
- * loop runs) until the first encoded frame leaves the encoder, so a camera that cannot be
- * opened is reported at start-up. Afterwards errors are reported by the #PscStream::error
+ * loop runs) until the first frame leaves the capture, so a camera that cannot be opened is
+ * reported at start-up. Afterwards errors are reported by the #PscStream::error
  * signal on the thread-default main context of the caller.
  *
  * Returns: %TRUE when frames flow.
@@ -120,11 +126,18 @@ void        psc_stream_stop (PscStream *stream);
  * @stream: the stream
  * @branch: a bin with a "sink" ghost pad taking the encoded stream (a viewer's
  *   `queue ! payloader ! webrtcbin`)
+ * @codec: the codec the branch takes
+ * @error: G_IO_ERROR_NOT_SUPPORTED if the stream has no encoder for @codec, or why the
+ *   encoder could not start
  *
- * Adds @branch to the running pipeline and links it to a new tee pad; the other branches do
- * not notice. Main thread only.
+ * Adds @branch to the running pipeline and links it to a new pad of @codec's tee, starting
+ * that encoder if it is not running (#PscStream::encoder-started); the other branches do not
+ * notice. Main thread only.
+ *
+ * Returns: %TRUE if attached.
  */
-void        psc_stream_attach (PscStream *stream, GstElement *branch);
+gboolean    psc_stream_attach (PscStream *stream, GstElement *branch, PscCodec codec,
+    GError **error);
 
 /**
  * psc_stream_detach:
@@ -133,13 +146,15 @@ void        psc_stream_attach (PscStream *stream, GstElement *branch);
  *
  * Unlinks @branch from the tee when no buffer is passing (an IDLE pad probe), then — back on
  * the main context, off the streaming thread — releases the tee pad, sets the branch to NULL
- * and removes it. The other branches keep streaming throughout. Main thread only.
+ * and removes it. The other branches keep streaming throughout. When it was its codec's last
+ * branch, that encoder is stopped the same way. Main thread only.
  */
 void        psc_stream_detach (PscStream *stream, GstElement *branch);
 
 /**
  * psc_stream_request_keyframe:
  * @stream: the stream
+ * @codec: whose encoder (nothing happens if it is not running)
  * @reason: why
  *
  * Asks the encoder for a keyframe with SPS/PPS (an upstream GstForceKeyUnit with
@@ -147,7 +162,8 @@ void        psc_stream_detach (PscStream *stream, GstElement *branch);
  * new one — and spaced at least 200 ms apart, so a burst of PLIs from many viewers costs one
  * keyframe, not one each. Any thread.
  */
-void        psc_stream_request_keyframe (PscStream *stream, PscKeyframeReason reason);
+void        psc_stream_request_keyframe (PscStream *stream, PscCodec codec,
+    PscKeyframeReason reason);
 
 /**
  * psc_stream_snapshot_async:
@@ -195,8 +211,20 @@ gboolean     psc_stream_is_playing (PscStream *stream);
 PscCodec     psc_stream_get_codec (PscStream *stream);
 
 /**
+ * psc_stream_get_encoder:
+ * Returns: (transfer none) (nullable): the encoder the stream uses for @codec, if any.
+ */
+const PscEncoderChoice * psc_stream_get_encoder (PscStream *stream, PscCodec codec);
+
+/**
+ * psc_stream_is_encoding:
+ * Returns: whether @codec's encoder is running now (it has viewers).
+ */
+gboolean     psc_stream_is_encoding (PscStream *stream, PscCodec codec);
+
+/**
  * psc_stream_get_encoder_name:
- * Returns: (transfer none): the encoder element's factory name, e.g. "x264enc".
+ * Returns: (transfer none): the default codec's encoder factory name, e.g. "x264enc".
  */
 const char * psc_stream_get_encoder_name (PscStream *stream);
 

@@ -26,6 +26,7 @@ struct _PscViewer {
   GObject parent;
 
   PscStream *stream;
+  PscCodec codec;
   char *peer_id;
   GStrv ice_addresses;
   GPtrArray *ice_servers;       /* PscIceServer, shared */
@@ -138,6 +139,7 @@ psc_viewer_new (PscStream *stream, const char *peer_id, const PscViewerOptions *
 
   self = g_object_new (PSC_TYPE_VIEWER, NULL);
   self->stream = g_object_ref (stream);
+  self->codec = psc_stream_get_codec (stream);
   self->peer_id = g_strdup (peer_id);
   self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
   self->ice_servers = options->ice_servers ? g_ptr_array_ref (options->ice_servers) : NULL;
@@ -220,7 +222,7 @@ dispatch_event (gpointer user_data)
         self->state = PSC_VIEWER_CONNECTED;
         g_clear_handle_id (&self->timeout_source, g_source_remove);
         /* The viewer must not wait for the next GOP: its first frame is a keyframe. */
-        psc_stream_request_keyframe (self->stream, PSC_KEYFRAME_JOIN);
+        psc_stream_request_keyframe (self->stream, self->codec, PSC_KEYFRAME_JOIN);
         GST_INFO ("viewer %s connected", self->peer_id);
         g_signal_emit (self, signals[SIGNAL_CONNECTED], 0);
       } else if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
@@ -488,6 +490,7 @@ psc_viewer_start (PscViewer *self)
   g_autoptr (GstPad) payloader_src = NULL;
   g_autoptr (GstPad) webrtc_sink = NULL;
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  g_autoptr (GError) error = NULL;
   GstElement *queue, *payloader;
 
   g_return_if_fail (PSC_IS_VIEWER (self));
@@ -498,7 +501,7 @@ psc_viewer_start (PscViewer *self)
   queue = gst_element_factory_make ("queue", NULL);
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
-  payloader = psc_payloader_new (psc_stream_get_codec (self->stream), PAYLOAD_TYPE);
+  payloader = psc_payloader_new (self->codec, PAYLOAD_TYPE);
   self->webrtc = gst_object_ref (gst_element_factory_make ("webrtcbin", "webrtc"));
   gst_util_set_object_arg (G_OBJECT (self->webrtc), "bundle-policy", "max-bundle");
   gst_bin_add_many (GST_BIN (self->branch), queue, payloader, self->webrtc, NULL);
@@ -534,7 +537,11 @@ psc_viewer_start (PscViewer *self)
 
   self->state = PSC_VIEWER_OFFERING;
   self->started_at = g_get_real_time ();
-  psc_stream_attach (self->stream, self->branch);
+  if (!psc_stream_attach (self->stream, self->branch, self->codec, &error)) {
+    fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_STREAM_FAILED, "%s",
+            error->message));
+    return;
+  }
 }
 
 gboolean
