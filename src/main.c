@@ -15,6 +15,7 @@
 #include "psc-signalling.h"
 #include "psc-source.h"
 #include "psc-stream.h"
+#include "psc-whep.h"
 
 /* sysexits.h */
 #define EXIT_USAGE 64
@@ -28,6 +29,7 @@
 typedef struct {
   GMainLoop *loop;
   PscSignalling *signalling;
+  PscWhep *whep;
   guint grace_timer;
   gboolean stopping;
   int exit_code;
@@ -71,6 +73,8 @@ stop (App *app, int exit_code)
     return;
   }
   psc_signalling_shutdown (app->signalling);
+  if (app->whep != NULL)
+    psc_whep_close_all (app->whep);
   app->grace_timer = g_timeout_add (SHUTDOWN_GRACE_MS, quit_loop, app);
   g_timeout_add (20, wait_for_peers, app);
 }
@@ -128,6 +132,7 @@ main (int argc, char **argv)
   g_autoptr (PscStream) stream = NULL;
   g_autoptr (PscSignalling) signalling = NULL;
   g_autoptr (PscServer) server = NULL;
+  g_autoptr (PscWhep) whep = NULL;
   g_auto (GStrv) urls = NULL;
   PscViewerOptions viewer_options = { 0 };
   App app = { 0 };
@@ -201,7 +206,8 @@ main (int argc, char **argv)
   signalling = psc_signalling_new (&viewer_options);
   psc_signalling_add_stream (signalling, stream);
 
-  server = psc_server_new (signalling);
+  whep = psc_whep_new (signalling, &viewer_options);
+  server = psc_server_new (signalling, whep);
   if (!psc_server_listen (server, config->bind, config->port, &error)) {
     g_printerr ("periscope: cannot listen on %s port %d: %s\n",
         config->bind ? config->bind : "every interface", config->port, error->message);
@@ -212,11 +218,13 @@ main (int argc, char **argv)
     g_print ("periscope: open %s\n", urls[i]);
 
   app.signalling = signalling;
+  app.whep = whep;
   if (!app.stopping)
     g_main_loop_run (app.loop);
 
   g_clear_handle_id (&app.grace_timer, g_source_remove);
   g_clear_object (&server);
+  g_clear_object (&whep);
   g_clear_object (&signalling);
   psc_stream_stop (stream);
   g_main_loop_unref (app.loop);

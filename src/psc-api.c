@@ -59,8 +59,47 @@ add_int (JsonBuilder *builder, const char *name, gint64 value)
 /* ---- A request that waits for the viewers' statistics ---- */
 
 typedef struct {
-  SoupServerMessage *msg;
   PscSignalling *signalling;
+  PscWhep *whep;                /* nullable */
+} Api;
+
+static void
+api_free (Api *api)
+{
+  g_object_unref (api->signalling);
+  g_clear_object (&api->whep);
+  g_free (api);
+}
+
+/* Viewers of @stream_id: WebSocket peers watching, then WHEP sessions. */
+static GPtrArray *
+list_viewers (Api *api, const char *stream_id, const char ***via)
+{
+  g_autoptr (GPtrArray) peers = psc_signalling_list_peers (api->signalling, stream_id);
+  g_autoptr (GPtrArray) sessions = api->whep ? psc_whep_list_sessions (api->whep, stream_id)
+      : NULL;
+  GPtrArray *viewers = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_peer_info_free);
+  GPtrArray *kinds = g_ptr_array_new ();
+
+  for (guint i = 0; peers != NULL && i < peers->len; i++) {
+    PscPeerInfo *peer = g_ptr_array_index (peers, i);
+    if (peer->viewer == NULL)
+      continue;
+    g_ptr_array_add (viewers, g_ptr_array_steal_index (peers, i--));
+    g_ptr_array_add (kinds, (gpointer) "websocket");
+  }
+  for (guint i = 0; sessions != NULL && i < sessions->len; i++) {
+    g_ptr_array_add (viewers, g_ptr_array_steal_index (sessions, i--));
+    g_ptr_array_add (kinds, (gpointer) "whep");
+  }
+  g_ptr_array_add (kinds, NULL);
+  *via = (const char **) g_ptr_array_free (kinds, FALSE);
+  return viewers;
+}
+
+typedef struct {
+  SoupServerMessage *msg;
+  Api *api;
   GList *streams;               /* PscStream*, ref'd: what to describe */
   gboolean single;              /* answer one object rather than an array */
   GHashTable *stats;            /* PscViewer* -> PscViewerStats* */
@@ -71,14 +110,14 @@ static void
 streams_request_free (StreamsRequest *request)
 {
   g_object_unref (request->msg);
-  g_object_unref (request->signalling);
   g_list_free_full (request->streams, g_object_unref);
   g_hash_table_unref (request->stats);
   g_free (request);
 }
 
 static void
-add_viewer (JsonBuilder *builder, const PscPeerInfo *peer, const PscViewerStats *stats)
+add_viewer (JsonBuilder *builder, const PscPeerInfo *peer, const char *via,
+    const PscViewerStats *stats)
 {
   g_autofree char *since = iso8601 (psc_viewer_get_started_at (peer->viewer));
   static const char *const states[] = { "new", "offering", "offered", "connecting",
@@ -86,7 +125,7 @@ add_viewer (JsonBuilder *builder, const PscPeerInfo *peer, const PscViewerStats 
 
   json_builder_begin_object (builder);
   add_string (builder, "peer_id", peer->peer_id);
-  add_string (builder, "via", "websocket");
+  add_string (builder, "via", via);
   add_string (builder, "since", since);
   add_string (builder, "state", states[psc_viewer_get_state (peer->viewer)]);
   if (stats != NULL) {
@@ -110,7 +149,8 @@ static void
 add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
 {
   const PscStreamInfo *info = psc_stream_get_info (stream);
-  g_autoptr (GPtrArray) peers = psc_signalling_list_peers (request->signalling, info->id);
+  g_autofree const char **via = NULL;
+  g_autoptr (GPtrArray) viewers = list_viewers (request->api, info->id, &via);
   PscStreamStats stats;
 
   psc_stream_get_stats (stream, &stats);
@@ -146,10 +186,9 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
   add_int (builder, "keyframes", (gint64) stats.keyframes);
   json_builder_set_member_name (builder, "viewers");
   json_builder_begin_array (builder);
-  for (guint i = 0; peers != NULL && i < peers->len; i++) {
-    PscPeerInfo *peer = g_ptr_array_index (peers, i);
-    if (peer->viewer != NULL)
-      add_viewer (builder, peer, g_hash_table_lookup (request->stats, peer->viewer));
+  for (guint i = 0; i < viewers->len; i++) {
+    PscPeerInfo *peer = g_ptr_array_index (viewers, i);
+    add_viewer (builder, peer, via[i], g_hash_table_lookup (request->stats, peer->viewer));
   }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
@@ -185,26 +224,23 @@ on_viewer_stats (PscViewer *viewer, const PscViewerStats *stats, gpointer user_d
 }
 
 static void
-describe_streams (SoupServerMessage *msg, PscSignalling *signalling, GList *streams,
-    gboolean single)
+describe_streams (SoupServerMessage *msg, Api *api, GList *streams, gboolean single)
 {
   StreamsRequest *request = g_new0 (StreamsRequest, 1);
   g_autoptr (GPtrArray) viewers = g_ptr_array_new_with_free_func (g_object_unref);
 
   request->msg = g_object_ref (msg);
-  request->signalling = g_object_ref (signalling);
+  request->api = api;
   request->streams = streams;
   request->single = single;
   request->stats = g_hash_table_new_full (NULL, NULL, g_object_unref, g_free);
 
   for (GList *l = streams; l != NULL; l = l->next) {
-    g_autoptr (GPtrArray) peers = psc_signalling_list_peers (signalling,
-        psc_stream_get_id (l->data));
-    for (guint i = 0; peers != NULL && i < peers->len; i++) {
-      PscPeerInfo *peer = g_ptr_array_index (peers, i);
-      if (peer->viewer != NULL)
-        g_ptr_array_add (viewers, g_object_ref (peer->viewer));
-    }
+    g_autofree const char **via = NULL;
+    g_autoptr (GPtrArray) found = list_viewers (api, psc_stream_get_id (l->data), &via);
+    for (guint i = 0; i < found->len; i++)
+      g_ptr_array_add (viewers, g_object_ref (((PscPeerInfo *) g_ptr_array_index (found,
+                      i))->viewer));
   }
   request->pending = viewers->len;
   if (request->pending == 0) {
@@ -282,7 +318,8 @@ static void
 on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
     gpointer user_data)
 {
-  PscSignalling *signalling = user_data;
+  Api *api = user_data;
+  PscSignalling *signalling = api->signalling;
   g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
   guint n = g_strv_length (parts);
   GList *streams;
@@ -297,12 +334,12 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
     if (n == 2 || (n == 3 && parts[2][0] == '\0')) {
       GList *all = psc_signalling_get_streams (signalling);
       g_list_foreach (all, (GFunc) (void (*) (void)) g_object_ref, NULL);
-      describe_streams (msg, signalling, all, FALSE);
+      describe_streams (msg, api, all, FALSE);
       return;
     }
     streams = find_stream (signalling, parts[2]);
     if (streams != NULL && n == 3) {
-      describe_streams (msg, signalling, streams, TRUE);
+      describe_streams (msg, api, streams, TRUE);
       return;
     }
     if (streams != NULL && n == 4 && g_str_equal (parts[3], "snapshot.jpg")) {
@@ -333,10 +370,10 @@ static void
 on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
     gpointer user_data)
 {
-  PscSignalling *signalling = user_data;
+  Api *api = user_data;
   g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
   g_autoptr (JsonNode) root = NULL;
-  GList *streams = psc_signalling_get_streams (signalling);
+  GList *streams = psc_signalling_get_streams (api->signalling);
   gboolean healthy = streams != NULL;
 
   json_builder_begin_object (builder);
@@ -357,11 +394,15 @@ on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
 }
 
 void
-psc_api_add_handlers (SoupServer *server, PscSignalling *signalling)
+psc_api_add_handlers (SoupServer *server, PscSignalling *signalling, PscWhep *whep)
 {
+  Api *api;
+
   g_return_if_fail (SOUP_IS_SERVER (server) && PSC_IS_SIGNALLING (signalling));
 
-  soup_server_add_handler (server, "/api", on_api, g_object_ref (signalling), g_object_unref);
-  soup_server_add_handler (server, "/healthz", on_health, g_object_ref (signalling),
-      g_object_unref);
+  api = g_new0 (Api, 1);
+  api->signalling = g_object_ref (signalling);
+  api->whep = whep ? g_object_ref (whep) : NULL;
+  soup_server_add_handler (server, "/api", on_api, api, (GDestroyNotify) api_free);
+  soup_server_add_handler (server, "/healthz", on_health, api, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include <libsoup/soup.h>
 #include "psc-signalling.h"
+#include "psc-whep.h"
 
 G_BEGIN_DECLS
 
@@ -12,6 +13,7 @@ G_BEGIN_DECLS
  * psc_api_add_handlers:
  * @server: the SoupServer
  * @signalling: where streams and peers are found (a reference is taken)
+ * @whep: (nullable): WHEP sessions to list among the viewers (a reference is taken)
  *
  * Adds, all answering JSON (application/json):
  * - `GET /api/streams`: every stream (see docs/protocol.md for the fields), with its viewers
@@ -24,6 +26,6 @@ G_BEGIN_DECLS
  * Statistics are gathered asynchronously (the request is paused meanwhile), so a request
  * never blocks the main loop.
  */
-void psc_api_add_handlers (SoupServer *server, PscSignalling *signalling);
+void psc_api_add_handlers (SoupServer *server, PscSignalling *signalling, PscWhep *whep);
 
 G_END_DECLS

@@ -38,7 +38,7 @@ typedef struct {
 } StreamMetric;
 
 char *
-psc_metrics_render (PscSignalling *signalling, gint64 started_at)
+psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at)
 {
   static const StreamMetric stream_metrics[] = {
     { "periscope_viewers", "gauge", "Viewers of the stream now.", NULL,
@@ -110,6 +110,9 @@ psc_metrics_render (PscSignalling *signalling, gint64 started_at)
       "WebSocket signalling sessions accepted since start.");
   g_string_append_printf (out, "periscope_websocket_sessions_accepted_total %" G_GUINT64_FORMAT "\n",
       counters.websocket_sessions_total);
+  family (out, "periscope_whep_sessions", "gauge", "WHEP sessions now.");
+  g_string_append_printf (out, "periscope_whep_sessions %u\n",
+      whep ? psc_whep_get_session_count (whep) : 0);
   family (out, "periscope_errors_total", "counter",
       "Errors, by kind: error messages sent to peers (protocol), viewer sessions that failed "
       "(viewer), peers refused or closed for their limits (refused).");
@@ -130,6 +133,7 @@ psc_metrics_render (PscSignalling *signalling, gint64 started_at)
 
 typedef struct {
   PscSignalling *signalling;
+  PscWhep *whep;
   gint64 started_at;
 } Handler;
 
@@ -137,6 +141,7 @@ static void
 handler_free (Handler *handler)
 {
   g_object_unref (handler->signalling);
+  g_clear_object (&handler->whep);
   g_free (handler);
 }
 
@@ -151,18 +156,19 @@ on_metrics (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
     soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
     return;
   }
-  text = psc_metrics_render (handler->signalling, handler->started_at);
+  text = psc_metrics_render (handler->signalling, handler->whep, handler->started_at);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
       SOUP_MEMORY_TAKE, text, strlen (text));
 }
 
 void
-psc_metrics_add_handler (SoupServer *server, PscSignalling *signalling)
+psc_metrics_add_handler (SoupServer *server, PscSignalling *signalling, PscWhep *whep)
 {
   Handler *handler = g_new0 (Handler, 1);
 
   handler->signalling = g_object_ref (signalling);
+  handler->whep = whep ? g_object_ref (whep) : NULL;
   handler->started_at = g_get_real_time ();
   soup_server_add_handler (server, "/metrics", on_metrics, handler,
       (GDestroyNotify) handler_free);

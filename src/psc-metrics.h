@@ -5,12 +5,14 @@
 
 #include <libsoup/soup.h>
 #include "psc-signalling.h"
+#include "psc-whep.h"
 
 G_BEGIN_DECLS
 
 /**
  * psc_metrics_render:
  * @signalling: where the streams and the session counters are
+ * @whep: (nullable): for the WHEP session gauge
  * @started_at: when the process started, µs since the Unix epoch
  *
  * Renders the metrics in the Prometheus text exposition format 0.0.4: a HELP and TYPE line
@@ -19,7 +21,7 @@ G_BEGIN_DECLS
  *
  * Returns: (transfer full): the text.
  */
-char * psc_metrics_render (PscSignalling *signalling, gint64 started_at);
+char * psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at);
 
 /**
  * psc_metrics_add_handler:
@@ -28,6 +30,6 @@ char * psc_metrics_render (PscSignalling *signalling, gint64 started_at);
  *
  * Serves psc_metrics_render() at `GET /metrics` (text/plain; version=0.0.4).
  */
-void   psc_metrics_add_handler (SoupServer *server, PscSignalling *signalling);
+void   psc_metrics_add_handler (SoupServer *server, PscSignalling *signalling, PscWhep *whep);
 
 G_END_DECLS

@@ -69,6 +69,10 @@ on_h264_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
         gst_structure_get_string (s, "level"));
   }
 
+  if (user_data != NULL) {
+    g_free (plid);
+    plid = g_strdup (user_data);
+  }
   gst_event_parse_caps (event, &caps);
   rewritten = gst_caps_copy (caps);
   structure = gst_caps_get_structure (rewritten, 0);
@@ -85,7 +89,7 @@ on_h264_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 GstElement *
-psc_payloader_new (PscCodec codec, guint payload_type)
+psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id)
 {
   GstElement *payloader;
 
@@ -96,7 +100,8 @@ psc_payloader_new (PscCodec codec, guint payload_type)
       g_object_set (payloader, "config-interval", -1, NULL);
       gst_util_set_object_arg (G_OBJECT (payloader), "aggregate-mode", "zero-latency");
       src = gst_element_get_static_pad (payloader, "src");
-      gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_h264_caps, NULL, NULL);
+      gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_h264_caps,
+          g_strdup (profile_level_id), g_free);
       break;
     }
     case PSC_CODEC_VP8:

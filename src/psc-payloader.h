@@ -20,6 +20,8 @@ G_BEGIN_DECLS
  * psc_payloader_new:
  * @codec: the codec of the encoded stream
  * @payload_type: the RTP payload type (96–127, RFC 3551 dynamic range)
+ * @profile_level_id: (nullable): for H.264, the profile-level-id to announce (an answer
+ *   repeats the offer's); %NULL derives it from the stream
  *
  * H.264: `rtph264pay config-interval=-1 aggregate-mode=zero-latency` — SPS/PPS with every
  * IDR, and each access unit sent as soon as it is complete. Its output caps — which webrtcbin
@@ -31,7 +33,8 @@ G_BEGIN_DECLS
  *
  * Returns: (transfer floating): the payloader.
  */
-GstElement * psc_payloader_new (PscCodec codec, guint payload_type);
+GstElement * psc_payloader_new (PscCodec codec, guint payload_type,
+    const char *profile_level_id);
 
 /**
  * psc_payloader_h264_profile_level_id:

@@ -132,3 +132,126 @@ psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *answer, G
         setup ? setup : "nothing");
   return TRUE;
 }
+
+void
+psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice)
+{
+  g_clear_pointer (&choice->profile_level_id, g_free);
+  g_clear_pointer (&choice->mid, g_free);
+}
+
+/* The value of @key in @format's a=fmtp line ("96 packetization-mode=1;profile-level-id=…"). */
+static char *
+fmtp_value (const GstSDPMedia *media, const char *format, const char *key)
+{
+  g_autofree char *prefix = g_strdup_printf ("%s ", format);
+
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    g_auto (GStrv) params = NULL;
+
+    if (g_strcmp0 (a->key, "fmtp") != 0 || a->value == NULL ||
+        !g_str_has_prefix (a->value, prefix))
+      continue;
+    params = g_strsplit (a->value + strlen (prefix), ";", -1);
+    for (guint j = 0; params[j] != NULL; j++) {
+      char *param = g_strstrip (params[j]);
+      if (g_str_has_prefix (param, key) && param[strlen (key)] == '=')
+        return g_strdup (param + strlen (key) + 1);
+    }
+  }
+  return NULL;
+}
+
+/* The encoding name of @format in @media's a=rtpmap, upper case, if its clock is 90 kHz. */
+static char *
+rtpmap_video_codec (const GstSDPMedia *media, const char *format)
+{
+  g_autofree char *prefix = g_strdup_printf ("%s ", format);
+
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    const char *slash;
+
+    if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL ||
+        !g_str_has_prefix (a->value, prefix))
+      continue;
+    slash = strchr (a->value, '/');
+    if (slash == NULL || !g_str_has_prefix (slash, "/90000"))
+      return NULL;
+    return g_ascii_strup (a->value + strlen (prefix), slash - a->value - strlen (prefix));
+  }
+  return NULL;
+}
+
+/* Whether a constrained-baseline stream may be sent for profile-level-id @plid. */
+static gboolean
+h264_profile_accepts_cb (const char *plid)
+{
+  guint64 value;
+  char *end = NULL;
+  guint profile_idc;
+
+  if (plid == NULL)
+    return TRUE;        /* RFC 6184 §8.1: absent means 42000A, Baseline */
+  value = g_ascii_strtoull (plid, &end, 16);
+  if (end == plid || *end != '\0' || strlen (plid) != 6)
+    return FALSE;
+  profile_idc = (value >> 16) & 0xff;
+  return profile_idc == 0x42 || profile_idc == 0x4d || profile_idc == 0x64;
+}
+
+gboolean
+psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_CODEC_COUNT],
+    PscSdpCodecChoice *choice, GError **error)
+{
+  const GstSDPMedia *media = NULL;
+  g_autoptr (GString) offered = g_string_new (NULL);
+
+  g_return_val_if_fail (offer != NULL && available != NULL && choice != NULL, FALSE);
+  memset (choice, 0, sizeof *choice);
+
+  for (guint i = 0; i < gst_sdp_message_medias_len (offer) && media == NULL; i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (offer, i);
+    if (g_strcmp0 (gst_sdp_media_get_media (m), "video") == 0 && gst_sdp_media_get_port (m) != 0)
+      media = m;
+  }
+  if (media == NULL) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        "the offer has no video m-line");
+    return FALSE;
+  }
+  if (gst_sdp_media_get_attribute_val (media, "sendonly") != NULL ||
+      gst_sdp_media_get_attribute_val (media, "inactive") != NULL) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        "the offer's video m-line must be recvonly (or sendrecv) to receive the stream");
+    return FALSE;
+  }
+
+  for (guint i = 0; i < gst_sdp_media_formats_len (media); i++) {
+    const char *format = gst_sdp_media_get_format (media, i);
+    g_autofree char *name = rtpmap_video_codec (media, format);
+    PscCodec codec;
+
+    if (name == NULL)
+      continue;
+    g_string_append_printf (offered, "%s%s", offered->len ? ", " : "", name);
+    if (!psc_codec_from_string (name, &codec) || !available[codec])
+      continue;
+    if (codec == PSC_CODEC_H264) {
+      g_autofree char *mode = fmtp_value (media, format, "packetization-mode");
+      g_autofree char *plid = fmtp_value (media, format, "profile-level-id");
+      if (g_strcmp0 (mode, "1") != 0 || !h264_profile_accepts_cb (plid))
+        continue;
+      choice->profile_level_id = g_steal_pointer (&plid);
+    }
+    choice->codec = codec;
+    choice->payload_type = (guint) g_ascii_strtoull (format, NULL, 10);
+    choice->mid = g_strdup (gst_sdp_media_get_attribute_val (media, "mid"));
+    return TRUE;
+  }
+  g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+      "the offer lists no codec this stream can send (offered: %s; periscope sends H.264 "
+      "with packetization-mode=1, and VP8)", offered->len ? offered->str : "none");
+  return FALSE;
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gst/sdp/sdp.h>
+#include "psc-codec.h"
 
 G_BEGIN_DECLS
 
@@ -27,5 +28,40 @@ G_BEGIN_DECLS
  */
 gboolean psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *answer,
     GError **error);
+
+/**
+ * PscSdpCodecChoice:
+ * @codec: the codec chosen
+ * @payload_type: its payload type in the offer
+ * @profile_level_id: (nullable): for H.264, the offer's profile-level-id, to answer with
+ * @mid: (nullable): the offer's mid for the video m-line
+ */
+typedef struct {
+  PscCodec codec;
+  guint payload_type;
+  char *profile_level_id;
+  char *mid;
+} PscSdpCodecChoice;
+
+void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
+
+/**
+ * psc_sdp_choose_codec:
+ * @offer: a viewer's offer (WHEP)
+ * @available: per #PscCodec, whether the stream can produce it
+ * @choice: (out caller-allocates): the codec chosen; clear with psc_sdp_codec_choice_clear()
+ * @error: PSC_PROTOCOL_ERROR_BAD_SDP when the offer has no video m-line we can send on
+ *   (none, or only sendonly/inactive ones), PSC_PROTOCOL_ERROR_INVALID_FIELD when it lists no
+ *   codec we can produce
+ *
+ * Picks, in the offer's order of preference, the first payload type of its first video
+ * m-line that periscope can produce: VP8/90000, or H264/90000 with packetization-mode=1 and a
+ * profile a constrained-baseline stream conforms to (profile_idc 0x42 with constraint_set1,
+ * or 0x42/0x4d/0x64 as such streams decode on those decoders; RFC 6184 §8.1).
+ *
+ * Returns: %TRUE if a codec was chosen.
+ */
+gboolean psc_sdp_choose_codec (const GstSDPMessage *offer,
+    const gboolean available[PSC_CODEC_COUNT], PscSdpCodecChoice *choice, GError **error);
 
 G_END_DECLS

@@ -158,7 +158,7 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
 }
 
 PscServer *
-psc_server_new (PscSignalling *signalling)
+psc_server_new (PscSignalling *signalling, PscWhep *whep)
 {
   PscServer *self;
 
@@ -174,8 +174,10 @@ psc_server_new (PscSignalling *signalling)
   soup_server_add_websocket_handler (self->soup, "/webrtc/signaling", NULL, NULL, on_websocket,
       self, NULL);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
-  psc_api_add_handlers (self->soup, signalling);
-  psc_metrics_add_handler (self->soup, signalling);
+  psc_api_add_handlers (self->soup, signalling, whep);
+  psc_metrics_add_handler (self->soup, signalling, whep);
+  if (whep != NULL)
+    psc_whep_add_handlers (whep, self->soup);
   return self;
 }
 

@@ -5,6 +5,7 @@
 
 #include <libsoup/soup.h>
 #include "psc-signalling.h"
+#include "psc-whep.h"
 
 G_BEGIN_DECLS
 
@@ -14,15 +15,17 @@ G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
 /**
  * psc_server_new:
  * @signalling: where WebSocket peers go (a reference is taken)
+ * @whep: (nullable): the WHEP endpoint to serve at /whep (a reference is taken)
  *
  * Routes:
  * - `GET /`, `/viewer.js`, `/style.css`: the viewer page, compiled in (GResource)
+ * - `/whep/…` (psc_whep_add_handlers()), `/api/…`, `/healthz`, `/metrics`
  * - `WS /ws` (the default stream), `/ws/{room}`, `/ws/{room}/{peer_id}`, and the form
  *   `/webrtc/signaling/{room}/{peer_id}` of the earlier signalling servers
  *
  * Returns: (transfer full): a server, not listening yet.
  */
-PscServer * psc_server_new (PscSignalling *signalling);
+PscServer * psc_server_new (PscSignalling *signalling, PscWhep *whep);
 
 /**
  * psc_server_listen:

@@ -248,7 +248,8 @@ start_viewer (Peer *peer)
 {
   PscSignalling *self = peer->signalling;
 
-  peer->viewer = psc_viewer_new (peer->room->stream, peer->id, &self->viewer_options);
+  peer->viewer = psc_viewer_new (peer->room->stream, peer->id,
+      psc_stream_get_codec (peer->room->stream), &self->viewer_options);
   g_signal_connect (peer->viewer, "offer", G_CALLBACK (on_viewer_offer), peer);
   g_signal_connect (peer->viewer, "ice-candidate", G_CALLBACK (on_viewer_ice_candidate), peer);
   g_signal_connect (peer->viewer, "connected", G_CALLBACK (on_viewer_connected), peer);

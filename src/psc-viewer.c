@@ -35,6 +35,11 @@ struct _PscViewer {
 
   PscViewerState state;
   gint64 started_at;            /* µs since the epoch */
+  GstSDPMessage *remote_offer;  /* answerer mode (WHEP): the viewer's offer */
+  guint payload_type;
+  char *profile_level_id;       /* nullable: H.264 announced as the offer has it */
+  gboolean answer_set;          /* answerer: local answer applied */
+  gboolean gathering_done;      /* answerer: ICE gathering complete */
   GstSDPMessage *offer_sdp;     /* what we offered, to check the answer against */
   GstElement *branch;
   GstElement *webrtc;
@@ -52,6 +57,7 @@ G_DEFINE_FINAL_TYPE (PscViewer, psc_viewer, G_TYPE_OBJECT)
 
 enum {
   SIGNAL_OFFER,
+  SIGNAL_ANSWER,
   SIGNAL_ICE_CANDIDATE,
   SIGNAL_CONNECTED,
   SIGNAL_FAILED,
@@ -72,6 +78,8 @@ psc_viewer_finalize (GObject *object)
   PscViewer *self = PSC_VIEWER (object);
 
   g_clear_pointer (&self->offer_sdp, gst_sdp_message_free);
+  g_clear_pointer (&self->remote_offer, gst_sdp_message_free);
+  g_free (self->profile_level_id);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->branch);
   g_clear_object (&self->stream);
@@ -97,6 +105,13 @@ psc_viewer_class_init (PscViewerClass *klass)
    */
   signals[SIGNAL_OFFER] = g_signal_new ("offer", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
       0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * PscViewer::answer:
+   * @viewer: the viewer
+   * @sdp: the complete SDP answer, ICE candidates included (answerer mode)
+   */
+  signals[SIGNAL_ANSWER] = g_signal_new ("answer", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * PscViewer::ice-candidate:
    * @viewer: the viewer
@@ -128,7 +143,8 @@ psc_viewer_init (PscViewer *self)
 }
 
 PscViewer *
-psc_viewer_new (PscStream *stream, const char *peer_id, const PscViewerOptions *options)
+psc_viewer_new (PscStream *stream, const char *peer_id, PscCodec codec,
+    const PscViewerOptions *options)
 {
   PscViewer *self;
 
@@ -139,7 +155,8 @@ psc_viewer_new (PscStream *stream, const char *peer_id, const PscViewerOptions *
 
   self = g_object_new (PSC_TYPE_VIEWER, NULL);
   self->stream = g_object_ref (stream);
-  self->codec = psc_stream_get_codec (stream);
+  self->codec = codec;
+  self->payload_type = PAYLOAD_TYPE;
   self->peer_id = g_strdup (peer_id);
   self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
   self->ice_servers = options->ice_servers ? g_ptr_array_ref (options->ice_servers) : NULL;
@@ -156,6 +173,8 @@ typedef enum {
   EVENT_CANDIDATE,
   EVENT_CONNECTION_STATE,
   EVENT_OFFER_EMPTY,
+  EVENT_ANSWER_SET,
+  EVENT_GATHERING_STATE,
   EVENT_FAILED,
 } EventKind;
 
@@ -178,6 +197,8 @@ event_free (Event *event)
 
 static void fail (PscViewer *self, GError *error);
 static void create_offer (PscViewer *self);
+static void apply_offer (PscViewer *self);
+static void maybe_emit_answer (PscViewer *self);
 
 static gboolean
 retry_offer (gpointer user_data)
@@ -201,7 +222,20 @@ dispatch_event (gpointer user_data)
 
   switch (event->kind) {
     case EVENT_CAPS_READY:
-      create_offer (self);
+      if (self->remote_offer != NULL)
+        apply_offer (self);
+      else
+        create_offer (self);
+      break;
+    case EVENT_ANSWER_SET:
+      self->answer_set = TRUE;
+      maybe_emit_answer (self);
+      break;
+    case EVENT_GATHERING_STATE:
+      if (event->number == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
+        self->gathering_done = TRUE;
+        maybe_emit_answer (self);
+      }
       break;
     case EVENT_OFFER:
       g_clear_pointer (&self->offer_sdp, gst_sdp_message_free);
@@ -419,6 +453,96 @@ create_offer (PscViewer *self)
   g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
 }
 
+/* ---- Answerer mode (WHEP): the viewer offers, we answer with every candidate in ---- */
+
+static void
+on_gathering_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  GstWebRTCICEGatheringState state;
+
+  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
+  post_event (user_data, EVENT_GATHERING_STATE, state, NULL, NULL);
+}
+
+/* webrtcbin's thread. */
+static void
+on_answer_created (GstPromise *promise, gpointer user_data)
+{
+  PscViewer *self = user_data;
+  GstWebRTCSessionDescription *answer = NULL;
+  GError *error = promise_error (promise, "creating the answer");
+
+  if (error == NULL)
+    gst_structure_get (gst_promise_get_reply (promise), "answer",
+        GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  gst_promise_unref (promise);
+  if (answer == NULL) {
+    post_event (self, EVENT_FAILED, 0, NULL, error ? error :
+        g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+            "webrtcbin made no answer to this offer"));
+    return;
+  }
+  g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
+  gst_webrtc_session_description_free (answer);
+  post_event (self, EVENT_ANSWER_SET, 0, NULL, NULL);
+}
+
+/* webrtcbin's thread. */
+static void
+on_remote_offer_set (GstPromise *promise, gpointer user_data)
+{
+  PscViewer *self = user_data;
+  GError *error = promise_error (promise, "applying the offer");
+
+  gst_promise_unref (promise);
+  if (error != NULL) {
+    post_event (self, EVENT_FAILED, 0, NULL, error);
+    return;
+  }
+  g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
+      gst_promise_new_with_change_func (on_answer_created, g_object_ref (self), g_object_unref));
+}
+
+/* Main context: the encoded caps are on webrtcbin's pad, so its answer can describe them. */
+static void
+apply_offer (PscViewer *self)
+{
+  GstWebRTCSessionDescription *offer;
+  GstSDPMessage *copy = NULL;
+
+  if (self->offer_requested)
+    return;
+  self->offer_requested = TRUE;
+  gst_sdp_message_copy (self->remote_offer, &copy);
+  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, copy);
+  g_signal_emit_by_name (self->webrtc, "set-remote-description", offer,
+      gst_promise_new_with_change_func (on_remote_offer_set, g_object_ref (self),
+          g_object_unref));
+  gst_webrtc_session_description_free (offer);
+}
+
+/* Main context. The answer goes out once it is applied and ICE gathering is complete, so it
+ * carries every candidate (WHEP answers are not trickled, draft-ietf-wish-whep §4.1). */
+static void
+maybe_emit_answer (PscViewer *self)
+{
+  GstWebRTCSessionDescription *local = NULL;
+  g_autofree char *text = NULL;
+
+  if (!self->answer_set || !self->gathering_done || self->state != PSC_VIEWER_OFFERING)
+    return;
+  g_object_get (self->webrtc, "local-description", &local, NULL);
+  if (local == NULL) {
+    fail (self, g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+            "webrtcbin lost its local description"));
+    return;
+  }
+  text = gst_sdp_message_as_text (local->sdp);
+  gst_webrtc_session_description_free (local);
+  self->state = PSC_VIEWER_ANSWERED;
+  g_signal_emit (self, signals[SIGNAL_ANSWER], 0, text);
+}
+
 static void
 on_branch_error (PscStream *stream, GstElement *branch, GError *error, gpointer user_data)
 {
@@ -482,8 +606,8 @@ configure_ice (PscViewer *self)
   }
 }
 
-void
-psc_viewer_start (PscViewer *self)
+static void
+start_branch (PscViewer *self)
 {
   g_autofree char *name = NULL;
   g_autoptr (GstPad) queue_sink = NULL;
@@ -493,15 +617,12 @@ psc_viewer_start (PscViewer *self)
   g_autoptr (GError) error = NULL;
   GstElement *queue, *payloader;
 
-  g_return_if_fail (PSC_IS_VIEWER (self));
-  g_return_if_fail (self->state == PSC_VIEWER_NEW);
-
   name = g_strdup_printf ("viewer-%s", self->peer_id);
   self->branch = gst_object_ref_sink (gst_bin_new (name));
   queue = gst_element_factory_make ("queue", NULL);
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
-  payloader = psc_payloader_new (self->codec, PAYLOAD_TYPE);
+  payloader = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id);
   self->webrtc = gst_object_ref (gst_element_factory_make ("webrtcbin", "webrtc"));
   gst_util_set_object_arg (G_OBJECT (self->webrtc), "bundle-policy", "max-bundle");
   gst_bin_add_many (GST_BIN (self->branch), queue, payloader, self->webrtc, NULL);
@@ -530,6 +651,9 @@ psc_viewer_start (PscViewer *self)
   g_signal_connect_data (self->webrtc, "notify::connection-state",
       G_CALLBACK (on_connection_state), g_object_ref (self),
       (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  g_signal_connect_data (self->webrtc, "notify::ice-gathering-state",
+      G_CALLBACK (on_gathering_state), g_object_ref (self),
+      (GClosureNotify) (void (*) (void)) g_object_unref, 0);
   self->branch_error_handler = g_signal_connect (self->stream, "branch-error",
       G_CALLBACK (on_branch_error), self);
   self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s, on_connect_timeout,
@@ -537,11 +661,38 @@ psc_viewer_start (PscViewer *self)
 
   self->state = PSC_VIEWER_OFFERING;
   self->started_at = g_get_real_time ();
-  if (!psc_stream_attach (self->stream, self->branch, self->codec, &error)) {
+  if (!psc_stream_attach (self->stream, self->branch, self->codec, &error))
     fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_STREAM_FAILED, "%s",
             error->message));
-    return;
+}
+
+void
+psc_viewer_start (PscViewer *self)
+{
+  g_return_if_fail (PSC_IS_VIEWER (self));
+  g_return_if_fail (self->state == PSC_VIEWER_NEW);
+
+  start_branch (self);
+}
+
+gboolean
+psc_viewer_start_answer (PscViewer *self, const char *offer, guint payload_type,
+    const char *profile_level_id, GError **error)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self) && offer != NULL, FALSE);
+  g_return_val_if_fail (self->state == PSC_VIEWER_NEW, FALSE);
+
+  if (gst_sdp_message_new_from_text (offer, &self->remote_offer) != GST_SDP_OK ||
+      gst_sdp_message_get_version (self->remote_offer) == NULL) {
+    g_clear_pointer (&self->remote_offer, gst_sdp_message_free);
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        "the offer is not SDP (RFC 8866)");
+    return FALSE;
   }
+  self->payload_type = payload_type;
+  self->profile_level_id = g_strdup (profile_level_id);
+  start_branch (self);
+  return TRUE;
 }
 
 gboolean

@@ -81,11 +81,12 @@ typedef void (*PscViewerStatsFunc) (PscViewer *viewer, const PscViewerStats *sta
  * psc_viewer_new:
  * @stream: the stream to watch
  * @peer_id: the viewer's peer id (names the branch, for logs and dot files)
+ * @codec: the codec it receives
  * @options: ICE and timeout settings; copied
  *
  * Returns: (transfer full): a viewer; nothing happens until psc_viewer_start().
  */
-PscViewer * psc_viewer_new (PscStream *stream, const char *peer_id,
+PscViewer * psc_viewer_new (PscStream *stream, const char *peer_id, PscCodec codec,
     const PscViewerOptions *options);
 
 /**
@@ -98,6 +99,25 @@ PscViewer * psc_viewer_new (PscStream *stream, const char *peer_id,
  * and the outcome arrive as signals on the main context. Main thread only.
  */
 void        psc_viewer_start (PscViewer *viewer);
+
+/**
+ * psc_viewer_start_answer:
+ * @viewer: a viewer not started yet
+ * @offer: the viewer's SDP offer (WHEP)
+ * @payload_type: the offer's payload type for the viewer's codec (psc_sdp_choose_codec())
+ * @profile_level_id: (nullable): for H.264, the offer's profile-level-id, answered as is
+ *   (a constrained-baseline stream conforms to what psc_sdp_choose_codec() accepts)
+ * @error: PSC_PROTOCOL_ERROR_BAD_SDP if @offer is not SDP
+ *
+ * Answerer mode: builds the branch like psc_viewer_start(), applies @offer once the encoded
+ * caps reach webrtcbin, answers, and emits #PscViewer::answer — the SDP with every local
+ * candidate — when ICE gathering is complete. Remote candidates may follow
+ * (psc_viewer_add_ice_candidate()). Main thread only.
+ *
+ * Returns: %TRUE if started; the outcome comes as signals.
+ */
+gboolean    psc_viewer_start_answer (PscViewer *viewer, const char *offer, guint payload_type,
+    const char *profile_level_id, GError **error);
 
 /**
  * psc_viewer_set_answer:

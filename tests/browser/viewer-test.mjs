@@ -80,6 +80,8 @@ try {
       screenshot: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       restart: { type: 'boolean', default: false },
+      whep: { type: 'boolean', default: false },
+      'page-codec': { type: 'string' },
     },
   }).values;
 } catch (e) {
@@ -124,7 +126,7 @@ let daemonExit = null;     // { code, signal } once it has exited
 
 function startDaemon(port = 0) {
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
-    '--codec', codec, '--width', '640', '--height', '360', '--framerate', '30'];
+    '--codec', opts['page-codec'] || codec, '--width', '640', '--height', '360', '--framerate', '30'];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = spawn(opts.daemon, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // 'exit' for a process that ran; 'error' alone when it could not be
@@ -226,6 +228,63 @@ function tabPasses(history) {
   return history.some((s) => last.t - s.t >= MIN_GAP_MS && s.frames !== null && last.frames > s.frames);
 }
 
+// --whep: a WHEP client written against the draft with plain fetch, on Chromium's own
+// WebRTC stack: POST the offer, PATCH the candidates, DELETE at the end. Runs in the page.
+async function whepClientInPage(codec) {
+  const pc = new RTCPeerConnection();
+  const transceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+  // Ask for the codec under test first, as a player with a preference would.
+  const wanted = `video/${codec}`.toLowerCase();
+  const codecs = RTCRtpReceiver.getCapabilities('video').codecs;
+  transceiver.setCodecPreferences([...codecs.filter((c) => c.mimeType.toLowerCase() === wanted),
+    ...codecs.filter((c) => c.mimeType.toLowerCase() !== wanted)]);
+  const video = document.createElement('video');
+  video.muted = true; video.autoplay = true; video.playsInline = true;
+  document.body.replaceChildren(video);
+  pc.ontrack = (ev) => { video.srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+  const early = [];
+  let resource = null;
+  let etag = null;
+  const patch = (lines) => fetch(resource, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': etag },
+    body: lines.join('\r\n') + '\r\n',
+  });
+  pc.onicecandidate = (ev) => {
+    if (!ev.candidate || !ev.candidate.candidate) return;
+    const line = `a=${ev.candidate.candidate}`;
+    if (resource) patch([line]); else early.push(line);
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  const response = await fetch(`/whep/camera`, {
+    method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp,
+  });
+  const answer = await response.text();
+  if (response.status !== 201) throw new Error(`POST: ${response.status} ${answer}`);
+  resource = new URL(response.headers.get('Location'), location.href).href;
+  etag = response.headers.get('ETag');
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  let patched = null;
+  if (early.length) patched = (await patch(early)).status;
+  window.periscope = { get pc() { return pc; }, get state() { return 'live'; } };
+  window.whep = { resource, etag, patched, answer };
+  return { resource, etag, patched, sendonly: /a=sendonly/.test(answer), candidates: (answer.match(/a=candidate:/g) || []).length };
+}
+
+async function whepDeleteInPage() {
+  const response = await fetch(window.whep.resource, { method: 'DELETE' });
+  window.periscope.pc.close();
+  const streams = await (await fetch('/api/streams')).json();
+  const metrics = await (await fetch('/metrics')).text();
+  const again = await fetch(window.whep.resource, { method: 'DELETE' });
+  return {
+    status: response.status,
+    viewers: streams[0].viewers.length,
+    whepGauge: (metrics.match(/^periscope_whep_sessions (\d+)/m) || [])[1],
+    again: again.status,
+  };
+}
+
 // --restart: stop the daemon under a playing page, start it again on the same port, and
 // require the page to come back to live video by itself.
 async function restartDaemon(url) {
@@ -297,8 +356,20 @@ async function main() {
     page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
     pages.push(page);
   }
-  // Load them all at once: the daemon has to cope with viewers arriving together.
-  await Promise.all(pages.map((p) => p.goto(url, { waitUntil: 'load', timeout: 10_000 })));
+  if (opts.whep) {
+    // A same-origin page that is not the viewer: the WHEP client is the only peer.
+    await Promise.all(pages.map((p) => p.goto(new URL('healthz', url).href, { waitUntil: 'load', timeout: 10_000 })));
+    const made = await Promise.all(pages.map((p) => p.evaluate(whepClientInPage, codec).catch((e) => ({ error: e.message }))));
+    made.forEach((m, i) => {
+      ok(!m.error && /\/whep\/camera\/[0-9a-f]{32}$/.test(m.resource) && m.etag,
+        `tab ${i + 1}: WHEP POST answered 201 with Location and ETag`, [JSON.stringify(m)]);
+      ok(m.sendonly && m.candidates > 0, `tab ${i + 1}: the answer is sendonly and carries candidates`, [JSON.stringify(m)]);
+      if (m.patched !== null) ok(m.patched === 204, `tab ${i + 1}: PATCH with trickled candidates answered 204`, [`got ${m.patched}`]);
+    });
+  } else {
+    // Load them all at once: the daemon has to cope with viewers arriving together.
+    await Promise.all(pages.map((p) => p.goto(url, { waitUntil: 'load', timeout: 10_000 })));
+  }
 
   // Poll every tab until all pass or time runs out.
   const histories = pages.map(() => []);
@@ -329,8 +400,15 @@ async function main() {
     comment(`tab ${i + 1} ICE route (browser -> daemon): ${last && last.route ? last.route : 'none selected'}`);
   }
 
+  if (opts.whep && allPass) {
+    const gone = await pages[0].evaluate(whepDeleteInPage).catch((e) => ({ error: e.message }));
+    ok(gone.status === 200 && gone.again === 404, 'WHEP DELETE ends the session (200, then 404)', [JSON.stringify(gone)]);
+    ok(gone.viewers === tabs - 1 && gone.whepGauge === String(tabs - 1),
+      'the deleted session is gone from /api/streams and /metrics', [JSON.stringify(gone)]);
+  }
+
   // The status line should have caught up with the stats by now.
-  if (allPass) {
+  if (allPass && !opts.whep) {
     const text = await pages[0].waitForFunction(
       () => /^live · \d+×\d+ · \d+ fps · /.test(document.getElementById('status-text').textContent)
         && document.getElementById('status-text').textContent,

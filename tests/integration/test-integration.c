@@ -31,6 +31,7 @@ typedef struct {
   PscConfig *config;
   PscStream *stream;
   PscSignalling *signalling;
+  PscWhep *whep;
   PscServer *server;
   char *url;
 } Fixture;
@@ -81,7 +82,8 @@ fixture_setup (Fixture *f, gconstpointer data)
 
   f->signalling = psc_signalling_new (&options);
   psc_signalling_add_stream (f->signalling, f->stream);
-  f->server = psc_server_new (f->signalling);
+  f->whep = psc_whep_new (f->signalling, &options);
+  f->server = psc_server_new (f->signalling, f->whep);
   g_assert_true (psc_server_listen (f->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
   f->url = g_strdup_printf ("ws://127.0.0.1:%u/ws/%s", psc_server_get_port (f->server),
@@ -108,11 +110,13 @@ static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   psc_signalling_shutdown (f->signalling);
+  psc_whep_close_all (f->whep);
   psc_test_iterate_until (no_viewers, f->stream, 10, "every viewer to be detached");
   psc_test_iterate_until (no_webrtcbin, f->stream, 10, "every branch to be removed");
   for (int i = 0; i < 100; i++)
     g_main_context_iteration (NULL, FALSE);
   g_clear_object (&f->server);
+  g_clear_object (&f->whep);
   g_clear_object (&f->signalling);
   psc_stream_stop (f->stream);
   g_clear_object (&f->stream);

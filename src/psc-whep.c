@@ -1,0 +1,497 @@
+/* periscope — WHEP (draft-ietf-wish-whep): any standard player pulls a stream over HTTP
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-whep.h"
+#include "psc-protocol.h"
+#include "psc-sdp.h"
+
+#include <string.h>
+#include <sys/random.h>
+
+GST_DEBUG_CATEGORY_STATIC (psc_whep_debug);
+#define GST_CAT_DEFAULT psc_whep_debug
+
+/* Seconds a player is told to wait before trying a stream that is not live. */
+#define RETRY_AFTER_S "5"
+
+typedef struct {
+  PscWhep *whep;                /* not owned */
+  char *id;                     /* 128 random bits, hex: the resource is unguessable */
+  char *etag;
+  char *remote_ufrag;           /* from the offer, to tell an ICE restart */
+  PscStream *stream;
+  PscViewer *viewer;
+  SoupServerMessage *pending;   /* the POST waiting for the answer */
+  gint64 started_at;
+} Session;
+
+struct _PscWhep {
+  GObject parent;
+
+  PscSignalling *signalling;
+  GStrv ice_addresses;
+  PscViewerOptions options;
+  GHashTable *sessions;         /* id -> Session* */
+};
+
+G_DEFINE_FINAL_TYPE (PscWhep, psc_whep, G_TYPE_OBJECT)
+
+static void
+session_free (Session *session)
+{
+  if (session->viewer != NULL) {
+    g_signal_handlers_disconnect_by_data (session->viewer, session);
+    psc_viewer_stop (session->viewer);
+    g_object_unref (session->viewer);
+  }
+  if (session->pending != NULL) {
+    soup_server_message_set_status (session->pending, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    soup_server_message_unpause (session->pending);
+    g_object_unref (session->pending);
+  }
+  g_clear_object (&session->stream);
+  g_free (session->id);
+  g_free (session->etag);
+  g_free (session->remote_ufrag);
+  g_free (session);
+}
+
+static void
+psc_whep_finalize (GObject *object)
+{
+  PscWhep *self = PSC_WHEP (object);
+
+  g_hash_table_unref (self->sessions);
+  g_clear_pointer (&self->options.ice_servers, g_ptr_array_unref);
+  g_strfreev (self->ice_addresses);
+  g_object_unref (self->signalling);
+  G_OBJECT_CLASS (psc_whep_parent_class)->finalize (object);
+}
+
+static void
+psc_whep_class_init (PscWhepClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = psc_whep_finalize;
+}
+
+static void
+psc_whep_init (PscWhep *self)
+{
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      (GDestroyNotify) session_free);
+}
+
+PscWhep *
+psc_whep_new (PscSignalling *signalling, const PscViewerOptions *options)
+{
+  PscWhep *self;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (signalling) && options != NULL, NULL);
+
+  if (psc_whep_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (psc_whep_debug, "psc-whep", 0, "periscope WHEP");
+
+  self = g_object_new (PSC_TYPE_WHEP, NULL);
+  self->signalling = g_object_ref (signalling);
+  self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
+  self->options = *options;
+  self->options.ice_addresses = (const char *const *) self->ice_addresses;
+  if (options->ice_servers != NULL)
+    self->options.ice_servers = g_ptr_array_ref (options->ice_servers);
+  return self;
+}
+
+/* ---- HTTP helpers ---- */
+
+static void
+add_cors (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (headers, "Access-Control-Allow-Origin", "*");
+  soup_message_headers_replace (headers, "Access-Control-Expose-Headers",
+      "Location, ETag, Link, Accept-Post, Retry-After");
+}
+
+static void
+respond_text (SoupServerMessage *msg, guint status, const char *text)
+{
+  g_autofree char *line = g_strconcat (text, "\n", NULL);
+
+  add_cors (msg);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, line,
+      strlen (line));
+}
+
+/* One Link header per STUN/TURN server (RFC 9725 §4.6, which WHEP follows). */
+static void
+add_ice_server_links (PscWhep *self, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  for (guint i = 0; self->options.ice_servers && i < self->options.ice_servers->len; i++) {
+    PscIceServer *server = g_ptr_array_index (self->options.ice_servers, i);
+    g_autofree char *link = NULL;
+
+    if (server->turn)
+      link = g_strdup_printf ("<%s>; rel=\"ice-server\"; username=\"%s\"; credential=\"%s\"; "
+          "credential-type=\"password\"", server->browser_url, server->username,
+          server->credential);
+    else
+      link = g_strdup_printf ("<%s>; rel=\"ice-server\"", server->browser_url);
+    soup_message_headers_append (headers, "Link", link);
+  }
+}
+
+static char *
+random_hex (void)
+{
+  guint8 bytes[16];
+  GString *hex = g_string_new (NULL);
+
+  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
+    g_error ("getrandom failed: no source of randomness for WHEP session ids");
+  for (guint i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (hex, "%02x", bytes[i]);
+  return g_string_free (hex, FALSE);
+}
+
+static PscStream *
+find_stream (PscWhep *self, const char *id)
+{
+  GList *streams = psc_signalling_get_streams (self->signalling);
+  PscStream *found = NULL;
+
+  for (GList *l = streams; l != NULL; l = l->next) {
+    if (g_str_equal (psc_stream_get_id (l->data), id))
+      found = l->data;
+  }
+  g_list_free (streams);
+  return found;
+}
+
+/* Viewers now, WebSocket and WHEP, over every stream: --max-viewers bounds them together. */
+static guint
+count_viewers (PscWhep *self)
+{
+  GList *streams = psc_signalling_get_streams (self->signalling);
+  guint viewers = 0;
+
+  for (GList *l = streams; l != NULL; l = l->next) {
+    PscStreamStats stats;
+    psc_stream_get_stats (l->data, &stats);
+    viewers += stats.viewers;
+  }
+  g_list_free (streams);
+  return viewers;
+}
+
+/* ---- A session's viewer (main context) ---- */
+
+static void
+on_answer (PscViewer *viewer, const char *sdp, gpointer user_data)
+{
+  Session *session = user_data;
+  SoupServerMessage *msg = g_steal_pointer (&session->pending);
+  SoupMessageHeaders *headers;
+  g_autofree char *location = NULL;
+  g_autofree char *etag = NULL;
+
+  if (msg == NULL)
+    return;
+  headers = soup_server_message_get_response_headers (msg);
+  location = g_strdup_printf ("/whep/%s/%s", psc_stream_get_id (session->stream), session->id);
+  etag = g_strdup_printf ("\"%s\"", session->etag);
+  add_cors (msg);
+  soup_message_headers_replace (headers, "Location", location);
+  soup_message_headers_replace (headers, "ETag", etag);
+  add_ice_server_links (session->whep, msg);
+  soup_server_message_set_status (msg, SOUP_STATUS_CREATED, NULL);
+  soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_COPY, sdp,
+      strlen (sdp));
+  soup_server_message_unpause (msg);
+  g_object_unref (msg);
+  g_message ("WHEP session %s on stream %s answered", session->id,
+      psc_stream_get_id (session->stream));
+}
+
+static void
+on_connected (PscViewer *viewer, gpointer user_data)
+{
+  Session *session = user_data;
+  g_message ("WHEP viewer %s is watching stream %s", session->id,
+      psc_stream_get_id (session->stream));
+}
+
+/* The session failed: before the answer, the POST gets why; after it, the session is reaped
+ * (ICE failed, the connect timeout passed, a branch error). */
+static void
+on_failed (PscViewer *viewer, GError *error, gpointer user_data)
+{
+  Session *session = user_data;
+  PscWhep *self = session->whep;
+
+  if (session->pending != NULL) {
+    SoupServerMessage *msg = g_steal_pointer (&session->pending);
+    guint status = error->domain == PSC_PROTOCOL_ERROR &&
+        error->code == PSC_PROTOCOL_ERROR_BAD_SDP ? SOUP_STATUS_BAD_REQUEST :
+        SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    respond_text (msg, status, error->message);
+    soup_server_message_unpause (msg);
+    g_object_unref (msg);
+  }
+  g_message ("WHEP session %s on stream %s ended: %s", session->id,
+      psc_stream_get_id (session->stream), error->message);
+  g_hash_table_remove (self->sessions, session->id);
+}
+
+/* ---- Requests ---- */
+
+static const char *
+sdp_ufrag (const GstSDPMessage *sdp)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++) {
+    const char *ufrag = gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, i),
+        "ice-ufrag");
+    if (ufrag != NULL)
+      return ufrag;
+  }
+  return gst_sdp_message_get_attribute_val (sdp, "ice-ufrag");
+}
+
+static void
+handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *type = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (msg), NULL);
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GstSDPMessage) offer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  PscSdpCodecChoice choice;
+  gboolean available[PSC_CODEC_COUNT];
+  Session *session;
+
+  if (g_strcmp0 (type, "application/sdp") != 0) {
+    respond_text (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+        "the offer must be sent as Content-Type: application/sdp");
+    return;
+  }
+  bytes = soup_message_body_flatten (body);
+  if (g_bytes_get_size (bytes) > PSC_WHEP_MAX_OFFER) {
+    respond_text (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "the offer is over 64 KiB");
+    return;
+  }
+  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (gst_sdp_message_new_from_text (text, &offer) != GST_SDP_OK ||
+      gst_sdp_message_get_version (offer) == NULL ||
+      gst_sdp_message_medias_len (offer) == 0) {
+    respond_text (msg, SOUP_STATUS_BAD_REQUEST,
+        "the body is not an SDP offer (RFC 8866) with at least one m-line");
+    return;
+  }
+  if (!psc_stream_is_playing (stream)) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Retry-After", RETRY_AFTER_S);
+    respond_text (msg, SOUP_STATUS_CONFLICT, "the stream is not live; try again shortly");
+    return;
+  }
+  if (self->options.max_viewers > 0 && count_viewers (self) >= self->options.max_viewers) {
+    respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+        "the viewer limit is reached (--max-viewers); try again later");
+    return;
+  }
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    available[c] = psc_stream_get_encoder (stream, c) != NULL;
+  if (!psc_sdp_choose_codec (offer, available, &choice, &error)) {
+    respond_text (msg, error->code == PSC_PROTOCOL_ERROR_INVALID_FIELD ?
+        SOUP_STATUS_NOT_ACCEPTABLE : SOUP_STATUS_BAD_REQUEST, error->message);
+    return;
+  }
+
+  session = g_new0 (Session, 1);
+  session->whep = self;
+  session->id = random_hex ();
+  session->etag = random_hex ();
+  session->remote_ufrag = g_strdup (sdp_ufrag (offer));
+  session->stream = g_object_ref (stream);
+  session->started_at = g_get_real_time ();
+  session->viewer = psc_viewer_new (stream, session->id, choice.codec, &self->options);
+  g_signal_connect (session->viewer, "answer", G_CALLBACK (on_answer), session);
+  g_signal_connect (session->viewer, "connected", G_CALLBACK (on_connected), session);
+  g_signal_connect (session->viewer, "failed", G_CALLBACK (on_failed), session);
+  g_hash_table_replace (self->sessions, session->id, session);
+
+  session->pending = g_object_ref (msg);
+  soup_server_message_pause (msg);
+  GST_INFO ("WHEP session %s: %s, payload type %u", session->id,
+      psc_codec_to_string (choice.codec), choice.payload_type);
+  if (!psc_viewer_start_answer (session->viewer, text, choice.payload_type,
+          choice.profile_level_id, &error))
+    on_failed (session->viewer, error, session);
+  psc_sdp_codec_choice_clear (&choice);
+}
+
+/* RFC 8840 trickle: "a=candidate:…" lines, maybe with a=ice-ufrag/pwd and a=mid. */
+static void
+handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  const char *type = soup_message_headers_get_content_type (request, NULL);
+  const char *if_match = soup_message_headers_get_one (request, "If-Match");
+  g_autofree char *etag = g_strdup_printf ("\"%s\"", session->etag);
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (g_strcmp0 (type, "application/trickle-ice-sdpfrag") != 0) {
+    respond_text (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+        "candidates must be sent as Content-Type: application/trickle-ice-sdpfrag");
+    return;
+  }
+  if (if_match != NULL && !g_str_equal (if_match, "*") && !g_str_equal (if_match, etag)) {
+    respond_text (msg, SOUP_STATUS_PRECONDITION_FAILED, "If-Match does not match the ETag");
+    return;
+  }
+  bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  if (g_bytes_get_size (bytes) > PSC_WHEP_MAX_OFFER) {
+    respond_text (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "the fragment is over 64 KiB");
+    return;
+  }
+  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  lines = g_strsplit_set (text, "\r\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (g_str_has_prefix (lines[i], "a=ice-ufrag:") &&
+        g_strcmp0 (lines[i] + strlen ("a=ice-ufrag:"), session->remote_ufrag) != 0) {
+      respond_text (msg, 422, "ICE restart is not supported: start a new session");
+      return;
+    }
+  }
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autoptr (GError) error = NULL;
+    if (!g_str_has_prefix (lines[i], "a=candidate:"))
+      continue;
+    if (!psc_viewer_add_ice_candidate (session->viewer, 0, lines[i] + 2, &error)) {
+      respond_text (msg, SOUP_STATUS_BAD_REQUEST, error->message);
+      return;
+    }
+  }
+  add_cors (msg);
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
+static void
+handle_options (PscWhep *self, SoupServerMessage *msg, gboolean resource)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  const char *methods = resource ? "OPTIONS, PATCH, DELETE" : "OPTIONS, POST";
+
+  add_cors (msg);
+  soup_message_headers_replace (headers, "Allow", methods);
+  soup_message_headers_replace (headers, "Access-Control-Allow-Methods", methods);
+  soup_message_headers_replace (headers, "Access-Control-Allow-Headers",
+      "Content-Type, If-Match, Authorization");
+  soup_message_headers_replace (headers, "Access-Control-Max-Age", "86400");
+  if (!resource) {
+    soup_message_headers_replace (headers, "Accept-Post", "application/sdp");
+    add_ice_server_links (self, msg);
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
+static void
+on_whep (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  PscWhep *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
+  guint n = g_strv_length (parts);
+  PscStream *stream;
+  Session *session = NULL;
+
+  if (n < 2 || n > 3 || !g_str_equal (parts[0], "whep") ||
+      !psc_protocol_id_is_valid (parts[1])) {
+    respond_text (msg, SOUP_STATUS_NOT_FOUND, "WHEP endpoints are /whep/{stream}");
+    return;
+  }
+  stream = find_stream (self, parts[1]);
+  if (stream == NULL) {
+    g_autofree char *text = g_strdup_printf ("no stream \"%s\"", parts[1]);
+    respond_text (msg, SOUP_STATUS_NOT_FOUND, text);
+    return;
+  }
+  if (method == SOUP_METHOD_OPTIONS) {
+    handle_options (self, msg, n == 3);
+    return;
+  }
+  if (n == 2) {
+    if (method == SOUP_METHOD_POST)
+      handle_post (self, msg, stream);
+    else
+      respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "POST an SDP offer here");
+    return;
+  }
+
+  session = g_hash_table_lookup (self->sessions, parts[2]);
+  if (session == NULL || session->stream != stream) {
+    respond_text (msg, SOUP_STATUS_NOT_FOUND, "no such WHEP session (ended, or never was)");
+    return;
+  }
+  if (g_str_equal (method, "PATCH")) {
+    handle_patch (self, msg, session);
+  } else if (method == SOUP_METHOD_DELETE) {
+    g_message ("WHEP session %s on stream %s deleted", session->id, psc_stream_get_id (stream));
+    g_hash_table_remove (self->sessions, parts[2]);
+    respond_text (msg, SOUP_STATUS_OK, "session ended");
+  } else {
+    respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+        "a WHEP session takes PATCH (candidates) and DELETE");
+  }
+}
+
+void
+psc_whep_add_handlers (PscWhep *self, SoupServer *server)
+{
+  g_return_if_fail (PSC_IS_WHEP (self) && SOUP_IS_SERVER (server));
+  soup_server_add_handler (server, "/whep", on_whep, g_object_ref (self), g_object_unref);
+}
+
+guint
+psc_whep_get_session_count (PscWhep *self)
+{
+  g_return_val_if_fail (PSC_IS_WHEP (self), 0);
+  return g_hash_table_size (self->sessions);
+}
+
+void
+psc_whep_close_all (PscWhep *self)
+{
+  g_return_if_fail (PSC_IS_WHEP (self));
+  g_hash_table_remove_all (self->sessions);
+}
+
+GPtrArray *
+psc_whep_list_sessions (PscWhep *self, const char *stream_id)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_peer_info_free);
+  GHashTableIter iter;
+  Session *session;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session)) {
+    PscPeerInfo *info;
+
+    if (stream_id != NULL && !g_str_equal (stream_id, psc_stream_get_id (session->stream)))
+      continue;
+    info = g_new0 (PscPeerInfo, 1);
+    info->peer_id = g_strdup (session->id);
+    info->room = g_strdup (psc_stream_get_id (session->stream));
+    info->joined_at = session->started_at;
+    info->viewer = g_object_ref (session->viewer);
+    g_ptr_array_add (list, info);
+  }
+  return list;
+}
