@@ -43,6 +43,7 @@ struct _PscViewer {
   GstSDPMessage *offer_sdp;     /* what we offered, to check the answer against */
   GstElement *branch;
   GstElement *webrtc;
+  GstElement *rtpbin;           /* webrtcbin's, for RTCP timeouts */
   gulong branch_error_handler;
   GstPad *payloader_src;
   gulong first_buffer_probe;
@@ -80,6 +81,7 @@ psc_viewer_finalize (GObject *object)
   g_clear_pointer (&self->offer_sdp, gst_sdp_message_free);
   g_clear_pointer (&self->remote_offer, gst_sdp_message_free);
   g_free (self->profile_level_id);
+  g_clear_object (&self->rtpbin);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->branch);
   g_clear_object (&self->stream);
@@ -453,6 +455,25 @@ create_offer (PscViewer *self)
   g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
 }
 
+/* webrtcbin's RTP thread: the viewer stopped sending RTCP receiver reports for five RTCP
+ * intervals (RFC 3550 §6.3.5: about 25 s), or said goodbye. A viewer whose network or process
+ * vanished is noticed this way and reaped, WebSocket or WHEP alike. */
+static void
+on_rtcp_timeout (GstElement *rtpbin, guint session, guint ssrc, gpointer user_data)
+{
+  post_event (user_data, EVENT_FAILED, 0, NULL,
+      g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+          "the viewer went silent (no RTCP receiver reports): its network or player is gone"));
+}
+
+static void
+on_rtcp_bye (GstElement *rtpbin, guint session, guint ssrc, gpointer user_data)
+{
+  post_event (user_data, EVENT_FAILED, 0, NULL,
+      g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+          "the viewer ended its session (RTCP BYE)"));
+}
+
 /* ---- Answerer mode (WHEP): the viewer offers, we answer with every candidate in ---- */
 
 static void
@@ -654,6 +675,19 @@ start_branch (PscViewer *self)
   g_signal_connect_data (self->webrtc, "notify::ice-gathering-state",
       G_CALLBACK (on_gathering_state), g_object_ref (self),
       (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  {
+    /* webrtcbin's own rtpbin; its name is webrtcbin's implementation, so tolerate its absence. */
+    g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
+    if (rtpbin != NULL) {
+      self->rtpbin = gst_object_ref (rtpbin);
+      g_signal_connect_data (rtpbin, "on-timeout", G_CALLBACK (on_rtcp_timeout),
+          g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+      g_signal_connect_data (rtpbin, "on-bye-ssrc", G_CALLBACK (on_rtcp_bye),
+          g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+    } else {
+      g_warning ("webrtcbin has no rtpbin child: vanished viewers are noticed only by ICE");
+    }
+  }
   self->branch_error_handler = g_signal_connect (self->stream, "branch-error",
       G_CALLBACK (on_branch_error), self);
   self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s, on_connect_timeout,
@@ -771,6 +805,8 @@ psc_viewer_stop (PscViewer *self)
   g_clear_object (&self->payloader_src);
   if (self->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  if (self->rtpbin != NULL)
+    g_signal_handlers_disconnect_by_data (self->rtpbin, self);
   if (self->branch != NULL)
     psc_stream_detach (self->stream, self->branch);
 }

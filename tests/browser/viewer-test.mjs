@@ -82,6 +82,7 @@ try {
       restart: { type: 'boolean', default: false },
       whep: { type: 'boolean', default: false },
       'page-codec': { type: 'string' },
+      vanish: { type: 'boolean', default: false },
     },
   }).values;
 } catch (e) {
@@ -319,6 +320,8 @@ async function restartDaemon(url) {
 // --- main --------------------------------------------------------------------
 
 let browser = null;
+let browserServer = null;   // --vanish only
+let frozen = false;
 const pages = [];
 const consoleLogs = [];  // per tab
 
@@ -337,7 +340,7 @@ async function main() {
   // No DNS at all: every name fails at once, except the daemon's own host.
   const host = new URL(url).hostname;
   const resolverRules = `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`;
-  browser = await chromium.launch({
+  const launchOptions = {
     executablePath: CHROMIUM,
     headless: true,
     args: [...CHROMIUM_ARGS, resolverRules],
@@ -346,7 +349,15 @@ async function main() {
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,
-  });
+  };
+  if (opts.vanish) {
+    // A browser server: we know its PID, and playwright starts it as the leader of its own
+    // process group (renderers included), which --vanish freezes.
+    browserServer = await chromium.launchServer(launchOptions);
+    browser = await chromium.connect(browserServer.wsEndpoint());
+  } else {
+    browser = await chromium.launch(launchOptions);
+  }
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   for (let i = 0; i < tabs; i++) {
     const page = await context.newPage();
@@ -400,7 +411,30 @@ async function main() {
     comment(`tab ${i + 1} ICE route (browser -> daemon): ${last && last.route ? last.route : 'none selected'}`);
   }
 
-  if (opts.whep && allPass) {
+  if (opts.vanish && allPass) {
+    // The player's machine vanishes: no DELETE, no DTLS alert, no RTCP BYE, nothing. Freeze
+    // every process of the browser we started (its own process group) and watch the daemon
+    // reap the WHEP session from /metrics. The draft's bar: within 30 s.
+    const metricsUrl = new URL('metrics', url).href;
+    const t0 = Date.now();
+    process.kill(-browserServer.process().pid, 'SIGSTOP');
+    frozen = true;
+    let sessions = null;
+    while (Date.now() - t0 < 40_000) {
+      const text = await (await fetch(metricsUrl)).text();
+      sessions = (text.match(/^periscope_whep_sessions (\d+)/m) || [])[1];
+      if (sessions === '0') break;
+      await sleep(500);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    comment(`vanished WHEP session reaped after ${seconds.toFixed(1)} s`);
+    ok(sessions === '0' && seconds <= 30, 'a vanished WHEP viewer is reaped within 30 s',
+      [`sessions=${sessions} after ${seconds.toFixed(1)} s`]);
+    process.kill(-browserServer.process().pid, 'SIGCONT');
+    frozen = false;
+  }
+
+  if (opts.whep && !opts.vanish && allPass) {
     const gone = await pages[0].evaluate(whepDeleteInPage).catch((e) => ({ error: e.message }));
     ok(gone.status === 200 && gone.again === 404, 'WHEP DELETE ends the session (200, then 404)', [JSON.stringify(gone)]);
     ok(gone.viewers === tabs - 1 && gone.whepGauge === String(tabs - 1),
@@ -444,9 +478,17 @@ async function doCleanup() {
       ok(false, `screenshot saved to ${screenshotPath}`, [e.message]);
     }
   }
+  if (frozen) {
+    process.kill(-browserServer.process().pid, 'SIGCONT');
+    frozen = false;
+  }
   if (browser) {
     await Promise.race([browser.close().catch(() => {}), sleep(10_000, null, { ref: false })]);
     browser = null;
+  }
+  if (browserServer) {
+    await Promise.race([browserServer.close().catch(() => {}), sleep(10_000, null, { ref: false })]);
+    browserServer = null;
   }
   if (daemon && daemon.pid !== undefined) {
     const wasRunning = !daemonExit;

@@ -4,6 +4,7 @@
  */
 #include <gst/gst.h>
 #include <gst/video/video.h>
+#include <gst/webrtc/webrtc.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
@@ -96,6 +97,12 @@ static gboolean
 no_webrtcbin (gpointer data)
 {
   return count_elements (psc_stream_get_pipeline (data), "webrtcbin") == 0;
+}
+
+static gboolean
+one_webrtcbin (gpointer data)
+{
+  return count_elements (psc_stream_get_pipeline (data), "webrtcbin") == 1;
 }
 
 static gboolean
@@ -557,29 +564,49 @@ http_done (gpointer data)
   return ((HttpResult *) data)->done;
 }
 
-/* GET http://127.0.0.1:PORT@path on the test's own main context; returns the body. */
+/* @method http://127.0.0.1:PORT@path with an optional body and one optional extra header;
+ * returns the body, the status and (if asked) the response headers. */
 static char *
-http_get (Fixture *f, const char *path, guint *status, char **content_type)
+http_request (Fixture *f, const char *method, const char *path, const char *content_type,
+    const char *body, const char *header, const char *value, guint *status,
+    SoupMessageHeaders **response_headers)
 {
   g_autoptr (SoupSession) session = soup_session_new ();
   g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s",
       psc_server_get_port (f->server), path);
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
   HttpResult r = { 0 };
   gsize size;
   const char *data;
-  char *body;
+  char *text;
 
+  if (body != NULL) {
+    g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+    soup_message_set_request_body_from_bytes (msg, content_type, bytes);
+  }
+  if (header != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), header, value);
   soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_http_done, &r);
   psc_test_iterate_until (http_done, &r, 10, url);
   g_assert_no_error (r.error);
   *status = soup_message_get_status (msg);
-  if (content_type != NULL)
-    *content_type = g_strdup (soup_message_headers_get_content_type (
-            soup_message_get_response_headers (msg), NULL));
+  if (response_headers != NULL)
+    *response_headers = g_boxed_copy (SOUP_TYPE_MESSAGE_HEADERS,
+        soup_message_get_response_headers (msg));
   data = g_bytes_get_data (r.body, &size);
-  body = g_strndup (data, size);
+  text = g_strndup (data, size);
   g_bytes_unref (r.body);
+  return text;
+}
+
+static char *
+http_get (Fixture *f, const char *path, guint *status, char **content_type)
+{
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  char *body = http_request (f, "GET", path, NULL, NULL, NULL, NULL, status, &headers);
+
+  if (content_type != NULL)
+    *content_type = g_strdup (soup_message_headers_get_content_type (headers, NULL));
   return body;
 }
 
@@ -819,6 +846,175 @@ test_metrics (Fixture *f, gconstpointer data)
       metric_value (before, "periscope_errors_total", "kind", "protocol") + 1);
 }
 
+/* A WHEP client's offer, made by a webrtcbin of our own: one recvonly video m-line for
+ * @caps (application/x-rtp…). No ICE gathering happens (no local description is set). */
+static char *
+make_offer (const char *caps)
+{
+  g_autoptr (GstElement) webrtc = gst_object_ref_sink (gst_element_factory_make ("webrtcbin",
+          NULL));
+  g_autoptr (GstCaps) rtp_caps = gst_caps_from_string (caps);
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  GstWebRTCSessionDescription *offer = NULL;
+  GstPromise *promise = gst_promise_new ();
+  char *text;
+
+  gst_element_set_state (webrtc, GST_STATE_READY);
+  g_signal_emit_by_name (webrtc, "add-transceiver",
+      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, rtp_caps, &transceiver);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
+  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
+  gst_structure_get (gst_promise_get_reply (promise), "offer",
+      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  g_assert_nonnull (offer);
+  text = gst_sdp_message_as_text (offer->sdp);
+  gst_webrtc_session_description_free (offer);
+  gst_element_set_state (webrtc, GST_STATE_NULL);
+  return text;
+}
+
+#define H264_OFFER_CAPS "application/x-rtp,media=video,encoding-name=H264,payload=102," \
+  "clock-rate=90000,packetization-mode=(string)1,profile-level-id=(string)42e01f"
+
+static void
+expect_status (Fixture *f, const char *method, const char *path, const char *type,
+    const char *body, guint expected, const char *fragment)
+{
+  guint status;
+  g_autofree char *text = http_request (f, method, path, type, body, NULL, NULL, &status, NULL);
+
+  g_test_message ("%s %s -> %u %s", method, path, status, text);
+  g_assert_cmpuint (status, ==, expected);
+  if (fragment != NULL)
+    g_assert_nonnull (strstr (text, fragment));
+}
+
+/* Every WHEP error status, and a whole session's resource: PATCH and DELETE. */
+static void
+test_whep_http (Fixture *f, gconstpointer data)
+{
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *av1 = g_strdup ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 100\r\na=rtpmap:100 AV1/90000\r\na=recvonly\r\n");
+  g_autofree char *sendonly = NULL;
+  g_autofree char *answer = NULL;
+  g_autofree char *resource = NULL;
+  g_autofree char *frag = NULL;
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autoptr (GString) restart = NULL;
+  g_autoptr (PscTestClient) ws = psc_test_client_new (f->url, TRUE);
+  const char *etag;
+  guint status;
+
+  psc_test_client_wait_frames (ws, 30, 20);
+  expect_status (f, "POST", "/whep/nope", "application/sdp", offer, 404, "nope");
+  expect_status (f, "POST", "/whep/camera", "text/plain", offer, 415, "application/sdp");
+  expect_status (f, "POST", "/whep/camera", "application/sdp", "hello", 400, "SDP");
+  expect_status (f, "POST", "/whep/camera", "application/sdp", av1, 406, "AV1");
+  sendonly = g_strdup (offer);
+  g_assert_nonnull (strstr (sendonly, "a=recvonly"));
+  memcpy (strstr (sendonly, "a=recvonly"), "a=sendonly", 10);
+  expect_status (f, "POST", "/whep/camera", "application/sdp", sendonly, 400, "recvonly");
+  expect_status (f, "GET", "/whep/camera", NULL, NULL, 405, NULL);
+  expect_status (f, "DELETE", "/whep/camera/0123456789abcdef0123456789abcdef", NULL, NULL, 404,
+      NULL);
+
+  /* OPTIONS: CORS preflight and Accept-Post. */
+  g_free (http_request (f, "OPTIONS", "/whep/camera", NULL, NULL, NULL, NULL, &status,
+          &headers));
+  g_assert_cmpuint (status, ==, 204);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Accept-Post"), ==, "application/sdp");
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"), ==,
+      "*");
+  g_clear_pointer (&headers, soup_message_headers_unref);
+
+  /* A session: 201, the answer, Location, ETag; it shares the encoder with the WS viewer. */
+  answer = http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL, NULL,
+      &status, &headers);
+  g_assert_cmpuint (status, ==, 201);
+  g_assert_cmpstr (soup_message_headers_get_content_type (headers, NULL), ==, "application/sdp");
+  g_assert_nonnull (strstr (answer, "a=sendonly"));
+  g_assert_nonnull (strstr (answer, "a=rtpmap:102 H264/90000"));
+  g_assert_nonnull (strstr (answer, "a=candidate:"));
+  resource = g_strdup (soup_message_headers_get_one (headers, "Location"));
+  etag = soup_message_headers_get_one (headers, "ETag");
+  g_assert_true (g_str_has_prefix (resource, "/whep/camera/"));
+  g_assert_cmpuint (strlen (resource), ==, strlen ("/whep/camera/") + 32);
+  g_assert_nonnull (etag);
+  g_assert_cmpuint (count_elements (psc_stream_get_pipeline (f->stream), "webrtcbin"), ==, 2);
+  g_assert_cmpuint (count_elements (psc_stream_get_pipeline (f->stream),
+          psc_stream_get_encoder_name (f->stream)), ==, 1);
+
+  /* PATCH: trickle (204), wrong type (415), stale ETag (412), ICE restart (422). */
+  frag = g_strdup ("a=candidate:1 1 UDP 2122252543 127.0.0.1 9 typ host\r\n");
+  g_assert_cmpuint ((g_free (http_request (f, "PATCH", resource,
+                  "application/trickle-ice-sdpfrag", frag, "If-Match", etag, &status, NULL)),
+              status), ==, 204);
+  expect_status (f, "PATCH", resource, "application/sdp", frag, 415, NULL);
+  g_assert_cmpuint ((g_free (http_request (f, "PATCH", resource,
+                  "application/trickle-ice-sdpfrag", frag, "If-Match", "\"stale\"", &status,
+                  NULL)), status), ==, 412);
+  restart = g_string_new ("a=ice-ufrag:somethingnew\r\na=ice-pwd:anewpasswordanewpassword\r\n");
+  g_string_append (restart, frag);
+  expect_status (f, "PATCH", resource, "application/trickle-ice-sdpfrag", restart->str, 422,
+      "restart");
+
+  /* DELETE ends it and frees the viewer; the resource is gone. */
+  expect_status (f, "DELETE", resource, NULL, NULL, 200, NULL);
+  expect_status (f, "PATCH", resource, "application/trickle-ice-sdpfrag", frag, 404, NULL);
+  psc_test_iterate_until (one_webrtcbin, f->stream, 5, "the WHEP branch to be removed");
+  g_assert_cmpuint (psc_whep_get_session_count (f->whep), ==, 0);
+  /* The WebSocket viewer never noticed. */
+  psc_test_client_wait_frames (ws, 30, 20);
+}
+
+/* STUN/TURN servers reach WHEP players as Link headers (rel="ice-server"). */
+static void
+test_whep_links (Fixture *f, gconstpointer data)
+{
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  const char *links;
+  guint status;
+
+  g_free (http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL, NULL,
+          &status, &headers));
+  g_assert_cmpuint (status, ==, 201);
+  links = soup_message_headers_get_list (headers, "Link");
+  g_test_message ("Link: %s", links);
+  g_assert_nonnull (strstr (links, "<stun:127.0.0.1:3478>; rel=\"ice-server\""));
+  g_assert_nonnull (strstr (links, "<turn:127.0.0.1:3478>; rel=\"ice-server\"; "
+          "username=\"periscope\"; credential=\"s3cret\""));
+}
+
+/* 503 at the viewer limit (shared with WebSocket viewers), 409 when the stream is not live. */
+static void
+test_whep_limits (Fixture *f, gconstpointer data)
+{
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autoptr (PscTestClient) ws = psc_test_client_new (f->url, TRUE);
+
+  psc_test_client_wait_frames (ws, 10, 20);
+  expect_status (f, "POST", "/whep/camera", "application/sdp", offer, 503, "limit");
+}
+
+static void
+test_whep_not_live (Fixture *f, gconstpointer data)
+{
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  gboolean failed = FALSE;
+  guint status;
+
+  g_signal_connect (f->stream, "error", G_CALLBACK (on_stream_error), &failed);
+  psc_test_iterate_until (flag_set, &failed, 20, "the source to end");
+  g_free (http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL, NULL,
+          &status, &headers));
+  g_assert_cmpuint (status, ==, 409);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Retry-After"), ==, "5");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -848,6 +1044,10 @@ main (int argc, char **argv)
   ADD ("/integration/h264/rest-api", &h264, test_rest_api);
   ADD ("/integration/h264/snapshot", &h264, test_snapshot);
   ADD ("/integration/h264/metrics", &h264, test_metrics);
+  ADD ("/integration/whep/http", &h264, test_whep_http);
+  ADD ("/integration/whep/links", &with_ice_servers, test_whep_links);
+  ADD ("/integration/whep/limits", &one_seat, test_whep_limits);
+  ADD ("/integration/whep/not-live", &short_source, test_whep_not_live);
   ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
   ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
   ADD ("/integration/h264/source-ends", &short_source, test_source_ends);
