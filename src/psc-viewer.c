@@ -21,6 +21,11 @@ GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
 /* An offer without video is made again this often, this many times at most. */
 #define OFFER_RETRY_MS 20
 #define MAX_OFFER_ATTEMPTS 50
+/* A connected viewer that has sent no RTCP for this long is gone (its network or player).
+ * Browsers send receiver reports about every second for video; rtpbin's own source timeout
+ * (RFC 3550 §6.3.5) would take 25 to 33 s. Checked every RTCP_CHECK_S. */
+#define RTCP_SILENCE_US (10 * G_USEC_PER_SEC)
+#define RTCP_CHECK_S 2
 
 struct _PscViewer {
   GObject parent;
@@ -51,6 +56,8 @@ struct _PscViewer {
   guint offer_attempts;
   guint timeout_source;
   guint retry_source;
+  guint silence_timer;          /* while connected: checks that RTCP keeps coming */
+  gpointer last_rtcp_us;        /* atomic: monotonic µs of the viewer's last RTCP */
   gboolean offer_requested;     /* streaming thread -> main, once */
 };
 
@@ -198,6 +205,7 @@ event_free (Event *event)
 }
 
 static void fail (PscViewer *self, GError *error);
+static gboolean check_rtcp_silence (gpointer user_data);
 static void create_offer (PscViewer *self);
 static void apply_offer (PscViewer *self);
 static void maybe_emit_answer (PscViewer *self);
@@ -257,6 +265,9 @@ dispatch_event (gpointer user_data)
           self->state != PSC_VIEWER_CONNECTED) {
         self->state = PSC_VIEWER_CONNECTED;
         g_clear_handle_id (&self->timeout_source, g_source_remove);
+        g_atomic_pointer_set (&self->last_rtcp_us,
+            GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+        self->silence_timer = g_timeout_add_seconds (RTCP_CHECK_S, check_rtcp_silence, self);
         /* The viewer must not wait for the next GOP: its first frame is a keyframe. */
         psc_stream_request_keyframe (self->stream, self->codec, PSC_KEYFRAME_JOIN);
         GST_INFO ("viewer %s connected", self->peer_id);
@@ -455,8 +466,32 @@ create_offer (PscViewer *self)
   g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
 }
 
+/* webrtcbin's RTP thread: RTCP from the viewer. */
+static void
+on_rtcp_active (GstElement *rtpbin, guint session, guint ssrc, gpointer user_data)
+{
+  PscViewer *self = user_data;
+  g_atomic_pointer_set (&self->last_rtcp_us, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+}
+
+/* Main context. */
+static gboolean
+check_rtcp_silence (gpointer user_data)
+{
+  PscViewer *self = user_data;
+  gint64 last = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&self->last_rtcp_us));
+
+  if (g_get_monotonic_time () - last < RTCP_SILENCE_US)
+    return G_SOURCE_CONTINUE;
+  self->silence_timer = 0;
+  fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+          "the viewer went silent (no RTCP for %d s): its network or player is gone",
+          (int) (RTCP_SILENCE_US / G_USEC_PER_SEC)));
+  return G_SOURCE_REMOVE;
+}
+
 /* webrtcbin's RTP thread: the viewer stopped sending RTCP receiver reports for five RTCP
- * intervals (RFC 3550 §6.3.5: about 25 s), or said goodbye. A viewer whose network or process
+ * intervals (RFC 3550 §6.3.5), or said goodbye. A viewer whose network or process
  * vanished is noticed this way and reaped, WebSocket or WHEP alike. */
 static void
 on_rtcp_timeout (GstElement *rtpbin, guint session, guint ssrc, gpointer user_data)
@@ -684,6 +719,8 @@ start_branch (PscViewer *self)
           g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
       g_signal_connect_data (rtpbin, "on-bye-ssrc", G_CALLBACK (on_rtcp_bye),
           g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+      g_signal_connect_data (rtpbin, "on-ssrc-active", G_CALLBACK (on_rtcp_active),
+          g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
     } else {
       g_warning ("webrtcbin has no rtpbin child: vanished viewers are noticed only by ICE");
     }
@@ -797,6 +834,7 @@ psc_viewer_stop (PscViewer *self)
   g_clear_handle_id (&self->timeout_source, g_source_remove);
   g_clear_signal_handler (&self->branch_error_handler, self->stream);
   g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_handle_id (&self->silence_timer, g_source_remove);
   /* Remove the probe unless it has run (it removes itself). */
   if (self->first_buffer_probe != 0 &&
       g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1))

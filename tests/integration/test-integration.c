@@ -1013,6 +1013,27 @@ test_whep_not_live (Fixture *f, gconstpointer data)
           &status, &headers));
   g_assert_cmpuint (status, ==, 409);
   g_assert_cmpstr (soup_message_headers_get_one (headers, "Retry-After"), ==, "5");
+
+  /* And the health check says so. */
+  g_free (http_request (f, "GET", "/healthz", NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_cmpuint (status, ==, 503);
+}
+
+/* A viewer that keeps sending RTCP (webrtcbin's receiver reports, RFC 3550's 5 s minimum
+ * interval: gaps up to 7.5 s) is never taken for a vanished one: it watches for about 17 s
+ * (500 frames at 30 fps), well past the 10 s silence threshold, and is still there. */
+static void
+test_long_watch (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
+  PscStreamStats stats;
+
+  psc_test_client_wait_frames (client, 30, 20);
+  for (int i = 0; i < 25; i++)
+    psc_test_client_wait_frames (client, 20, 5);
+  psc_stream_get_stats (f->stream, &stats);
+  g_assert_cmpuint (stats.viewers, ==, 1);
+  psc_test_client_wait_frames (client, 30, 5);
 }
 
 int
@@ -1040,6 +1061,7 @@ main (int argc, char **argv)
   ADD ("/integration/relay-room", &h264, test_relay_room);
   ADD ("/integration/h264/keyframe-policy", &h264, test_keyframe_policy);
   ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
+  ADD ("/integration/h264/long-watch", &h264, test_long_watch);
   ADD ("/integration/h264/ice-servers", &with_ice_servers, test_ice_servers);
   ADD ("/integration/h264/rest-api", &h264, test_rest_api);
   ADD ("/integration/h264/snapshot", &h264, test_snapshot);

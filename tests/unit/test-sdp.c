@@ -108,6 +108,61 @@ test_session_level_credentials (void)
   g_assert_true (psc_sdp_check_answer (offer, answer, NULL));
 }
 
+/* A WHEP offer with the given video formats (rtpmap/fmtp lines already in @lines). */
+static GstSDPMessage *
+whep_offer (const char *formats, const char *lines, const char *direction)
+{
+  g_autofree char *text = g_strdup_printf ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=recvonly\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF %s\r\na=mid:1\r\n%sa=%s\r\n", formats, lines, direction);
+  return parse (text);
+}
+
+static void
+test_choose_codec (void)
+{
+  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
+  static const gboolean vp8_only[PSC_CODEC_COUNT] = { FALSE, TRUE };
+  const char *chrome = "a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\n"
+      "a=rtpmap:102 H264/90000\r\n"
+      "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f\r\n"
+      "a=rtpmap:106 H264/90000\r\n"
+      "a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+      "a=rtpmap:45 AV1/90000\r\n";
+  PscSdpCodecChoice choice;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstSDPMessage) h264_first = whep_offer ("102 106 96 97 45", chrome, "recvonly");
+  g_autoptr (GstSDPMessage) vp8_first = whep_offer ("96 97 102 106 45", chrome, "sendrecv");
+  g_autoptr (GstSDPMessage) av1_only = whep_offer ("45", chrome, "recvonly");
+  g_autoptr (GstSDPMessage) sendonly = whep_offer ("96", chrome, "sendonly");
+
+  /* The offer's order wins; H.264 needs packetization-mode=1, so 102 is skipped for 106. */
+  g_assert_true (psc_sdp_choose_codec (h264_first, both, &choice, &error));
+  g_assert_cmpint (choice.codec, ==, PSC_CODEC_H264);
+  g_assert_cmpuint (choice.payload_type, ==, 106);
+  g_assert_cmpstr (choice.profile_level_id, ==, "42e01f");
+  g_assert_cmpstr (choice.mid, ==, "1");
+  psc_sdp_codec_choice_clear (&choice);
+
+  g_assert_true (psc_sdp_choose_codec (vp8_first, both, &choice, &error));
+  g_assert_cmpint (choice.codec, ==, PSC_CODEC_VP8);
+  g_assert_cmpuint (choice.payload_type, ==, 96);
+  psc_sdp_codec_choice_clear (&choice);
+
+  /* Only what the stream can produce. */
+  g_assert_true (psc_sdp_choose_codec (h264_first, vp8_only, &choice, &error));
+  g_assert_cmpint (choice.codec, ==, PSC_CODEC_VP8);
+  psc_sdp_codec_choice_clear (&choice);
+
+  g_assert_false (psc_sdp_choose_codec (av1_only, both, &choice, &error));
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_assert_nonnull (strstr (error->message, "AV1"));
+  g_clear_error (&error);
+
+  g_assert_false (psc_sdp_choose_codec (sendonly, both, &choice, &error));
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -115,5 +170,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/answer/valid", test_valid);
   g_test_add_func ("/sdp/answer/invalid", test_invalid);
   g_test_add_func ("/sdp/answer/session-level", test_session_level_credentials);
+  g_test_add_func ("/sdp/offer/choose-codec", test_choose_codec);
   return g_test_run ();
 }
