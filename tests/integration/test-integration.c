@@ -859,6 +859,8 @@ make_offer (const char *caps)
   GstPromise *promise = gst_promise_new ();
   char *text;
 
+  /* Like a browser: one BUNDLE group (RFC 9143), which the answer keeps. */
+  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
   gst_element_set_state (webrtc, GST_STATE_READY);
   g_signal_emit_by_name (webrtc, "add-transceiver",
       GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, rtp_caps, &transceiver);
@@ -934,8 +936,12 @@ test_whep_http (Fixture *f, gconstpointer data)
       &status, &headers);
   g_assert_cmpuint (status, ==, 201);
   g_assert_cmpstr (soup_message_headers_get_content_type (headers, NULL), ==, "application/sdp");
+  g_test_message ("answer: %s", answer);
   g_assert_nonnull (strstr (answer, "a=sendonly"));
   g_assert_nonnull (strstr (answer, "a=rtpmap:102 H264/90000"));
+  g_assert_nonnull (strstr (answer, "a=group:BUNDLE"));
+  g_assert_nonnull (strstr (answer, "a=rtcp-mux"));
+  g_assert_nonnull (strstr (answer, "msid"));
   g_assert_nonnull (strstr (answer, "a=candidate:"));
   resource = g_strdup (soup_message_headers_get_one (headers, "Location"));
   etag = soup_message_headers_get_one (headers, "ETag");
