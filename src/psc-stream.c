@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-stream.h"
+#include "psc-defer.h"
 #include "psc-launch.h"
 
 #include <gio/gio.h>
@@ -189,12 +190,8 @@ on_raw_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   PscStream *self = user_data;
 
-  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS) {
-    GSource *source = g_idle_source_new ();
-    g_source_set_callback (source, report_end_of_stream, g_object_ref (self), g_object_unref);
-    g_source_attach (source, self->context);
-    g_source_unref (source);
-  }
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
+    psc_defer (self->context, report_end_of_stream, g_object_ref (self), g_object_unref);
   return GST_PAD_PROBE_OK;
 }
 
@@ -873,16 +870,11 @@ on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   Detach *detach = user_data;
   g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
-  GSource *source;
 
   if (peer != NULL)
     gst_pad_unlink (pad, peer);
-  /* Always through an idle source, never inline: this may run inside gst_pad_add_probe(),
-   * where releasing the very pad would pull the rug from under it. */
-  source = g_idle_source_new ();
-  g_source_set_callback (source, finish_detach, detach, (GDestroyNotify) detach_free);
-  g_source_attach (source, detach->stream->context);
-  g_source_unref (source);
+  /* This may run inside gst_pad_add_probe(): the tee pad is released later, there. */
+  psc_defer (detach->stream->context, finish_detach, detach, (GDestroyNotify) detach_free);
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -983,17 +975,13 @@ on_snapshot_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   PscStream *self = user_data;
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
   Frame *frame;
-  GSource *source;
 
   if (caps == NULL)
     return GST_PAD_PROBE_OK;
   frame = g_new0 (Frame, 1);
   frame->stream = g_object_ref (self);
   frame->sample = gst_sample_new (GST_PAD_PROBE_INFO_BUFFER (info), caps, NULL, NULL);
-  source = g_idle_source_new ();
-  g_source_set_callback (source, convert_frame, frame, NULL);
-  g_source_attach (source, self->context);
-  g_source_unref (source);
+  psc_defer (self->context, convert_frame, frame, NULL);
   return GST_PAD_PROBE_REMOVE;
 }
 

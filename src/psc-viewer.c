@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-viewer.h"
+#include "psc-defer.h"
 #include "psc-payloader.h"
 #include "psc-protocol.h"
 #include "psc-sdp.h"
@@ -299,20 +300,13 @@ static void
 post_event (PscViewer *self, EventKind kind, guint number, char *text, GError *error)
 {
   Event *event = g_new0 (Event, 1);
-  GSource *source;
 
   event->viewer = g_object_ref (self);
   event->kind = kind;
   event->number = number;
   event->text = text;
   event->error = error;
-  /* Always through a source, never g_main_context_invoke(): that runs the callback on the
-   * calling (GStreamer) thread whenever the context happens to be free to acquire. */
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, dispatch_event, event, (GDestroyNotify) event_free);
-  g_source_attach (source, self->context);
-  g_source_unref (source);
+  psc_defer (self->context, dispatch_event, event, (GDestroyNotify) event_free);
 }
 
 /* Main context. Takes @error. */
@@ -871,11 +865,7 @@ deliver_stats (gpointer data)
 static void
 post_stats (StatsRequest *request)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_callback (source, deliver_stats, request, NULL);
-  g_source_attach (source, request->viewer->context);
-  g_source_unref (source);
+  psc_defer (request->viewer->context, deliver_stats, request, NULL);
 }
 
 /* webrtcbin's thread: one field of the get-stats reply, a structure per stats object. */

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-test-client.h"
+#include "psc-defer.h"
 
 #include <agent.h>
 #include <gst/sdp/sdp.h>
@@ -49,17 +50,6 @@ psc_test_iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeou
   }
 }
 
-/* Runs @func on the client's main context, from any thread, never inline. */
-static void
-defer (PscTestClient *client, GSourceFunc func, gpointer data)
-{
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_callback (source, func, data, NULL);
-  g_source_attach (source, client->context);
-  g_source_unref (source);
-}
-
 static void
 send_message (PscTestClient *client, PscMessage *message)
 {
@@ -105,7 +95,7 @@ send_to_camera (PscTestClient *client, PscMessage *message)
 
   out->client = client;
   out->message = message;
-  defer (client, send_outgoing, out);
+  psc_defer (client->context, send_outgoing, out, NULL);
 }
 
 static void
