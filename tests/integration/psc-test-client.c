@@ -27,8 +27,8 @@ struct _PscTestClient {
 };
 
 /* PSC_TEST_TIME_FACTOR stretches every wait (meson test --setup valgrind sets it). */
-static guint
-time_factor (void)
+guint
+psc_test_time_factor (void)
 {
   const char *factor = g_getenv ("PSC_TEST_TIME_FACTOR");
   guint64 value = factor ? g_ascii_strtoull (factor, NULL, 10) : 1;
@@ -40,7 +40,7 @@ psc_test_iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeou
     const char *what)
 {
   gint64 deadline = g_get_monotonic_time () +
-      (gint64) timeout_s * time_factor () * G_TIME_SPAN_SECOND;
+      (gint64) timeout_s * psc_test_time_factor () * G_TIME_SPAN_SECOND;
 
   while (!done (data)) {
     if (g_get_monotonic_time () > deadline)

@@ -59,6 +59,13 @@ void            psc_test_client_answer (PscTestClient *client, const PscMessage 
 const char *    psc_test_client_get_peer_id (PscTestClient *client);
 
 /**
+ * psc_test_time_factor:
+ * Returns: PSC_TEST_TIME_FACTOR (1 to 100, default 1): how much slower than usual the tests
+ *   run (meson test --setup valgrind sets 10); every wait and timeout is stretched by it.
+ */
+guint psc_test_time_factor (void);
+
+/**
  * psc_test_iterate_until:
  * Iterates the default main context until @done returns TRUE; fails the test after
  * @timeout_s with @what in the message.

@@ -46,7 +46,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { NULL };
   PscCodec codec;
   const char *ice_addresses[] = { "127.0.0.1", NULL };
-  PscViewerOptions options = { ice_addresses, params->connect_timeout_s, 0 };
+  PscViewerOptions options = { ice_addresses,
+    params->connect_timeout_s * psc_test_time_factor (), 0 };
 
   f->config = psc_config_new ();
   f->config->source = g_strdup (params->source ? params->source : TEST_SOURCE);
