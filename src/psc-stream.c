@@ -668,7 +668,7 @@ start_encoding (PscStream *self, PscCodec codec, GError **error)
     g_free (encoding);
     return NULL;
   }
-  encoding->tee = gst_object_ref (make ("tee", tee_name));
+  encoding->tee = gst_object_ref_sink (make ("tee", tee_name));
   g_object_set (encoding->tee, "allow-not-linked", TRUE, NULL);
   encoding->tee_sink = gst_element_get_static_pad (encoding->tee, "sink");
   gst_pad_add_probe (encoding->tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_encoded_buffer,
@@ -676,8 +676,8 @@ start_encoding (PscStream *self, PscCodec codec, GError **error)
   gst_pad_add_probe (encoding->tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
       encoding, NULL);
 
-  gst_bin_add_many (GST_BIN (self->pipeline), gst_object_ref (encoding->bin),
-      gst_object_ref (encoding->tee), NULL);
+  /* Our references stay ours; the pipeline takes its own (the elements are not floating). */
+  gst_bin_add_many (GST_BIN (self->pipeline), encoding->bin, encoding->tee, NULL);
   if (!gst_element_link (encoding->bin, encoding->tee))
     g_critical ("cannot link the %s encoder to its tee", psc_codec_to_string (codec));
   gst_element_sync_state_with_parent (encoding->tee);

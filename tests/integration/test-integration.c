@@ -153,9 +153,8 @@ count_elements (GstElement *pipeline, const char *factory)
 /* A weak pointer to viewer @peer_id's branch: it must be finalized, not only removed, once
  * the viewer is gone (a branch holds a webrtcbin: sockets, threads, DTLS state). */
 static gpointer *
-watch_branch (GstElement *pipeline, const char *peer_id)
+watch_element (GstElement *pipeline, const char *name)
 {
-  g_autofree char *name = g_strdup_printf ("viewer-%s", peer_id);
   g_autoptr (GstElement) branch = gst_bin_get_by_name (GST_BIN (pipeline), name);
   gpointer *weak = g_new0 (gpointer, 1);
 
@@ -163,6 +162,13 @@ watch_branch (GstElement *pipeline, const char *peer_id)
   *weak = branch;
   g_object_add_weak_pointer (G_OBJECT (branch), weak);
   return weak;
+}
+
+static gpointer *
+watch_branch (GstElement *pipeline, const char *peer_id)
+{
+  g_autofree char *name = g_strdup_printf ("viewer-%s", peer_id);
+  return watch_element (pipeline, name);
 }
 
 static gboolean
@@ -221,6 +227,7 @@ test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
   PscStreamStats stats;
 
   g_autofree gpointer *branch_a = NULL;
+  g_autofree gpointer *encoder_bin = NULL;
 
   psc_test_client_wait_frames (a, 60, 20);
   psc_test_client_wait_frames (b, 60, 20);
@@ -243,9 +250,11 @@ test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
   psc_test_iterate_until (finalized, branch_a, 5, "the departed viewer's branch to be freed");
 
-  /* The last viewer leaves: the encoder stops, the capture goes on. */
+  /* The last viewer leaves: the encoder stops and is freed, the capture goes on. */
+  encoder_bin = watch_element (pipeline, "encode-h264-1");
   g_clear_pointer (&b, psc_test_client_free);
   psc_test_iterate_until (no_encoder, f->stream, 5, "the encoder to stop and go");
+  psc_test_iterate_until (finalized, encoder_bin, 5, "the stopped encoder to be freed");
   g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
 }
 
