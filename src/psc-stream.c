@@ -67,7 +67,9 @@ struct _PscStream {
   PscEncoding *encodings[PSC_CODEC_COUNT];      /* running, nullable */
   GHashTable *branches;         /* GstElement* branch -> BranchLink* (branch ref'd) */
   GHashTable *detaching;        /* GstElement* branches being detached (ref'd) */
-  PscStreamStats stats;
+  PscStreamStats stats;         /* but for the RTP counters, which are atomics: */
+  gsize rtp_packets_sent;
+  gsize rtp_bytes_sent;
   gboolean first_frame;
 
   GPtrArray *snapshot_tasks;    /* main context: GTask*, waiting for a frame */
@@ -1027,10 +1029,11 @@ psc_stream_snapshot_finish (PscStream *self, GAsyncResult *result, GError **erro
 void
 psc_stream_count_sent (PscStream *self, guint packets, gsize bytes)
 {
-  g_mutex_lock (&self->lock);
-  self->stats.rtp_packets_sent += packets;
-  self->stats.rtp_bytes_sent += bytes;
-  g_mutex_unlock (&self->lock);
+  /* Every packet of every viewer comes here, each from its own queue's thread: atomics, not
+   * the stream lock, so viewers never contend. On 32-bit systems the byte counter wraps at
+   * 4 GiB, which Prometheus takes as a counter reset. */
+  g_atomic_pointer_add (&self->rtp_packets_sent, packets);
+  g_atomic_pointer_add (&self->rtp_bytes_sent, bytes);
 }
 
 const char *
@@ -1105,4 +1108,6 @@ psc_stream_get_stats (PscStream *self, PscStreamStats *stats)
   g_mutex_lock (&self->lock);
   *stats = self->stats;
   g_mutex_unlock (&self->lock);
+  stats->rtp_packets_sent = (gsize) g_atomic_pointer_get (&self->rtp_packets_sent);
+  stats->rtp_bytes_sent = (gsize) g_atomic_pointer_get (&self->rtp_bytes_sent);
 }
