@@ -5,13 +5,12 @@
 
 typedef struct {
   const char *name;
-  const char *encoding_name;
   const char *media_type;
 } PscCodecInfo;
 
 static const PscCodecInfo codec_info[PSC_CODEC_COUNT] = {
-  [PSC_CODEC_H264] = { "h264", "H264", "video/x-h264" },
-  [PSC_CODEC_VP8] = { "vp8", "VP8", "video/x-vp8" },
+  [PSC_CODEC_H264] = { "h264", "video/x-h264" },
+  [PSC_CODEC_VP8] = { "vp8", "video/x-vp8" },
 };
 
 gboolean
@@ -37,13 +36,6 @@ psc_codec_to_string (PscCodec codec)
 {
   g_return_val_if_fail (codec < PSC_CODEC_COUNT, NULL);
   return codec_info[codec].name;
-}
-
-const char *
-psc_codec_encoding_name (PscCodec codec)
-{
-  g_return_val_if_fail (codec < PSC_CODEC_COUNT, NULL);
-  return codec_info[codec].encoding_name;
 }
 
 const char *

@@ -37,12 +37,6 @@ gboolean      psc_codec_from_string    (const char *name, PscCodec *codec);
 const char *  psc_codec_to_string      (PscCodec codec);
 
 /**
- * psc_codec_encoding_name:
- * Returns: (transfer none): the RTP encoding name used in SDP ("H264", "VP8").
- */
-const char *  psc_codec_encoding_name  (PscCodec codec);
-
-/**
  * psc_codec_media_type:
  * Returns: (transfer none): the GStreamer caps media type of the elementary stream
  *   ("video/x-h264", "video/x-vp8").

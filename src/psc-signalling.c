@@ -489,9 +489,9 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
     return;
   }
   if (room != NULL && room->stream != NULL && self->viewer_options.max_viewers > 0 &&
-      self->stream_peers >= self->viewer_options.max_viewers) {
+      psc_signalling_count_viewers (self) >= self->viewer_options.max_viewers) {
     g_message ("refusing a viewer of stream %s: %u viewers already (--max-viewers)", room_id,
-        self->stream_peers);
+        psc_signalling_count_viewers (self));
     refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
         SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         "the viewer limit is reached; try again later");
@@ -608,6 +608,21 @@ psc_signalling_get_counters (PscSignalling *self, PscSignallingCounters *counter
 
   *counters = self->counters;
   counters->websocket_sessions = self->stream_peers + self->relay_peers;
+}
+
+guint
+psc_signalling_count_viewers (PscSignalling *self)
+{
+  guint viewers = 0;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), 0);
+
+  for (GList *l = self->streams; l != NULL; l = l->next) {
+    PscStreamStats stats;
+    psc_stream_get_stats (l->data, &stats);
+    viewers += stats.viewers;
+  }
+  return viewers;
 }
 
 guint

@@ -107,6 +107,13 @@ GPtrArray *     psc_signalling_list_peers (PscSignalling *signalling, const char
 GList *         psc_signalling_get_streams (PscSignalling *signalling);
 
 /**
+ * psc_signalling_count_viewers:
+ * Returns: viewers of every stream now, WebSocket and WHEP alike (the branches attached to
+ *   the streams): what --max-viewers bounds.
+ */
+guint           psc_signalling_count_viewers (PscSignalling *signalling);
+
+/**
  * psc_signalling_get_peer_count:
  * Returns: the peers connected now, over every room.
  */

@@ -66,7 +66,7 @@ struct _PscStream {
   GMutex lock;                  /* guards everything below */
   PscEncoding *encodings[PSC_CODEC_COUNT];      /* running, nullable */
   GHashTable *branches;         /* GstElement* branch -> BranchLink* (branch ref'd) */
-  GHashTable *detaching;        /* GstElement* branches being detached (ref'd) */
+  GHashTable *detaching;        /* GstElement* being torn down: branches, encoders (ref'd) */
   PscStreamStats stats;         /* but for the RTP counters, which are atomics: */
   gsize rtp_packets_sent;
   gsize rtp_bytes_sent;
@@ -811,7 +811,9 @@ detach_free (Detach *detach)
 static GstPadProbeReturn on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info,
     gpointer user_data);
 
-/* Unlinks @element from @tee_pad when no buffer passes, then finishes on the main context. */
+/* Unlinks @element from @tee_pad when no buffer passes, then finishes on the main context.
+ * The caller has put @element in self->detaching, in the same critical section that took it
+ * out of service, so no error it posts meanwhile is taken for the stream's. */
 static void
 unlink_when_idle (PscStream *self, GstElement *element, GstElement *tee, GstPad *tee_pad,
     PscEncoding *encoding)
@@ -839,6 +841,9 @@ finish_detach (gpointer user_data)
   gst_element_set_state (detach->element, GST_STATE_NULL);
   gst_bin_remove (GST_BIN (self->pipeline), detach->element);
   GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (detach->element));
+  g_mutex_lock (&self->lock);
+  g_hash_table_remove (self->detaching, detach->element);
+  g_mutex_unlock (&self->lock);
 
   if (detach->encoding != NULL) {
     /* An encoder stopped: its tee goes with it (its branches are all gone). */
@@ -848,12 +853,12 @@ finish_detach (gpointer user_data)
     return G_SOURCE_REMOVE;
   }
   g_mutex_lock (&self->lock);
-  g_hash_table_remove (self->detaching, detach->element);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
     PscEncoding *encoding = self->encodings[c];
     if (encoding != NULL && encoding->tee == detach->tee && encoding->branches == 0) {
       self->encodings[c] = NULL;
       g_clear_handle_id (&encoding->keyframe_timer, g_source_remove);
+      g_hash_table_add (self->detaching, gst_object_ref (encoding->bin));
       idle = encoding;
     }
   }

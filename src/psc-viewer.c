@@ -958,10 +958,3 @@ psc_viewer_get_state (PscViewer *self)
   g_return_val_if_fail (PSC_IS_VIEWER (self), PSC_VIEWER_CLOSED);
   return self->state;
 }
-
-GstElement *
-psc_viewer_get_webrtcbin (PscViewer *self)
-{
-  g_return_val_if_fail (PSC_IS_VIEWER (self), NULL);
-  return self->webrtc;
-}

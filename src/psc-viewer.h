@@ -176,10 +176,5 @@ gint64          psc_viewer_get_started_at (PscViewer *viewer);
 const char *    psc_viewer_get_peer_id (PscViewer *viewer);
 PscViewerState  psc_viewer_get_state (PscViewer *viewer);
 
-/**
- * psc_viewer_get_webrtcbin:
- * Returns: (transfer none): the viewer's webrtcbin, for statistics.
- */
-GstElement *    psc_viewer_get_webrtcbin (PscViewer *viewer);
 
 G_END_DECLS

@@ -171,22 +171,6 @@ find_stream (PscWhep *self, const char *id)
   return found;
 }
 
-/* Viewers now, WebSocket and WHEP, over every stream: --max-viewers bounds them together. */
-static guint
-count_viewers (PscWhep *self)
-{
-  GList *streams = psc_signalling_get_streams (self->signalling);
-  guint viewers = 0;
-
-  for (GList *l = streams; l != NULL; l = l->next) {
-    PscStreamStats stats;
-    psc_stream_get_stats (l->data, &stats);
-    viewers += stats.viewers;
-  }
-  g_list_free (streams);
-  return viewers;
-}
-
 /* ---- A session's viewer (main context) ---- */
 
 static void
@@ -298,7 +282,8 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     respond_text (msg, SOUP_STATUS_CONFLICT, "the stream is not live; try again shortly");
     return;
   }
-  if (self->options.max_viewers > 0 && count_viewers (self) >= self->options.max_viewers) {
+  if (self->options.max_viewers > 0 && psc_signalling_count_viewers (self->signalling) >=
+      self->options.max_viewers) {
     respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
         "the viewer limit is reached (--max-viewers); try again later");
     return;

@@ -1010,9 +1010,18 @@ test_whep_limits (Fixture *f, gconstpointer data)
 {
   g_autofree char *offer = make_offer (H264_OFFER_CAPS);
   g_autoptr (PscTestClient) ws = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscMessage) refused = NULL;
 
   psc_test_client_wait_frames (ws, 10, 20);
   expect_status (f, "POST", "/whep/camera", "application/sdp", offer, 503, "limit");
+
+  /* The other way round: the seat goes to a WHEP session, and a WebSocket viewer is refused. */
+  g_clear_pointer (&ws, psc_test_client_free);
+  psc_test_iterate_until (no_webrtcbin, f->stream, 5, "the WebSocket viewer to leave");
+  expect_status (f, "POST", "/whep/camera", "application/sdp", offer, 201, NULL);
+  ws = psc_test_client_new (f->url, TRUE);
+  refused = psc_test_client_wait_message (ws, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (refused->error_code, ==, "too_many_peers");
 }
 
 static void
