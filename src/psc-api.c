@@ -157,7 +157,7 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
   json_builder_begin_object (builder);
   add_string (builder, "id", info->id);
   add_string (builder, "source", info->source);
-  add_string (builder, "state", psc_stream_is_playing (stream) ? "playing" : "failed");
+  add_string (builder, "state", psc_stream_get_state_name (stream));
   add_string (builder, "codec", psc_codec_to_string (info->codec));
   add_string (builder, "encoder", info->encoder);
   json_builder_set_member_name (builder, "hardware_encoder");
@@ -382,7 +382,7 @@ on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
   for (GList *l = streams; l != NULL; l = l->next) {
     gboolean playing = psc_stream_is_playing (l->data);
     json_builder_set_member_name (builder, psc_stream_get_id (l->data));
-    json_builder_add_string_value (builder, playing ? "playing" : "failed");
+    json_builder_add_string_value (builder, psc_stream_get_state_name (l->data));
     healthy = healthy && playing;
   }
   json_builder_end_object (builder);

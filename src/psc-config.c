@@ -320,6 +320,12 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "Seconds a viewer has to connect before it is dropped (20)", "S" },
     { "max-viewers", 0, 0, G_OPTION_ARG_INT, &config->max_viewers,
       "Most viewers at once; more are refused (100)", "N" },
+    { "always-on", 0, 0, G_OPTION_ARG_NONE, &config->always_on,
+      "Keep capturing while nobody watches (default: release the camera 3 s after the last "
+      "viewer leaves, reopen it for the next)", NULL },
+    { "latency-stamp", 0, 0, G_OPTION_ARG_NONE, &config->latency_stamp,
+      "Draw the capture time into each frame, for the latency benchmark (docs/performance.md)",
+      NULL },
     { "list-devices", 0, 0, G_OPTION_ARG_NONE, &config->list_devices,
       "List the cameras found and exit", NULL },
     { "list-encoders", 0, 0, G_OPTION_ARG_NONE, &config->list_encoders,

@@ -48,6 +48,10 @@ typedef enum {
  * @stream_id: the stream's id, also its room name and its camera's peer id
  * @connect_timeout: seconds a viewer has to connect (answer + ICE + DTLS) before it is dropped
  * @max_viewers: most viewers at once; each holds a webrtcbin (sockets, threads)
+ * @always_on: keep capturing while nobody watches (--always-on); by default the capture
+ *   is released a few seconds after the last viewer leaves
+ * @latency_stamp: draw the wall-clock capture time into each frame (--latency-stamp;
+ *   psc_stamp_add_probe()), for the benchmark
  * @list_devices: --list-devices was given
  * @list_encoders: --list-encoders was given
  * @list_presets: --list-presets was given
@@ -75,6 +79,8 @@ typedef struct {
   char *stream_id;
   int connect_timeout;
   int max_viewers;
+  gboolean always_on;
+  gboolean latency_stamp;
   gboolean list_devices;
   gboolean list_encoders;
   gboolean list_presets;

@@ -71,6 +71,13 @@ psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at)
         "encoder=\"%s\",hardware=\"%s\"} %d\n", id, psc_codec_to_string (info->codec), encoder,
         info->hardware ? "true" : "false", psc_stream_is_playing (l->data) ? 1 : 0);
   }
+  family (out, "periscope_stream_capturing", "gauge",
+      "1 while the stream captures frames, 0 while its capture is released (nobody watching).");
+  for (GList *l = streams; l != NULL; l = l->next) {
+    g_autofree char *id = escape_label (psc_stream_get_id (l->data));
+    g_string_append_printf (out, "periscope_stream_capturing{stream=\"%s\"} %d\n", id,
+        psc_stream_is_capturing (l->data) ? 1 : 0);
+  }
 
   for (guint m = 0; m < G_N_ELEMENTS (stream_metrics); m++) {
     family (out, stream_metrics[m].name, stream_metrics[m].type, stream_metrics[m].help);

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-sdp.h"
+#include "psc-playout-delay.h"
 #include "psc-protocol.h"
 
 #include <string.h>
@@ -201,6 +202,36 @@ h264_profile_accepts_cb (const char *plid)
   return profile_idc == 0x42 || profile_idc == 0x4d || profile_idc == 0x64;
 }
 
+/* The one-byte id (1–14) under which @media, or the session, maps the header extension
+ * @uri (`a=extmap:ID[/direction] URI`, RFC 8285 §5), or 0. */
+static guint
+extmap_id (const GstSDPMessage *offer, const GstSDPMedia *media, const char *uri)
+{
+  for (int level = 0; level < 2; level++) {
+    guint n = level == 0 ? gst_sdp_media_attributes_len (media)
+        : gst_sdp_message_attributes_len (offer);
+    for (guint i = 0; i < n; i++) {
+      const GstSDPAttribute *attribute = level == 0 ? gst_sdp_media_get_attribute (media, i)
+          : gst_sdp_message_get_attribute (offer, i);
+      g_auto (GStrv) fields = NULL;
+      guint64 id;
+
+      if (g_strcmp0 (attribute->key, "extmap") != 0 || attribute->value == NULL)
+        continue;
+      fields = g_strsplit_set (attribute->value, " /", 3);
+      if (g_strv_length (fields) < 2 ||
+          !g_ascii_string_to_unsigned (fields[0], 10, 1, 14, &id, NULL))
+        continue;
+      /* "ID URI" or "ID/direction URI …" */
+      if (g_str_equal (fields[1], uri) ||
+          (fields[2] != NULL && g_str_has_prefix (fields[2], uri) &&
+           (fields[2][strlen (uri)] == '\0' || fields[2][strlen (uri)] == ' ')))
+        return (guint) id;
+    }
+  }
+  return 0;
+}
+
 gboolean
 psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_CODEC_COUNT],
     PscSdpCodecChoice *choice, GError **error)
@@ -248,6 +279,7 @@ psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_C
     choice->codec = codec;
     choice->payload_type = (guint) g_ascii_strtoull (format, NULL, 10);
     choice->mid = g_strdup (gst_sdp_media_get_attribute_val (media, "mid"));
+    choice->playout_delay_id = extmap_id (offer, media, PSC_PLAYOUT_DELAY_URI);
     return TRUE;
   }
   g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,

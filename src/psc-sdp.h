@@ -35,12 +35,15 @@ gboolean psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *
  * @payload_type: its payload type in the offer
  * @profile_level_id: (nullable): for H.264, the offer's profile-level-id, to answer with
  * @mid: (nullable): the offer's mid for the video m-line
+ * @playout_delay_id: the offer's extmap id for the playout-delay header extension
+ *   (#PSC_PLAYOUT_DELAY_URI), or 0 if it has none
  */
 typedef struct {
   PscCodec codec;
   guint payload_type;
   char *profile_level_id;
   char *mid;
+  guint playout_delay_id;
 } PscSdpCodecChoice;
 
 void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);

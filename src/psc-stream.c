@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-stream.h"
+#include "psc-stamp.h"
 #include "psc-defer.h"
 #include "psc-launch.h"
 
@@ -62,6 +63,9 @@ struct _PscStream {
   guint encodings_started;      /* for unique bin names */
   GMainContext *context;
   guint bus_watch;
+  guint release_delay_s;        /* 0: the capture runs while nobody watches (--always-on) */
+  gboolean released;            /* main context: the pipeline is NULL, the camera closed */
+  guint release_timer;
 
   GMutex lock;                  /* guards everything below */
   PscEncoding *encodings[PSC_CODEC_COUNT];      /* running, nullable */
@@ -81,6 +85,7 @@ struct _PscStream {
 G_DEFINE_FINAL_TYPE (PscStream, psc_stream, G_TYPE_OBJECT)
 
 static void encoding_free (PscEncoding *encoding);
+static void schedule_release (PscStream *self);
 
 enum {
   SIGNAL_ERROR,
@@ -97,6 +102,7 @@ psc_stream_finalize (GObject *object)
 
   if (self->bus_watch != 0)
     g_source_remove (self->bus_watch);
+  g_clear_handle_id (&self->release_timer, g_source_remove);
   if (self->pipeline != NULL)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
@@ -477,6 +483,7 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   self->info.height = config->height;
   self->info.framerate = config->framerate;
   self->info.bitrate = config->bitrate;
+  self->release_delay_s = config->always_on ? 0 : PSC_STREAM_RELEASE_DELAY_S;
   self->context = g_main_context_ref_thread_default ();
   {
     g_autofree char *name = g_strdup_printf ("stream-%s", id);
@@ -511,6 +518,8 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_raw_buffer, self, NULL);
   gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_raw_event, self,
       NULL);
+  if (config->latency_stamp)
+    psc_stamp_add_probe (raw_tee_sink);
   return g_steal_pointer (&self);
 }
 
@@ -636,6 +645,7 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
     }
   }
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
+  schedule_release (self);
   return TRUE;
 }
 
@@ -648,7 +658,63 @@ psc_stream_stop (PscStream *self)
     g_source_remove (self->bus_watch);
     self->bus_watch = 0;
   }
+  g_clear_handle_id (&self->release_timer, g_source_remove);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
+}
+
+/* ---- On-demand capture ---- */
+
+/* Main context: whether anything needs frames — an encoder (running or being stopped: its
+ * IDLE probe needs data flow to settle) or a snapshot. */
+static gboolean
+capture_needed (PscStream *self)
+{
+  gboolean needed = self->snapshot_tasks->len > 0;
+
+  g_mutex_lock (&self->lock);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    needed |= self->encodings[c] != NULL;
+  needed |= g_hash_table_size (self->detaching) > 0;
+  g_mutex_unlock (&self->lock);
+  return needed;
+}
+
+static gboolean
+on_release_timer (gpointer user_data)
+{
+  PscStream *self = user_data;
+
+  self->release_timer = 0;
+  if (self->released || self->failed || capture_needed (self))
+    return G_SOURCE_REMOVE;
+  /* NULL, not READY: v4l2src closes the device only then, so another program may open it. */
+  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  self->released = TRUE;
+  GST_INFO_OBJECT (self->pipeline, "capture released: nobody watching");
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: once nothing needs frames, releases the capture after the delay. */
+static void
+schedule_release (PscStream *self)
+{
+  if (self->release_delay_s == 0 || self->released || self->release_timer != 0 ||
+      self->bus_watch == 0 || capture_needed (self))
+    return;
+  self->release_timer = g_timeout_add_seconds (self->release_delay_s, on_release_timer, self);
+}
+
+/* Main context: makes sure frames flow (again). */
+static void
+resume_capture (PscStream *self)
+{
+  g_clear_handle_id (&self->release_timer, g_source_remove);
+  if (!self->released)
+    return;
+  self->released = FALSE;
+  GST_INFO_OBJECT (self->pipeline, "capture resumed");
+  /* Errors (the camera gone meanwhile) come on the bus, as any other time. */
+  gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
 }
 
 /* Main thread, lock not held. Starts @codec's encoder: adds its bin and links it to a new
@@ -748,6 +814,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, GError *
         "stream %s has no working %s encoder", self->info.id, psc_codec_to_string (codec));
     return FALSE;
   }
+  resume_capture (self);
   g_mutex_lock (&self->lock);
   encoding = self->encodings[codec];
   g_mutex_unlock (&self->lock);
@@ -850,6 +917,7 @@ finish_detach (gpointer user_data)
     gst_element_set_state (detach->encoding->tee, GST_STATE_NULL);
     gst_bin_remove (GST_BIN (self->pipeline), detach->encoding->tee);
     encoding_free (detach->encoding);
+    schedule_release (self);
     return G_SOURCE_REMOVE;
   }
   g_mutex_lock (&self->lock);
@@ -929,6 +997,7 @@ complete_snapshots (PscStream *self, GBytes *bytes, const GError *error)
     else
       g_task_return_error (task, g_error_copy (error));
   }
+  schedule_release (self);
 }
 
 static void
@@ -1014,6 +1083,7 @@ psc_stream_snapshot_async (PscStream *self, GAsyncReadyCallback callback, gpoint
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, psc_stream_snapshot_async);
   g_ptr_array_add (self->snapshot_tasks, task);
+  resume_capture (self);
   if (self->snapshot_timeout == 0)
     self->snapshot_timeout = g_timeout_add (SNAPSHOT_TIMEOUT_MS, on_snapshot_timeout, self);
   /* One probe at a time: it stays until a frame comes, however many requests wait. */
@@ -1062,7 +1132,23 @@ psc_stream_is_playing (PscStream *self)
 
   g_return_val_if_fail (PSC_IS_STREAM (self), FALSE);
   gst_element_get_state (self->pipeline, &state, NULL, 0);
-  return state == GST_STATE_PLAYING && !self->failed;
+  return (self->released || state == GST_STATE_PLAYING) && !self->failed;
+}
+
+gboolean
+psc_stream_is_capturing (PscStream *self)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self), FALSE);
+
+  return !self->released && psc_stream_is_playing (self);
+}
+
+const char *
+psc_stream_get_state_name (PscStream *self)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self), NULL);
+
+  return !psc_stream_is_playing (self) ? "failed" : self->released ? "idle" : "playing";
 }
 
 PscCodec

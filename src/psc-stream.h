@@ -11,6 +11,14 @@
 
 G_BEGIN_DECLS
 
+/**
+ * PSC_STREAM_RELEASE_DELAY_S:
+ *
+ * Seconds the capture keeps running after nothing needs its frames any more (no encoder, no
+ * snapshot), unless --always-on: long enough that a page reload does not reopen the camera.
+ */
+#define PSC_STREAM_RELEASE_DELAY_S 3
+
 #define PSC_TYPE_STREAM (psc_stream_get_type ())
 G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
 
@@ -110,6 +118,10 @@ PscStream * psc_stream_new (const char *id, const PscSourceChoice *source,
  * reported at start-up. Afterwards errors are reported by the #PscStream::error
  * signal on the thread-default main context of the caller.
  *
+ * Unless the config said always_on (--always-on), the capture is then released — the
+ * pipeline set to NULL, a camera closed — #PSC_STREAM_RELEASE_DELAY_S after nothing needs
+ * frames, and started again by the next psc_stream_attach() or snapshot.
+ *
  * Returns: %TRUE when frames flow.
  */
 gboolean    psc_stream_start (PscStream *stream, guint timeout_ms, GError **error);
@@ -205,9 +217,24 @@ const PscStreamInfo * psc_stream_get_info (PscStream *stream);
 
 /**
  * psc_stream_is_playing:
- * Returns: %TRUE while the pipeline is PLAYING and has reported no error.
+ * Returns: %TRUE while the stream is healthy: it has reported no error, and its pipeline is
+ *   PLAYING or its capture released for want of viewers.
  */
 gboolean     psc_stream_is_playing (PscStream *stream);
+
+/**
+ * psc_stream_is_capturing:
+ * Returns: %TRUE while frames are being captured; %FALSE while the capture is released
+ *   (nobody watching) or the stream has failed.
+ */
+gboolean     psc_stream_is_capturing (PscStream *stream);
+
+/**
+ * psc_stream_get_state_name:
+ * Returns: (transfer none): "playing", "idle" (healthy, capture released) or "failed", as
+ *   the REST API reports it.
+ */
+const char * psc_stream_get_state_name (PscStream *stream);
 PscCodec     psc_stream_get_codec (PscStream *stream);
 
 /**

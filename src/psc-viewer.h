@@ -5,6 +5,7 @@
 
 #include <gst/gst.h>
 #include "psc-ice.h"
+#include "psc-sdp.h"
 #include "psc-stream.h"
 
 G_BEGIN_DECLS
@@ -104,9 +105,10 @@ void        psc_viewer_start (PscViewer *viewer);
  * psc_viewer_start_answer:
  * @viewer: a viewer not started yet
  * @offer: the viewer's SDP offer (WHEP)
- * @payload_type: the offer's payload type for the viewer's codec (psc_sdp_choose_codec())
- * @profile_level_id: (nullable): for H.264, the offer's profile-level-id, answered as is
- *   (a constrained-baseline stream conforms to what psc_sdp_choose_codec() accepts)
+ * @choice: what psc_sdp_choose_codec() chose from @offer: its payload type for the
+ *   viewer's codec; for H.264 its profile-level-id, answered as is (a constrained-baseline
+ *   stream conforms to what psc_sdp_choose_codec() accepts); the playout-delay extension's
+ *   id, if it offers one
  * @error: PSC_PROTOCOL_ERROR_BAD_SDP if @offer is not SDP
  *
  * Answerer mode: builds the branch like psc_viewer_start(), applies @offer once the encoded
@@ -116,8 +118,8 @@ void        psc_viewer_start (PscViewer *viewer);
  *
  * Returns: %TRUE if started; the outcome comes as signals.
  */
-gboolean    psc_viewer_start_answer (PscViewer *viewer, const char *offer, guint payload_type,
-    const char *profile_level_id, GError **error);
+gboolean    psc_viewer_start_answer (PscViewer *viewer, const char *offer,
+    const PscSdpCodecChoice *choice, GError **error);
 
 /**
  * psc_viewer_set_answer:

@@ -313,8 +313,7 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   soup_server_message_pause (msg);
   GST_INFO ("WHEP session %s: %s, payload type %u", session->id,
       psc_codec_to_string (choice.codec), choice.payload_type);
-  if (!psc_viewer_start_answer (session->viewer, text, choice.payload_type,
-          choice.profile_level_id, &error))
+  if (!psc_viewer_start_answer (session->viewer, text, &choice, &error))
     on_failed (session->viewer, error, session);
   psc_sdp_codec_choice_clear (&choice);
 }

@@ -14,14 +14,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-// Imported here rather than statically so that a missing install says what to do.
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (e) {
-  console.error(`viewer-test: cannot load playwright-core (${e.code || e.message}): run \`npm ci\` in ${new URL('.', import.meta.url).pathname}`);
-  process.exit(1);
-}
+import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 
 const URL_TIMEOUT_MS = 20_000;    // daemon start → "periscope: open URL"
 const VIDEO_TIMEOUT_MS = 30_000;  // page load → frames flowing in every tab
@@ -29,38 +22,6 @@ const MIN_FRAMES = 60;
 const MIN_GAP_MS = 1_000;         // "still rising" is judged over at least this
 const TERM_GRACE_MS = 5_000;      // SIGTERM → SIGKILL
 
-const CHROMIUM = '/usr/bin/chromium';
-// Only loopback traffic is allowed on the test machines, and headless
-// Chromium is chatty: left alone it resolves Google hosts, sends SSDP
-// (Cast/DIAL discovery) to 239.255.255.250 and joins multicast groups.
-const DISABLED_FEATURES = [
-  // Host candidates would otherwise be random *.local names announced over
-  // multicast DNS: traffic off loopback, and the daemon cannot resolve them.
-  'WebRtcHideLocalIpsWithMdns',
-  // Chromium keeps only the last --disable-features switch, so this one
-  // replaces playwright-core's own list: repeat the entries of that list
-  // that keep the browser quiet or the test deterministic.
-  'MediaRouter', 'DialMediaRouteProvider', 'OptimizationHints', 'NetworkTimeServiceQuerying',
-  'AimEnabled', 'PreconnectToSearch', 'Translate', 'AutofillServerCommunication',
-  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades',
-  'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'PaintHolding', 'ThirdPartyStoragePartitioning',
-];
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-  // Chromium leaves the loopback interface out of ICE gathering unless told;
-  // the daemon's only candidate is 127.0.0.1.
-  '--allow-loopback-in-peer-connection',
-  `--disable-features=${DISABLED_FEATURES.join(',')}`,
-  '--disable-domain-reliability',
-  '--no-pings',
-];
 
 // --- arguments ---------------------------------------------------------------
 
@@ -338,18 +299,7 @@ async function main() {
   ok(true, `daemon prints its URL (${url})`);
 
   // No DNS at all: every name fails at once, except the daemon's own host.
-  const host = new URL(url).hostname;
-  const resolverRules = `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`;
-  const launchOptions = {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...CHROMIUM_ARGS, resolverRules],
-    // Our own handlers close the browser *and* end the daemon; playwright's
-    // would exit the process before the daemon is stopped.
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-  };
+  const launchOptions = chromiumLaunchOptions(new URL(url).hostname);
   if (opts.vanish) {
     // A browser server: we know its PID, and playwright starts it as the leader of its own
     // process group (renderers included), which --vanish freezes.

@@ -1,0 +1,69 @@
+// periscope benchmark — child processes: started, read line by line, waited on, and ended
+// by their own PID only (SIGTERM, then SIGKILL after a grace period).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const TERM_GRACE_MS = 5_000;
+
+// Starts @command with @args. Returns { name, pid, lines, exit, exited, waitFor, stop }:
+// lines holds every output line (stderr ones prefixed), exit is { code, signal } once ended.
+export function startProcess(name, command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const proc = { name, child, pid: child.pid, lines: [], exit: null };
+  proc.exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => { proc.exit = { code, signal }; resolve(proc.exit); });
+    child.on('error', (e) => {
+      proc.lines.push(`[spawn] ${e.message}`);
+      if (child.pid === undefined) { proc.exit = { code: null, signal: null, error: e }; resolve(proc.exit); }
+    });
+  });
+  for (const [stream, prefix] of [[child.stdout, ''], [child.stderr, '[stderr] ']]) {
+    createInterface({ input: stream }).on('line', (line) => proc.lines.push(prefix + line));
+  }
+
+  // Resolves with the first match of @regex on a stdout line, or rejects after @timeoutMs
+  // or when the process ends first.
+  proc.waitFor = async (regex, timeoutMs) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const line of proc.lines) {
+        const m = regex.exec(line);
+        if (m) return m;
+      }
+      if (proc.exit) break;
+      await sleep(20);
+    }
+    const tail = proc.lines.slice(-15).join('\n');
+    throw new Error(proc.exit
+      ? `${name} ended (code ${proc.exit.code}, signal ${proc.exit.signal}) before printing ${regex}:\n${tail}`
+      : `${name} did not print ${regex} within ${timeoutMs / 1000} s:\n${tail}`);
+  };
+
+  proc.stop = async () => {
+    if (proc.pid === undefined || proc.exit) return proc.exit;
+    try { process.kill(proc.pid, 'SIGTERM'); } catch { return proc.exit; }
+    const timer = sleep(TERM_GRACE_MS, 'timeout', { ref: false });
+    if (await Promise.race([proc.exited, timer]) === 'timeout') {
+      try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      await proc.exited;
+    }
+    return proc.exit;
+  };
+  return proc;
+}
+
+// CPU time (user + system, seconds) and resident memory (KiB) of process @pid, from /proc.
+const CLOCK_TICKS = 100;  // USER_HZ: 100 on every Linux architecture that Debian ships
+export function processUsage(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key) => Number((new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status) || [])[1] || 0);
+  return {
+    cpuS: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+    rssKiB: kib('VmRSS'),
+    hwmKiB: kib('VmHWM'),
+  };
+}

@@ -1,0 +1,483 @@
+#!/usr/bin/env node
+// periscope benchmark: glass-to-glass latency, time to first frame and viewers per core,
+// for periscope and, in the same run with the same clients, for Janus's streaming plugin fed
+// by periscope's own capture and encoder over RTP on loopback (docs/performance.md).
+//
+//   node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus]
+//                      [--frames 300] [--loads 10] [--viewers 1,10,25,50] [--duration 60]
+//                      [--idle 10] [--json OUT.json] [--screenshots DIR] [--smoke]
+//
+// For each codec, each server in turn (never two at once: they would share the two cores):
+//   1. latency: a viewer page in headless Chromium reads the capture time stamped into each
+//      frame (--latency-stamp, src/psc-stamp.c; bench/pages/stamp.js) and compares it with
+//      the time the frame is expected on screen; p50/p95/max over --frames frames.
+//   2. time to first frame: --loads fresh page loads, each in a new browser context, while
+//      the latency page keeps watching (a viewer joining a watched stream); from navigation
+//      and from the start of signalling (WebSocket open, WHEP POST, first Janus request).
+//      For periscope also "cold": nobody watching, the encoder starting on demand.
+//   3. viewers: bench/psc-bench-load with N receiving webrtcbin peers (no decoding) for
+//      --duration s each: the server's CPU (user+sys from /proc; for Janus, Janus plus its
+//      feeder), RSS, packet loss and frames per second per viewer.
+// periscope's idle CPU (no viewer) is measured too. The figures are printed as Markdown
+// tables, and all of them saved as JSON with --json. --smoke is the test suite's run: tiny
+// counts, and an exit status that says whether every figure could be measured (targets are
+// not judged here: timings on a shared machine are figures, not pass/fail).
+//
+// Network hygiene: everything on 127.0.0.1; periscope and the load generator gather ICE
+// candidates on loopback only, UPnP off; Janus is restricted to lo (bench/janus.mjs).
+
+import { createServer } from 'node:http';
+import { createSocket } from 'node:dgram';
+import { createServer as createTcpServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { chromium, chromiumLaunchOptions } from '../tests/browser/chromium.mjs';
+import { processUsage, startProcess } from './process.mjs';
+import { startJanus } from './janus.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+const WARMUP_FRAMES = 60;         // stamped frames skipped before the latency sample
+const FIRST_FRAME_TIMEOUT_MS = 15_000;
+const SERVER_START_TIMEOUT_MS = 30_000;
+const RELEASE_DELAY_S = 3;         // PSC_STREAM_RELEASE_DELAY_S (src/psc-stream.h)
+
+function usage(message) {
+  console.error(`bench: ${message}`);
+  console.error('usage: node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus] [--frames N] [--loads N] [--viewers 1,10,25,50] [--duration S] [--idle S] [--json OUT] [--screenshots DIR] [--smoke]');
+  process.exit(64);
+}
+
+let opts;
+try {
+  opts = parseArgs({
+    options: {
+      build: { type: 'string', default: join(ROOT, 'build') },
+      codecs: { type: 'string', default: 'h264,vp8' },
+      servers: { type: 'string', default: 'periscope,janus' },
+      frames: { type: 'string', default: '300' },
+      loads: { type: 'string', default: '10' },
+      viewers: { type: 'string', default: '1,10,25,50' },
+      duration: { type: 'string', default: '60' },
+      idle: { type: 'string', default: '10' },
+      width: { type: 'string', default: '1280' },
+      height: { type: 'string', default: '720' },
+      framerate: { type: 'string', default: '30' },
+      bitrate: { type: 'string', default: '2000' },
+      json: { type: 'string' },
+      screenshots: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+    },
+  }).values;
+} catch (e) {
+  usage(e.message);
+}
+if (opts.smoke) {
+  Object.assign(opts, { frames: '30', loads: '2', viewers: '1,2', duration: '3', idle: '2' });
+}
+const count = (name, min, max) => {
+  const n = Number(opts[name]);
+  if (!Number.isInteger(n) || n < min || n > max) usage(`--${name} must be an integer ${min}..${max}`);
+  return n;
+};
+const FRAMES = count('frames', 10, 100_000);
+const LOADS = count('loads', 1, 1000);
+const DURATION = count('duration', 1, 3600);
+const IDLE = count('idle', 1, 3600);
+const CODECS = opts.codecs.split(',');
+const SERVERS = opts.servers.split(',');
+const VIEWERS = opts.viewers.split(',').map(Number);
+if (CODECS.some((c) => !['h264', 'vp8'].includes(c))) usage('--codecs takes h264 and/or vp8');
+if (SERVERS.some((s) => !['periscope', 'janus'].includes(s))) usage('--servers takes periscope and/or janus');
+if (VIEWERS.some((n) => !Number.isInteger(n) || n < 1 || n > 500)) usage('--viewers takes integers 1..500');
+const BIN = {
+  periscope: join(opts.build, 'src', 'periscope'),
+  feed: join(opts.build, 'bench', 'psc-bench-feed'),
+  load: join(opts.build, 'bench', 'psc-bench-load'),
+};
+for (const path of Object.values(BIN)) if (!existsSync(path)) usage(`${path} is missing: build first (meson setup build && ninja -C build)`);
+
+// The same capture and encoder settings for periscope and for Janus's feeder.
+const mediaArgs = (codec) => ['--preset', 'test', '--latency-stamp', '--codec', codec,
+  '--width', opts.width, '--height', opts.height, '--framerate', opts.framerate,
+  '--bitrate', opts.bitrate];
+
+// --- small helpers -----------------------------------------------------------
+
+function freePort(type) {
+  return new Promise((resolvePort, reject) => {
+    if (type === 'udp') {
+      const socket = createSocket('udp4');
+      socket.on('error', reject);
+      socket.bind(0, '127.0.0.1', () => { const { port } = socket.address(); socket.close(() => resolvePort(port)); });
+    } else {
+      const server = createTcpServer();
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolvePort(port)); });
+    }
+  });
+}
+
+// Nearest-rank percentile of @values (0 < p ≤ 100).
+function percentile(values, p) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const median = (values) => percentile(values, 50);
+const fmt = (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(digits));
+
+// Least-squares slope of y over x.
+function slope(points) {
+  if (points.length < 2) return null;
+  const mx = points.reduce((s, p) => s + p.x, 0) / points.length;
+  const my = points.reduce((s, p) => s + p.y, 0) / points.length;
+  const num = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const den = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  return den === 0 ? null : num / den;
+}
+
+// Serves bench/pages on 127.0.0.1 (the Janus and WHEP pages live there).
+async function startPageServer() {
+  const types = { '.html': 'text/html', '.js': 'text/javascript' };
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname.replace(/^\/+/, '');
+    if (!/^[a-z0-9-]+\.(html|js)$/.test(path)) { res.writeHead(404).end(); return; }
+    try {
+      const body = await readFile(join(HERE, 'pages', path));
+      res.writeHead(200, { 'Content-Type': types[extname(path)], 'Cache-Control': 'no-store' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+// --- the servers under test --------------------------------------------------
+
+// Each returns { name, pids, pageUrl, whepUrl?, loadArgs, stop }.
+async function startPeriscope(codec) {
+  const proc = startProcess('periscope', BIN.periscope,
+    ['--bind', '127.0.0.1', '--port', '0', '--ice-address', '127.0.0.1', ...mediaArgs(codec)]);
+  try {
+    const url = (await proc.waitFor(/^periscope: open (http:\/\/\S+)/, SERVER_START_TIMEOUT_MS))[1];
+    const ws = new URL('ws/camera', url.replace(/^http/, 'ws')).href;
+    return {
+      name: 'periscope', procs: [proc], pids: [proc.pid], pageUrl: url,
+      whepUrl: new URL('whep/camera', url).href,
+      loadArgs: ['--target', 'periscope', '--url', ws],
+      stop: () => proc.stop(),
+    };
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
+}
+
+async function startJanusServer(codec, pages, workDir) {
+  const httpPort = await freePort('tcp');
+  const rtpPort = await freePort('udp');
+  const rtcpPort = await freePort('udp');
+  // Keyframes on the viewers' PLIs, through the feeder (not Janus's replay of the last one,
+  // which the live frames do not follow): see bench/psc-bench-feed.c.
+  const janus = await startJanus({ httpPort, workDir,
+    mountpoints: [{ id: 1, codec, rtpPort, rtcpPort, bufferKeyframe: false }] });
+  const feed = startProcess('psc-bench-feed', BIN.feed, [`--${codec}-port`, String(rtpPort),
+    `--${codec}-rtcp-port`, String(rtcpPort), ...mediaArgs(codec)]);
+  try {
+    await feed.waitFor(/^psc-bench-feed: ready/, SERVER_START_TIMEOUT_MS);
+  } catch (e) {
+    await feed.stop();
+    await janus.stop();
+    throw e;
+  }
+  const page = new URL('janus-viewer.html', pages.url);
+  page.searchParams.set('janus', janus.url);
+  page.searchParams.set('id', '1');
+  return {
+    name: 'janus', procs: [feed], pids: [janus.pid, feed.pid], pageUrl: page.href,
+    loadArgs: ['--target', 'janus', '--url', janus.url, '--mountpoint', '1'],
+    stop: async () => { await feed.stop(); await janus.stop(); },
+  };
+}
+
+// --- measurements ------------------------------------------------------------
+
+// Init script for every page: the stamp reader, and a handle on every RTCPeerConnection the
+// page makes (for getStats), whatever the page calls it.
+const stampScript = await readFile(join(HERE, 'pages', 'stamp.js'), 'utf8');
+const PC_HOOK = `(() => {
+  const Native = window.RTCPeerConnection;
+  window.benchPcs = [];
+  window.benchTimeline = {};
+  const mark = (name) => { if (!(name in window.benchTimeline)) window.benchTimeline[name] = performance.now(); };
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.benchPcs.push(pc);
+    mark('pc-created');
+    const setRemote = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = (d) => { mark('remote-description'); return setRemote(d); };
+    pc.addEventListener('iceconnectionstatechange', () => { if (pc.iceConnectionState === 'connected') mark('ice-connected'); });
+    pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'connected') mark('dtls-connected'); });
+    pc.addEventListener('track', () => mark('track'));
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Native);
+})();`;
+
+async function openViewer(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.addInitScript({ content: PC_HOOK + '\n' + stampScript });
+  const page = await context.newPage();
+  const log = [];
+  page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  await page.goto(url, { waitUntil: 'commit' });
+  return { context, page, log };
+}
+
+// The receiver's view of the video: decoded frames and the average jitter-buffer delay.
+function inboundInPage() {
+  return (async () => {
+    for (const pc of window.benchPcs || []) {
+      const report = await pc.getStats();
+      for (const s of report.values()) {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
+          return {
+            framesDecoded: s.framesDecoded, framesDropped: s.framesDropped, packetsLost: s.packetsLost,
+            jitterBufferMs: s.jitterBufferEmittedCount ? (1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount : null,
+            decodeMs: s.framesDecoded ? (1000 * s.totalDecodeTime) / s.framesDecoded : null,
+            codec: report.get(s.codecId)?.mimeType,
+          };
+        }
+      }
+    }
+    return null;
+  })();
+}
+
+async function measureLatency(browser, server, codec) {
+  const viewer = await openViewer(browser, server.pageUrl);
+  try {
+    await viewer.page.waitForFunction((n) => window.benchStamp && window.benchStamp.stamped >= n,
+      WARMUP_FRAMES + FRAMES, { timeout: FIRST_FRAME_TIMEOUT_MS + ((WARMUP_FRAMES + FRAMES) * 2000) / Number(opts.framerate), polling: 250 });
+  } catch (e) {
+    const state = await viewer.page.evaluate(() => window.benchStamp).catch(() => null);
+    await viewer.context.close();
+    throw new Error(`${server.name} ${codec}: no ${WARMUP_FRAMES + FRAMES} stamped frames (${JSON.stringify(state && { frames: state.frames, stamped: state.stamped })}): ${e.message}\n${viewer.log.slice(-10).join('\n')}`);
+  }
+  const state = await viewer.page.evaluate(() => window.benchStamp);
+  const inbound = await viewer.page.evaluate(inboundInPage);
+  if (opts.screenshots) {
+    await mkdir(opts.screenshots, { recursive: true });
+    await viewer.page.screenshot({ path: join(opts.screenshots, `${server.name}-${codec}.png`) });
+  }
+  const samples = state.samples.slice(WARMUP_FRAMES);
+  const latency = samples.map((s) => s.latencyMs);
+  const receive = samples.map((s) => s.receiveMs).filter((x) => x !== null);
+  return {
+    viewer,
+    result: {
+      frames: samples.length, presented: state.frames, stamped: state.stamped, width: state.width,
+      p50: median(latency), p95: percentile(latency, 95), max: Math.max(...latency), min: Math.min(...latency),
+      receiveP50: median(receive), inbound,
+    },
+  };
+}
+
+// One fresh page load: ms from navigation, and from the start of signalling, to the first
+// frame expected on screen.
+async function timeFirstFrame(browser, url) {
+  const viewer = await openViewer(browser, url);
+  try {
+    await viewer.page.waitForFunction(() => window.benchStamp && window.benchStamp.firstFrameMs !== null,
+      null, { timeout: FIRST_FRAME_TIMEOUT_MS, polling: 50 });
+    return await viewer.page.evaluate(() => {
+      const start = performance.getEntriesByName('signalling-start')[0];
+      const first = window.benchStamp.firstFrameMs;
+      return { fromNavigation: first, fromSignalling: start ? first - start.startTime : null,
+        timeline: { 'signalling-start': start?.startTime, ...window.benchTimeline, 'first-frame': first } };
+    });
+  } catch (e) {
+    throw new Error(`no first frame from ${url}: ${e.message}\n${viewer.log.slice(-10).join('\n')}`);
+  } finally {
+    await viewer.context.close();
+  }
+}
+
+async function measureFirstFrames(browser, url, pauseMs) {
+  const loads = [];
+  for (let i = 0; i < LOADS; i++) {
+    if (pauseMs) await sleep(pauseMs);
+    loads.push(await timeFirstFrame(browser, url));
+  }
+  const nav = loads.map((l) => l.fromNavigation);
+  const signal = loads.map((l) => l.fromSignalling).filter((x) => x !== null);
+  return { loads: loads.length, navigationMedian: median(nav), navigationMin: Math.min(...nav),
+    navigationMax: Math.max(...nav), signallingMedian: median(signal), samples: loads };
+}
+
+async function measureViewers(server, viewers) {
+  const args = [...server.loadArgs, '--viewers', String(viewers), '--duration', String(DURATION),
+    ...server.pids.flatMap((pid) => ['--server-pid', String(pid)])];
+  const load = startProcess('psc-bench-load', BIN.load, args);
+  const exit = await load.exited;
+  const stdout = load.lines.filter((l) => !l.startsWith('[stderr] ')).join('\n');
+  let summary = null;
+  try { summary = JSON.parse(stdout.slice(stdout.indexOf('{'))); } catch { /* reported below */ }
+  if (!summary) {
+    throw new Error(`psc-bench-load (code ${exit.code}) printed no summary:\n${load.lines.slice(-15).join('\n')}`);
+  }
+  summary.exitCode = exit.code;
+  if (exit.code !== 0) summary.failure = load.lines.filter((l) => l.startsWith('[stderr] ')).slice(-3).join(' | ');
+  return summary;
+}
+
+async function measureIdle(server) {
+  // The last viewer's teardown, and the on-demand release of the capture, settle first.
+  await sleep(2000 + 1000 * RELEASE_DELAY_S);
+  const before = server.pids.map(processUsage);
+  await sleep(IDLE * 1000);
+  const after = server.pids.map(processUsage);
+  const cpuS = after.reduce((s, u, i) => s + u.cpuS - before[i].cpuS, 0);
+  return { seconds: IDLE, cpuPercent: (100 * cpuS) / IDLE, rssKiB: after.reduce((s, u) => s + u.rssKiB, 0) };
+}
+
+// --- the run -----------------------------------------------------------------
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model },
+  settings: { width: Number(opts.width), height: Number(opts.height), framerate: Number(opts.framerate),
+    bitrateKbps: Number(opts.bitrate), frames: FRAMES, loads: LOADS, viewers: VIEWERS, durationS: DURATION },
+  runs: [],
+};
+const failures = [];
+const pages = await startPageServer();
+const workDir = await mkdtemp(join(tmpdir(), 'periscope-bench-'));
+const browser = await chromium.launch(chromiumLaunchOptions('127.0.0.1'));
+let current = null;
+const cleanUp = async () => {
+  if (current) await current.stop().catch(() => {});
+  await browser.close().catch(() => {});
+  await pages.close();
+  await rm(workDir, { recursive: true, force: true });
+};
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => { await cleanUp(); process.exit(130); });
+}
+
+try {
+  for (const codec of CODECS) {
+    for (const name of SERVERS) {
+      const run = { server: name, codec };
+      results.runs.push(run);
+      console.error(`bench: ${name} ${codec}`);
+      try {
+        current = name === 'periscope' ? await startPeriscope(codec) : await startJanusServer(codec, pages, workDir);
+        const { viewer, result } = await measureLatency(browser, current, codec);
+        run.latency = result;
+        console.error(`bench:   latency p50 ${fmt(result.p50)} ms, p95 ${fmt(result.p95)} ms over ${result.frames} frames`);
+        run.firstFrame = await measureFirstFrames(browser, current.pageUrl, 0);
+        if (current.whepUrl) {
+          const whep = new URL('whep-viewer.html', pages.url);
+          whep.searchParams.set('whep', current.whepUrl);
+          whep.searchParams.set('codec', codec);
+          run.firstFrameWhep = await measureFirstFrames(browser, whep.href, 0);
+        }
+        await viewer.context.close();
+        if (name === 'periscope') {
+          run.idle = await measureIdle(current);
+          run.firstFrameCold = await measureFirstFrames(browser, current.pageUrl, 3000);
+        }
+        console.error(`bench:   first frame ${fmt(run.firstFrame.navigationMedian, 0)} ms from navigation (median of ${LOADS})`);
+        run.viewers = [];
+        for (const n of VIEWERS) {
+          const summary = await measureViewers(current, n);
+          run.viewers.push(summary);
+          console.error(`bench:   ${n} viewers: ${fmt(summary.server?.cpu_percent_of_one_core)} % CPU, loss ${fmt(summary.peers?.loss_percent, 2)} %`);
+          if (summary.exitCode !== 0) failures.push(`${name} ${codec} ${n} viewers: ${summary.failure}`);
+        }
+        const points = run.viewers.map((v) => ({ x: v.viewers, y: v.server?.cpu_percent_of_one_core }));
+        run.marginalCpuPercentPerViewer = slope(points.filter((p) => typeof p.y === 'number'));
+      } catch (e) {
+        run.error = e.message;
+        failures.push(`${name} ${codec}: ${e.message}`);
+        console.error(`bench: ${name} ${codec} failed: ${e.message}`);
+      } finally {
+        if (current) await current.stop();
+        current = null;
+      }
+    }
+  }
+} finally {
+  await cleanUp();
+}
+
+// --- the report --------------------------------------------------------------
+
+const lines = [];
+const out = (s = '') => lines.push(s);
+out(`Run ${results.date} on ${results.machine.cpus} × ${results.machine.model}; ` +
+  `${opts.width}×${opts.height}@${opts.framerate}, ${opts.bitrate} kbit/s, test pattern, software encoders.`);
+out();
+out('Glass-to-glass latency (capture → expected on screen, headless Chromium), ms:');
+out();
+out('| codec | server | frames | p50 | p95 | max | capture → received p50 | jitter buffer avg | decode avg |');
+out('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results.runs) {
+  const l = r.latency;
+  if (l) out(`| ${r.codec} | ${r.server} | ${l.frames} | ${fmt(l.p50)} | ${fmt(l.p95)} | ${fmt(l.max)} | ${fmt(l.receiveP50)} | ${fmt(l.inbound?.jitterBufferMs)} | ${fmt(l.inbound?.decodeMs)} |`);
+}
+out();
+out(`Time to first frame, median of ${LOADS} fresh page loads (min–max), ms:`);
+out();
+out('| codec | server | client | from navigation | from signalling start |');
+out('| --- | --- | --- | ---: | ---: |');
+for (const r of results.runs) {
+  const rows = [['page, stream watched', r.firstFrame], ['WHEP, stream watched', r.firstFrameWhep],
+    ['page, nobody watching', r.firstFrameCold]];
+  for (const [what, f] of rows) {
+    if (f) out(`| ${r.codec} | ${r.server} | ${what} | ${fmt(f.navigationMedian, 0)} (${fmt(f.navigationMin, 0)}–${fmt(f.navigationMax, 0)}) | ${fmt(f.signallingMedian, 0)} |`);
+  }
+}
+out();
+out(`Viewers (psc-bench-load, ${DURATION} s each; CPU is user+sys in % of one core, for Janus including its feeder):`);
+out();
+out('| codec | server | viewers | connected | CPU % | RSS MiB | loss % | frames/s per viewer (min / median) |');
+out('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
+for (const r of results.runs) {
+  for (const v of r.viewers || []) {
+    out(`| ${r.codec} | ${r.server} | ${v.viewers} | ${v.connected} | ${fmt(v.server?.cpu_percent_of_one_core)} | ${fmt((v.server?.rss_kib ?? NaN) / 1024)} | ${fmt(v.peers?.loss_percent, 2)} | ${fmt(v.peers?.frames_per_s?.min)} / ${fmt(v.peers?.frames_per_s?.median)} |`);
+  }
+}
+out();
+for (const r of results.runs) {
+  if (r.marginalCpuPercentPerViewer !== undefined) out(`- ${r.codec} ${r.server}: marginal CPU ${fmt(r.marginalCpuPercentPerViewer, 2)} % of one core per added viewer`);
+  if (r.idle) out(`- ${r.codec} ${r.server}: idle (no viewer) ${fmt(r.idle.cpuPercent, 2)} % CPU over ${r.idle.seconds} s, RSS ${fmt(r.idle.rssKiB / 1024)} MiB`);
+}
+for (const codec of CODECS) {
+  const p = results.runs.find((r) => r.codec === codec && r.server === 'periscope');
+  const j = results.runs.find((r) => r.codec === codec && r.server === 'janus');
+  if (!p || !j || !p.latency || !j.latency) continue;
+  const ratio = (a, b) => (a != null && b ? fmt(a / b, 2) : '–');
+  const lastP = p.viewers?.at(-1);
+  const lastJ = j.viewers?.at(-1);
+  out(`- ${codec} periscope/Janus: latency p50 ${ratio(p.latency.p50, j.latency.p50)}, p95 ${ratio(p.latency.p95, j.latency.p95)}, ` +
+    `first frame ${ratio(p.firstFrame?.navigationMedian, j.firstFrame?.navigationMedian)}` +
+    (lastP && lastJ ? `, CPU at ${lastP.viewers} viewers ${ratio(lastP.server?.cpu_percent_of_one_core, lastJ.server?.cpu_percent_of_one_core)}, RSS ${ratio(lastP.server?.rss_kib, lastJ.server?.rss_kib)}` : ''));
+}
+console.log(lines.join('\n'));
+if (opts.json) await writeFile(opts.json, JSON.stringify(results, null, 2) + '\n');
+if (failures.length) {
+  console.error(`bench: ${failures.length} measurement(s) failed:\n  ${failures.join('\n  ')}`);
+  process.exit(1);
+}
