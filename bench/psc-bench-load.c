@@ -12,7 +12,13 @@
  *   psc-bench-load --target periscope --url ws://127.0.0.1:PORT/ws/camera \
  *       --viewers N --duration S --server-pid PID
  *   psc-bench-load --target janus --url http://127.0.0.1:PORT/janus --mountpoint ID \
+ *       --ice-address JANUS_ICE_ADDRESS \
  *       --viewers N --duration S --server-pid JANUS_PID --server-pid FEEDER_PID
+ *
+ * Host candidates are gathered on --ice-address only (127.0.0.1 by default), UPnP off. Janus
+ * 1.1 never offers a loopback candidate (bench/janus.mjs), and libnice pairs no 127.0.0.1
+ * candidate with a non-loopback one, so for Janus give the host address Janus gathers on:
+ * packets to a local address still never leave the machine.
  *
  * and reads the one JSON object this program prints on stdout (progress goes to stderr).
  * The peers start --ramp-ms apart; once every one of them has received a frame (or

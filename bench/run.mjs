@@ -203,7 +203,9 @@ async function startJanusServer(codec, pages, workDir) {
   page.searchParams.set('id', '1');
   return {
     name: 'janus', procs: [feed], pids: [janus.pid, feed.pid], pageUrl: page.href,
-    loadArgs: ['--target', 'janus', '--url', janus.url, '--mountpoint', '1'],
+    // Janus's one candidate is this host's own address (bench/janus.mjs): the load
+    // generator's peers gather there too, or libnice pairs nothing.
+    loadArgs: ['--target', 'janus', '--url', janus.url, '--mountpoint', '1', '--ice-address', janus.iceAddress],
     stop: async () => { await feed.stop(); await janus.stop(); },
   };
 }

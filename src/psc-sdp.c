@@ -214,22 +214,48 @@ extmap_id (const GstSDPMessage *offer, const GstSDPMedia *media, const char *uri
       const GstSDPAttribute *attribute = level == 0 ? gst_sdp_media_get_attribute (media, i)
           : gst_sdp_message_get_attribute (offer, i);
       g_auto (GStrv) fields = NULL;
+      g_autofree char *number = NULL;
       guint64 id;
 
       if (g_strcmp0 (attribute->key, "extmap") != 0 || attribute->value == NULL)
         continue;
-      fields = g_strsplit_set (attribute->value, " /", 3);
-      if (g_strv_length (fields) < 2 ||
-          !g_ascii_string_to_unsigned (fields[0], 10, 1, 14, &id, NULL))
+      /* "ID[/direction] URI [extension attributes]" */
+      fields = g_strsplit (attribute->value, " ", 3);
+      if (g_strv_length (fields) < 2 || !g_str_equal (fields[1], uri))
         continue;
-      /* "ID URI" or "ID/direction URI …" */
-      if (g_str_equal (fields[1], uri) ||
-          (fields[2] != NULL && g_str_has_prefix (fields[2], uri) &&
-           (fields[2][strlen (uri)] == '\0' || fields[2][strlen (uri)] == ' ')))
+      number = g_strndup (fields[0], strcspn (fields[0], "/"));
+      if (g_ascii_string_to_unsigned (number, 10, 1, 14, &id, NULL))
         return (guint) id;
     }
   }
   return 0;
+}
+
+void
+psc_sdp_add_extmap (GstSDPMessage *sdp, guint id, const char *uri)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *prefix = NULL;
+
+  g_return_if_fail (sdp != NULL && uri != NULL && id >= 1 && id <= 14);
+
+  value = g_strdup_printf ("%u %s", id, uri);
+  prefix = g_strdup_printf ("%u", id);
+  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++) {
+    GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, i);
+    gboolean taken = FALSE;
+
+    if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
+      continue;
+    for (guint a = 0; a < gst_sdp_media_attributes_len (media) && !taken; a++) {
+      const GstSDPAttribute *attribute = gst_sdp_media_get_attribute (media, a);
+      taken = g_strcmp0 (attribute->key, "extmap") == 0 && attribute->value != NULL &&
+          g_str_has_prefix (attribute->value, prefix) &&
+          (attribute->value[strlen (prefix)] == ' ' || attribute->value[strlen (prefix)] == '/');
+    }
+    if (!taken)
+      gst_sdp_media_add_attribute (media, "extmap", value);
+  }
 }
 
 gboolean

@@ -67,4 +67,16 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
 gboolean psc_sdp_choose_codec (const GstSDPMessage *offer,
     const gboolean available[PSC_CODEC_COUNT], PscSdpCodecChoice *choice, GError **error);
 
+/**
+ * psc_sdp_add_extmap:
+ * @sdp: an answer being made
+ * @id: the extmap id the offer gave the extension
+ * @uri: the extension's URI
+ *
+ * Adds `a=extmap:ID URI` to every video m-line of @sdp that maps no extension under @id:
+ * the answer accepts what the offer proposed, under the offer's id (RFC 8285 §6). webrtcbin
+ * (1.22) leaves header extensions out of its answers, even those its payloader writes.
+ */
+void psc_sdp_add_extmap (GstSDPMessage *sdp, guint id, const char *uri);
+
 G_END_DECLS

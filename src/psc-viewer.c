@@ -535,6 +535,8 @@ on_answer_created (GstPromise *promise, gpointer user_data)
             "webrtcbin made no answer to this offer"));
     return;
   }
+  if (self->playout_delay_id != 0)
+    psc_sdp_add_extmap (answer->sdp, self->playout_delay_id, PSC_PLAYOUT_DELAY_URI);
   g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
   gst_webrtc_session_description_free (answer);
   post_event (self, EVENT_ANSWER_SET, 0, NULL, NULL);
