@@ -75,7 +75,7 @@ make_rtp_branch (PscCodec codec, int port)
 {
   GstElement *branch = gst_bin_new (NULL);
   GstElement *queue = gst_element_factory_make ("queue", NULL);
-  GstElement *payloader = psc_payloader_new (codec, PAYLOAD_TYPE, NULL, 0);
+  GstElement *payloader = psc_payloader_new (codec, PAYLOAD_TYPE, NULL);
   GstElement *sink = gst_element_factory_make ("udpsink", NULL);
   g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (queue, "sink");
 

@@ -2,7 +2,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-payloader.h"
-#include "psc-playout-delay.h"
 
 #include <stdlib.h>
 
@@ -90,8 +89,7 @@ on_h264_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 GstElement *
-psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id,
-    guint playout_delay_id)
+psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id)
 {
   GstElement *payloader;
 
@@ -114,9 +112,5 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
       g_return_val_if_reached (NULL);
   }
   g_object_set (payloader, "pt", payload_type, "mtu", PSC_PAYLOADER_MTU, NULL);
-  if (playout_delay_id != 0) {
-    g_autoptr (GstRTPHeaderExtension) delay = psc_playout_delay_new (playout_delay_id, 0, 0);
-    g_signal_emit_by_name (payloader, "add-extension", delay);
-  }
   return payloader;
 }

@@ -22,9 +22,6 @@ G_BEGIN_DECLS
  * @payload_type: the RTP payload type (96–127, RFC 3551 dynamic range)
  * @profile_level_id: (nullable): for H.264, the profile-level-id to announce (an answer
  *   repeats the offer's); %NULL derives it from the stream
- * @playout_delay_id: if not 0, the extmap id under which every packet carries a 0 ms
- *   playout delay (psc_playout_delay_new()): the browser renders each frame as soon as it is
- *   decoded
  *
  * H.264: `rtph264pay config-interval=-1 aggregate-mode=zero-latency` — SPS/PPS with every
  * IDR, and each access unit sent as soon as it is complete. Its output caps — which webrtcbin
@@ -37,7 +34,7 @@ G_BEGIN_DECLS
  * Returns: (transfer floating): the payloader.
  */
 GstElement * psc_payloader_new (PscCodec codec, guint payload_type,
-    const char *profile_level_id, guint playout_delay_id);
+    const char *profile_level_id);
 
 /**
  * psc_payloader_h264_profile_level_id:

@@ -2,7 +2,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-sdp.h"
-#include "psc-playout-delay.h"
 #include "psc-protocol.h"
 
 #include <string.h>
@@ -202,62 +201,6 @@ h264_profile_accepts_cb (const char *plid)
   return profile_idc == 0x42 || profile_idc == 0x4d || profile_idc == 0x64;
 }
 
-/* The one-byte id (1–14) under which @media, or the session, maps the header extension
- * @uri (`a=extmap:ID[/direction] URI`, RFC 8285 §5), or 0. */
-static guint
-extmap_id (const GstSDPMessage *offer, const GstSDPMedia *media, const char *uri)
-{
-  for (int level = 0; level < 2; level++) {
-    guint n = level == 0 ? gst_sdp_media_attributes_len (media)
-        : gst_sdp_message_attributes_len (offer);
-    for (guint i = 0; i < n; i++) {
-      const GstSDPAttribute *attribute = level == 0 ? gst_sdp_media_get_attribute (media, i)
-          : gst_sdp_message_get_attribute (offer, i);
-      g_auto (GStrv) fields = NULL;
-      g_autofree char *number = NULL;
-      guint64 id;
-
-      if (g_strcmp0 (attribute->key, "extmap") != 0 || attribute->value == NULL)
-        continue;
-      /* "ID[/direction] URI [extension attributes]" */
-      fields = g_strsplit (attribute->value, " ", 3);
-      if (g_strv_length (fields) < 2 || !g_str_equal (fields[1], uri))
-        continue;
-      number = g_strndup (fields[0], strcspn (fields[0], "/"));
-      if (g_ascii_string_to_unsigned (number, 10, 1, 14, &id, NULL))
-        return (guint) id;
-    }
-  }
-  return 0;
-}
-
-void
-psc_sdp_add_extmap (GstSDPMessage *sdp, guint id, const char *uri)
-{
-  g_autofree char *value = NULL;
-  g_autofree char *prefix = NULL;
-
-  g_return_if_fail (sdp != NULL && uri != NULL && id >= 1 && id <= 14);
-
-  value = g_strdup_printf ("%u %s", id, uri);
-  prefix = g_strdup_printf ("%u", id);
-  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++) {
-    GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, i);
-    gboolean taken = FALSE;
-
-    if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
-      continue;
-    for (guint a = 0; a < gst_sdp_media_attributes_len (media) && !taken; a++) {
-      const GstSDPAttribute *attribute = gst_sdp_media_get_attribute (media, a);
-      taken = g_strcmp0 (attribute->key, "extmap") == 0 && attribute->value != NULL &&
-          g_str_has_prefix (attribute->value, prefix) &&
-          (attribute->value[strlen (prefix)] == ' ' || attribute->value[strlen (prefix)] == '/');
-    }
-    if (!taken)
-      gst_sdp_media_add_attribute (media, "extmap", value);
-  }
-}
-
 gboolean
 psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_CODEC_COUNT],
     PscSdpCodecChoice *choice, GError **error)
@@ -305,7 +248,6 @@ psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_C
     choice->codec = codec;
     choice->payload_type = (guint) g_ascii_strtoull (format, NULL, 10);
     choice->mid = g_strdup (gst_sdp_media_get_attribute_val (media, "mid"));
-    choice->playout_delay_id = extmap_id (offer, media, PSC_PLAYOUT_DELAY_URI);
     return TRUE;
   }
   g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,

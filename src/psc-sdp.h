@@ -35,15 +35,12 @@ gboolean psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *
  * @payload_type: its payload type in the offer
  * @profile_level_id: (nullable): for H.264, the offer's profile-level-id, to answer with
  * @mid: (nullable): the offer's mid for the video m-line
- * @playout_delay_id: the offer's extmap id for the playout-delay header extension
- *   (#PSC_PLAYOUT_DELAY_URI), or 0 if it has none
  */
 typedef struct {
   PscCodec codec;
   guint payload_type;
   char *profile_level_id;
   char *mid;
-  guint playout_delay_id;
 } PscSdpCodecChoice;
 
 void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
@@ -66,17 +63,5 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  */
 gboolean psc_sdp_choose_codec (const GstSDPMessage *offer,
     const gboolean available[PSC_CODEC_COUNT], PscSdpCodecChoice *choice, GError **error);
-
-/**
- * psc_sdp_add_extmap:
- * @sdp: an answer being made
- * @id: the extmap id the offer gave the extension
- * @uri: the extension's URI
- *
- * Adds `a=extmap:ID URI` to every video m-line of @sdp that maps no extension under @id:
- * the answer accepts what the offer proposed, under the offer's id (RFC 8285 §6). webrtcbin
- * (1.22) leaves header extensions out of its answers, even those its payloader writes.
- */
-void psc_sdp_add_extmap (GstSDPMessage *sdp, guint id, const char *uri);
 
 G_END_DECLS

@@ -4,7 +4,6 @@
 #include "psc-viewer.h"
 #include "psc-defer.h"
 #include "psc-payloader.h"
-#include "psc-playout-delay.h"
 #include "psc-protocol.h"
 #include "psc-sdp.h"
 
@@ -45,7 +44,6 @@ struct _PscViewer {
   GstSDPMessage *remote_offer;  /* answerer mode (WHEP): the viewer's offer */
   guint payload_type;
   char *profile_level_id;       /* nullable: H.264 announced as the offer has it */
-  guint playout_delay_id;       /* 0: the viewer gets no playout-delay extension */
   gboolean answer_set;          /* answerer: local answer applied */
   gboolean gathering_done;      /* answerer: ICE gathering complete */
   GstSDPMessage *offer_sdp;     /* what we offered, to check the answer against */
@@ -169,7 +167,6 @@ psc_viewer_new (PscStream *stream, const char *peer_id, PscCodec codec,
   self->stream = g_object_ref (stream);
   self->codec = codec;
   self->payload_type = PAYLOAD_TYPE;
-  self->playout_delay_id = PSC_PLAYOUT_DELAY_EXTMAP_ID;
   self->peer_id = g_strdup (peer_id);
   self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
   self->ice_servers = options->ice_servers ? g_ptr_array_ref (options->ice_servers) : NULL;
@@ -535,8 +532,6 @@ on_answer_created (GstPromise *promise, gpointer user_data)
             "webrtcbin made no answer to this offer"));
     return;
   }
-  if (self->playout_delay_id != 0)
-    psc_sdp_add_extmap (answer->sdp, self->playout_delay_id, PSC_PLAYOUT_DELAY_URI);
   g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
   gst_webrtc_session_description_free (answer);
   post_event (self, EVENT_ANSWER_SET, 0, NULL, NULL);
@@ -677,8 +672,7 @@ start_branch (PscViewer *self)
   queue = gst_element_factory_make ("queue", NULL);
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
-  payloader = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id,
-      self->playout_delay_id);
+  payloader = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id);
   self->webrtc = gst_object_ref (gst_element_factory_make ("webrtcbin", "webrtc"));
   gst_util_set_object_arg (G_OBJECT (self->webrtc), "bundle-policy", "max-bundle");
   gst_bin_add_many (GST_BIN (self->branch), queue, payloader, self->webrtc, NULL);
@@ -762,7 +756,6 @@ psc_viewer_start_answer (PscViewer *self, const char *offer, const PscSdpCodecCh
   }
   self->payload_type = choice->payload_type;
   self->profile_level_id = g_strdup (choice->profile_level_id);
-  self->playout_delay_id = choice->playout_delay_id;
   start_branch (self);
   return TRUE;
 }

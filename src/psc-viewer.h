@@ -107,8 +107,7 @@ void        psc_viewer_start (PscViewer *viewer);
  * @offer: the viewer's SDP offer (WHEP)
  * @choice: what psc_sdp_choose_codec() chose from @offer: its payload type for the
  *   viewer's codec; for H.264 its profile-level-id, answered as is (a constrained-baseline
- *   stream conforms to what psc_sdp_choose_codec() accepts); the playout-delay extension's
- *   id, if it offers one
+ *   stream conforms to what psc_sdp_choose_codec() accepts)
  * @error: PSC_PROTOCOL_ERROR_BAD_SDP if @offer is not SDP
  *
  * Answerer mode: builds the branch like psc_viewer_start(), applies @offer once the encoded

@@ -4,7 +4,6 @@
 #include <string.h>
 #include "psc-protocol.h"
 #include "psc-sdp.h"
-#include "psc-playout-delay.h"
 
 /* What webrtcbin offers (trimmed), and a Chromium-style answer to it. */
 static const char *offer_text =
@@ -164,43 +163,6 @@ test_choose_codec (void)
   g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP);
 }
 
-/* The playout-delay extension: found under the offer's id (with or without a direction),
- * not mistaken for another URI, and added to an answer once. */
-static void
-test_playout_delay (void)
-{
-  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
-  const char *vp8 = "a=rtpmap:96 VP8/90000\r\n";
-  g_autofree char *chrome = g_strconcat (vp8,
-      "a=extmap:4 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay-v2\r\n"
-      "a=extmap:5 " PSC_PLAYOUT_DELAY_URI "\r\n", NULL);
-  g_autofree char *directed = g_strconcat (vp8, "a=extmap:7/recvonly " PSC_PLAYOUT_DELAY_URI
-      "\r\n", NULL);
-  g_autoptr (GstSDPMessage) with_id = whep_offer ("96", chrome, "recvonly");
-  g_autoptr (GstSDPMessage) with_direction = whep_offer ("96", directed, "recvonly");
-  g_autoptr (GstSDPMessage) without = whep_offer ("96", vp8, "recvonly");
-  g_autofree char *text = NULL;
-  PscSdpCodecChoice choice;
-
-  g_assert_true (psc_sdp_choose_codec (with_id, both, &choice, NULL));
-  g_assert_cmpuint (choice.playout_delay_id, ==, 5);
-  psc_sdp_codec_choice_clear (&choice);
-  g_assert_true (psc_sdp_choose_codec (with_direction, both, &choice, NULL));
-  g_assert_cmpuint (choice.playout_delay_id, ==, 7);
-  psc_sdp_codec_choice_clear (&choice);
-  g_assert_true (psc_sdp_choose_codec (without, both, &choice, NULL));
-  g_assert_cmpuint (choice.playout_delay_id, ==, 0);
-  psc_sdp_codec_choice_clear (&choice);
-
-  /* Into the video m-line only, and only once. */
-  psc_sdp_add_extmap (without, 5, PSC_PLAYOUT_DELAY_URI);
-  psc_sdp_add_extmap (without, 5, PSC_PLAYOUT_DELAY_URI);
-  text = gst_sdp_message_as_text (without);
-  g_assert_nonnull (strstr (text, "m=video"));
-  g_assert_nonnull (strstr (strstr (text, "m=video"), "a=extmap:5 " PSC_PLAYOUT_DELAY_URI));
-  g_assert_null (strstr (strstr (text, "a=extmap:5 ") + 1, "a=extmap:5 "));
-}
-
 int
 main (int argc, char **argv)
 {
@@ -209,6 +171,5 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/answer/invalid", test_invalid);
   g_test_add_func ("/sdp/answer/session-level", test_session_level_credentials);
   g_test_add_func ("/sdp/offer/choose-codec", test_choose_codec);
-  g_test_add_func ("/sdp/offer/playout-delay", test_playout_delay);
   return g_test_run ();
 }
