@@ -16,9 +16,10 @@ PSC_RUN_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-x
 )
-# What the tests need on top: decoders for the test viewer, a browser and its driver, and
-# the Prometheus client's parser that checks /metrics.
-PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium python3-prometheus-client)
+# What the tests need on top: decoders for the test viewer, a browser and its driver, the
+# Prometheus client's parser that checks /metrics, and Janus, which the benchmark (and its
+# smoke run) compares periscope with.
+PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium python3-prometheus-client janus)
 
 psc_missing_packages() {
   local pkg

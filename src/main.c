@@ -15,6 +15,7 @@
 #include "psc-signalling.h"
 #include "psc-source.h"
 #include "psc-stream.h"
+#include "psc-viewer.h"
 #include "psc-whep.h"
 
 /* sysexits.h */
@@ -192,6 +193,7 @@ main (int argc, char **argv)
     g_printerr ("periscope: %s\n", error->message);
     return exit_code_for (error);
   }
+  psc_viewer_prepare ();
   if (!psc_stream_start (stream, START_TIMEOUT_MS, &error)) {
     g_printerr ("periscope: cannot start stream %s: %s\n", config->stream_id, error->message);
     return EXIT_UNAVAILABLE;

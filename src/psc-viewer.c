@@ -964,3 +964,20 @@ psc_viewer_get_state (PscViewer *self)
   g_return_val_if_fail (PSC_IS_VIEWER (self), PSC_VIEWER_CLOSED);
   return self->state;
 }
+
+static void
+make_certificate (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  g_autoptr (GstElement) dtls = gst_element_factory_make ("dtlsdec", NULL);
+
+  if (dtls == NULL)
+    g_warning ("no dtlsdec element (gstreamer1.0-plugins-bad): WebRTC cannot work");
+}
+
+void
+psc_viewer_prepare (void)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+
+  g_task_run_in_thread (task, make_certificate);
+}

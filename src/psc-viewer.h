@@ -178,4 +178,14 @@ const char *    psc_viewer_get_peer_id (PscViewer *viewer);
 PscViewerState  psc_viewer_get_state (PscViewer *viewer);
 
 
+/**
+ * psc_viewer_prepare:
+ *
+ * Makes, on a worker thread, the DTLS certificate every webrtcbin of the process shares:
+ * GStreamer's DTLS elements generate one RSA key per process on first use (gstdtlsdec.c,
+ * the generated-certificate agent), which took ~300 ms here, inside the first viewer's
+ * offer. Call once at start-up; returns at once.
+ */
+void        psc_viewer_prepare (void);
+
 G_END_DECLS
