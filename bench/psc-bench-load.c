@@ -15,11 +15,6 @@
  *       --ice-address JANUS_ICE_ADDRESS \
  *       --viewers N --duration S --server-pid JANUS_PID --server-pid FEEDER_PID
  *
- * Host candidates are gathered on --ice-address only (127.0.0.1 by default), UPnP off. Janus
- * 1.1 never offers a loopback candidate (bench/janus.mjs), and libnice pairs no 127.0.0.1
- * candidate with a non-loopback one, so for Janus give the host address Janus gathers on:
- * packets to a local address still never leave the machine.
- *
  * and reads the one JSON object this program prints on stdout (progress goes to stderr).
  * The peers start --ramp-ms apart; once every one of them has received a frame (or
  * --connect-timeout has passed since the last one started) a window of --duration seconds
@@ -28,6 +23,11 @@
  *
  * Exit status: 0 when every peer connected and received frames throughout the window, 1
  * otherwise (the reason on stderr), 64 on a usage error.
+ *
+ * Host candidates are gathered on --ice-address only (127.0.0.1 by default), UPnP off. Janus
+ * 1.1 never offers a loopback candidate (bench/janus.mjs), and libnice pairs no 127.0.0.1
+ * candidate with a non-loopback one, so for Janus give the host address Janus gathers on:
+ * packets to a local address still never leave the machine.
  *
  * Threads: one GMainLoop on the default main context owns the peers, the SoupSession and
  * every WebSocket. webrtcbin's signals, promises and the counting probe run on GStreamer's

@@ -46,7 +46,6 @@ const ROOT = resolve(HERE, '..');
 const WARMUP_FRAMES = 60;         // stamped frames skipped before the latency sample
 const FIRST_FRAME_TIMEOUT_MS = 15_000;
 const SERVER_START_TIMEOUT_MS = 30_000;
-const RELEASE_DELAY_S = 3;         // PSC_STREAM_RELEASE_DELAY_S (src/psc-stream.h)
 
 function usage(message) {
   console.error(`bench: ${message}`);
@@ -234,6 +233,13 @@ const PC_HOOK = `(() => {
   Object.setPrototypeOf(window.RTCPeerConnection, Native);
 })();`;
 
+// Closes a viewer as its user would: the page's own goodbye first (a WHEP player's DELETE,
+// a Janus page's session destroy: window.benchLeave), then the browser context.
+async function closeViewer(viewer) {
+  await viewer.page.evaluate(() => window.benchLeave && window.benchLeave()).catch(() => {});
+  await viewer.context.close();
+}
+
 async function openViewer(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   await context.addInitScript({ content: PC_HOOK + '\n' + stampScript });
@@ -310,7 +316,7 @@ async function timeFirstFrame(browser, url) {
   } catch (e) {
     throw new Error(`no first frame from ${url}: ${e.message}\n${viewer.log.slice(-10).join('\n')}`);
   } finally {
-    await viewer.context.close();
+    await closeViewer(viewer);
   }
 }
 
@@ -342,14 +348,25 @@ async function measureViewers(server, viewers) {
   return summary;
 }
 
+// periscope with no viewer: waits until the stream reports its capture released (the last
+// viewer gone, then PSC_STREAM_RELEASE_DELAY_S), then measures.
 async function measureIdle(server) {
-  // The last viewer's teardown, and the on-demand release of the capture, settle first.
-  await sleep(2000 + 1000 * RELEASE_DELAY_S);
+  const api = new URL('api/streams/camera', server.pageUrl);
+  const deadline = Date.now() + 30_000;
+  const start = Date.now();
+  for (;;) {
+    const stream = await (await fetch(api)).json();
+    if (stream.state === 'idle') break;
+    if (Date.now() > deadline) throw new Error(`the capture was not released within 30 s (state ${stream.state}, ${stream.viewers?.length} viewers)`);
+    await sleep(100);
+  }
+  const releasedAfterMs = Date.now() - start;
   const before = server.pids.map(processUsage);
   await sleep(IDLE * 1000);
   const after = server.pids.map(processUsage);
   const cpuS = after.reduce((s, u, i) => s + u.cpuS - before[i].cpuS, 0);
-  return { seconds: IDLE, cpuPercent: (100 * cpuS) / IDLE, rssKiB: after.reduce((s, u) => s + u.rssKiB, 0) };
+  return { seconds: IDLE, cpuPercent: (100 * cpuS) / IDLE, rssKiB: after.reduce((s, u) => s + u.rssKiB, 0),
+    releasedAfterMs };
 }
 
 // --- the run -----------------------------------------------------------------
@@ -394,7 +411,7 @@ try {
           whep.searchParams.set('codec', codec);
           run.firstFrameWhep = await measureFirstFrames(browser, whep.href, 0);
         }
-        await viewer.context.close();
+        await closeViewer(viewer);
         if (name === 'periscope') {
           run.idle = await measureIdle(current);
           run.firstFrameCold = await measureFirstFrames(browser, current.pageUrl, 3000);

@@ -193,12 +193,15 @@
     });
   }
 
-  window.addEventListener('pagehide', () => {
+  // Leaving: destroy the Janus session (bench/run.mjs calls this before closing the page;
+  // pagehide covers a page closed otherwise).
+  window.benchLeave = () => {
     closed = true;
     if (sessionId && navigator.sendBeacon) {
       navigator.sendBeacon(`${janusUrl}/${sessionId}`, JSON.stringify({ janus: 'destroy', transaction: tx() }));
     }
-  });
+  };
+  window.addEventListener('pagehide', window.benchLeave);
 
   main().catch((err) => fail('signalling', err));
 })();
