@@ -6,6 +6,7 @@
  */
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 
 /* How long the first frame may take: cameras can be slow to start streaming. */
 #define START_TIMEOUT_MS 10000
+#define MMAP_THRESHOLD_BYTES (256 * 1024)
 /* How long viewers get to see the WebSocket close on shutdown. */
 #define SHUTDOWN_GRACE_MS 1000
 
@@ -139,6 +141,12 @@ main (int argc, char **argv)
   App app = { 0 };
 
   setvbuf (stdout, NULL, _IOLBF, 0);
+  /* A fixed mmap threshold: glibc raises it, by default, to the size of each large block
+   * freed (up to 32 MiB), after which frame-sized allocations come from the per-thread
+   * arenas and stay there. Every viewer brings new threads, so the resident size grew by
+   * ~35 MiB every 40 viewer sessions (73 → 179 MiB after 120 sessions, measured); with the
+   * threshold fixed it stays at 60–68 MiB, at the same CPU. */
+  mallopt (M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
   /* Installed first: a SIGTERM during the blocking start-up (encoder probing, waiting for
    * the camera) is handled once the main loop runs, instead of killing the process. */
   app.loop = g_main_loop_new (NULL, FALSE);
