@@ -123,7 +123,7 @@ test_through_h264 (void)
 static void
 test_through_vp8 (void)
 {
-  check_through_encoder ("vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=2000000 ! "
+  check_through_encoder ("vp8enc deadline=1 cpu-used=16 end-usage=cbr target-bitrate=2000000 ! "
       "vp8dec");
 }
 
