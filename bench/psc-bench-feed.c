@@ -220,7 +220,7 @@ main (int argc, char **argv)
     if (ports[c] == 0)
       continue;
     branch = make_rtp_branch (c, ports[c]);
-    if (!psc_stream_attach (stream, branch, c, &error)) {
+    if (!psc_stream_attach (stream, branch, c, FALSE, &error)) {
       g_printerr ("psc-bench-feed: %s: %s\n", psc_codec_to_string (c), error->message);
       gst_object_unref (gst_object_ref_sink (branch));
       status = EXIT_UNAVAILABLE;

@@ -17,6 +17,14 @@ G_BEGIN_DECLS
 #define PSC_PAYLOADER_MTU 1200
 
 /**
+ * PSC_PAYLOADER_DEFAULT_PT:
+ *
+ * The RTP payload type periscope offers (96, the first of RFC 3551's dynamic range); the
+ * shared payloader of each encoder uses it. A WHEP answer must use the offer's.
+ */
+#define PSC_PAYLOADER_DEFAULT_PT 96
+
+/**
  * psc_payloader_new:
  * @codec: the codec of the encoded stream
  * @payload_type: the RTP payload type (96–127, RFC 3551 dynamic range)

@@ -3,6 +3,7 @@
  */
 #include "psc-stream.h"
 #include "psc-stamp.h"
+#include "psc-payloader.h"
 #include "psc-defer.h"
 #include "psc-launch.h"
 
@@ -21,7 +22,8 @@ GST_DEBUG_CATEGORY_STATIC (psc_stream_debug);
 
 /* One codec's encoder, started when its first viewer comes and stopped when its last one
  * leaves: `queue leaky ! videoconvert ! encoder [! h264parse ! caps] ! tee`, fed by a
- * request pad of the raw tee. */
+ * request pad of the raw tee; and, off that tee, the shared payloader:
+ * `payloader ! rtp-tee`. */
 typedef struct {
   PscStream *stream;            /* not owned */
   PscCodec codec;
@@ -29,6 +31,9 @@ typedef struct {
   GstElement *tee;
   GstPad *tee_sink;
   GstPad *raw_tee_pad;
+  GstElement *payloader;
+  GstElement *rtp_tee;
+  GstPad *payloader_pad;        /* the tee's pad feeding the payloader */
 
   /* stream->lock */
   guint branches;
@@ -39,9 +44,11 @@ typedef struct {
   PscKeyframeReason deferred_reason;
 } PscEncoding;
 
-/* An attached branch: its tee pad and the encoding it hangs off. */
+/* An attached branch: its tee pad, that tee (the encoding's, or its RTP tee) and the
+ * encoding it hangs off. */
 typedef struct {
   GstPad *tee_pad;
+  GstElement *tee;
   PscEncoding *encoding;
 } BranchLink;
 
@@ -49,6 +56,7 @@ static void
 branch_link_free (BranchLink *link)
 {
   gst_object_unref (link->tee_pad);
+  gst_object_unref (link->tee);
   g_free (link);
 }
 
@@ -86,6 +94,10 @@ G_DEFINE_FINAL_TYPE (PscStream, psc_stream, G_TYPE_OBJECT)
 
 static void encoding_free (PscEncoding *encoding);
 static void schedule_release (PscStream *self);
+static GstPadProbeReturn on_branch_query (GstPad *pad, GstPadProbeInfo *info,
+    gpointer user_data);
+static GstPadProbeReturn on_reconfigure (GstPad *pad, GstPadProbeInfo *info,
+    gpointer user_data);
 
 enum {
   SIGNAL_ERROR,
@@ -426,6 +438,9 @@ encoding_free (PscEncoding *encoding)
   g_clear_object (&encoding->raw_tee_pad);
   g_clear_object (&encoding->bin);
   g_clear_object (&encoding->tee);
+  g_clear_object (&encoding->payloader_pad);
+  g_clear_object (&encoding->payloader);
+  g_clear_object (&encoding->rtp_tee);
   g_free (encoding);
 }
 
@@ -750,6 +765,32 @@ start_encoding (PscStream *self, PscCodec codec, GError **error)
     g_critical ("cannot link the %s encoder to its tee", psc_codec_to_string (codec));
   gst_element_sync_state_with_parent (encoding->tee);
   gst_element_sync_state_with_parent (encoding->bin);
+
+  /* The shared payloader: payloading once serves every viewer that takes periscope's own
+   * payload type (all WebSocket viewers); each branch's webrtcbin encrypts and sends. */
+  {
+    g_autofree char *rtp_tee_name = g_strconcat (name, "-rtp-tee", NULL);
+    g_autoptr (GstPad) payloader_sink = NULL;
+
+    encoding->payloader = gst_object_ref_sink (psc_payloader_new (codec,
+            PSC_PAYLOADER_DEFAULT_PT, NULL));
+    encoding->rtp_tee = gst_object_ref_sink (make ("tee", rtp_tee_name));
+    g_object_set (encoding->rtp_tee, "allow-not-linked", TRUE, NULL);
+    gst_bin_add_many (GST_BIN (self->pipeline), encoding->payloader, encoding->rtp_tee, NULL);
+    if (!gst_element_link (encoding->payloader, encoding->rtp_tee))
+      g_critical ("cannot link the %s payloader to its tee", psc_codec_to_string (codec));
+    gst_element_sync_state_with_parent (encoding->rtp_tee);
+    gst_element_sync_state_with_parent (encoding->payloader);
+    encoding->payloader_pad = gst_element_request_pad_simple (encoding->tee, "src_%u");
+    gst_pad_add_probe (encoding->payloader_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+        on_branch_query, NULL, NULL);
+    gst_pad_add_probe (encoding->payloader_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+        on_reconfigure, NULL, NULL);
+    payloader_sink = gst_element_get_static_pad (encoding->payloader, "sink");
+    if (gst_pad_link (encoding->payloader_pad, payloader_sink) != GST_PAD_LINK_OK)
+      g_critical ("cannot link the %s payloader", psc_codec_to_string (codec));
+  }
+
   encoding->raw_tee_pad = gst_element_request_pad_simple (self->raw_tee, "src_%u");
   sink = gst_element_get_static_pad (encoding->bin, "sink");
   if (gst_pad_link (encoding->raw_tee_pad, sink) != GST_PAD_LINK_OK)
@@ -775,6 +816,15 @@ on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_HANDLED;
 }
 
+/* Streaming thread: the shared payloader's RECONFIGURE (a new RTP branch) must not make the
+ * shared encoder renegotiate either. */
+static GstPadProbeReturn
+on_reconfigure (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_RECONFIGURE ?
+      GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 /* Streaming thread. The encoded caps are fixed for every branch; a new branch's RECONFIGURE
  * must not make the shared encoder renegotiate. And one viewer asking for keyframes in a loop
  * (a PLI storm, a broken client) gets at most one request per KEYFRAME_BRANCH_GAP_NS through,
@@ -798,7 +848,8 @@ on_branch_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data
 }
 
 gboolean
-psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, GError **error)
+psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean payloaded,
+    GError **error)
 {
   g_autoptr (GstPad) sink = NULL;
   PscEncoding *encoding;
@@ -832,7 +883,8 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, GError *
   gst_bin_add (GST_BIN (self->pipeline), branch);
   gst_element_sync_state_with_parent (branch);
 
-  tee_pad = gst_element_request_pad_simple (encoding->tee, "src_%u");
+  tee_pad = gst_element_request_pad_simple (payloaded ? encoding->rtp_tee : encoding->tee,
+      "src_%u");
   gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
   gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event,
       g_new0 (gint64, 1), g_free);
@@ -843,6 +895,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, GError *
 
   link = g_new0 (BranchLink, 1);
   link->tee_pad = tee_pad;
+  link->tee = gst_object_ref (payloaded ? encoding->rtp_tee : encoding->tee);
   link->encoding = encoding;
   g_mutex_lock (&self->lock);
   encoding->branches++;
@@ -913,9 +966,14 @@ finish_detach (gpointer user_data)
   g_mutex_unlock (&self->lock);
 
   if (detach->encoding != NULL) {
-    /* An encoder stopped: its tee goes with it (its branches are all gone). */
+    /* An encoder stopped: its tee and payloader go with it (its branches are all gone, and
+     * nothing flows into them any more). */
     gst_element_set_state (detach->encoding->tee, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self->pipeline), detach->encoding->tee);
+    gst_element_set_state (detach->encoding->payloader, GST_STATE_NULL);
+    gst_element_set_state (detach->encoding->rtp_tee, GST_STATE_NULL);
+    gst_element_release_request_pad (detach->encoding->tee, detach->encoding->payloader_pad);
+    gst_bin_remove_many (GST_BIN (self->pipeline), detach->encoding->tee,
+        detach->encoding->payloader, detach->encoding->rtp_tee, NULL);
     encoding_free (detach->encoding);
     schedule_release (self);
     return G_SOURCE_REMOVE;
@@ -923,7 +981,8 @@ finish_detach (gpointer user_data)
   g_mutex_lock (&self->lock);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
     PscEncoding *encoding = self->encodings[c];
-    if (encoding != NULL && encoding->tee == detach->tee && encoding->branches == 0) {
+    if (encoding != NULL && (encoding->tee == detach->tee || encoding->rtp_tee == detach->tee) &&
+        encoding->branches == 0) {
       self->encodings[c] = NULL;
       g_clear_handle_id (&encoding->keyframe_timer, g_source_remove);
       g_hash_table_add (self->detaching, gst_object_ref (encoding->bin));
@@ -966,7 +1025,7 @@ psc_stream_detach (PscStream *self, GstElement *branch)
   link = g_hash_table_lookup (self->branches, branch);
   if (link != NULL) {
     tee_pad = gst_object_ref (link->tee_pad);
-    tee = gst_object_ref (link->encoding->tee);
+    tee = gst_object_ref (link->tee);
     link->encoding->branches--;
     g_hash_table_add (self->detaching, gst_object_ref (branch));
     g_hash_table_remove (self->branches, branch);

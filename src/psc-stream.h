@@ -136,9 +136,14 @@ void        psc_stream_stop (PscStream *stream);
 /**
  * psc_stream_attach:
  * @stream: the stream
- * @branch: a bin with a "sink" ghost pad taking the encoded stream (a viewer's
- *   `queue ! payloader ! webrtcbin`)
+ * @branch: a bin with a "sink" ghost pad taking the encoded stream (a WHEP viewer's
+ *   `queue ! payloader ! webrtcbin`) or, if @payloaded, the encoder's RTP stream (a
+ *   WebSocket viewer's `queue ! webrtcbin`)
  * @codec: the codec the branch takes
+ * @payloaded: take RTP from the encoder's shared payloader (payload type
+ *   #PSC_PAYLOADER_DEFAULT_PT, profile-level-id derived from the stream): one payloader for
+ *   all such viewers, which share its SSRC and sequence numbers (each has its own SRTP
+ *   session, so nothing collides)
  * @error: G_IO_ERROR_NOT_SUPPORTED if the stream has no encoder for @codec, or why the
  *   encoder could not start
  *
@@ -149,7 +154,7 @@ void        psc_stream_stop (PscStream *stream);
  * Returns: %TRUE if attached.
  */
 gboolean    psc_stream_attach (PscStream *stream, GstElement *branch, PscCodec codec,
-    GError **error);
+    gboolean payloaded, GError **error);
 
 /**
  * psc_stream_detach:

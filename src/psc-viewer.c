@@ -15,7 +15,6 @@ GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
 #define GST_CAT_DEFAULT psc_viewer_debug
 
 /* The first dynamic payload type (RFC 3551 §6); we make the offer, so it is ours to pick. */
-#define PAYLOAD_TYPE 96
 #define ICE_PACING_MS 5
 
 /* Per-viewer queue: enough to ride out a scheduling hiccup, never enough to build latency.
@@ -53,7 +52,7 @@ struct _PscViewer {
   GstElement *webrtc;
   GstElement *rtpbin;           /* webrtcbin's, for RTCP timeouts */
   gulong branch_error_handler;
-  GstPad *payloader_src;
+  GstPad *rtp_src;              /* the pad feeding webrtcbin: the RTP this viewer gets */
   gulong first_buffer_probe;
   gint first_buffer_claimed;    /* atomic: the probe, or stop(), whichever comes first */
   guint offer_attempts;
@@ -168,7 +167,7 @@ psc_viewer_new (PscStream *stream, const char *peer_id, PscCodec codec,
   self = g_object_new (PSC_TYPE_VIEWER, NULL);
   self->stream = g_object_ref (stream);
   self->codec = codec;
-  self->payload_type = PAYLOAD_TYPE;
+  self->payload_type = PSC_PAYLOADER_DEFAULT_PT;
   self->peer_id = g_strdup (peer_id);
   self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
   self->ice_servers = options->ice_servers ? g_ptr_array_ref (options->ice_servers) : NULL;
@@ -403,7 +402,7 @@ on_answer_applied (GstPromise *promise, gpointer user_data)
     post_event (user_data, EVENT_FAILED, 0, NULL, error);
 }
 
-/* Streaming thread. The first buffer leaving the payloader: its caps event has been pushed
+/* Streaming thread. The first RTP buffer on its way to webrtcbin: its caps event has been pushed
  * ahead of it, on this same thread, through webrtcbin's own event handler, so an offer made
  * now describes the real stream. (notify::caps on webrtcbin's pad is too early: the pad
  * stores sticky caps before webrtcbin's handler has seen them, and the offer task can win
@@ -420,7 +419,7 @@ on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
-/* Streaming thread (the viewer's queue): every RTP packet leaving the payloader, counted
+/* Streaming thread (the viewer's queue): every RTP packet on its way to webrtcbin, counted
  * into the stream's totals for /metrics. */
 static gboolean
 add_buffer_size (GstBuffer **buffer, guint index, gpointer user_data)
@@ -667,35 +666,42 @@ start_branch (PscViewer *self)
 {
   g_autofree char *name = NULL;
   g_autoptr (GstPad) queue_sink = NULL;
-  g_autoptr (GstPad) payloader_src = NULL;
+  g_autoptr (GstPad) rtp_src = NULL;
   g_autoptr (GstPad) webrtc_sink = NULL;
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
   g_autoptr (GError) error = NULL;
-  GstElement *queue, *payloader;
+  GstElement *queue, *last;
+  /* Offers use periscope's payload type, so the encoder's shared payloader serves them; an
+   * answer must use the offer's payload type and profile-level-id: a payloader of its own. */
+  gboolean shared_payloader = self->remote_offer == NULL;
 
   name = g_strdup_printf ("viewer-%s", self->peer_id);
   self->branch = gst_object_ref_sink (gst_bin_new (name));
   queue = gst_element_factory_make ("queue", NULL);
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
-  payloader = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id);
   self->webrtc = gst_object_ref (gst_element_factory_make ("webrtcbin", "webrtc"));
   gst_util_set_object_arg (G_OBJECT (self->webrtc), "bundle-policy", "max-bundle");
-  gst_bin_add_many (GST_BIN (self->branch), queue, payloader, self->webrtc, NULL);
-  gst_element_link (queue, payloader);
+  gst_bin_add_many (GST_BIN (self->branch), queue, self->webrtc, NULL);
+  last = queue;
+  if (!shared_payloader) {
+    last = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id);
+    gst_bin_add (GST_BIN (self->branch), last);
+    gst_element_link (queue, last);
+  }
 
   webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
-  payloader_src = gst_element_get_static_pad (payloader, "src");
-  gst_pad_link (payloader_src, webrtc_sink);
+  rtp_src = gst_element_get_static_pad (last, "src");
+  gst_pad_link (rtp_src, webrtc_sink);
   g_object_get (webrtc_sink, "transceiver", &transceiver, NULL);
   g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
       "do-nack", TRUE, NULL);
   /* Callbacks from GStreamer threads hold a reference, dropped when stop disconnects them. */
-  self->payloader_src = gst_object_ref (payloader_src);
-  self->first_buffer_probe = gst_pad_add_probe (payloader_src,
+  self->rtp_src = gst_object_ref (rtp_src);
+  self->first_buffer_probe = gst_pad_add_probe (rtp_src,
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       on_first_buffer, g_object_ref (self), g_object_unref);
-  gst_pad_add_probe (payloader_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+  gst_pad_add_probe (rtp_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       on_rtp_sent, g_object_ref (self->stream), g_object_unref);
 
   queue_sink = gst_element_get_static_pad (queue, "sink");
@@ -732,7 +738,7 @@ start_branch (PscViewer *self)
 
   self->state = PSC_VIEWER_OFFERING;
   self->started_at = g_get_real_time ();
-  if (!psc_stream_attach (self->stream, self->branch, self->codec, &error))
+  if (!psc_stream_attach (self->stream, self->branch, self->codec, shared_payloader, &error))
     fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_STREAM_FAILED, "%s",
             error->message));
 }
@@ -838,9 +844,9 @@ psc_viewer_stop (PscViewer *self)
   /* Remove the probe unless it has run (it removes itself). */
   if (self->first_buffer_probe != 0 &&
       g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1))
-    gst_pad_remove_probe (self->payloader_src, self->first_buffer_probe);
+    gst_pad_remove_probe (self->rtp_src, self->first_buffer_probe);
   self->first_buffer_probe = 0;
-  g_clear_object (&self->payloader_src);
+  g_clear_object (&self->rtp_src);
   if (self->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->rtpbin != NULL)
