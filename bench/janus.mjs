@@ -26,7 +26,7 @@
 // to a source that sends RTCP to `videortcpport` (rtcpPort), replying to the address that RTCP
 // came from; a plain `udpsink` feeder never gets them.
 
-import { spawn } from 'node:child_process';
+import { startProcess } from './process.mjs';
 import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -248,44 +248,18 @@ export async function startJanus({ httpPort, mountpoints, workDir, iceAddress, t
 
   const log = join(workDir, 'janus.log');
   const fd = openSync(log, 'w');
-  const child = spawn(
-    JANUS_BIN,
+  const janus = startProcess('janus', JANUS_BIN,
     ['-C', join(workDir, 'janus.jcfg'), '-F', workDir, '--disable-colors', '--debug-timestamps'],
-    { cwd: workDir, stdio: ['ignore', fd, fd], detached: false },
-  );
+    { cwd: workDir, stdio: ['ignore', fd, fd] });
   closeSync(fd);
 
-  let exited = null;
-  const exitPromise = new Promise((res) => {
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      res(exited);
-    });
-    child.on('error', (err) => {
-      exited = { code: null, signal: null, error: err };
-      res(exited);
-    });
-  });
-
   const url = `http://127.0.0.1:${httpPort}/janus`;
-  const stop = async () => {
-    if (exited) return exited;
-    try {
-      process.kill(child.pid, 'SIGTERM');
-    } catch {}
-    const timer = sleep(5000).then(() => 'timeout');
-    if ((await Promise.race([exitPromise, timer])) === 'timeout') {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {}
-      await exitPromise;
-    }
-    return exited;
-  };
+  const stop = () => janus.stop();
 
   const deadline = Date.now() + timeoutMs;
   let info = null;
   while (!info) {
+    const exited = janus.exit;
     if (exited) {
       const why = exited.error ? exited.error.message : `code ${exited.code}, signal ${exited.signal}`;
       throw new Error(`startJanus: janus exited early (${why}); last lines of ${log}:\n${logTail(log)}`);
@@ -306,5 +280,5 @@ export async function startJanus({ httpPort, mountpoints, workDir, iceAddress, t
     throw new Error(`startJanus: unexpected modules loaded: plugins=${plugins} transports=${transports}`);
   }
 
-  return { pid: child.pid, url, log, info, iceAddress: iceEnforce, stop };
+  return { pid: janus.pid, url, log, info, iceAddress: iceEnforce, stop };
 }

@@ -6,21 +6,24 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const TERM_GRACE_MS = 5_000;
+const running = new Set();   // every process started here and not yet ended
 
-// Starts @command with @args. Returns { name, pid, lines, exit, exited, waitFor, stop }:
+// Starts @command with @args (@options go to child_process.spawn). Returns { name, pid, lines, exit, exited, waitFor, stop }:
 // lines holds every output line (stderr ones prefixed), exit is { code, signal } once ended.
 export function startProcess(name, command, args, options = {}) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   const proc = { name, child, pid: child.pid, lines: [], exit: null };
+  running.add(proc);
   proc.exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => { proc.exit = { code, signal }; resolve(proc.exit); });
+    child.on('exit', (code, signal) => { proc.exit = { code, signal }; running.delete(proc); resolve(proc.exit); });
     child.on('error', (e) => {
       proc.lines.push(`[spawn] ${e.message}`);
-      if (child.pid === undefined) { proc.exit = { code: null, signal: null, error: e }; resolve(proc.exit); }
+      if (child.pid === undefined) { proc.exit = { code: null, signal: null, error: e }; running.delete(proc); resolve(proc.exit); }
     });
   });
   for (const [stream, prefix] of [[child.stdout, ''], [child.stderr, '[stderr] ']]) {
-    createInterface({ input: stream }).on('line', (line) => proc.lines.push(prefix + line));
+    // null when the caller sent the output elsewhere (options.stdio)
+    if (stream) createInterface({ input: stream }).on('line', (line) => proc.lines.push(prefix + line));
   }
 
   // Resolves with the first match of @regex on a stdout line, or rejects after @timeoutMs
@@ -66,4 +69,10 @@ export function processUsage(pid) {
     rssKiB: kib('VmRSS'),
     hwmKiB: kib('VmHWM'),
   };
+}
+
+// Ends every process started with startProcess() that is still running (on an interrupt,
+// or a failure half-way through starting a server).
+export async function stopAllProcesses() {
+  await Promise.all([...running].map((proc) => proc.stop()));
 }

@@ -53,6 +53,8 @@ struct _PscViewer {
   GstElement *rtpbin;           /* webrtcbin's, for RTCP timeouts */
   gulong branch_error_handler;
   GstPad *rtp_src;              /* the pad feeding webrtcbin: the RTP this viewer gets */
+  int media_open;               /* atomic: connected, RTP may go through (on_rtp_before_open) */
+  gulong before_open_probe;
   gulong first_buffer_probe;
   gint first_buffer_claimed;    /* atomic: the probe, or stop(), whichever comes first */
   guint offer_attempts;
@@ -266,6 +268,7 @@ dispatch_event (gpointer user_data)
       if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED &&
           self->state != PSC_VIEWER_CONNECTED) {
         self->state = PSC_VIEWER_CONNECTED;
+        g_atomic_int_set (&self->media_open, 1);
         g_clear_handle_id (&self->timeout_source, g_source_remove);
         g_atomic_pointer_set (&self->last_rtcp_us,
             GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
@@ -417,6 +420,23 @@ on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     post_event (self, EVENT_CAPS_READY, 0, NULL, NULL);
   }
   return GST_PAD_PROBE_REMOVE;
+}
+
+/* Streaming thread (the viewer's queue). Until the viewer is connected, its RTP goes
+ * nowhere: webrtcbin holds it back, the leaky queue fills and drops packets from the middle
+ * of the sequence, and at connection the viewer would get 200 ms of stale video with holes
+ * in it (seen as loss, and NACKs) before the keyframe asked for at connection. So RTP is
+ * dropped here until then (after the first buffer has carried the caps to webrtcbin, for
+ * the offer); the viewer's first packet comes after the connection, and its sequence has no
+ * holes. */
+static GstPadProbeReturn
+on_rtp_before_open (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  /* Kept (one atomic read per buffer list) rather than removed from here, so that stopping
+   * the viewer can remove it, and the reference it holds, by its id without a race. */
+  return g_atomic_int_get (&self->media_open) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 /* Streaming thread (the viewer's queue): every RTP packet on its way to webrtcbin, counted
@@ -701,6 +721,9 @@ start_branch (PscViewer *self)
   self->first_buffer_probe = gst_pad_add_probe (rtp_src,
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       on_first_buffer, g_object_ref (self), g_object_unref);
+  self->before_open_probe = gst_pad_add_probe (rtp_src,
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      on_rtp_before_open, g_object_ref (self), g_object_unref);
   gst_pad_add_probe (rtp_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       on_rtp_sent, g_object_ref (self->stream), g_object_unref);
 
@@ -846,6 +869,9 @@ psc_viewer_stop (PscViewer *self)
       g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1))
     gst_pad_remove_probe (self->rtp_src, self->first_buffer_probe);
   self->first_buffer_probe = 0;
+  if (self->before_open_probe != 0)
+    gst_pad_remove_probe (self->rtp_src, self->before_open_probe);
+  self->before_open_probe = 0;
   g_clear_object (&self->rtp_src);
   if (self->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
