@@ -816,17 +816,31 @@ on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_HANDLED;
 }
 
+/* rtpsession's "GstRTPCollision" (an RTCP packet from a viewer claimed our SSRC): a
+ * payloader that gets it picks a new SSRC. The shared payloader must not — every other
+ * viewer would get an SSRC its SDP does not announce — and one viewer could force that on
+ * purpose, our SSRC being in the offer. */
+static gboolean
+is_ssrc_collision (GstEvent *event)
+{
+  return GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM &&
+      gst_event_has_name (event, "GstRTPCollision");
+}
+
 /* Streaming thread: the shared payloader's RECONFIGURE (a new RTP branch) must not make the
- * shared encoder renegotiate either. */
+ * shared encoder renegotiate either; nor may a collision reach it (is_ssrc_collision). */
 static GstPadProbeReturn
 on_reconfigure (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  return GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_RECONFIGURE ?
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+  return GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE || is_ssrc_collision (event) ?
       GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
 /* Streaming thread. The encoded caps are fixed for every branch; a new branch's RECONFIGURE
- * must not make the shared encoder renegotiate. And one viewer asking for keyframes in a loop
+ * must not make the shared encoder renegotiate, nor a collision the shared payloader pick a
+ * new SSRC (is_ssrc_collision). And one viewer asking for keyframes in a loop
  * (a PLI storm, a broken client) gets at most one request per KEYFRAME_BRANCH_GAP_NS through,
  * so it cannot spend everyone's bitrate on keyframes; the stream-wide policy then applies. */
 static GstPadProbeReturn
@@ -834,7 +848,7 @@ on_branch_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data
 {
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE)
+  if (GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE || is_ssrc_collision (event))
     return GST_PAD_PROBE_DROP;
   if (gst_video_event_is_force_key_unit (event)) {
     gint64 *last = user_data;
@@ -871,8 +885,10 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
   g_mutex_unlock (&self->lock);
   if (encoding == NULL) {
     encoding = start_encoding (self, codec, error);
-    if (encoding == NULL)
+    if (encoding == NULL) {
+      schedule_release (self);
       return FALSE;
+    }
     g_mutex_lock (&self->lock);
     self->encodings[codec] = encoding;
     g_mutex_unlock (&self->lock);
@@ -995,6 +1011,8 @@ finish_detach (gpointer user_data)
         psc_codec_to_string (idle->codec));
     unlink_when_idle (self, idle->bin, self->raw_tee, idle->raw_tee_pad, idle);
   }
+  /* A branch's IDLE probe may fire after its encoder's: the last one out schedules. */
+  schedule_release (self);
   return G_SOURCE_REMOVE;
 }
 

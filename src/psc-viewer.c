@@ -1004,6 +1004,7 @@ make_certificate (GTask *task, gpointer source, gpointer data, GCancellable *can
 
   if (dtls == NULL)
     g_warning ("no dtlsdec element (gstreamer1.0-plugins-bad): WebRTC cannot work");
+  g_task_return_boolean (task, dtls != NULL);
 }
 
 void

@@ -26,6 +26,7 @@ typedef struct {
   const char *source;           /* NULL: TEST_SOURCE */
   guint keyframe_interval;      /* frames; 0: the default (2 s) */
   gboolean ice_servers;         /* a STUN and a TURN server on 127.0.0.1 (nothing listens) */
+  gboolean always_on;           /* --always-on: the capture is never released */
 } FixtureData;
 
 typedef struct {
@@ -53,6 +54,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->config->source = g_strdup (params->source ? params->source : TEST_SOURCE);
   if (params->max_viewers > 0)
     f->config->max_viewers = params->max_viewers;
+  f->config->always_on = params->always_on;
   f->config->width = 320;
   f->config->height = 240;
   f->config->bitrate = 500;
@@ -234,9 +236,11 @@ test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
   g_assert_cmpstr (joined->peer_id, ==, psc_test_client_get_peer_id (b));
   branch_a = watch_branch (pipeline, psc_test_client_get_peer_id (a));
 
-  /* One capture and one encode serve both: one source, one encoder, two webrtcbins. */
+  /* One capture, one encode and one payloader serve both: one source, one encoder, one
+   * rtph264pay, two webrtcbins. */
   g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
   g_assert_cmpuint (count_elements (pipeline, encoder), ==, 1);
+  g_assert_cmpuint (count_elements (pipeline, "rtph264pay"), ==, 1);
   g_assert_cmpuint (count_elements (pipeline, "webrtcbin"), ==, 2);
 
   g_clear_pointer (&a, psc_test_client_free);
@@ -256,6 +260,40 @@ test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
   psc_test_iterate_until (no_encoder, f->stream, 5, "the encoder to stop and go");
   psc_test_iterate_until (finalized, encoder_bin, 5, "the stopped encoder to be freed");
   g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
+}
+
+static gboolean
+capture_released (gpointer stream)
+{
+  GstState state = GST_STATE_VOID_PENDING;
+
+  gst_element_get_state (psc_stream_get_pipeline (stream), &state, NULL, 0);
+  return !psc_stream_is_capturing (stream) && state == GST_STATE_NULL &&
+      g_str_equal (psc_stream_get_state_name (stream), "idle");
+}
+
+/* Two viewers leave at once: once nothing needs frames the capture is released (pipeline
+ * NULL, state "idle"), and the next viewer starts it again and gets video. */
+static void
+test_capture_released (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) a = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscTestClient) b = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscTestClient) c = NULL;
+
+  psc_test_client_wait_frames (a, 30, 20);
+  psc_test_client_wait_frames (b, 30, 20);
+  g_assert_true (psc_stream_is_capturing (f->stream));
+  g_clear_pointer (&a, psc_test_client_free);
+  g_clear_pointer (&b, psc_test_client_free);
+  psc_test_iterate_until (capture_released, f->stream, PSC_STREAM_RELEASE_DELAY_S + 5,
+      "the capture to be released");
+  g_assert_true (psc_stream_is_playing (f->stream));    /* healthy, only idle */
+
+  c = psc_test_client_new (f->url, TRUE);
+  psc_test_client_wait_frames (c, 30, 20);
+  g_assert_true (psc_stream_is_capturing (f->stream));
+  g_assert_cmpstr (psc_stream_get_state_name (f->stream), ==, "playing");
 }
 
 static void
@@ -1070,8 +1108,10 @@ main (int argc, char **argv)
   static const FixtureData one_seat = { "h264", 20, 1 };
   static const FixtureData long_gop = { "h264", 20, 0, NULL, 300 };
   static const FixtureData with_ice_servers = { "h264", 20, 0, NULL, 0, TRUE };
+  /* A source that ends after 3 s: kept running with nobody watching, or releasing it
+   * (which restarts it from its first frame) would race its end. */
   static const FixtureData short_source = { "h264", 20, 0,
-    "videotestsrc is-live=true pattern=ball num-buffers=90" };
+    "videotestsrc is-live=true pattern=ball num-buffers=90", .always_on = TRUE };
 
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
@@ -1081,6 +1121,7 @@ main (int argc, char **argv)
   ADD ("/integration/h264/one-viewer", &h264, test_one_viewer);
   ADD ("/integration/vp8/one-viewer", &vp8, test_one_viewer);
   ADD ("/integration/h264/two-viewers-one-leaves", &h264, test_two_viewers_one_leaves);
+  ADD ("/integration/vp8/capture-released", &vp8, test_capture_released);
   ADD ("/integration/h264/bad-input", &h264, test_bad_input);
   ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
   ADD ("/integration/relay-room", &h264, test_relay_room);
