@@ -26,6 +26,8 @@
 // to a source that sends RTCP to `videortcpport` (rtcpPort), replying to the address that RTCP
 // came from; a plain `udpsink` feeder never gets them.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { startProcess } from './process.mjs';
 import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -191,9 +193,6 @@ function logTail(file, lines = 40) {
   }
 }
 
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 async function janusInfo(url) {
   const ctl = new AbortController();

@@ -5,8 +5,8 @@
  * The comparison with Janus (docs/performance.md) must differ only in what carries the
  * video to the viewers. So Janus's streaming plugin is fed by this program, which builds the
  * very PscStream the daemon builds — same source, same --latency-stamp, same encoder
- * choice and settings, same payloader — and attaches, in place of webrtcbin viewers, one
- * `queue ! payloader ! udpsink` per codec to 127.0.0.1. bench/run.mjs starts it.
+ * choice and settings, same shared payloader — and attaches, in place of webrtcbin viewers,
+ * one `queue ! udpsink` per codec to 127.0.0.1. bench/run.mjs starts it.
  *
  * Usage: psc-bench-feed [--h264-port PORT [--h264-rtcp-port PORT]]
  *                       [--vp8-port PORT [--vp8-rtcp-port PORT]] [periscope's options…]
@@ -31,7 +31,6 @@
 
 #define EXIT_USAGE 64
 #define EXIT_UNAVAILABLE 69
-#define PAYLOAD_TYPE 96
 
 /* Takes "--h264-port N", "--h264-rtcp-port N" and the VP8 ones (or "=N") out of argv,
  * leaving periscope's options for psc_config_parse(). Returns FALSE on a malformed port. */
@@ -70,22 +69,23 @@ take_ports (int *argc, char **argv, int ports[PSC_CODEC_COUNT], int rtcp_ports[P
   return TRUE;
 }
 
+/* `queue ! udpsink`, fed by the encoder's shared payloader: the very RTP a WebSocket viewer's
+ * webrtcbin gets. */
 static GstElement *
-make_rtp_branch (PscCodec codec, int port)
+make_rtp_branch (int port)
 {
   GstElement *branch = gst_bin_new (NULL);
   GstElement *queue = gst_element_factory_make ("queue", NULL);
-  GstElement *payloader = psc_payloader_new (codec, PAYLOAD_TYPE, NULL);
   GstElement *sink = gst_element_factory_make ("udpsink", NULL);
   g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (queue, "sink");
 
-  /* As a viewer's queue (psc-viewer.c): leaky, a few hundred ms at most. */
+  /* Leaky: a stalled socket never backs up into the shared encoder. */
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) 500 * GST_MSECOND, "leaky", 2, NULL);
   g_object_set (sink, "host", "127.0.0.1", "port", port, "sync", FALSE, "async", FALSE,
       NULL);
-  gst_bin_add_many (GST_BIN (branch), queue, payloader, sink, NULL);
-  gst_element_link_many (queue, payloader, sink, NULL);
+  gst_bin_add_many (GST_BIN (branch), queue, sink, NULL);
+  gst_element_link (queue, sink);
   gst_element_add_pad (branch, gst_ghost_pad_new ("sink", queue_sink));
   return branch;
 }
@@ -219,8 +219,8 @@ main (int argc, char **argv)
 
     if (ports[c] == 0)
       continue;
-    branch = make_rtp_branch (c, ports[c]);
-    if (!psc_stream_attach (stream, branch, c, FALSE, &error)) {
+    branch = make_rtp_branch (ports[c]);
+    if (!psc_stream_attach (stream, branch, c, TRUE, &error)) {
       g_printerr ("psc-bench-feed: %s: %s\n", psc_codec_to_string (c), error->message);
       gst_object_unref (gst_object_ref_sink (branch));
       status = EXIT_UNAVAILABLE;
@@ -228,7 +228,7 @@ main (int argc, char **argv)
     }
     g_print ("psc-bench-feed: %s (%s) to rtp://127.0.0.1:%d, payload type %d\n",
         psc_codec_to_string (c), psc_stream_get_encoder (stream, c)->factory, ports[c],
-        PAYLOAD_TYPE);
+        PSC_PAYLOADER_DEFAULT_PT);
     if (rtcp_ports[c] != 0) {
       if (!start_rtcp_link (stream, c, rtcp_ports[c], &error)) {
         g_printerr ("psc-bench-feed: RTCP: %s\n", error->message);

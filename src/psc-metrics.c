@@ -62,7 +62,8 @@ psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at)
   PscSignallingCounters counters;
 
   family (out, "periscope_stream_up", "gauge",
-      "1 while the stream's pipeline is playing, 0 when it has failed.");
+      "1 while the stream is healthy (capturing, or idle with its capture released), 0 when "
+      "it has failed.");
   for (GList *l = streams; l != NULL; l = l->next) {
     const PscStreamInfo *info = psc_stream_get_info (l->data);
     g_autofree char *id = escape_label (info->id);

@@ -254,7 +254,8 @@ test_two_viewers_one_leaves (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_elements (pipeline, "videotestsrc"), ==, 1);
   psc_test_iterate_until (finalized, branch_a, 5, "the departed viewer's branch to be freed");
 
-  /* The last viewer leaves: the encoder stops and is freed, the capture goes on. */
+  /* The last viewer leaves: the encoder stops and is freed; the source stays in the pipeline
+   * (its release, seconds later, is test_capture_released's). */
   encoder_bin = watch_element (pipeline, "encode-h264-1");
   g_clear_pointer (&b, psc_test_client_free);
   psc_test_iterate_until (no_encoder, f->stream, 5, "the encoder to stop and go");
@@ -873,6 +874,8 @@ test_metrics (Fixture *f, gconstpointer data)
   before = scrape (f);
   g_assert_cmpfloat (metric_value (before, "periscope_viewers", "stream", "camera"), ==, 1);
   g_assert_cmpfloat (metric_value (before, "periscope_stream_up", "stream", "camera"), ==, 1);
+  g_assert_cmpfloat (metric_value (before, "periscope_stream_capturing", "stream", "camera"),
+      ==, 1);
   g_assert_cmpfloat (metric_value (before, "periscope_websocket_sessions", NULL, NULL), ==, 1);
   g_assert_cmpfloat (metric_value (before, "periscope_keyframes_forced_total", "reason",
           "join"), >=, 1);
