@@ -4,9 +4,10 @@
 // by periscope's own capture and encoder over RTP on loopback (docs/performance.md).
 //
 //   node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus]
-//                      [--frames 300] [--latency-rounds 3] [--loads 10]
-//                      [--viewers 1,10,25,50] [--duration 60]
-//                      [--idle 10] [--json OUT.json] [--screenshots DIR] [--smoke]
+//                      [--frames 400] [--latency-rounds 8] [--loads 10]
+//                      [--viewers 1,10,25,50] [--duration 60] [--compare-rounds 5]
+//                      [--compare-duration 30] [--idle 10] [--json OUT.json]
+//                      [--screenshots DIR] [--smoke]
 //
 // For each codec, each server in turn (never two at once: they would share the two cores):
 //   1. latency: a viewer page in headless Chromium reads the capture time stamped into each
@@ -20,6 +21,11 @@
 //   3. viewers: bench/psc-bench-load with N receiving webrtcbin peers (no decoding) for
 //      --duration s each: the server's CPU (user+sys from /proc; for Janus, Janus plus its
 //      feeder), RSS, packet loss and frames per second per viewer.
+//   4. with both servers: the CPU and RSS comparison at the largest N, in --compare-rounds
+//      rounds of --compare-duration s that alternate the two servers (ABBA...). CPU time on a
+//      shared 2-core VM drifts by ±10 % from one minute to the next (measured: Janus 46.6,
+//      50.1, 57.5, 55.1 % at 50 viewers within 15 minutes), more than the difference being
+//      measured; alternating, and the median of the per-round ratios, cancels the drift.
 // periscope's idle CPU (no viewer) is measured too. The figures are printed as Markdown
 // tables, and all of them saved as JSON with --json. --smoke is the test suite's run: tiny
 // counts, and an exit status that says whether every figure could be measured (targets are
@@ -51,7 +57,7 @@ const SERVER_START_TIMEOUT_MS = 30_000;
 
 function usage(message) {
   console.error(`bench: ${message}`);
-  console.error('usage: node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus] [--frames N] [--latency-rounds N] [--loads N] [--viewers 1,10,25,50] [--duration S] [--idle S] [--json OUT] [--screenshots DIR] [--smoke]');
+  console.error('usage: node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus] [--frames N] [--latency-rounds N] [--loads N] [--viewers 1,10,25,50] [--duration S] [--compare-rounds N] [--compare-duration S] [--idle S] [--json OUT] [--screenshots DIR] [--smoke]');
   process.exit(64);
 }
 
@@ -64,11 +70,13 @@ try {
       build: { type: 'string', default: join(ROOT, 'build') },
       codecs: { type: 'string', default: 'h264,vp8' },
       servers: { type: 'string', default: 'periscope,janus' },
-      frames: { type: 'string', default: SMOKE ? '30' : '300' },
-      'latency-rounds': { type: 'string', default: SMOKE ? '1' : '3' },
+      frames: { type: 'string', default: SMOKE ? '30' : '400' },
+      'latency-rounds': { type: 'string', default: SMOKE ? '1' : '8' },
       loads: { type: 'string', default: SMOKE ? '2' : '10' },
       viewers: { type: 'string', default: SMOKE ? '1,2' : '1,10,25,50' },
       duration: { type: 'string', default: SMOKE ? '3' : '60' },
+      'compare-rounds': { type: 'string', default: SMOKE ? '1' : '5' },
+      'compare-duration': { type: 'string', default: SMOKE ? '3' : '30' },
       idle: { type: 'string', default: SMOKE ? '2' : '10' },
       width: { type: 'string', default: '1280' },
       height: { type: 'string', default: '720' },
@@ -91,6 +99,8 @@ const FRAMES = count('frames', 10, 100_000);
 const LATENCY_ROUNDS = count('latency-rounds', 1, 20);
 const LOADS = count('loads', 1, 1000);
 const DURATION = count('duration', 1, 3600);
+const COMPARE_ROUNDS = count('compare-rounds', 0, 100);
+const COMPARE_DURATION = count('compare-duration', 1, 3600);
 const IDLE = count('idle', 1, 3600);
 const CODECS = opts.codecs.split(',');
 const SERVERS = opts.servers.split(',');
@@ -321,7 +331,8 @@ async function measureLatency(browser, server, codec, restart) {
       frames: pooled.length, rounds: LATENCY_ROUNDS, roundP50, width: last.state.width,
       stampedShare: last.state.stamped / last.state.frames,
       p50: median(latency), p95: percentile(latency, 95), max: Math.max(...latency), min: Math.min(...latency),
-      receiveP50: median(receive), inbound: last.inbound,
+      receiveP50: median(receive), receiveP95: percentile(receive, 95), inbound: last.inbound,
+      samples: pooled,
     },
   };
 }
@@ -358,8 +369,8 @@ async function measureFirstFrames(browser, url, pauseMs) {
     navigationMax: Math.max(...nav), signallingMedian: median(signal), samples: loads };
 }
 
-async function measureViewers(server, viewers) {
-  const args = [...server.loadArgs, '--viewers', String(viewers), '--duration', String(DURATION),
+async function measureViewers(server, viewers, duration = DURATION) {
+  const args = [...server.loadArgs, '--viewers', String(viewers), '--duration', String(duration),
     ...server.pids.flatMap((pid) => ['--server-pid', String(pid)])];
   const load = startProcess('psc-bench-load', BIN.load, args);
   const exit = await load.exited;
@@ -395,6 +406,50 @@ async function measureIdle(server) {
     releasedAfterMs };
 }
 
+function startServer(name, codec) {
+  return name === 'periscope' ? startPeriscope(codec) : startJanusServer(codec, pages, workDir);
+}
+
+// The CPU and RSS comparison at the largest N: COMPARE_ROUNDS rounds, each measuring both
+// servers one after the other, in the order periscope, Janus, then Janus, periscope, and so
+// on, so that a drift of the machine's speed falls on both alike. Each server is started
+// fresh for its measurement and stopped after it (an idle Janus feeder would still encode).
+async function compareServers(codec) {
+  const viewers = Math.max(...VIEWERS);
+  const compare = { codec, viewers, durationS: COMPARE_DURATION, rounds: [] };
+  try {
+    for (let round = 0; round < COMPARE_ROUNDS; round++) {
+      const order = round % 2 === 0 ? SERVERS : [...SERVERS].reverse();
+      const figures = {};
+      for (const name of order) {
+        current = await startServer(name, codec);
+        try {
+          const summary = await measureViewers(current, viewers, COMPARE_DURATION);
+          if (summary.exitCode !== 0) throw new Error(`${name} round ${round + 1}: ${summary.failure}`);
+          figures[name] = { cpuPercent: summary.server.cpu_percent_of_one_core,
+            rssKiB: summary.server.rss_kib, lossPercent: summary.peers.loss_percent };
+        } finally {
+          await current.stop();
+          current = null;
+        }
+      }
+      compare.rounds.push(figures);
+      console.error(`bench:   ${codec} round ${round + 1}: periscope ${fmt(figures.periscope.cpuPercent)} %, ` +
+        `Janus ${fmt(figures.janus.cpuPercent)} % CPU at ${viewers} viewers`);
+    }
+  } catch (e) {
+    compare.error = e.message;
+  }
+  const ratios = (key) => compare.rounds.map((r) => r.periscope[key] / r.janus[key]);
+  if (compare.rounds.length) {
+    compare.cpuRatioMedian = median(ratios('cpuPercent'));
+    compare.rssRatioMedian = median(ratios('rssKiB'));
+    compare.periscopeCpuMedian = median(compare.rounds.map((r) => r.periscope.cpuPercent));
+    compare.janusCpuMedian = median(compare.rounds.map((r) => r.janus.cpuPercent));
+  }
+  return compare;
+}
+
 // --- the run -----------------------------------------------------------------
 
 const results = {
@@ -403,6 +458,7 @@ const results = {
   settings: { width: Number(opts.width), height: Number(opts.height), framerate: Number(opts.framerate),
     bitrateKbps: Number(opts.bitrate), frames: FRAMES, loads: LOADS, viewers: VIEWERS, durationS: DURATION },
   runs: [],
+  comparisons: [],
 };
 const failures = [];
 const pages = await startPageServer();
@@ -427,7 +483,7 @@ try {
       results.runs.push(run);
       console.error(`bench: ${name} ${codec}`);
       try {
-        const start = () => (name === 'periscope' ? startPeriscope(codec) : startJanusServer(codec, pages, workDir));
+        const start = () => startServer(name, codec);
         current = await start();
         const restart = async () => { await current.stop(); current = null; current = await start(); return current; };
         const { viewer, result } = await measureLatency(browser, current, codec, restart);
@@ -464,6 +520,11 @@ try {
         current = null;
       }
     }
+    if (SERVERS.length === 2 && COMPARE_ROUNDS > 0) {
+      const compare = await compareServers(codec);
+      results.comparisons.push(compare);
+      if (compare.error) failures.push(`${codec} comparison: ${compare.error}`);
+    }
   }
 } finally {
   await cleanUp();
@@ -478,11 +539,11 @@ out(`Run ${results.date} on ${results.machine.cpus} × ${results.machine.model};
 out();
 out('Glass-to-glass latency (capture → expected on screen, headless Chromium), ms:');
 out();
-out('| codec | server | frames | p50 | p95 | max | p50 of each round | capture → received p50 | jitter buffer avg | decode avg |');
+out('| codec | server | frames | p50 | p95 | max | p50 of each round | capture → received p50 / p95 | jitter buffer avg | decode avg |');
 out('| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
 for (const r of results.runs) {
   const l = r.latency;
-  if (l) out(`| ${r.codec} | ${r.server} | ${l.frames} | ${fmt(l.p50)} | ${fmt(l.p95)} | ${fmt(l.max)} | ${l.roundP50.map((x) => fmt(x)).join(' / ')} | ${fmt(l.receiveP50)} | ${fmt(l.inbound?.jitterBufferMs)} | ${fmt(l.inbound?.decodeMs)} |`);
+  if (l) out(`| ${r.codec} | ${r.server} | ${l.frames} | ${fmt(l.p50)} | ${fmt(l.p95)} | ${fmt(l.max)} | ${l.roundP50.map((x) => fmt(x)).join(' / ')} | ${fmt(l.receiveP50)} / ${fmt(l.receiveP95)} | ${fmt(l.inbound?.jitterBufferMs)} | ${fmt(l.inbound?.decodeMs)} |`);
 }
 out();
 out(`Time to first frame, median of ${LOADS} fresh page loads (min–max), ms:`);
@@ -507,6 +568,17 @@ for (const r of results.runs) {
   }
 }
 out();
+for (const c of results.comparisons) {
+  if (!c.rounds.length) continue;
+  out(`${c.codec}: periscope against Janus (plus its feeder) at ${c.viewers} viewers, ${c.rounds.length} alternating rounds of ${c.durationS} s:`);
+  out();
+  out('| round | periscope CPU % | Janus CPU % | ratio | periscope RSS MiB | Janus RSS MiB |');
+  out('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  c.rounds.forEach((r, i) => out(`| ${i + 1} | ${fmt(r.periscope.cpuPercent)} | ${fmt(r.janus.cpuPercent)} | ` +
+    `${fmt(r.periscope.cpuPercent / r.janus.cpuPercent, 2)} | ${fmt(r.periscope.rssKiB / 1024)} | ${fmt(r.janus.rssKiB / 1024)} |`));
+  out(`| median | ${fmt(c.periscopeCpuMedian)} | ${fmt(c.janusCpuMedian)} | ${fmt(c.cpuRatioMedian, 2)} | RSS ratio ${fmt(c.rssRatioMedian, 2)} | |`);
+  out();
+}
 for (const r of results.runs) {
   if (r.marginalCpuPercentPerViewer !== undefined) out(`- ${r.codec} ${r.server}: marginal CPU ${fmt(r.marginalCpuPercentPerViewer, 2)} % of one core per added viewer`);
   if (r.idle) out(`- ${r.codec} ${r.server}: idle (no viewer) ${fmt(r.idle.cpuPercent, 2)} % CPU over ${r.idle.seconds} s, RSS ${fmt(r.idle.rssKiB / 1024)} MiB`);
@@ -518,9 +590,12 @@ for (const codec of CODECS) {
   const ratio = (a, b) => (a != null && b ? fmt(a / b, 2) : '–');
   const lastP = p.viewers?.at(-1);
   const lastJ = j.viewers?.at(-1);
+  const compared = results.comparisons.find((c) => c.codec === codec && c.rounds.length);
   out(`- ${codec} periscope/Janus: latency p50 ${ratio(p.latency.p50, j.latency.p50)}, p95 ${ratio(p.latency.p95, j.latency.p95)}, ` +
+    `capture → received p95 ${ratio(p.latency.receiveP95, j.latency.receiveP95)}, ` +
     `first frame ${ratio(p.firstFrame?.navigationMedian, j.firstFrame?.navigationMedian)}` +
-    (lastP && lastJ ? `, CPU at ${lastP.viewers} viewers ${ratio(lastP.server?.cpu_percent_of_one_core, lastJ.server?.cpu_percent_of_one_core)}, RSS ${ratio(lastP.server?.rss_kib, lastJ.server?.rss_kib)}` : ''));
+    (compared ? `, CPU at ${compared.viewers} viewers ${fmt(compared.cpuRatioMedian, 2)} and RSS ${fmt(compared.rssRatioMedian, 2)} (medians of ${compared.rounds.length} alternating rounds)`
+      : lastP && lastJ ? `, CPU at ${lastP.viewers} viewers ${ratio(lastP.server?.cpu_percent_of_one_core, lastJ.server?.cpu_percent_of_one_core)}, RSS ${ratio(lastP.server?.rss_kib, lastJ.server?.rss_kib)}` : ''));
 }
 console.log(lines.join('\n'));
 if (opts.json) await writeFile(opts.json, JSON.stringify(results, null, 2) + '\n');
