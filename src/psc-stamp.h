@@ -58,8 +58,8 @@ gboolean psc_stamp_read (const GstVideoFrame *frame, gint64 *wall_us);
 
 /**
  * psc_stamp_add_probe:
- * @pad: a pad that carries raw video (periscope: the raw tee's sink, right after capture
- *   and scaling)
+ * @pad: a pad that carries raw video (periscope: videorate's sink, right after capture and
+ *   scaling)
  *
  * Stamps every buffer crossing @pad with its capture time on the wall clock: the buffer's
  * running time, plus the element's base time, is where the pipeline clock stood at capture

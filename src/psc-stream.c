@@ -537,8 +537,9 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_raw_event, self,
       NULL);
   if (config->latency_stamp) {
-    /* Ahead of videorate, which keeps a reference to the frame it last let through: here the
-     * frame is still writable, so stamping it copies nothing (1.4 MB a frame at 720p). */
+    /* Ahead of videorate, which pushes each frame on while it still holds a reference of its
+     * own: here the frame is still writable, so stamping it copies nothing (1.4 MB a frame at
+     * 720p). */
     g_autoptr (GstPad) rate_sink = gst_element_get_static_pad (videorate, "sink");
     psc_stamp_add_probe (rate_sink);
   }
@@ -915,6 +916,11 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
   if (gst_pad_link (tee_pad, sink) != GST_PAD_LINK_OK)
     g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch),
         self->info.id);
+  /* The caps now, not with the next frame (see psc_stream_attach() in the header). From the
+   * main thread, like any application event: the branch's queue serializes it with the
+   * buffers the tee pushes meanwhile. */
+  gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+          gst_structure_new_empty (PSC_STREAM_LINKED_EVENT)));
 
   link = g_new0 (BranchLink, 1);
   link->tee_pad = tee_pad;

@@ -151,10 +151,26 @@ void        psc_stream_stop (PscStream *stream);
  * that encoder if it is not running (#PscStream::encoder-started); the other branches do not
  * notice. Main thread only.
  *
+ * Right after linking, a custom downstream event named #PSC_STREAM_LINKED_EVENT is pushed
+ * into @branch. A serialized event on a source pad first sends the pad's pending sticky
+ * events (gstpad.c, gst_pad_push_event()), so when the encoder is already running, the
+ * stream-start, caps and segment events reach @branch at once instead of with the
+ * encoder's next frame, up to a frame interval later; a branch that watches for this event
+ * knows the caps have been through when it sees it (and may find none yet, if the encoder
+ * has only just started). Elements ignore it.
+ *
  * Returns: %TRUE if attached.
  */
 gboolean    psc_stream_attach (PscStream *stream, GstElement *branch, PscCodec codec,
     gboolean payloaded, GError **error);
+
+/**
+ * PSC_STREAM_LINKED_EVENT:
+ *
+ * The name of the structure of the custom downstream event psc_stream_attach() pushes into a
+ * branch it has just linked.
+ */
+#define PSC_STREAM_LINKED_EVENT "periscope-branch-linked"
 
 /**
  * psc_stream_detach:

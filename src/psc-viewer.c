@@ -405,18 +405,27 @@ on_answer_applied (GstPromise *promise, gpointer user_data)
     post_event (user_data, EVENT_FAILED, 0, NULL, error);
 }
 
-/* Streaming thread. The first RTP buffer on its way to webrtcbin: its caps event has been pushed
- * ahead of it, on this same thread, through webrtcbin's own event handler, so an offer made
- * now describes the real stream. (notify::caps on webrtcbin's pad is too early: the pad
- * stores sticky caps before webrtcbin's handler has seen them, and the offer task can win
- * that race and describe no media.) */
+/* Streaming thread. The first RTP buffer on its way to webrtcbin, or the stream's
+ * PSC_STREAM_LINKED_EVENT once caps have gone ahead of it (psc_stream_attach(): with a
+ * running encoder, that saves waiting for its next frame): the caps event has been pushed
+ * first, on this same thread, through webrtcbin's own event handler, so an offer made now
+ * describes the real stream. (notify::caps on webrtcbin's pad is too early: the pad stores
+ * sticky caps before webrtcbin's handler has seen them, and the offer task can win that race
+ * and describe no media.) */
 static GstPadProbeReturn
 on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   PscViewer *self = user_data;
 
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_DOWNSTREAM ||
+        !gst_event_has_name (event, PSC_STREAM_LINKED_EVENT) || !gst_pad_has_current_caps (pad))
+      return GST_PAD_PROBE_OK;
+  }
   if (g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1)) {
-    GST_DEBUG ("viewer %s: first payloaded buffer", self->peer_id);
+    GST_DEBUG ("viewer %s: caps through to webrtcbin (%s)", self->peer_id,
+        (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) ? "at linking" : "first buffer");
     post_event (self, EVENT_CAPS_READY, 0, NULL, NULL);
   }
   return GST_PAD_PROBE_REMOVE;
@@ -719,8 +728,8 @@ start_branch (PscViewer *self)
   /* Callbacks from GStreamer threads hold a reference, dropped when stop disconnects them. */
   self->rtp_src = gst_object_ref (rtp_src);
   self->first_buffer_probe = gst_pad_add_probe (rtp_src,
-      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-      on_first_buffer, g_object_ref (self), g_object_unref);
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_first_buffer, g_object_ref (self), g_object_unref);
   self->before_open_probe = gst_pad_add_probe (rtp_src,
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       on_rtp_before_open, g_object_ref (self), g_object_unref);
