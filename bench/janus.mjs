@@ -28,7 +28,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { startProcess } from './process.mjs';
+import { startProcess } from '../tests/browser/process.mjs';
 import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 

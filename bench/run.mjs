@@ -46,7 +46,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from '../tests/browser/chromium.mjs';
-import { processUsage, startProcess, stopAllProcesses } from './process.mjs';
+import { processUsage, startProcess, stopAllProcesses } from '../tests/browser/process.mjs';
 import { startJanus } from './janus.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -416,16 +416,16 @@ function startServer(name, codec) {
 // fresh for its measurement and stopped after it (an idle Janus feeder would still encode).
 async function compareServers(codec) {
   const viewers = Math.max(...VIEWERS);
-  const compare = { codec, viewers, durationS: COMPARE_DURATION, rounds: [] };
-  try {
-    for (let round = 0; round < COMPARE_ROUNDS; round++) {
-      const order = round % 2 === 0 ? SERVERS : [...SERVERS].reverse();
-      const figures = {};
+  const compare = { codec, viewers, durationS: COMPARE_DURATION, rounds: [], failedRounds: [] };
+  for (let round = 0; round < COMPARE_ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['periscope', 'janus'] : ['janus', 'periscope'];
+    const figures = {};
+    try {
       for (const name of order) {
         current = await startServer(name, codec);
         try {
           const summary = await measureViewers(current, viewers, COMPARE_DURATION);
-          if (summary.exitCode !== 0) throw new Error(`${name} round ${round + 1}: ${summary.failure}`);
+          if (summary.exitCode !== 0) throw new Error(`${name}: ${summary.failure}`);
           figures[name] = { cpuPercent: summary.server.cpu_percent_of_one_core,
             rssKiB: summary.server.rss_kib, lossPercent: summary.peers.loss_percent };
         } finally {
@@ -433,13 +433,17 @@ async function compareServers(codec) {
           current = null;
         }
       }
-      compare.rounds.push(figures);
-      console.error(`bench:   ${codec} round ${round + 1}: periscope ${fmt(figures.periscope.cpuPercent)} %, ` +
-        `Janus ${fmt(figures.janus.cpuPercent)} % CPU at ${viewers} viewers`);
+    } catch (e) {
+      // A round is both servers or nothing; the next round keeps the alternation.
+      compare.failedRounds.push(`round ${round + 1}: ${e.message}`);
+      console.error(`bench:   ${codec} round ${round + 1} failed: ${e.message}`);
+      continue;
     }
-  } catch (e) {
-    compare.error = e.message;
+    compare.rounds.push(figures);
+    console.error(`bench:   ${codec} round ${round + 1}: periscope ${fmt(figures.periscope.cpuPercent)} %, ` +
+      `Janus ${fmt(figures.janus.cpuPercent)} % CPU at ${viewers} viewers`);
   }
+  if (compare.failedRounds.length) compare.error = compare.failedRounds.join('; ');
   const ratios = (key) => compare.rounds.map((r) => r.periscope[key] / r.janus[key]);
   if (compare.rounds.length) {
     compare.cpuRatioMedian = median(ratios('cpuPercent'));
@@ -520,7 +524,8 @@ try {
         current = null;
       }
     }
-    if (SERVERS.length === 2 && COMPARE_ROUNDS > 0) {
+    const runsOk = results.runs.filter((r) => r.codec === codec && !r.error).map((r) => r.server);
+    if (runsOk.includes('periscope') && runsOk.includes('janus') && COMPARE_ROUNDS > 0) {
       const compare = await compareServers(codec);
       results.comparisons.push(compare);
       if (compare.error) failures.push(`${codec} comparison: ${compare.error}`);

@@ -9,18 +9,16 @@
 // Prints TAP-style lines and exits 0 on pass, 1 on fail. Whatever it started
 // (daemon, browser) is ended before it exits, pass or fail.
 
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { startProcess } from './process.mjs';
 
 const URL_TIMEOUT_MS = 20_000;    // daemon start → "periscope: open URL"
 const VIDEO_TIMEOUT_MS = 30_000;  // page load → frames flowing in every tab
 const MIN_FRAMES = 60;
 const MIN_GAP_MS = 1_000;         // "still rising" is judged over at least this
-const TERM_GRACE_MS = 5_000;      // SIGTERM → SIGKILL
 
 
 // --- arguments ---------------------------------------------------------------
@@ -81,65 +79,27 @@ function comment(text) {
 
 // --- the daemon --------------------------------------------------------------
 
-const daemonOutput = [];   // every line, both streams, in arrival order
-const daemonStdout = [];   // stdout lines only (for the "periscope: ..." checks)
-let daemon = null;
-let daemonExit = null;     // { code, signal } once it has exited
+const daemonRuns = [];   // every daemon started (one more with --restart), for diagnostics
+let daemon = null;        // the current one: process.mjs's handle
 
 function startDaemon(port = 0) {
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
     '--codec', opts['page-codec'] || codec, '--width', '640', '--height', '360', '--framerate', '30'];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
-  daemon = spawn(opts.daemon, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  // 'exit' for a process that ran; 'error' alone when it could not be
-  // spawned at all (ENOENT, EACCES).
-  daemon.exited = new Promise((resolve) => {
-    daemon.on('exit', (code, signal) => { daemonExit = { code, signal }; resolve(); });
-    daemon.on('error', (e) => {
-      daemonOutput.push(`[spawn] ${e.message}`);
-      if (daemon.pid === undefined) { daemonExit = { code: null, signal: null, error: e }; resolve(); }
-    });
-  });
-  for (const [name, stream] of [['stdout', daemon.stdout], ['stderr', daemon.stderr]]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      daemonOutput.push(name === 'stderr' ? `[stderr] ${line}` : line);
-      if (name === 'stdout') daemonStdout.push(line);
-    });
-  }
+  daemon = startProcess('the daemon', opts.daemon, args);
+  daemonRuns.push(daemon);
 }
 
 // Resolves with the viewer URL from "periscope: open URL".
 async function waitForUrl() {
-  const deadline = Date.now() + URL_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    for (const line of daemonStdout) {
-      const m = /^periscope: open (http:\/\/\S+)/.exec(line);
-      if (m) return m[1];
-    }
-    if (daemonExit) {
-      throw new Error(daemonExit.error ? `cannot start the daemon: ${daemonExit.error.message}`
-        : `daemon exited early (code ${daemonExit.code}, signal ${daemonExit.signal})`);
-    }
-    await sleep(50);
-  }
-  throw new Error(`no "periscope: open URL" line within ${URL_TIMEOUT_MS / 1000} s`);
+  return (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
 }
 
-// SIGTERM, wait, SIGKILL after the grace period. Returns how it exited.
+// SIGTERM, then SIGKILL after a grace period (process.mjs). Returns how it exited.
 async function stopDaemon() {
-  if (!daemon || daemon.pid === undefined) return daemonExit;
-  if (!daemonExit) {
-    process.kill(daemon.pid, 'SIGTERM');
-    // unref: a pending grace timer must not keep the test alive once done.
-    const timer = sleep(TERM_GRACE_MS, 'timeout', { ref: false });
-    if (await Promise.race([daemon.exited, timer]) === 'timeout') {
-      comment(`daemon still running ${TERM_GRACE_MS / 1000} s after SIGTERM: SIGKILL`);
-      daemon.killedHard = true;
-      try { process.kill(daemon.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
-      await daemon.exited;
-    }
-  }
-  return daemonExit;
+  const exit = await daemon.stop();
+  if (daemon.killedHard) comment('daemon still running after SIGTERM: ended with SIGKILL');
+  return exit;
 }
 
 // --- the pages ---------------------------------------------------------------
@@ -257,8 +217,6 @@ async function restartDaemon(url) {
     null, { timeout: 5_000 }).then(() => true).catch(() => false);
   ok(noticed, 'page notices the daemon is gone and says it is reconnecting');
 
-  daemonStdout.length = 0;
-  daemonExit = null;
   startDaemon(new URL(url).port);
   try {
     const again = await waitForUrl();
@@ -293,7 +251,7 @@ async function main() {
     url = await waitForUrl();
   } catch (e) {
     ok(false, 'daemon prints its URL', [e.message]);
-    if (daemonExit) daemon.exitReported = true;
+    if (daemon.exit) daemon.exitReported = true;
     return;
   }
   ok(true, `daemon prints its URL (${url})`);
@@ -341,7 +299,7 @@ async function main() {
     const t = Date.now();
     samples.forEach((s, i) => histories[i].push({ ...s, t }));
     if (histories.every(tabPasses)) { allPass = true; break; }
-    if (daemonExit) break;
+    if (daemon.exit) break;
     await sleep(250);
   }
 
@@ -351,7 +309,7 @@ async function main() {
     const first = h.find((s) => s.frames > 0);
     const pass = tabPasses(h);
     ok(pass, `tab ${i + 1} decodes video (${describe(last)})`, pass ? [] : [
-      `gave up after ${((Date.now() - h[0].t) / 1000).toFixed(1)} s${daemonExit ? ' (the daemon exited)' : ''}`,
+      `gave up after ${((Date.now() - h[0].t) / 1000).toFixed(1)} s${daemon.exit ? ' (the daemon exited)' : ''}`,
       `first frames seen: ${first ? `${first.frames} at +${((first.t - h[0].t) / 1000).toFixed(1)} s` : 'never'}`,
       ...h.filter((_, j) => j % 8 === 0 || j === h.length - 1)
         .map((s) => `+${((s.t - h[0].t) / 1000).toFixed(1)} s: ${describe(s)}`),
@@ -403,7 +361,7 @@ async function main() {
 
   if (opts.restart && allPass) await restartDaemon(url);
 
-  const encoders = daemonStdout.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
+  const encoders = daemon.lines.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
   comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}`);
   if (tabs > 1) {
     ok(encoders.length === 1, `one shared encoder for ${tabs} viewers`,
@@ -441,7 +399,7 @@ async function doCleanup() {
     browserServer = null;
   }
   if (daemon && daemon.pid !== undefined) {
-    const wasRunning = !daemonExit;
+    const wasRunning = !daemon.exit;
     const exit = await stopDaemon();
     if (wasRunning) {
       ok(!daemon.killedHard && exit.code === 0,
@@ -459,8 +417,9 @@ function dumpDiagnostics() {
     comment(`--- tab ${i + 1} console (${log.length} lines) ---`);
     log.slice(-60).forEach((l) => comment(l));
   });
-  comment(`--- daemon output (${daemonOutput.length} lines) ---`);
-  daemonOutput.slice(-200).forEach((l) => comment(l));
+  const output = daemonRuns.flatMap((run) => run.lines);
+  comment(`--- daemon output (${output.length} lines) ---`);
+  output.slice(-200).forEach((l) => comment(l));
 }
 
 // Prints the summary once and sets the exit code.
