@@ -1,4 +1,4 @@
-/* periscope benchmark — the load generator's Janus client: the streaming plugin over the HTTP REST API
+/* periscope benchmark — the load generator's Janus client: the streaming plugin, HTTP API
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-bench-load.h"

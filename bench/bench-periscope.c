@@ -1,4 +1,4 @@
-/* periscope benchmark — the load generator's periscope client: WebSocket signalling (docs/protocol.md)
+/* periscope benchmark — the load generator's periscope client: its WebSocket signalling
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-bench-load.h"
