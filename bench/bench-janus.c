@@ -111,17 +111,17 @@ janus_on_reply (GObject *source, GAsyncResult *result, gpointer user_data)
   status = soup_message_get_status (request->message);
   if (body == NULL) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      peer_fail (peer, "Janus %s: %s", request->what, error->message);
+      bench_peer_fail (peer, "Janus %s: %s", request->what, error->message);
   } else if (status != SOUP_STATUS_OK) {
-    peer_fail (peer, "Janus %s: HTTP %u %s", request->what, status,
+    bench_peer_fail (peer, "Janus %s: HTTP %u %s", request->what, status,
         soup_message_get_reason_phrase (request->message));
   } else if ((root = janus_parse (body, &error)) == NULL) {
-    peer_fail (peer, "Janus %s: the reply is not JSON: %s", request->what, error->message);
+    bench_peer_fail (peer, "Janus %s: the reply is not JSON: %s", request->what, error->message);
   } else if (!JSON_NODE_HOLDS_OBJECT (root) && !JSON_NODE_HOLDS_ARRAY (root)) {
-    peer_fail (peer, "Janus %s: the reply is neither an object nor an array", request->what);
+    bench_peer_fail (peer, "Janus %s: the reply is neither an object nor an array", request->what);
   } else if (JSON_NODE_HOLDS_OBJECT (root) &&
       (janus_error = janus_error_text (json_node_get_object (root))) != NULL) {
-    peer_fail (peer, "Janus %s: %s", request->what, janus_error);
+    bench_peer_fail (peer, "Janus %s: %s", request->what, janus_error);
   } else if (request->func != NULL) {
     /* A long poll with maxev may answer with an array of events. */
     if (JSON_NODE_HOLDS_ARRAY (root)) {
@@ -166,7 +166,7 @@ janus_post (BenchPeer *peer, const char *path, JsonObject *body, const char *wha
   SoupMessage *message = soup_message_new ("POST", path);
 
   if (message == NULL) {
-    peer_fail (peer, "%s is not a URL", path);
+    bench_peer_fail (peer, "%s is not a URL", path);
     return;
   }
   json_object_set_string_member (body, "transaction", transaction);
@@ -219,7 +219,7 @@ janus_on_event (BenchPeer *peer, JsonObject *event)
     JsonObject *jsep = janus_get_object (event, "jsep");
 
     if (data != NULL && json_object_has_member (data, "error")) {
-      peer_fail (peer, "Janus streaming plugin: %s (code %" G_GINT64_FORMAT ")",
+      bench_peer_fail (peer, "Janus streaming plugin: %s (code %" G_GINT64_FORMAT ")",
           janus_get_string (data, "error", "?"),
           janus_get_int (data, "error_code", 0));
       return;
@@ -228,10 +228,10 @@ janus_on_event (BenchPeer *peer, JsonObject *event)
       const char *type = janus_get_string (jsep, "type", "");
       const char *sdp = janus_get_string (jsep, "sdp", NULL);
       if (strcmp (type, "offer") != 0 || sdp == NULL)
-        peer_fail (peer, "Janus sent a jsep of type \"%s\"%s, not an offer", type,
+        bench_peer_fail (peer, "Janus sent a jsep of type \"%s\"%s, not an offer", type,
             sdp == NULL ? " without sdp" : "");
       else
-        peer_handle_offer (peer, sdp);
+        bench_peer_handle_offer (peer, sdp);
     }
   } else if (!strcmp (janus, "trickle")) {
     JsonObject *candidate = janus_get_object (event, "candidate");
@@ -240,19 +240,19 @@ janus_on_event (BenchPeer *peer, JsonObject *event)
     if (candidate == NULL || janus_get_int (candidate, "completed", FALSE))
       return;
     if (mline < 0 || mline > G_MAXUINT16)
-      peer_fail (peer, "Janus trickled a candidate for m-line %" G_GINT64_FORMAT, mline);
+      bench_peer_fail (peer, "Janus trickled a candidate for m-line %" G_GINT64_FORMAT, mline);
     else
-      peer_add_remote_candidate (peer, mline, janus_get_string (candidate, "candidate", ""));
+      bench_peer_add_remote_candidate (peer, mline, janus_get_string (candidate, "candidate", ""));
   } else if (!strcmp (janus, "hangup")) {
-    peer_fail (peer, "Janus hung up: %s",
+    bench_peer_fail (peer, "Janus hung up: %s",
         janus_get_string (event, "reason", "no reason"));
   } else if (!strcmp (janus, "timeout")) {
-    peer_fail (peer, "Janus timed the session out");
+    bench_peer_fail (peer, "Janus timed the session out");
   } else if (!strcmp (janus, "detached")) {
-    peer_fail (peer, "Janus detached the handle");
+    bench_peer_fail (peer, "Janus detached the handle");
   } else if (!strcmp (janus, "error")) {
     g_autofree char *text = janus_error_text (event);
-    peer_fail (peer, "Janus: %s", text);
+    bench_peer_fail (peer, "Janus: %s", text);
   }
   /* keepalive, webrtcup, media, slowlink, ack: nothing to do. */
 }
@@ -277,7 +277,7 @@ janus_poll (BenchPeer *peer)
   SoupMessage *message = soup_message_new ("GET", path);
 
   if (message == NULL) {
-    peer_fail (peer, "%s is not a URL", path);
+    bench_peer_fail (peer, "%s is not a URL", path);
     return;
   }
   request = g_new0 (JanusRequest, 1);
@@ -311,7 +311,7 @@ janus_on_attached (BenchPeer *peer, JsonObject *reply)
   JsonObject *body, *request;
 
   if (janus_get_int (data, "id", 0) == 0) {
-    peer_fail (peer, "Janus attach: no handle id in the reply");
+    bench_peer_fail (peer, "Janus attach: no handle id in the reply");
     return;
   }
   peer->janus_handle = janus_get_int (data, "id", 0);
@@ -332,7 +332,7 @@ janus_on_created (BenchPeer *peer, JsonObject *reply)
   JsonObject *body;
 
   if (janus_get_int (data, "id", 0) == 0) {
-    peer_fail (peer, "Janus create: no session id in the reply");
+    bench_peer_fail (peer, "Janus create: no session id in the reply");
     return;
   }
   peer->janus_session = janus_get_int (data, "id", 0);

@@ -29,26 +29,26 @@ periscope_on_message (SoupWebsocketConnection *connection, int type, GBytes *byt
   const char *data = g_bytes_get_data (bytes, &length);
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-    peer_fail (peer, "the server sent a binary WebSocket message");
+    bench_peer_fail (peer, "the server sent a binary WebSocket message");
     return;
   }
   message = psc_message_parse (data, length, &error);
   if (message == NULL) {
-    peer_fail (peer, "bad message from the server (%s): %.200s", error->message, data);
+    bench_peer_fail (peer, "bad message from the server (%s): %.200s", error->message, data);
     return;
   }
   switch (message->type) {
     case PSC_MESSAGE_OFFER:
       g_free (peer->camera_id);
       peer->camera_id = g_strdup (message->from_peer_id);
-      peer_handle_offer (peer, message->sdp);
+      bench_peer_handle_offer (peer, message->sdp);
       break;
     case PSC_MESSAGE_ICE_CANDIDATE:
       if (message->candidate != NULL && message->candidate[0] != '\0')
-        peer_add_remote_candidate (peer, message->sdp_mline_index, message->candidate);
+        bench_peer_add_remote_candidate (peer, message->sdp_mline_index, message->candidate);
       break;
     case PSC_MESSAGE_ERROR:
-      peer_fail (peer, "the server said %s: %s", message->error_code,
+      bench_peer_fail (peer, "the server said %s: %s", message->error_code,
           message->error_message);
       break;
     case PSC_MESSAGE_EXISTING_PEERS:
@@ -64,7 +64,7 @@ periscope_on_closed (SoupWebsocketConnection *connection, gpointer user_data)
 {
   BenchPeer *peer = user_data;
 
-  peer_fail (peer, "the server closed the WebSocket (code %u%s%s)",
+  bench_peer_fail (peer, "the server closed the WebSocket (code %u%s%s)",
       soup_websocket_connection_get_close_code (connection),
       soup_websocket_connection_get_close_data (connection) ? ": " : "",
       soup_websocket_connection_get_close_data (connection) ?: "");
@@ -81,7 +81,7 @@ periscope_on_connected (GObject *source, GAsyncResult *result, gpointer user_dat
   connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
   if (connection == NULL) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      peer_fail (peer, "WebSocket to %s: %s", peer->bench->url, error->message);
+      bench_peer_fail (peer, "WebSocket to %s: %s", peer->bench->url, error->message);
     return;
   }
   peer->connection = connection;
@@ -102,7 +102,7 @@ periscope_start (BenchPeer *peer)
   g_autoptr (SoupMessage) message = soup_message_new ("GET", bench->url);
 
   if (message == NULL) {
-    peer_fail (peer, "%s is not a URL", bench->url);
+    bench_peer_fail (peer, "%s is not a URL", bench->url);
     return;
   }
   bench->pending_requests++;

@@ -246,7 +246,7 @@ peer_is_receiving (BenchPeer *peer)
 }
 
 void
-peer_fail (BenchPeer *peer, const char *format, ...)
+bench_peer_fail (BenchPeer *peer, const char *format, ...)
 {
   va_list args;
 
@@ -500,7 +500,7 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
     gst_message_parse_error (message, &error, &debug);
     GST_DEBUG ("peer %u: %s", peer->index, debug);
-    peer_fail (peer, "pipeline error from %s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)),
+    bench_peer_fail (peer, "pipeline error from %s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)),
         error->message);
   }
   return G_SOURCE_CONTINUE;
@@ -517,7 +517,7 @@ peer_build_pipeline (BenchPeer *peer)
   peer->pipeline = gst_pipeline_new (NULL);
   peer->webrtc = gst_element_factory_make ("webrtcbin", NULL);
   if (peer->webrtc == NULL) {
-    peer_fail (peer, "no webrtcbin: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
+    bench_peer_fail (peer, "no webrtcbin: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
     return FALSE;
   }
   gst_util_set_object_arg (G_OBJECT (peer->webrtc), "bundle-policy", "max-bundle");
@@ -550,7 +550,7 @@ peer_build_pipeline (BenchPeer *peer)
   bus = gst_pipeline_get_bus (GST_PIPELINE (peer->pipeline));
   peer->bus_watch = gst_bus_add_watch (bus, on_bus_message, peer);
   if (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    peer_fail (peer, "the pipeline would not start");
+    bench_peer_fail (peer, "the pipeline would not start");
     return FALSE;
   }
   return TRUE;
@@ -558,20 +558,20 @@ peer_build_pipeline (BenchPeer *peer)
 
 /* Main context: the server's offer (SDP text) arrived. */
 void
-peer_handle_offer (BenchPeer *peer, const char *sdp_text)
+bench_peer_handle_offer (BenchPeer *peer, const char *sdp_text)
 {
   GstSDPMessage *sdp = NULL;
   GstWebRTCSessionDescription *offer;
 
   if (peer->offer_us != 0) {
-    peer_fail (peer, "a second offer: renegotiation is not expected");
+    bench_peer_fail (peer, "a second offer: renegotiation is not expected");
     return;
   }
   peer->offer_us = g_get_monotonic_time ();
   GST_DEBUG ("peer %u: offer\n%s", peer->index, sdp_text);
   if (gst_sdp_message_new_from_text (sdp_text, &sdp) != GST_SDP_OK) {
     gst_sdp_message_free (sdp);
-    peer_fail (peer, "the offer's SDP does not parse");
+    bench_peer_fail (peer, "the offer's SDP does not parse");
     return;
   }
   g_ptr_array_set_size (peer->mids, 0);
@@ -591,10 +591,10 @@ peer_handle_offer (BenchPeer *peer, const char *sdp_text)
 
 /* Main context: a remote candidate for m-line @mline ("candidate:…", or "a=candidate:…"). */
 void
-peer_add_remote_candidate (BenchPeer *peer, guint mline, const char *candidate)
+bench_peer_add_remote_candidate (BenchPeer *peer, guint mline, const char *candidate)
 {
   if (peer->webrtc == NULL) {
-    peer_fail (peer, "a remote ICE candidate before the offer");
+    bench_peer_fail (peer, "a remote ICE candidate before the offer");
     return;
   }
   if (g_str_has_prefix (candidate, "a="))
@@ -648,7 +648,7 @@ dispatch_event (gpointer data)
       }
       break;
     case PEER_EVENT_FAILED:
-      peer_fail (peer, "%s", event->text);
+      bench_peer_fail (peer, "%s", event->text);
       break;
   }
   return G_SOURCE_REMOVE;

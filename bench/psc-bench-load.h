@@ -168,34 +168,34 @@ struct _Bench {
 };
 
 /**
- * peer_fail:
+ * bench_peer_fail:
  * @peer: the peer
  * @format: printf-style: why
  *
  * Records why @peer failed (the first reason only) and says so once on stderr; the run
  * goes on without it (it counts as not receiving).
  */
-void peer_fail (BenchPeer *peer, const char *format, ...) G_GNUC_PRINTF (2, 3);
+void bench_peer_fail (BenchPeer *peer, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 /**
- * peer_handle_offer:
+ * bench_peer_handle_offer:
  * @peer: the peer
  * @sdp_text: the server's offer, SDP text
  *
  * Hands the offer to the peer's webrtcbin, which answers (through @peer's
  * #BenchSignalling send_answer) and then gathers. A bad offer fails the peer.
  */
-void peer_handle_offer (BenchPeer *peer, const char *sdp_text);
+void bench_peer_handle_offer (BenchPeer *peer, const char *sdp_text);
 
 /**
- * peer_add_remote_candidate:
+ * bench_peer_add_remote_candidate:
  * @peer: the peer
  * @mline: the m-line index the candidate belongs to
  * @candidate: "candidate:…" (RFC 8839 §5.1), or an empty string for end-of-candidates
  *
  * Gives a server's ICE candidate to the peer's webrtcbin.
  */
-void peer_add_remote_candidate (BenchPeer *peer, guint mline, const char *candidate);
+void bench_peer_add_remote_candidate (BenchPeer *peer, guint mline, const char *candidate);
 
 /* The two servers' signalling: bench-periscope.c, bench-janus.c. */
 extern const BenchSignalling bench_periscope_signalling;

@@ -96,7 +96,7 @@ static void encoding_free (PscEncoding *encoding);
 static void schedule_release (PscStream *self);
 static GstPadProbeReturn on_branch_query (GstPad *pad, GstPadProbeInfo *info,
     gpointer user_data);
-static GstPadProbeReturn on_reconfigure (GstPad *pad, GstPadProbeInfo *info,
+static GstPadProbeReturn on_payloader_upstream_event (GstPad *pad, GstPadProbeInfo *info,
     gpointer user_data);
 
 enum {
@@ -793,7 +793,7 @@ start_encoding (PscStream *self, PscCodec codec, GError **error)
     gst_pad_add_probe (encoding->payloader_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
         on_branch_query, NULL, NULL);
     gst_pad_add_probe (encoding->payloader_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-        on_reconfigure, NULL, NULL);
+        on_payloader_upstream_event, NULL, NULL);
     payloader_sink = gst_element_get_static_pad (encoding->payloader, "sink");
     if (gst_pad_link (encoding->payloader_pad, payloader_sink) != GST_PAD_LINK_OK)
       g_critical ("cannot link the %s payloader", psc_codec_to_string (codec));
@@ -824,31 +824,30 @@ on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_HANDLED;
 }
 
-/* rtpsession's "GstRTPCollision" (an RTCP packet from a viewer claimed our SSRC): a
- * payloader that gets it picks a new SSRC. The shared payloader must not — every other
- * viewer would get an SSRC its SDP does not announce — and one viewer could force that on
+/* Upstream events that one branch must not send to what all branches share. RECONFIGURE (a
+ * new branch): the encoded caps are fixed, the shared encoder must not renegotiate.
+ * rtpsession's "GstRTPCollision" (an RTCP packet from a viewer claimed our SSRC): a
+ * payloader that gets it picks a new SSRC, and the shared one must not — every other viewer
+ * would get an SSRC its SDP does not announce — while one viewer could force that on
  * purpose, our SSRC being in the offer. */
 static gboolean
-is_ssrc_collision (GstEvent *event)
+is_branch_local (GstEvent *event)
 {
-  return GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM &&
-      gst_event_has_name (event, "GstRTPCollision");
+  return GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE ||
+      (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM &&
+      gst_event_has_name (event, "GstRTPCollision"));
 }
 
-/* Streaming thread: the shared payloader's RECONFIGURE (a new RTP branch) must not make the
- * shared encoder renegotiate either; nor may a collision reach it (is_ssrc_collision). */
+/* Streaming thread: what the shared payloader sends up towards the encoder's tee. */
 static GstPadProbeReturn
-on_reconfigure (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+on_payloader_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-
-  return GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE || is_ssrc_collision (event) ?
-      GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  return is_branch_local (GST_PAD_PROBE_INFO_EVENT (info)) ? GST_PAD_PROBE_DROP :
+      GST_PAD_PROBE_OK;
 }
 
-/* Streaming thread. The encoded caps are fixed for every branch; a new branch's RECONFIGURE
- * must not make the shared encoder renegotiate, nor a collision the shared payloader pick a
- * new SSRC (is_ssrc_collision). And one viewer asking for keyframes in a loop
+/* Streaming thread: what a branch sends up to its tee. Nothing branch-local goes further
+ * (is_branch_local). And one viewer asking for keyframes in a loop
  * (a PLI storm, a broken client) gets at most one request per KEYFRAME_BRANCH_GAP_NS through,
  * so it cannot spend everyone's bitrate on keyframes; the stream-wide policy then applies. */
 static GstPadProbeReturn
@@ -856,7 +855,7 @@ on_branch_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data
 {
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE || is_ssrc_collision (event))
+  if (is_branch_local (event))
     return GST_PAD_PROBE_DROP;
   if (gst_video_event_is_force_key_unit (event)) {
     gint64 *last = user_data;

@@ -14,7 +14,6 @@
 GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
 #define GST_CAT_DEFAULT psc_viewer_debug
 
-/* The first dynamic payload type (RFC 3551 §6); we make the offer, so it is ours to pick. */
 #define ICE_PACING_MS 5
 
 /* Per-viewer queue: enough to ride out a scheduling hiccup, never enough to build latency.
@@ -55,8 +54,8 @@ struct _PscViewer {
   GstPad *rtp_src;              /* the pad feeding webrtcbin: the RTP this viewer gets */
   int media_open;               /* atomic: connected, RTP may go through (on_rtp_before_open) */
   gulong before_open_probe;
-  gulong first_buffer_probe;
-  gint first_buffer_claimed;    /* atomic: the probe, or stop(), whichever comes first */
+  gulong caps_probe;
+  gint caps_claimed;            /* atomic: the probe, or stop(), whichever comes first */
   guint offer_attempts;
   guint timeout_source;
   guint retry_source;
@@ -413,7 +412,7 @@ on_answer_applied (GstPromise *promise, gpointer user_data)
  * sticky caps before webrtcbin's handler has seen them, and the offer task can win that race
  * and describe no media.) */
 static GstPadProbeReturn
-on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+on_caps_through (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   PscViewer *self = user_data;
 
@@ -423,7 +422,7 @@ on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
         !gst_event_has_name (event, PSC_STREAM_LINKED_EVENT) || !gst_pad_has_current_caps (pad))
       return GST_PAD_PROBE_OK;
   }
-  if (g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1)) {
+  if (g_atomic_int_compare_and_exchange (&self->caps_claimed, 0, 1)) {
     GST_DEBUG ("viewer %s: caps through to webrtcbin (%s)", self->peer_id,
         (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) ? "at linking" : "first buffer");
     post_event (self, EVENT_CAPS_READY, 0, NULL, NULL);
@@ -435,9 +434,8 @@ on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
  * nowhere: webrtcbin holds it back, the leaky queue fills and drops packets from the middle
  * of the sequence, and at connection the viewer would get 200 ms of stale video with holes
  * in it (seen as loss, and NACKs) before the keyframe asked for at connection. So RTP is
- * dropped here until then (after the first buffer has carried the caps to webrtcbin, for
- * the offer); the viewer's first packet comes after the connection, and its sequence has no
- * holes. */
+ * dropped here until then (the caps, events, still reach webrtcbin for the offer); the
+ * viewer's first packet comes after the connection, and its sequence has no holes. */
 static GstPadProbeReturn
 on_rtp_before_open (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -727,9 +725,9 @@ start_branch (PscViewer *self)
       "do-nack", TRUE, NULL);
   /* Callbacks from GStreamer threads hold a reference, dropped when stop disconnects them. */
   self->rtp_src = gst_object_ref (rtp_src);
-  self->first_buffer_probe = gst_pad_add_probe (rtp_src,
+  self->caps_probe = gst_pad_add_probe (rtp_src,
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_first_buffer, g_object_ref (self), g_object_unref);
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_caps_through, g_object_ref (self), g_object_unref);
   self->before_open_probe = gst_pad_add_probe (rtp_src,
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       on_rtp_before_open, g_object_ref (self), g_object_unref);
@@ -874,10 +872,10 @@ psc_viewer_stop (PscViewer *self)
   g_clear_handle_id (&self->retry_source, g_source_remove);
   g_clear_handle_id (&self->silence_timer, g_source_remove);
   /* Remove the probe unless it has run (it removes itself). */
-  if (self->first_buffer_probe != 0 &&
-      g_atomic_int_compare_and_exchange (&self->first_buffer_claimed, 0, 1))
-    gst_pad_remove_probe (self->rtp_src, self->first_buffer_probe);
-  self->first_buffer_probe = 0;
+  if (self->caps_probe != 0 &&
+      g_atomic_int_compare_and_exchange (&self->caps_claimed, 0, 1))
+    gst_pad_remove_probe (self->rtp_src, self->caps_probe);
+  self->caps_probe = 0;
   if (self->before_open_probe != 0)
     gst_pad_remove_probe (self->rtp_src, self->before_open_probe);
   self->before_open_probe = 0;

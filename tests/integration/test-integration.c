@@ -273,6 +273,41 @@ capture_released (gpointer stream)
       g_str_equal (psc_stream_get_state_name (stream), "idle");
 }
 
+static GstPadProbeReturn
+drop_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
+/* A viewer joining a running encoder gets its offer from the caps pushed when its branch is
+ * linked (psc_stream_attach, PSC_STREAM_LINKED_EVENT), not from the encoder's next frame:
+ * with the capture frozen there is no next frame, and the offer comes all the same. */
+static void
+test_offer_without_next_frame (Fixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  g_autoptr (PscTestClient) a = psc_test_client_new (f->url, TRUE);
+  g_autoptr (PscTestClient) b = NULL;
+  g_autoptr (PscMessage) offer = NULL;
+  g_autoptr (GstIterator) it = NULL;
+  g_autoptr (GstPad) source_pad = NULL;
+  GValue item = G_VALUE_INIT;
+  gulong probe;
+
+  psc_test_client_wait_frames (a, 10, 20);
+  it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (pipeline), "videotestsrc");
+  g_assert_cmpint (gst_iterator_next (it, &item), ==, GST_ITERATOR_OK);
+  source_pad = gst_element_get_static_pad (g_value_get_object (&item), "src");
+  g_value_unset (&item);
+  probe = gst_pad_add_probe (source_pad, GST_PAD_PROBE_TYPE_BUFFER, drop_buffer, NULL, NULL);
+
+  b = psc_test_client_new (f->url, FALSE);
+  offer = psc_test_client_wait_message (b, PSC_MESSAGE_OFFER, 10);
+  g_assert_nonnull (strstr (offer->sdp, "m=video"));
+  g_assert_nonnull (strstr (offer->sdp, "a=sendonly"));
+  gst_pad_remove_probe (source_pad, probe);
+}
+
 /* Two viewers leave at once: once nothing needs frames the capture is released (pipeline
  * NULL, state "idle"), and the next viewer starts it again and gets video. */
 static void
@@ -1125,6 +1160,7 @@ main (int argc, char **argv)
   ADD ("/integration/vp8/one-viewer", &vp8, test_one_viewer);
   ADD ("/integration/h264/two-viewers-one-leaves", &h264, test_two_viewers_one_leaves);
   ADD ("/integration/vp8/capture-released", &vp8, test_capture_released);
+  ADD ("/integration/h264/offer-without-next-frame", &h264, test_offer_without_next_frame);
   ADD ("/integration/h264/bad-input", &h264, test_bad_input);
   ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
   ADD ("/integration/relay-room", &h264, test_relay_room);
