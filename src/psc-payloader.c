@@ -88,9 +88,126 @@ on_h264_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The packets of the access unit in progress, held back until its last one (RTP marker bit,
+ * RFC 6184 §5.1, RFC 7741 §4.1) so that the whole unit goes downstream in one buffer list. */
+typedef struct {
+  GstBufferList *pending;
+  guint32 timestamp;            /* the pending packets' RTP timestamp */
+  gboolean pushing;             /* our own push of @pending is passing the probe */
+  gboolean off;                 /* a unit ended without a marker: never hold packets back */
+} AccessUnit;
+
+static void
+access_unit_free (gpointer data)
+{
+  AccessUnit *unit = data;
+
+  g_clear_pointer (&unit->pending, gst_buffer_list_unref);
+  g_free (unit);
+}
+
+/* The RTP timestamp and marker bit of @buffer (RFC 3550 §5.1); FALSE if it is too short. */
+static gboolean
+read_rtp_header (GstBuffer *buffer, guint32 *timestamp, gboolean *marker)
+{
+  guint8 header[8];
+
+  if (gst_buffer_extract (buffer, 0, header, sizeof header) != sizeof header)
+    return FALSE;
+  if (marker != NULL)
+    *marker = (header[1] & 0x80) != 0;
+  if (timestamp != NULL)
+    *timestamp = GST_READ_UINT32_BE (header + 4);
+  return TRUE;
+}
+
+static GstFlowReturn
+push_pending (GstPad *pad, AccessUnit *unit)
+{
+  GstFlowReturn ret;
+
+  if (unit->pending == NULL)
+    return GST_FLOW_OK;
+  unit->pushing = TRUE;
+  ret = gst_pad_push_list (pad, g_steal_pointer (&unit->pending));
+  unit->pushing = FALSE;
+  return ret;
+}
+
+/* Streaming thread: rtph264pay pushes each NAL unit on its own (a list of FU-A fragments, or a
+ * single packet), so a frame of two slices took two trips through every viewer's queue,
+ * webrtcbin and socket. The packets before the marker are held for the microseconds until
+ * the payloader pushes the last one, from the same input buffer (access units in, as the
+ * encoders' caps require), and go on with it as one list. */
+static GstPadProbeReturn
+on_payloader_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  AccessUnit *unit = user_data;
+  GstBuffer *first, *last;
+  guint32 timestamp;
+  gboolean marker;
+  GstFlowReturn ret;
+
+  if (unit->pushing)
+    return GST_PAD_PROBE_OK;
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+      g_clear_pointer (&unit->pending, gst_buffer_list_unref);
+    else if (GST_EVENT_IS_SERIALIZED (event))
+      push_pending (pad, unit);   /* nothing overtakes an event; its result is the next push's */
+    return GST_PAD_PROBE_OK;
+  }
+  if (unit->off)
+    return GST_PAD_PROBE_OK;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    guint length = gst_buffer_list_length (list);
+    if (length == 0)
+      return GST_PAD_PROBE_OK;
+    first = gst_buffer_list_get (list, 0);
+    last = gst_buffer_list_get (list, length - 1);
+  } else {
+    first = last = GST_PAD_PROBE_INFO_BUFFER (info);
+  }
+  if (!read_rtp_header (first, &timestamp, NULL) || !read_rtp_header (last, NULL, &marker))
+    return GST_PAD_PROBE_OK;
+
+  if (unit->pending != NULL && timestamp != unit->timestamp) {
+    GST_INFO_OBJECT (pad, "an access unit ended without an RTP marker: packets are no "
+        "longer gathered per access unit");
+    unit->off = TRUE;
+    push_pending (pad, unit);
+    return GST_PAD_PROBE_OK;
+  }
+  if (!marker || unit->pending != NULL) {
+    if (unit->pending == NULL)
+      unit->pending = gst_buffer_list_new ();
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+      for (guint i = 0; i < gst_buffer_list_length (list); i++)
+        gst_buffer_list_add (unit->pending, gst_buffer_ref (gst_buffer_list_get (list, i)));
+    } else {
+      gst_buffer_list_add (unit->pending, gst_buffer_ref (first));
+    }
+    unit->timestamp = timestamp;
+  }
+  if (!marker)
+    return GST_PAD_PROBE_DROP;
+  if (unit->pending == NULL)
+    return GST_PAD_PROBE_OK;
+  ret = push_pending (pad, unit);
+  gst_mini_object_unref (GST_PAD_PROBE_INFO_DATA (info));
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  GST_PAD_PROBE_INFO_FLOW_RETURN (info) = ret;
+  return GST_PAD_PROBE_HANDLED;
+}
+
 GstElement *
 psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id)
 {
+  g_autoptr (GstPad) output = NULL;
   GstElement *payloader;
 
   switch (codec) {
@@ -112,5 +229,9 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
       g_return_val_if_reached (NULL);
   }
   g_object_set (payloader, "pt", payload_type, "mtu", PSC_PAYLOADER_MTU, NULL);
+  output = gst_element_get_static_pad (payloader, "src");
+  gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_payloader_output, g_new0 (AccessUnit, 1),
+      access_unit_free);
   return payloader;
 }

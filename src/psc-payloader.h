@@ -39,6 +39,14 @@ G_BEGIN_DECLS
  * out, as SPS/PPS travel in band. VP8: `rtpvp8pay
  * picture-id-mode=15-bit`, which RFC 7741 receivers use to detect loss.
  *
+ * Either way each access unit (frame) leaves the payloader in one push, a buffer list:
+ * rtph264pay pushes every NAL unit (slice) on its own, so a probe on its source pad holds a
+ * unit's packets back until the one with the RTP marker bit (RFC 6184 §5.1, RFC 7741 §4.1;
+ * pushed in the same call, as the encoders deliver whole access units) and sends them on
+ * together. Every viewer's queue, webrtcbin and socket then handles a frame once, not once per
+ * slice. Serialized events flush what is held first; a unit that ends without a marker is sent
+ * when the next begins, and from then on nothing is held back.
+ *
  * Returns: (transfer floating): the payloader.
  */
 GstElement * psc_payloader_new (PscCodec codec, guint payload_type,

@@ -6,6 +6,7 @@
 #include "psc-payloader.h"
 #include "psc-protocol.h"
 #include "psc-sdp.h"
+#include "psc-sendpath.h"
 
 #include <agent.h>
 #include <gst/sdp/sdp.h>
@@ -267,6 +268,7 @@ dispatch_event (gpointer user_data)
       if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED &&
           self->state != PSC_VIEWER_CONNECTED) {
         self->state = PSC_VIEWER_CONNECTED;
+        psc_sendpath_skip_fec (self->webrtc);
         g_atomic_int_set (&self->media_open, 1);
         g_clear_handle_id (&self->timeout_source, g_source_remove);
         g_atomic_pointer_set (&self->last_rtcp_us,

@@ -10,6 +10,7 @@
 
 #include "psc-config.h"
 #include "psc-encoder.h"
+#include "psc-payloader.h"
 #include "psc-server.h"
 #include "psc-signalling.h"
 #include "psc-source.h"
@@ -152,6 +153,21 @@ count_elements (GstElement *pipeline, const char *factory)
   return count;
 }
 
+/* The first element of @factory in @pipeline or its bins; (transfer full). */
+static GstElement *
+first_element (GstElement *pipeline, const char *factory)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (pipeline),
+      factory);
+  GValue item = G_VALUE_INIT;
+  GstElement *element;
+
+  g_assert_cmpint (gst_iterator_next (it, &item), ==, GST_ITERATOR_OK);
+  element = g_value_dup_object (&item);
+  g_value_unset (&item);
+  return element;
+}
+
 /* A weak pointer to viewer @peer_id's branch: it must be finalized, not only removed, once
  * the viewer is gone (a branch holds a webrtcbin: sockets, threads, DTLS state). */
 static gpointer *
@@ -289,16 +305,13 @@ test_offer_without_next_frame (Fixture *f, gconstpointer data)
   g_autoptr (PscTestClient) a = psc_test_client_new (f->url, TRUE);
   g_autoptr (PscTestClient) b = NULL;
   g_autoptr (PscMessage) offer = NULL;
-  g_autoptr (GstIterator) it = NULL;
+  g_autoptr (GstElement) source = NULL;
   g_autoptr (GstPad) source_pad = NULL;
-  GValue item = G_VALUE_INIT;
   gulong probe;
 
   psc_test_client_wait_frames (a, 10, 20);
-  it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (pipeline), "videotestsrc");
-  g_assert_cmpint (gst_iterator_next (it, &item), ==, GST_ITERATOR_OK);
-  source_pad = gst_element_get_static_pad (g_value_get_object (&item), "src");
-  g_value_unset (&item);
+  source = first_element (pipeline, "videotestsrc");
+  source_pad = gst_element_get_static_pad (source, "src");
   probe = gst_pad_add_probe (source_pad, GST_PAD_PROBE_TYPE_BUFFER, drop_buffer, NULL, NULL);
 
   b = psc_test_client_new (f->url, FALSE);
@@ -306,6 +319,114 @@ test_offer_without_next_frame (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (offer->sdp, "m=video"));
   g_assert_nonnull (strstr (offer->sdp, "a=sendonly"));
   gst_pad_remove_probe (source_pad, probe);
+}
+
+typedef struct {
+  GMutex lock;
+  guint pushes;                 /* pushes of media RTP into the viewer's nicesink */
+  guint packets;                /* the media packets in them */
+  GHashTable *timestamps;       /* the RTP timestamps seen: one per frame */
+  guint fec_buffers;            /* buffers into webrtcbin's (pass-through) FEC encoder */
+} SendCounts;
+
+/* The RTP header fields of @buffer, or FALSE for RTCP (RFC 5761 §4) and DTLS. */
+static gboolean
+media_rtp (GstBuffer *buffer, guint8 *payload_type, guint32 *timestamp)
+{
+  guint8 header[8];
+
+  if (gst_buffer_extract (buffer, 0, header, sizeof header) != sizeof header ||
+      (header[0] >> 6) != 2 || (header[1] >= 192 && header[1] <= 223))
+    return FALSE;
+  *payload_type = header[1] & 0x7f;
+  *timestamp = GST_READ_UINT32_BE (header + 4);
+  return TRUE;
+}
+
+static GstPadProbeReturn
+count_socket_push (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  SendCounts *counts = user_data;
+  GstBufferList *list = NULL;
+  GstBuffer *first;
+  guint length = 1;
+  guint8 payload_type;
+  guint32 timestamp;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    length = gst_buffer_list_length (list);
+    first = gst_buffer_list_get (list, 0);
+  } else {
+    first = GST_PAD_PROBE_INFO_BUFFER (info);
+  }
+  if (!media_rtp (first, &payload_type, &timestamp) || payload_type != PSC_PAYLOADER_DEFAULT_PT)
+    return GST_PAD_PROBE_OK;    /* RTCP, DTLS, RTX */
+  g_mutex_lock (&counts->lock);
+  counts->pushes++;
+  counts->packets += length;
+  for (guint i = 0; i < length; i++) {
+    if (media_rtp (list != NULL ? gst_buffer_list_get (list, i) : first, &payload_type,
+            &timestamp))
+      g_hash_table_add (counts->timestamps, GUINT_TO_POINTER (timestamp));
+  }
+  g_mutex_unlock (&counts->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+count_fec_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  SendCounts *counts = user_data;
+
+  g_mutex_lock (&counts->lock);
+  counts->fec_buffers++;
+  g_mutex_unlock (&counts->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Each frame goes to a viewer's socket in one push (a buffer list, which libnice sends with
+ * one sendmmsg): the payloader's packets of an access unit travel together (psc-payloader.c,
+ * H.264 sends each slice on its own), and past webrtcbin's FEC encoder, which would split the
+ * list and is a pass-through without FEC (psc_sendpath_skip_fec). */
+static void
+test_frame_in_one_push (Fixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
+  g_autoptr (GstElement) nicesink = NULL;
+  g_autoptr (GstElement) fec_encoder = NULL;
+  g_autoptr (GstPad) socket_pad = NULL;
+  g_autoptr (GstPad) fec_pad = NULL;
+  SendCounts counts = { .timestamps = g_hash_table_new (NULL, NULL) };
+  gulong socket_probe, fec_probe;
+  guint frames;
+
+  g_mutex_init (&counts.lock);
+  psc_test_client_wait_frames (client, 10, 20);
+  nicesink = first_element (pipeline, "nicesink");
+  fec_encoder = first_element (pipeline, "rtpulpfecenc");
+  socket_pad = gst_element_get_static_pad (nicesink, "sink");
+  fec_pad = gst_element_get_static_pad (fec_encoder, "sink");
+  socket_probe = gst_pad_add_probe (socket_pad,
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, count_socket_push, &counts,
+      NULL);
+  fec_probe = gst_pad_add_probe (fec_pad,
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, count_fec_buffer, &counts,
+      NULL);
+  frames = psc_test_client_get_frames (client);
+  psc_test_client_wait_frames (client, frames + 60, 20);
+  gst_pad_remove_probe (socket_pad, socket_probe);
+  gst_pad_remove_probe (fec_pad, fec_probe);
+
+  g_test_message ("%u frames in %u pushes of %u packets; %u buffers into the FEC encoder",
+      g_hash_table_size (counts.timestamps), counts.pushes, counts.packets, counts.fec_buffers);
+  g_assert_cmpuint (counts.fec_buffers, ==, 0);
+  g_assert_cmpuint (g_hash_table_size (counts.timestamps), >=, 30);
+  g_assert_cmpuint (counts.pushes, ==, g_hash_table_size (counts.timestamps));
+  g_assert_cmpuint (counts.packets, >=, 2 * counts.pushes);
+  g_hash_table_unref (counts.timestamps);
+  g_mutex_clear (&counts.lock);
 }
 
 /* Two viewers leave at once: once nothing needs frames the capture is released (pipeline
@@ -1146,6 +1267,9 @@ main (int argc, char **argv)
   static const FixtureData one_seat = { "h264", 20, 1 };
   static const FixtureData long_gop = { "h264", 20, 0, NULL, 300 };
   static const FixtureData with_ice_servers = { "h264", 20, 0, NULL, 0, TRUE };
+  /* Noise: every frame spans several packets, and H.264 several slices. */
+  static const FixtureData h264_busy = { "h264", 20, 0, "videotestsrc is-live=true pattern=snow" };
+  static const FixtureData vp8_busy = { "vp8", 20, 0, "videotestsrc is-live=true pattern=snow" };
   /* A source that ends after 3 s: kept running with nobody watching, or releasing it
    * (which restarts it from its first frame) would race its end. */
   static const FixtureData short_source = { "h264", 20, 0,
@@ -1161,6 +1285,8 @@ main (int argc, char **argv)
   ADD ("/integration/h264/two-viewers-one-leaves", &h264, test_two_viewers_one_leaves);
   ADD ("/integration/vp8/capture-released", &vp8, test_capture_released);
   ADD ("/integration/h264/offer-without-next-frame", &h264, test_offer_without_next_frame);
+  ADD ("/integration/h264/frame-in-one-push", &h264_busy, test_frame_in_one_push);
+  ADD ("/integration/vp8/frame-in-one-push", &vp8_busy, test_frame_in_one_push);
   ADD ("/integration/h264/bad-input", &h264, test_bad_input);
   ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
   ADD ("/integration/relay-room", &h264, test_relay_room);

@@ -1,4 +1,4 @@
-/* periscope unit tests: encoder ranking and probing, H.264 profile-level-id
+/* periscope unit tests: encoder ranking and probing
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gio/gio.h>
@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "psc-encoder.h"
-#include "psc-payloader.h"
 
 /* A probe that accepts the factories named in @user_data, so ranking is tested apart from
  * what this machine has. */
@@ -152,35 +151,6 @@ test_user_encoder (void)
   g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
 }
 
-static void
-test_profile_level_id (void)
-{
-  const struct {
-    const char *profile, *level, *expected;
-  } cases[] = {
-    { "constrained-baseline", "3.1", "42e01f" },
-    { "constrained-baseline", "3", "42e01e" },
-    { "constrained-baseline", "1.3", "42e00d" },
-    { "constrained-baseline", "4", "42e028" },
-    { "constrained-baseline", "5.1", "42e033" },
-    { "constrained-baseline", "1b", "42e00b" },
-    { "baseline", "3.1", "42001f" },
-    { "main", "4.1", "4d0029" },
-    { "high", "4", "640028" },
-    { "high-10", "4", NULL },
-    { "constrained-baseline", "", NULL },
-    { "constrained-baseline", "3.x", NULL },
-    { "constrained-baseline", "9", NULL },
-    { NULL, "3.1", NULL },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_autofree char *plid = psc_payloader_h264_profile_level_id (cases[i].profile,
-        cases[i].level);
-    g_assert_cmpstr (plid, ==, cases[i].expected);
-  }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -190,6 +160,5 @@ main (int argc, char **argv)
   g_test_add_func ("/encoder/candidates-ordered", test_candidates_ordered);
   g_test_add_func ("/encoder/real-probe", test_real_probe);
   g_test_add_func ("/encoder/user-encoder", test_user_encoder);
-  g_test_add_func ("/payloader/h264-profile-level-id", test_profile_level_id);
   return g_test_run ();
 }

@@ -1,0 +1,114 @@
+/* periscope — a viewer's send path inside webrtcbin: one frame, one buffer list, to the socket
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-sendpath.h"
+
+GST_DEBUG_CATEGORY_STATIC (psc_sendpath_debug);
+#define GST_CAT_DEFAULT psc_sendpath_debug
+
+/* rtpulpfecenc's "pt" when no FEC payload type is set: it then pushes every packet on
+ * untouched (gst_rtp_ulpfec_enc_chain, UNDEF_PT). */
+#define ULPFEC_PT_UNSET 255
+
+/* Streaming thread (the viewer's queue): what would pass the FEC encoder untouched goes
+ * around it, a list staying a list. */
+static GstPadProbeReturn
+push_past_fec (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstPad *fec_src = user_data;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    GST_PAD_PROBE_INFO_FLOW_RETURN (info) =
+        gst_pad_push_list (fec_src, GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+  else
+    GST_PAD_PROBE_INFO_FLOW_RETURN (info) =
+        gst_pad_push (fec_src, GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  return GST_PAD_PROBE_HANDLED;
+}
+
+static gboolean
+is_factory (GstElement *element, const char *name)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  return factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), name);
+}
+
+/* Whether @bin holds just `rtpulpfecenc ! rtpredenc`, both set to pass packets on untouched:
+ * ulpfecenc without a FEC payload type, redenc without redundancy and without RED headers
+ * (gst_rtp_red_enc_chain: distance 0 and allow-no-red-blocks off). */
+static gboolean
+is_pass_through_fec (GstBin *bin)
+{
+  gboolean ulpfec = FALSE, red = FALSE, other = FALSE;
+
+  GST_OBJECT_LOCK (bin);
+  for (GList *l = bin->children; l != NULL; l = l->next) {
+    GstElement *child = l->data;
+
+    if (is_factory (child, "rtpulpfecenc")) {
+      guint pt = 0;
+      g_object_get (child, "pt", &pt, NULL);
+      ulpfec = pt == ULPFEC_PT_UNSET;
+    } else if (is_factory (child, "rtpredenc")) {
+      guint distance = 1;
+      gboolean no_red_blocks = TRUE;
+      g_object_get (child, "distance", &distance, "allow-no-red-blocks", &no_red_blocks, NULL);
+      red = distance == 0 && !no_red_blocks;
+    } else {
+      other = TRUE;
+    }
+  }
+  GST_OBJECT_UNLOCK (bin);
+  return ulpfec && red && !other;
+}
+
+guint
+psc_sendpath_skip_fec (GstElement *webrtc)
+{
+  g_autoptr (GstIterator) it = NULL;
+  GValue item = G_VALUE_INIT;
+  guint skipped = 0;
+
+  g_return_val_if_fail (GST_IS_BIN (webrtc), 0);
+  GST_DEBUG_CATEGORY_INIT (psc_sendpath_debug, "psc-sendpath", 0, "periscope send path");
+
+  it = gst_bin_iterate_recurse (GST_BIN (webrtc));
+  for (;;) {
+    GstIteratorResult result = gst_iterator_next (it, &item);
+    g_autoptr (GstObject) parent = NULL;
+    g_autoptr (GstPad) sink = NULL;
+    g_autoptr (GstPad) src = NULL;
+    GstElement *fec_encoder;
+
+    if (result == GST_ITERATOR_RESYNC) {
+      gst_iterator_resync (it);
+      continue;
+    }
+    if (result != GST_ITERATOR_OK)
+      break;
+    fec_encoder = g_value_get_object (&item);
+    if (is_factory (fec_encoder, "rtpulpfecenc"))
+      parent = gst_object_get_parent (GST_OBJECT (fec_encoder));
+    if (parent != NULL && GST_IS_BIN (parent) && parent != GST_OBJECT (webrtc)) {
+      sink = gst_element_get_static_pad (GST_ELEMENT (parent), "sink");
+      src = gst_element_get_static_pad (GST_ELEMENT (parent), "src");
+    }
+    g_value_reset (&item);
+    if (sink == NULL || src == NULL || g_object_get_data (G_OBJECT (parent), "psc-fec-skipped"))
+      continue;
+    if (!is_pass_through_fec (GST_BIN (parent))) {
+      GST_DEBUG_OBJECT (webrtc, "%" GST_PTR_FORMAT " is not a pass-through FEC encoder: "
+          "RTP goes through it", parent);
+      continue;
+    }
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+        push_past_fec, g_steal_pointer (&src), gst_object_unref);
+    g_object_set_data (G_OBJECT (parent), "psc-fec-skipped", GINT_TO_POINTER (TRUE));
+    GST_DEBUG_OBJECT (webrtc, "RTP goes around the pass-through %" GST_PTR_FORMAT, parent);
+    skipped++;
+  }
+  g_value_unset (&item);
+  return skipped;
+}

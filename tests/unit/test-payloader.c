@@ -1,0 +1,182 @@
+/* periscope unit tests: the payloaders' output — H.264 profile-level-id, one push per
+ * access unit
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/gst.h>
+
+#include "psc-payloader.h"
+
+static void
+test_profile_level_id (void)
+{
+  const struct {
+    const char *profile, *level, *expected;
+  } cases[] = {
+    { "constrained-baseline", "3.1", "42e01f" },
+    { "constrained-baseline", "3", "42e01e" },
+    { "constrained-baseline", "1.3", "42e00d" },
+    { "constrained-baseline", "4", "42e028" },
+    { "constrained-baseline", "5.1", "42e033" },
+    { "constrained-baseline", "1b", "42e00b" },
+    { "baseline", "3.1", "42001f" },
+    { "main", "4.1", "4d0029" },
+    { "high", "4", "640028" },
+    { "high-10", "4", NULL },
+    { "constrained-baseline", "", NULL },
+    { "constrained-baseline", "3.x", NULL },
+    { "constrained-baseline", "9", NULL },
+    { NULL, "3.1", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *plid = psc_payloader_h264_profile_level_id (cases[i].profile,
+        cases[i].level);
+    g_assert_cmpstr (plid, ==, cases[i].expected);
+  }
+}
+
+/* A payloader linked to a fakesink in a playing pipeline; what reaches the sink is written
+ * to @log, one word per push: "L0,1,2" a list of the packets with those sequence numbers,
+ * "B3" a single packet, "E" a custom event. */
+typedef struct {
+  GstElement *pipeline;
+  GstPad *output;               /* the payloader's source pad: the tests push there */
+  GString *log;
+} Payloader;
+
+static GstPadProbeReturn
+log_push (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GString *log = user_data;
+  guint8 header[4];
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    g_string_append (log, log->len ? " L" : "L");
+    for (guint i = 0; i < gst_buffer_list_length (list); i++) {
+      gst_buffer_extract (gst_buffer_list_get (list, i), 0, header, sizeof header);
+      g_string_append_printf (log, i ? ",%u" : "%u", GST_READ_UINT16_BE (header + 2));
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    gst_buffer_extract (GST_PAD_PROBE_INFO_BUFFER (info), 0, header, sizeof header);
+    g_string_append_printf (log, log->len ? " B%u" : "B%u", GST_READ_UINT16_BE (header + 2));
+  } else if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_CUSTOM_DOWNSTREAM) {
+    g_string_append (log, log->len ? " E" : "E");
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+payloader_setup (Payloader *p, gconstpointer data)
+{
+  GstElement *payloader = psc_payloader_new (GPOINTER_TO_INT (data), 96, NULL);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_autoptr (GstPad) sink_pad = gst_element_get_static_pad (sink, "sink");
+  g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("application/x-rtp");
+  GstSegment segment;
+
+  p->log = g_string_new (NULL);
+  p->pipeline = gst_pipeline_new (NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (p->pipeline), payloader, sink, NULL);
+  g_assert_true (gst_element_link (payloader, sink));
+  gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, log_push, p->log, NULL);
+  g_assert_cmpint (gst_element_set_state (p->pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  p->output = gst_element_get_static_pad (payloader, "src");
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  gst_pad_push_event (p->output, gst_event_new_stream_start ("test"));
+  gst_pad_push_event (p->output, gst_event_new_caps (caps));
+  gst_pad_push_event (p->output, gst_event_new_segment (&segment));
+}
+
+static void
+payloader_teardown (Payloader *p, gconstpointer data)
+{
+  gst_element_set_state (p->pipeline, GST_STATE_NULL);
+  gst_object_unref (p->output);
+  gst_object_unref (p->pipeline);
+  g_string_free (p->log, TRUE);
+}
+
+/* An RTP packet (RFC 3550 §5.1) with no payload: sequence number @seq, timestamp @timestamp. */
+static GstBuffer *
+packet (guint16 seq, guint32 timestamp, gboolean marker)
+{
+  guint8 header[12] = { 0x80, (marker ? 0x80 : 0) | 96 };
+
+  GST_WRITE_UINT16_BE (header + 2, seq);
+  GST_WRITE_UINT32_BE (header + 4, timestamp);
+  GST_WRITE_UINT32_BE (header + 8, 0x1234);
+  return gst_buffer_new_memdup (header, sizeof header);
+}
+
+static GstBufferList *
+packets (guint16 first_seq, guint n, guint32 timestamp, gboolean marker_on_last)
+{
+  GstBufferList *list = gst_buffer_list_new ();
+
+  for (guint i = 0; i < n; i++)
+    gst_buffer_list_add (list, packet (first_seq + i, timestamp,
+            marker_on_last && i == n - 1));
+  return list;
+}
+
+/* The packets of an access unit, pushed NAL unit by NAL unit as rtph264pay does (a single
+ * packet, then a list of fragments), reach downstream as one list when its last arrives. */
+static void
+test_access_unit_one_push (Payloader *p, gconstpointer data)
+{
+  g_assert_cmpint (gst_pad_push (p->output, packet (0, 3000, FALSE)), ==, GST_FLOW_OK);
+  g_assert_cmpstr (p->log->str, ==, "");
+  g_assert_cmpint (gst_pad_push_list (p->output, packets (1, 3, 3000, FALSE)), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_pad_push_list (p->output, packets (4, 2, 3000, TRUE)), ==, GST_FLOW_OK);
+  g_assert_cmpstr (p->log->str, ==, "L0,1,2,3,4,5");
+  /* A unit already in one push goes on as it came. */
+  g_assert_cmpint (gst_pad_push (p->output, packet (6, 6000, TRUE)), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_pad_push_list (p->output, packets (7, 2, 9000, TRUE)), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_pad_push (p->output, packet (9, 12000, FALSE)), ==, GST_FLOW_OK);
+  g_assert_cmpint (gst_pad_push (p->output, packet (10, 12000, TRUE)), ==, GST_FLOW_OK);
+  g_assert_cmpstr (p->log->str, ==, "L0,1,2,3,4,5 B6 L7,8 L9,10");
+}
+
+/* Nothing overtakes: held packets go before any serialized event. */
+static void
+test_access_unit_event (Payloader *p, gconstpointer data)
+{
+  gst_pad_push (p->output, packet (0, 3000, FALSE));
+  gst_pad_push_event (p->output,
+      gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty ("test")));
+  gst_pad_push (p->output, packet (1, 3000, TRUE));
+  g_assert_cmpstr (p->log->str, ==, "L0 E B1");
+}
+
+/* A unit that ends without a marker is sent when the next one starts, and from then on
+ * nothing is held back: a stream without markers must not wait a frame per frame. */
+static void
+test_access_unit_no_marker (Payloader *p, gconstpointer data)
+{
+  gst_pad_push (p->output, packet (0, 3000, FALSE));
+  gst_pad_push (p->output, packet (1, 3000, FALSE));
+  gst_pad_push (p->output, packet (2, 6000, FALSE));
+  g_assert_cmpstr (p->log->str, ==, "L0,1 B2");
+  gst_pad_push (p->output, packet (3, 9000, FALSE));
+  g_assert_cmpstr (p->log->str, ==, "L0,1 B2 B3");
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/payloader/h264-profile-level-id", test_profile_level_id);
+#define ADD(path, codec, fn) \
+  g_test_add (path, Payloader, GINT_TO_POINTER (codec), payloader_setup, fn, payloader_teardown)
+  ADD ("/payloader/h264/access-unit-one-push", PSC_CODEC_H264, test_access_unit_one_push);
+  ADD ("/payloader/vp8/access-unit-one-push", PSC_CODEC_VP8, test_access_unit_one_push);
+  ADD ("/payloader/h264/access-unit-event", PSC_CODEC_H264, test_access_unit_event);
+  ADD ("/payloader/h264/access-unit-no-marker", PSC_CODEC_H264, test_access_unit_no_marker);
+#undef ADD
+  return g_test_run ();
+}
