@@ -94,7 +94,8 @@ typedef struct {
   GstBufferList *pending;
   guint32 timestamp;            /* the pending packets' RTP timestamp */
   gboolean pushing;             /* our own push of @pending is passing the probe */
-  gboolean off;                 /* a unit ended without a marker: never hold packets back */
+  gboolean off;                 /* a unit ended without a marker: hold nothing back (until the
+                                 * next stream-start) */
 } AccessUnit;
 
 static void
@@ -150,12 +151,17 @@ on_payloader_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 
   if (unit->pushing)
     return GST_PAD_PROBE_OK;
-  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+  if (info->type & (GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH)) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-    if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP ||
+        GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START) {
+      /* What is held belongs to data flushed away, or to a run before the capture was
+       * released (a push that failed as the pipeline stopped): never send it on. */
       g_clear_pointer (&unit->pending, gst_buffer_list_unref);
-    else if (GST_EVENT_IS_SERIALIZED (event))
-      push_pending (pad, unit);   /* nothing overtakes an event; its result is the next push's */
+      unit->off = FALSE;
+    } else if (GST_EVENT_IS_SERIALIZED (event)) {
+      push_pending (pad, unit);   /* nothing overtakes an event; a failure shows in the next push */
+    }
     return GST_PAD_PROBE_OK;
   }
   if (unit->off)
@@ -178,7 +184,7 @@ on_payloader_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     GST_INFO_OBJECT (pad, "an access unit ended without an RTP marker: packets are no "
         "longer gathered per access unit");
     unit->off = TRUE;
-    push_pending (pad, unit);
+    push_pending (pad, unit);   /* a failure shows in this push's own result */
     return GST_PAD_PROBE_OK;
   }
   if (!marker || unit->pending != NULL) {
@@ -231,7 +237,7 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
   g_object_set (payloader, "pt", payload_type, "mtu", PSC_PAYLOADER_MTU, NULL);
   output = gst_element_get_static_pad (payloader, "src");
   gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_payloader_output, g_new0 (AccessUnit, 1),
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH, on_payloader_output, g_new0 (AccessUnit, 1),
       access_unit_free);
   return payloader;
 }

@@ -44,8 +44,9 @@ G_BEGIN_DECLS
  * unit's packets back until the one with the RTP marker bit (RFC 6184 §5.1, RFC 7741 §4.1;
  * pushed in the same call, as the encoders deliver whole access units) and sends them on
  * together. Every viewer's queue, webrtcbin and socket then handles a frame once, not once per
- * slice. Serialized events flush what is held first; a unit that ends without a marker is sent
- * when the next begins, and from then on nothing is held back.
+ * slice. Serialized events send what is held first; a flush or a new stream (the capture
+ * restarted) drops it; a unit that ends without a marker is sent when the next begins, and
+ * from then on, until the next stream-start, nothing is held back.
  *
  * Returns: (transfer floating): the payloader.
  */

@@ -37,16 +37,25 @@ is_factory (GstElement *element, const char *name)
 
 /* Whether @bin holds just `rtpulpfecenc ! rtpredenc`, both set to pass packets on untouched:
  * ulpfecenc without a FEC payload type, redenc without redundancy and without RED headers
- * (gst_rtp_red_enc_chain: distance 0 and allow-no-red-blocks off). */
+ * (gst_rtp_red_enc_chain: distance 0 and allow-no-red-blocks off) — and no RED caps have
+ * left it (redenc announces RED in its caps while allow-no-red-blocks is on). */
 static gboolean
-is_pass_through_fec (GstBin *bin)
+is_pass_through_fec (GstElement *bin, GstPad *src)
 {
+  g_autoptr (GstIterator) it = gst_bin_iterate_elements (GST_BIN (bin));
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
+  GValue item = G_VALUE_INIT;
   gboolean ulpfec = FALSE, red = FALSE, other = FALSE;
+  GstIteratorResult result;
 
-  GST_OBJECT_LOCK (bin);
-  for (GList *l = bin->children; l != NULL; l = l->next) {
-    GstElement *child = l->data;
+  while ((result = gst_iterator_next (it, &item)) != GST_ITERATOR_DONE) {
+    GstElement *child;
 
+    if (result != GST_ITERATOR_OK) {   /* the bin changed under us: not what we know */
+      other = TRUE;
+      break;
+    }
+    child = g_value_get_object (&item);
     if (is_factory (child, "rtpulpfecenc")) {
       guint pt = 0;
       g_object_get (child, "pt", &pt, NULL);
@@ -59,20 +68,29 @@ is_pass_through_fec (GstBin *bin)
     } else {
       other = TRUE;
     }
+    g_value_reset (&item);
   }
-  GST_OBJECT_UNLOCK (bin);
+  g_value_unset (&item);
+  if (caps != NULL && !gst_caps_is_empty (caps) &&
+      g_strcmp0 (gst_structure_get_string (gst_caps_get_structure (caps, 0), "encoding-name"),
+          "RED") == 0)
+    return FALSE;
   return ulpfec && red && !other;
 }
 
 guint
 psc_sendpath_skip_fec (GstElement *webrtc)
 {
+  static gsize debug_once = 0;
   g_autoptr (GstIterator) it = NULL;
   GValue item = G_VALUE_INIT;
   guint skipped = 0;
 
   g_return_val_if_fail (GST_IS_BIN (webrtc), 0);
-  GST_DEBUG_CATEGORY_INIT (psc_sendpath_debug, "psc-sendpath", 0, "periscope send path");
+  if (g_once_init_enter (&debug_once)) {
+    GST_DEBUG_CATEGORY_INIT (psc_sendpath_debug, "psc-sendpath", 0, "periscope send path");
+    g_once_init_leave (&debug_once, 1);
+  }
 
   it = gst_bin_iterate_recurse (GST_BIN (webrtc));
   for (;;) {
@@ -98,7 +116,7 @@ psc_sendpath_skip_fec (GstElement *webrtc)
     g_value_reset (&item);
     if (sink == NULL || src == NULL || g_object_get_data (G_OBJECT (parent), "psc-fec-skipped"))
       continue;
-    if (!is_pass_through_fec (GST_BIN (parent))) {
+    if (!is_pass_through_fec (GST_ELEMENT (parent), src)) {
       GST_DEBUG_OBJECT (webrtc, "%" GST_PTR_FORMAT " is not a pass-through FEC encoder: "
           "RTP goes through it", parent);
       continue;

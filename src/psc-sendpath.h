@@ -27,12 +27,14 @@ G_BEGIN_DECLS
  *
  * It leaves a send stream as it is, and says why at debug level (category psc-sendpath),
  * unless that bin holds just the two elements, set to pass packets on untouched:
- * rtpulpfecenc without a FEC payload type and rtpredenc without redundancy or RED headers —
+ * rtpulpfecenc without a FEC payload type and rtpredenc without redundancy or RED headers
+ * (and no RED caps have left the bin) —
  * i.e. whenever FEC or RED is negotiated, or webrtcbin is built otherwise (another GStreamer
  * version). It looks once: periscope does not renegotiate a connection.
  *
- * Returns: the number of send streams whose FEC encoder is now skipped (0 or 1 with
- *   max-bundle).
+ * Returns: the number of send streams whose FEC encoder this call made RTP go around (1 for
+ *   a viewer of periscope's, max-bundle with one video stream; 0 when it leaves them as they
+ *   are, or when an earlier call did it already).
  */
 guint psc_sendpath_skip_fec (GstElement *webrtc);
 

@@ -165,6 +165,38 @@ test_access_unit_no_marker (Payloader *p, gconstpointer data)
   g_assert_cmpstr (p->log->str, ==, "L0,1 B2 B3");
 }
 
+/* A flush, or a new stream (the capture released and started again, perhaps with a push that
+ * failed in between), drops what is held: those packets belong to data that is gone. A new
+ * stream also ends the no-marker mode. */
+static void
+test_access_unit_restart (Payloader *p, gconstpointer data)
+{
+  GstSegment segment;
+
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  gst_pad_push (p->output, packet (0, 3000, FALSE));
+  gst_pad_push_event (p->output, gst_event_new_flush_start ());
+  gst_pad_push_event (p->output, gst_event_new_flush_stop (TRUE));
+  gst_pad_push_event (p->output, gst_event_new_segment (&segment));
+  gst_pad_push (p->output, packet (1, 6000, TRUE));
+  g_assert_cmpstr (p->log->str, ==, "B1");
+
+  gst_pad_push (p->output, packet (2, 9000, FALSE));
+  gst_pad_push_event (p->output, gst_event_new_stream_start ("again"));
+  gst_pad_push_event (p->output, gst_event_new_segment (&segment));
+  gst_pad_push (p->output, packet (3, 12000, TRUE));
+  g_assert_cmpstr (p->log->str, ==, "B1 B3");
+
+  gst_pad_push (p->output, packet (4, 15000, FALSE));
+  gst_pad_push (p->output, packet (5, 18000, FALSE));           /* 4 had no marker: off */
+  g_assert_cmpstr (p->log->str, ==, "B1 B3 L4 B5");
+  gst_pad_push_event (p->output, gst_event_new_stream_start ("once more"));
+  gst_pad_push_event (p->output, gst_event_new_segment (&segment));
+  gst_pad_push (p->output, packet (6, 21000, FALSE));
+  gst_pad_push (p->output, packet (7, 21000, TRUE));
+  g_assert_cmpstr (p->log->str, ==, "B1 B3 L4 B5 L6,7");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -177,6 +209,7 @@ main (int argc, char **argv)
   ADD ("/payloader/vp8/access-unit-one-push", PSC_CODEC_VP8, test_access_unit_one_push);
   ADD ("/payloader/h264/access-unit-event", PSC_CODEC_H264, test_access_unit_event);
   ADD ("/payloader/h264/access-unit-no-marker", PSC_CODEC_H264, test_access_unit_no_marker);
+  ADD ("/payloader/h264/access-unit-restart", PSC_CODEC_H264, test_access_unit_restart);
 #undef ADD
   return g_test_run ();
 }
