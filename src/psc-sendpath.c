@@ -128,5 +128,7 @@ psc_sendpath_skip_fec (GstElement *webrtc)
     skipped++;
   }
   g_value_unset (&item);
+  if (skipped == 0)
+    GST_DEBUG_OBJECT (webrtc, "no FEC encoder (left) to go around");
   return skipped;
 }

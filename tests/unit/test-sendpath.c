@@ -72,7 +72,7 @@ sendpath_setup (Sendpath *s, gconstpointer data)
   gst_pad_add_probe (sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       log_push, s->log, NULL);
 
-  s->input = gst_pad_new ("input", GST_PAD_SRC);
+  s->input = gst_object_ref_sink (gst_pad_new ("input", GST_PAD_SRC));
   fec_sink = gst_element_get_static_pad (fec, "sink");
   g_assert_cmpint (gst_pad_link (s->input, fec_sink), ==, GST_PAD_LINK_OK);
   gst_object_unref (fec_sink);
