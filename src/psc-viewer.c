@@ -268,6 +268,7 @@ dispatch_event (gpointer user_data)
       if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED &&
           self->state != PSC_VIEWER_CONNECTED) {
         self->state = PSC_VIEWER_CONNECTED;
+        /* Negotiated, media not yet open: from the first frame, one push to the socket. */
         psc_sendpath_skip_fec (self->webrtc);
         g_atomic_int_set (&self->media_open, 1);
         g_clear_handle_id (&self->timeout_source, g_source_remove);
