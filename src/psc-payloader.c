@@ -3,6 +3,7 @@
  */
 #include "psc-payloader.h"
 
+#include <gst/rtp/rtp.h>
 #include <stdlib.h>
 
 char *
@@ -107,18 +108,19 @@ access_unit_free (gpointer data)
   g_free (unit);
 }
 
-/* The RTP timestamp and marker bit of @buffer (RFC 3550 §5.1); FALSE if it is too short. */
+/* The RTP timestamp and marker bit of @buffer; FALSE if it is not RTP. */
 static gboolean
 read_rtp_header (GstBuffer *buffer, guint32 *timestamp, gboolean *marker)
 {
-  guint8 header[8];
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
 
-  if (gst_buffer_extract (buffer, 0, header, sizeof header) != sizeof header)
+  if (!gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp))
     return FALSE;
   if (marker != NULL)
-    *marker = (header[1] & 0x80) != 0;
+    *marker = gst_rtp_buffer_get_marker (&rtp);
   if (timestamp != NULL)
-    *timestamp = GST_READ_UINT32_BE (header + 4);
+    *timestamp = gst_rtp_buffer_get_timestamp (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
   return TRUE;
 }
 

@@ -32,6 +32,10 @@ G_BEGIN_DECLS
  * i.e. whenever FEC or RED is negotiated, or webrtcbin is built otherwise (another GStreamer
  * version). It looks once: periscope does not renegotiate a connection.
  *
+ * The fix belongs in GStreamer (chain_list in both elements, or no FEC encoder when no FEC is
+ * negotiated); this works around it on Debian 12's 1.22, and can go once periscope requires
+ * a GStreamer that has it.
+ *
  * Returns: the number of send streams whose FEC encoder this call made RTP go around (1 for
  *   a viewer of periscope's, max-bundle with one video stream; 0 when it leaves them as they
  *   are, or when an earlier call did it already).

@@ -154,19 +154,20 @@ count_elements (GstElement *pipeline, const char *factory)
   return count;
 }
 
-/* The first element of @factory in @pipeline or its bins; (transfer full). */
-static GstElement *
-first_element (GstElement *pipeline, const char *factory)
+/* Pad @name of the first element of @factory in @pipeline or its bins; (transfer full). */
+static GstPad *
+first_element_pad (GstElement *pipeline, const char *factory, const char *name)
 {
   g_autoptr (GstIterator) it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (pipeline),
       factory);
   GValue item = G_VALUE_INIT;
-  GstElement *element;
+  GstPad *pad;
 
   g_assert_cmpint (gst_iterator_next (it, &item), ==, GST_ITERATOR_OK);
-  element = g_value_dup_object (&item);
+  pad = gst_element_get_static_pad (g_value_get_object (&item), name);
   g_value_unset (&item);
-  return element;
+  g_assert_nonnull (pad);
+  return pad;
 }
 
 /* A weak pointer to viewer @peer_id's branch: it must be finalized, not only removed, once
@@ -306,13 +307,11 @@ test_offer_without_next_frame (Fixture *f, gconstpointer data)
   g_autoptr (PscTestClient) a = psc_test_client_new (f->url, TRUE);
   g_autoptr (PscTestClient) b = NULL;
   g_autoptr (PscMessage) offer = NULL;
-  g_autoptr (GstElement) source = NULL;
   g_autoptr (GstPad) source_pad = NULL;
   gulong probe;
 
   psc_test_client_wait_frames (a, 10, 20);
-  source = first_element (pipeline, "videotestsrc");
-  source_pad = gst_element_get_static_pad (source, "src");
+  source_pad = first_element_pad (pipeline, "videotestsrc", "src");
   probe = gst_pad_add_probe (source_pad, GST_PAD_PROBE_TYPE_BUFFER, drop_buffer, NULL, NULL);
 
   b = psc_test_client_new (f->url, FALSE);
@@ -354,7 +353,9 @@ send_counts_unref (gpointer counts)
   g_rc_box_release_full (counts, (GDestroyNotify) send_counts_clear);
 }
 
-/* The RTP header fields of @buffer, or FALSE for RTCP (RFC 5761 §4) and DTLS. */
+/* The RTP header fields of @buffer, or FALSE for RTCP (RFC 5761 §4) and DTLS. Read by hand:
+ * what goes to the socket is SRTP, whose header is in the clear but whose payload (and
+ * padding) GstRTPBuffer's validation cannot read. */
 static gboolean
 media_rtp (GstBuffer *buffer, guint8 *payload_type, guint32 *timestamp)
 {
@@ -419,8 +420,6 @@ test_frame_in_one_push (Fixture *f, gconstpointer data)
 {
   GstElement *pipeline = psc_stream_get_pipeline (f->stream);
   g_autoptr (PscTestClient) client = psc_test_client_new (f->url, TRUE);
-  g_autoptr (GstElement) nicesink = NULL;
-  g_autoptr (GstElement) fec_encoder = NULL;
   g_autoptr (GstPad) socket_pad = NULL;
   g_autoptr (GstPad) fec_pad = NULL;
   SendCounts *counts = send_counts_new ();
@@ -428,10 +427,8 @@ test_frame_in_one_push (Fixture *f, gconstpointer data)
   guint frames;
 
   psc_test_client_wait_frames (client, 10, 20);
-  nicesink = first_element (pipeline, "nicesink");
-  fec_encoder = first_element (pipeline, "rtpulpfecenc");
-  socket_pad = gst_element_get_static_pad (nicesink, "sink");
-  fec_pad = gst_element_get_static_pad (fec_encoder, "sink");
+  socket_pad = first_element_pad (pipeline, "nicesink", "sink");
+  fec_pad = first_element_pad (pipeline, "rtpulpfecenc", "sink");
   socket_probe = gst_pad_add_probe (socket_pad,
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, count_socket_push,
       g_rc_box_acquire (counts), send_counts_unref);

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/gst.h>
+#include <gst/rtp/rtp.h>
 
 #include "psc-payloader.h"
 
@@ -44,22 +45,31 @@ typedef struct {
   GString *log;
 } Payloader;
 
+static guint16
+seq (GstBuffer *buffer)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint16 seq;
+
+  g_assert_true (gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp));
+  seq = gst_rtp_buffer_get_seq (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  return seq;
+}
+
 static GstPadProbeReturn
 log_push (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   GString *log = user_data;
-  guint8 header[4];
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
     g_string_append (log, log->len ? " L" : "L");
-    for (guint i = 0; i < gst_buffer_list_length (list); i++) {
-      gst_buffer_extract (gst_buffer_list_get (list, i), 0, header, sizeof header);
-      g_string_append_printf (log, i ? ",%u" : "%u", GST_READ_UINT16_BE (header + 2));
-    }
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      g_string_append_printf (log, i ? ",%u" : "%u", seq (gst_buffer_list_get (list, i)));
   } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    gst_buffer_extract (GST_PAD_PROBE_INFO_BUFFER (info), 0, header, sizeof header);
-    g_string_append_printf (log, log->len ? " B%u" : "B%u", GST_READ_UINT16_BE (header + 2));
+    g_string_append_printf (log, log->len ? " B%u" : "B%u",
+        seq (GST_PAD_PROBE_INFO_BUFFER (info)));
   } else if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_CUSTOM_DOWNSTREAM) {
     g_string_append (log, log->len ? " E" : "E");
   }
@@ -100,16 +110,20 @@ payloader_teardown (Payloader *p, gconstpointer data)
   g_string_free (p->log, TRUE);
 }
 
-/* An RTP packet (RFC 3550 §5.1) with no payload: sequence number @seq, timestamp @timestamp. */
+/* An RTP packet with no payload: sequence number @seq, timestamp @timestamp. */
 static GstBuffer *
 packet (guint16 seq, guint32 timestamp, gboolean marker)
 {
-  guint8 header[12] = { 0x80, (marker ? 0x80 : 0) | 96 };
+  GstBuffer *buffer = gst_rtp_buffer_new_allocate (0, 0, 0);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
 
-  GST_WRITE_UINT16_BE (header + 2, seq);
-  GST_WRITE_UINT32_BE (header + 4, timestamp);
-  GST_WRITE_UINT32_BE (header + 8, 0x1234);
-  return gst_buffer_new_memdup (header, sizeof header);
+  g_assert_true (gst_rtp_buffer_map (buffer, GST_MAP_WRITE, &rtp));
+  gst_rtp_buffer_set_payload_type (&rtp, 96);
+  gst_rtp_buffer_set_seq (&rtp, seq);
+  gst_rtp_buffer_set_timestamp (&rtp, timestamp);
+  gst_rtp_buffer_set_marker (&rtp, marker);
+  gst_rtp_buffer_unmap (&rtp);
+  return buffer;
 }
 
 static GstBufferList *
