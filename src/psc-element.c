@@ -1,0 +1,75 @@
+/* periscope — building pipelines: making and linking elements, failures as GErrors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-element.h"
+
+GstElement *
+psc_element_make (const char *factory, const char *name, GError **error)
+{
+  GstElement *element;
+
+  g_return_val_if_fail (factory != NULL, NULL);
+
+  element = gst_element_factory_make (factory, name);
+  if (element == NULL)
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "GStreamer element %s is missing: install gstreamer1.0-plugins-base, -good and -bad "
+        "(gst-inspect-1.0 %s says whether it is there)", factory, factory);
+  return element;
+}
+
+gboolean
+psc_element_link (GstElement *src, GstElement *sink, GError **error)
+{
+  g_return_val_if_fail (GST_IS_ELEMENT (src) && GST_IS_ELEMENT (sink), FALSE);
+
+  if (gst_element_link (src, sink))
+    return TRUE;
+  g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+      "cannot link %s to %s: their pads are not compatible", GST_ELEMENT_NAME (src),
+      GST_ELEMENT_NAME (sink));
+  return FALSE;
+}
+
+gboolean
+psc_element_link_pads (GstPad *src, GstPad *sink, GError **error)
+{
+  GstPadLinkReturn ret;
+
+  g_return_val_if_fail (GST_IS_PAD (src) && GST_IS_PAD (sink), FALSE);
+
+  ret = gst_pad_link (src, sink);
+  if (ret == GST_PAD_LINK_OK)
+    return TRUE;
+  g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+      "cannot link %s:%s to %s:%s: %s", GST_DEBUG_PAD_NAME (src), GST_DEBUG_PAD_NAME (sink),
+      gst_pad_link_get_name (ret));
+  return FALSE;
+}
+
+gboolean
+psc_element_add_chain (GstBin *bin, GstElement **previous, GstElement *element, GError **error)
+{
+  g_return_val_if_fail (GST_IS_BIN (bin) && previous != NULL, FALSE);
+
+  if (element == NULL)
+    return FALSE;
+  gst_bin_add (bin, element);
+  if (*previous != NULL && !psc_element_link (*previous, element, error))
+    return FALSE;
+  *previous = element;
+  return TRUE;
+}
+
+gboolean
+psc_element_gst_older_than (guint major, guint minor, guint micro)
+{
+  guint running[4];
+
+  gst_version (&running[0], &running[1], &running[2], &running[3]);
+  if (running[0] != major)
+    return running[0] < major;
+  if (running[1] != minor)
+    return running[1] < minor;
+  return running[2] < micro;
+}

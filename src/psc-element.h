@@ -1,0 +1,80 @@
+/* periscope — building pipelines: making and linking elements, failures as GErrors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The one failure policy for building pipelines: every step that can fail returns a GError
+ * in GStreamer's own domains, and the caller refuses what it was building (a viewer, an
+ * encoder) with that message. Nothing aborts the daemon, nothing carries on half-built.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/**
+ * psc_element_make:
+ * @factory: an element factory name, e.g. "webrtcbin"
+ * @name: (nullable): the element's name; %NULL lets GStreamer pick a unique one
+ * @error: GST_CORE_ERROR_MISSING_PLUGIN naming @factory and the Debian packages that bring
+ *   GStreamer's plugins
+ *
+ * Returns: (transfer floating): the element, or %NULL with @error set.
+ */
+GstElement * psc_element_make (const char *factory, const char *name, GError **error);
+
+/**
+ * psc_element_link:
+ * @src: an element with a source pad
+ * @sink: an element with a sink pad, in the same bin as @src
+ * @error: GST_CORE_ERROR_NEGOTIATION naming both elements
+ *
+ * gst_element_link() with a GError.
+ *
+ * Returns: %TRUE if linked.
+ */
+gboolean     psc_element_link (GstElement *src, GstElement *sink, GError **error);
+
+/**
+ * psc_element_link_pads:
+ * @src: a source pad
+ * @sink: a sink pad
+ * @error: GST_CORE_ERROR_NEGOTIATION naming both pads and the #GstPadLinkReturn
+ *
+ * gst_pad_link() with a GError.
+ *
+ * Returns: %TRUE if linked.
+ */
+gboolean     psc_element_link_pads (GstPad *src, GstPad *sink, GError **error);
+
+/**
+ * psc_element_add_chain:
+ * @bin: the bin to add to
+ * @previous: (inout) (nullable): the chain's last element so far, %NULL before the first;
+ *   set to @element when it is added and linked
+ * @element: (transfer floating): the element to add and link after *@previous; a %NULL
+ *   @element (a failed psc_element_make()) fails at once, keeping the error already set
+ * @error: as psc_element_link()
+ *
+ * Adds @element to @bin and links *@previous to it: one step of building
+ * `a ! b ! c` by hand. On failure @element stays in @bin (freed with it).
+ *
+ * Returns: %TRUE if added and linked.
+ */
+gboolean     psc_element_add_chain (GstBin *bin, GstElement **previous, GstElement *element,
+    GError **error);
+
+/**
+ * psc_element_gst_older_than:
+ * @major: major version
+ * @minor: minor version
+ * @micro: micro version
+ *
+ * Whether the GStreamer library running now (gst_version(), not the headers built against)
+ * is older than @major.@minor.@micro: gates a workaround of a GStreamer bug fixed in that
+ * release (docs/architecture.md, "Workarounds").
+ *
+ * Returns: %TRUE if older.
+ */
+gboolean     psc_element_gst_older_than (guint major, guint minor, guint micro);
+
+G_END_DECLS
