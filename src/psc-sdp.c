@@ -6,6 +6,26 @@
 
 #include <string.h>
 
+G_DEFINE_QUARK (psc-sdp-error-quark, psc_sdp_error)
+
+GstSDPMessage *
+psc_sdp_parse (const char *text, gsize length, const char *what, GError **error)
+{
+  g_autoptr (GstSDPMessage) sdp = NULL;
+
+  g_return_val_if_fail (what != NULL, NULL);
+
+  /* gst_sdp_message_parse_buffer() asserts on an empty buffer. */
+  if (text == NULL || length == 0 || gst_sdp_message_new (&sdp) != GST_SDP_OK ||
+      gst_sdp_message_parse_buffer ((const guint8 *) text, (guint) MIN (length, G_MAXUINT),
+          sdp) != GST_SDP_OK || gst_sdp_message_get_version (sdp) == NULL) {
+    g_set_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_INVALID,
+        "%s is not SDP (RFC 8866): it must start with \"v=0\"", what);
+    return NULL;
+  }
+  return g_steal_pointer (&sdp);
+}
+
 /* A media-level attribute, else the session-level one. */
 static const char *
 attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)

@@ -8,6 +8,38 @@
 
 G_BEGIN_DECLS
 
+#define PSC_SDP_ERROR (psc_sdp_error_quark ())
+GQuark psc_sdp_error_quark (void);
+
+/**
+ * PscSdpError:
+ * @PSC_SDP_ERROR_INVALID: the text is not SDP (RFC 8866): empty, or it does not parse
+ * @PSC_SDP_ERROR_NO_VIDEO: an offer without a video m-line periscope can send on
+ * @PSC_SDP_ERROR_NO_CODEC: an offer listing no codec the stream can produce
+ * @PSC_SDP_ERROR_MISMATCH: an answer that does not fit the offer it answers
+ *
+ * What is wrong with a viewer's SDP. Signalling and WHEP map these to their wire codes
+ * (`bad_sdp`; HTTP 400, or 406 for no codec in common).
+ */
+typedef enum {
+  PSC_SDP_ERROR_INVALID,
+  PSC_SDP_ERROR_NO_VIDEO,
+  PSC_SDP_ERROR_NO_CODEC,
+  PSC_SDP_ERROR_MISMATCH,
+} PscSdpError;
+
+/**
+ * psc_sdp_parse:
+ * @text: (array length=length): SDP text from the network, not necessarily NUL-terminated
+ * @length: its length in bytes
+ * @what: what it is, for the message ("the offer", "the answer")
+ * @error: PSC_SDP_ERROR_INVALID if @text is empty or not SDP (no "v=" line)
+ *
+ * Returns: (transfer full): the parsed message, or %NULL with @error set.
+ */
+GstSDPMessage * psc_sdp_parse (const char *text, gsize length, const char *what,
+    GError **error);
+
 /**
  * psc_sdp_check_answer:
  * @offer: the offer we sent: one video m-line, sendonly
