@@ -59,6 +59,7 @@ add_int (JsonBuilder *builder, const char *name, gint64 value)
 /* ---- A request that waits for the viewers' statistics ---- */
 
 typedef struct {
+  PscRegistry *registry;
   PscSignalling *signalling;
   PscWhep *whep;                /* nullable */
 } Api;
@@ -66,6 +67,7 @@ typedef struct {
 static void
 api_free (Api *api)
 {
+  g_object_unref (api->registry);
   g_object_unref (api->signalling);
   g_clear_object (&api->whep);
   g_free (api);
@@ -73,34 +75,24 @@ api_free (Api *api)
 
 /* Viewers of @stream_id: WebSocket peers watching, then WHEP sessions. */
 static GPtrArray *
-list_viewers (Api *api, const char *stream_id, const char ***via)
+list_viewers (Api *api, const char *stream_id)
 {
   g_autoptr (GPtrArray) peers = psc_signalling_list_peers (api->signalling, stream_id);
-  g_autoptr (GPtrArray) sessions = api->whep ? psc_whep_list_sessions (api->whep, stream_id)
-      : NULL;
-  GPtrArray *viewers = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_peer_info_free);
-  GPtrArray *kinds = g_ptr_array_new ();
+  GPtrArray *viewers = api->whep ? psc_whep_list_viewers (api->whep, stream_id) :
+      g_ptr_array_new_with_free_func (g_object_unref);
 
-  for (guint i = 0; peers != NULL && i < peers->len; i++) {
-    PscPeerInfo *peer = g_ptr_array_index (peers, i);
-    if (peer->viewer == NULL)
-      continue;
-    g_ptr_array_add (viewers, g_ptr_array_steal_index (peers, i--));
-    g_ptr_array_add (kinds, (gpointer) "websocket");
+  for (guint i = peers ? peers->len : 0; i > 0; i--) {
+    PscPeerInfo *peer = g_ptr_array_index (peers, i - 1);
+    if (peer->viewer != NULL)
+      g_ptr_array_insert (viewers, 0, g_object_ref (peer->viewer));
   }
-  for (guint i = 0; sessions != NULL && i < sessions->len; i++) {
-    g_ptr_array_add (viewers, g_ptr_array_steal_index (sessions, i--));
-    g_ptr_array_add (kinds, (gpointer) "whep");
-  }
-  g_ptr_array_add (kinds, NULL);
-  *via = (const char **) g_ptr_array_free (kinds, FALSE);
   return viewers;
 }
 
 typedef struct {
   SoupServerMessage *msg;
   Api *api;
-  GList *streams;               /* PscStream*, ref'd: what to describe */
+  GPtrArray *streams;           /* PscStream*, ref'd: what to describe */
   gboolean single;              /* answer one object rather than an array */
   GHashTable *stats;            /* PscViewer* -> PscViewerStats* */
   guint pending;
@@ -110,24 +102,23 @@ static void
 streams_request_free (StreamsRequest *request)
 {
   g_object_unref (request->msg);
-  g_list_free_full (request->streams, g_object_unref);
+  g_ptr_array_unref (request->streams);
   g_hash_table_unref (request->stats);
   g_free (request);
 }
 
 static void
-add_viewer (JsonBuilder *builder, const PscPeerInfo *peer, const char *via,
-    const PscViewerStats *stats)
+add_viewer (JsonBuilder *builder, PscViewer *viewer, const PscViewerStats *stats)
 {
-  g_autofree char *since = iso8601 (psc_viewer_get_started_at (peer->viewer));
-  static const char *const states[] = { "new", "offering", "offered", "connecting",
-    "connected", "closed" };
+  g_autofree char *since = iso8601 (psc_viewer_get_started_at (viewer));
 
   json_builder_begin_object (builder);
-  add_string (builder, "peer_id", peer->peer_id);
-  add_string (builder, "via", via);
+  add_string (builder, "peer_id", psc_viewer_get_peer_id (viewer));
+  /* Offered by periscope: the page's WebSocket; answered: a WHEP player's offer. */
+  add_string (builder, "via", psc_viewer_get_role (viewer) == PSC_VIEWER_OFFERER ?
+      "websocket" : "whep");
   add_string (builder, "since", since);
-  add_string (builder, "state", states[psc_viewer_get_state (peer->viewer)]);
+  add_string (builder, "state", psc_viewer_state_to_string (psc_viewer_get_state (viewer)));
   if (stats != NULL) {
     add_int (builder, "bytes_sent", (gint64) stats->bytes_sent);
     add_int (builder, "packets_sent", (gint64) stats->packets_sent);
@@ -149,8 +140,7 @@ static void
 add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
 {
   const PscStreamInfo *info = psc_stream_get_info (stream);
-  g_autofree const char **via = NULL;
-  g_autoptr (GPtrArray) viewers = list_viewers (request->api, info->id, &via);
+  g_autoptr (GPtrArray) viewers = list_viewers (request->api, info->id);
   PscStreamStats stats;
 
   psc_stream_get_stats (stream, &stats);
@@ -187,8 +177,8 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
   json_builder_set_member_name (builder, "viewers");
   json_builder_begin_array (builder);
   for (guint i = 0; i < viewers->len; i++) {
-    PscPeerInfo *peer = g_ptr_array_index (viewers, i);
-    add_viewer (builder, peer, via[i], g_hash_table_lookup (request->stats, peer->viewer));
+    PscViewer *viewer = g_ptr_array_index (viewers, i);
+    add_viewer (builder, viewer, g_hash_table_lookup (request->stats, viewer));
   }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
@@ -202,8 +192,8 @@ finish_streams_request (StreamsRequest *request)
 
   if (!request->single)
     json_builder_begin_array (builder);
-  for (GList *l = request->streams; l != NULL; l = l->next)
-    add_stream (builder, request, l->data);
+  for (guint i = 0; i < request->streams->len; i++)
+    add_stream (builder, request, g_ptr_array_index (request->streams, i));
   if (!request->single)
     json_builder_end_array (builder);
   root = json_builder_get_root (builder);
@@ -223,8 +213,9 @@ on_viewer_stats (PscViewer *viewer, const PscViewerStats *stats, gpointer user_d
     finish_streams_request (request);
 }
 
+/* Takes @streams. */
 static void
-describe_streams (SoupServerMessage *msg, Api *api, GList *streams, gboolean single)
+describe_streams (SoupServerMessage *msg, Api *api, GPtrArray *streams, gboolean single)
 {
   StreamsRequest *request = g_new0 (StreamsRequest, 1);
   g_autoptr (GPtrArray) viewers = g_ptr_array_new_with_free_func (g_object_unref);
@@ -235,12 +226,10 @@ describe_streams (SoupServerMessage *msg, Api *api, GList *streams, gboolean sin
   request->single = single;
   request->stats = g_hash_table_new_full (NULL, NULL, g_object_unref, g_free);
 
-  for (GList *l = streams; l != NULL; l = l->next) {
-    g_autofree const char **via = NULL;
-    g_autoptr (GPtrArray) found = list_viewers (api, psc_stream_get_id (l->data), &via);
-    for (guint i = 0; i < found->len; i++)
-      g_ptr_array_add (viewers, g_object_ref (((PscPeerInfo *) g_ptr_array_index (found,
-                      i))->viewer));
+  for (guint i = 0; i < streams->len; i++) {
+    g_autoptr (GPtrArray) found = list_viewers (api,
+        psc_stream_get_id (g_ptr_array_index (streams, i)));
+    g_ptr_array_extend_and_steal (viewers, g_steal_pointer (&found));
   }
   request->pending = viewers->len;
   if (request->pending == 0) {
@@ -251,20 +240,6 @@ describe_streams (SoupServerMessage *msg, Api *api, GList *streams, gboolean sin
   soup_server_message_pause (msg);
   for (guint i = 0; i < viewers->len; i++)
     psc_viewer_get_stats_async (g_ptr_array_index (viewers, i), on_viewer_stats, request);
-}
-
-static GList *
-find_stream (PscSignalling *signalling, const char *id)
-{
-  GList *streams = psc_signalling_get_streams (signalling);
-  GList *found = NULL;
-
-  for (GList *l = streams; l != NULL; l = l->next) {
-    if (g_str_equal (psc_stream_get_id (l->data), id))
-      found = g_list_prepend (NULL, g_object_ref (l->data));
-  }
-  g_list_free (streams);
-  return found;
 }
 
 static void
@@ -319,10 +294,10 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
     gpointer user_data)
 {
   Api *api = user_data;
-  PscSignalling *signalling = api->signalling;
   g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
   guint n = g_strv_length (parts);
-  GList *streams;
+  g_autoptr (GError) error = NULL;
+  PscStream *stream;
 
   if (soup_server_message_get_method (msg) != SOUP_METHOD_GET) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
@@ -330,39 +305,33 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
     respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "the API is read-only: use GET");
     return;
   }
-  if (n >= 2 && g_str_equal (parts[0], "api") && g_str_equal (parts[1], "streams")) {
-    if (n == 2 || (n == 3 && parts[2][0] == '\0')) {
-      GList *all = psc_signalling_get_streams (signalling);
-      g_list_foreach (all, (GFunc) (void (*) (void)) g_object_ref, NULL);
-      describe_streams (msg, api, all, FALSE);
-      return;
-    }
-    streams = find_stream (signalling, parts[2]);
-    if (streams != NULL && n == 3) {
-      describe_streams (msg, api, streams, TRUE);
-      return;
-    }
-    if (streams != NULL && n == 4 && g_str_equal (parts[3], "snapshot.jpg")) {
-      soup_server_message_pause (msg);
-      psc_stream_snapshot_async (streams->data, on_snapshot, g_object_ref (msg));
-      g_list_free_full (streams, g_object_unref);
-      return;
-    }
-    if (streams != NULL && n == 4 && g_str_equal (parts[3], "peers")) {
-      describe_peers (msg, signalling, parts[2]);
-      g_list_free_full (streams, g_object_unref);
-      return;
-    }
-    if (streams == NULL && n <= 4) {
-      g_autofree char *text = g_strdup_printf ("no stream \"%s\"", parts[2]);
-      respond_error (msg, SOUP_STATUS_NOT_FOUND, text);
-      return;
-    }
-    g_list_free_full (streams, g_object_unref);
+  if (n < 2 || !g_str_equal (parts[0], "api") || !g_str_equal (parts[1], "streams") || n > 4) {
+    respond_error (msg, SOUP_STATUS_NOT_FOUND,
+        "not an API path: /api/streams, /api/streams/{id}, /api/streams/{id}/peers, "
+        "/api/streams/{id}/snapshot.jpg");
+    return;
   }
-  respond_error (msg, SOUP_STATUS_NOT_FOUND,
-      "not an API path: /api/streams, /api/streams/{id}, /api/streams/{id}/peers, "
-      "/api/streams/{id}/snapshot.jpg");
+  if (n == 2 || (n == 3 && parts[2][0] == '\0')) {
+    describe_streams (msg, api, g_ptr_array_copy (psc_registry_get_streams (api->registry),
+            (GCopyFunc) (void (*) (void)) g_object_ref, NULL), FALSE);
+    return;
+  }
+  stream = psc_registry_lookup_checked (api->registry, parts[2], &error);
+  if (stream == NULL) {
+    respond_error (msg, SOUP_STATUS_NOT_FOUND, error->message);
+  } else if (n == 3) {
+    GPtrArray *one = g_ptr_array_new_with_free_func (g_object_unref);
+    g_ptr_array_add (one, g_object_ref (stream));
+    describe_streams (msg, api, one, TRUE);
+  } else if (g_str_equal (parts[3], "snapshot.jpg")) {
+    soup_server_message_pause (msg);
+    psc_stream_snapshot_async (stream, on_snapshot, g_object_ref (msg));
+  } else if (g_str_equal (parts[3], "peers")) {
+    describe_peers (msg, api->signalling, parts[2]);
+  } else {
+    respond_error (msg, SOUP_STATUS_NOT_FOUND,
+        "not an API path: /api/streams/{id}/peers or /api/streams/{id}/snapshot.jpg");
+  }
 }
 
 /* GET /healthz */
@@ -373,34 +342,36 @@ on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
   Api *api = user_data;
   g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
   g_autoptr (JsonNode) root = NULL;
-  GList *streams = psc_signalling_get_streams (api->signalling);
-  gboolean healthy = streams != NULL;
+  GPtrArray *streams = psc_registry_get_streams (api->registry);
+  gboolean healthy = streams->len > 0;
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "streams");
   json_builder_begin_object (builder);
-  for (GList *l = streams; l != NULL; l = l->next) {
-    gboolean playing = psc_stream_is_playing (l->data);
-    json_builder_set_member_name (builder, psc_stream_get_id (l->data));
-    json_builder_add_string_value (builder, psc_stream_get_state_name (l->data));
-    healthy = healthy && playing;
+  for (guint i = 0; i < streams->len; i++) {
+    PscStream *stream = g_ptr_array_index (streams, i);
+    json_builder_set_member_name (builder, psc_stream_get_id (stream));
+    json_builder_add_string_value (builder, psc_stream_get_state_name (stream));
+    healthy = healthy && psc_stream_is_playing (stream);
   }
   json_builder_end_object (builder);
   add_string (builder, "status", healthy ? "ok" : "failing");
   json_builder_end_object (builder);
-  g_list_free (streams);
   root = json_builder_get_root (builder);
   respond_json (msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, root);
 }
 
 void
-psc_api_add_handlers (SoupServer *server, PscSignalling *signalling, PscWhep *whep)
+psc_api_add_handlers (SoupServer *server, PscRegistry *registry, PscSignalling *signalling,
+    PscWhep *whep)
 {
   Api *api;
 
-  g_return_if_fail (SOUP_IS_SERVER (server) && PSC_IS_SIGNALLING (signalling));
+  g_return_if_fail (SOUP_IS_SERVER (server) && PSC_IS_REGISTRY (registry) &&
+      PSC_IS_SIGNALLING (signalling));
 
   api = g_new0 (Api, 1);
+  api->registry = g_object_ref (registry);
   api->signalling = g_object_ref (signalling);
   api->whep = whep ? g_object_ref (whep) : NULL;
   soup_server_add_handler (server, "/api", on_api, api, (GDestroyNotify) api_free);

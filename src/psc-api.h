@@ -12,7 +12,8 @@ G_BEGIN_DECLS
 /**
  * psc_api_add_handlers:
  * @server: the SoupServer
- * @signalling: where streams and peers are found (a reference is taken)
+ * @registry: the streams (a reference is taken)
+ * @signalling: the rooms, their peers and WebSocket viewers (a reference is taken)
  * @whep: (nullable): WHEP sessions to list among the viewers (a reference is taken)
  *
  * Adds, all answering JSON (application/json):
@@ -26,6 +27,7 @@ G_BEGIN_DECLS
  * Statistics are gathered asynchronously (the request is paused meanwhile), so a request
  * never blocks the main loop.
  */
-void psc_api_add_handlers (SoupServer *server, PscSignalling *signalling, PscWhep *whep);
+void psc_api_add_handlers (SoupServer *server, PscRegistry *registry,
+    PscSignalling *signalling, PscWhep *whep);
 
 G_END_DECLS

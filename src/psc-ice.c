@@ -1,8 +1,9 @@
-/* periscope — STUN/TURN servers: what the operator gives, for webrtcbin and for browsers
+/* periscope — ICE: the addresses to gather on, STUN/TURN servers, a webrtcbin's ICE agent
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-ice.h"
 
+#include <agent.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -17,6 +18,63 @@ psc_ice_server_free (PscIceServer *server)
   g_free (server->username);
   g_free (server->credential);
   g_free (server);
+}
+
+/* Ta, the pacing of connectivity checks (psc_ice_configure()). */
+#define ICE_PACING_MS 5
+
+void
+psc_ice_options_copy (const PscIceOptions *src, PscIceOptions *dest)
+{
+  g_return_if_fail (src != NULL && dest != NULL);
+
+  dest->addresses = g_strdupv (src->addresses);
+  dest->servers = src->servers ? g_ptr_array_ref (src->servers) : NULL;
+}
+
+void
+psc_ice_options_clear (PscIceOptions *options)
+{
+  g_clear_pointer (&options->addresses, g_strfreev);
+  g_clear_pointer (&options->servers, g_ptr_array_unref);
+}
+
+void
+psc_ice_configure (GstElement *webrtc, const PscIceOptions *options)
+{
+  g_autoptr (GObject) ice = NULL;
+  g_autoptr (GObject) agent = NULL;
+  gboolean have_stun = FALSE;
+
+  g_return_if_fail (GST_IS_ELEMENT (webrtc) && options != NULL);
+
+  for (guint i = 0; options->servers != NULL && i < options->servers->len; i++) {
+    PscIceServer *server = g_ptr_array_index (options->servers, i);
+    gboolean added = FALSE;
+
+    if (server->turn) {
+      g_signal_emit_by_name (webrtc, "add-turn-server", server->webrtcbin_uri, &added);
+      if (!added)
+        g_warning ("webrtcbin refused TURN server %s", server->browser_url);
+    } else if (!have_stun) {
+      g_object_set (webrtc, "stun-server", server->webrtcbin_uri, NULL);
+      have_stun = TRUE;
+    }
+  }
+
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  if (ice == NULL || g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL) {
+    g_warning ("webrtcbin's ICE agent is not libnice: cannot turn UPnP off");
+    return;
+  }
+  g_object_get (ice, "agent", &agent, NULL);
+  g_object_set (agent, "upnp", FALSE, "stun-pacing-timer", ICE_PACING_MS, NULL);
+  for (guint i = 0; options->addresses != NULL && options->addresses[i] != NULL; i++) {
+    NiceAddress address;
+    nice_address_init (&address);
+    if (nice_address_set_from_string (&address, options->addresses[i]))
+      nice_agent_add_local_address (NICE_AGENT (agent), &address);
+  }
 }
 
 static PscIceServer *

@@ -1,9 +1,9 @@
-/* periscope — STUN/TURN servers: what the operator gives, for webrtcbin and for browsers
+/* periscope — ICE: the addresses to gather on, STUN/TURN servers, a webrtcbin's ICE agent
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
-#include <glib.h>
+#include <gst/gst.h>
 
 G_BEGIN_DECLS
 
@@ -46,5 +46,53 @@ PscIceServer * psc_ice_server_parse (const char *url, GError **error);
  *   `[{"urls":"turn:host:3478","username":"u","credential":"p"}, …]`, "[]" for none.
  */
 char *         psc_ice_servers_to_json (GPtrArray *servers);
+
+/**
+ * PscIceOptions:
+ * @addresses: (nullable) (array zero-terminated=1): if set, the only local addresses ICE
+ *   gathers host candidates on (--ice-address)
+ * @servers: (nullable) (element-type PscIceServer): STUN/TURN servers (--stun-server,
+ *   --turn-server)
+ *
+ * How a viewer's ICE agent is set up. Owned by whoever holds it: psc_ice_options_copy(),
+ * psc_ice_options_clear().
+ */
+typedef struct {
+  GStrv addresses;
+  GPtrArray *servers;
+} PscIceOptions;
+
+/**
+ * psc_ice_options_copy:
+ * @src: options to copy
+ * @dest: (out caller-allocates): where to copy them (the addresses are duplicated, the
+ *   servers array referenced: servers are never changed after start-up)
+ */
+void psc_ice_options_copy (const PscIceOptions *src, PscIceOptions *dest);
+
+/**
+ * psc_ice_options_clear:
+ * Frees what @options holds (not @options itself).
+ */
+void psc_ice_options_clear (PscIceOptions *options);
+
+/**
+ * psc_ice_configure:
+ * @webrtc: a `webrtcbin` not started yet
+ * @options: the addresses and servers
+ *
+ * Sets up @webrtc's ICE:
+ * - STUN/TURN: webrtcbin takes one STUN server (the first) and every TURN server;
+ * - UPnP IGD off on its libnice agent (`ice-agent` → `agent` → `upnp`): libnice would
+ *   otherwise multicast discovery on the LAN and may open ports on the user's router;
+ * - connectivity checks paced at 5 ms (RFC 8445 §14.2's least Ta) instead of libnice's 20:
+ *   webrtcbin's agent nominates only once every pair is checked, one step per tick, which
+ *   at 20 ms took ~85 ms after the first working pair on loopback;
+ * - with @options addresses, host candidates on those addresses only
+ *   (nice_agent_add_local_address()).
+ * A refused TURN server or an agent that is not libnice's is logged as a warning: the
+ * viewer may still connect.
+ */
+void psc_ice_configure (GstElement *webrtc, const PscIceOptions *options);
 
 G_END_DECLS

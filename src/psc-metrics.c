@@ -38,7 +38,8 @@ typedef struct {
 } StreamMetric;
 
 char *
-psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at)
+psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep,
+    gint64 started_at)
 {
   static const StreamMetric stream_metrics[] = {
     { "periscope_viewers", "gauge", "Viewers of the stream now.", NULL,
@@ -58,37 +59,40 @@ psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at)
       G_STRUCT_OFFSET (PscStreamStats, keyframe_requests_coalesced), FALSE },
   };
   GString *out = g_string_new (NULL);
-  GList *streams = psc_signalling_get_streams (signalling);
+  GPtrArray *streams = psc_registry_get_streams (registry);
   PscSignallingCounters counters;
 
   family (out, "periscope_stream_up", "gauge",
       "1 while the stream is healthy (capturing, or idle with its capture released), 0 when "
       "it has failed.");
-  for (GList *l = streams; l != NULL; l = l->next) {
-    const PscStreamInfo *info = psc_stream_get_info (l->data);
+  for (guint i = 0; i < streams->len; i++) {
+    PscStream *stream = g_ptr_array_index (streams, i);
+    const PscStreamInfo *info = psc_stream_get_info (stream);
     g_autofree char *id = escape_label (info->id);
     g_autofree char *encoder = escape_label (info->encoder);
     g_string_append_printf (out, "periscope_stream_up{stream=\"%s\",codec=\"%s\","
         "encoder=\"%s\",hardware=\"%s\"} %d\n", id, psc_codec_to_string (info->codec), encoder,
-        info->hardware ? "true" : "false", psc_stream_is_playing (l->data) ? 1 : 0);
+        info->hardware ? "true" : "false", psc_stream_is_playing (stream) ? 1 : 0);
   }
   family (out, "periscope_stream_capturing", "gauge",
       "1 while the stream captures frames, 0 while its capture is released (nobody watching).");
-  for (GList *l = streams; l != NULL; l = l->next) {
-    g_autofree char *id = escape_label (psc_stream_get_id (l->data));
+  for (guint i = 0; i < streams->len; i++) {
+    PscStream *stream = g_ptr_array_index (streams, i);
+    g_autofree char *id = escape_label (psc_stream_get_id (stream));
     g_string_append_printf (out, "periscope_stream_capturing{stream=\"%s\"} %d\n", id,
-        psc_stream_is_capturing (l->data) ? 1 : 0);
+        psc_stream_is_capturing (stream) ? 1 : 0);
   }
 
   for (guint m = 0; m < G_N_ELEMENTS (stream_metrics); m++) {
     family (out, stream_metrics[m].name, stream_metrics[m].type, stream_metrics[m].help);
-    for (GList *l = streams; l != NULL; l = l->next) {
-      g_autofree char *id = escape_label (psc_stream_get_id (l->data));
+    for (guint i = 0; i < streams->len; i++) {
+      PscStream *stream = g_ptr_array_index (streams, i);
+      g_autofree char *id = escape_label (psc_stream_get_id (stream));
       PscStreamStats stats;
       const char *base;
       guint64 value;
 
-      psc_stream_get_stats (l->data, &stats);
+      psc_stream_get_stats (stream, &stats);
       base = (const char *) &stats + stream_metrics[m].offset;
       value = stream_metrics[m].is_uint ? *(const guint *) base : *(const guint64 *) base;
       g_string_append_printf (out, "%s{stream=\"%s\"} %" G_GUINT64_FORMAT "\n",
@@ -99,16 +103,16 @@ psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at)
   family (out, "periscope_keyframes_forced_total", "counter",
       "Keyframes periscope asked the encoder for, by reason: a viewer connected (join) or "
       "asked (pli, RTCP PLI/FIR).");
-  for (GList *l = streams; l != NULL; l = l->next) {
-    g_autofree char *id = escape_label (psc_stream_get_id (l->data));
+  for (guint i = 0; i < streams->len; i++) {
+    PscStream *stream = g_ptr_array_index (streams, i);
+    g_autofree char *id = escape_label (psc_stream_get_id (stream));
     PscStreamStats stats;
-    psc_stream_get_stats (l->data, &stats);
+    psc_stream_get_stats (stream, &stats);
     g_string_append_printf (out, "periscope_keyframes_forced_total{stream=\"%s\",reason=\"join\"} "
         "%" G_GUINT64_FORMAT "\n", id, stats.keyframes_forced_join);
     g_string_append_printf (out, "periscope_keyframes_forced_total{stream=\"%s\",reason=\"pli\"} "
         "%" G_GUINT64_FORMAT "\n", id, stats.keyframes_forced_pli);
   }
-  g_list_free (streams);
 
   psc_signalling_get_counters (signalling, &counters);
   family (out, "periscope_websocket_sessions", "gauge", "WebSocket signalling sessions now.");
@@ -140,6 +144,7 @@ psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at)
 }
 
 typedef struct {
+  PscRegistry *registry;
   PscSignalling *signalling;
   PscWhep *whep;
   gint64 started_at;
@@ -148,6 +153,7 @@ typedef struct {
 static void
 handler_free (Handler *handler)
 {
+  g_object_unref (handler->registry);
   g_object_unref (handler->signalling);
   g_clear_object (&handler->whep);
   g_free (handler);
@@ -164,17 +170,20 @@ on_metrics (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
     soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
     return;
   }
-  text = psc_metrics_render (handler->signalling, handler->whep, handler->started_at);
+  text = psc_metrics_render (handler->registry, handler->signalling, handler->whep,
+      handler->started_at);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
       SOUP_MEMORY_TAKE, text, strlen (text));
 }
 
 void
-psc_metrics_add_handler (SoupServer *server, PscSignalling *signalling, PscWhep *whep)
+psc_metrics_add_handler (SoupServer *server, PscRegistry *registry, PscSignalling *signalling,
+    PscWhep *whep)
 {
   Handler *handler = g_new0 (Handler, 1);
 
+  handler->registry = g_object_ref (registry);
   handler->signalling = g_object_ref (signalling);
   handler->whep = whep ? g_object_ref (whep) : NULL;
   handler->started_at = g_get_real_time ();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <libsoup/soup.h>
+#include "psc-registry.h"
 #include "psc-signalling.h"
 #include "psc-whep.h"
 
@@ -11,7 +12,8 @@ G_BEGIN_DECLS
 
 /**
  * psc_metrics_render:
- * @signalling: where the streams and the session counters are
+ * @registry: the streams
+ * @signalling: the WebSocket session counters
  * @whep: (nullable): for the WHEP session gauge
  * @started_at: when the process started, µs since the Unix epoch
  *
@@ -21,15 +23,19 @@ G_BEGIN_DECLS
  *
  * Returns: (transfer full): the text.
  */
-char * psc_metrics_render (PscSignalling *signalling, PscWhep *whep, gint64 started_at);
+char * psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep,
+    gint64 started_at);
 
 /**
  * psc_metrics_add_handler:
  * @server: the SoupServer
+ * @registry: a reference is taken
  * @signalling: a reference is taken
+ * @whep: (nullable): a reference is taken
  *
  * Serves psc_metrics_render() at `GET /metrics` (text/plain; version=0.0.4).
  */
-void   psc_metrics_add_handler (SoupServer *server, PscSignalling *signalling, PscWhep *whep);
+void   psc_metrics_add_handler (SoupServer *server, PscRegistry *registry,
+    PscSignalling *signalling, PscWhep *whep);
 
 G_END_DECLS

@@ -23,6 +23,8 @@ static const char *const error_names[] = {
   [PSC_PROTOCOL_ERROR_TOO_MANY_PEERS] = "too_many_peers",
   [PSC_PROTOCOL_ERROR_RATE_LIMITED] = "rate_limited",
   [PSC_PROTOCOL_ERROR_INTERNAL] = "internal",
+  [PSC_PROTOCOL_ERROR_CONNECTION_FAILED] = "connection_failed",
+  [PSC_PROTOCOL_ERROR_SESSION_ENDED] = "session_ended",
 };
 
 static const char *const type_names[] = {

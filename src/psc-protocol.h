@@ -49,6 +49,8 @@ typedef enum {
   PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, /* "too_many_peers": the viewer or peer limit is reached */
   PSC_PROTOCOL_ERROR_RATE_LIMITED,   /* "rate_limited": the peer sent more than its budget */
   PSC_PROTOCOL_ERROR_INTERNAL,       /* "internal": anything else */
+  PSC_PROTOCOL_ERROR_CONNECTION_FAILED, /* "connection_failed": ICE found no path, or DTLS failed */
+  PSC_PROTOCOL_ERROR_SESSION_ENDED,  /* "session_ended": the viewer ended the WebRTC session (RTCP BYE) */
 } PscProtocolError;
 
 /**

@@ -158,11 +158,11 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
 }
 
 PscServer *
-psc_server_new (PscSignalling *signalling, PscWhep *whep)
+psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
 {
   PscServer *self;
 
-  g_return_val_if_fail (PSC_IS_SIGNALLING (signalling), NULL);
+  g_return_val_if_fail (PSC_IS_REGISTRY (registry) && PSC_IS_SIGNALLING (signalling), NULL);
 
   if (psc_server_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (psc_server_debug, "psc-server", 0, "periscope HTTP server");
@@ -174,8 +174,8 @@ psc_server_new (PscSignalling *signalling, PscWhep *whep)
   soup_server_add_websocket_handler (self->soup, "/webrtc/signaling", NULL, NULL, on_websocket,
       self, NULL);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
-  psc_api_add_handlers (self->soup, signalling, whep);
-  psc_metrics_add_handler (self->soup, signalling, whep);
+  psc_api_add_handlers (self->soup, registry, signalling, whep);
+  psc_metrics_add_handler (self->soup, registry, signalling, whep);
   if (whep != NULL)
     psc_whep_add_handlers (whep, self->soup);
   return self;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <libsoup/soup.h>
+#include "psc-registry.h"
 #include "psc-signalling.h"
 #include "psc-whep.h"
 
@@ -14,6 +15,7 @@ G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
 
 /**
  * psc_server_new:
+ * @registry: the streams, for the API and metrics (a reference is taken by them)
  * @signalling: where WebSocket peers go (a reference is taken)
  * @whep: (nullable): the WHEP endpoint to serve at /whep (a reference is taken)
  *
@@ -25,7 +27,7 @@ G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
  *
  * Returns: (transfer full): a server, not listening yet.
  */
-PscServer * psc_server_new (PscSignalling *signalling, PscWhep *whep);
+PscServer * psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep);
 
 /**
  * psc_server_listen:

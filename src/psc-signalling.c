@@ -3,6 +3,7 @@
  */
 #include "psc-signalling.h"
 #include "psc-protocol.h"
+#include "psc-sdp.h"
 
 GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
 #define GST_CAT_DEFAULT psc_signalling_debug
@@ -45,10 +46,9 @@ struct _Room {
 struct _PscSignalling {
   GObject parent;
 
+  PscRegistry *registry;
+  gulong stream_added_handler;
   GHashTable *rooms;            /* id -> Room*, owned */
-  GList *streams;               /* PscStream*, in the order added (ref'd) */
-  char *default_room;
-  GStrv ice_addresses;
   PscViewerOptions viewer_options;
   char *ice_servers_json;       /* handed to browsers in existing_peers and offer */
   gboolean shutting_down;
@@ -90,11 +90,10 @@ psc_signalling_finalize (GObject *object)
 {
   PscSignalling *self = PSC_SIGNALLING (object);
 
+  g_clear_signal_handler (&self->stream_added_handler, self->registry);
   g_hash_table_unref (self->rooms);
-  g_list_free_full (self->streams, g_object_unref);
-  g_free (self->default_room);
-  g_strfreev (self->ice_addresses);
-  g_clear_pointer (&self->viewer_options.ice_servers, g_ptr_array_unref);
+  g_clear_object (&self->registry);
+  psc_ice_options_clear (&self->viewer_options.ice);
   g_free (self->ice_servers_json);
   G_OBJECT_CLASS (psc_signalling_parent_class)->finalize (object);
 }
@@ -111,23 +110,35 @@ psc_signalling_init (PscSignalling *self)
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) room_free);
 }
 
+static void add_stream_room (PscSignalling *self, PscStream *stream);
+
+static void
+on_stream_added (PscRegistry *registry, PscStream *stream, gpointer user_data)
+{
+  add_stream_room (user_data, stream);
+}
+
 PscSignalling *
-psc_signalling_new (const PscViewerOptions *options)
+psc_signalling_new (PscRegistry *registry, const PscViewerOptions *options)
 {
   PscSignalling *self;
+  GPtrArray *streams;
 
-  g_return_val_if_fail (options != NULL, NULL);
+  g_return_val_if_fail (PSC_IS_REGISTRY (registry) && options != NULL, NULL);
 
   if (psc_signalling_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (psc_signalling_debug, "psc-signalling", 0, "periscope signalling");
 
   self = g_object_new (PSC_TYPE_SIGNALLING, NULL);
-  self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
+  self->registry = g_object_ref (registry);
   self->viewer_options = *options;
-  self->viewer_options.ice_addresses = (const char *const *) self->ice_addresses;
-  if (options->ice_servers != NULL)
-    self->viewer_options.ice_servers = g_ptr_array_ref (options->ice_servers);
-  self->ice_servers_json = psc_ice_servers_to_json (options->ice_servers);
+  psc_ice_options_copy (&options->ice, &self->viewer_options.ice);
+  self->ice_servers_json = psc_ice_servers_to_json (options->ice.servers);
+  streams = psc_registry_get_streams (registry);
+  for (guint i = 0; i < streams->len; i++)
+    add_stream_room (self, g_ptr_array_index (streams, i));
+  self->stream_added_handler = g_signal_connect (registry, "stream-added",
+      G_CALLBACK (on_stream_added), self);
   return self;
 }
 
@@ -152,10 +163,46 @@ send_message (Peer *peer, const PscMessage *message)
   soup_websocket_connection_send_text (peer->connection, text);
 }
 
+/* The wire code of an error from any layer (docs/protocol.md, "Errors"): the media layers
+ * know nothing of the signalling protocol; this is where their errors meet it. */
+static PscProtocolError
+wire_code (const GError *error)
+{
+  if (error->domain == PSC_PROTOCOL_ERROR)
+    return error->code;
+  if (error->domain == PSC_SDP_ERROR)
+    return PSC_PROTOCOL_ERROR_BAD_SDP;
+  if (error->domain == PSC_REGISTRY_ERROR)
+    return error->code == PSC_REGISTRY_ERROR_VIEWER_LIMIT ? PSC_PROTOCOL_ERROR_TOO_MANY_PEERS
+        : PSC_PROTOCOL_ERROR_UNKNOWN_PEER;
+  if (error->domain == PSC_VIEWER_ERROR) {
+    switch ((PscViewerError) error->code) {
+      case PSC_VIEWER_ERROR_BAD_STATE:
+        return PSC_PROTOCOL_ERROR_BAD_STATE;
+      case PSC_VIEWER_ERROR_BAD_CANDIDATE:
+        return PSC_PROTOCOL_ERROR_INVALID_FIELD;
+      case PSC_VIEWER_ERROR_REMOTE_SDP:
+        return PSC_PROTOCOL_ERROR_BAD_SDP;
+      case PSC_VIEWER_ERROR_CONNECT_TIMEOUT:
+      case PSC_VIEWER_ERROR_SILENT:
+        return PSC_PROTOCOL_ERROR_TIMEOUT;
+      case PSC_VIEWER_ERROR_ENDED:
+        return PSC_PROTOCOL_ERROR_SESSION_ENDED;
+      case PSC_VIEWER_ERROR_CONNECTION_FAILED:
+        return PSC_PROTOCOL_ERROR_CONNECTION_FAILED;
+      case PSC_VIEWER_ERROR_BUILD:
+      case PSC_VIEWER_ERROR_NEGOTIATION:
+      case PSC_VIEWER_ERROR_FAILED:
+        break;
+    }
+  }
+  return PSC_PROTOCOL_ERROR_INTERNAL;
+}
+
 static void
 send_error (Peer *peer, const GError *error)
 {
-  g_autoptr (PscMessage) message = psc_message_new_error_from_gerror (error);
+  g_autoptr (PscMessage) message = psc_message_new_error (wire_code (error), error->message);
 
   peer->signalling->counters.protocol_errors_total++;
   GST_INFO ("peer %s: error %s: %s", peer->id, message->error_code, error->message);
@@ -237,16 +284,20 @@ on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
   g_message ("viewer %s of stream %s dropped: %s", peer->id, peer->room->id, error->message);
   send_error (peer, error);
   drop_viewer (peer);
-  /* A viewer that never connected leaves no reason to keep its socket. */
-  if (error->domain == PSC_PROTOCOL_ERROR && error->code == PSC_PROTOCOL_ERROR_TIMEOUT)
+  /* A session that timed out, went silent or was ended leaves no reason to keep the
+   * socket: the page reconnects for a new one. */
+  if (error->domain == PSC_VIEWER_ERROR && (error->code == PSC_VIEWER_ERROR_CONNECT_TIMEOUT ||
+          error->code == PSC_VIEWER_ERROR_SILENT || error->code == PSC_VIEWER_ERROR_ENDED))
     close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         "WebRTC session timed out");
 }
 
-static void
+/* Returns FALSE, with the peer told why, if the viewer cannot start. */
+static gboolean
 start_viewer (Peer *peer)
 {
   PscSignalling *self = peer->signalling;
+  g_autoptr (GError) error = NULL;
 
   peer->viewer = psc_viewer_new (peer->room->stream, peer->id,
       psc_stream_get_codec (peer->room->stream), &self->viewer_options);
@@ -254,7 +305,13 @@ start_viewer (Peer *peer)
   g_signal_connect (peer->viewer, "ice-candidate", G_CALLBACK (on_viewer_ice_candidate), peer);
   g_signal_connect (peer->viewer, "connected", G_CALLBACK (on_viewer_connected), peer);
   g_signal_connect (peer->viewer, "failed", G_CALLBACK (on_viewer_failed), peer);
-  psc_viewer_start (peer->viewer);
+  if (psc_viewer_start (peer->viewer, &error))
+    return TRUE;
+  self->counters.viewers_failed_total++;
+  g_warning ("viewer %s of stream %s refused: %s", peer->id, peer->room->id, error->message);
+  send_error (peer, error);
+  drop_viewer (peer);
+  return FALSE;
 }
 
 /* ---- Messages from a browser ---- */
@@ -417,27 +474,26 @@ on_stream_error (PscStream *stream, GError *error, gpointer user_data)
   broadcast (room, NULL, message);
 }
 
-void
-psc_signalling_add_stream (PscSignalling *self, PscStream *stream)
+/* The room of a stream, whose camera peer offers it to every peer that joins. */
+static void
+add_stream_room (PscSignalling *self, PscStream *stream)
 {
-  Room *room;
+  Room *room = room_new (psc_stream_get_id (stream), stream);
 
-  g_return_if_fail (PSC_IS_SIGNALLING (self) && PSC_IS_STREAM (stream));
-
-  room = room_new (psc_stream_get_id (stream), stream);
   room->stream_error_handler = g_signal_connect (stream, "error",
       G_CALLBACK (on_stream_error), room);
   g_hash_table_replace (self->rooms, room->id, room);
-  self->streams = g_list_append (self->streams, g_object_ref (stream));
-  if (self->default_room == NULL)
-    self->default_room = g_strdup (room->id);
 }
 
 const char *
 psc_signalling_get_default_room (PscSignalling *self)
 {
+  PscStream *stream;
+
   g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
-  return self->default_room;
+
+  stream = psc_registry_get_default_stream (self->registry);
+  return stream ? psc_stream_get_id (stream) : NULL;
 }
 
 static void
@@ -459,6 +515,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
   g_autoptr (GStrvBuilder) others = g_strv_builder_new ();
   g_autofree char *assigned = NULL;
+  g_autoptr (GError) limit = NULL;
   Room *room;
   Peer *peer;
 
@@ -488,13 +545,11 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
         text);
     return;
   }
-  if (room != NULL && room->stream != NULL && self->viewer_options.max_viewers > 0 &&
-      psc_signalling_count_viewers (self) >= self->viewer_options.max_viewers) {
-    g_message ("refusing a viewer of stream %s: %u viewers already (--max-viewers)", room_id,
-        psc_signalling_count_viewers (self));
-    refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        "the viewer limit is reached; try again later");
+  if (room != NULL && room->stream != NULL &&
+      !psc_registry_check_viewer_limit (self->registry, &limit)) {
+    g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
+    refuse (self, connection, wire_code (limit), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        limit->message);
     return;
   }
   if ((room == NULL || room->stream == NULL) && self->relay_peers >= MAX_RELAY_PEERS) {
@@ -594,13 +649,6 @@ psc_signalling_list_peers (PscSignalling *self, const char *room_id)
   return list;
 }
 
-GList *
-psc_signalling_get_streams (PscSignalling *self)
-{
-  g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
-  return g_list_copy (self->streams);
-}
-
 void
 psc_signalling_get_counters (PscSignalling *self, PscSignallingCounters *counters)
 {
@@ -608,21 +656,6 @@ psc_signalling_get_counters (PscSignalling *self, PscSignallingCounters *counter
 
   *counters = self->counters;
   counters->websocket_sessions = self->stream_peers + self->relay_peers;
-}
-
-guint
-psc_signalling_count_viewers (PscSignalling *self)
-{
-  guint viewers = 0;
-
-  g_return_val_if_fail (PSC_IS_SIGNALLING (self), 0);
-
-  for (GList *l = self->streams; l != NULL; l = l->next) {
-    PscStreamStats stats;
-    psc_stream_get_stats (l->data, &stats);
-    viewers += stats.viewers;
-  }
-  return viewers;
 }
 
 guint

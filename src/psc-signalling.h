@@ -4,7 +4,7 @@
 #pragma once
 
 #include <libsoup/soup.h>
-#include "psc-stream.h"
+#include "psc-registry.h"
 #include "psc-viewer.h"
 
 G_BEGIN_DECLS
@@ -55,23 +55,18 @@ typedef struct {
 
 /**
  * psc_signalling_new:
+ * @registry: the streams (a reference is taken); each has a room named after it, made
+ *   when the stream is added to the registry, whose camera peer (same id) offers the stream
+ *   to every peer that joins
  * @options: settings for the viewers it creates; copied
  *
- * Returns: (transfer full): signalling with no rooms.
+ * Returns: (transfer full): signalling with a room per stream of @registry.
  */
-PscSignalling * psc_signalling_new (const PscViewerOptions *options);
-
-/**
- * psc_signalling_add_stream:
- *
- * Makes the room named after @stream, whose camera peer (same id) offers the stream to
- * every peer that joins.
- */
-void            psc_signalling_add_stream (PscSignalling *signalling, PscStream *stream);
+PscSignalling * psc_signalling_new (PscRegistry *registry, const PscViewerOptions *options);
 
 /**
  * psc_signalling_get_default_room:
- * Returns: (transfer none) (nullable): the id of the first stream's room, for `/ws`.
+ * Returns: (transfer none) (nullable): the id of the default stream's room, for `/ws`.
  */
 const char *    psc_signalling_get_default_room (PscSignalling *signalling);
 
@@ -99,19 +94,6 @@ void            psc_signalling_accept (PscSignalling *signalling, const char *ro
  *   order, or %NULL if @room_id names no room.
  */
 GPtrArray *     psc_signalling_list_peers (PscSignalling *signalling, const char *room_id);
-
-/**
- * psc_signalling_get_streams:
- * Returns: (transfer container) (element-type PscStream): the streams, in the order added.
- */
-GList *         psc_signalling_get_streams (PscSignalling *signalling);
-
-/**
- * psc_signalling_count_viewers:
- * Returns: viewers of every stream now, WebSocket and WHEP alike (the branches attached to
- *   the streams): what --max-viewers bounds.
- */
-guint           psc_signalling_count_viewers (PscSignalling *signalling);
 
 /**
  * psc_signalling_get_peer_count:

@@ -1,21 +1,19 @@
-/* periscope — one viewer: a `queue ! payloader ! webrtcbin` branch on a shared stream
+/* periscope — one viewer: a `queue [! payloader] ! webrtcbin` branch on a shared stream
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-viewer.h"
 #include "psc-defer.h"
+#include "psc-element.h"
 #include "psc-payloader.h"
-#include "psc-protocol.h"
 #include "psc-sdp.h"
 #include "psc-sendpath.h"
 
-#include <agent.h>
 #include <gst/sdp/sdp.h>
+#include <string.h>
 #include <gst/webrtc/webrtc.h>
 
 GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
 #define GST_CAT_DEFAULT psc_viewer_debug
-
-#define ICE_PACING_MS 5
 
 /* Per-viewer queue: enough to ride out a scheduling hiccup, never enough to build latency.
  * When full it drops the oldest; the viewer's PLI then brings a keyframe. */
@@ -35,14 +33,14 @@ struct _PscViewer {
   PscStream *stream;
   PscCodec codec;
   char *peer_id;
-  GStrv ice_addresses;
-  GPtrArray *ice_servers;       /* PscIceServer, shared */
+  PscIceOptions ice;
   guint connect_timeout_s;
   GMainContext *context;
 
+  PscViewerRole role;
   PscViewerState state;
   gint64 started_at;            /* µs since the epoch */
-  GstSDPMessage *remote_offer;  /* answerer mode (WHEP): the viewer's offer */
+  GstSDPMessage *remote_offer;  /* answerer: the viewer's offer */
   guint payload_type;
   char *profile_level_id;       /* nullable: H.264 announced as the offer has it */
   gboolean answer_set;          /* answerer: local answer applied */
@@ -61,11 +59,13 @@ struct _PscViewer {
   guint timeout_source;
   guint retry_source;
   guint silence_timer;          /* while connected: checks that RTCP keeps coming */
-  gpointer last_rtcp_us;        /* atomic: monotonic µs of the viewer's last RTCP */
+  GMutex rtcp_lock;             /* a 64-bit time is not atomic everywhere (32-bit ARM) */
+  gint64 last_rtcp_us;          /* rtcp_lock: monotonic µs of the viewer's last RTCP */
   gboolean offer_requested;     /* streaming thread -> main, once */
 };
 
 G_DEFINE_FINAL_TYPE (PscViewer, psc_viewer, G_TYPE_OBJECT)
+G_DEFINE_QUARK (psc-viewer-error-quark, psc_viewer_error)
 
 enum {
   SIGNAL_OFFER,
@@ -98,8 +98,8 @@ psc_viewer_finalize (GObject *object)
   g_clear_object (&self->stream);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->peer_id);
-  g_strfreev (self->ice_addresses);
-  g_clear_pointer (&self->ice_servers, g_ptr_array_unref);
+  psc_ice_options_clear (&self->ice);
+  g_mutex_clear (&self->rtcp_lock);
   G_OBJECT_CLASS (psc_viewer_parent_class)->finalize (object);
 }
 
@@ -142,7 +142,7 @@ psc_viewer_class_init (PscViewerClass *klass)
   /**
    * PscViewer::failed:
    * @viewer: the viewer
-   * @error: why (a PSC_PROTOCOL_ERROR: timeout, bad_sdp, internal)
+   * @error: why, a #PscViewerError
    *
    * The session is over; the owner should stop and drop the viewer.
    */
@@ -153,6 +153,7 @@ psc_viewer_class_init (PscViewerClass *klass)
 static void
 psc_viewer_init (PscViewer *self)
 {
+  g_mutex_init (&self->rtcp_lock);
 }
 
 PscViewer *
@@ -171,8 +172,7 @@ psc_viewer_new (PscStream *stream, const char *peer_id, PscCodec codec,
   self->codec = codec;
   self->payload_type = PSC_PAYLOADER_DEFAULT_PT;
   self->peer_id = g_strdup (peer_id);
-  self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
-  self->ice_servers = options->ice_servers ? g_ptr_array_ref (options->ice_servers) : NULL;
+  psc_ice_options_copy (&options->ice, &self->ice);
   self->connect_timeout_s = options->connect_timeout_s;
   self->context = g_main_context_ref_thread_default ();
   return self;
@@ -210,6 +210,7 @@ event_free (Event *event)
 
 static void fail (PscViewer *self, GError *error);
 static gboolean check_rtcp_silence (gpointer user_data);
+static void note_rtcp (PscViewer *self);
 static void create_offer (PscViewer *self);
 static void apply_offer (PscViewer *self);
 static void maybe_emit_answer (PscViewer *self);
@@ -236,7 +237,7 @@ dispatch_event (gpointer user_data)
 
   switch (event->kind) {
     case EVENT_CAPS_READY:
-      if (self->remote_offer != NULL)
+      if (self->role == PSC_VIEWER_ANSWERER)
         apply_offer (self);
       else
         create_offer (self);
@@ -254,11 +255,11 @@ dispatch_event (gpointer user_data)
     case EVENT_OFFER:
       g_clear_pointer (&self->offer_sdp, gst_sdp_message_free);
       if (gst_sdp_message_new_from_text (event->text, &self->offer_sdp) != GST_SDP_OK) {
-        fail (self, g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+        fail (self, g_error_new_literal (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_NEGOTIATION,
                 "webrtcbin made an offer that does not parse"));
         break;
       }
-      self->state = PSC_VIEWER_OFFERED;
+      self->state = PSC_VIEWER_AWAITING_ANSWER;
       g_signal_emit (self, signals[SIGNAL_OFFER], 0, event->text);
       break;
     case EVENT_CANDIDATE:
@@ -272,21 +273,20 @@ dispatch_event (gpointer user_data)
         psc_sendpath_skip_fec (self->webrtc);
         g_atomic_int_set (&self->media_open, 1);
         g_clear_handle_id (&self->timeout_source, g_source_remove);
-        g_atomic_pointer_set (&self->last_rtcp_us,
-            GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+        note_rtcp (self);
         self->silence_timer = g_timeout_add_seconds (RTCP_CHECK_S, check_rtcp_silence, self);
         /* The viewer must not wait for the next GOP: its first frame is a keyframe. */
         psc_stream_request_keyframe (self->stream, self->codec, PSC_KEYFRAME_JOIN);
         GST_INFO ("viewer %s connected", self->peer_id);
         g_signal_emit (self, signals[SIGNAL_CONNECTED], 0);
       } else if (event->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
-        fail (self, g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+        fail (self, g_error_new_literal (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_CONNECTION_FAILED,
                 "the WebRTC connection failed (ICE found no working path, or DTLS failed)"));
       }
       break;
     case EVENT_OFFER_EMPTY:
       if (self->offer_attempts >= MAX_OFFER_ATTEMPTS) {
-        fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+        fail (self, g_error_new (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_NEGOTIATION,
                 "webrtcbin made %u offers without video", self->offer_attempts));
       } else {
         GST_INFO ("viewer %s: offer without video, making it again", self->peer_id);
@@ -347,20 +347,22 @@ on_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
   post_event (user_data, EVENT_CONNECTION_STATE, state, NULL, NULL);
 }
 
+/* webrtcbin's thread. A promise's error as a PscViewerError of @code: REMOTE_SDP when it
+ * applied the viewer's description, NEGOTIATION when it made ours. */
 static GError *
-promise_error (GstPromise *promise, const char *what)
+promise_error (GstPromise *promise, PscViewerError code, const char *what)
 {
   const GstStructure *reply;
   GError *error = NULL;
 
   if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
-    return g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL, "%s was interrupted",
+    return g_error_new (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_NEGOTIATION, "%s was interrupted",
         what);
   reply = gst_promise_get_reply (promise);
   if (reply != NULL && gst_structure_has_field (reply, "error")) {
     g_autoptr (GError) cause = NULL;
     gst_structure_get (reply, "error", G_TYPE_ERROR, &cause, NULL);
-    error = g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP, "%s failed: %s", what,
+    error = g_error_new (PSC_VIEWER_ERROR, code, "%s failed: %s", what,
         cause ? cause->message : "unknown reason");
   }
   return error;
@@ -371,7 +373,7 @@ on_offer_created (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
   GstWebRTCSessionDescription *offer = NULL;
-  GError *error = promise_error (promise, "creating the offer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the offer");
 
   GST_DEBUG ("viewer %s: offer created%s", self->peer_id, error ? " with an error" : "");
   if (error == NULL)
@@ -380,7 +382,7 @@ on_offer_created (GstPromise *promise, gpointer user_data)
   gst_promise_unref (promise);
   if (offer == NULL) {
     post_event (self, EVENT_FAILED, 0, NULL, error ? error :
-        g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+        g_error_new_literal (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_NEGOTIATION,
             "webrtcbin made no offer"));
     return;
   }
@@ -400,7 +402,7 @@ on_offer_created (GstPromise *promise, gpointer user_data)
 static void
 on_answer_applied (GstPromise *promise, gpointer user_data)
 {
-  GError *error = promise_error (promise, "applying the answer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the answer");
 
   gst_promise_unref (promise);
   if (error != NULL)
@@ -491,12 +493,24 @@ create_offer (PscViewer *self)
   g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise);
 }
 
+/* Any thread: RTCP from the viewer arrived now. A mutex, not an atomic: a gint64 in a
+ * gpointer is truncated to 32 bits on 32-bit ARM (the rpi preset), where the monotonic clock
+ * in µs wraps that after ~72 min and every viewer was then dropped as silent. */
+static void
+note_rtcp (PscViewer *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&self->rtcp_lock);
+  self->last_rtcp_us = now;
+  g_mutex_unlock (&self->rtcp_lock);
+}
+
 /* webrtcbin's RTP thread: RTCP from the viewer. */
 static void
 on_rtcp_active (GstElement *rtpbin, guint session, guint ssrc, gpointer user_data)
 {
-  PscViewer *self = user_data;
-  g_atomic_pointer_set (&self->last_rtcp_us, GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+  note_rtcp (user_data);
 }
 
 /* Main context. */
@@ -504,12 +518,15 @@ static gboolean
 check_rtcp_silence (gpointer user_data)
 {
   PscViewer *self = user_data;
-  gint64 last = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get (&self->last_rtcp_us));
+  gint64 last;
 
+  g_mutex_lock (&self->rtcp_lock);
+  last = self->last_rtcp_us;
+  g_mutex_unlock (&self->rtcp_lock);
   if (g_get_monotonic_time () - last < RTCP_SILENCE_US)
     return G_SOURCE_CONTINUE;
   self->silence_timer = 0;
-  fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+  fail (self, g_error_new (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_SILENT,
           "the viewer went silent (no RTCP for %d s): its network or player is gone",
           (int) (RTCP_SILENCE_US / G_USEC_PER_SEC)));
   return G_SOURCE_REMOVE;
@@ -522,7 +539,7 @@ static void
 on_rtcp_timeout (GstElement *rtpbin, guint session, guint ssrc, gpointer user_data)
 {
   post_event (user_data, EVENT_FAILED, 0, NULL,
-      g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+      g_error_new_literal (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_SILENT,
           "the viewer went silent (no RTCP receiver reports): its network or player is gone"));
 }
 
@@ -530,7 +547,7 @@ static void
 on_rtcp_bye (GstElement *rtpbin, guint session, guint ssrc, gpointer user_data)
 {
   post_event (user_data, EVENT_FAILED, 0, NULL,
-      g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+      g_error_new_literal (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_ENDED,
           "the viewer ended its session (RTCP BYE)"));
 }
 
@@ -551,7 +568,7 @@ on_answer_created (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
   GstWebRTCSessionDescription *answer = NULL;
-  GError *error = promise_error (promise, "creating the answer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the answer");
 
   if (error == NULL)
     gst_structure_get (gst_promise_get_reply (promise), "answer",
@@ -559,7 +576,7 @@ on_answer_created (GstPromise *promise, gpointer user_data)
   gst_promise_unref (promise);
   if (answer == NULL) {
     post_event (self, EVENT_FAILED, 0, NULL, error ? error :
-        g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+        g_error_new_literal (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_NEGOTIATION,
             "webrtcbin made no answer to this offer"));
     return;
   }
@@ -573,7 +590,7 @@ static void
 on_remote_offer_set (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
-  GError *error = promise_error (promise, "applying the offer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the offer");
 
   gst_promise_unref (promise);
   if (error != NULL) {
@@ -610,17 +627,17 @@ maybe_emit_answer (PscViewer *self)
   GstWebRTCSessionDescription *local = NULL;
   g_autofree char *text = NULL;
 
-  if (!self->answer_set || !self->gathering_done || self->state != PSC_VIEWER_OFFERING)
+  if (!self->answer_set || !self->gathering_done || self->state != PSC_VIEWER_NEGOTIATING)
     return;
   g_object_get (self->webrtc, "local-description", &local, NULL);
   if (local == NULL) {
-    fail (self, g_error_new_literal (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+    fail (self, g_error_new_literal (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_NEGOTIATION,
             "webrtcbin lost its local description"));
     return;
   }
   text = gst_sdp_message_as_text (local->sdp);
   gst_webrtc_session_description_free (local);
-  self->state = PSC_VIEWER_ANSWERED;
+  self->state = PSC_VIEWER_CONNECTING;
   g_signal_emit (self, signals[SIGNAL_ANSWER], 0, text);
 }
 
@@ -631,7 +648,7 @@ on_branch_error (PscStream *stream, GstElement *branch, GError *error, gpointer 
 
   if (branch != self->branch)
     return;
-  fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INTERNAL,
+  fail (self, g_error_new (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_FAILED,
           "the viewer's WebRTC session failed: %s", error->message));
 }
 
@@ -641,106 +658,77 @@ on_connect_timeout (gpointer user_data)
   PscViewer *self = user_data;
 
   self->timeout_source = 0;
-  fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TIMEOUT,
+  fail (self, g_error_new (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_CONNECT_TIMEOUT,
           "the WebRTC session did not connect within %u s (%s)", self->connect_timeout_s,
-          self->state == PSC_VIEWER_OFFERED ? "no answer to the offer" :
+          self->state == PSC_VIEWER_AWAITING_ANSWER ? "no answer to the offer" :
           "ICE/DTLS did not complete"));
   return G_SOURCE_REMOVE;
 }
 
-/* UPnP IGD off: libnice would otherwise multicast discovery on the LAN and may open ports on
- * the user's router. With --ice-address, gather host candidates on those addresses only.
- * STUN/TURN servers: webrtcbin takes one STUN server and any number of TURN servers. */
-static void
-configure_ice (PscViewer *self)
+/* Builds `queue ! [payloader !] webrtcbin` in self->branch. Offers use periscope's payload
+ * type, so the encoder's shared payloader serves them; an answer must use the offer's payload
+ * type and profile-level-id: a payloader of its own. */
+static gboolean
+build_branch (PscViewer *self, GError **error)
 {
-  g_autoptr (GObject) ice = NULL;
-  g_autoptr (GObject) agent = NULL;
-  gboolean have_stun = FALSE;
-
-  for (guint i = 0; self->ice_servers != NULL && i < self->ice_servers->len; i++) {
-    PscIceServer *server = g_ptr_array_index (self->ice_servers, i);
-    gboolean added = FALSE;
-
-    if (server->turn) {
-      g_signal_emit_by_name (self->webrtc, "add-turn-server", server->webrtcbin_uri, &added);
-      if (!added)
-        g_warning ("webrtcbin refused TURN server %s", server->browser_url);
-    } else if (!have_stun) {
-      g_object_set (self->webrtc, "stun-server", server->webrtcbin_uri, NULL);
-      have_stun = TRUE;
-    }
-  }
-
-  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
-  if (ice == NULL || g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL) {
-    g_warning ("webrtcbin's ICE agent is not libnice: cannot turn UPnP off");
-    return;
-  }
-  g_object_get (ice, "agent", &agent, NULL);
-  /* Ta, the pacing of connectivity checks: webrtcbin's agent nominates regularly, so it
-   * nominates only once every pair is checked, one pair and one step per tick. At libnice's
-   * 20 ms that took ~85 ms after the first working pair on loopback, a third of a page's
-   * time to first frame; 5 ms is the least RFC 8445 §14.2 allows. */
-  g_object_set (agent, "upnp", FALSE, "stun-pacing-timer", ICE_PACING_MS, NULL);
-  for (guint i = 0; self->ice_addresses != NULL && self->ice_addresses[i] != NULL; i++) {
-    NiceAddress address;
-    nice_address_init (&address);
-    if (nice_address_set_from_string (&address, self->ice_addresses[i]))
-      nice_agent_add_local_address (NICE_AGENT (agent), &address);
-  }
-}
-
-static void
-start_branch (PscViewer *self)
-{
-  g_autofree char *name = NULL;
+  g_autofree char *name = g_strdup_printf ("viewer-%s", self->peer_id);
   g_autoptr (GstPad) queue_sink = NULL;
   g_autoptr (GstPad) rtp_src = NULL;
   g_autoptr (GstPad) webrtc_sink = NULL;
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  g_autoptr (GError) error = NULL;
-  GstElement *queue, *last;
-  /* Offers use periscope's payload type, so the encoder's shared payloader serves them; an
-   * answer must use the offer's payload type and profile-level-id: a payloader of its own. */
-  gboolean shared_payloader = self->remote_offer == NULL;
+  GstElement *queue, *last = NULL;
 
-  name = g_strdup_printf ("viewer-%s", self->peer_id);
   self->branch = gst_object_ref_sink (gst_bin_new (name));
-  queue = gst_element_factory_make ("queue", NULL);
+  queue = psc_element_make ("queue", NULL, error);
+  if (!psc_element_add_chain (GST_BIN (self->branch), &last, queue, error))
+    return FALSE;
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
-  self->webrtc = gst_object_ref (gst_element_factory_make ("webrtcbin", "webrtc"));
+  if (self->role == PSC_VIEWER_ANSWERER &&
+      !psc_element_add_chain (GST_BIN (self->branch), &last,
+          psc_payloader_new (self->codec, self->payload_type, self->profile_level_id), error))
+    return FALSE;
+  self->webrtc = psc_element_make ("webrtcbin", "webrtc", error);
+  if (self->webrtc == NULL)
+    return FALSE;
+  gst_object_ref (self->webrtc);
+  gst_bin_add (GST_BIN (self->branch), self->webrtc);
   gst_util_set_object_arg (G_OBJECT (self->webrtc), "bundle-policy", "max-bundle");
-  gst_bin_add_many (GST_BIN (self->branch), queue, self->webrtc, NULL);
-  last = queue;
-  if (!shared_payloader) {
-    last = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id);
-    gst_bin_add (GST_BIN (self->branch), last);
-    gst_element_link (queue, last);
-  }
 
   webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
   rtp_src = gst_element_get_static_pad (last, "src");
-  gst_pad_link (rtp_src, webrtc_sink);
+  if (webrtc_sink == NULL || !psc_element_link_pads (rtp_src, webrtc_sink, error)) {
+    if (webrtc_sink == NULL)
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_PAD,
+          "webrtcbin gave no sink pad");
+    return FALSE;
+  }
   g_object_get (webrtc_sink, "transceiver", &transceiver, NULL);
   g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
       "do-nack", TRUE, NULL);
-  /* Callbacks from GStreamer threads hold a reference, dropped when stop disconnects them. */
-  self->rtp_src = gst_object_ref (rtp_src);
-  self->caps_probe = gst_pad_add_probe (rtp_src,
-      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_caps_through, g_object_ref (self), g_object_unref);
-  self->before_open_probe = gst_pad_add_probe (rtp_src,
-      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-      on_rtp_before_open, g_object_ref (self), g_object_unref);
-  gst_pad_add_probe (rtp_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-      on_rtp_sent, g_object_ref (self->stream), g_object_unref);
-
+  self->rtp_src = g_steal_pointer (&rtp_src);
   queue_sink = gst_element_get_static_pad (queue, "sink");
   gst_element_add_pad (self->branch, gst_ghost_pad_new ("sink", queue_sink));
+  psc_ice_configure (self->webrtc, &self->ice);
+  return TRUE;
+}
 
-  configure_ice (self);
+/* Connects what the viewer listens to. Callbacks from GStreamer threads hold a reference,
+ * dropped when psc_viewer_stop() disconnects them. */
+static void
+connect_callbacks (PscViewer *self)
+{
+  g_autoptr (GstElement) rtpbin = NULL;
+
+  self->caps_probe = gst_pad_add_probe (self->rtp_src,
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_caps_through, g_object_ref (self), g_object_unref);
+  self->before_open_probe = gst_pad_add_probe (self->rtp_src,
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      on_rtp_before_open, g_object_ref (self), g_object_unref);
+  gst_pad_add_probe (self->rtp_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      on_rtp_sent, g_object_ref (self->stream), g_object_unref);
+
   g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
       g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
   g_signal_connect_data (self->webrtc, "notify::connection-state",
@@ -749,60 +737,73 @@ start_branch (PscViewer *self)
   g_signal_connect_data (self->webrtc, "notify::ice-gathering-state",
       G_CALLBACK (on_gathering_state), g_object_ref (self),
       (GClosureNotify) (void (*) (void)) g_object_unref, 0);
-  {
-    /* webrtcbin's own rtpbin; its name is webrtcbin's implementation, so tolerate its absence. */
-    g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
-    if (rtpbin != NULL) {
-      self->rtpbin = gst_object_ref (rtpbin);
-      g_signal_connect_data (rtpbin, "on-timeout", G_CALLBACK (on_rtcp_timeout),
-          g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
-      g_signal_connect_data (rtpbin, "on-bye-ssrc", G_CALLBACK (on_rtcp_bye),
-          g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
-      g_signal_connect_data (rtpbin, "on-ssrc-active", G_CALLBACK (on_rtcp_active),
-          g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
-    } else {
-      g_warning ("webrtcbin has no rtpbin child: vanished viewers are noticed only by ICE");
-    }
+  /* webrtcbin's own rtpbin; its name is webrtcbin's implementation, so tolerate its absence. */
+  rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
+  if (rtpbin != NULL) {
+    self->rtpbin = gst_object_ref (rtpbin);
+    g_signal_connect_data (rtpbin, "on-timeout", G_CALLBACK (on_rtcp_timeout),
+        g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+    g_signal_connect_data (rtpbin, "on-bye-ssrc", G_CALLBACK (on_rtcp_bye),
+        g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+    g_signal_connect_data (rtpbin, "on-ssrc-active", G_CALLBACK (on_rtcp_active),
+        g_object_ref (self), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  } else {
+    g_warning ("webrtcbin has no rtpbin child: vanished viewers are noticed only by ICE");
   }
   self->branch_error_handler = g_signal_connect (self->stream, "branch-error",
       G_CALLBACK (on_branch_error), self);
-  self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s, on_connect_timeout,
-      self);
-
-  self->state = PSC_VIEWER_OFFERING;
-  self->started_at = g_get_real_time ();
-  if (!psc_stream_attach (self->stream, self->branch, self->codec, shared_payloader, &error))
-    fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_STREAM_FAILED, "%s",
-            error->message));
 }
 
-void
-psc_viewer_start (PscViewer *self)
+/* Main thread. Builds, connects and attaches the branch; on failure undoes it all. */
+static gboolean
+start_branch (PscViewer *self, GError **error)
 {
-  g_return_if_fail (PSC_IS_VIEWER (self));
-  g_return_if_fail (self->state == PSC_VIEWER_NEW);
+  g_autoptr (GError) cause = NULL;
 
-  start_branch (self);
+  self->state = PSC_VIEWER_NEGOTIATING;
+  self->started_at = g_get_real_time ();
+  if (build_branch (self, &cause)) {
+    connect_callbacks (self);
+    if (psc_stream_attach (self->stream, self->branch, self->codec,
+            self->role == PSC_VIEWER_OFFERER, &cause)) {
+      self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s,
+          on_connect_timeout, self);
+      return TRUE;
+    }
+  }
+  g_set_error (error, PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BUILD,
+      "cannot start a %s viewer of stream %s: %s", psc_codec_to_string (self->codec),
+      psc_stream_get_id (self->stream), cause->message);
+  GST_WARNING ("viewer %s: %s", self->peer_id, (*error)->message);
+  psc_viewer_stop (self);
+  /* Never attached: nothing to detach, the branch goes with us. */
+  if (self->branch != NULL)
+    gst_element_set_state (self->branch, GST_STATE_NULL);
+  return FALSE;
 }
 
 gboolean
-psc_viewer_start_answer (PscViewer *self, const char *offer, const PscSdpCodecChoice *choice,
-    GError **error)
+psc_viewer_start (PscViewer *self, GError **error)
 {
-  g_return_val_if_fail (PSC_IS_VIEWER (self) && offer != NULL, FALSE);
+  g_return_val_if_fail (PSC_IS_VIEWER (self), FALSE);
   g_return_val_if_fail (self->state == PSC_VIEWER_NEW, FALSE);
 
-  if (gst_sdp_message_new_from_text (offer, &self->remote_offer) != GST_SDP_OK ||
-      gst_sdp_message_get_version (self->remote_offer) == NULL) {
-    g_clear_pointer (&self->remote_offer, gst_sdp_message_free);
-    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
-        "the offer is not SDP (RFC 8866)");
-    return FALSE;
-  }
+  self->role = PSC_VIEWER_OFFERER;
+  return start_branch (self, error);
+}
+
+gboolean
+psc_viewer_start_answer (PscViewer *self, const GstSDPMessage *offer,
+    const PscSdpCodecChoice *choice, GError **error)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self) && offer != NULL && choice != NULL, FALSE);
+  g_return_val_if_fail (self->state == PSC_VIEWER_NEW, FALSE);
+
+  self->role = PSC_VIEWER_ANSWERER;
+  gst_sdp_message_copy (offer, &self->remote_offer);
   self->payload_type = choice->payload_type;
   self->profile_level_id = g_strdup (choice->profile_level_id);
-  start_branch (self);
-  return TRUE;
+  return start_branch (self, error);
 }
 
 gboolean
@@ -814,20 +815,16 @@ psc_viewer_set_answer (PscViewer *self, const char *sdp_text, GError **error)
 
   g_return_val_if_fail (PSC_IS_VIEWER (self) && sdp_text != NULL, FALSE);
 
-  if (self->state != PSC_VIEWER_OFFERED) {
-    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+  if (self->role != PSC_VIEWER_OFFERER || self->state != PSC_VIEWER_AWAITING_ANSWER) {
+    g_set_error (error, PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BAD_STATE,
         "no offer is waiting for an answer (%s)",
-        self->state < PSC_VIEWER_OFFERED ? "the offer is not made yet" :
+        self->role != PSC_VIEWER_OFFERER ? "this session's viewer made the offer" :
+        self->state < PSC_VIEWER_AWAITING_ANSWER ? "the offer is not made yet" :
         "an answer was applied already");
     return FALSE;
   }
-  if (gst_sdp_message_new_from_text (sdp_text, &sdp) != GST_SDP_OK ||
-      gst_sdp_message_get_version (sdp) == NULL) {
-    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
-        "the answer is not SDP (RFC 8866): it must start with \"v=0\"");
-    return FALSE;
-  }
-  if (!psc_sdp_check_answer (self->offer_sdp, sdp, error))
+  sdp = psc_sdp_parse (sdp_text, strlen (sdp_text), "the answer", error);
+  if (sdp == NULL || !psc_sdp_check_answer (self->offer_sdp, sdp, error))
     return FALSE;
 
   answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
@@ -836,7 +833,7 @@ psc_viewer_set_answer (PscViewer *self, const char *sdp_text, GError **error)
       g_object_unref);
   g_signal_emit_by_name (self->webrtc, "set-remote-description", answer, promise);
   gst_webrtc_session_description_free (answer);
-  self->state = PSC_VIEWER_ANSWERED;
+  self->state = PSC_VIEWER_CONNECTING;
   return TRUE;
 }
 
@@ -846,13 +843,13 @@ psc_viewer_add_ice_candidate (PscViewer *self, guint sdp_mline_index, const char
 {
   g_return_val_if_fail (PSC_IS_VIEWER (self) && candidate != NULL, FALSE);
 
-  if (self->state != PSC_VIEWER_ANSWERED && self->state != PSC_VIEWER_CONNECTED) {
-    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+  if (self->state != PSC_VIEWER_CONNECTING && self->state != PSC_VIEWER_CONNECTED) {
+    g_set_error_literal (error, PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BAD_STATE,
         "ICE candidate before the answer: send the answer first");
     return FALSE;
   }
   if (sdp_mline_index != 0) {
-    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+    g_set_error (error, PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BAD_CANDIDATE,
         "sdpMLineIndex %u: the offer has one m-line (0)", sdp_mline_index);
     return FALSE;
   }
@@ -1005,6 +1002,29 @@ psc_viewer_get_state (PscViewer *self)
 {
   g_return_val_if_fail (PSC_IS_VIEWER (self), PSC_VIEWER_CLOSED);
   return self->state;
+}
+
+PscViewerRole
+psc_viewer_get_role (PscViewer *self)
+{
+  g_return_val_if_fail (PSC_IS_VIEWER (self), PSC_VIEWER_OFFERER);
+  return self->role;
+}
+
+const char *
+psc_viewer_state_to_string (PscViewerState state)
+{
+  static const char *const names[] = {
+    [PSC_VIEWER_NEW] = "new",
+    [PSC_VIEWER_NEGOTIATING] = "negotiating",
+    [PSC_VIEWER_AWAITING_ANSWER] = "awaiting_answer",
+    [PSC_VIEWER_CONNECTING] = "connecting",
+    [PSC_VIEWER_CONNECTED] = "connected",
+    [PSC_VIEWER_CLOSED] = "closed",
+  };
+
+  g_return_val_if_fail (state < G_N_ELEMENTS (names), "unknown");
+  return names[state];
 }
 
 static void

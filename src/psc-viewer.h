@@ -1,4 +1,4 @@
-/* periscope — one viewer: a `queue ! payloader ! webrtcbin` branch on a shared stream
+/* periscope — one viewer: a `queue [! payloader] ! webrtcbin` branch on a shared stream
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -13,39 +13,89 @@ G_BEGIN_DECLS
 #define PSC_TYPE_VIEWER (psc_viewer_get_type ())
 G_DECLARE_FINAL_TYPE (PscViewer, psc_viewer, PSC, VIEWER, GObject)
 
+#define PSC_VIEWER_ERROR (psc_viewer_error_quark ())
+GQuark psc_viewer_error_quark (void);
+
+/**
+ * PscViewerError:
+ * @PSC_VIEWER_ERROR_BUILD: the viewer's branch cannot be built or attached (an element is
+ *   missing, a link failed, the stream has no encoder for its codec or cannot start one)
+ * @PSC_VIEWER_ERROR_BAD_STATE: a call that is not valid in the viewer's state (an answer
+ *   with no offer outstanding, a candidate before the SDP exchange)
+ * @PSC_VIEWER_ERROR_BAD_CANDIDATE: a remote ICE candidate for an m-line we did not offer
+ * @PSC_VIEWER_ERROR_REMOTE_SDP: webrtcbin refused the viewer's SDP (offer or answer)
+ * @PSC_VIEWER_ERROR_NEGOTIATION: webrtcbin failed to make our offer or answer
+ * @PSC_VIEWER_ERROR_CONNECT_TIMEOUT: not connected within the connect timeout
+ * @PSC_VIEWER_ERROR_CONNECTION_FAILED: ICE found no working candidate pair, or DTLS failed
+ * @PSC_VIEWER_ERROR_SILENT: a connected viewer sent no RTCP for too long: its network or
+ *   player is gone
+ * @PSC_VIEWER_ERROR_ENDED: the viewer ended the session itself (RTCP BYE, RFC 3550 §6.6)
+ * @PSC_VIEWER_ERROR_FAILED: an element of the viewer's branch failed while streaming
+ *
+ * Why a viewer failed or refused a call. Signalling and WHEP map these to their wire codes
+ * (docs/protocol.md); the media layers know nothing of those.
+ */
+typedef enum {
+  PSC_VIEWER_ERROR_BUILD,
+  PSC_VIEWER_ERROR_BAD_STATE,
+  PSC_VIEWER_ERROR_BAD_CANDIDATE,
+  PSC_VIEWER_ERROR_REMOTE_SDP,
+  PSC_VIEWER_ERROR_NEGOTIATION,
+  PSC_VIEWER_ERROR_CONNECT_TIMEOUT,
+  PSC_VIEWER_ERROR_CONNECTION_FAILED,
+  PSC_VIEWER_ERROR_SILENT,
+  PSC_VIEWER_ERROR_ENDED,
+  PSC_VIEWER_ERROR_FAILED,
+} PscViewerError;
+
+/**
+ * PscViewerRole:
+ * @PSC_VIEWER_OFFERER: periscope makes the SDP offer and the viewer answers (the page's
+ *   WebSocket signalling); candidates are trickled both ways
+ * @PSC_VIEWER_ANSWERER: the viewer offers and periscope answers with every candidate in the
+ *   answer (WHEP, draft-ietf-wish-whep §4.1); the viewer may trickle its own
+ */
+typedef enum {
+  PSC_VIEWER_OFFERER,
+  PSC_VIEWER_ANSWERER,
+} PscViewerRole;
+
 /**
  * PscViewerState:
  * @PSC_VIEWER_NEW: not started
- * @PSC_VIEWER_OFFERING: branch attached, the SDP offer is being made
- * @PSC_VIEWER_OFFERED: the offer was handed out (#PscViewer::offer); waiting for the answer
- * @PSC_VIEWER_ANSWERED: the answer is applied; ICE and DTLS are connecting
+ * @PSC_VIEWER_NEGOTIATING: branch attached; periscope is making its SDP (the offer, or the
+ *   answer with ICE gathering)
+ * @PSC_VIEWER_AWAITING_ANSWER: offerer: the offer was handed out (#PscViewer::offer), the
+ *   viewer's answer has not come yet
+ * @PSC_VIEWER_CONNECTING: the SDP exchange is complete; ICE and DTLS are connecting
  * @PSC_VIEWER_CONNECTED: media flows to the viewer
  * @PSC_VIEWER_CLOSED: stopped or failed; the branch is gone or going
  */
 typedef enum {
   PSC_VIEWER_NEW,
-  PSC_VIEWER_OFFERING,
-  PSC_VIEWER_OFFERED,
-  PSC_VIEWER_ANSWERED,
+  PSC_VIEWER_NEGOTIATING,
+  PSC_VIEWER_AWAITING_ANSWER,
+  PSC_VIEWER_CONNECTING,
   PSC_VIEWER_CONNECTED,
   PSC_VIEWER_CLOSED,
 } PscViewerState;
 
 /**
+ * psc_viewer_state_to_string:
+ * Returns: (transfer none): the state's name as the REST API reports it: "new",
+ *   "negotiating", "awaiting_answer", "connecting", "connected", "closed".
+ */
+const char * psc_viewer_state_to_string (PscViewerState state);
+
+/**
  * PscViewerOptions:
- * @ice_addresses: (nullable): if set, the only local addresses ICE gathers on
+ * @ice: ICE settings: the addresses to gather on, STUN/TURN servers (copied)
  * @connect_timeout_s: seconds from start to connected before the viewer fails with
- *   PSC_PROTOCOL_ERROR_TIMEOUT
- * @max_viewers: WebRTC sessions with the camera at most, over every stream (signalling
- *   refuses more); 0 means no limit
- * @ice_servers: (nullable) (element-type PscIceServer): STUN/TURN servers for webrtcbin
- *   (the first STUN server, every TURN server)
+ *   PSC_VIEWER_ERROR_CONNECT_TIMEOUT
  */
 typedef struct {
-  const char *const *ice_addresses;
+  PscIceOptions ice;
   guint connect_timeout_s;
-  guint max_viewers;
-  GPtrArray *ice_servers;
 } PscViewerOptions;
 
 /**
@@ -92,41 +142,47 @@ PscViewer * psc_viewer_new (PscStream *stream, const char *peer_id, PscCodec cod
 
 /**
  * psc_viewer_start:
+ * @viewer: a viewer not started yet
+ * @error: PSC_VIEWER_ERROR_BUILD if the branch cannot be built or attached
  *
- * Builds the branch — `queue leaky=downstream ! payloader ! webrtcbin` with one sendonly
- * transceiver (NACK on), max-bundle, UPnP off — attaches it to the stream's tee, and makes
- * the SDP offer once the encoded caps have reached webrtcbin (so the offer describes the
- * real stream: profile-level-id, packetization-mode). The offer, the local ICE candidates
- * and the outcome arrive as signals on the main context. Main thread only.
+ * Offerer (#PSC_VIEWER_OFFERER): builds the branch — `queue leaky=downstream ! webrtcbin`,
+ * fed by the encoder's shared payloader, with one sendonly transceiver (NACK on),
+ * max-bundle, ICE set up by psc_ice_configure() — attaches it to the stream, and makes the
+ * SDP offer once the encoded caps have reached webrtcbin (so the offer describes the real
+ * stream: profile-level-id, packetization-mode). The offer, the local ICE candidates and
+ * the outcome arrive as signals on the main context. Main thread only.
+ *
+ * Returns: %TRUE if started; on error nothing is left attached and no signal follows.
  */
-void        psc_viewer_start (PscViewer *viewer);
+gboolean    psc_viewer_start (PscViewer *viewer, GError **error);
 
 /**
  * psc_viewer_start_answer:
  * @viewer: a viewer not started yet
- * @offer: the viewer's SDP offer (WHEP)
+ * @offer: the viewer's SDP offer (WHEP), as psc_sdp_parse() made it; copied
  * @choice: what psc_sdp_choose_codec() chose from @offer: its payload type for the
  *   viewer's codec; for H.264 its profile-level-id, answered as is (a constrained-baseline
  *   stream conforms to what psc_sdp_choose_codec() accepts)
- * @error: PSC_PROTOCOL_ERROR_BAD_SDP if @offer is not SDP
+ * @error: PSC_VIEWER_ERROR_BUILD if the branch cannot be built or attached
  *
- * Answerer mode: builds the branch like psc_viewer_start(), applies @offer once the encoded
- * caps reach webrtcbin, answers, and emits #PscViewer::answer — the SDP with every local
- * candidate — when ICE gathering is complete. Remote candidates may follow
- * (psc_viewer_add_ice_candidate()). Main thread only.
+ * Answerer (#PSC_VIEWER_ANSWERER): builds the branch like psc_viewer_start(), but with a
+ * payloader of its own (`queue ! payloader ! webrtcbin`: the answer must use the offer's
+ * payload type), applies @offer once the encoded caps reach webrtcbin, answers, and emits
+ * #PscViewer::answer — the SDP with every local candidate — when ICE gathering is complete.
+ * Remote candidates may follow (psc_viewer_add_ice_candidate()). Main thread only.
  *
- * Returns: %TRUE if started; the outcome comes as signals.
+ * Returns: %TRUE if started; on error nothing is left attached and no signal follows.
  */
-gboolean    psc_viewer_start_answer (PscViewer *viewer, const char *offer,
+gboolean    psc_viewer_start_answer (PscViewer *viewer, const GstSDPMessage *offer,
     const PscSdpCodecChoice *choice, GError **error);
 
 /**
  * psc_viewer_set_answer:
  * @viewer: the viewer
  * @sdp: the viewer's SDP answer
- * @error: PSC_PROTOCOL_ERROR_BAD_STATE if no offer is outstanding,
- *   PSC_PROTOCOL_ERROR_BAD_SDP if the SDP does not parse or cannot answer our offer
- *   (see psc_sdp_check_answer())
+ * @error: PSC_VIEWER_ERROR_BAD_STATE if no offer is outstanding; PSC_SDP_ERROR_INVALID
+ *   if the SDP does not parse, PSC_SDP_ERROR_MISMATCH if it cannot answer our offer (see
+ *   psc_sdp_check_answer())
  *
  * Applies the answer. On error nothing changes and a corrected answer may follow.
  * webrtcbin may still refuse it later: then #PscViewer::failed is emitted.
@@ -140,8 +196,8 @@ gboolean    psc_viewer_set_answer (PscViewer *viewer, const char *sdp, GError **
  * @viewer: the viewer
  * @sdp_mline_index: the m-line (0: there is one)
  * @candidate: a "candidate:…" attribute value, or "" for end-of-candidates (ignored)
- * @error: PSC_PROTOCOL_ERROR_BAD_STATE before the answer,
- *   PSC_PROTOCOL_ERROR_INVALID_FIELD for an m-line we did not offer
+ * @error: PSC_VIEWER_ERROR_BAD_STATE before the SDP exchange is complete,
+ *   PSC_VIEWER_ERROR_BAD_CANDIDATE for an m-line we did not offer
  *
  * Returns: %TRUE if the candidate was handed to webrtcbin.
  */
@@ -176,6 +232,12 @@ gint64          psc_viewer_get_started_at (PscViewer *viewer);
 
 const char *    psc_viewer_get_peer_id (PscViewer *viewer);
 PscViewerState  psc_viewer_get_state (PscViewer *viewer);
+
+/**
+ * psc_viewer_get_role:
+ * Returns: whether periscope offers or answers in this viewer's session.
+ */
+PscViewerRole   psc_viewer_get_role (PscViewer *viewer);
 
 
 /**

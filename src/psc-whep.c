@@ -22,14 +22,12 @@ typedef struct {
   PscStream *stream;
   PscViewer *viewer;
   SoupServerMessage *pending;   /* the POST waiting for the answer */
-  gint64 started_at;
 } Session;
 
 struct _PscWhep {
   GObject parent;
 
-  PscSignalling *signalling;
-  GStrv ice_addresses;
+  PscRegistry *registry;
   PscViewerOptions options;
   GHashTable *sessions;         /* id -> Session* */
 };
@@ -62,9 +60,8 @@ psc_whep_finalize (GObject *object)
   PscWhep *self = PSC_WHEP (object);
 
   g_hash_table_unref (self->sessions);
-  g_clear_pointer (&self->options.ice_servers, g_ptr_array_unref);
-  g_strfreev (self->ice_addresses);
-  g_object_unref (self->signalling);
+  psc_ice_options_clear (&self->options.ice);
+  g_object_unref (self->registry);
   G_OBJECT_CLASS (psc_whep_parent_class)->finalize (object);
 }
 
@@ -82,22 +79,19 @@ psc_whep_init (PscWhep *self)
 }
 
 PscWhep *
-psc_whep_new (PscSignalling *signalling, const PscViewerOptions *options)
+psc_whep_new (PscRegistry *registry, const PscViewerOptions *options)
 {
   PscWhep *self;
 
-  g_return_val_if_fail (PSC_IS_SIGNALLING (signalling) && options != NULL, NULL);
+  g_return_val_if_fail (PSC_IS_REGISTRY (registry) && options != NULL, NULL);
 
   if (psc_whep_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (psc_whep_debug, "psc-whep", 0, "periscope WHEP");
 
   self = g_object_new (PSC_TYPE_WHEP, NULL);
-  self->signalling = g_object_ref (signalling);
-  self->ice_addresses = g_strdupv ((GStrv) options->ice_addresses);
+  self->registry = g_object_ref (registry);
   self->options = *options;
-  self->options.ice_addresses = (const char *const *) self->ice_addresses;
-  if (options->ice_servers != NULL)
-    self->options.ice_servers = g_ptr_array_ref (options->ice_servers);
+  psc_ice_options_copy (&options->ice, &self->options.ice);
   return self;
 }
 
@@ -130,8 +124,8 @@ add_ice_server_links (PscWhep *self, SoupServerMessage *msg)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
 
-  for (guint i = 0; self->options.ice_servers && i < self->options.ice_servers->len; i++) {
-    PscIceServer *server = g_ptr_array_index (self->options.ice_servers, i);
+  for (guint i = 0; self->options.ice.servers && i < self->options.ice.servers->len; i++) {
+    PscIceServer *server = g_ptr_array_index (self->options.ice.servers, i);
     g_autofree char *link = NULL;
 
     if (server->turn)
@@ -157,18 +151,39 @@ random_hex (void)
   return g_string_free (hex, FALSE);
 }
 
-static PscStream *
-find_stream (PscWhep *self, const char *id)
+/* The HTTP status of an error from any layer (docs/protocol.md, WHEP): the media layers
+ * know nothing of HTTP; this is where their errors meet it. */
+static guint
+http_status (const GError *error)
 {
-  GList *streams = psc_signalling_get_streams (self->signalling);
-  PscStream *found = NULL;
-
-  for (GList *l = streams; l != NULL; l = l->next) {
-    if (g_str_equal (psc_stream_get_id (l->data), id))
-      found = l->data;
+  if (error->domain == PSC_SDP_ERROR)
+    return error->code == PSC_SDP_ERROR_NO_CODEC ? SOUP_STATUS_NOT_ACCEPTABLE :
+        SOUP_STATUS_BAD_REQUEST;
+  if (error->domain == PSC_REGISTRY_ERROR)
+    return error->code == PSC_REGISTRY_ERROR_VIEWER_LIMIT ? SOUP_STATUS_SERVICE_UNAVAILABLE :
+        SOUP_STATUS_NOT_FOUND;
+  if (error->domain == PSC_VIEWER_ERROR) {
+    switch ((PscViewerError) error->code) {
+      case PSC_VIEWER_ERROR_REMOTE_SDP:
+      case PSC_VIEWER_ERROR_BAD_CANDIDATE:
+        return SOUP_STATUS_BAD_REQUEST;
+      case PSC_VIEWER_ERROR_BAD_STATE:
+        return SOUP_STATUS_CONFLICT;
+      default:
+        break;
+    }
   }
-  g_list_free (streams);
-  return found;
+  return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+}
+
+/* For g_ptr_array_sort(): @a and @b point to PscViewer pointers. */
+static int
+compare_started_at (gconstpointer a, gconstpointer b)
+{
+  gint64 ta = psc_viewer_get_started_at (*(PscViewer **) a);
+  gint64 tb = psc_viewer_get_started_at (*(PscViewer **) b);
+
+  return ta < tb ? -1 : ta > tb;
 }
 
 /* ---- A session's viewer (main context) ---- */
@@ -218,10 +233,7 @@ on_failed (PscViewer *viewer, GError *error, gpointer user_data)
 
   if (session->pending != NULL) {
     SoupServerMessage *msg = g_steal_pointer (&session->pending);
-    guint status = error->domain == PSC_PROTOCOL_ERROR &&
-        error->code == PSC_PROTOCOL_ERROR_BAD_SDP ? SOUP_STATUS_BAD_REQUEST :
-        SOUP_STATUS_INTERNAL_SERVER_ERROR;
-    respond_text (msg, status, error->message);
+    respond_text (msg, http_status (error), error->message);
     soup_server_message_unpause (msg);
     g_object_unref (msg);
   }
@@ -253,7 +265,6 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GstSDPMessage) offer = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
   PscSdpCodecChoice choice;
   gboolean available[PSC_CODEC_COUNT];
   Session *session;
@@ -268,12 +279,10 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     respond_text (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "the offer is over 64 KiB");
     return;
   }
-  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (gst_sdp_message_new_from_text (text, &offer) != GST_SDP_OK ||
-      gst_sdp_message_get_version (offer) == NULL ||
-      gst_sdp_message_medias_len (offer) == 0) {
-    respond_text (msg, SOUP_STATUS_BAD_REQUEST,
-        "the body is not an SDP offer (RFC 8866) with at least one m-line");
+  offer = psc_sdp_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+      "the body", &error);
+  if (offer == NULL) {
+    respond_text (msg, http_status (error), error->message);
     return;
   }
   if (!psc_stream_is_playing (stream)) {
@@ -282,17 +291,14 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     respond_text (msg, SOUP_STATUS_CONFLICT, "the stream is not live; try again shortly");
     return;
   }
-  if (self->options.max_viewers > 0 && psc_signalling_count_viewers (self->signalling) >=
-      self->options.max_viewers) {
-    respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
-        "the viewer limit is reached (--max-viewers); try again later");
+  if (!psc_registry_check_viewer_limit (self->registry, &error)) {
+    respond_text (msg, http_status (error), error->message);
     return;
   }
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
     available[c] = psc_stream_get_encoder (stream, c) != NULL;
   if (!psc_sdp_choose_codec (offer, available, &choice, &error)) {
-    respond_text (msg, error->code == PSC_PROTOCOL_ERROR_INVALID_FIELD ?
-        SOUP_STATUS_NOT_ACCEPTABLE : SOUP_STATUS_BAD_REQUEST, error->message);
+    respond_text (msg, http_status (error), error->message);
     return;
   }
 
@@ -302,20 +308,24 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   session->etag = random_hex ();
   session->remote_ufrag = g_strdup (sdp_ufrag (offer));
   session->stream = g_object_ref (stream);
-  session->started_at = g_get_real_time ();
   session->viewer = psc_viewer_new (stream, session->id, choice.codec, &self->options);
+  GST_INFO ("WHEP session %s: %s, payload type %u", session->id,
+      psc_codec_to_string (choice.codec), choice.payload_type);
+  if (!psc_viewer_start_answer (session->viewer, offer, &choice, &error)) {
+    psc_sdp_codec_choice_clear (&choice);
+    g_message ("WHEP session on stream %s refused: %s", psc_stream_get_id (stream),
+        error->message);
+    respond_text (msg, http_status (error), error->message);
+    session_free (session);
+    return;
+  }
+  psc_sdp_codec_choice_clear (&choice);
   g_signal_connect (session->viewer, "answer", G_CALLBACK (on_answer), session);
   g_signal_connect (session->viewer, "connected", G_CALLBACK (on_connected), session);
   g_signal_connect (session->viewer, "failed", G_CALLBACK (on_failed), session);
   g_hash_table_replace (self->sessions, session->id, session);
-
   session->pending = g_object_ref (msg);
   soup_server_message_pause (msg);
-  GST_INFO ("WHEP session %s: %s, payload type %u", session->id,
-      psc_codec_to_string (choice.codec), choice.payload_type);
-  if (!psc_viewer_start_answer (session->viewer, text, &choice, &error))
-    on_failed (session->viewer, error, session);
-  psc_sdp_codec_choice_clear (&choice);
 }
 
 /* RFC 8840 trickle: "a=candidate:…" lines, maybe with a=ice-ufrag/pwd and a=mid. */
@@ -358,7 +368,7 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
     if (!g_str_has_prefix (lines[i], "a=candidate:"))
       continue;
     if (!psc_viewer_add_ice_candidate (session->viewer, 0, lines[i] + 2, &error)) {
-      respond_text (msg, SOUP_STATUS_BAD_REQUEST, error->message);
+      respond_text (msg, http_status (error), error->message);
       return;
     }
   }
@@ -393,6 +403,7 @@ on_whep (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   const char *method = soup_server_message_get_method (msg);
   g_auto (GStrv) parts = g_strsplit (path + 1, "/", -1);
   guint n = g_strv_length (parts);
+  g_autoptr (GError) error = NULL;
   PscStream *stream;
   Session *session = NULL;
 
@@ -401,10 +412,9 @@ on_whep (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     respond_text (msg, SOUP_STATUS_NOT_FOUND, "WHEP endpoints are /whep/{stream}");
     return;
   }
-  stream = find_stream (self, parts[1]);
+  stream = psc_registry_lookup_checked (self->registry, parts[1], &error);
   if (stream == NULL) {
-    g_autofree char *text = g_strdup_printf ("no stream \"%s\"", parts[1]);
-    respond_text (msg, SOUP_STATUS_NOT_FOUND, text);
+    respond_text (msg, http_status (error), error->message);
     return;
   }
   if (method == SOUP_METHOD_OPTIONS) {
@@ -458,24 +468,20 @@ psc_whep_close_all (PscWhep *self)
 }
 
 GPtrArray *
-psc_whep_list_sessions (PscWhep *self, const char *stream_id)
+psc_whep_list_viewers (PscWhep *self, const char *stream_id)
 {
-  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_peer_info_free);
+  GPtrArray *list;
   GHashTableIter iter;
   Session *session;
 
+  g_return_val_if_fail (PSC_IS_WHEP (self), NULL);
+
+  list = g_ptr_array_new_with_free_func (g_object_unref);
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session)) {
-    PscPeerInfo *info;
-
-    if (stream_id != NULL && !g_str_equal (stream_id, psc_stream_get_id (session->stream)))
-      continue;
-    info = g_new0 (PscPeerInfo, 1);
-    info->peer_id = g_strdup (session->id);
-    info->room = g_strdup (psc_stream_get_id (session->stream));
-    info->joined_at = session->started_at;
-    info->viewer = g_object_ref (session->viewer);
-    g_ptr_array_add (list, info);
+    if (stream_id == NULL || g_str_equal (stream_id, psc_stream_get_id (session->stream)))
+      g_ptr_array_add (list, g_object_ref (session->viewer));
   }
+  g_ptr_array_sort (list, compare_started_at);
   return list;
 }

@@ -4,7 +4,8 @@
 #pragma once
 
 #include <libsoup/soup.h>
-#include "psc-signalling.h"
+#include "psc-registry.h"
+#include "psc-viewer.h"
 
 G_BEGIN_DECLS
 
@@ -19,13 +20,13 @@ G_DECLARE_FINAL_TYPE (PscWhep, psc_whep, PSC, WHEP, GObject)
 
 /**
  * psc_whep_new:
- * @signalling: where the streams are (a reference is taken)
- * @options: settings for the viewers (ICE, timeout, the viewer limit shared with WebSocket
- *   viewers); copied
+ * @registry: the streams, and the viewer limit shared with WebSocket viewers (a reference
+ *   is taken)
+ * @options: settings for the viewers (ICE, timeout); copied
  *
  * Returns: (transfer full): the WHEP endpoint.
  */
-PscWhep * psc_whep_new (PscSignalling *signalling, const PscViewerOptions *options);
+PscWhep * psc_whep_new (PscRegistry *registry, const PscViewerOptions *options);
 
 /**
  * psc_whep_add_handlers:
@@ -61,8 +62,9 @@ guint     psc_whep_get_session_count (PscWhep *whep);
  * @whep: the WHEP endpoint
  * @stream_id: (nullable): only this stream's sessions
  *
- * Returns: (transfer full) (element-type PscPeerInfo): the WHEP sessions, with their viewers.
+ * Returns: (transfer full) (element-type PscViewer): the WHEP sessions' viewers (a viewer's
+ *   peer id is its session id), oldest first.
  */
-GPtrArray * psc_whep_list_sessions (PscWhep *whep, const char *stream_id);
+GPtrArray * psc_whep_list_viewers (PscWhep *whep, const char *stream_id);
 
 G_END_DECLS

@@ -33,6 +33,7 @@ typedef struct {
 
 typedef struct {
   PscConfig *config;
+  PscRegistry *registry;
   PscStream *stream;
   PscSignalling *signalling;
   PscWhep *whep;
@@ -48,9 +49,11 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr (PscSourceChoice) source = NULL;
   PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { NULL };
   PscCodec codec;
-  const char *ice_addresses[] = { "127.0.0.1", NULL };
-  PscViewerOptions options = { ice_addresses,
-    params->connect_timeout_s * psc_test_time_factor (), 0 };
+  char *ice_addresses[] = { (char *) "127.0.0.1", NULL };
+  PscViewerOptions options = {
+    .ice = { .addresses = ice_addresses },
+    .connect_timeout_s = params->connect_timeout_s * psc_test_time_factor (),
+  };
 
   f->config = psc_config_new ();
   f->config->source = g_strdup (params->source ? params->source : TEST_SOURCE);
@@ -63,7 +66,6 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_true (psc_codec_from_string (params->codec, &f->config->codec));
   f->config->codec_explicit = TRUE;
   g_assert_true (psc_config_validate (f->config, &error));
-  options.max_viewers = f->config->max_viewers;
   if (params->keyframe_interval > 0)
     f->config->keyframe_interval = params->keyframe_interval;
   if (params->ice_servers) {
@@ -71,7 +73,7 @@ fixture_setup (Fixture *f, gconstpointer data)
         psc_ice_server_parse ("stun://127.0.0.1:3478", NULL));
     g_ptr_array_add (f->config->ice_servers,
         psc_ice_server_parse ("turn://periscope:s3cret@127.0.0.1:3478", NULL));
-    options.ice_servers = f->config->ice_servers;
+    options.ice.servers = f->config->ice_servers;
   }
 
   source = psc_source_select (f->config, &error);
@@ -86,10 +88,11 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_true (psc_stream_start (f->stream, 10000, &error));
   g_assert_no_error (error);
 
-  f->signalling = psc_signalling_new (&options);
-  psc_signalling_add_stream (f->signalling, f->stream);
-  f->whep = psc_whep_new (f->signalling, &options);
-  f->server = psc_server_new (f->signalling, f->whep);
+  f->registry = psc_registry_new (f->config->max_viewers);
+  psc_registry_add_stream (f->registry, f->stream);
+  f->signalling = psc_signalling_new (f->registry, &options);
+  f->whep = psc_whep_new (f->registry, &options);
+  f->server = psc_server_new (f->registry, f->signalling, f->whep);
   g_assert_true (psc_server_listen (f->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
   f->url = g_strdup_printf ("ws://127.0.0.1:%u/ws/%s", psc_server_get_port (f->server),
@@ -130,6 +133,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->server);
   g_clear_object (&f->whep);
   g_clear_object (&f->signalling);
+  g_clear_object (&f->registry);
   psc_stream_stop (f->stream);
   g_clear_object (&f->stream);
   g_free (f->url);

@@ -1,0 +1,264 @@
+/* periscope — the daemon: what main() runs, from the configuration to the main loop's end
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-daemon.h"
+#include "psc-encoder.h"
+#include "psc-registry.h"
+#include "psc-server.h"
+#include "psc-signalling.h"
+#include "psc-source.h"
+#include "psc-stream.h"
+#include "psc-viewer.h"
+#include "psc-whep.h"
+
+#include <glib-unix.h>
+#include <string.h>
+
+/* How long the first frame may take: cameras can be slow to start streaming. */
+#define START_TIMEOUT_MS 10000
+/* How long viewers get to see the WebSocket close on shutdown. */
+#define SHUTDOWN_GRACE_MS 1000
+
+struct _PscDaemon {
+  GObject parent;
+
+  const PscConfig *config;
+  GMainLoop *loop;
+  guint signal_sources[2];
+  PscRegistry *registry;
+  PscSignalling *signalling;
+  PscWhep *whep;
+  PscServer *server;
+  guint grace_timer;
+  guint peers_timer;
+  gboolean stopping;
+  PscExitCode exit_code;
+};
+
+G_DEFINE_FINAL_TYPE (PscDaemon, psc_daemon, G_TYPE_OBJECT)
+
+PscExitCode
+psc_exit_code_for_error (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, PSC_EXIT_UNAVAILABLE);
+
+  return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ?
+      PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
+}
+
+static void
+psc_daemon_finalize (GObject *object)
+{
+  PscDaemon *self = PSC_DAEMON (object);
+  GPtrArray *streams;
+
+  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
+    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  g_clear_handle_id (&self->grace_timer, g_source_remove);
+  g_clear_handle_id (&self->peers_timer, g_source_remove);
+  g_clear_object (&self->server);
+  g_clear_object (&self->whep);
+  g_clear_object (&self->signalling);
+  if (self->registry != NULL) {
+    streams = psc_registry_get_streams (self->registry);
+    for (guint i = 0; i < streams->len; i++) {
+      g_signal_handlers_disconnect_by_data (g_ptr_array_index (streams, i), self);
+      psc_stream_stop (g_ptr_array_index (streams, i));
+    }
+  }
+  g_clear_object (&self->registry);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  G_OBJECT_CLASS (psc_daemon_parent_class)->finalize (object);
+}
+
+static void
+psc_daemon_class_init (PscDaemonClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = psc_daemon_finalize;
+}
+
+static void
+psc_daemon_init (PscDaemon *self)
+{
+}
+
+static gboolean
+on_grace_over (gpointer user_data)
+{
+  PscDaemon *self = user_data;
+
+  self->grace_timer = 0;
+  g_main_loop_quit (self->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_peers_check (gpointer user_data)
+{
+  PscDaemon *self = user_data;
+
+  if (psc_signalling_get_peer_count (self->signalling) > 0)
+    return G_SOURCE_CONTINUE;
+  self->peers_timer = 0;
+  g_main_loop_quit (self->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Tells the viewers, then quits the loop once their sockets are closed (or after a grace
+ * period). A second call (a second Ctrl-C) quits at once. */
+static void
+stop (PscDaemon *self, PscExitCode exit_code)
+{
+  if (self->stopping) {
+    g_main_loop_quit (self->loop);
+    return;
+  }
+  self->stopping = TRUE;
+  self->exit_code = exit_code;
+  g_print ("periscope: stopping\n");
+  if (self->signalling == NULL) {
+    g_main_loop_quit (self->loop);
+    return;
+  }
+  psc_signalling_shutdown (self->signalling);
+  psc_whep_close_all (self->whep);
+  self->grace_timer = g_timeout_add (SHUTDOWN_GRACE_MS, on_grace_over, self);
+  self->peers_timer = g_timeout_add (20, on_peers_check, self);
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  stop (user_data, PSC_EXIT_OK);
+  return G_SOURCE_CONTINUE;
+}
+
+PscDaemon *
+psc_daemon_new (const PscConfig *config)
+{
+  PscDaemon *self;
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  self = g_object_new (PSC_TYPE_DAEMON, NULL);
+  self->config = config;
+  self->loop = g_main_loop_new (NULL, FALSE);
+  self->signal_sources[0] = g_unix_signal_add (SIGINT, on_quit_signal, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGTERM, on_quit_signal, self);
+  return self;
+}
+
+/* The camera pipeline failed: the viewers were told (stream_failed). Exit with
+ * EX_UNAVAILABLE, so a supervisor (systemd Restart=on-failure) starts periscope afresh and
+ * the pages reconnect by themselves. */
+static void
+on_stream_error (PscStream *stream, GError *error, gpointer user_data)
+{
+  g_printerr ("periscope: stream %s failed: %s\n", psc_stream_get_id (stream), error->message);
+  stop (user_data, PSC_EXIT_UNAVAILABLE);
+}
+
+/* Encoders run while their codec has viewers; the operator sees them come. */
+static void
+on_encoder_started (PscStream *stream, guint codec, const char *encoder, gpointer user_data)
+{
+  PscDaemon *self = user_data;
+  const PscConfig *config = self->config;
+  /* A hand-written encoder follows --bitrate only where it says ${bitrate_…}. */
+  gboolean own_bitrate = config->encoder != NULL && codec == (guint) config->codec &&
+      strstr (config->encoder, "${bitrate") == NULL;
+
+  g_print ("periscope: encoder %s started for stream %s: %s %dx%d at up to %d fps, ",
+      encoder, psc_stream_get_id (stream), psc_codec_to_string (codec), config->width,
+      config->height, config->framerate);
+  if (own_bitrate)
+    g_print ("bitrate as in the encoder description\n");
+  else
+    g_print ("%d kbit/s\n", config->bitrate);
+}
+
+/* Chooses the source and the encoders, builds and starts the stream. */
+static PscStream *
+start_stream (PscDaemon *self, GError **error)
+{
+  const PscConfig *config = self->config;
+  g_autoptr (PscSourceChoice) source = NULL;
+  PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { NULL };
+  g_autoptr (PscStream) stream = NULL;
+  PscCodec codec;
+
+  source = psc_source_select (config, error);
+  if (source == NULL)
+    return NULL;
+  g_print ("periscope: source: %s\n  %s\n", source->description, source->reason);
+
+  if (!psc_encoder_select_all (config, NULL, NULL, encoders, &codec, error))
+    return NULL;
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
+    if (encoders[c] != NULL)
+      g_print ("periscope: %s encoder: %s%s\n  %s\n", psc_codec_to_string (c),
+          encoders[c]->factory, c == codec ? " (the page's codec)" : "", encoders[c]->reason);
+    else
+      g_print ("periscope: %s: no working encoder here (--list-encoders says why)\n",
+          psc_codec_to_string (c));
+  }
+
+  stream = psc_stream_new (config->stream_id, source, encoders, codec, config, error);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    g_clear_pointer (&encoders[c], psc_encoder_choice_free);
+  if (stream == NULL)
+    return NULL;
+  psc_viewer_prepare ();
+  if (!psc_stream_start (stream, START_TIMEOUT_MS, error)) {
+    g_prefix_error (error, "cannot start stream %s: ", config->stream_id);
+    return NULL;
+  }
+  g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), self);
+  g_signal_connect (stream, "encoder-started", G_CALLBACK (on_encoder_started), self);
+  return g_steal_pointer (&stream);
+}
+
+gboolean
+psc_daemon_start (PscDaemon *self, GError **error)
+{
+  const PscConfig *config;
+  g_autoptr (PscStream) stream = NULL;
+  g_auto (GStrv) urls = NULL;
+  PscViewerOptions viewer_options = { 0 };
+
+  g_return_val_if_fail (PSC_IS_DAEMON (self) && self->registry == NULL, FALSE);
+
+  config = self->config;
+  stream = start_stream (self, error);
+  if (stream == NULL)
+    return FALSE;
+  self->registry = psc_registry_new (config->max_viewers);
+  psc_registry_add_stream (self->registry, stream);
+
+  viewer_options.ice.addresses = config->ice_addresses;
+  viewer_options.ice.servers = config->ice_servers;
+  viewer_options.connect_timeout_s = config->connect_timeout;
+  self->signalling = psc_signalling_new (self->registry, &viewer_options);
+  self->whep = psc_whep_new (self->registry, &viewer_options);
+  self->server = psc_server_new (self->registry, self->signalling, self->whep);
+  if (!psc_server_listen (self->server, config->bind, config->port, error)) {
+    g_prefix_error (error, "cannot listen on %s port %d: ",
+        config->bind ? config->bind : "every interface", config->port);
+    return FALSE;
+  }
+  urls = psc_server_get_page_urls (self->server, config->bind);
+  for (guint i = 0; urls[i] != NULL; i++)
+    g_print ("periscope: open %s\n", urls[i]);
+  return TRUE;
+}
+
+PscExitCode
+psc_daemon_run (PscDaemon *self)
+{
+  g_return_val_if_fail (PSC_IS_DAEMON (self), PSC_EXIT_UNAVAILABLE);
+
+  /* A signal during start-up has asked to stop already. */
+  if (!self->stopping)
+    g_main_loop_run (self->loop);
+  return self->exit_code;
+}

@@ -1,0 +1,141 @@
+/* periscope — the streams a daemon serves, and the viewer limit over all of them
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-registry.h"
+
+G_DEFINE_QUARK (psc-registry-error-quark, psc_registry_error)
+
+struct _PscRegistry {
+  GObject parent;
+
+  GPtrArray *streams;           /* PscStream*, ref'd, in the order added */
+  guint max_viewers;
+};
+
+G_DEFINE_FINAL_TYPE (PscRegistry, psc_registry, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_STREAM_ADDED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void
+psc_registry_finalize (GObject *object)
+{
+  PscRegistry *self = PSC_REGISTRY (object);
+
+  g_ptr_array_unref (self->streams);
+  G_OBJECT_CLASS (psc_registry_parent_class)->finalize (object);
+}
+
+static void
+psc_registry_class_init (PscRegistryClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = psc_registry_finalize;
+
+  /**
+   * PscRegistry::stream-added:
+   * @registry: the registry
+   * @stream: the stream just added
+   *
+   * Emitted on the main context by psc_registry_add_stream().
+   */
+  signals[SIGNAL_STREAM_ADDED] = g_signal_new ("stream-added", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, PSC_TYPE_STREAM);
+}
+
+static void
+psc_registry_init (PscRegistry *self)
+{
+  self->streams = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+PscRegistry *
+psc_registry_new (guint max_viewers)
+{
+  PscRegistry *self = g_object_new (PSC_TYPE_REGISTRY, NULL);
+
+  self->max_viewers = max_viewers;
+  return self;
+}
+
+void
+psc_registry_add_stream (PscRegistry *self, PscStream *stream)
+{
+  g_return_if_fail (PSC_IS_REGISTRY (self) && PSC_IS_STREAM (stream));
+  g_return_if_fail (psc_registry_lookup (self, psc_stream_get_id (stream)) == NULL);
+
+  g_ptr_array_add (self->streams, g_object_ref (stream));
+  g_signal_emit (self, signals[SIGNAL_STREAM_ADDED], 0, stream);
+}
+
+PscStream *
+psc_registry_lookup (PscRegistry *self, const char *id)
+{
+  g_return_val_if_fail (PSC_IS_REGISTRY (self), NULL);
+
+  for (guint i = 0; id != NULL && i < self->streams->len; i++) {
+    PscStream *stream = g_ptr_array_index (self->streams, i);
+    if (g_str_equal (psc_stream_get_id (stream), id))
+      return stream;
+  }
+  return NULL;
+}
+
+PscStream *
+psc_registry_lookup_checked (PscRegistry *self, const char *id, GError **error)
+{
+  PscStream *stream = psc_registry_lookup (self, id);
+
+  if (stream == NULL)
+    g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_NO_STREAM, "no stream \"%s\"",
+        id);
+  return stream;
+}
+
+GPtrArray *
+psc_registry_get_streams (PscRegistry *self)
+{
+  g_return_val_if_fail (PSC_IS_REGISTRY (self), NULL);
+  return self->streams;
+}
+
+PscStream *
+psc_registry_get_default_stream (PscRegistry *self)
+{
+  g_return_val_if_fail (PSC_IS_REGISTRY (self), NULL);
+  return self->streams->len > 0 ? g_ptr_array_index (self->streams, 0) : NULL;
+}
+
+guint
+psc_registry_count_viewers (PscRegistry *self)
+{
+  guint viewers = 0;
+
+  g_return_val_if_fail (PSC_IS_REGISTRY (self), 0);
+
+  for (guint i = 0; i < self->streams->len; i++) {
+    PscStreamStats stats;
+    psc_stream_get_stats (g_ptr_array_index (self->streams, i), &stats);
+    viewers += stats.viewers;
+  }
+  return viewers;
+}
+
+gboolean
+psc_registry_check_viewer_limit (PscRegistry *self, GError **error)
+{
+  guint viewers;
+
+  g_return_val_if_fail (PSC_IS_REGISTRY (self), FALSE);
+
+  if (self->max_viewers == 0)
+    return TRUE;
+  viewers = psc_registry_count_viewers (self);
+  if (viewers < self->max_viewers)
+    return TRUE;
+  g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT,
+      "the viewer limit is reached (%u viewers, --max-viewers); try again later", viewers);
+  return FALSE;
+}
