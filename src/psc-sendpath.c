@@ -78,6 +78,13 @@ is_pass_through_fec (GstElement *bin, GstPad *src)
   return ulpfec && red && !other;
 }
 
+/* WORKAROUND(GStreamer 1.22): webrtcbin puts `rtpulpfecenc ! rtpredenc` on every send stream,
+ * FEC negotiated or not, and neither implements chain_list: every frame's buffer list is split
+ * into packets there, and the rest of the send path runs once per packet (psc-sendpath.h).
+ * RTP goes around the pair while both pass packets on untouched.
+ * Upstream: not reported.
+ * Remove when: periscope requires a GStreamer whose webrtcbin adds no FEC encoder without FEC,
+ * or whose rtpulpfecenc and rtpredenc handle buffer lists. */
 guint
 psc_sendpath_skip_fec (GstElement *webrtc)
 {
