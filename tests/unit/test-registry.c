@@ -1,0 +1,142 @@
+/* periscope unit tests — the stream registry: lookup, the default stream, the viewer limit
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/gst.h>
+#include <string.h>
+
+#include "psc-config.h"
+#include "psc-registry.h"
+
+/* A stream built, not started: the registry needs no frames. */
+static PscStream *
+make_stream (const char *id)
+{
+  g_autoptr (PscConfig) config = psc_config_new ();
+  g_autoptr (GError) error = NULL;
+  PscSourceChoice source = {
+    .kind = PSC_SOURCE_TEST_PATTERN,
+    .description = (char *) "videotestsrc is-live=true",
+    .reason = (char *) "a test",
+  };
+  PscEncoderChoice h264 = {
+    .codec = PSC_CODEC_H264,
+    .factory = (char *) "x264enc",
+    .description = (char *) "x264enc tune=zerolatency speed-preset=ultrafast",
+    .reason = (char *) "a test",
+  };
+  PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { [PSC_CODEC_H264] = &h264 };
+  PscStream *stream;
+
+  config->width = 160;
+  config->height = 120;
+  g_assert_true (psc_config_validate (config, &error));
+  stream = psc_stream_new (id, &source, encoders, PSC_CODEC_H264, config, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (stream);
+  return stream;
+}
+
+static void
+on_stream_added (PscRegistry *registry, PscStream *stream, gpointer user_data)
+{
+  g_ptr_array_add (user_data, stream);
+}
+
+static void
+test_lookup (void)
+{
+  g_autoptr (PscRegistry) registry = psc_registry_new (0);
+  g_autoptr (PscStream) camera = make_stream ("camera");
+  g_autoptr (PscStream) garden = make_stream ("garden");
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_null (psc_registry_get_default_stream (registry));
+  g_assert_cmpuint (psc_registry_get_streams (registry)->len, ==, 0);
+  g_signal_connect (registry, "stream-added", G_CALLBACK (on_stream_added), added);
+
+  psc_registry_add_stream (registry, camera);
+  psc_registry_add_stream (registry, garden);
+  g_assert_cmpuint (added->len, ==, 2);
+  g_assert_true (g_ptr_array_index (added, 0) == camera);
+  g_assert_true (g_ptr_array_index (added, 1) == garden);
+
+  g_assert_true (psc_registry_lookup (registry, "camera") == camera);
+  g_assert_true (psc_registry_lookup (registry, "garden") == garden);
+  g_assert_null (psc_registry_lookup (registry, "cellar"));
+  g_assert_null (psc_registry_lookup (registry, NULL));
+  g_assert_null (psc_registry_lookup_checked (registry, "cellar", &error));
+  g_assert_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_NO_STREAM);
+  g_assert_nonnull (strstr (error->message, "cellar"));
+
+  /* The first added is the default, whatever comes after; the order is kept. */
+  g_assert_true (psc_registry_get_default_stream (registry) == camera);
+  g_assert_true (g_ptr_array_index (psc_registry_get_streams (registry), 1) == garden);
+}
+
+static GstElement *
+fake_branch (void)
+{
+  GstElement *bin = gst_bin_new (NULL);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_autoptr (GstPad) pad = gst_element_get_static_pad (sink, "sink");
+
+  g_object_set (sink, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (bin), sink);
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", pad));
+  return gst_object_ref_sink (bin);
+}
+
+static void
+test_viewer_limit (void)
+{
+  g_autoptr (PscRegistry) unlimited = psc_registry_new (0);
+  g_autoptr (PscRegistry) registry = psc_registry_new (2);
+  g_autoptr (PscStream) camera = make_stream ("camera");
+  g_autoptr (PscStream) garden = make_stream ("garden");
+  g_autoptr (GstElement) a = fake_branch ();
+  g_autoptr (GstElement) b = fake_branch ();
+  g_autoptr (GError) error = NULL;
+
+  psc_registry_add_stream (registry, camera);
+  psc_registry_add_stream (registry, garden);
+  psc_registry_add_stream (unlimited, camera);
+  g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 0);
+  g_assert_true (psc_registry_check_viewer_limit (registry, &error));
+  g_assert_no_error (error);
+
+  /* Viewers of every stream count towards the one limit. */
+  g_assert_true (psc_stream_attach (camera, a, PSC_CODEC_H264, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 1);
+  g_assert_true (psc_registry_check_viewer_limit (registry, &error));
+  g_assert_true (psc_stream_attach (garden, b, PSC_CODEC_H264, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 2);
+  g_assert_false (psc_registry_check_viewer_limit (registry, &error));
+  g_assert_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT);
+  g_assert_nonnull (strstr (error->message, "--max-viewers"));
+  /* 0 is no limit. */
+  g_assert_true (psc_registry_check_viewer_limit (unlimited, NULL));
+
+  /* A viewer gone frees its seat. */
+  psc_stream_detach (camera, a);
+  g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 1);
+  g_assert_true (psc_registry_check_viewer_limit (registry, NULL));
+  psc_stream_detach (garden, b);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  psc_stream_stop (camera);
+  psc_stream_stop (garden);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/registry/lookup", test_lookup);
+  g_test_add_func ("/registry/viewer-limit", test_viewer_limit);
+  return g_test_run ();
+}
