@@ -278,7 +278,11 @@ psc_test_client_answer (PscTestClient *client, const PscMessage *offer)
   client->camera_id = g_strdup (offer->from_peer_id);
   if (client->pipeline == NULL)
     build_pipeline (client);
-  g_assert_cmpint (gst_sdp_message_new_from_text (offer->sdp, &sdp), ==, GST_SDP_OK);
+  if (gst_sdp_message_new_from_text (offer->sdp, &sdp) != GST_SDP_OK) {
+    g_test_fail_printf ("the offer's SDP does not parse: %.200s", offer->sdp);
+    g_clear_pointer (&sdp, gst_sdp_message_free);
+    return;
+  }
   description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
   promise = gst_promise_new_with_change_func (on_offer_set, client, NULL);
   g_signal_emit_by_name (client->webrtc, "set-remote-description", description, promise);
