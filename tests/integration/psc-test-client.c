@@ -11,6 +11,7 @@
 
 struct _PscTestClient {
   SoupSession *session;
+  GCancellable *cancellable;    /* the connection attempt */
   SoupWebsocketConnection *connection;
   GError *connect_error;
   gboolean closed;
@@ -35,19 +36,65 @@ psc_test_time_factor (void)
   return value >= 1 && value <= 100 ? (guint) value : 1;
 }
 
-void
+/* How often a wait looks at its condition when nothing on the main context happens: what it
+ * waits for is often changed by a streaming thread (decoded frames, a branch finalized, the
+ * stream's statistics), which does not wake the main context. */
+#define RECHECK_MS 10
+
+static gboolean
+on_watchdog (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_recheck (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Blocks in the context with a watchdog that wakes it, as WirePlumber's base test fixture
+ * and libsoup's test utilities do, rather than polling; and fails the test instead of
+ * aborting the program, so the other tests still run. */
+gboolean
 psc_test_iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeout_s,
     const char *what)
 {
-  gint64 deadline = g_get_monotonic_time () +
-      (gint64) timeout_s * psc_test_time_factor () * G_TIME_SPAN_SECOND;
+  g_autoptr (GMainContext) context = g_main_context_ref_thread_default ();
+  g_autoptr (GSource) watchdog = g_timeout_source_new_seconds (timeout_s *
+      psc_test_time_factor ());
+  g_autoptr (GSource) recheck = g_timeout_source_new (RECHECK_MS);
+  gboolean expired = FALSE;
+  gboolean reached;
 
-  while (!done (data)) {
-    if (g_get_monotonic_time () > deadline)
-      g_error ("timed out after %u s waiting for %s", timeout_s, what);
-    g_main_context_iteration (NULL, FALSE);
-    g_usleep (1000);
-  }
+  g_source_set_callback (watchdog, on_watchdog, &expired, NULL);
+  g_source_attach (watchdog, context);
+  g_source_set_callback (recheck, on_recheck, NULL, NULL);
+  g_source_attach (recheck, context);
+  while (!(reached = done (data)) && !expired)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (watchdog);
+  g_source_destroy (recheck);
+  if (!reached)
+    g_test_fail_printf ("timed out after %u s waiting for %s", timeout_s, what);
+  return reached;
+}
+
+/* Main context. */
+static gboolean
+report_failure (gpointer user_data)
+{
+  g_test_fail_printf ("%s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread: fails the test from the main context (GTest's state is not thread-safe); the
+ * test's next wait runs into its timeout and ends it. */
+static void
+fail_from_any_thread (PscTestClient *client, char *message)
+{
+  psc_defer (client->context, report_failure, message, g_free);
 }
 
 static void
@@ -60,8 +107,13 @@ send_message (PscTestClient *client, PscMessage *message)
 void
 psc_test_client_send (PscTestClient *client, const char *text)
 {
-  g_assert_cmpint (soup_websocket_connection_get_state (client->connection), ==,
-      SOUP_WEBSOCKET_STATE_OPEN);
+  /* The server may have closed it: that fails the test, and the reply it waits for next
+   * never comes. */
+  if (soup_websocket_connection_get_state (client->connection) != SOUP_WEBSOCKET_STATE_OPEN) {
+    g_test_fail_printf ("cannot send %.60s: the WebSocket is closed (code %u)", text,
+        soup_websocket_connection_get_close_code (client->connection));
+    return;
+  }
   soup_websocket_connection_send_text (client->connection, text);
 }
 
@@ -179,13 +231,23 @@ on_answer_created (GstPromise *promise, gpointer user_data)
 {
   PscTestClient *client = user_data;
   GstWebRTCSessionDescription *answer = NULL;
+  const GstStructure *reply;
   PscMessage *message;
 
-  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
-  gst_structure_get (gst_promise_get_reply (promise), "answer",
-      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  /* webrtcbin refuses to answer an offer it cannot take: the server's fault, not ours. */
+  reply = gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED ?
+      gst_promise_get_reply (promise) : NULL;
+  if (reply != NULL)
+    gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  if (answer == NULL) {
+    g_autofree char *why = reply != NULL ? gst_structure_to_string (reply) : NULL;
+
+    fail_from_any_thread (client, g_strdup_printf ("webrtcbin made no answer to the offer: %s",
+            why != NULL ? why : "no reply"));
+    gst_promise_unref (promise);
+    return;
+  }
   gst_promise_unref (promise);
-  g_assert_nonnull (answer);
   g_signal_emit_by_name (client->webrtc, "set-local-description", answer, NULL);
 
   message = psc_message_new (PSC_MESSAGE_ANSWER);
@@ -216,7 +278,11 @@ psc_test_client_answer (PscTestClient *client, const PscMessage *offer)
   client->camera_id = g_strdup (offer->from_peer_id);
   if (client->pipeline == NULL)
     build_pipeline (client);
-  g_assert_cmpint (gst_sdp_message_new_from_text (offer->sdp, &sdp), ==, GST_SDP_OK);
+  if (gst_sdp_message_new_from_text (offer->sdp, &sdp) != GST_SDP_OK) {
+    g_test_fail_printf ("the offer's SDP does not parse: %.200s", offer->sdp);
+    g_clear_pointer (&sdp, gst_sdp_message_free);
+    return;
+  }
   description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
   promise = gst_promise_new_with_change_func (on_offer_set, client, NULL);
   g_signal_emit_by_name (client->webrtc, "set-remote-description", description, promise);
@@ -234,7 +300,11 @@ on_message (SoupWebsocketConnection *connection, int type, GBytes *bytes, gpoint
   const char *data = g_bytes_get_data (bytes, &length);
   PscMessage *message = psc_message_parse (data, length, &error);
 
-  g_assert_no_error (error);
+  if (message == NULL) {
+    g_test_fail_printf ("the server sent what does not parse (%s): %.*s", error->message,
+        (int) MIN (length, 200), data);
+    return;
+  }
   switch (message->type) {
     case PSC_MESSAGE_EXISTING_PEERS:
       g_free (client->peer_id);
@@ -271,6 +341,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 
   client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
       &client->connect_error);
+  g_clear_object (&client->cancellable);
   if (client->connection != NULL) {
     g_signal_connect (client->connection, "message", G_CALLBACK (on_message), client);
     g_signal_connect (client->connection, "closed", G_CALLBACK (on_closed), client);
@@ -281,7 +352,7 @@ static gboolean
 connect_done (gpointer data)
 {
   PscTestClient *client = data;
-  return client->connection != NULL || client->connect_error != NULL;
+  return client->cancellable == NULL;
 }
 
 PscTestClient *
@@ -294,10 +365,21 @@ psc_test_client_new (const char *url, gboolean auto_answer)
   client->context = g_main_context_ref_thread_default ();
   g_queue_init (&client->messages);
   client->session = soup_session_new ();
+  client->cancellable = g_cancellable_new ();
   soup_session_websocket_connect_async (client->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-      NULL, on_connected, client);
-  psc_test_iterate_until (connect_done, client, 10, "the WebSocket to connect");
-  g_assert_no_error (client->connect_error);
+      client->cancellable, on_connected, client);
+  if (!psc_test_iterate_until (connect_done, client, 10, "the WebSocket to connect")) {
+    /* on_connected still gets @client: let it come, cancelled, before @client goes. */
+    g_cancellable_cancel (client->cancellable);
+    while (!connect_done (client))
+      g_main_context_iteration (NULL, TRUE);
+  } else if (client->connect_error != NULL) {
+    g_test_fail_printf ("could not connect to %s: %s", url, client->connect_error->message);
+  }
+  if (client->connection == NULL) {
+    psc_test_client_free (client);
+    return NULL;
+  }
   return client;
 }
 
@@ -321,6 +403,7 @@ psc_test_client_free (PscTestClient *client)
   for (int i = 0; i < 50; i++)
     g_main_context_iteration (NULL, FALSE);
   g_queue_clear_full (&client->messages, (GDestroyNotify) psc_message_free);
+  g_clear_error (&client->connect_error);
   g_object_unref (client->session);
   g_main_context_unref (client->context);
   g_free (client->peer_id);
@@ -340,11 +423,14 @@ frames_reached (gpointer data)
   return (guint) g_atomic_int_get (&wait->client->frames) >= wait->target;
 }
 
-void
+gboolean
 psc_test_client_wait_frames (PscTestClient *client, guint n, guint timeout_s)
 {
-  FrameWait wait = { client, psc_test_client_get_frames (client) + n };
-  psc_test_iterate_until (frames_reached, &wait, timeout_s, "decoded frames");
+  FrameWait wait = { .client = client, .target = psc_test_client_get_frames (client) + n };
+  g_autofree char *what = g_strdup_printf ("%u decoded frames (%u so far)", n,
+      psc_test_client_get_frames (client));
+
+  return psc_test_iterate_until (frames_reached, &wait, timeout_s, what);
 }
 
 guint
@@ -378,7 +464,7 @@ message_arrived (gpointer data)
 PscMessage *
 psc_test_client_wait_message (PscTestClient *client, PscMessageType type, guint timeout_s)
 {
-  MessageWait wait = { client, type, NULL };
+  MessageWait wait = { .client = client, .type = type };
   g_autofree char *what = g_strdup_printf ("a \"%s\" message",
       psc_message_type_to_string (type));
 
@@ -392,11 +478,15 @@ is_closed (gpointer data)
   return ((PscTestClient *) data)->closed;
 }
 
-gushort
-psc_test_client_wait_closed (PscTestClient *client, guint timeout_s)
+gboolean
+psc_test_client_wait_closed (PscTestClient *client, guint timeout_s, gushort *close_code)
 {
-  psc_test_iterate_until (is_closed, client, timeout_s, "the server to close the WebSocket");
-  return client->close_code;
+  if (!psc_test_iterate_until (is_closed, client, timeout_s,
+          "the server to close the WebSocket"))
+    return FALSE;
+  if (close_code != NULL)
+    *close_code = client->close_code;
+  return TRUE;
 }
 
 const char *

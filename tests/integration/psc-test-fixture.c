@@ -1,0 +1,288 @@
+/* periscope tests — the daemon's parts wired up on 127.0.0.1 for one integration test
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-test-fixture.h"
+#include "psc-encoder.h"
+#include "psc-source.h"
+
+/* The daemon's configuration for @params, validated. */
+static PscConfig *
+config_new (const PscTestFixtureData *params)
+{
+  PscConfig *config = psc_config_new ();
+  g_autoptr (GError) error = NULL;
+
+  config->source = g_strdup (params->source ? params->source : PSC_TEST_SOURCE);
+  if (params->max_viewers > 0)
+    config->max_viewers = params->max_viewers;
+  config->always_on = params->always_on;
+  config->width = 320;
+  config->height = 240;
+  config->bitrate = params->bitrate > 0 ? params->bitrate : 500;
+  g_assert_true (psc_codec_from_string (params->codec, &config->codec));
+  config->codec_explicit = TRUE;
+  g_assert_true (psc_config_validate (config, &error));
+  g_assert_no_error (error);
+  if (params->keyframe_interval > 0)
+    config->keyframe_interval = params->keyframe_interval;
+  if (params->ice_servers) {
+    g_ptr_array_add (config->ice_servers, psc_ice_server_parse ("stun://127.0.0.1:3478", NULL));
+    g_ptr_array_add (config->ice_servers,
+        psc_ice_server_parse ("turn://periscope:s3cret@127.0.0.1:3478", NULL));
+  }
+  return config;
+}
+
+/* The one place where the stream, the signalling, the WHEP endpoint and the server are made
+ * and wired together: keep it that way, so a change to their constructors is made once. */
+void
+psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
+{
+  const PscTestFixtureData *params = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscSourceChoice) source = NULL;
+  PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { NULL };
+  PscCodec codec;
+  char *ice_addresses[] = { (char *) "127.0.0.1", NULL };
+  PscViewerOptions options;
+
+  f->config = config_new (params);
+  options = (PscViewerOptions) {
+    .ice = {
+      .addresses = ice_addresses,
+      .servers = f->config->ice_servers->len > 0 ? f->config->ice_servers : NULL,
+    },
+    .connect_timeout_s = params->connect_timeout_s * psc_test_time_factor (),
+  };
+
+  source = psc_source_select (f->config, &error);
+  g_assert_no_error (error);
+  g_assert_true (psc_encoder_select_all (f->config, NULL, NULL, encoders, &codec, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (codec, ==, f->config->codec);
+  f->stream = psc_stream_new (f->config->stream_id, source, encoders, codec, f->config, &error);
+  g_assert_no_error (error);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    g_clear_pointer (&encoders[c], psc_encoder_choice_free);
+  g_assert_true (psc_stream_start (f->stream, 10000, &error));
+  g_assert_no_error (error);
+
+  f->registry = psc_registry_new (f->config->max_viewers);
+  psc_registry_add_stream (f->registry, f->stream);
+  f->signalling = psc_signalling_new (f->registry, &options);
+  f->whep = psc_whep_new (f->registry, &options);
+  f->server = psc_server_new (f->registry, f->signalling, f->whep);
+  g_assert_true (psc_server_listen (f->server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  f->url = g_strdup_printf ("ws://127.0.0.1:%u/ws/%s", psc_server_get_port (f->server),
+      f->config->stream_id);
+}
+
+static gboolean
+no_viewers (gpointer data)
+{
+  PscStreamStats stats;
+  psc_stream_get_stats (data, &stats);
+  return stats.viewers == 0;
+}
+
+void
+psc_test_fixture_teardown (PscTestFixture *f, gconstpointer data)
+{
+  /* A failed wait marks the test failed and teardown goes on: the next test needs the
+   * port, the capture and the main context back. */
+  psc_signalling_shutdown (f->signalling);
+  psc_whep_close_all (f->whep);
+  psc_test_iterate_until (no_viewers, f->stream, 10, "every viewer to be detached");
+  psc_test_iterate_until (psc_test_no_webrtcbin, f->stream, 10, "every branch to be removed");
+  for (int i = 0; i < 100; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_clear_object (&f->server);
+  g_clear_object (&f->whep);
+  g_clear_object (&f->signalling);
+  g_clear_object (&f->registry);
+  psc_stream_stop (f->stream);
+  g_clear_object (&f->stream);
+  g_free (f->url);
+  psc_config_free (f->config);
+}
+
+guint
+psc_test_count_elements (GstElement *pipeline, const char *factory)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (pipeline));
+  GValue item = G_VALUE_INIT;
+  guint count = 0;
+
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElementFactory *f = gst_element_get_factory (g_value_get_object (&item));
+    if (f != NULL && g_str_equal (GST_OBJECT_NAME (f), factory))
+      count++;
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  return count;
+}
+
+gboolean
+psc_test_no_webrtcbin (gpointer stream)
+{
+  return psc_test_count_elements (psc_stream_get_pipeline (stream), "webrtcbin") == 0;
+}
+
+gboolean
+psc_test_one_webrtcbin (gpointer stream)
+{
+  return psc_test_count_elements (psc_stream_get_pipeline (stream), "webrtcbin") == 1;
+}
+
+GstPad *
+psc_test_first_element_pad (GstElement *pipeline, const char *factory, const char *name)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (pipeline),
+      factory);
+  GValue item = G_VALUE_INIT;
+  GstPad *pad;
+
+  g_assert_cmpint (gst_iterator_next (it, &item), ==, GST_ITERATOR_OK);
+  pad = gst_element_get_static_pad (g_value_get_object (&item), name);
+  g_value_unset (&item);
+  g_assert_nonnull (pad);
+  return pad;
+}
+
+gpointer *
+psc_test_watch_element (GstElement *pipeline, const char *name)
+{
+  g_autoptr (GstElement) branch = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  gpointer *weak = g_new0 (gpointer, 1);
+
+  g_assert_nonnull (branch);
+  *weak = branch;
+  g_object_add_weak_pointer (G_OBJECT (branch), weak);
+  return weak;
+}
+
+gpointer *
+psc_test_watch_branch (GstElement *pipeline, const char *peer_id)
+{
+  g_autofree char *name = g_strdup_printf ("viewer-%s", peer_id);
+  return psc_test_watch_element (pipeline, name);
+}
+
+gboolean
+psc_test_finalized (gpointer weak)
+{
+  return *(gpointer *) weak == NULL;
+}
+
+static void
+on_stream_error (PscStream *stream, GError *error, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+void
+psc_test_flag_on_stream_error (PscStream *stream, gboolean *flag)
+{
+  g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), flag);
+}
+
+gboolean
+psc_test_flag_set (gpointer flag)
+{
+  return *(gboolean *) flag;
+}
+
+typedef struct {
+  GBytes *body;
+  GError *error;
+  gboolean done;
+} HttpResult;
+
+static void
+on_http_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HttpResult *r = user_data;
+  r->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static gboolean
+http_done (gpointer data)
+{
+  return ((HttpResult *) data)->done;
+}
+
+char *
+psc_test_http_request (PscTestFixture *f, const char *method, const char *path,
+    const char *content_type, const char *body, const char *header, const char *value,
+    guint *status, SoupMessageHeaders **response_headers)
+{
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s",
+      psc_server_get_port (f->server), path);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  HttpResult r = { 0 };
+  gsize size;
+  const char *data;
+  char *text;
+
+  *status = 0;
+  if (response_headers != NULL)
+    *response_headers = NULL;
+  if (body != NULL) {
+    g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+    soup_message_set_request_body_from_bytes (msg, content_type, bytes);
+  }
+  if (header != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), header, value);
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, cancellable,
+      on_http_done, &r);
+  if (!psc_test_iterate_until (http_done, &r, 10, url)) {
+    /* on_http_done still gets @r, on this stack: let it come, cancelled. */
+    g_cancellable_cancel (cancellable);
+    while (!r.done)
+      g_main_context_iteration (NULL, TRUE);
+  } else if (r.error != NULL) {
+    g_test_fail_printf ("%s %s: %s", method, url, r.error->message);
+  }
+  if (r.body == NULL) {
+    g_clear_error (&r.error);
+    return NULL;
+  }
+  *status = soup_message_get_status (msg);
+  if (response_headers != NULL)
+    *response_headers = g_boxed_copy (SOUP_TYPE_MESSAGE_HEADERS,
+        soup_message_get_response_headers (msg));
+  data = g_bytes_get_data (r.body, &size);
+  text = g_strndup (data, size);
+  g_bytes_unref (r.body);
+  return text;
+}
+
+char *
+psc_test_http_get (PscTestFixture *f, const char *path, guint *status, char **content_type)
+{
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  char *body = psc_test_http_request (f, "GET", path, NULL, NULL, NULL, NULL, status,
+      &headers);
+
+  if (content_type != NULL)
+    *content_type = headers != NULL ?
+        g_strdup (soup_message_headers_get_content_type (headers, NULL)) : NULL;
+  return body;
+}
+
+JsonNode *
+psc_test_parse_json (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  if (node == NULL)
+    g_test_fail_printf ("not JSON (%s): %.200s", error != NULL ? error->message : "empty",
+        text);
+  return node;
+}

@@ -1,0 +1,153 @@
+/* periscope tests — the daemon's parts wired up on 127.0.0.1 for one integration test
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The real stream, signalling, WHEP endpoint and HTTP server, on port 0, built from a
+ * PscTestFixtureData the way the daemon builds them from its options; and what the test
+ * programs share to look into them (elements in the pipeline, HTTP requests).
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "psc-config.h"
+#include "psc-server.h"
+#include "psc-signalling.h"
+#include "psc-stream.h"
+#include "psc-whep.h"
+#include "psc-test-client.h"
+
+G_BEGIN_DECLS
+
+/* Small frames: the point is the plumbing, and CI has two cores. */
+#define PSC_TEST_SOURCE "videotestsrc is-live=true pattern=ball"
+
+/* What a test asks of its fixture; zero fields take the defaults. */
+typedef struct {
+  const char *codec;
+  guint connect_timeout_s;
+  guint max_viewers;            /* 0: the default */
+  const char *source;           /* NULL: PSC_TEST_SOURCE */
+  guint keyframe_interval;      /* frames; 0: the default (2 s) */
+  gboolean ice_servers;         /* a STUN and a TURN server on 127.0.0.1 (nothing listens) */
+  gboolean always_on;           /* --always-on: the capture is never released */
+  guint bitrate;                /* kbit/s; 0: 500 */
+} PscTestFixtureData;
+
+typedef struct {
+  PscConfig *config;
+  PscRegistry *registry;
+  PscStream *stream;
+  PscSignalling *signalling;
+  PscWhep *whep;
+  PscServer *server;
+  char *url;                    /* ws://127.0.0.1:PORT/ws/STREAM */
+} PscTestFixture;
+
+/**
+ * psc_test_fixture_setup:
+ * @data: a PscTestFixtureData
+ *
+ * Starts the stream (320x240) and the server, listening on 127.0.0.1, port 0.
+ */
+void        psc_test_fixture_setup (PscTestFixture *f, gconstpointer data);
+
+/**
+ * psc_test_fixture_teardown:
+ *
+ * Sends every viewer away, waits for their branches to go, and frees it all; also after a
+ * test that failed half-way.
+ */
+void        psc_test_fixture_teardown (PscTestFixture *f, gconstpointer data);
+
+/* g_test_add() of a test on a PscTestFixture. */
+#define PSC_TEST_ADD(path, data, test) \
+  g_test_add ((path), PscTestFixture, (data), psc_test_fixture_setup, (test), \
+      psc_test_fixture_teardown)
+
+/**
+ * psc_test_count_elements:
+ * Returns: how many elements made by @factory @pipeline holds, at any depth.
+ */
+guint       psc_test_count_elements (GstElement *pipeline, const char *factory);
+
+/**
+ * psc_test_no_webrtcbin:
+ * @stream: a PscStream
+ *
+ * For psc_test_iterate_until(): no viewer's branch is left in the pipeline.
+ */
+gboolean    psc_test_no_webrtcbin (gpointer stream);
+
+/* For psc_test_iterate_until(): exactly one viewer's branch is in the pipeline. */
+gboolean    psc_test_one_webrtcbin (gpointer stream);
+
+/**
+ * psc_test_first_element_pad:
+ * Returns: (transfer full): pad @name of the first element of @factory in @pipeline or its
+ *   bins; asserts there is one.
+ */
+GstPad *    psc_test_first_element_pad (GstElement *pipeline, const char *factory,
+    const char *name);
+
+/**
+ * psc_test_watch_element:
+ * Returns: (transfer full): a weak pointer (g_free() it) to element @name of @pipeline, for
+ *   psc_test_finalized(): a branch must be finalized, not only removed, once its viewer is
+ *   gone (it holds a webrtcbin: sockets, threads, DTLS state).
+ */
+gpointer *  psc_test_watch_element (GstElement *pipeline, const char *name);
+
+/* psc_test_watch_element() of viewer @peer_id's branch. */
+gpointer *  psc_test_watch_branch (GstElement *pipeline, const char *peer_id);
+
+/* For psc_test_iterate_until(): the weak pointer from psc_test_watch_element() is cleared. */
+gboolean    psc_test_finalized (gpointer weak);
+
+/**
+ * psc_test_flag_on_stream_error:
+ * @flag: set to %TRUE on the stream's "error" signal; for psc_test_flag_set()
+ */
+void        psc_test_flag_on_stream_error (PscStream *stream, gboolean *flag);
+
+/* For psc_test_iterate_until(): the gboolean at @flag is %TRUE. */
+gboolean    psc_test_flag_set (gpointer flag);
+
+/**
+ * psc_test_http_request:
+ * @method: GET, POST…
+ * @path: /api/streams…
+ * @content_type: (nullable): of @body
+ * @body: (nullable): the request body
+ * @header: (nullable): one more request header
+ * @value: (nullable): its value
+ * @status: (out): the response's status
+ * @response_headers: (out) (optional) (transfer full): the response's headers
+ *
+ * @method http://127.0.0.1:PORT@path, waiting up to 10 s.
+ *
+ * Returns: (transfer full) (nullable): the response body as text; %NULL, the test marked
+ *   failed, when no response came.
+ */
+char *      psc_test_http_request (PscTestFixture *f, const char *method, const char *path,
+    const char *content_type, const char *body, const char *header, const char *value,
+    guint *status, SoupMessageHeaders **response_headers);
+
+/**
+ * psc_test_http_get:
+ * @content_type: (out) (optional) (transfer full): the response's Content-Type, no parameters
+ *
+ * GET @path; as psc_test_http_request().
+ */
+char *      psc_test_http_get (PscTestFixture *f, const char *path, guint *status,
+    char **content_type);
+
+/**
+ * psc_test_parse_json:
+ * Returns: (transfer full) (nullable): @text parsed; %NULL, the test marked failed, when it
+ *   is not JSON.
+ */
+JsonNode *  psc_test_parse_json (const char *text);
+
+G_END_DECLS

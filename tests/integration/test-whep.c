@@ -1,0 +1,248 @@
+/* periscope integration tests: WHEP — every status, PATCH and DELETE on a session, ICE-server
+ * Link headers, the viewer limit shared with WebSocket viewers, a stream that is not live.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/webrtc/webrtc.h>
+
+#include "psc-test-fixture.h"
+
+/* A WHEP client's offer, made by a webrtcbin of our own: one recvonly video m-line for
+ * @caps (application/x-rtp…). No ICE gathering happens (no local description is set). */
+static char *
+make_offer (const char *caps)
+{
+  g_autoptr (GstElement) webrtc = gst_object_ref_sink (gst_element_factory_make ("webrtcbin",
+          NULL));
+  g_autoptr (GstCaps) rtp_caps = gst_caps_from_string (caps);
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  GstWebRTCSessionDescription *offer = NULL;
+  GstPromise *promise = gst_promise_new ();
+  char *text;
+
+  /* Like a browser: one BUNDLE group (RFC 9143), which the answer keeps. */
+  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
+  gst_element_set_state (webrtc, GST_STATE_READY);
+  g_signal_emit_by_name (webrtc, "add-transceiver",
+      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, rtp_caps, &transceiver);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
+  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
+  gst_structure_get (gst_promise_get_reply (promise), "offer",
+      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  g_assert_nonnull (offer);
+  text = gst_sdp_message_as_text (offer->sdp);
+  gst_webrtc_session_description_free (offer);
+  gst_element_set_state (webrtc, GST_STATE_NULL);
+  return text;
+}
+
+#define H264_OFFER_CAPS "application/x-rtp,media=video,encoding-name=H264,payload=102," \
+  "clock-rate=90000,packetization-mode=(string)1,profile-level-id=(string)42e01f"
+
+/* @method @path (with @header: @value if not %NULL), expecting status @expected and
+ * @fragment (if any) in the body; FALSE when no response came (the test failed). */
+static gboolean
+expect_status (PscTestFixture *f, const char *method, const char *path, const char *type,
+    const char *body, const char *header, const char *value, guint expected,
+    const char *fragment)
+{
+  guint status;
+  g_autofree char *text = psc_test_http_request (f, method, path, type, body, header, value,
+      &status, NULL);
+
+  if (text == NULL)
+    return FALSE;
+  g_test_message ("%s %s -> %u %s", method, path, status, text);
+  g_assert_cmpuint (status, ==, expected);
+  if (fragment != NULL)
+    g_assert_nonnull (strstr (text, fragment));
+  return TRUE;
+}
+
+#define EXPECT_STATUS(f, method, path, type, body, expected, fragment) \
+  G_STMT_START { \
+    if (!expect_status ((f), (method), (path), (type), (body), NULL, NULL, (expected), \
+            (fragment))) \
+      return; \
+  } G_STMT_END
+
+/* Every WHEP error status, and a whole session's resource: PATCH and DELETE. */
+static void
+test_whep_http (PscTestFixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *av1 = g_strdup ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 100\r\na=rtpmap:100 AV1/90000\r\na=recvonly\r\n");
+  g_autofree char *sendonly = NULL;
+  g_autofree char *options = NULL;
+  g_autofree char *answer = NULL;
+  g_autofree char *resource = NULL;
+  g_autofree char *etag = NULL;
+  g_autofree char *frag = NULL;
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autoptr (GString) restart = NULL;
+  g_autoptr (PscTestClient) ws = NULL;
+  guint status;
+
+  PSC_TEST_CONNECT (ws, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (ws, 30, 20);
+  EXPECT_STATUS (f, "POST", "/whep/nope", "application/sdp", offer, 404, "nope");
+  EXPECT_STATUS (f, "POST", "/whep/camera", "text/plain", offer, 415, "application/sdp");
+  EXPECT_STATUS (f, "POST", "/whep/camera", "application/sdp", "hello", 400, "SDP");
+  EXPECT_STATUS (f, "POST", "/whep/camera", "application/sdp", av1, 406, "AV1");
+  sendonly = g_strdup (offer);
+  g_assert_nonnull (strstr (sendonly, "a=recvonly"));
+  memcpy (strstr (sendonly, "a=recvonly"), "a=sendonly", 10);
+  EXPECT_STATUS (f, "POST", "/whep/camera", "application/sdp", sendonly, 400, "recvonly");
+  EXPECT_STATUS (f, "GET", "/whep/camera", NULL, NULL, 405, NULL);
+  EXPECT_STATUS (f, "DELETE", "/whep/camera/0123456789abcdef0123456789abcdef", NULL, NULL, 404,
+      NULL);
+
+  /* OPTIONS: CORS preflight and Accept-Post. */
+  options = psc_test_http_request (f, "OPTIONS", "/whep/camera", NULL, NULL, NULL, NULL,
+      &status, &headers);
+  if (options == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 204);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Accept-Post"), ==, "application/sdp");
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"), ==,
+      "*");
+  g_clear_pointer (&headers, soup_message_headers_unref);
+
+  /* A session: 201, the answer, Location, ETag; it shares the encoder with the WS viewer. */
+  answer = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
+      NULL, &status, &headers);
+  if (answer == NULL)
+    return;
+  g_test_message ("answer: %s", answer);
+  g_assert_cmpuint (status, ==, 201);
+  g_assert_cmpstr (soup_message_headers_get_content_type (headers, NULL), ==, "application/sdp");
+  g_assert_nonnull (strstr (answer, "a=sendonly"));
+  g_assert_nonnull (strstr (answer, "a=rtpmap:102 H264/90000"));
+  g_assert_nonnull (strstr (answer, "a=group:BUNDLE"));
+  g_assert_nonnull (strstr (answer, "a=rtcp-mux"));
+  g_assert_nonnull (strstr (answer, "msid"));
+  g_assert_nonnull (strstr (answer, "a=candidate:"));
+  resource = g_strdup (soup_message_headers_get_one (headers, "Location"));
+  etag = g_strdup (soup_message_headers_get_one (headers, "ETag"));
+  g_assert_nonnull (resource);
+  g_assert_true (g_str_has_prefix (resource, "/whep/camera/"));
+  g_assert_cmpuint (strlen (resource), ==, strlen ("/whep/camera/") + 32);
+  g_assert_nonnull (etag);
+  g_assert_cmpuint (psc_test_count_elements (pipeline, "webrtcbin"), ==, 2);
+  g_assert_cmpuint (psc_test_count_elements (pipeline, psc_stream_get_encoder_name (f->stream)),
+      ==, 1);
+
+  /* PATCH: trickle (204), wrong type (415), stale ETag (412), ICE restart (422). */
+  frag = g_strdup ("a=candidate:1 1 UDP 2122252543 127.0.0.1 9 typ host\r\n");
+  if (!expect_status (f, "PATCH", resource, "application/trickle-ice-sdpfrag", frag, "If-Match",
+          etag, 204, NULL))
+    return;
+  EXPECT_STATUS (f, "PATCH", resource, "application/sdp", frag, 415, NULL);
+  if (!expect_status (f, "PATCH", resource, "application/trickle-ice-sdpfrag", frag, "If-Match",
+          "\"stale\"", 412, NULL))
+    return;
+  restart = g_string_new ("a=ice-ufrag:somethingnew\r\na=ice-pwd:anewpasswordanewpassword\r\n");
+  g_string_append (restart, frag);
+  EXPECT_STATUS (f, "PATCH", resource, "application/trickle-ice-sdpfrag", restart->str, 422,
+      "restart");
+
+  /* DELETE ends it and frees the viewer; the resource is gone. */
+  EXPECT_STATUS (f, "DELETE", resource, NULL, NULL, 200, NULL);
+  EXPECT_STATUS (f, "PATCH", resource, "application/trickle-ice-sdpfrag", frag, 404, NULL);
+  PSC_TEST_WAIT_UNTIL (psc_test_one_webrtcbin, f->stream, 5, "the WHEP branch to be removed");
+  g_assert_cmpuint (psc_whep_get_session_count (f->whep), ==, 0);
+  /* The WebSocket viewer never noticed. */
+  PSC_TEST_WAIT_FRAMES (ws, 30, 20);
+}
+
+/* STUN/TURN servers reach WHEP players as Link headers (rel="ice-server"). */
+static void
+test_whep_links (PscTestFixture *f, gconstpointer data)
+{
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *answer = NULL;
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  const char *links;
+  guint status;
+
+  answer = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
+      NULL, &status, &headers);
+  if (answer == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 201);
+  links = soup_message_headers_get_list (headers, "Link");
+  g_test_message ("Link: %s", links);
+  g_assert_nonnull (links);
+  g_assert_nonnull (strstr (links, "<stun:127.0.0.1:3478>; rel=\"ice-server\""));
+  g_assert_nonnull (strstr (links, "<turn:127.0.0.1:3478>; rel=\"ice-server\"; "
+          "username=\"periscope\"; credential=\"s3cret\""));
+}
+
+/* 503 at the viewer limit (shared with WebSocket viewers), 409 when the stream is not live. */
+static void
+test_whep_limits (PscTestFixture *f, gconstpointer data)
+{
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autoptr (PscTestClient) ws = NULL;
+  g_autoptr (PscMessage) refused = NULL;
+
+  PSC_TEST_CONNECT (ws, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (ws, 10, 20);
+  EXPECT_STATUS (f, "POST", "/whep/camera", "application/sdp", offer, 503, "limit");
+
+  /* The other way round: the seat goes to a WHEP session, and a WebSocket viewer is refused. */
+  g_clear_pointer (&ws, psc_test_client_free);
+  PSC_TEST_WAIT_UNTIL (psc_test_no_webrtcbin, f->stream, 5, "the WebSocket viewer to leave");
+  EXPECT_STATUS (f, "POST", "/whep/camera", "application/sdp", offer, 201, NULL);
+  PSC_TEST_CONNECT (ws, f->url, TRUE);
+  PSC_TEST_WAIT_MESSAGE (refused, ws, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (refused->error_code, ==, "too_many_peers");
+}
+
+static void
+test_whep_not_live (PscTestFixture *f, gconstpointer data)
+{
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *refusal = NULL;
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  gboolean failed = FALSE;
+  guint status;
+
+  psc_test_flag_on_stream_error (f->stream, &failed);
+  PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &failed, 20, "the source to end");
+  refusal = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
+      NULL, &status, &headers);
+  if (refusal == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 409);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Retry-After"), ==, "5");
+
+  /* And the health check says so. */
+  EXPECT_STATUS (f, "GET", "/healthz", NULL, NULL, 503, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const PscTestFixtureData h264 = { .codec = "h264", .connect_timeout_s = 20 };
+  static const PscTestFixtureData one_seat = { .codec = "h264", .connect_timeout_s = 20,
+    .max_viewers = 1 };
+  static const PscTestFixtureData with_ice_servers = { .codec = "h264",
+    .connect_timeout_s = 20, .ice_servers = TRUE };
+  /* A source that ends after 3 s, kept running with nobody watching (see test-signalling.c's
+   * source-ends). */
+  static const PscTestFixtureData short_source = { .codec = "h264", .connect_timeout_s = 20,
+    .source = "videotestsrc is-live=true pattern=ball num-buffers=90", .always_on = TRUE };
+
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+
+  PSC_TEST_ADD ("/integration/whep/http", &h264, test_whep_http);
+  PSC_TEST_ADD ("/integration/whep/links", &with_ice_servers, test_whep_links);
+  PSC_TEST_ADD ("/integration/whep/limits", &one_seat, test_whep_limits);
+  PSC_TEST_ADD ("/integration/whep/not-live", &short_source, test_whep_not_live);
+
+  return g_test_run ();
+}
