@@ -33,16 +33,38 @@ config_new (const PscTestFixtureData *params)
   return config;
 }
 
-/* The one place where the stream, the signalling, the WHEP endpoint and the server are made
- * and wired together: keep it that way, so a change to their constructors is made once. */
+/* A started stream of id @id as the daemon builds it from @config. */
+static PscStream *
+stream_new (const PscConfig *config, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscSourceChoice) source = NULL;
+  PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { NULL };
+  PscStream *stream;
+  PscCodec codec;
+
+  source = psc_source_select (config, &error);
+  g_assert_no_error (error);
+  g_assert_true (psc_encoder_select_all (config, NULL, NULL, encoders, &codec, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (codec, ==, config->codec);
+  stream = psc_stream_new (id, source, encoders, codec, config, &error);
+  g_assert_no_error (error);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    g_clear_pointer (&encoders[c], psc_encoder_choice_free);
+  g_assert_true (psc_stream_start (stream, 10000, &error));
+  g_assert_no_error (error);
+  return stream;
+}
+
+/* The one place where the streams, the registry, the signalling, the WHEP endpoint and the
+ * server are made and wired together: keep it that way, so a change to their constructors is
+ * made once. */
 void
 psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
 {
   const PscTestFixtureData *params = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (PscSourceChoice) source = NULL;
-  PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { NULL };
-  PscCodec codec;
   char *ice_addresses[] = { (char *) "127.0.0.1", NULL };
   PscViewerOptions options;
 
@@ -55,23 +77,17 @@ psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
     .connect_timeout_s = params->connect_timeout_s * psc_test_time_factor (),
   };
 
-  source = psc_source_select (f->config, &error);
-  g_assert_no_error (error);
-  g_assert_true (psc_encoder_select_all (f->config, NULL, NULL, encoders, &codec, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (codec, ==, f->config->codec);
-  f->stream = psc_stream_new (f->config->stream_id, source, encoders, codec, f->config, &error);
-  g_assert_no_error (error);
-  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
-    g_clear_pointer (&encoders[c], psc_encoder_choice_free);
-  g_assert_true (psc_stream_start (f->stream, 10000, &error));
-  g_assert_no_error (error);
-
+  f->stream = stream_new (f->config, f->config->stream_id);
   f->registry = psc_registry_new (f->config->max_viewers);
   psc_registry_add_stream (f->registry, f->stream);
   f->signalling = psc_signalling_new (f->registry, &options);
   f->whep = psc_whep_new (f->registry, &options);
   f->server = psc_server_new (f->registry, f->signalling, f->whep);
+  /* Added after the rest exists, as a camera plugged in later would be. */
+  if (params->second_stream != NULL) {
+    f->second_stream = stream_new (f->config, params->second_stream);
+    psc_registry_add_stream (f->registry, f->second_stream);
+  }
   g_assert_true (psc_server_listen (f->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
   f->url = g_strdup_printf ("ws://127.0.0.1:%u/ws/%s", psc_server_get_port (f->server),
@@ -81,9 +97,7 @@ psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
 static gboolean
 no_viewers (gpointer data)
 {
-  PscStreamStats stats;
-  psc_stream_get_stats (data, &stats);
-  return stats.viewers == 0;
+  return psc_registry_count_viewers (data) == 0;
 }
 
 void
@@ -93,8 +107,11 @@ psc_test_fixture_teardown (PscTestFixture *f, gconstpointer data)
    * port, the capture and the main context back. */
   psc_signalling_shutdown (f->signalling);
   psc_whep_close_all (f->whep);
-  psc_test_iterate_until (no_viewers, f->stream, 10, "every viewer to be detached");
+  psc_test_iterate_until (no_viewers, f->registry, 10, "every viewer to be detached");
   psc_test_iterate_until (psc_test_no_webrtcbin, f->stream, 10, "every branch to be removed");
+  if (f->second_stream != NULL)
+    psc_test_iterate_until (psc_test_no_webrtcbin, f->second_stream, 10,
+        "every branch of the second stream to be removed");
   for (int i = 0; i < 100; i++)
     g_main_context_iteration (NULL, FALSE);
   g_clear_object (&f->server);
@@ -103,6 +120,9 @@ psc_test_fixture_teardown (PscTestFixture *f, gconstpointer data)
   g_clear_object (&f->registry);
   psc_stream_stop (f->stream);
   g_clear_object (&f->stream);
+  if (f->second_stream != NULL)
+    psc_stream_stop (f->second_stream);
+  g_clear_object (&f->second_stream);
   g_free (f->url);
   psc_config_free (f->config);
 }

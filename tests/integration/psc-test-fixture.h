@@ -33,12 +33,15 @@ typedef struct {
   gboolean ice_servers;         /* a STUN and a TURN server on 127.0.0.1 (nothing listens) */
   gboolean always_on;           /* --always-on: the capture is never released */
   guint bitrate;                /* kbit/s; 0: 500 */
+  const char *second_stream;    /* the id of a second stream in the registry (a second
+                                 * camera, from the same kind of source); NULL: none */
 } PscTestFixtureData;
 
 typedef struct {
   PscConfig *config;
   PscRegistry *registry;
   PscStream *stream;
+  PscStream *second_stream;     /* nullable: PscTestFixtureData.second_stream */
   PscSignalling *signalling;
   PscWhep *whep;
   PscServer *server;

@@ -1,9 +1,11 @@
 /* periscope integration tests: WHEP — every status, PATCH and DELETE on a session, ICE-server
- * Link headers, the viewer limit shared with WebSocket viewers, a stream that is not live.
+ * Link headers, the viewer limit shared with WebSocket viewers, a stream that is not live; and
+ * the registry seen through them: a second camera, a viewer refused.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/webrtc/webrtc.h>
 
+#include "psc-source.h"
 #include "psc-test-fixture.h"
 
 /* A WHEP client's offer, made by a webrtcbin of our own: one recvonly video m-line for
@@ -223,10 +225,116 @@ test_whep_not_live (PscTestFixture *f, gconstpointer data)
   EXPECT_STATUS (f, "GET", "/healthz", NULL, NULL, 503, NULL);
 }
 
+/* A second camera is a second stream in the registry, and nothing more: its own room for the
+ * page, its own WHEP endpoint, its own entries in the API, /healthz and /metrics; a viewer of
+ * one stream attaches to that stream's pipeline only. */
+static void
+test_second_camera (PscTestFixture *f, gconstpointer data)
+{
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws/garden",
+      psc_server_get_port (f->server));
+  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *answer = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (JsonNode) streams = NULL;
+  JsonArray *list;
+  guint status;
+
+  g_assert_nonnull (f->second_stream);
+  PSC_TEST_CONNECT (client, url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 30, 20);
+  g_assert_cmpuint (psc_test_count_elements (psc_stream_get_pipeline (f->second_stream),
+          "webrtcbin"), ==, 1);
+  g_assert_cmpuint (psc_test_count_elements (psc_stream_get_pipeline (f->stream),
+          "webrtcbin"), ==, 0);
+
+  answer = psc_test_http_request (f, "POST", "/whep/garden", "application/sdp", offer, NULL,
+      NULL, &status, &headers);
+  if (answer == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 201);
+  g_assert_true (g_str_has_prefix (soup_message_headers_get_one (headers, "Location"),
+          "/whep/garden/"));
+  g_assert_cmpuint (psc_registry_count_viewers (f->registry), ==, 2);
+
+  body = psc_test_http_get (f, "/api/streams", &status, NULL);
+  if (body == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 200);
+  streams = psc_test_parse_json (body);
+  list = json_node_get_array (streams);
+  g_assert_cmpuint (json_array_get_length (list), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (list, 0),
+          "id"), ==, "camera");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (list, 1),
+          "id"), ==, "garden");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+              json_array_get_object_element (list, 0), "viewers")), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+              json_array_get_object_element (list, 1), "viewers")), ==, 2);
+  g_clear_pointer (&body, g_free);
+
+  body = psc_test_http_get (f, "/healthz", &status, NULL);
+  if (body == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_nonnull (strstr (body, "\"garden\""));
+  g_clear_pointer (&body, g_free);
+  body = psc_test_http_get (f, "/metrics", &status, NULL);
+  if (body == NULL)
+    return;
+  g_assert_nonnull (strstr (body, "periscope_viewers{stream=\"garden\"} 2"));
+  g_assert_nonnull (strstr (body, "periscope_viewers{stream=\"camera\"} 0"));
+}
+
+/* A viewer that cannot be built (here: no encoder for its codec) is refused with a
+ * PSC_VIEWER_ERROR_BUILD, leaves nothing attached, and the stream's viewers play on. */
+static void
+test_viewer_refused (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (PscStream) stream = NULL;
+  g_autoptr (PscViewer) viewer = NULL;
+  g_autoptr (PscSourceChoice) source = NULL;
+  g_autoptr (GError) error = NULL;
+  PscEncoderChoice h264 = {
+    .codec = PSC_CODEC_H264, .factory = (char *) "x264enc", .reason = (char *) "a test",
+    .description = (char *) "x264enc tune=zerolatency speed-preset=ultrafast",
+  };
+  PscEncoderChoice *encoders[PSC_CODEC_COUNT] = { [PSC_CODEC_H264] = &h264 };
+  PscViewerOptions options = { .connect_timeout_s = 20 };
+  PscStreamStats stats;
+
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 10, 20);
+
+  /* An H.264-only stream asked for a VP8 viewer. */
+  source = psc_source_select (f->config, &error);
+  g_assert_no_error (error);
+  stream = psc_stream_new ("h264-only", source, encoders, PSC_CODEC_H264, f->config, &error);
+  g_assert_no_error (error);
+  viewer = psc_viewer_new (stream, "refused", PSC_CODEC_VP8, &options);
+  g_assert_false (psc_viewer_start (viewer, &error));
+  g_assert_error (error, PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BUILD);
+  g_test_message ("refused: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "vp8"));
+  g_assert_cmpint (psc_viewer_get_state (viewer), ==, PSC_VIEWER_CLOSED);
+  psc_stream_get_stats (stream, &stats);
+  g_assert_cmpuint (stats.viewers, ==, 0);
+  g_assert_cmpuint (psc_test_count_elements (psc_stream_get_pipeline (stream), "webrtcbin"),
+      ==, 0);
+
+  PSC_TEST_WAIT_FRAMES (client, 10, 10);
+}
+
 int
 main (int argc, char **argv)
 {
   static const PscTestFixtureData h264 = { .codec = "h264", .connect_timeout_s = 20 };
+  static const PscTestFixtureData second_camera = { .codec = "h264",
+    .connect_timeout_s = 20, .second_stream = "garden" };
   static const PscTestFixtureData one_seat = { .codec = "h264", .connect_timeout_s = 20,
     .max_viewers = 1 };
   static const PscTestFixtureData with_ice_servers = { .codec = "h264",
@@ -243,6 +351,8 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/whep/links", &with_ice_servers, test_whep_links);
   PSC_TEST_ADD ("/integration/whep/limits", &one_seat, test_whep_limits);
   PSC_TEST_ADD ("/integration/whep/not-live", &short_source, test_whep_not_live);
+  PSC_TEST_ADD ("/integration/registry/second-camera", &second_camera, test_second_camera);
+  PSC_TEST_ADD ("/integration/registry/viewer-refused", &h264, test_viewer_refused);
 
   return g_test_run ();
 }
