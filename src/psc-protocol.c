@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-protocol.h"
+#include "psc-sdp.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -73,6 +74,8 @@ psc_message_new_error_from_gerror (const GError *error)
   g_return_val_if_fail (error != NULL, NULL);
   if (error->domain == PSC_PROTOCOL_ERROR)
     return psc_message_new_error ((PscProtocolError) error->code, error->message);
+  if (error->domain == PSC_SDP_ERROR)
+    return psc_message_new_error (PSC_PROTOCOL_ERROR_BAD_SDP, error->message);
   return psc_message_new_error (PSC_PROTOCOL_ERROR_INTERNAL, error->message);
 }
 

@@ -134,7 +134,8 @@ PscMessage * psc_message_new_error (PscProtocolError code, const char *message);
 
 /**
  * psc_message_new_error_from_gerror:
- * @error: any error; those of PSC_PROTOCOL_ERROR keep their code, others become "internal"
+ * @error: any error; those of PSC_PROTOCOL_ERROR keep their code, those of PSC_SDP_ERROR
+ *   become "bad_sdp", others "internal"
  *
  * Returns: (transfer full): an `error` message carrying @error's message.
  */

@@ -291,7 +291,7 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
     available[c] = psc_stream_get_encoder (stream, c) != NULL;
   if (!psc_sdp_choose_codec (offer, available, &choice, &error)) {
-    respond_text (msg, error->code == PSC_PROTOCOL_ERROR_INVALID_FIELD ?
+    respond_text (msg, error->code == PSC_SDP_ERROR_NO_CODEC ?
         SOUP_STATUS_NOT_ACCEPTABLE : SOUP_STATUS_BAD_REQUEST, error->message);
     return;
   }

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 #include "psc-protocol.h"
+#include "psc-sdp.h"
 
 static PscMessage *
 parse (const char *text, GError **error)
@@ -182,6 +183,35 @@ test_round_trip (void)
   g_assert_cmpstr (error->error_code, ==, "bad_sdp");
 }
 
+/* A GError becomes the error message a peer is sent: its code kept, an SDP error (a bad
+ * answer) bad_sdp, anything else internal. */
+static void
+test_error_from_gerror (void)
+{
+  static const struct {
+    GQuark domain;
+    gint code;
+    const char *wire;
+  } cases[] = {
+    { 0, PSC_PROTOCOL_ERROR_BAD_STATE, "bad_state" },
+    { 0, PSC_PROTOCOL_ERROR_TIMEOUT, "timeout" },
+    { 1, PSC_SDP_ERROR_MISMATCH, "bad_sdp" },
+    { 1, PSC_SDP_ERROR_INVALID, "bad_sdp" },
+    { 2, G_FILE_ERROR_FAILED, "internal" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GQuark domain = cases[i].domain == 0 ? PSC_PROTOCOL_ERROR :
+        cases[i].domain == 1 ? PSC_SDP_ERROR : G_FILE_ERROR;
+    g_autoptr (GError) error = g_error_new_literal (domain, cases[i].code, "what went wrong");
+    g_autoptr (PscMessage) message = psc_message_new_error_from_gerror (error);
+
+    g_assert_cmpint (message->type, ==, PSC_MESSAGE_ERROR);
+    g_assert_cmpstr (message->error_code, ==, cases[i].wire);
+    g_assert_cmpstr (message->error_message, ==, "what went wrong");
+  }
+}
+
 static void
 test_ids (void)
 {
@@ -209,6 +239,7 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/parse/too-large", test_parse_too_large);
   g_test_add_func ("/protocol/parse/not-nul-terminated", test_parse_not_nul_terminated);
   g_test_add_func ("/protocol/round-trip", test_round_trip);
+  g_test_add_func ("/protocol/error-from-gerror", test_error_from_gerror);
   g_test_add_func ("/protocol/ids", test_ids);
   return g_test_run ();
 }
