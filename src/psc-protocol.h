@@ -6,6 +6,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -96,8 +97,10 @@ const char * psc_message_type_to_string (PscMessageType type);
  * @peers: (nullable): for existing_peers, the other peers in the room (camera first)
  * @error_code: (nullable): for error, a psc_protocol_error_to_string() name
  * @error_message: (nullable): for error, a sentence for a human
- * @ice_servers_json: (nullable): for offer and existing_peers, a JSON array of RTCIceServer
- *   objects to hand to the browser's RTCPeerConnection, as text
+ * @ice_servers: (nullable): for offer and existing_peers, a JSON array of RTCIceServer
+ *   objects to hand to the browser's RTCPeerConnection; a reference, released by
+ *   psc_message_free(). The server sets a json_node_ref() of the one array
+ *   psc_ice_servers_to_json_node() built; a node that is not an array is not sent.
  *
  * One signalling message, parsed or to be serialised. Free with psc_message_free().
  */
@@ -114,7 +117,7 @@ typedef struct {
   GStrv peers;
   char *error_code;
   char *error_message;
-  char *ice_servers_json;
+  JsonNode *ice_servers;
 } PscMessage;
 
 /**

@@ -50,7 +50,7 @@ struct _PscSignalling {
   char *default_room;
   GStrv ice_addresses;
   PscViewerOptions viewer_options;
-  char *ice_servers_json;       /* handed to browsers in existing_peers and offer */
+  JsonNode *ice_servers;        /* handed to browsers in existing_peers and offer */
   gboolean shutting_down;
   PscSignallingCounters counters;
   guint stream_peers;           /* peers in rooms with a camera (each has a viewer) */
@@ -95,7 +95,7 @@ psc_signalling_finalize (GObject *object)
   g_free (self->default_room);
   g_strfreev (self->ice_addresses);
   g_clear_pointer (&self->viewer_options.ice_servers, g_ptr_array_unref);
-  g_free (self->ice_servers_json);
+  g_clear_pointer (&self->ice_servers, json_node_unref);
   G_OBJECT_CLASS (psc_signalling_parent_class)->finalize (object);
 }
 
@@ -127,7 +127,7 @@ psc_signalling_new (const PscViewerOptions *options)
   self->viewer_options.ice_addresses = (const char *const *) self->ice_addresses;
   if (options->ice_servers != NULL)
     self->viewer_options.ice_servers = g_ptr_array_ref (options->ice_servers);
-  self->ice_servers_json = psc_ice_servers_to_json (options->ice_servers);
+  self->ice_servers = psc_ice_servers_to_json_node (options->ice_servers);
   return self;
 }
 
@@ -192,7 +192,7 @@ on_viewer_offer (PscViewer *viewer, const char *sdp, gpointer user_data)
   message->from_peer_id = g_strdup (peer->room->id);
   message->target_peer_id = g_strdup (peer->id);
   message->sdp = g_strdup (sdp);
-  message->ice_servers_json = g_strdup (peer->signalling->ice_servers_json);
+  message->ice_servers = json_node_ref (peer->signalling->ice_servers);
   send_message (peer, message);
 }
 
@@ -537,7 +537,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   welcome->peer_id = g_strdup (peer->id);
   welcome->room = g_strdup (room->id);
   welcome->peers = g_strv_builder_end (others);
-  welcome->ice_servers_json = g_strdup (self->ice_servers_json);
+  welcome->ice_servers = json_node_ref (self->ice_servers);
   send_message (peer, welcome);
   broadcast_membership (room, peer, PSC_MESSAGE_PEER_JOINED);
   GST_INFO ("peer %s joined room %s", peer->id, room->id);
