@@ -151,11 +151,10 @@ psc_ice_server_parse (const char *url, GError **error)
   return g_steal_pointer (&server);
 }
 
-char *
-psc_ice_servers_to_json (GPtrArray *servers)
+JsonNode *
+psc_ice_servers_to_json_node (GPtrArray *servers)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new_immutable ();
-  g_autoptr (JsonNode) root = NULL;
 
   json_builder_begin_array (builder);
   for (guint i = 0; servers != NULL && i < servers->len; i++) {
@@ -172,6 +171,5 @@ psc_ice_servers_to_json (GPtrArray *servers)
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);
-  root = json_builder_get_root (builder);
-  return json_to_string (root, FALSE);
+  return json_builder_get_root (builder);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -39,13 +40,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscIceServer, psc_ice_server_free)
 PscIceServer * psc_ice_server_parse (const char *url, GError **error);
 
 /**
- * psc_ice_servers_to_json:
- * @servers: (element-type PscIceServer): the servers
+ * psc_ice_servers_to_json_node:
+ * @servers: (nullable) (element-type PscIceServer): the servers
  *
- * Returns: (transfer full): a JSON array of RTCIceServer objects (W3C webrtc-pc §4.2.4),
- *   `[{"urls":"turn:host:3478","username":"u","credential":"p"}, …]`, "[]" for none.
+ * Built once, and shared by every `offer` and `existing_peers` message that hands the
+ * servers to a browser (json_node_ref(); see #PscMessage).
+ *
+ * Returns: (transfer full): an immutable JSON array of RTCIceServer objects (W3C webrtc-pc
+ *   §4.2.4), `[{"urls":"turn:host:3478","username":"u","credential":"p"}, …]`, `[]` for none.
  */
-char *         psc_ice_servers_to_json (GPtrArray *servers);
+JsonNode *     psc_ice_servers_to_json_node (GPtrArray *servers);
 
 /**
  * PscIceOptions:

@@ -3,12 +3,16 @@
  */
 #include "psc-payloader.h"
 
+#include <gst/pbutils/pbutils.h>
 #include <gst/rtp/rtp.h>
 #include <stdlib.h>
 
 char *
 psc_payloader_h264_profile_level_id (const char *profile, const char *level)
 {
+  /* pbutils names profiles from the SPS (gst_codec_utils_h264_get_profile()) but has no way
+   * back from a name, and constrained-baseline is announced with constraint_set0..2, not as
+   * x264 writes it: hence this table. */
   static const struct {
     const char *name;
     guint idc_iop;
@@ -18,27 +22,15 @@ psc_payloader_h264_profile_level_id (const char *profile, const char *level)
     { "main", 0x4d00 },
     { "high", 0x6400 },
   };
-  guint major = 0, minor = 0, level_idc;
-  char *end = NULL;
+  guint level_idc;
 
   if (profile == NULL || level == NULL)
     return NULL;
-  if (g_str_equal (level, "1b")) {
-    level_idc = 11;     /* RFC 6184 §8.1: level 1b is level_idc 11 (with constraint_set3) */
-  } else {
-    major = (guint) g_ascii_strtoull (level, &end, 10);
-    if (end == level || major == 0 || major > 6)
-      return NULL;
-    if (*end == '.') {
-      const char *digits = end + 1;
-      minor = (guint) g_ascii_strtoull (digits, &end, 10);
-      if (end == digits || minor > 9)
-        return NULL;
-    }
-    if (*end != '\0')
-      return NULL;
-    level_idc = major * 10 + minor;
-  }
+  /* RFC 6184 §8.1: level 1b of the Baseline, Main and Extended profiles is level_idc 11;
+   * pbutils gives 9, the code the High profiles use for it. */
+  level_idc = g_str_equal (level, "1b") ? 11 : gst_codec_utils_h264_get_level_idc (level);
+  if (level_idc == 0)
+    return NULL;
   for (guint i = 0; i < G_N_ELEMENTS (profiles); i++) {
     if (g_str_equal (profile, profiles[i].name))
       return g_strdup_printf ("%04x%02x", profiles[i].idc_iop, level_idc);

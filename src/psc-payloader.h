@@ -56,7 +56,8 @@ GstElement * psc_payloader_new (PscCodec codec, guint payload_type,
 /**
  * psc_payloader_h264_profile_level_id:
  * @profile: the `profile` field of video/x-h264 caps (h264parse sets it from the SPS)
- * @level: the `level` field, e.g. "3.1"
+ * @level: the `level` field, e.g. "3.1": a level of H.264 Table A-1 as h264parse writes it
+ *   (gst_codec_utils_h264_get_level_idc() reads it), or "1b"
  *
  * The SDP profile-level-id (RFC 6184 §8.1: profile_idc, profile-iop, level_idc as hex) for
  * a stream of that profile and level. Constrained Baseline is announced as `42e0LL`

@@ -69,15 +69,6 @@ psc_message_new_error (PscProtocolError code, const char *text)
   return message;
 }
 
-PscMessage *
-psc_message_new_error_from_gerror (const GError *error)
-{
-  g_return_val_if_fail (error != NULL, NULL);
-  if (error->domain == PSC_PROTOCOL_ERROR)
-    return psc_message_new_error ((PscProtocolError) error->code, error->message);
-  return psc_message_new_error (PSC_PROTOCOL_ERROR_INTERNAL, error->message);
-}
-
 void
 psc_message_free (PscMessage *message)
 {
@@ -93,7 +84,7 @@ psc_message_free (PscMessage *message)
   g_strfreev (message->peers);
   g_free (message->error_code);
   g_free (message->error_message);
-  g_free (message->ice_servers_json);
+  g_clear_pointer (&message->ice_servers, json_node_unref);
   g_free (message);
 }
 
@@ -298,7 +289,8 @@ parse_ice_servers (JsonObject *root, PscMessage *message, GError **error)
         "ice_servers must be an array of RTCIceServer objects");
     return FALSE;
   }
-  message->ice_servers_json = json_to_string (node, FALSE);
+  /* A copy, not a reference: @node's parent goes with the parser. */
+  message->ice_servers = json_node_copy (node);
   return TRUE;
 }
 
@@ -394,19 +386,19 @@ add_string (JsonBuilder *builder, const char *name, const char *value)
 }
 
 static void
-add_ice_servers (JsonBuilder *builder, const char *ice_servers_json)
+add_ice_servers (JsonBuilder *builder, JsonNode *ice_servers)
 {
-  g_autoptr (JsonNode) node = NULL;
-
-  if (ice_servers_json == NULL)
+  if (ice_servers == NULL)
     return;
-  node = json_from_string (ice_servers_json, NULL);
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node)) {
-    g_warning ("ignoring ice_servers that are not a JSON array: %s", ice_servers_json);
+  if (!JSON_NODE_HOLDS_ARRAY (ice_servers)) {
+    g_warning ("ignoring ice_servers that are not a JSON array (%s)",
+        json_node_type_name (ice_servers));
     return;
   }
   json_builder_set_member_name (builder, "ice_servers");
-  json_builder_add_value (builder, g_steal_pointer (&node));
+  /* The builder owns what it is given; a node copy shares the array (a reference), so
+   * nothing is parsed or copied per message. */
+  json_builder_add_value (builder, json_node_copy (ice_servers));
 }
 
 char *
@@ -430,7 +422,7 @@ psc_message_to_json (const PscMessage *message)
       add_string (builder, "type", psc_message_type_to_string (message->type));
       add_string (builder, "sdp", message->sdp ? message->sdp : "");
       json_builder_end_object (builder);
-      add_ice_servers (builder, message->ice_servers_json);
+      add_ice_servers (builder, message->ice_servers);
       break;
     case PSC_MESSAGE_ICE_CANDIDATE:
       json_builder_set_member_name (builder, "candidate");
@@ -457,7 +449,7 @@ psc_message_to_json (const PscMessage *message)
       for (guint i = 0; message->peers != NULL && message->peers[i] != NULL; i++)
         json_builder_add_string_value (builder, message->peers[i]);
       json_builder_end_array (builder);
-      add_ice_servers (builder, message->ice_servers_json);
+      add_ice_servers (builder, message->ice_servers);
       break;
     case PSC_MESSAGE_ERROR:
       add_string (builder, "code", message->error_code);

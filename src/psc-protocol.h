@@ -6,6 +6,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -98,8 +99,10 @@ const char * psc_message_type_to_string (PscMessageType type);
  * @peers: (nullable): for existing_peers, the other peers in the room (camera first)
  * @error_code: (nullable): for error, a psc_protocol_error_to_string() name
  * @error_message: (nullable): for error, a sentence for a human
- * @ice_servers_json: (nullable): for offer and existing_peers, a JSON array of RTCIceServer
- *   objects to hand to the browser's RTCPeerConnection, as text
+ * @ice_servers: (nullable): for offer and existing_peers, a JSON array of RTCIceServer
+ *   objects to hand to the browser's RTCPeerConnection; a reference, released by
+ *   psc_message_free(). The server sets a json_node_ref() of the one array
+ *   psc_ice_servers_to_json_node() built; a node that is not an array is not sent.
  *
  * One signalling message, parsed or to be serialised. Free with psc_message_free().
  */
@@ -116,7 +119,7 @@ typedef struct {
   GStrv peers;
   char *error_code;
   char *error_message;
-  char *ice_servers_json;
+  JsonNode *ice_servers;
 } PscMessage;
 
 /**
@@ -133,14 +136,6 @@ PscMessage * psc_message_new (PscMessageType type);
  * Returns: (transfer full): an `error` message.
  */
 PscMessage * psc_message_new_error (PscProtocolError code, const char *message);
-
-/**
- * psc_message_new_error_from_gerror:
- * @error: any error; those of PSC_PROTOCOL_ERROR keep their code, others become "internal"
- *
- * Returns: (transfer full): an `error` message carrying @error's message.
- */
-PscMessage * psc_message_new_error_from_gerror (const GError *error);
 
 void psc_message_free (PscMessage *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscMessage, psc_message_free)

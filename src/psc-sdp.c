@@ -2,7 +2,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-sdp.h"
-#include "psc-protocol.h"
 
 #include <string.h>
 
@@ -46,7 +45,7 @@ bad (GError **error, const char *format, ...)
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP, "the answer %s", text);
+  g_set_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_MISMATCH, "the answer %s", text);
   return FALSE;
 }
 
@@ -60,19 +59,29 @@ has_format (const GstSDPMedia *media, const char *format)
   return FALSE;
 }
 
+/* What GstSDP makes of payload type @format in @media: application/x-unknown caps with
+ * encoding-name (upper case), clock-rate (the a=rtpmap's, else the one registered for the
+ * name or the static type), and each a=fmtp parameter as a string field with its name in
+ * lower case (RFC 2045 §5.1: parameter names are case-insensitive). NULL for a format that is
+ * not a payload type, or a dynamic one without a parseable a=rtpmap. */
+static GstCaps *
+format_caps (const GstSDPMedia *media, const char *format)
+{
+  guint64 pt;
+
+  if (!g_ascii_string_to_unsigned (format, 10, 0, 127, &pt, NULL))
+    return NULL;
+  return gst_sdp_media_get_caps_from_media (media, (gint) pt);
+}
+
 /* Whether payload type @format is RTX (RFC 4588) in @media's rtpmap lines. */
 static gboolean
 is_rtx (const GstSDPMedia *media, const char *format)
 {
-  g_autofree char *prefix = g_strdup_printf ("%s ", format);
+  g_autoptr (GstCaps) caps = format_caps (media, format);
 
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
-    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-    if (g_strcmp0 (a->key, "rtpmap") == 0 && a->value != NULL &&
-        g_str_has_prefix (a->value, prefix))
-      return g_ascii_strncasecmp (a->value + strlen (prefix), "rtx/", 4) == 0;
-  }
-  return FALSE;
+  return caps != NULL && g_strcmp0 (gst_structure_get_string (
+          gst_caps_get_structure (caps, 0), "encoding-name"), "RTX") == 0;
 }
 
 static gboolean
@@ -160,46 +169,29 @@ psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice)
   g_clear_pointer (&choice->mid, g_free);
 }
 
-/* The value of @key in @format's a=fmtp line ("96 packetization-mode=1;profile-level-id=…"). */
+/* The profile-level-id of H.264 payload type @pt, as its a=fmtp line gives it. The caps of
+ * gst_sdp_media_get_caps_from_media() do not keep it when the line also says
+ * level-asymmetry-allowed=1, as browsers' do: for depayloaders, GstSDP turns it into a
+ * `profile` field and drops the level. An answer repeats the offer's, so it is read here. */
 static char *
-fmtp_value (const GstSDPMedia *media, const char *format, const char *key)
+fmtp_profile_level_id (const GstSDPMedia *media, gint pt)
 {
-  g_autofree char *prefix = g_strdup_printf ("%s ", format);
+  const char *fmtp;
 
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
-    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+  for (guint i = 0; (fmtp = gst_sdp_media_get_attribute_val_n (media, "fmtp", i)) != NULL;
+      i++) {
     g_auto (GStrv) params = NULL;
+    char *end = NULL;
 
-    if (g_strcmp0 (a->key, "fmtp") != 0 || a->value == NULL ||
-        !g_str_has_prefix (a->value, prefix))
+    if (g_ascii_strtoll (fmtp, &end, 10) != pt || end == fmtp || *end != ' ')
       continue;
-    params = g_strsplit (a->value + strlen (prefix), ";", -1);
+    params = g_strsplit (end + 1, ";", -1);
     for (guint j = 0; params[j] != NULL; j++) {
       char *param = g_strstrip (params[j]);
-      if (g_str_has_prefix (param, key) && param[strlen (key)] == '=')
-        return g_strdup (param + strlen (key) + 1);
+      if (g_ascii_strncasecmp (param, "profile-level-id=", 17) == 0)
+        return g_strdup (g_strstrip (param + 17));
     }
-  }
-  return NULL;
-}
-
-/* The encoding name of @format in @media's a=rtpmap, upper case, if its clock is 90 kHz. */
-static char *
-rtpmap_video_codec (const GstSDPMedia *media, const char *format)
-{
-  g_autofree char *prefix = g_strdup_printf ("%s ", format);
-
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
-    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-    const char *slash;
-
-    if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL ||
-        !g_str_has_prefix (a->value, prefix))
-      continue;
-    slash = strchr (a->value, '/');
-    if (slash == NULL || !g_str_has_prefix (slash, "/90000"))
-      return NULL;
-    return g_ascii_strup (a->value + strlen (prefix), slash - a->value - strlen (prefix));
+    return NULL;
   }
   return NULL;
 }
@@ -237,40 +229,48 @@ psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_C
       media = m;
   }
   if (media == NULL) {
-    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+    g_set_error_literal (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_VIDEO,
         "the offer has no video m-line");
     return FALSE;
   }
   if (gst_sdp_media_get_attribute_val (media, "sendonly") != NULL ||
       gst_sdp_media_get_attribute_val (media, "inactive") != NULL) {
-    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP,
+    g_set_error_literal (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_VIDEO,
         "the offer's video m-line must be recvonly (or sendrecv) to receive the stream");
     return FALSE;
   }
 
   for (guint i = 0; i < gst_sdp_media_formats_len (media); i++) {
-    const char *format = gst_sdp_media_get_format (media, i);
-    g_autofree char *name = rtpmap_video_codec (media, format);
+    g_autoptr (GstCaps) caps = format_caps (media, gst_sdp_media_get_format (media, i));
+    const GstStructure *s;
+    const char *name;
+    gint clock_rate = 0, payload_type = 0;
     PscCodec codec;
 
-    if (name == NULL)
+    if (caps == NULL)
+      continue;
+    s = gst_caps_get_structure (caps, 0);
+    name = gst_structure_get_string (s, "encoding-name");
+    if (name == NULL || !gst_structure_get_int (s, "clock-rate", &clock_rate) ||
+        clock_rate != 90000)
       continue;
     g_string_append_printf (offered, "%s%s", offered->len ? ", " : "", name);
     if (!psc_codec_from_string (name, &codec) || !available[codec])
       continue;
+    gst_structure_get_int (s, "payload", &payload_type);
     if (codec == PSC_CODEC_H264) {
-      g_autofree char *mode = fmtp_value (media, format, "packetization-mode");
-      g_autofree char *plid = fmtp_value (media, format, "profile-level-id");
-      if (g_strcmp0 (mode, "1") != 0 || !h264_profile_accepts_cb (plid))
+      g_autofree char *plid = fmtp_profile_level_id (media, payload_type);
+      if (g_strcmp0 (gst_structure_get_string (s, "packetization-mode"), "1") != 0 ||
+          !h264_profile_accepts_cb (plid))
         continue;
       choice->profile_level_id = g_steal_pointer (&plid);
     }
     choice->codec = codec;
-    choice->payload_type = (guint) g_ascii_strtoull (format, NULL, 10);
+    choice->payload_type = (guint) payload_type;
     choice->mid = g_strdup (gst_sdp_media_get_attribute_val (media, "mid"));
     return TRUE;
   }
-  g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+  g_set_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC,
       "the offer lists no codec this stream can send (offered: %s; periscope sends H.264 "
       "with packetization-mode=1, and VP8)", offered->len ? offered->str : "none");
   return FALSE;

@@ -44,13 +44,14 @@ GstSDPMessage * psc_sdp_parse (const char *text, gsize length, const char *what,
  * psc_sdp_check_answer:
  * @offer: the offer we sent: one video m-line, sendonly
  * @answer: the viewer's answer
- * @error: a PSC_PROTOCOL_ERROR_BAD_SDP saying what is wrong, for the viewer's developer
+ * @error: a PSC_SDP_ERROR_MISMATCH saying what is wrong, for the viewer's developer
  *
  * Checks what webrtcbin would otherwise refuse later (ending the session instead of letting
  * a corrected answer follow) or accept silently although the session cannot work:
  * - one m-line, video, not rejected (port 0), with the offer's protocol and mid
  *   (RFC 8829 §5.3.1: the answer has the offer's m-lines, in order);
- * - payload types among those offered, at least one of them not RTX;
+ * - payload types among those offered, at least one of them not RTX (by the offer's
+ *   a=rtpmap, as gst_sdp_media_get_caps_from_media() reads it: the name in any case);
  * - direction recvonly or inactive: the answer to sendonly (RFC 3264 §6.1);
  * - non-empty a=ice-ufrag and a=ice-pwd, media or session level (RFC 8839 §5.4);
  * - a=fingerprint "HASH XX:XX:…" (RFC 8122 §5) and a=setup active or passive, never actpass,
@@ -82,14 +83,20 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  * @offer: a viewer's offer (WHEP)
  * @available: per #PscCodec, whether the stream can produce it
  * @choice: (out caller-allocates): the codec chosen; clear with psc_sdp_codec_choice_clear()
- * @error: PSC_PROTOCOL_ERROR_BAD_SDP when the offer has no video m-line we can send on
- *   (none, or only sendonly/inactive ones), PSC_PROTOCOL_ERROR_INVALID_FIELD when it lists no
- *   codec we can produce
+ * @error: PSC_SDP_ERROR_NO_VIDEO when the offer has no video m-line we can send on
+ *   (none, or only sendonly/inactive ones), PSC_SDP_ERROR_NO_CODEC when it lists no codec
+ *   we can produce (the message names those it lists)
  *
  * Picks, in the offer's order of preference, the first payload type of its first video
  * m-line that periscope can produce: VP8/90000, or H264/90000 with packetization-mode=1 and a
  * profile a constrained-baseline stream conforms to (profile_idc 0x42 with constraint_set1,
  * or 0x42/0x4d/0x64 as such streams decode on those decoders; RFC 6184 §8.1).
+ *
+ * Each payload type is read with gst_sdp_media_get_caps_from_media(): encoding names match
+ * in any case; fmtp parameter names too (RFC 2045 §5.1), a parameter without a value counts
+ * as "=1"; an a=rtpmap without a clock rate takes the one registered for the name (90000
+ * for VP8 and H264); a dynamic payload type without an a=rtpmap, or a static one (no
+ * encoding name), is skipped.
  *
  * Returns: %TRUE if a codec was chosen.
  */

@@ -50,7 +50,7 @@ struct _PscSignalling {
   gulong stream_added_handler;
   GHashTable *rooms;            /* id -> Room*, owned */
   PscViewerOptions viewer_options;
-  char *ice_servers_json;       /* handed to browsers in existing_peers and offer */
+  JsonNode *ice_servers;        /* handed to browsers in existing_peers and offer */
   gboolean shutting_down;
   PscSignallingCounters counters;
   guint stream_peers;           /* peers in rooms with a camera (each has a viewer) */
@@ -94,7 +94,7 @@ psc_signalling_finalize (GObject *object)
   g_hash_table_unref (self->rooms);
   g_clear_object (&self->registry);
   psc_ice_options_clear (&self->viewer_options.ice);
-  g_free (self->ice_servers_json);
+  g_clear_pointer (&self->ice_servers, json_node_unref);
   G_OBJECT_CLASS (psc_signalling_parent_class)->finalize (object);
 }
 
@@ -133,7 +133,7 @@ psc_signalling_new (PscRegistry *registry, const PscViewerOptions *options)
   self->registry = g_object_ref (registry);
   self->viewer_options = *options;
   psc_ice_options_copy (&options->ice, &self->viewer_options.ice);
-  self->ice_servers_json = psc_ice_servers_to_json (options->ice.servers);
+  self->ice_servers = psc_ice_servers_to_json_node (options->ice.servers);
   streams = psc_registry_get_streams (registry);
   for (guint i = 0; i < streams->len; i++)
     add_stream_room (self, g_ptr_array_index (streams, i));
@@ -163,11 +163,11 @@ send_message (Peer *peer, const PscMessage *message)
   soup_websocket_connection_send_text (peer->connection, text);
 }
 
-/* The wire code of an error from any layer (docs/protocol.md, "Errors"): the media layers
- * know nothing of the signalling protocol; this is where their errors meet it. */
-static PscProtocolError
-wire_code (const GError *error)
+PscProtocolError
+psc_signalling_error_code (const GError *error)
 {
+  g_return_val_if_fail (error != NULL, PSC_PROTOCOL_ERROR_INTERNAL);
+
   if (error->domain == PSC_PROTOCOL_ERROR)
     return error->code;
   if (error->domain == PSC_SDP_ERROR)
@@ -202,7 +202,8 @@ wire_code (const GError *error)
 static void
 send_error (Peer *peer, const GError *error)
 {
-  g_autoptr (PscMessage) message = psc_message_new_error (wire_code (error), error->message);
+  g_autoptr (PscMessage) message = psc_message_new_error (psc_signalling_error_code (error),
+      error->message);
 
   peer->signalling->counters.protocol_errors_total++;
   GST_INFO ("peer %s: error %s: %s", peer->id, message->error_code, error->message);
@@ -239,7 +240,7 @@ on_viewer_offer (PscViewer *viewer, const char *sdp, gpointer user_data)
   message->from_peer_id = g_strdup (peer->room->id);
   message->target_peer_id = g_strdup (peer->id);
   message->sdp = g_strdup (sdp);
-  message->ice_servers_json = g_strdup (peer->signalling->ice_servers_json);
+  message->ice_servers = json_node_ref (peer->signalling->ice_servers);
   send_message (peer, message);
 }
 
@@ -548,8 +549,8 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   if (room != NULL && room->stream != NULL &&
       !psc_registry_check_viewer_limit (self->registry, &limit)) {
     g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
-    refuse (self, connection, wire_code (limit), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        limit->message);
+    refuse (self, connection, psc_signalling_error_code (limit),
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
     return;
   }
   if ((room == NULL || room->stream == NULL) && self->relay_peers >= MAX_RELAY_PEERS) {
@@ -592,7 +593,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   welcome->peer_id = g_strdup (peer->id);
   welcome->room = g_strdup (room->id);
   welcome->peers = g_strv_builder_end (others);
-  welcome->ice_servers_json = g_strdup (self->ice_servers_json);
+  welcome->ice_servers = json_node_ref (self->ice_servers);
   send_message (peer, welcome);
   broadcast_membership (room, peer, PSC_MESSAGE_PEER_JOINED);
   GST_INFO ("peer %s joined room %s", peer->id, room->id);

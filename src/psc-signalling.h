@@ -4,6 +4,7 @@
 #pragma once
 
 #include <libsoup/soup.h>
+#include "psc-protocol.h"
 #include "psc-registry.h"
 #include "psc-viewer.h"
 
@@ -52,6 +53,20 @@ typedef struct {
   guint64 protocol_errors_total;
   guint64 refused_total;
 } PscSignallingCounters;
+
+/**
+ * psc_signalling_error_code:
+ * @error: an error of any layer: PSC_PROTOCOL_ERROR, PSC_SDP_ERROR, PSC_VIEWER_ERROR,
+ *   PSC_REGISTRY_ERROR
+ *
+ * The one translation of errors into the signalling protocol's `error` codes
+ * (docs/protocol.md, "Errors"): the media layers know nothing of the wire; this is where
+ * their errors meet it. A viewer's silence and connect timeout are `timeout`, its RTCP BYE
+ * `session_ended`, an ICE or DTLS failure `connection_failed`, anything unforeseen `internal`.
+ *
+ * Returns: the code to send.
+ */
+PscProtocolError psc_signalling_error_code (const GError *error);
 
 /**
  * psc_signalling_new:

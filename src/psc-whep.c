@@ -151,11 +151,11 @@ random_hex (void)
   return g_string_free (hex, FALSE);
 }
 
-/* The HTTP status of an error from any layer (docs/protocol.md, WHEP): the media layers
- * know nothing of HTTP; this is where their errors meet it. */
-static guint
-http_status (const GError *error)
+guint
+psc_whep_http_status (const GError *error)
 {
+  g_return_val_if_fail (error != NULL, SOUP_STATUS_INTERNAL_SERVER_ERROR);
+
   if (error->domain == PSC_SDP_ERROR)
     return error->code == PSC_SDP_ERROR_NO_CODEC ? SOUP_STATUS_NOT_ACCEPTABLE :
         SOUP_STATUS_BAD_REQUEST;
@@ -233,7 +233,7 @@ on_failed (PscViewer *viewer, GError *error, gpointer user_data)
 
   if (session->pending != NULL) {
     SoupServerMessage *msg = g_steal_pointer (&session->pending);
-    respond_text (msg, http_status (error), error->message);
+    respond_text (msg, psc_whep_http_status (error), error->message);
     soup_server_message_unpause (msg);
     g_object_unref (msg);
   }
@@ -282,7 +282,7 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   offer = psc_sdp_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
       "the body", &error);
   if (offer == NULL) {
-    respond_text (msg, http_status (error), error->message);
+    respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }
   if (!psc_stream_is_playing (stream)) {
@@ -292,13 +292,13 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     return;
   }
   if (!psc_registry_check_viewer_limit (self->registry, &error)) {
-    respond_text (msg, http_status (error), error->message);
+    respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
     available[c] = psc_stream_get_encoder (stream, c) != NULL;
   if (!psc_sdp_choose_codec (offer, available, &choice, &error)) {
-    respond_text (msg, http_status (error), error->message);
+    respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }
 
@@ -315,7 +315,7 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     psc_sdp_codec_choice_clear (&choice);
     g_message ("WHEP session on stream %s refused: %s", psc_stream_get_id (stream),
         error->message);
-    respond_text (msg, http_status (error), error->message);
+    respond_text (msg, psc_whep_http_status (error), error->message);
     session_free (session);
     return;
   }
@@ -368,7 +368,7 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
     if (!g_str_has_prefix (lines[i], "a=candidate:"))
       continue;
     if (!psc_viewer_add_ice_candidate (session->viewer, 0, lines[i] + 2, &error)) {
-      respond_text (msg, http_status (error), error->message);
+      respond_text (msg, psc_whep_http_status (error), error->message);
       return;
     }
   }
@@ -414,7 +414,7 @@ on_whep (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   }
   stream = psc_registry_lookup_checked (self->registry, parts[1], &error);
   if (stream == NULL) {
-    respond_text (msg, http_status (error), error->message);
+    respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }
   if (method == SOUP_METHOD_OPTIONS) {

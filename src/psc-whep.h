@@ -19,6 +19,19 @@ G_DECLARE_FINAL_TYPE (PscWhep, psc_whep, PSC, WHEP, GObject)
 #define PSC_WHEP_MAX_OFFER (64 * 1024)
 
 /**
+ * psc_whep_http_status:
+ * @error: an error of any layer: PSC_SDP_ERROR, PSC_VIEWER_ERROR, PSC_REGISTRY_ERROR
+ *
+ * The one translation of errors into WHEP's HTTP statuses (docs/protocol.md, "WHEP"): 400 for
+ * SDP that is not SDP, has no usable video or is refused by webrtcbin; 406 for no codec in
+ * common; 404 for an unknown stream; 503 for the viewer limit; 409 for a call out of order;
+ * 500 for anything unforeseen.
+ *
+ * Returns: the status to answer with.
+ */
+guint     psc_whep_http_status (const GError *error);
+
+/**
  * psc_whep_new:
  * @registry: the streams, and the viewer limit shared with WebSocket viewers (a reference
  *   is taken)

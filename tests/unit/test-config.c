@@ -287,6 +287,7 @@ test_ice_servers (void)
   };
   g_autoptr (GError) error = NULL;
   g_autoptr (PscConfig) config = parse_args (args, &error);
+  g_autoptr (JsonNode) servers = NULL;
   g_autofree char *json = NULL;
   PscIceServer *stun, *turn, *turns;
 
@@ -306,7 +307,9 @@ test_ice_servers (void)
   g_assert_cmpstr (turn->credential, ==, "p@ss");
   g_assert_cmpstr (turns->browser_url, ==, "turns:[2001:db8::1]:5349");
 
-  json = psc_ice_servers_to_json (config->ice_servers);
+  servers = psc_ice_servers_to_json_node (config->ice_servers);
+  g_assert_true (json_node_is_immutable (servers));
+  json = json_to_string (servers, FALSE);
   g_assert_cmpstr (json, ==, "[{\"urls\":\"stun:stun.example.org:3478\"},"
       "{\"urls\":\"turn:10.0.0.1:3479?transport=tcp\",\"username\":\"alice\","
       "\"credential\":\"p@ss\"},{\"urls\":\"turns:[2001:db8::1]:5349\","

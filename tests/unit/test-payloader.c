@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
 #include <gst/rtp/rtp.h>
 
 #include "psc-payloader.h"
@@ -27,12 +28,38 @@ test_profile_level_id (void)
     { "constrained-baseline", "3.x", NULL },
     { "constrained-baseline", "9", NULL },
     { NULL, "3.1", NULL },
+    /* The levels of H.264 Table A-1 only, as h264parse names them. */
+    { "constrained-baseline", "1", "42e00a" },
+    { "constrained-baseline", "6.2", "42e03e" },
+    { "main", "5.2", "4d0034" },
+    { "high", "1b", "64000b" },
+    { "constrained-baseline", "1.0", NULL },
+    { "constrained-baseline", "3.5", NULL },
+    { "constrained-baseline", "6.3", NULL },
+    { "constrained-baseline", "3.10", NULL },
+    { "constrained-baseline", " 3.1", NULL },
+    { "constrained-baseline", NULL, NULL },
+    { "Constrained-Baseline", "3.1", NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *plid = psc_payloader_h264_profile_level_id (cases[i].profile,
         cases[i].level);
+    guint64 value;
+    guint8 sps[3];
+
     g_assert_cmpstr (plid, ==, cases[i].expected);
+    if (plid == NULL || g_str_equal (cases[i].level, "1b"))
+      continue;
+    /* pbutils reads the same profile and level back from those three SPS bytes
+     * (profile_idc, constraint flags, level_idc). */
+    value = g_ascii_strtoull (plid, NULL, 16);
+    sps[0] = (value >> 16) & 0xff;
+    sps[1] = (value >> 8) & 0xff;
+    sps[2] = value & 0xff;
+    g_assert_cmpstr (gst_codec_utils_h264_get_profile (sps, sizeof sps), ==,
+        cases[i].profile);
+    g_assert_cmpstr (gst_codec_utils_h264_get_level (sps, sizeof sps), ==, cases[i].level);
   }
 }
 

@@ -4,6 +4,8 @@
 #include <string.h>
 #include "psc-protocol.h"
 
+#define SET_ICE_SERVERS(message, text) ((message)->ice_servers = json_from_string (text, NULL))
+
 static PscMessage *
 parse (const char *text, GError **error)
 {
@@ -150,7 +152,7 @@ test_round_trip (void)
   offer->from_peer_id = g_strdup ("camera");
   offer->target_peer_id = g_strdup ("v1");
   offer->sdp = g_strdup ("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n");
-  offer->ice_servers_json = g_strdup ("[{\"urls\":\"stun:127.0.0.1:3478\"}]");
+  SET_ICE_SERVERS (offer, "[{\"urls\":\"stun:127.0.0.1:3478\"}]");
   candidate->candidate = g_strdup ("candidate:1 1 UDP 1 127.0.0.1 9 typ host");
   candidate->sdp_mline_index = 0;
   welcome->peer_id = g_strdup ("v1");
@@ -176,10 +178,60 @@ test_round_trip (void)
     if (all[i]->peers != NULL)
       g_assert_true (g_strv_equal ((const char *const *) back->peers,
               (const char *const *) all[i]->peers));
-    if (all[i]->ice_servers_json != NULL)
-      g_assert_cmpstr (back->ice_servers_json, ==, all[i]->ice_servers_json);
+    if (all[i]->ice_servers != NULL)
+      g_assert_true (json_node_equal (back->ice_servers, all[i]->ice_servers));
+    else
+      g_assert_null (back->ice_servers);
   }
   g_assert_cmpstr (error->error_code, ==, "bad_sdp");
+}
+
+/* The bytes on the wire for messages carrying ice_servers: what browsers and the
+ * documentation (docs/protocol.md) have. */
+static void
+test_ice_servers_wire (void)
+{
+  static const char *servers = "[{\"urls\":\"stun:127.0.0.1:3478\"},"
+      "{\"urls\":\"turn:[::1]:3478?transport=tcp\",\"username\":\"p\\u00e9ri\\\"scope\","
+      "\"credential\":\"s3cr\\\\et\"}]";
+  g_autoptr (PscMessage) offer = psc_message_new (PSC_MESSAGE_OFFER);
+  g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
+  g_autoptr (PscMessage) empty = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
+  g_autoptr (PscMessage) none = psc_message_new (PSC_MESSAGE_OFFER);
+  const char *peers[] = { "camera", NULL };
+  g_autofree char *offer_json = NULL, *welcome_json = NULL, *empty_json = NULL;
+  g_autofree char *none_json = NULL;
+
+  offer->from_peer_id = g_strdup ("camera");
+  offer->target_peer_id = g_strdup ("v1");
+  offer->sdp = g_strdup ("v=0\r\n");
+  SET_ICE_SERVERS (offer, servers);
+  welcome->peer_id = g_strdup ("v1");
+  welcome->room = g_strdup ("camera");
+  welcome->peers = g_strdupv ((GStrv) peers);
+  SET_ICE_SERVERS (welcome, servers);
+  empty->peers = g_strdupv ((GStrv) peers);
+  SET_ICE_SERVERS (empty, "[]");
+  none->sdp = g_strdup ("v=0\r\n");
+
+  offer_json = psc_message_to_json (offer);
+  welcome_json = psc_message_to_json (welcome);
+  empty_json = psc_message_to_json (empty);
+  none_json = psc_message_to_json (none);
+  g_assert_cmpstr (offer_json, ==, "{\"type\":\"offer\",\"from_peer_id\":\"camera\","
+      "\"target_peer_id\":\"v1\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},"
+      "\"ice_servers\":[{\"urls\":\"stun:127.0.0.1:3478\"},"
+      "{\"urls\":\"turn:[::1]:3478?transport=tcp\",\"username\":\"p\u00e9ri\\\"scope\","
+      "\"credential\":\"s3cr\\\\et\"}]}");
+  g_assert_cmpstr (welcome_json, ==, "{\"type\":\"existing_peers\",\"peer_id\":\"v1\","
+      "\"room\":\"camera\",\"peers\":[\"camera\"],"
+      "\"ice_servers\":[{\"urls\":\"stun:127.0.0.1:3478\"},"
+      "{\"urls\":\"turn:[::1]:3478?transport=tcp\",\"username\":\"p\u00e9ri\\\"scope\","
+      "\"credential\":\"s3cr\\\\et\"}]}");
+  g_assert_cmpstr (empty_json, ==,
+      "{\"type\":\"existing_peers\",\"peers\":[\"camera\"],\"ice_servers\":[]}");
+  g_assert_cmpstr (none_json, ==,
+      "{\"type\":\"offer\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}}");
 }
 
 static void
@@ -209,6 +261,7 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/parse/too-large", test_parse_too_large);
   g_test_add_func ("/protocol/parse/not-nul-terminated", test_parse_not_nul_terminated);
   g_test_add_func ("/protocol/round-trip", test_round_trip);
+  g_test_add_func ("/protocol/ice-servers-wire", test_ice_servers_wire);
   g_test_add_func ("/protocol/ids", test_ids);
   return g_test_run ();
 }

@@ -1,8 +1,8 @@
 /* periscope unit tests: checking a viewer's answer against our offer
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <gst/gst.h>
 #include <string.h>
-#include "psc-protocol.h"
 #include "psc-sdp.h"
 
 /* What webrtcbin offers (trimmed), and a Chromium-style answer to it. */
@@ -84,7 +84,7 @@ test_invalid (void)
 
     g_assert_false (psc_sdp_check_answer (offer, answer, &error));
     g_test_message ("%s -> %s", cases[i].to, error->message);
-    g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP);
+    g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_MISMATCH);
     g_assert_nonnull (strstr (error->message, cases[i].fragment));
   }
 }
@@ -155,21 +155,197 @@ test_choose_codec (void)
   psc_sdp_codec_choice_clear (&choice);
 
   g_assert_false (psc_sdp_choose_codec (av1_only, both, &choice, &error));
-  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
   g_assert_nonnull (strstr (error->message, "AV1"));
   g_clear_error (&error);
 
   g_assert_false (psc_sdp_choose_codec (sendonly, both, &choice, &error));
-  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_SDP);
+  g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_VIDEO);
+}
+
+/* Where gst_sdp_media_get_caps_from_media() reads an offer: names in any case, a static
+ * payload type without an a=rtpmap, the clock rate. */
+static void
+test_choose_codec_edges (void)
+{
+  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
+  static const struct {
+    const char *formats, *lines;
+    gint codec;                 /* -1: none in common */
+    guint payload_type;
+    const char *profile_level_id, *offered;
+  } cases[] = {
+    /* Encoding names and fmtp parameter names in lower or mixed case. */
+    { "96", "a=rtpmap:96 vp8/90000\r\n", PSC_CODEC_VP8, 96, NULL, NULL },
+    { "100", "a=rtpmap:100 h264/90000\r\n"
+          "a=fmtp:100 Packetization-Mode=1;Profile-Level-Id=42E01F\r\n",
+      PSC_CODEC_H264, 100, "42E01F", NULL },
+    /* A static payload type without an a=rtpmap has no encoding name: skipped, unlisted. */
+    { "34 96", "a=rtpmap:96 VP8/90000\r\n", PSC_CODEC_VP8, 96, NULL, NULL },
+    { "34", "", -1, 0, NULL, "offered: none" },
+    /* A dynamic one without an a=rtpmap is skipped. */
+    { "98 96", "a=rtpmap:96 VP8/90000\r\n", PSC_CODEC_VP8, 96, NULL, NULL },
+    /* The clock rate must be 90 kHz; without one, the name's registered rate (90000). */
+    { "96", "a=rtpmap:96 VP8/900000\r\n", -1, 0, NULL, "offered: none" },
+    { "96", "a=rtpmap:96 VP8/48000\r\n", -1, 0, NULL, "offered: none" },
+    { "96", "a=rtpmap:96 VP8\r\n", PSC_CODEC_VP8, 96, NULL, NULL },
+    /* H.264: packetization-mode=1 required; the profile must fit constrained baseline;
+     * no profile-level-id means 42000A (RFC 6184 §8.1). */
+    { "100", "a=rtpmap:100 H264/90000\r\na=fmtp:100 profile-level-id=42e01f\r\n",
+      -1, 0, NULL, "offered: H264" },
+    { "100", "a=rtpmap:100 H264/90000\r\n", -1, 0, NULL, "offered: H264" },
+    { "100", "a=rtpmap:100 H264/90000\r\n"
+          "a=fmtp:100 packetization-mode=1;profile-level-id=58e01f\r\n",
+      -1, 0, NULL, "offered: H264" },
+    { "100", "a=rtpmap:100 H264/90000\r\n"
+          "a=fmtp:100 packetization-mode=1;profile-level-id=42e01\r\n",
+      -1, 0, NULL, "offered: H264" },
+    { "100", "a=rtpmap:100 H264/90000\r\na=fmtp:100 packetization-mode=1\r\n",
+      PSC_CODEC_H264, 100, NULL, NULL },
+    { "100", "a=rtpmap:100 H264/90000\r\n"
+          "a=fmtp:100 packetization-mode=1; profile-level-id=640c1f\r\n",
+      PSC_CODEC_H264, 100, "640c1f", NULL },
+    /* level-asymmetry-allowed=1: GstSDP's caps then hold a profile, not the
+     * profile-level-id, which the answer still repeats as offered. */
+    { "100", "a=rtpmap:100 H264/90000\r\n"
+          "a=fmtp:100 level-asymmetry-allowed=1;packetization-mode=1;Profile-Level-Id=4D001F\r\n",
+      PSC_CODEC_H264, 100, "4D001F", NULL },
+    { "100", "a=rtpmap:100 H264/90000\r\n"
+          "a=fmtp:100 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=f4001f\r\n",
+      -1, 0, NULL, "offered: H264" },
+    /* An fmtp line of another payload type does not count. */
+    { "100", "a=rtpmap:100 H264/90000\r\na=fmtp:101 packetization-mode=1\r\n",
+      -1, 0, NULL, "offered: H264" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GstSDPMessage) offer = whep_offer (cases[i].formats, cases[i].lines, "recvonly");
+    g_autoptr (GError) error = NULL;
+    PscSdpCodecChoice choice;
+    gboolean chosen = psc_sdp_choose_codec (offer, both, &choice, &error);
+
+    g_test_message ("%s | %s -> %s", cases[i].formats, cases[i].lines,
+        chosen ? psc_codec_to_string (choice.codec) : error->message);
+    if (cases[i].codec < 0) {
+      g_assert_false (chosen);
+      g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
+      g_assert_nonnull (strstr (error->message, cases[i].offered));
+      continue;
+    }
+    g_assert_true (chosen);
+    g_assert_no_error (error);
+    g_assert_cmpint (choice.codec, ==, cases[i].codec);
+    g_assert_cmpuint (choice.payload_type, ==, cases[i].payload_type);
+    g_assert_cmpstr (choice.profile_level_id, ==, cases[i].profile_level_id);
+    psc_sdp_codec_choice_clear (&choice);
+  }
+}
+
+static void
+test_choose_codec_no_video (void)
+{
+  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
+  static const char *offers[] = {
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=recvonly\r\n",
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=recvonly\r\n",
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=inactive\r\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (offers); i++) {
+    g_autoptr (GstSDPMessage) offer = parse (offers[i]);
+    g_autoptr (GError) error = NULL;
+    PscSdpCodecChoice choice;
+
+    g_assert_false (psc_sdp_choose_codec (offer, both, &choice, &error));
+    g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_VIDEO);
+    g_assert_null (choice.profile_level_id);
+    g_assert_null (choice.mid);
+  }
+}
+
+/* RTX is told by the offer's a=rtpmap, whatever the case of its name. */
+static void
+test_answer_rtx_case (void)
+{
+  g_autoptr (GString) text = g_string_new (offer_text);
+  g_autoptr (GstSDPMessage) offer = NULL;
+  g_autofree char *only_rtx = mutate ("m=video 9 UDP/TLS/RTP/SAVPF 96 97",
+      "m=video 9 UDP/TLS/RTP/SAVPF 97");
+  g_autoptr (GstSDPMessage) answer = parse (only_rtx);
+  g_autoptr (GError) error = NULL;
+
+  g_string_replace (text, "a=rtpmap:97 rtx/90000", "a=rtpmap:97 RTX/90000", 1);
+  offer = parse (text->str);
+  g_assert_false (psc_sdp_check_answer (offer, answer, &error));
+  g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "RTX"));
+  g_clear_error (&error);
+
+  /* Without an a=rtpmap the offer does not say 97 is RTX: accepted, as before. */
+  g_string_replace (text, "a=rtpmap:97 RTX/90000\r\n", "", 1);
+  g_clear_pointer (&offer, gst_sdp_message_free);
+  offer = parse (text->str);
+  g_assert_true (psc_sdp_check_answer (offer, answer, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_parse (void)
+{
+  static const struct {
+    const char *text;
+    gssize length;              /* -1: strlen */
+  } invalid[] = {
+    { "", -1 },
+    { NULL, 0 },
+    { "v=0\r\n", 0 },
+    { "hello, world", -1 },
+    { "\x01\x02\xff\xfe", -1 },
+    { "o=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 RTP/AVP 96\r\n", -1 },
+  };
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++) {
+    gsize length = invalid[i].length < 0 ? strlen (invalid[i].text) : (gsize) invalid[i].length;
+    g_autoptr (GstSDPMessage) refused = psc_sdp_parse (invalid[i].text, length, "the offer",
+        &error);
+
+    g_assert_null (refused);
+    g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_INVALID);
+    g_assert_true (g_str_has_prefix (error->message, "the offer is not SDP"));
+    g_clear_error (&error);
+  }
+
+  /* Valid, and read only as far as @length: the text need not end with a NUL. */
+  sdp = psc_sdp_parse (offer_text, strlen (offer_text) + 0, "the answer", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (sdp);
+  g_assert_cmpstr (gst_sdp_message_get_version (sdp), ==, "0");
+  g_assert_cmpuint (gst_sdp_message_medias_len (sdp), ==, 1);
+  g_clear_pointer (&sdp, gst_sdp_message_free);
+
+  sdp = psc_sdp_parse (offer_text, strstr (offer_text, "m=video") - offer_text, "the answer",
+      &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gst_sdp_message_medias_len (sdp), ==, 0);
 }
 
 int
 main (int argc, char **argv)
 {
+  gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/sdp/parse", test_parse);
   g_test_add_func ("/sdp/answer/valid", test_valid);
   g_test_add_func ("/sdp/answer/invalid", test_invalid);
   g_test_add_func ("/sdp/answer/session-level", test_session_level_credentials);
+  g_test_add_func ("/sdp/answer/rtx-case", test_answer_rtx_case);
   g_test_add_func ("/sdp/offer/choose-codec", test_choose_codec);
+  g_test_add_func ("/sdp/offer/choose-codec-edges", test_choose_codec_edges);
+  g_test_add_func ("/sdp/offer/no-video", test_choose_codec_no_video);
   return g_test_run ();
 }
