@@ -715,7 +715,13 @@ start_branch (PscViewer *self)
   gst_bin_add_many (GST_BIN (self->branch), queue, self->webrtc, NULL);
   last = queue;
   if (!shared_payloader) {
-    last = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id);
+    last = psc_payloader_new (self->codec, self->payload_type, self->profile_level_id,
+        &error);
+    if (last == NULL) {
+      fail (self, g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_STREAM_FAILED, "%s",
+              error->message));
+      return;
+    }
     gst_bin_add (GST_BIN (self->branch), last);
     gst_element_link (queue, last);
   }
