@@ -151,7 +151,10 @@ make_tee (const char *name, GError **error)
   return gst_object_ref_sink (tee);
 }
 
-/* Main thread: takes whatever of @encoding is in the pipeline out of it. */
+/* Main thread: takes whatever of @encoding is in the pipeline out of it. Each element's
+ * state is locked first: the pipeline may be finishing an asynchronous state change (a
+ * branch's sink prerolling) on a thread of its own, and would bring an element set to NULL
+ * back to PLAYING before it is removed. */
 static void
 remove_from_pipeline (PscEncoding *encoding)
 {
@@ -161,6 +164,10 @@ remove_from_pipeline (PscEncoding *encoding)
   }
   if (!encoding->in_pipeline)
     return;
+  gst_element_set_locked_state (encoding->bin, TRUE);
+  gst_element_set_locked_state (encoding->tee, TRUE);
+  gst_element_set_locked_state (encoding->payloader, TRUE);
+  gst_element_set_locked_state (encoding->rtp_tee, TRUE);
   gst_element_set_state (encoding->bin, GST_STATE_NULL);
   gst_bin_remove (encoding->pipeline, encoding->bin);
   /* Its branches are all gone, and nothing flows into the rest any more. */

@@ -780,8 +780,12 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
     gst_element_release_request_pad (psc_encoding_get_tee (state->encoding, payloaded),
         tee_pad);
     gst_object_unref (tee_pad);
+    /* Locked meanwhile, or the pipeline finishing an asynchronous state change (a sink in
+     * @branch prerolling) could bring it back up before it is out. */
+    gst_element_set_locked_state (branch, TRUE);
     gst_element_set_state (branch, GST_STATE_NULL);
     gst_bin_remove (GST_BIN (self->pipeline), branch);
+    gst_element_set_locked_state (branch, FALSE);
     /* An encoder started for this branch alone goes again; the release follows it. */
     if (started)
       stop_encoding_if_unused (self, state);
