@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-payloader.h"
+#include "psc-element.h"
 
 #include <gst/pbutils/pbutils.h>
 #include <gst/rtp/rtp.h>
@@ -129,11 +130,16 @@ push_pending (GstPad *pad, AccessUnit *unit)
   return ret;
 }
 
-/* Streaming thread: rtph264pay pushes each NAL unit on its own (a list of FU-A fragments, or a
- * single packet), so a frame of two slices took two trips through every viewer's queue,
- * webrtcbin and socket. The packets before the marker are held for the microseconds until
- * the payloader pushes the last one, from the same input buffer (access units in, as the
- * encoders' caps require), and go on with it as one list. */
+/* Streaming thread.
+ * WORKAROUND(GStreamer 1.22): rtph264pay pushes each NAL unit on its own (a list of FU-A
+ * fragments, or a single packet), even with alignment=au in and aggregate-mode=zero-latency,
+ * so a frame of two slices took two trips through every viewer's queue, webrtcbin and socket.
+ * Instead the packets before the marker are held for the microseconds until the payloader
+ * pushes the last one, from the same input buffer (access units in, as the encoders' caps
+ * require), and go on with it as one list.
+ * Upstream: not reported.
+ * Remove when: rtph264pay pushes an access unit as one buffer list (then
+ * /integration/h264/frame-in-one-push passes without this probe). */
 static GstPadProbeReturn
 on_payloader_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -205,15 +211,20 @@ on_payloader_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 GstElement *
-psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id)
+psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id,
+    GError **error)
 {
   g_autoptr (GstPad) output = NULL;
   GstElement *payloader;
 
+  g_return_val_if_fail (codec < PSC_CODEC_COUNT, NULL);
+
   switch (codec) {
     case PSC_CODEC_H264: {
       g_autoptr (GstPad) src = NULL;
-      payloader = gst_element_factory_make ("rtph264pay", NULL);
+      payloader = psc_element_make ("rtph264pay", NULL, error);
+      if (payloader == NULL)
+        return NULL;
       g_object_set (payloader, "config-interval", -1, NULL);
       gst_util_set_object_arg (G_OBJECT (payloader), "aggregate-mode", "zero-latency");
       src = gst_element_get_static_pad (payloader, "src");
@@ -222,7 +233,9 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
       break;
     }
     case PSC_CODEC_VP8:
-      payloader = gst_element_factory_make ("rtpvp8pay", NULL);
+      payloader = psc_element_make ("rtpvp8pay", NULL, error);
+      if (payloader == NULL)
+        return NULL;
       gst_util_set_object_arg (G_OBJECT (payloader), "picture-id-mode", "15-bit");
       break;
     default:
@@ -231,7 +244,7 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
   g_object_set (payloader, "pt", payload_type, "mtu", PSC_PAYLOADER_MTU, NULL);
   output = gst_element_get_static_pad (payloader, "src");
   gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH, on_payloader_output, g_new0 (AccessUnit, 1),
-      access_unit_free);
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH, on_payloader_output,
+      g_new0 (AccessUnit, 1), access_unit_free);
   return payloader;
 }

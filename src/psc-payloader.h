@@ -30,6 +30,7 @@ G_BEGIN_DECLS
  * @payload_type: the RTP payload type (96–127, RFC 3551 dynamic range)
  * @profile_level_id: (nullable): for H.264, the profile-level-id to announce (an answer
  *   repeats the offer's); %NULL derives it from the stream
+ * @error: GST_CORE_ERROR_MISSING_PLUGIN if the payloader element is not installed
  *
  * H.264: `rtph264pay config-interval=-1 aggregate-mode=zero-latency` — SPS/PPS with every
  * IDR, and each access unit sent as soon as it is complete. Its output caps — which webrtcbin
@@ -48,10 +49,10 @@ G_BEGIN_DECLS
  * restarted) drops it; a unit that ends without a marker is sent when the next begins, and
  * from then on, until the next stream-start, nothing is held back.
  *
- * Returns: (transfer floating): the payloader.
+ * Returns: (transfer floating): the payloader, or %NULL with @error set.
  */
 GstElement * psc_payloader_new (PscCodec codec, guint payload_type,
-    const char *profile_level_id);
+    const char *profile_level_id, GError **error);
 
 /**
  * psc_payloader_h264_profile_level_id:

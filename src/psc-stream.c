@@ -1,11 +1,19 @@
-/* periscope — one camera, one encoder, every viewer: the shared media pipeline
+/* periscope — one camera, one encoder per codec, every viewer: the shared media pipeline
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The capture, the encoders it feeds (psc-encoding) and the viewers' branches hanging off
+ * them; when a keyframe request goes to an encoder (psc-keyframe decides, the stream keeps
+ * the timer and sends the event); snapshots (psc-snapshot) and releasing the capture when
+ * nothing needs its frames.
  */
 #include "psc-stream.h"
-#include "psc-stamp.h"
-#include "psc-payloader.h"
 #include "psc-defer.h"
+#include "psc-element.h"
+#include "psc-encoding.h"
+#include "psc-keyframe.h"
 #include "psc-launch.h"
+#include "psc-snapshot.h"
+#include "psc-stamp.h"
 
 #include <gio/gio.h>
 #include <gst/video/video.h>
@@ -13,43 +21,25 @@
 GST_DEBUG_CATEGORY_STATIC (psc_stream_debug);
 #define GST_CAT_DEFAULT psc_stream_debug
 
-/* A request this young that has not produced a keyframe yet covers new ones. */
-#define KEYFRAME_PENDING_NS (1 * GST_SECOND)
-/* Forced keyframes are at least this far apart; later requests wait for the gap. */
-#define KEYFRAME_MIN_GAP_NS (200 * GST_MSECOND)
-/* One viewer's keyframe requests are at least this far apart. */
-#define KEYFRAME_BRANCH_GAP_NS (1 * GST_SECOND)
-
-/* One codec's encoder, started when its first viewer comes and stopped when its last one
- * leaves: `queue leaky ! videoconvert ! encoder [! h264parse ! caps] ! tee`, fed by a
- * request pad of the raw tee; and, off that tee, the shared payloader:
- * `payloader ! rtp-tee`. */
+/* A running encoder, as the stream sees it: its elements, how many viewers hang off it, and
+ * its keyframe policy. Started when its codec's first viewer comes and stopped when its last
+ * one leaves. */
 typedef struct {
   PscStream *stream;            /* not owned */
-  PscCodec codec;
-  GstElement *bin;
-  GstElement *tee;
-  GstPad *tee_sink;
-  GstPad *raw_tee_pad;
-  GstElement *payloader;
-  GstElement *rtp_tee;
-  GstPad *payloader_pad;        /* the tee's pad feeding the payloader */
+  PscEncoding *encoding;
 
   /* stream->lock */
   guint branches;
-  gboolean keyframe_pending;
-  GstClockTime keyframe_requested_at;   /* monotonic ns */
-  GstClockTime keyframe_forced_at;      /* monotonic ns */
-  guint keyframe_timer;         /* a request deferred by KEYFRAME_MIN_GAP_NS */
-  PscKeyframeReason deferred_reason;
-} PscEncoding;
+  PscKeyframePolicy keyframes;
+  guint keyframe_timer;         /* a request the policy deferred */
+} EncodingState;
 
 /* An attached branch: its tee pad, that tee (the encoding's, or its RTP tee) and the
  * encoding it hangs off. */
 typedef struct {
   GstPad *tee_pad;
   GstElement *tee;
-  PscEncoding *encoding;
+  EncodingState *encoding;
 } BranchLink;
 
 static void
@@ -74,30 +64,21 @@ struct _PscStream {
   guint release_delay_s;        /* 0: the capture runs while nobody watches (--always-on) */
   gboolean released;            /* main context: the pipeline is NULL, the camera closed */
   guint release_timer;
+  PscSnapshot *snapshot;        /* main context */
 
   GMutex lock;                  /* guards everything below */
-  PscEncoding *encodings[PSC_CODEC_COUNT];      /* running, nullable */
+  EncodingState *encodings[PSC_CODEC_COUNT];    /* running, nullable */
   GHashTable *branches;         /* GstElement* branch -> BranchLink* (branch ref'd) */
   GHashTable *detaching;        /* GstElement* being torn down: branches, encoders (ref'd) */
   PscStreamStats stats;         /* but for the RTP counters, which are atomics: */
   gsize rtp_packets_sent;
   gsize rtp_bytes_sent;
   gboolean first_frame;
-
-  GPtrArray *snapshot_tasks;    /* main context: GTask*, waiting for a frame */
-  GstPad *raw_pad;              /* where snapshots take their frame */
-  gboolean snapshot_probe;      /* main context: a one-shot probe is waiting for a frame */
-  guint snapshot_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (PscStream, psc_stream, G_TYPE_OBJECT)
 
-static void encoding_free (PscEncoding *encoding);
 static void schedule_release (PscStream *self);
-static GstPadProbeReturn on_branch_query (GstPad *pad, GstPadProbeInfo *info,
-    gpointer user_data);
-static GstPadProbeReturn on_payloader_upstream_event (GstPad *pad, GstPadProbeInfo *info,
-    gpointer user_data);
 
 enum {
   SIGNAL_ERROR,
@@ -106,6 +87,14 @@ enum {
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
+
+static void
+encoding_state_free (EncodingState *state)
+{
+  g_clear_handle_id (&state->keyframe_timer, g_source_remove);
+  psc_encoding_free (state->encoding);
+  g_free (state);
+}
 
 static void
 psc_stream_finalize (GObject *object)
@@ -119,13 +108,11 @@ psc_stream_finalize (GObject *object)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
     g_clear_pointer (&self->encoders[c], psc_encoder_choice_free);
-    g_clear_pointer (&self->encodings[c], encoding_free);
+    g_clear_pointer (&self->encodings[c], encoding_state_free);
   }
   g_clear_pointer (&self->branches, g_hash_table_unref);
   g_clear_pointer (&self->detaching, g_hash_table_unref);
-  g_clear_pointer (&self->snapshot_tasks, g_ptr_array_unref);
-  g_clear_handle_id (&self->snapshot_timeout, g_source_remove);
-  g_clear_object (&self->raw_pad);
+  g_clear_pointer (&self->snapshot, psc_snapshot_free);
   g_clear_object (&self->raw_tee);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -186,7 +173,6 @@ psc_stream_init (PscStream *self)
   self->branches = g_hash_table_new_full (NULL, NULL, gst_object_unref,
       (GDestroyNotify) branch_link_free);
   self->detaching = g_hash_table_new_full (NULL, NULL, gst_object_unref, NULL);
-  self->snapshot_tasks = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /* Main context. */
@@ -228,12 +214,13 @@ on_raw_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+
 /* Streaming thread: count encoded frames, and note when a requested keyframe has gone out. */
 static GstPadProbeReturn
 on_encoded_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  PscEncoding *encoding = user_data;
-  PscStream *self = encoding->stream;
+  EncodingState *state = user_data;
+  PscStream *self = state->stream;
   GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
 
   GST_LOG_OBJECT (pad, "encoded frame %" GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
@@ -241,7 +228,7 @@ on_encoded_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   self->stats.frames++;
   if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
     self->stats.keyframes++;
-    encoding->keyframe_pending = FALSE;
+    psc_keyframe_policy_keyframe_seen (&state->keyframes);
     GST_DEBUG_OBJECT (pad, "keyframe out of the encoder: %" G_GSIZE_FORMAT " bytes",
         gst_buffer_get_size (buffer));
   }
@@ -249,44 +236,34 @@ on_encoded_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-typedef enum {
-  KEYFRAME_FORWARD,
-  KEYFRAME_COALESCE,
-  KEYFRAME_DEFER,
-} KeyframeDecision;
-
 static gboolean on_keyframe_timer (gpointer user_data);
 
-/* Any thread, lock held. Decides what to do with a keyframe request and books it. */
-static KeyframeDecision
-decide_keyframe (PscEncoding *encoding, PscKeyframeReason reason)
+/* Any thread, lock held. Asks the encoding's policy about a new request (or, if @due, the
+ * one it deferred), gives a deferred one its timer on the main context, and adds what the
+ * policy counted to the stream's counters, which outlive the encoding. */
+static PscKeyframeDecision
+decide_keyframe (EncodingState *state, PscKeyframeReason reason, gboolean due)
 {
-  PscStream *self = encoding->stream;
-  GstClockTime now = g_get_monotonic_time () * GST_USECOND;
+  PscStream *self = state->stream;
+  PscKeyframePolicy before = state->keyframes;
+  guint64 now = (guint64) g_get_monotonic_time () * GST_USECOND;
+  guint64 delay = 0;
+  PscKeyframeDecision decision;
 
-  if ((encoding->keyframe_pending && now - encoding->keyframe_requested_at < KEYFRAME_PENDING_NS)
-      || encoding->keyframe_timer != 0) {
-    self->stats.keyframe_requests_coalesced++;
-    return KEYFRAME_COALESCE;
-  }
-  if (encoding->keyframe_forced_at != 0 &&
-      now - encoding->keyframe_forced_at < KEYFRAME_MIN_GAP_NS) {
-    GSource *source = g_timeout_source_new (
-        (KEYFRAME_MIN_GAP_NS - (now - encoding->keyframe_forced_at)) / GST_MSECOND + 1);
-    g_source_set_callback (source, on_keyframe_timer, encoding, NULL);
-    encoding->keyframe_timer = g_source_attach (source, self->context);
-    encoding->deferred_reason = reason;
-    g_source_unref (source);
-    return KEYFRAME_DEFER;
-  }
-  encoding->keyframe_pending = TRUE;
-  encoding->keyframe_requested_at = now;
-  encoding->keyframe_forced_at = now;
-  if (reason == PSC_KEYFRAME_JOIN)
-    self->stats.keyframes_forced_join++;
+  if (due)
+    decision = psc_keyframe_policy_deferred_due (&state->keyframes, now, &delay);
   else
-    self->stats.keyframes_forced_pli++;
-  return KEYFRAME_FORWARD;
+    decision = psc_keyframe_policy_request (&state->keyframes, now, reason, &delay);
+  if (decision == PSC_KEYFRAME_DEFER) {
+    GSource *source = g_timeout_source_new (delay / GST_MSECOND + 1);
+    g_source_set_callback (source, on_keyframe_timer, state, NULL);
+    state->keyframe_timer = g_source_attach (source, self->context);
+    g_source_unref (source);
+  }
+  self->stats.keyframes_forced_join += state->keyframes.forced_join - before.forced_join;
+  self->stats.keyframes_forced_pli += state->keyframes.forced_pli - before.forced_pli;
+  self->stats.keyframe_requests_coalesced += state->keyframes.coalesced - before.coalesced;
+  return decision;
 }
 
 /* Marks our own requests, which pass the upstream probe on the tee's sink pad already
@@ -307,14 +284,14 @@ push_keyframe_request (GstPad *tee_sink)
 static gboolean
 on_keyframe_timer (gpointer user_data)
 {
-  PscEncoding *encoding = user_data;
-  PscStream *self = encoding->stream;
+  EncodingState *state = user_data;
+  PscStream *self = state->stream;
   g_autoptr (GstPad) tee_sink = NULL;
 
   g_mutex_lock (&self->lock);
-  encoding->keyframe_timer = 0;
-  if (decide_keyframe (encoding, encoding->deferred_reason) == KEYFRAME_FORWARD)
-    tee_sink = gst_object_ref (encoding->tee_sink);
+  state->keyframe_timer = 0;
+  if (decide_keyframe (state, PSC_KEYFRAME_PLI, TRUE) == PSC_KEYFRAME_FORWARD)
+    tee_sink = gst_object_ref (psc_encoding_get_tee_sink (state->encoding));
   g_mutex_unlock (&self->lock);
   if (tee_sink != NULL)
     push_keyframe_request (tee_sink);
@@ -324,35 +301,36 @@ on_keyframe_timer (gpointer user_data)
 void
 psc_stream_request_keyframe (PscStream *self, PscCodec codec, PscKeyframeReason reason)
 {
-  KeyframeDecision decision = KEYFRAME_COALESCE;
+  PscKeyframeDecision decision = PSC_KEYFRAME_COALESCE;
   g_autoptr (GstPad) tee_sink = NULL;
 
   g_return_if_fail (PSC_IS_STREAM (self) && codec < PSC_CODEC_COUNT);
 
   g_mutex_lock (&self->lock);
   if (self->encodings[codec] != NULL) {
-    decision = decide_keyframe (self->encodings[codec], reason);
-    if (decision == KEYFRAME_FORWARD)
-      tee_sink = gst_object_ref (self->encodings[codec]->tee_sink);
+    decision = decide_keyframe (self->encodings[codec], reason, FALSE);
+    if (decision == PSC_KEYFRAME_FORWARD)
+      tee_sink = gst_object_ref (psc_encoding_get_tee_sink (self->encodings[codec]->encoding));
   }
   g_mutex_unlock (&self->lock);
   GST_DEBUG_OBJECT (self->pipeline, "keyframe request (%s, %s): %s",
       psc_codec_to_string (codec), reason == PSC_KEYFRAME_JOIN ? "join" : "PLI",
-      decision == KEYFRAME_FORWARD ? "forwarded" :
-      decision == KEYFRAME_COALESCE ? "coalesced" : "deferred");
+      decision == PSC_KEYFRAME_FORWARD ? "forwarded" :
+      decision == PSC_KEYFRAME_COALESCE ? "coalesced" : "deferred");
   if (tee_sink != NULL)
     push_keyframe_request (tee_sink);
 }
 
 /* Streaming thread of a viewer: a PLI/FIR turned into GstForceKeyUnit by rtpsession on
- * its way to the encoder. Let it pass, or fold it into the pending one. */
+ * its way to the encoder (past the viewer's own gap, psc_encoding_request_pad()). Let it
+ * pass, or fold it into the pending one. */
 static GstPadProbeReturn
 on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  PscEncoding *encoding = user_data;
-  PscStream *self = encoding->stream;
+  EncodingState *state = user_data;
+  PscStream *self = state->stream;
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  KeyframeDecision decision;
+  PscKeyframeDecision decision;
 
   if (!gst_video_event_is_force_key_unit (event))
     return GST_PAD_PROBE_OK;
@@ -360,91 +338,18 @@ on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     return GST_PAD_PROBE_OK;
 
   g_mutex_lock (&self->lock);
-  decision = decide_keyframe (encoding, PSC_KEYFRAME_PLI);
+  decision = decide_keyframe (state, PSC_KEYFRAME_PLI, FALSE);
   g_mutex_unlock (&self->lock);
   GST_DEBUG_OBJECT (self->pipeline, "PLI/FIR from a viewer: %s",
-      decision == KEYFRAME_FORWARD ? "forwarded" : "held back");
-  return decision == KEYFRAME_FORWARD ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+      decision == PSC_KEYFRAME_FORWARD ? "forwarded" : "held back");
+  return decision == PSC_KEYFRAME_FORWARD ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
-static gboolean
-add_chain (GstBin *bin, GstElement **previous, GstElement *element, GError **error)
-{
-  gst_bin_add (bin, element);
-  if (*previous != NULL && !gst_element_link (*previous, element)) {
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
-        "cannot link %s to %s: their pads are not compatible", GST_ELEMENT_NAME (*previous),
-        GST_ELEMENT_NAME (element));
-    return FALSE;
-  }
-  *previous = element;
-  return TRUE;
-}
-
-static GstElement *
-make (const char *factory, const char *name)
-{
-  GstElement *element = gst_element_factory_make (factory, name);
-  if (element == NULL)
-    g_error ("GStreamer element %s is missing; install gstreamer1.0-plugins-base/-good/-bad",
-        factory);
-  return element;
-}
-
-/* Builds `queue leaky(2) ! videoconvert ! encoder [! h264parse ! caps]` for @codec, with
- * ghost pads; the tee that fans it out sits beside it in the pipeline (pads can only be
- * linked between siblings).
- * The queue keeps at most two raw frames and drops the oldest, so a slow encoder costs
- * frames, never latency. */
-static GstElement *
-build_encoding_bin (const PscEncoderChoice *choice, const char *name, GError **error)
-{
-  g_autoptr (GstElement) bin = gst_object_ref_sink (gst_bin_new (name));
-  GstElement *encoder, *queue, *previous = NULL;
-  g_autoptr (GstPad) sink = NULL;
-  g_autoptr (GstPad) src = NULL;
-
-  encoder = psc_launch_parse_bin ("--encoder", choice->description, error);
-  if (encoder == NULL)
-    return NULL;
-  queue = make ("queue", NULL);
-  g_object_set (queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
-      (guint64) 0, "leaky", 2 /* downstream: drop the oldest */, NULL);
-  if (!add_chain (GST_BIN (bin), &previous, queue, error) ||
-      !add_chain (GST_BIN (bin), &previous, make ("videoconvert", NULL), error) ||
-      !add_chain (GST_BIN (bin), &previous, encoder, error))
-    return NULL;
-  if (choice->codec == PSC_CODEC_H264) {
-    GstElement *parse = make ("h264parse", NULL);
-    GstElement *parsed = make ("capsfilter", NULL);
-    g_autoptr (GstCaps) caps = gst_caps_from_string (
-        "video/x-h264,stream-format=byte-stream,alignment=au");
-    /* SPS/PPS in band before every IDR, whatever the encoder does by itself. */
-    g_object_set (parse, "config-interval", -1, NULL);
-    g_object_set (parsed, "caps", caps, NULL);
-    if (!add_chain (GST_BIN (bin), &previous, parse, error) ||
-        !add_chain (GST_BIN (bin), &previous, parsed, error))
-      return NULL;
-  }
-  sink = gst_element_get_static_pad (queue, "sink");
-  src = gst_element_get_static_pad (previous, "src");
-  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
-  gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
-  return g_steal_pointer (&bin);
-}
-
+/* Main context: the last snapshot waiting was answered. */
 static void
-encoding_free (PscEncoding *encoding)
+on_snapshots_done (gpointer user_data)
 {
-  g_clear_handle_id (&encoding->keyframe_timer, g_source_remove);
-  g_clear_object (&encoding->tee_sink);
-  g_clear_object (&encoding->raw_tee_pad);
-  g_clear_object (&encoding->bin);
-  g_clear_object (&encoding->tee);
-  g_clear_object (&encoding->payloader_pad);
-  g_clear_object (&encoding->payloader);
-  g_clear_object (&encoding->rtp_tee);
-  g_free (encoding);
+  schedule_release (user_data);
 }
 
 PscStream *
@@ -454,8 +359,9 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
 {
   g_autoptr (PscStream) self = NULL;
   g_autoptr (GstCaps) raw_caps = NULL;
-  GstElement *source_bin, *previous = NULL, *capsfilter, *videorate;
+  GstElement *source_bin, *previous = NULL, *capsfilter, *videorate, *raw_tee;
   g_autoptr (GstPad) raw_tee_sink = NULL;
+  g_autoptr (GstPad) raw_pad = NULL;
   GstBin *bin;
 
   g_return_val_if_fail (id != NULL && source != NULL && encoders != NULL && config != NULL,
@@ -471,14 +377,11 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
     g_autoptr (GstElement) check = NULL;
     if (encoders[c] == NULL)
       continue;
-    check = build_encoding_bin (encoders[c], "check", error);
+    check = psc_encoding_build_bin (encoders[c]->codec, encoders[c]->description, "check",
+        error);
     if (check == NULL)
       return NULL;
   }
-  source_bin = psc_launch_parse_bin ("--source", source->description, error);
-  if (source_bin == NULL)
-    return NULL;
-  gst_element_set_name (source_bin, "source");
 
   self = g_object_new (PSC_TYPE_STREAM, NULL);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
@@ -509,29 +412,47 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   }
   bin = GST_BIN (self->pipeline);
 
+  /* Each element joins the pipeline as soon as it is made, so a failure part way leaves
+   * nothing behind but the pipeline, freed with the stream. */
+  source_bin = psc_launch_parse_bin ("--source", source->description, error);
+  if (source_bin == NULL)
+    return NULL;
+  gst_element_set_name (source_bin, "source");
+  if (!psc_element_add_chain (bin, &previous, source_bin, error) ||
+      !psc_element_add_chain (bin, &previous, psc_element_make ("videoconvert", NULL, error),
+          error) ||
+      !psc_element_add_chain (bin, &previous, psc_element_make ("videoscale", NULL, error),
+          error))
+    return NULL;
+  /* A live source is never slower than asked; only ever drop frames, never duplicate. */
+  videorate = psc_element_make ("videorate", NULL, error);
+  if (videorate == NULL)
+    return NULL;
+  g_object_set (videorate, "drop-only", TRUE, NULL);
+  if (!psc_element_add_chain (bin, &previous, videorate, error))
+    return NULL;
   /* --framerate is a ceiling: videorate drops frames above it, and a camera that is slower
    * (many are in low light, or at large sizes) keeps its own rate instead of failing. */
   raw_caps = gst_caps_new_simple ("video/x-raw",
       "width", G_TYPE_INT, config->width, "height", G_TYPE_INT, config->height,
       "framerate", GST_TYPE_FRACTION_RANGE, 1, 1, config->framerate, 1,
       "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
-  capsfilter = make ("capsfilter", "raw-caps");
-  g_object_set (capsfilter, "caps", raw_caps, NULL);
-  /* A live source is never slower than asked; only ever drop frames, never duplicate. */
-  videorate = make ("videorate", NULL);
-  g_object_set (videorate, "drop-only", TRUE, NULL);
-
-  self->raw_tee = gst_object_ref (make ("tee", "raw-tee"));
-  g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);
-  if (!add_chain (bin, &previous, source_bin, error) ||
-      !add_chain (bin, &previous, make ("videoconvert", NULL), error) ||
-      !add_chain (bin, &previous, make ("videoscale", NULL), error) ||
-      !add_chain (bin, &previous, videorate, error) ||
-      !add_chain (bin, &previous, capsfilter, error) ||
-      !add_chain (bin, &previous, self->raw_tee, error))
+  capsfilter = psc_element_make ("capsfilter", "raw-caps", error);
+  if (capsfilter == NULL)
     return NULL;
+  g_object_set (capsfilter, "caps", raw_caps, NULL);
+  if (!psc_element_add_chain (bin, &previous, capsfilter, error))
+    return NULL;
+  raw_tee = psc_element_make ("tee", "raw-tee", error);
+  if (raw_tee == NULL)
+    return NULL;
+  g_object_set (raw_tee, "allow-not-linked", TRUE, NULL);
+  if (!psc_element_add_chain (bin, &previous, raw_tee, error))
+    return NULL;
+  self->raw_tee = gst_object_ref (raw_tee);
 
-  self->raw_pad = gst_element_get_static_pad (capsfilter, "src");
+  raw_pad = gst_element_get_static_pad (capsfilter, "src");
+  self->snapshot = psc_snapshot_new (raw_pad, id, self->context, on_snapshots_done, self);
   raw_tee_sink = gst_element_get_static_pad (self->raw_tee, "sink");
   gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_raw_buffer, self, NULL);
   gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_raw_event, self,
@@ -692,7 +613,7 @@ psc_stream_stop (PscStream *self)
 static gboolean
 capture_needed (PscStream *self)
 {
-  gboolean needed = self->snapshot_tasks->len > 0;
+  gboolean needed = psc_snapshot_is_waiting (self->snapshot);
 
   g_mutex_lock (&self->lock);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
@@ -742,130 +663,69 @@ resume_capture (PscStream *self)
 
 /* Main thread, lock not held. Starts @codec's encoder: adds its bin and links it to a new
  * pad of the raw tee. Its first frame is a keyframe, so no request is needed. */
-static PscEncoding *
+/* Main thread, lock not held. Starts @codec's encoder: its elements join the pipeline, the
+ * stream's probes go on its tee, and the raw tee feeds it. Its first frame is a keyframe,
+ * so no request is needed. */
+static EncodingState *
 start_encoding (PscStream *self, PscCodec codec, GError **error)
 {
   g_autofree char *name = g_strdup_printf ("encode-%s-%u", psc_codec_to_string (codec),
       ++self->encodings_started);
-  PscEncoding *encoding = g_new0 (PscEncoding, 1);
-  g_autoptr (GstPad) sink = NULL;
+  EncodingState *state;
+  PscEncoding *encoding;
+  GstPad *tee_sink;
 
-  encoding->stream = self;
-  encoding->codec = codec;
-  g_autofree char *tee_name = g_strconcat (name, "-tee", NULL);
-
-  encoding->bin = build_encoding_bin (self->encoders[codec], name, error);
-  if (encoding->bin == NULL) {
-    g_free (encoding);
+  encoding = psc_encoding_new (GST_BIN (self->pipeline), self->raw_tee, codec,
+      self->encoders[codec]->description, name, error);
+  if (encoding == NULL) {
+    g_prefix_error (error, "stream %s cannot start its %s encoder: ", self->info.id,
+        psc_codec_to_string (codec));
     return NULL;
   }
-  encoding->tee = gst_object_ref_sink (make ("tee", tee_name));
-  g_object_set (encoding->tee, "allow-not-linked", TRUE, NULL);
-  encoding->tee_sink = gst_element_get_static_pad (encoding->tee, "sink");
-  gst_pad_add_probe (encoding->tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_encoded_buffer,
-      encoding, NULL);
-  gst_pad_add_probe (encoding->tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
-      encoding, NULL);
-
-  /* Our references stay ours; the pipeline takes its own (the elements are not floating). */
-  gst_bin_add_many (GST_BIN (self->pipeline), encoding->bin, encoding->tee, NULL);
-  if (!gst_element_link (encoding->bin, encoding->tee))
-    g_critical ("cannot link the %s encoder to its tee", psc_codec_to_string (codec));
-  gst_element_sync_state_with_parent (encoding->tee);
-  gst_element_sync_state_with_parent (encoding->bin);
-
-  /* The shared payloader: payloading once serves every viewer that takes periscope's own
-   * payload type (all WebSocket viewers); each branch's webrtcbin encrypts and sends. */
-  {
-    g_autofree char *rtp_tee_name = g_strconcat (name, "-rtp-tee", NULL);
-    g_autoptr (GstPad) payloader_sink = NULL;
-
-    encoding->payloader = gst_object_ref_sink (psc_payloader_new (codec,
-            PSC_PAYLOADER_DEFAULT_PT, NULL));
-    encoding->rtp_tee = gst_object_ref_sink (make ("tee", rtp_tee_name));
-    g_object_set (encoding->rtp_tee, "allow-not-linked", TRUE, NULL);
-    gst_bin_add_many (GST_BIN (self->pipeline), encoding->payloader, encoding->rtp_tee, NULL);
-    if (!gst_element_link (encoding->payloader, encoding->rtp_tee))
-      g_critical ("cannot link the %s payloader to its tee", psc_codec_to_string (codec));
-    gst_element_sync_state_with_parent (encoding->rtp_tee);
-    gst_element_sync_state_with_parent (encoding->payloader);
-    encoding->payloader_pad = gst_element_request_pad_simple (encoding->tee, "src_%u");
-    gst_pad_add_probe (encoding->payloader_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
-        on_branch_query, NULL, NULL);
-    gst_pad_add_probe (encoding->payloader_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-        on_payloader_upstream_event, NULL, NULL);
-    payloader_sink = gst_element_get_static_pad (encoding->payloader, "sink");
-    if (gst_pad_link (encoding->payloader_pad, payloader_sink) != GST_PAD_LINK_OK)
-      g_critical ("cannot link the %s payloader", psc_codec_to_string (codec));
+  state = g_new0 (EncodingState, 1);
+  state->stream = self;
+  state->encoding = encoding;
+  psc_keyframe_policy_init (&state->keyframes);
+  tee_sink = psc_encoding_get_tee_sink (encoding);
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_encoded_buffer, state, NULL);
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, state,
+      NULL);
+  if (!psc_encoding_start (encoding, error)) {
+    g_prefix_error (error, "stream %s cannot start its %s encoder: ", self->info.id,
+        psc_codec_to_string (codec));
+    encoding_state_free (state);
+    return NULL;
   }
-
-  encoding->raw_tee_pad = gst_element_request_pad_simple (self->raw_tee, "src_%u");
-  sink = gst_element_get_static_pad (encoding->bin, "sink");
-  if (gst_pad_link (encoding->raw_tee_pad, sink) != GST_PAD_LINK_OK)
-    g_critical ("cannot link the %s encoder of stream %s", psc_codec_to_string (codec),
-        self->info.id);
   GST_INFO_OBJECT (self->pipeline, "started encoder %s (%s)", self->encoders[codec]->factory,
       name);
-  return encoding;
+  return state;
 }
 
-/* Streaming thread. A branch must never hold up the tee. A serialized query (an encoder's
- * ALLOCATION after renegotiating, a DRAIN) waits until every branch has processed what is
- * queued before it, and a viewer's webrtcbin holds buffers back until its SDP negotiation
- * completes: one viewer that never answers would stall them all. The encoded stream
- * needs nothing from the branches' allocators, so the tee pad answers such queries itself. */
-static GstPadProbeReturn
-on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+static void unlink_when_idle (PscStream *self, GstElement *element, GstElement *tee,
+    GstPad *tee_pad, EncodingState *encoding);
+
+/* Main context: stops @state's encoder if it is still running with no branch left — the
+ * way a branch is detached, from the raw tee. */
+static void
+stop_encoding_if_unused (PscStream *self, EncodingState *state)
 {
-  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  PscCodec codec = psc_encoding_get_codec (state->encoding);
+  gboolean unused;
 
-  if (!GST_QUERY_IS_SERIALIZED (query))
-    return GST_PAD_PROBE_OK;
-  return GST_PAD_PROBE_HANDLED;
-}
-
-/* Upstream events that one branch must not send to what all branches share. RECONFIGURE (a
- * new branch): the encoded caps are fixed, the shared encoder must not renegotiate.
- * rtpsession's "GstRTPCollision" (an RTCP packet from a viewer claimed our SSRC): a
- * payloader that gets it picks a new SSRC, and the shared one must not — every other viewer
- * would get an SSRC its SDP does not announce — while one viewer could force that on
- * purpose, our SSRC being in the offer. */
-static gboolean
-is_branch_local (GstEvent *event)
-{
-  return GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE ||
-      (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM &&
-      gst_event_has_name (event, "GstRTPCollision"));
-}
-
-/* Streaming thread: what the shared payloader sends up towards the encoder's tee. */
-static GstPadProbeReturn
-on_payloader_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  return is_branch_local (GST_PAD_PROBE_INFO_EVENT (info)) ? GST_PAD_PROBE_DROP :
-      GST_PAD_PROBE_OK;
-}
-
-/* Streaming thread: what a branch sends up to its tee. Nothing branch-local goes further
- * (is_branch_local). And one viewer asking for keyframes in a loop
- * (a PLI storm, a broken client) gets at most one request per KEYFRAME_BRANCH_GAP_NS through,
- * so it cannot spend everyone's bitrate on keyframes; the stream-wide policy then applies. */
-static GstPadProbeReturn
-on_branch_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-
-  if (is_branch_local (event))
-    return GST_PAD_PROBE_DROP;
-  if (gst_video_event_is_force_key_unit (event)) {
-    gint64 *last = user_data;
-    gint64 now = g_get_monotonic_time () * GST_USECOND;
-    /* Only this pad's streaming thread (the viewer's queue) pushes upstream events here. */
-    if (*last != 0 && now - *last < KEYFRAME_BRANCH_GAP_NS)
-      return GST_PAD_PROBE_DROP;
-    *last = now;
+  g_mutex_lock (&self->lock);
+  unused = self->encodings[codec] == state && state->branches == 0;
+  if (unused) {
+    self->encodings[codec] = NULL;
+    g_clear_handle_id (&state->keyframe_timer, g_source_remove);
+    g_hash_table_add (self->detaching, gst_object_ref (psc_encoding_get_bin (state->encoding)));
   }
-  return GST_PAD_PROBE_OK;
+  g_mutex_unlock (&self->lock);
+  if (!unused)
+    return;
+  GST_INFO_OBJECT (self->pipeline, "stopping the %s encoder: no viewer left",
+      psc_codec_to_string (codec));
+  unlink_when_idle (self, psc_encoding_get_bin (state->encoding), self->raw_tee,
+      psc_encoding_get_raw_tee_pad (state->encoding), state);
 }
 
 gboolean
@@ -873,7 +733,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
     GError **error)
 {
   g_autoptr (GstPad) sink = NULL;
-  PscEncoding *encoding;
+  EncodingState *state;
   BranchLink *link;
   GstPad *tee_pad;
   gboolean started = FALSE;
@@ -886,18 +746,25 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
         "stream %s has no working %s encoder", self->info.id, psc_codec_to_string (codec));
     return FALSE;
   }
+  sink = gst_element_get_static_pad (branch, "sink");
+  if (sink == NULL) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_PAD,
+        "stream %s cannot attach %s: it has no \"sink\" pad", self->info.id,
+        GST_ELEMENT_NAME (branch));
+    return FALSE;
+  }
   resume_capture (self);
   g_mutex_lock (&self->lock);
-  encoding = self->encodings[codec];
+  state = self->encodings[codec];
   g_mutex_unlock (&self->lock);
-  if (encoding == NULL) {
-    encoding = start_encoding (self, codec, error);
-    if (encoding == NULL) {
+  if (state == NULL) {
+    state = start_encoding (self, codec, error);
+    if (state == NULL) {
       schedule_release (self);
       return FALSE;
     }
     g_mutex_lock (&self->lock);
-    self->encodings[codec] = encoding;
+    self->encodings[codec] = state;
     g_mutex_unlock (&self->lock);
     started = TRUE;
   }
@@ -906,15 +773,26 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
   gst_bin_add (GST_BIN (self->pipeline), branch);
   gst_element_sync_state_with_parent (branch);
 
-  tee_pad = gst_element_request_pad_simple (payloaded ? encoding->rtp_tee : encoding->tee,
-      "src_%u");
-  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
-  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event,
-      g_new0 (gint64, 1), g_free);
-  sink = gst_element_get_static_pad (branch, "sink");
-  if (gst_pad_link (tee_pad, sink) != GST_PAD_LINK_OK)
-    g_critical ("cannot link %s to the tee of stream %s", GST_ELEMENT_NAME (branch),
-        self->info.id);
+  tee_pad = psc_encoding_request_pad (state->encoding, payloaded);
+  if (!psc_element_link_pads (tee_pad, sink, error)) {
+    g_prefix_error (error, "stream %s cannot attach %s: ", self->info.id,
+        GST_ELEMENT_NAME (branch));
+    gst_element_release_request_pad (psc_encoding_get_tee (state->encoding, payloaded),
+        tee_pad);
+    gst_object_unref (tee_pad);
+    /* Locked meanwhile, or the pipeline finishing an asynchronous state change (a sink in
+     * @branch prerolling) could bring it back up before it is out. */
+    gst_element_set_locked_state (branch, TRUE);
+    gst_element_set_state (branch, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self->pipeline), branch);
+    gst_element_set_locked_state (branch, FALSE);
+    /* An encoder started for this branch alone goes again; the release follows it. */
+    if (started)
+      stop_encoding_if_unused (self, state);
+    else
+      schedule_release (self);
+    return FALSE;
+  }
   /* The caps now, not with the next frame (see psc_stream_attach() in the header). From the
    * main thread, like any application event: the branch's queue serializes it with the
    * buffers the tee pushes meanwhile. */
@@ -923,10 +801,10 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
 
   link = g_new0 (BranchLink, 1);
   link->tee_pad = tee_pad;
-  link->tee = gst_object_ref (payloaded ? encoding->rtp_tee : encoding->tee);
-  link->encoding = encoding;
+  link->tee = gst_object_ref (psc_encoding_get_tee (state->encoding, payloaded));
+  link->encoding = state;
   g_mutex_lock (&self->lock);
-  encoding->branches++;
+  state->branches++;
   g_hash_table_insert (self->branches, gst_object_ref (branch), link);
   self->stats.viewers = g_hash_table_size (self->branches);
   g_mutex_unlock (&self->lock);
@@ -943,7 +821,7 @@ typedef struct {
   GstElement *element;          /* a branch, or an encoding's bin */
   GstElement *tee;              /* the tee it hangs off */
   GstPad *tee_pad;
-  PscEncoding *encoding;        /* set when the element is this encoding's bin: free it */
+  EncodingState *encoding;      /* set when the element is this encoding's bin: free it */
 } Detach;
 
 static void
@@ -964,7 +842,7 @@ static GstPadProbeReturn on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info,
  * out of service, so no error it posts meanwhile is taken for the stream's. */
 static void
 unlink_when_idle (PscStream *self, GstElement *element, GstElement *tee, GstPad *tee_pad,
-    PscEncoding *encoding)
+    EncodingState *encoding)
 {
   Detach *detach = g_new0 (Detach, 1);
 
@@ -983,46 +861,37 @@ finish_detach (gpointer user_data)
 {
   Detach *detach = user_data;
   PscStream *self = detach->stream;
-  PscEncoding *idle = NULL;
+  EncodingState *idle = NULL;
 
-  gst_element_release_request_pad (detach->tee, detach->tee_pad);
-  gst_element_set_state (detach->element, GST_STATE_NULL);
-  gst_bin_remove (GST_BIN (self->pipeline), detach->element);
+  if (detach->encoding != NULL) {
+    /* An encoder stopped: its tee and payloader go with it (its branches are all gone). */
+    psc_encoding_stop (detach->encoding->encoding);
+  } else {
+    gst_element_release_request_pad (detach->tee, detach->tee_pad);
+    gst_element_set_state (detach->element, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self->pipeline), detach->element);
+  }
   GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (detach->element));
   g_mutex_lock (&self->lock);
   g_hash_table_remove (self->detaching, detach->element);
   g_mutex_unlock (&self->lock);
 
   if (detach->encoding != NULL) {
-    /* An encoder stopped: its tee and payloader go with it (its branches are all gone, and
-     * nothing flows into them any more). */
-    gst_element_set_state (detach->encoding->tee, GST_STATE_NULL);
-    gst_element_set_state (detach->encoding->payloader, GST_STATE_NULL);
-    gst_element_set_state (detach->encoding->rtp_tee, GST_STATE_NULL);
-    gst_element_release_request_pad (detach->encoding->tee, detach->encoding->payloader_pad);
-    gst_bin_remove_many (GST_BIN (self->pipeline), detach->encoding->tee,
-        detach->encoding->payloader, detach->encoding->rtp_tee, NULL);
-    encoding_free (detach->encoding);
+    encoding_state_free (detach->encoding);
     schedule_release (self);
     return G_SOURCE_REMOVE;
   }
+  /* The branch's encoding, found by its tee: it may have been stopped and freed already. */
   g_mutex_lock (&self->lock);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
-    PscEncoding *encoding = self->encodings[c];
-    if (encoding != NULL && (encoding->tee == detach->tee || encoding->rtp_tee == detach->tee) &&
-        encoding->branches == 0) {
-      self->encodings[c] = NULL;
-      g_clear_handle_id (&encoding->keyframe_timer, g_source_remove);
-      g_hash_table_add (self->detaching, gst_object_ref (encoding->bin));
-      idle = encoding;
-    }
+    EncodingState *state = self->encodings[c];
+    if (state != NULL && (psc_encoding_get_tee (state->encoding, FALSE) == detach->tee ||
+            psc_encoding_get_tee (state->encoding, TRUE) == detach->tee))
+      idle = state;
   }
   g_mutex_unlock (&self->lock);
-  if (idle != NULL) {
-    GST_INFO_OBJECT (self->pipeline, "stopping the %s encoder: no viewer left",
-        psc_codec_to_string (idle->codec));
-    unlink_when_idle (self, idle->bin, self->raw_tee, idle->raw_tee_pad, idle);
-  }
+  if (idle != NULL)
+    stop_encoding_if_unused (self, idle);
   /* A branch's IDLE probe may fire after its encoder's: the last one out schedules. */
   schedule_release (self);
   return G_SOURCE_REMOVE;
@@ -1067,100 +936,7 @@ psc_stream_detach (PscStream *self, GstElement *branch)
   unlink_when_idle (self, branch, tee, tee_pad, NULL);
 }
 
-/* ---- Snapshots ---- */
-
-#define SNAPSHOT_TIMEOUT_MS 3000
-
-/* Main context: answers every waiting request with @bytes or @error. */
-static void
-complete_snapshots (PscStream *self, GBytes *bytes, const GError *error)
-{
-  g_autoptr (GPtrArray) tasks = g_steal_pointer (&self->snapshot_tasks);
-
-  self->snapshot_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_clear_handle_id (&self->snapshot_timeout, g_source_remove);
-  for (guint i = 0; i < tasks->len; i++) {
-    GTask *task = g_ptr_array_index (tasks, i);
-    if (bytes != NULL)
-      g_task_return_pointer (task, g_bytes_ref (bytes), (GDestroyNotify) g_bytes_unref);
-    else
-      g_task_return_error (task, g_error_copy (error));
-  }
-  schedule_release (self);
-}
-
-static void
-on_snapshot_converted (GstSample *sample, GError *error, gpointer user_data)
-{
-  PscStream *self = user_data;
-
-  if (sample != NULL) {
-    GstBuffer *buffer = gst_sample_get_buffer (sample);
-    GstMapInfo map;
-    g_autoptr (GBytes) bytes = NULL;
-
-    gst_buffer_map (buffer, &map, GST_MAP_READ);
-    bytes = g_bytes_new (map.data, map.size);
-    gst_buffer_unmap (buffer, &map);
-    complete_snapshots (self, bytes, NULL);
-    gst_sample_unref (sample);
-  } else {
-    complete_snapshots (self, NULL, error);
-  }
-  g_clear_error (&error);
-}
-
-typedef struct {
-  PscStream *stream;
-  GstSample *sample;
-} Frame;
-
-/* Main context. */
-static gboolean
-convert_frame (gpointer user_data)
-{
-  Frame *frame = user_data;
-  PscStream *self = frame->stream;
-  g_autoptr (GstCaps) jpeg = gst_caps_new_empty_simple ("image/jpeg");
-
-  self->snapshot_probe = FALSE;
-  if (self->snapshot_tasks->len > 0)
-    gst_video_convert_sample_async (frame->sample, jpeg, 5 * GST_SECOND, on_snapshot_converted,
-        g_object_ref (self), g_object_unref);
-  gst_sample_unref (frame->sample);
-  g_object_unref (frame->stream);
-  g_free (frame);
-  return G_SOURCE_REMOVE;
-}
-
-/* Streaming thread: the next raw frame, once. */
-static GstPadProbeReturn
-on_snapshot_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  PscStream *self = user_data;
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  Frame *frame;
-
-  if (caps == NULL)
-    return GST_PAD_PROBE_OK;
-  frame = g_new0 (Frame, 1);
-  frame->stream = g_object_ref (self);
-  frame->sample = gst_sample_new (GST_PAD_PROBE_INFO_BUFFER (info), caps, NULL, NULL);
-  psc_defer (self->context, convert_frame, frame, NULL);
-  return GST_PAD_PROBE_REMOVE;
-}
-
-static gboolean
-on_snapshot_timeout (gpointer user_data)
-{
-  PscStream *self = user_data;
-  g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-      "stream %s: no frame within %d ms", self->info.id, SNAPSHOT_TIMEOUT_MS);
-
-  self->snapshot_timeout = 0;
-  complete_snapshots (self, NULL, error);
-  return G_SOURCE_REMOVE;
-}
+/* ---- Snapshots (psc-snapshot) ---- */
 
 void
 psc_stream_snapshot_async (PscStream *self, GAsyncReadyCallback callback, gpointer user_data)
@@ -1171,16 +947,9 @@ psc_stream_snapshot_async (PscStream *self, GAsyncReadyCallback callback, gpoint
 
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, psc_stream_snapshot_async);
-  g_ptr_array_add (self->snapshot_tasks, task);
+  psc_snapshot_take (self->snapshot, task);
+  /* Once it is answered, on_snapshots_done() schedules the release again. */
   resume_capture (self);
-  if (self->snapshot_timeout == 0)
-    self->snapshot_timeout = g_timeout_add (SNAPSHOT_TIMEOUT_MS, on_snapshot_timeout, self);
-  /* One probe at a time: it stays until a frame comes, however many requests wait. */
-  if (!self->snapshot_probe) {
-    self->snapshot_probe = TRUE;
-    gst_pad_add_probe (self->raw_pad, GST_PAD_PROBE_TYPE_BUFFER, on_snapshot_frame,
-        g_object_ref (self), g_object_unref);
-  }
 }
 
 GBytes *

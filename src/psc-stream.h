@@ -7,6 +7,7 @@
 #include <gst/gst.h>
 #include "psc-config.h"
 #include "psc-encoder.h"
+#include "psc-keyframe.h"   /* PscKeyframeReason */
 #include "psc-source.h"
 
 G_BEGIN_DECLS
@@ -23,24 +24,15 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
 
 /**
- * PscKeyframeReason:
- * @PSC_KEYFRAME_JOIN: a viewer's WebRTC session just connected
- * @PSC_KEYFRAME_PLI: a viewer asked (RTCP PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1),
- *   reaching the encoder as an upstream GstForceKeyUnit event from rtpsession
- */
-typedef enum {
-  PSC_KEYFRAME_JOIN,
-  PSC_KEYFRAME_PLI,
-} PscKeyframeReason;
-
-/**
  * PscStreamStats:
  * @frames_captured: raw frames out of the capture (after scaling and rate)
  * @frames: encoded frames that left the encoders, every codec together
  * @keyframes: of which keyframes
- * @keyframes_forced_join: keyframes requested because a viewer connected
- * @keyframes_forced_pli: keyframes requested because of a PLI/FIR
- * @keyframe_requests_coalesced: requests folded into one already pending
+ * @keyframes_forced_join: keyframe requests forwarded to an encoder because a viewer
+ *   connected
+ * @keyframes_forced_pli: keyframe requests forwarded because of a PLI/FIR
+ * @keyframe_requests_coalesced: requests folded into one already pending or deferred
+ *   (#PscKeyframePolicy, every encoder together)
  * @viewers: branches attached now
  * @rtp_packets_sent: RTP packets payloaded for viewers, over all of them
  * @rtp_bytes_sent: their size in bytes (before SRTP)
@@ -96,12 +88,14 @@ typedef struct {
  *
  * Builds, without starting, the capture
  * `source ! videoconvert ! videoscale ! videorate ! caps ! tee`. Encoders are not running:
- * each starts when its codec's first viewer is attached — `queue(leaky, 2) ! videoconvert !
- * encoder [! h264parse] ! tee`, a branch of the raw tee — and stops when its last viewer is
- * detached, so a stream nobody watches spends nothing on encoding. The encoder descriptions
- * are all built once here, so a typo is reported at start-up.
+ * each starts when its codec's first viewer is attached — a #PscEncoding: `queue(leaky, 2) !
+ * videoconvert ! encoder [! h264parse ! caps] ! tee`, a branch of the raw tee, with the
+ * shared payloader and its RTP tee — and stops when its last viewer is detached, so a stream
+ * nobody watches spends nothing on encoding. The encoder descriptions are all built once
+ * here, so a typo is reported at start-up.
  *
- * Returns: (transfer full): the stream, or %NULL on error.
+ * Returns: (transfer full): the stream, or %NULL on error (also a GST_CORE_ERROR if an
+ *   element of the capture is missing or cannot be linked).
  */
 PscStream * psc_stream_new (const char *id, const PscSourceChoice *source,
     PscEncoderChoice *const encoders[PSC_CODEC_COUNT], PscCodec default_codec,
@@ -110,13 +104,14 @@ PscStream * psc_stream_new (const char *id, const PscSourceChoice *source,
 /**
  * psc_stream_start:
  * @stream: the stream
- * @timeout_ms: how long to wait for the first encoded frame
+ * @timeout_ms: how long to wait for the first captured frame, ms
  * @error: a GST_CORE/RESOURCE/STREAM error naming the failing element, or G_IO_ERROR_TIMED_OUT
  *
  * Sets the pipeline to PLAYING and waits (blocking, on the calling thread, before the main
- * loop runs) until the first frame leaves the capture, so a camera that cannot be opened is
- * reported at start-up. Afterwards errors are reported by the #PscStream::error
- * signal on the thread-default main context of the caller.
+ * loop runs) until the first raw frame reaches the raw tee — after scaling and rate, before
+ * any encoder: none runs until a viewer comes — so a camera that cannot be opened is
+ * reported at start-up. Afterwards errors are reported by the #PscStream::error signal on the
+ * thread-default main context of the caller (a bus watch added here).
  *
  * Unless the config said always_on (--always-on), the capture is then released — the
  * pipeline set to NULL, a camera closed — #PSC_STREAM_RELEASE_DELAY_S after nothing needs
@@ -129,7 +124,8 @@ gboolean    psc_stream_start (PscStream *stream, guint timeout_ms, GError **erro
 /**
  * psc_stream_stop:
  *
- * Sets the pipeline to NULL, detaching nothing: call after the viewers are gone.
+ * Removes the bus watch and the release timer and sets the pipeline to NULL, detaching
+ * nothing: call after the viewers are gone.
  */
 void        psc_stream_stop (PscStream *stream);
 
@@ -144,12 +140,15 @@ void        psc_stream_stop (PscStream *stream);
  *   #PSC_PAYLOADER_DEFAULT_PT, profile-level-id derived from the stream): one payloader for
  *   all such viewers, which share its SSRC and sequence numbers (each has its own SRTP
  *   session, so nothing collides)
- * @error: G_IO_ERROR_NOT_SUPPORTED if the stream has no encoder for @codec, or why the
- *   encoder could not start
+ * @error: G_IO_ERROR_NOT_SUPPORTED if the stream has no encoder for @codec; a
+ *   GST_CORE_ERROR saying why the encoder could not start (an element missing or not
+ *   linking), or why @branch could not be linked (GST_CORE_ERROR_PAD: it has no "sink" pad;
+ *   GST_CORE_ERROR_NEGOTIATION)
  *
- * Adds @branch to the running pipeline and links it to a new pad of @codec's tee, starting
- * that encoder if it is not running (#PscStream::encoder-started); the other branches do not
- * notice. Main thread only.
+ * Resumes the capture if it was released, adds @branch to the running pipeline and links it
+ * to a new pad of @codec's tee, starting that encoder if it is not running
+ * (#PscStream::encoder-started); the other branches do not notice. On failure @branch is not
+ * in the pipeline, and an encoder started for it is stopped again. Main thread only.
  *
  * Right after linking, a custom downstream event named #PSC_STREAM_LINKED_EVENT is pushed
  * into @branch. A serialized event on a source pad first sends the pad's pending sticky
@@ -191,9 +190,11 @@ void        psc_stream_detach (PscStream *stream, GstElement *branch);
  * @reason: why
  *
  * Asks the encoder for a keyframe with SPS/PPS (an upstream GstForceKeyUnit with
- * all-headers). Requests are coalesced — one already pending and less than 1 s old covers a
- * new one — and spaced at least 200 ms apart, so a burst of PLIs from many viewers costs one
- * keyframe, not one each. Any thread.
+ * all-headers), under the encoder's #PscKeyframePolicy, which PLI/FIR from viewers go
+ * through as well: requests are coalesced — one already pending and less than 1 s old, or
+ * one deferred, covers a new one — and spaced at least 200 ms apart (a request inside the
+ * gap is sent when it has passed, from a timer on the stream's main context), so a burst of
+ * PLIs from many viewers costs one keyframe, not one each. Any thread.
  */
 void        psc_stream_request_keyframe (PscStream *stream, PscCodec codec,
     PscKeyframeReason reason);
@@ -204,9 +205,11 @@ void        psc_stream_request_keyframe (PscStream *stream, PscCodec codec,
  * @callback: called on the main context with the result
  * @user_data: for @callback
  *
- * Takes the next raw frame (after scaling, before the encoder: the viewers' video is not
- * touched) and encodes it as JPEG with gst_video_convert_sample_async(). Concurrent requests
- * share one frame. Fails with G_IO_ERROR_TIMED_OUT when no frame comes within 3 s.
+ * Takes the next raw frame (after scaling, before the encoders: the viewers' video is not
+ * touched) and encodes it as JPEG with gst_video_convert_sample_async() (#PscSnapshot).
+ * Resumes a released capture for it; the release is scheduled again once the snapshot is
+ * answered. Concurrent requests share one frame. Fails with G_IO_ERROR_TIMED_OUT when no
+ * frame comes within 3 s (#PSC_SNAPSHOT_TIMEOUT_MS). Main context.
  */
 void        psc_stream_snapshot_async (PscStream *stream, GAsyncReadyCallback callback,
     gpointer user_data);

@@ -691,7 +691,8 @@ build_branch (PscViewer *self, GError **error)
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
   if (self->role == PSC_VIEWER_ANSWERER &&
       !psc_element_add_chain (GST_BIN (self->branch), &last,
-          psc_payloader_new (self->codec, self->payload_type, self->profile_level_id), error))
+          psc_payloader_new (self->codec, self->payload_type, self->profile_level_id, error),
+          error))
     return FALSE;
   self->webrtc = psc_element_make ("webrtcbin", "webrtc", error);
   if (self->webrtc == NULL)

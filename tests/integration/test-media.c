@@ -401,6 +401,46 @@ test_long_watch (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_FRAMES (client, 30, 5);
 }
 
+/* A branch that cannot be linked is refused with a GError and leaves nothing behind in the
+ * pipeline: neither itself nor the encoder started for it. */
+static void
+test_attach_refused (PscTestFixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  guint children = GST_BIN_NUMCHILDREN (pipeline);
+  g_autoptr (GstElement) no_pad = gst_object_ref_sink (gst_bin_new ("no-pad"));
+  g_autoptr (GstElement) audio = gst_object_ref_sink (gst_bin_new ("audio-only"));
+  g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("audio/x-raw");
+  g_autoptr (GstPad) filter_sink = NULL;
+  g_autoptr (GError) error = NULL;
+  GstElement *filter = gst_element_factory_make ("capsfilter", NULL);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  PscStreamStats stats;
+
+  g_assert_false (psc_stream_is_encoding (f->stream, PSC_CODEC_H264));
+  g_assert_false (psc_stream_attach (f->stream, no_pad, PSC_CODEC_H264, FALSE, &error));
+  g_assert_error (error, GST_CORE_ERROR, GST_CORE_ERROR_PAD);
+  g_clear_error (&error);
+  g_assert_null (GST_OBJECT_PARENT (no_pad));
+  g_assert_false (psc_stream_is_encoding (f->stream, PSC_CODEC_H264));
+
+  /* A sink pad that takes audio only: the encoder starts, then the link fails. */
+  g_object_set (filter, "caps", caps, NULL);
+  gst_bin_add_many (GST_BIN (audio), filter, sink, NULL);
+  g_assert_true (gst_element_link (filter, sink));
+  filter_sink = gst_element_get_static_pad (filter, "sink");
+  gst_element_add_pad (audio, gst_ghost_pad_new ("sink", filter_sink));
+  g_assert_false (psc_stream_attach (f->stream, audio, PSC_CODEC_H264, FALSE, &error));
+  g_assert_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION);
+  g_assert_nonnull (strstr (error->message, "audio-only"));
+  g_assert_null (GST_OBJECT_PARENT (audio));
+  g_assert_cmpint (GST_STATE (audio), ==, GST_STATE_NULL);
+  PSC_TEST_WAIT_UNTIL (no_encoder, f->stream, 10, "the encoder started for it to stop");
+  g_assert_cmpuint (GST_BIN_NUMCHILDREN (pipeline), ==, children);
+  psc_stream_get_stats (f->stream, &stats);
+  g_assert_cmpuint (stats.viewers, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -429,6 +469,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/h264/keyframe-policy", &h264, test_keyframe_policy);
   PSC_TEST_ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
   PSC_TEST_ADD ("/integration/h264/long-watch", &h264, test_long_watch);
+  PSC_TEST_ADD ("/integration/h264/attach-refused", &h264, test_attach_refused);
 
   return g_test_run ();
 }

@@ -106,12 +106,14 @@ log_push (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 static void
 payloader_setup (Payloader *p, gconstpointer data)
 {
-  GstElement *payloader = psc_payloader_new (GPOINTER_TO_INT (data), 96, NULL);
+  g_autoptr (GError) error = NULL;
+  GstElement *payloader = psc_payloader_new (GPOINTER_TO_INT (data), 96, NULL, &error);
   GstElement *sink = gst_element_factory_make ("fakesink", NULL);
   g_autoptr (GstPad) sink_pad = gst_element_get_static_pad (sink, "sink");
   g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("application/x-rtp");
   GstSegment segment;
 
+  g_assert_no_error (error);
   p->log = g_string_new (NULL);
   p->pipeline = gst_pipeline_new (NULL);
   g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);

@@ -1,0 +1,150 @@
+/* periscope — one codec's encoder in the shared pipeline, its tee and shared payloader
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include "psc-codec.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PscEncoding:
+ *
+ * One codec's encoder, a branch of the raw tee, with what fans its output out to viewers:
+ *
+ * |[
+ * raw-tee ! encode-CODEC-N: queue leaky(2) ! videoconvert ! encoder [! h264parse ! caps]
+ *         ! tee ─┬─ payloader pt=96 ! rtp-tee ─┬─ branches taking RTP (WebSocket viewers)
+ *                │                             └─ …
+ *                └─ branches taking the encoded stream (WHEP viewers, own payloader)
+ * ]|
+ *
+ * The owner (the stream) decides when an encoding runs and guards it with its own lock;
+ * nothing here is thread-safe but the pad probes, which run on streaming threads.
+ */
+typedef struct _PscEncoding PscEncoding;
+
+/**
+ * psc_encoding_build_bin:
+ * @codec: the codec @description encodes to
+ * @description: the encoder's gst-launch description (a #PscEncoderChoice's)
+ * @name: the bin's name
+ * @error: a PSC_CONFIG_ERROR_USAGE if @description does not parse; a GST_CORE_ERROR
+ *   (psc_element_make(), psc_element_link()) if the rest cannot be built
+ *
+ * Builds `queue leaky(2) ! videoconvert ! encoder [! h264parse ! caps]` with "sink" and "src"
+ * ghost pads. The queue keeps at most two raw frames and drops the oldest, so a slow encoder
+ * costs frames, never latency. H.264 leaves as byte-stream access units with SPS/PPS in band
+ * before every IDR (h264parse config-interval=-1), whatever the encoder does by itself.
+ *
+ * Returns: (transfer full): the bin, or %NULL with @error set.
+ */
+GstElement *  psc_encoding_build_bin (PscCodec codec, const char *description,
+    const char *name, GError **error);
+
+/**
+ * psc_encoding_new:
+ * @pipeline: the pipeline to build in (a reference is kept)
+ * @raw_tee: the tee of raw frames the encoder will take its input from (a reference is kept)
+ * @codec: the codec
+ * @description: the encoder's gst-launch description
+ * @name: a name unique in @pipeline, e.g. "encode-h264-1"; the tees are called @name-tee
+ *   and @name-rtp-tee
+ * @error: as psc_encoding_build_bin(); GST_CORE_ERROR_MISSING_PLUGIN if the payloader is
+ *   not installed
+ *
+ * Adds the encoder bin, its tee, the shared payloader (payload type
+ * #PSC_PAYLOADER_DEFAULT_PT) and its RTP tee to @pipeline, linked to each other but not yet
+ * to @raw_tee: nothing flows until psc_encoding_start(). Probes on the pads where the tees
+ * meet their branches keep any one branch from holding up the others (see
+ * psc_encoding_request_pad()). On failure nothing is left in @pipeline.
+ *
+ * Returns: (transfer full): the encoding, or %NULL with @error set.
+ */
+PscEncoding * psc_encoding_new (GstBin *pipeline, GstElement *raw_tee, PscCodec codec,
+    const char *description, const char *name, GError **error);
+
+/**
+ * psc_encoding_start:
+ * @encoding: an encoding from psc_encoding_new()
+ * @error: GST_CORE_ERROR_NEGOTIATION if the raw tee cannot be linked to the encoder
+ *
+ * Brings the elements up to the pipeline's state (downstream first) and links a new pad of
+ * the raw tee to the encoder, so frames flow. The encoder's first frame is a keyframe. On
+ * failure nothing of the encoding is left in the pipeline; free it. Main thread.
+ *
+ * Returns: %TRUE if started.
+ */
+gboolean      psc_encoding_start (PscEncoding *encoding, GError **error);
+
+/**
+ * psc_encoding_stop:
+ * @encoding: a started encoding, whose raw tee pad (psc_encoding_get_raw_tee_pad()) the
+ *   caller has unlinked when idle, and that has no branch left
+ *
+ * Releases the raw tee pad, sets every element to NULL and removes it from the pipeline.
+ * Main thread, never a streaming thread.
+ */
+void          psc_encoding_stop (PscEncoding *encoding);
+
+/**
+ * psc_encoding_free:
+ * @encoding: the encoding
+ *
+ * Frees @encoding; whatever of it is still in the pipeline (it was never stopped) is set to
+ * NULL and removed first.
+ */
+void          psc_encoding_free (PscEncoding *encoding);
+
+/**
+ * psc_encoding_request_pad:
+ * @encoding: the encoding
+ * @payloaded: a pad of the RTP tee (after the shared payloader) rather than of the encoded
+ *   stream's tee
+ *
+ * A new pad for one viewer's branch, which the caller links and releases with
+ * gst_element_release_request_pad() on psc_encoding_get_tee(). The branch cannot hold up
+ * the others: the pad answers serialized queries itself and keeps the upstream events that
+ * concern its branch alone (RECONFIGURE, GstRTPCollision) from reaching what all share; and
+ * it lets through at most one keyframe request per #PSC_KEYFRAME_VIEWER_GAP_NS from its
+ * viewer (psc_keyframe_viewer_gap_pass()).
+ *
+ * Returns: (transfer full): the tee's new source pad.
+ */
+GstPad *      psc_encoding_request_pad (PscEncoding *encoding, gboolean payloaded);
+
+/**
+ * psc_encoding_get_tee:
+ * @payloaded: the RTP tee rather than the encoded stream's
+ *
+ * Returns: (transfer none): the tee whose pads psc_encoding_request_pad() gives.
+ */
+GstElement *  psc_encoding_get_tee (PscEncoding *encoding, gboolean payloaded);
+
+/**
+ * psc_encoding_get_tee_sink:
+ *
+ * Returns: (transfer none): the tee's sink pad, where every encoded frame arrives and every
+ *   keyframe request (an upstream GstForceKeyUnit) leaves for the encoder.
+ */
+GstPad *      psc_encoding_get_tee_sink (PscEncoding *encoding);
+
+/**
+ * psc_encoding_get_bin:
+ *
+ * Returns: (transfer none): the encoder's bin, the pipeline's child that the raw tee feeds.
+ */
+GstElement *  psc_encoding_get_bin (PscEncoding *encoding);
+
+/**
+ * psc_encoding_get_raw_tee_pad:
+ *
+ * Returns: (transfer none) (nullable): the raw tee's pad feeding the encoder; %NULL before
+ *   psc_encoding_start().
+ */
+GstPad *      psc_encoding_get_raw_tee_pad (PscEncoding *encoding);
+
+PscCodec      psc_encoding_get_codec (PscEncoding *encoding);
+
+G_END_DECLS
