@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # periscope — shared set-up for scripts/run and scripts/test. Source it; do not run it.
 #
 # Installs the Debian 12 packages that are missing (as root; otherwise prints the one
