@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Starts the Debian `janus` package (1.1.x) as the benchmark's reference server: the Janus
 // core, its plain-HTTP transport and its streaming plugin only, fed by RTP over UDP on loopback.
 //

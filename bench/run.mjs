@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // periscope benchmark: glass-to-glass latency, time to first frame and viewers per core,
 // for periscope and, in the same run with the same clients, for Janus's streaming plugin fed
 // by periscope's own capture and encoder over RTP on loopback (docs/performance.md).

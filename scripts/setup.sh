@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # periscope — shared set-up for scripts/run and scripts/test. Source it; do not run it.
 #
 # Installs the Debian 12 packages that are missing (as root; otherwise prints the one
@@ -20,6 +21,9 @@ PSC_RUN_PACKAGES=(
 # Prometheus client's parser that checks /metrics, and Janus, which the benchmark (and its
 # smoke run) compares periscope with.
 PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium python3-prometheus-client janus)
+# What scripts/test's build checks need on top: gtk-doc for the reference, and the 32-bit libc
+# and compiler runtime for the i386 build (psc_build_i386).
+PSC_CHECK_PACKAGES=(gtk-doc-tools gcc-multilib)
 
 psc_missing_packages() {
   local pkg
@@ -56,5 +60,76 @@ psc_build() {
   elif [ $# -gt 0 ]; then
     meson configure "$PSC_BUILD" "$@" >/dev/null
   fi
-  ninja -C "$PSC_BUILD" >/dev/null
+  ninja --quiet -C "$PSC_BUILD"
+}
+
+# The 32-bit check (scripts/test): the daemon, tests and bench built with gcc -m32 against
+# Debian's i386 packages (gcc-multilib, in PSC_CHECK_PACKAGES, brings the 32-bit libc).
+# i386 packages unpacked into a sysroot, not installed: the -dev packages of PSC_RUN_PACKAGES
+# and the shared libraries they link, transitively. Installing them with dpkg's multiarch
+# instead drags in far more (libgstreamer-plugins-bad1.0-dev depends on libopencv-dev, hence Qt5
+# and Mesa), and needs every Multi-Arch: same library at exactly the amd64 version, which an
+# i386 index a point release behind breaks.
+PSC_I386_PACKAGES=(
+  libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  libgstreamer-plugins-bad1.0-dev libnice-dev libsoup-3.0-dev libjson-glib-dev
+  libglib2.0-0 libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libgstreamer-plugins-bad1.0-0
+  libnice10 libsoup-3.0-0 libjson-glib-1.0-0
+  libblkid1 libbrotli1 libbz2-1.0 libcom-err2 libdw1 libelf1 libffi8 libgmp10 libgnutls30
+  libgssapi-krb5-2 libgssdp-1.6-0 libgupnp-1.6-0 libgupnp-igd-1.0-4 libhogweed6 libicu72
+  libidn2-0 libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0 liblzma5 libmount1 libnettle8
+  libnghttp2-14 liborc-0.4-0 libp11-kit0 libpcre2-8-0 libpsl5 libselinux1 libsqlite3-0
+  libstdc++6 libtasn1-6 libunistring2 libunwind8 libxml2 zlib1g
+)
+PSC_I386=${PSC_I386:-$PSC_ROOT/build-i386}
+
+# psc_build_i386 — fetches the i386 sysroot once (with apt's own client, from the machine's
+# Debian sources, in a private apt state so the machine's dpkg never gains the i386
+# architecture), then configures with scripts/i386.cross and builds into build-i386/build.
+# Only builds: the tests cannot run where the kernel has no 32-bit emulation (ia32_emulation=off,
+# as on the CI machine).
+psc_build_i386() {
+  local sysroot=$PSC_I386/sysroot apt=$PSC_I386/apt
+  if [ ! -f "$sysroot/.complete" ]; then
+    rm -rf "$sysroot" "$apt"
+    mkdir -p "$sysroot" "$apt/state/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
+    : >"$apt/status"
+    cat >"$apt/apt.conf" <<CONF
+Dir::State "$apt/state";
+Dir::State::status "$apt/status";
+Dir::Cache "$apt/cache";
+APT::Architecture "i386";
+APT::Architectures { "i386"; };
+APT::Sandbox::User "root";
+CONF
+    # An index that fails (a mirror mid-sync) is not fatal: apt-get download below fails,
+    # naming the package, if one that is needed is missing.
+    APT_CONFIG=$apt/apt.conf apt-get update -qq || echo "periscope: some i386 package indexes failed; carrying on" >&2
+    (cd "$apt/debs" && APT_CONFIG=$apt/apt.conf apt-get download -qq "${PSC_I386_PACKAGES[@]}")
+    local deb
+    for deb in "$apt"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
+    rm -rf "$apt"
+    touch "$sysroot/.complete"
+  fi
+  printf "[constants]\nsysroot = '%s'\n" "$sysroot" >"$PSC_I386/sysroot.ini"
+  if [ ! -f "$PSC_I386/build/build.ninja" ]; then
+    meson setup "$PSC_I386/build" "$PSC_ROOT" --cross-file "$PSC_I386/sysroot.ini" \
+      --cross-file "$PSC_ROOT/scripts/i386.cross" -Dwerror=true -Dbrowser_tests=disabled >/dev/null
+  fi
+  ninja --quiet -C "$PSC_I386/build"
+}
+
+# psc_build_docs — builds the gtk-doc reference (needs -Ddocs=true) and fails on a malformed
+# doc comment: a parameter that does not exist, a section or symbol gtk-doc cannot place. A
+# missing description (gtk-doc's "... is missing") is not an error: build/docs/reference/
+# periscope-undocumented.txt lists those; nor are links to GLib/GStreamer docs not installed.
+psc_build_docs() {
+  local log=$PSC_BUILD/docs/reference/gtkdoc.log bad
+  mkdir -p "$(dirname "$log")"
+  ninja -C "$PSC_BUILD" periscope-doc >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+  bad=$(grep -E '^/.*: warning: ' "$log" | grep -vE ' (is|are) missing in source code comment block\.$' | sort -u || true)
+  if [ -n "$bad" ]; then
+    printf 'periscope: malformed gtk-doc comments:\n%s\n' "$bad" >&2
+    return 1
+  fi
 }

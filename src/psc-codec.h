@@ -32,12 +32,16 @@ gboolean      psc_codec_from_string    (const char *name, PscCodec *codec);
 
 /**
  * psc_codec_to_string:
+ * @codec: a codec
+ *
  * Returns: (transfer none): the lower-case short name ("h264", "vp8").
  */
 const char *  psc_codec_to_string      (PscCodec codec);
 
 /**
  * psc_codec_media_type:
+ * @codec: a codec
+ *
  * Returns: (transfer none): the GStreamer caps media type of the elementary stream
  *   ("video/x-h264", "video/x-vp8").
  */

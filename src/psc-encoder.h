@@ -83,6 +83,11 @@ char * psc_encoder_candidate_description (const PscEncoderCandidate *candidate,
 
 /**
  * psc_encoder_probe:
+ * @candidate: the encoder to try
+ * @description: its description, expanded (psc_encoder_candidate_description())
+ * @user_data: unused (the #PscEncoderProbeFunc closure)
+ * @error: why it does not work: %G_IO_ERROR_NOT_FOUND if the element is not installed,
+ *   %G_IO_ERROR_TIMED_OUT if it produced nothing within 5 s, %G_IO_ERROR_FAILED otherwise
  *
  * The real #PscEncoderProbeFunc: the factory must exist, and a short pipeline
  * (videotestsrc, 10 frames of 320×240, through the encoder) must reach EOS without error and

@@ -56,6 +56,8 @@ typedef enum {
 
 /**
  * psc_protocol_error_to_string:
+ * @code: an error code
+ *
  * Returns: (transfer none): the wire name of @code, e.g. "missing_field".
  */
 const char * psc_protocol_error_to_string (PscProtocolError code);
@@ -79,6 +81,8 @@ typedef enum {
 
 /**
  * psc_message_type_to_string:
+ * @type: a message type
+ *
  * Returns: (transfer none): the wire name, e.g. "ice_candidate".
  */
 const char * psc_message_type_to_string (PscMessageType type);
@@ -124,6 +128,8 @@ typedef struct {
 
 /**
  * psc_message_new:
+ * @type: the message type
+ *
  * Returns: (transfer full): an empty message of @type.
  */
 PscMessage * psc_message_new (PscMessageType type);
@@ -158,12 +164,16 @@ PscMessage * psc_message_parse (const char *data, gsize length, GError **error);
 
 /**
  * psc_message_to_json:
+ * @message: a message
+ *
  * Returns: (transfer full): @message as compact JSON text.
  */
 char * psc_message_to_json (const PscMessage *message);
 
 /**
  * psc_protocol_id_is_valid:
+ * @id: a peer or room id from the wire
+ *
  * Returns: %TRUE if @id is usable as a peer or room id.
  */
 gboolean psc_protocol_id_is_valid (const char *id);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // periscope viewer.
 //
 // The daemon is the WebRTC offerer: we open a WebSocket, it tells us our

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Benchmark viewer for the Janus streaming plugin over Janus's plain HTTP REST API.
 //
 //   janus-viewer.html?janus=http://127.0.0.1:8188/janus&id=1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // periscope benchmark — the reader of the latency stamp, run inside the viewer page.
 //
 // bench/run.mjs adds this file to every page it opens (playwright addInitScript), whoever

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Headless Debian Chromium as the tests and the benchmark launch it: quiet on the network
 // (loopback only), WebRTC on loopback allowed, driven by playwright-core.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Child processes of the browser tests and the benchmark (the daemon, Janus, the load
 // generator): started, read line by line, waited on, and ended by their own PID only
 // (SIGTERM, then SIGKILL after a grace period).

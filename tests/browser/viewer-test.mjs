@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // End-to-end test: start the periscope daemon, open the viewer in headless
 // Chromium and check that video really gets decoded.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Parses Prometheus text exposition from stdin with the reference client's parser
 (Debian python3-prometheus-client) and prints the samples as JSON lines:
 {"name": ..., "labels": {...}, "value": ...}. Exits 1, saying why, if the text does not
