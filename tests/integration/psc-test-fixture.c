@@ -5,6 +5,14 @@
 #include "psc-encoder.h"
 #include "psc-source.h"
 
+const PscTestFixtureData psc_test_h264 = { .codec = "h264", .connect_timeout_s = 20 };
+const PscTestFixtureData psc_test_one_seat = { .codec = "h264", .connect_timeout_s = 20,
+  .max_viewers = 1 };
+const PscTestFixtureData psc_test_ice_servers = { .codec = "h264", .connect_timeout_s = 20,
+  .ice_servers = TRUE };
+const PscTestFixtureData psc_test_short_source = { .codec = "h264", .connect_timeout_s = 20,
+  .source = "videotestsrc is-live=true pattern=ball num-buffers=90", .always_on = TRUE };
+
 /* The daemon's configuration for @params, validated. */
 static PscConfig *
 config_new (const PscTestFixtureData *params)

@@ -37,6 +37,14 @@ typedef struct {
                                  * camera, from the same kind of source); NULL: none */
 } PscTestFixtureData;
 
+/* The fixtures more than one test program uses. */
+extern const PscTestFixtureData psc_test_h264;           /* H.264, 20 s to connect */
+extern const PscTestFixtureData psc_test_one_seat;       /* --max-viewers 1 */
+extern const PscTestFixtureData psc_test_ice_servers;    /* a STUN and a TURN server */
+/* A source that ends after 3 s, kept running with nobody watching: releasing the capture
+ * (which restarts the source from its first frame) would race its end. */
+extern const PscTestFixtureData psc_test_short_source;
+
 typedef struct {
   PscConfig *config;
   PscRegistry *registry;

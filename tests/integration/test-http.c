@@ -277,14 +277,13 @@ test_metrics (PscTestFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  static const PscTestFixtureData h264 = { .codec = "h264", .connect_timeout_s = 20 };
 
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
-  PSC_TEST_ADD ("/integration/h264/rest-api", &h264, test_rest_api);
-  PSC_TEST_ADD ("/integration/h264/snapshot", &h264, test_snapshot);
-  PSC_TEST_ADD ("/integration/h264/metrics", &h264, test_metrics);
+  PSC_TEST_ADD ("/integration/h264/rest-api", &psc_test_h264, test_rest_api);
+  PSC_TEST_ADD ("/integration/h264/snapshot", &psc_test_h264, test_snapshot);
+  PSC_TEST_ADD ("/integration/h264/metrics", &psc_test_h264, test_metrics);
 
   return g_test_run ();
 }

@@ -444,7 +444,6 @@ test_attach_refused (PscTestFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  static const PscTestFixtureData h264 = { .codec = "h264", .connect_timeout_s = 20 };
   static const PscTestFixtureData vp8 = { .codec = "vp8", .connect_timeout_s = 20 };
   /* Keyframes 10 s apart: a joining viewer lands mid-GOP. */
   static const PscTestFixtureData long_gop = { .codec = "h264", .connect_timeout_s = 20,
@@ -458,18 +457,18 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
-  PSC_TEST_ADD ("/integration/h264/one-viewer", &h264, test_one_viewer);
+  PSC_TEST_ADD ("/integration/h264/one-viewer", &psc_test_h264, test_one_viewer);
   PSC_TEST_ADD ("/integration/vp8/one-viewer", &vp8, test_one_viewer);
-  PSC_TEST_ADD ("/integration/h264/two-viewers-one-leaves", &h264, test_two_viewers_one_leaves);
+  PSC_TEST_ADD ("/integration/h264/two-viewers-one-leaves", &psc_test_h264, test_two_viewers_one_leaves);
   PSC_TEST_ADD ("/integration/vp8/capture-released", &vp8, test_capture_released);
-  PSC_TEST_ADD ("/integration/h264/offer-without-next-frame", &h264,
+  PSC_TEST_ADD ("/integration/h264/offer-without-next-frame", &psc_test_h264,
       test_offer_without_next_frame);
   PSC_TEST_ADD ("/integration/h264/frame-in-one-push", &h264_busy, test_frame_in_one_push);
   PSC_TEST_ADD ("/integration/vp8/frame-in-one-push", &vp8_busy, test_frame_in_one_push);
-  PSC_TEST_ADD ("/integration/h264/keyframe-policy", &h264, test_keyframe_policy);
+  PSC_TEST_ADD ("/integration/h264/keyframe-policy", &psc_test_h264, test_keyframe_policy);
   PSC_TEST_ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
-  PSC_TEST_ADD ("/integration/h264/long-watch", &h264, test_long_watch);
-  PSC_TEST_ADD ("/integration/h264/attach-refused", &h264, test_attach_refused);
+  PSC_TEST_ADD ("/integration/h264/long-watch", &psc_test_h264, test_long_watch);
+  PSC_TEST_ADD ("/integration/h264/attach-refused", &psc_test_h264, test_attach_refused);
 
   return g_test_run ();
 }

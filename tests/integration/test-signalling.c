@@ -252,27 +252,18 @@ test_ice_servers (PscTestFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  static const PscTestFixtureData h264 = { .codec = "h264", .connect_timeout_s = 20 };
   static const PscTestFixtureData quick_timeout = { .codec = "h264", .connect_timeout_s = 2 };
-  static const PscTestFixtureData one_seat = { .codec = "h264", .connect_timeout_s = 20,
-    .max_viewers = 1 };
-  static const PscTestFixtureData with_ice_servers = { .codec = "h264",
-    .connect_timeout_s = 20, .ice_servers = TRUE };
-  /* A source that ends after 3 s: kept running with nobody watching, or releasing it
-   * (which restarts it from its first frame) would race its end. */
-  static const PscTestFixtureData short_source = { .codec = "h264", .connect_timeout_s = 20,
-    .source = "videotestsrc is-live=true pattern=ball num-buffers=90", .always_on = TRUE };
 
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
-  PSC_TEST_ADD ("/integration/h264/bad-input", &h264, test_bad_input);
+  PSC_TEST_ADD ("/integration/h264/bad-input", &psc_test_h264, test_bad_input);
   PSC_TEST_ADD ("/integration/h264/connect-timeout", &quick_timeout, test_connect_timeout);
-  PSC_TEST_ADD ("/integration/relay-room", &h264, test_relay_room);
-  PSC_TEST_ADD ("/integration/h264/ice-servers", &with_ice_servers, test_ice_servers);
-  PSC_TEST_ADD ("/integration/h264/viewer-limit", &one_seat, test_viewer_limit);
-  PSC_TEST_ADD ("/integration/h264/rate-limit", &h264, test_rate_limit);
-  PSC_TEST_ADD ("/integration/h264/source-ends", &short_source, test_source_ends);
+  PSC_TEST_ADD ("/integration/relay-room", &psc_test_h264, test_relay_room);
+  PSC_TEST_ADD ("/integration/h264/ice-servers", &psc_test_ice_servers, test_ice_servers);
+  PSC_TEST_ADD ("/integration/h264/viewer-limit", &psc_test_one_seat, test_viewer_limit);
+  PSC_TEST_ADD ("/integration/h264/rate-limit", &psc_test_h264, test_rate_limit);
+  PSC_TEST_ADD ("/integration/h264/source-ends", &psc_test_short_source, test_source_ends);
 
   return g_test_run ();
 }

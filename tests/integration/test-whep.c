@@ -332,27 +332,18 @@ test_viewer_refused (PscTestFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  static const PscTestFixtureData h264 = { .codec = "h264", .connect_timeout_s = 20 };
   static const PscTestFixtureData second_camera = { .codec = "h264",
     .connect_timeout_s = 20, .second_stream = "garden" };
-  static const PscTestFixtureData one_seat = { .codec = "h264", .connect_timeout_s = 20,
-    .max_viewers = 1 };
-  static const PscTestFixtureData with_ice_servers = { .codec = "h264",
-    .connect_timeout_s = 20, .ice_servers = TRUE };
-  /* A source that ends after 3 s, kept running with nobody watching (see test-signalling.c's
-   * source-ends). */
-  static const PscTestFixtureData short_source = { .codec = "h264", .connect_timeout_s = 20,
-    .source = "videotestsrc is-live=true pattern=ball num-buffers=90", .always_on = TRUE };
 
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
-  PSC_TEST_ADD ("/integration/whep/http", &h264, test_whep_http);
-  PSC_TEST_ADD ("/integration/whep/links", &with_ice_servers, test_whep_links);
-  PSC_TEST_ADD ("/integration/whep/limits", &one_seat, test_whep_limits);
-  PSC_TEST_ADD ("/integration/whep/not-live", &short_source, test_whep_not_live);
+  PSC_TEST_ADD ("/integration/whep/http", &psc_test_h264, test_whep_http);
+  PSC_TEST_ADD ("/integration/whep/links", &psc_test_ice_servers, test_whep_links);
+  PSC_TEST_ADD ("/integration/whep/limits", &psc_test_one_seat, test_whep_limits);
+  PSC_TEST_ADD ("/integration/whep/not-live", &psc_test_short_source, test_whep_not_live);
   PSC_TEST_ADD ("/integration/registry/second-camera", &second_camera, test_second_camera);
-  PSC_TEST_ADD ("/integration/registry/viewer-refused", &h264, test_viewer_refused);
+  PSC_TEST_ADD ("/integration/registry/viewer-refused", &psc_test_h264, test_viewer_refused);
 
   return g_test_run ();
 }
