@@ -103,7 +103,9 @@ check_through_encoder (const char *encode_decode)
     if (psc_stamp_read (&frame, &read)) {
       gint64 now = g_get_real_time () & ((G_GINT64_CONSTANT (1) << 48) - 1);
       g_assert_cmpint (read, <=, now);
-      g_assert_cmpint (now - read, <, 5 * G_USEC_PER_SEC);
+      /* Capture to decoded within 5 s, stretched under valgrind (PSC_TEST_TIME_FACTOR). */
+      g_assert_cmpint (now - read, <, 5 * G_USEC_PER_SEC *
+          MAX (1, g_ascii_strtoll (g_getenv ("PSC_TEST_TIME_FACTOR") ?: "1", NULL, 10)));
       stamped++;
     }
     gst_video_frame_unmap (&frame);
@@ -116,8 +118,9 @@ check_through_encoder (const char *encode_decode)
 static void
 test_through_h264 (void)
 {
+  /* decodebin, not a named decoder: the valgrind setup ranks avdec_h264 down (meson.build). */
   check_through_encoder ("x264enc tune=zerolatency speed-preset=ultrafast bitrate=2000 ! "
-      "avdec_h264");
+      "h264parse ! decodebin");
 }
 
 static void
