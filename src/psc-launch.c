@@ -37,18 +37,18 @@ rewrite_trailing_caps (const char *description)
   return g_strdup_printf ("%s ! capsfilter caps=\"%s\"", head, escaped->str);
 }
 
-GstElement *
-psc_launch_parse_bin (const char *what, const char *description, GError **error)
+/* Parses @text (@description as the user wrote it, or what periscope made of it) into a bin,
+ * with its unlinked pads ghosted if @ghost. */
+static GstElement *
+parse (const char *what, const char *description, const char *text, gboolean ghost,
+    GError **error)
 {
-  g_autofree char *rewritten = rewrite_trailing_caps (description);
   g_autoptr (GError) parse_error = NULL;
   g_autoptr (GstParseContext) context = gst_parse_context_new ();
   GstElement *bin;
 
-  g_return_val_if_fail (what != NULL && description != NULL, NULL);
-
-  bin = gst_parse_bin_from_description_full (rewritten ? rewritten : description, TRUE, context,
-      GST_PARSE_FLAG_FATAL_ERRORS, &parse_error);
+  bin = gst_parse_bin_from_description_full (text, ghost, context, GST_PARSE_FLAG_FATAL_ERRORS,
+      &parse_error);
   if (bin == NULL || parse_error != NULL) {
     g_auto (GStrv) missing = gst_parse_context_get_missing_elements (context);
     g_autofree char *hint = NULL;
@@ -64,6 +64,49 @@ psc_launch_parse_bin (const char *what, const char *description, GError **error)
       gst_object_unref (gst_object_ref_sink (bin));
     return NULL;
   }
+  return bin;
+}
+
+GstElement *
+psc_launch_parse_bin (const char *what, const char *description, GError **error)
+{
+  g_autofree char *rewritten = NULL;
+
+  g_return_val_if_fail (what != NULL && description != NULL, NULL);
+
+  rewritten = rewrite_trailing_caps (description);
+  return parse (what, description, rewritten ? rewritten : description, TRUE, error);
+}
+
+GstElement *
+psc_launch_parse_source (const char *description, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GstElement) pace = NULL;
+  g_autoptr (GstPad) output = NULL;
+  GstElement *bin;
+
+  g_return_val_if_fail (description != NULL, NULL);
+
+  /* The parser links "… ! videoconvert" when the last element's pad appears, as
+   * gst-launch-1.0 does (delayed linking); a pad that is not video stays unlinked. Nothing is
+   * ghosted but the output: a pad linked later (an element after a demuxer) is unlinked at
+   * parse time, and ghosting it would take it from the link that is to come. */
+  text = g_strdup_printf ("%s ! videoconvert name=" PSC_LAUNCH_SOURCE_CONVERT
+      " ! clocksync name=" PSC_LAUNCH_SOURCE_PACE " sync=true", description);
+  bin = parse ("--source", description, text, FALSE, error);
+  if (bin == NULL)
+    return NULL;
+  pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
+  output = pace ? gst_element_get_static_pad (pace, "src") : NULL;
+  if (output == NULL || gst_pad_is_linked (output)) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "could not use --source \"%s\": it must end where video comes out (an element "
+        "named " PSC_LAUNCH_SOURCE_PACE " is periscope's own)", description);
+    gst_object_unref (gst_object_ref_sink (bin));
+    return NULL;
+  }
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", output));
   return bin;
 }
 

@@ -24,6 +24,41 @@ G_BEGIN_DECLS
 GstElement * psc_launch_parse_bin (const char *what, const char *description, GError **error);
 
 /**
+ * PSC_LAUNCH_SOURCE_CONVERT:
+ *
+ * The name of the `videoconvert` psc_launch_parse_source() links the user's source to.
+ */
+#define PSC_LAUNCH_SOURCE_CONVERT "source-convert"
+
+/**
+ * PSC_LAUNCH_SOURCE_PACE:
+ *
+ * The name of the `clocksync` at the end of psc_launch_parse_source()'s bin: it holds each
+ * frame until its time on the pipeline clock, so a source that is not live (a file) plays at
+ * its own rate instead of as fast as it decodes. Set its `sync` to %FALSE for a live source,
+ * whose frames are on time already.
+ */
+#define PSC_LAUNCH_SOURCE_PACE "source-pace"
+
+/**
+ * psc_launch_parse_source:
+ * @description: the user's source, in gst-launch syntax: anything that ends where raw video
+ *   comes out — a camera, a file or network stream through decodebin/uridecodebin, a
+ *   demuxer, rtspsrc and a depayloader and decoder
+ * @error: as psc_launch_parse_bin()
+ *
+ * Builds `DESCRIPTION ! videoconvert ! clocksync` as gst-launch-1.0 would: when the last
+ * element of @description has no source pad yet (decodebin, uridecodebin, a demuxer,
+ * rtspsrc: "sometimes" pads), GStreamer's parser links it when the pad appears (delayed
+ * linking on pad-added), and only a pad that can carry video is linked; an audio pad stays
+ * unlinked, which elements with several outputs (demuxers, decodebin) take in their stride.
+ * The bin's source pad is clocksync's (#PSC_LAUNCH_SOURCE_PACE), ghosted.
+ *
+ * Returns: (transfer floating): the bin, or %NULL on error.
+ */
+GstElement * psc_launch_parse_source (const char *description, GError **error);
+
+/**
  * psc_launch_find_element:
  * @bin: a bin
  * @klass_word: a word of the element factory's klass, e.g. "Encoder", "Source"

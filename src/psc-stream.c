@@ -56,6 +56,7 @@ struct _PscStream {
   PscStreamInfo info;
   gboolean failed;              /* main context: an error or EOS was reported */
   GstElement *pipeline;
+  GstElement *pace;             /* the source's clocksync (PSC_LAUNCH_SOURCE_PACE) */
   GstElement *raw_tee;
   PscEncoderChoice *encoders[PSC_CODEC_COUNT];  /* nullable: no working encoder */
   guint encodings_started;      /* for unique bin names */
@@ -114,6 +115,7 @@ psc_stream_finalize (GObject *object)
   g_clear_pointer (&self->detaching, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, psc_snapshot_free);
   g_clear_object (&self->raw_tee);
+  g_clear_object (&self->pace);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->info.id);
@@ -414,13 +416,12 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
 
   /* Each element joins the pipeline as soon as it is made, so a failure part way leaves
    * nothing behind but the pipeline, freed with the stream. */
-  source_bin = psc_launch_parse_bin ("--source", source->description, error);
+  source_bin = psc_launch_parse_source (source->description, error);
   if (source_bin == NULL)
     return NULL;
   gst_element_set_name (source_bin, "source");
+  self->pace = gst_bin_get_by_name (GST_BIN (source_bin), PSC_LAUNCH_SOURCE_PACE);
   if (!psc_element_add_chain (bin, &previous, source_bin, error) ||
-      !psc_element_add_chain (bin, &previous, psc_element_make ("videoconvert", NULL, error),
-          error) ||
       !psc_element_add_chain (bin, &previous, psc_element_make ("videoscale", NULL, error),
           error))
     return NULL;
@@ -549,6 +550,23 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Main thread, frames flowing. A source that is not live (a file, an HTTP stream) delivers
+ * as fast as it decodes: the source's clocksync holds each frame to its time on the pipeline
+ * clock. A live source's frames are on time already, and it is left unpaced. */
+static void
+set_pacing (PscStream *self)
+{
+  g_autoptr (GstQuery) query = gst_query_new_latency ();
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->pace, "sink");
+  gboolean live = FALSE;
+
+  if (gst_pad_peer_query (sink, query))
+    gst_query_parse_latency (query, &live, NULL, NULL);
+  GST_INFO_OBJECT (self->pipeline, "the source is %s", live ? "live" :
+      "not live: paced at its own rate");
+  g_object_set (self->pace, "sync", !live, NULL);
+}
+
 gboolean
 psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
 {
@@ -588,6 +606,7 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
       return FALSE;
     }
   }
+  set_pacing (self);
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
   schedule_release (self);
   return TRUE;

@@ -271,6 +271,35 @@ test_launch (void)
   g_assert_nonnull (strstr (error->message, "nosuchproperty"));
 }
 
+/* A source is linked as gst-launch links it: a demuxer's pads come later, and the element
+ * after it must not be taken by a ghost pad meanwhile; the bin's one pad is the video out. */
+static void
+test_launch_source (void)
+{
+  static const char *const sources[] = {
+    "filesrc location=/nonexistent.mp4 ! qtdemux ! h264parse ! decodebin",
+    "uridecodebin uri=file:///nonexistent.mp4",
+    "videotestsrc ! video/x-raw,width=320,height=240",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GstElement) bin = psc_launch_parse_source (sources[i], &error);
+    g_autoptr (GstPad) src = NULL;
+    g_autoptr (GstElement) pace = NULL;
+
+    g_test_message ("%s", sources[i]);
+    g_assert_no_error (error);
+    gst_object_ref_sink (bin);
+    g_assert_cmpuint (GST_ELEMENT (bin)->numsinkpads, ==, 0);
+    g_assert_cmpuint (GST_ELEMENT (bin)->numsrcpads, ==, 1);
+    src = gst_element_get_static_pad (bin, "src");
+    g_assert_nonnull (src);
+    pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
+    g_assert_nonnull (pace);
+  }
+}
+
 static void
 test_ice_servers (void)
 {
@@ -338,6 +367,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/preset-file", test_preset_file);
   g_test_add_func ("/config/expand", test_expand);
   g_test_add_func ("/config/launch", test_launch);
+  g_test_add_func ("/config/launch-source", test_launch_source);
   g_test_add_func ("/config/ice-servers", test_ice_servers);
   return g_test_run ();
 }
