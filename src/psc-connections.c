@@ -4,6 +4,8 @@
 #include "psc-connections.h"
 
 #include <gst/gst.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -74,12 +76,20 @@ psc_count_open_fds (guint64 *limit)
 {
   g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
   struct rlimit rl;
+  guint64 soft = getrlimit (RLIMIT_NOFILE, &rl) == 0 ? (guint64) rl.rlim_cur : 0;
   int count = 0;
 
   if (limit != NULL)
-    *limit = getrlimit (RLIMIT_NOFILE, &rl) == 0 ? (guint64) rl.rlim_cur : 0;
-  if (dir == NULL)
-    return -1;
+    *limit = soft;
+  /* Reading the directory takes a descriptor: with none left, ask each number in turn. */
+  if (dir == NULL) {
+    if (errno != EMFILE)
+      return -1;
+    for (guint64 fd = 0; fd < MIN (soft, 1 << 20); fd++)
+      if (fcntl ((int) fd, F_GETFD) != -1)
+        count++;
+    return count;
+  }
   while (g_dir_read_name (dir) != NULL)
     count++;
   return count - 1;             /* the directory's own descriptor */
