@@ -13,6 +13,7 @@
 
 #include <glib-unix.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* How long the first frame may take: cameras can be slow to start streaming. */
 #define START_TIMEOUT_MS 10000
@@ -158,6 +159,38 @@ on_stream_error (PscStream *stream, GError *error, gpointer user_data)
   stop (user_data, PSC_EXIT_UNAVAILABLE);
 }
 
+/* The HTTP server can no longer accept connections (libsoup's listener gave up after a
+ * failed accept, typically EMFILE): only a restart brings it back. */
+static void
+on_listener_failed (PscServer *server, GError *error, gpointer user_data)
+{
+  g_printerr ("periscope: %s; exiting so that the supervisor restarts periscope\n",
+      error->message);
+  stop (user_data, PSC_EXIT_UNAVAILABLE);
+}
+
+/* Every viewer holds sockets, and every HTTP connection one: a soft limit of 1024 (the
+ * usual default) is used up by a few hundred. Raised to the hard limit, which the
+ * administrator sets (systemd's LimitNOFILE=). Nothing here uses select(), which breaks on
+ * descriptors over 1023. */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+    return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlim_t soft = limit.rlim_cur;
+
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+      limit.rlim_cur = soft;
+  }
+  g_debug ("file descriptor limit: %" G_GUINT64_FORMAT " (hard limit %" G_GUINT64_FORMAT ")",
+      (guint64) limit.rlim_cur, (guint64) limit.rlim_max);
+}
+
 /* Encoders run while their codec has viewers; the operator sees them come. */
 static void
 on_encoder_started (PscStream *stream, guint codec, const char *encoder, gpointer user_data)
@@ -229,6 +262,7 @@ psc_daemon_start (PscDaemon *self, GError **error)
   g_return_val_if_fail (PSC_IS_DAEMON (self) && self->registry == NULL, FALSE);
 
   config = self->config;
+  raise_fd_limit ();
   stream = start_stream (self, error);
   if (stream == NULL)
     return FALSE;
@@ -241,6 +275,7 @@ psc_daemon_start (PscDaemon *self, GError **error)
   self->signalling = psc_signalling_new (self->registry, &viewer_options);
   self->whep = psc_whep_new (self->registry, &viewer_options);
   self->server = psc_server_new (self->registry, self->signalling, self->whep);
+  g_signal_connect (self->server, "listener-failed", G_CALLBACK (on_listener_failed), self);
   if (!psc_server_listen (self->server, config->bind, config->port, error)) {
     g_prefix_error (error, "cannot listen on %s port %d: ",
         config->bind ? config->bind : "every interface", config->port);

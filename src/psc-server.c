@@ -3,6 +3,7 @@
  */
 #include "psc-server.h"
 #include "psc-api.h"
+#include "psc-connections.h"
 #include "psc-metrics.h"
 #include "psc-protocol.h"
 
@@ -20,15 +21,25 @@ struct _PscServer {
 
   SoupServer *soup;
   PscSignalling *signalling;
+  PscConnections *connections;
 };
 
 G_DEFINE_FINAL_TYPE (PscServer, psc_server, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_LISTENER_FAILED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void
 psc_server_finalize (GObject *object)
 {
   PscServer *self = PSC_SERVER (object);
 
+  /* Before the listeners close: its watches must not see them go. */
+  g_clear_object (&self->connections);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
@@ -40,6 +51,18 @@ static void
 psc_server_class_init (PscServerClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = psc_server_finalize;
+
+  /**
+   * PscServer::listener-failed:
+   * @server: the server
+   * @error: why (#PscConnections::listener-failed)
+   *
+   * The server no longer accepts connections and cannot recover: the daemon exits with
+   * status 69 so that its supervisor restarts it.
+   */
+  signals[SIGNAL_LISTENER_FAILED] = g_signal_new ("listener-failed",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+      G_TYPE_ERROR);
 }
 
 static void
@@ -157,9 +180,16 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   psc_signalling_accept (self->signalling, room, peer, connection);
 }
 
+static void
+on_listener_failed (PscConnections *connections, GError *error, gpointer user_data)
+{
+  g_signal_emit (user_data, signals[SIGNAL_LISTENER_FAILED], 0, error);
+}
+
 PscServer *
 psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
 {
+  PscConnectionsLimits limits;
   PscServer *self;
 
   g_return_val_if_fail (PSC_IS_REGISTRY (registry) && PSC_IS_SIGNALLING (signalling), NULL);
@@ -170,6 +200,10 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   self = g_object_new (PSC_TYPE_SERVER, NULL);
   self->signalling = g_object_ref (signalling);
   self->soup = soup_server_new ("server-header", "periscope/" PACKAGE_VERSION " ", NULL);
+  psc_connections_limits_init (&limits);
+  self->connections = psc_connections_new (self->soup, &limits);
+  psc_connections_set_body_limit (self->connections, "/whep", PSC_WHEP_MAX_OFFER);
+  g_signal_connect (self->connections, "listener-failed", G_CALLBACK (on_listener_failed), self);
   soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
   soup_server_add_websocket_handler (self->soup, "/webrtc/signaling", NULL, NULL, on_websocket,
       self, NULL);
@@ -184,20 +218,33 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
 gboolean
 psc_server_listen (PscServer *self, const char *address, guint port, GError **error)
 {
+  g_autoptr (GSocketAddress) socket_address = NULL;
+
   g_return_val_if_fail (PSC_IS_SERVER (self), FALSE);
 
-  if (address == NULL)
-    return soup_server_listen_all (self->soup, port, 0, error);
-  {
-    g_autoptr (GSocketAddress) socket_address = g_inet_socket_address_new_from_string (address,
-        port);
+  if (address == NULL) {
+    if (!soup_server_listen_all (self->soup, port, 0, error))
+      return FALSE;
+  } else {
+    socket_address = g_inet_socket_address_new_from_string (address, port);
     if (socket_address == NULL) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s",
           address);
       return FALSE;
     }
-    return soup_server_listen (self->soup, socket_address, 0, error);
+    if (!soup_server_listen (self->soup, socket_address, 0, error))
+      return FALSE;
   }
+  psc_connections_watch_listeners (self->connections);
+  return TRUE;
+}
+
+PscConnections *
+psc_server_get_connections (PscServer *self)
+{
+  g_return_val_if_fail (PSC_IS_SERVER (self), NULL);
+
+  return self->connections;
 }
 
 guint

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <libsoup/soup.h>
+#include "psc-connections.h"
 #include "psc-registry.h"
 #include "psc-signalling.h"
 #include "psc-whep.h"
@@ -25,6 +26,11 @@ G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
  * - `WS /ws` (the default stream), `/ws/{room}`, `/ws/{room}/{peer_id}`, and the form
  *   `/webrtc/signaling/{room}/{peer_id}` of the earlier signalling servers
  *
+ * Every connection passes the policy of psc_connections_new(): the default limits
+ * (psc_connections_limits_init(), at the time of this call), request bodies up to
+ * #PSC_WHEP_MAX_OFFER under /whep and #PSC_CONNECTIONS_MAX_BODY elsewhere.
+ * #PscServer::listener-failed says when the server can no longer accept connections.
+ *
  * Returns: (transfer full): a server, not listening yet.
  */
 PscServer * psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep);
@@ -36,10 +42,18 @@ PscServer * psc_server_new (PscRegistry *registry, PscSignalling *signalling, Ps
  * @port: TCP port; 0 picks a free one
  * @error: a G_IO_ERROR (e.g. G_IO_ERROR_ADDRESS_IN_USE)
  *
+ * Listens, and watches the listening sockets (psc_connections_watch_listeners()).
+ *
  * Returns: %TRUE if listening.
  */
 gboolean    psc_server_listen (PscServer *server, const char *address, guint port,
     GError **error);
+
+/**
+ * psc_server_get_connections:
+ * Returns: (transfer none): the server's connection policy (limits, counters).
+ */
+PscConnections * psc_server_get_connections (PscServer *server);
 
 /**
  * psc_server_get_port:
