@@ -334,7 +334,7 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
   }
 }
 
-/* GET /healthz */
+/* GET or HEAD /healthz */
 static void
 on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
     gpointer user_data)
@@ -344,7 +344,14 @@ on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
   g_autoptr (JsonNode) root = NULL;
   GPtrArray *streams = psc_registry_get_streams (api->registry);
   gboolean healthy = streams->len > 0;
+  const char *method = soup_server_message_get_method (msg);
 
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+        "GET, HEAD");
+    respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "the health check takes GET or HEAD");
+    return;
+  }
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "streams");
   json_builder_begin_object (builder);

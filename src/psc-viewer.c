@@ -348,9 +348,11 @@ on_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
 }
 
 /* webrtcbin's thread. A promise's error as a PscViewerError of @code: REMOTE_SDP when it
- * applied the viewer's description, NEGOTIATION when it made ours. */
+ * applied the viewer's description, NEGOTIATION when it made ours. webrtcbin's own message
+ * names its internals (transceivers, "mline 0", its state machine): it is logged at debug
+ * level, and the viewer is told what went wrong in our words, @why. */
 static GError *
-promise_error (GstPromise *promise, PscViewerError code, const char *what)
+promise_error (GstPromise *promise, PscViewerError code, const char *what, const char *why)
 {
   const GstStructure *reply;
   GError *error = NULL;
@@ -362,8 +364,8 @@ promise_error (GstPromise *promise, PscViewerError code, const char *what)
   if (reply != NULL && gst_structure_has_field (reply, "error")) {
     g_autoptr (GError) cause = NULL;
     gst_structure_get (reply, "error", G_TYPE_ERROR, &cause, NULL);
-    error = g_error_new (PSC_VIEWER_ERROR, code, "%s failed: %s", what,
-        cause ? cause->message : "unknown reason");
+    GST_DEBUG ("%s failed in webrtcbin: %s", what, cause ? cause->message : "no reason");
+    error = g_error_new (PSC_VIEWER_ERROR, code, "%s failed: %s", what, why);
   }
   return error;
 }
@@ -373,7 +375,8 @@ on_offer_created (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
   GstWebRTCSessionDescription *offer = NULL;
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the offer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the offer",
+      "the WebRTC stack could not describe the stream");
 
   GST_DEBUG ("viewer %s: offer created%s", self->peer_id, error ? " with an error" : "");
   if (error == NULL)
@@ -407,7 +410,8 @@ on_offer_created (GstPromise *promise, gpointer user_data)
 static void
 on_answer_applied (GstPromise *promise, gpointer user_data)
 {
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the answer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the answer",
+      "it does not fit the offer (m-lines, mids, BUNDLE group or DTLS roles)");
 
   gst_promise_unref (promise);
   if (error != NULL)
@@ -573,7 +577,8 @@ on_answer_created (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
   GstWebRTCSessionDescription *answer = NULL;
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the answer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the answer",
+      "no media of the offer can be answered with the stream");
 
   if (error == NULL)
     gst_structure_get (gst_promise_get_reply (promise), "answer",
@@ -595,7 +600,8 @@ static void
 on_remote_offer_set (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the offer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the offer",
+      "its m-lines, mids, BUNDLE group or transports cannot be set up");
 
   gst_promise_unref (promise);
   if (error != NULL) {
@@ -676,7 +682,11 @@ on_connect_timeout (gpointer user_data)
 static gboolean
 build_branch (PscViewer *self, GError **error)
 {
-  g_autofree char *name = g_strdup_printf ("viewer-%s", self->peer_id);
+  /* Unique whatever the peer id: a WebSocket peer may take a WHEP session's id as its own,
+   * and two branches of one name cannot be in a bin. */
+  static guint serial;
+  g_autofree char *name = g_strdup_printf ("viewer-%u-%s",
+      (guint) g_atomic_int_add (&serial, 1), self->peer_id);
   g_autoptr (GstPad) queue_sink = NULL;
   g_autoptr (GstPad) rtp_src = NULL;
   g_autoptr (GstPad) webrtc_sink = NULL;
