@@ -62,6 +62,7 @@ struct _PscViewer {
   GMutex rtcp_lock;             /* a 64-bit time is not atomic everywhere (32-bit ARM) */
   gint64 last_rtcp_us;          /* rtcp_lock: monotonic µs of the viewer's last RTCP */
   gboolean offer_requested;     /* streaming thread -> main, once */
+  GPtrArray *stats_requests;    /* StatsRequest*: asked for, not answered yet */
 };
 
 G_DEFINE_FINAL_TYPE (PscViewer, psc_viewer, G_TYPE_OBJECT)
@@ -100,6 +101,7 @@ psc_viewer_finalize (GObject *object)
   g_free (self->peer_id);
   psc_ice_options_clear (&self->ice);
   g_mutex_clear (&self->rtcp_lock);
+  g_ptr_array_unref (self->stats_requests);
   G_OBJECT_CLASS (psc_viewer_parent_class)->finalize (object);
 }
 
@@ -154,6 +156,7 @@ static void
 psc_viewer_init (PscViewer *self)
 {
   g_mutex_init (&self->rtcp_lock);
+  self->stats_requests = g_ptr_array_new ();
 }
 
 PscViewer *
@@ -875,58 +878,107 @@ psc_viewer_add_ice_candidate (PscViewer *self, guint sdp_mline_index, const char
   return TRUE;
 }
 
-void
-psc_viewer_stop (PscViewer *self)
-{
-  g_return_if_fail (PSC_IS_VIEWER (self));
-
-  if (self->state == PSC_VIEWER_CLOSED)
-    return;
-  self->state = PSC_VIEWER_CLOSED;
-  g_clear_handle_id (&self->timeout_source, g_source_remove);
-  g_clear_signal_handler (&self->branch_error_handler, self->stream);
-  g_clear_handle_id (&self->retry_source, g_source_remove);
-  g_clear_handle_id (&self->silence_timer, g_source_remove);
-  /* Remove the probe unless it has run (it removes itself). */
-  if (self->caps_probe != 0 &&
-      g_atomic_int_compare_and_exchange (&self->caps_claimed, 0, 1))
-    gst_pad_remove_probe (self->rtp_src, self->caps_probe);
-  self->caps_probe = 0;
-  if (self->before_open_probe != 0)
-    gst_pad_remove_probe (self->rtp_src, self->before_open_probe);
-  self->before_open_probe = 0;
-  g_clear_object (&self->rtp_src);
-  if (self->webrtc != NULL)
-    g_signal_handlers_disconnect_by_data (self->webrtc, self);
-  if (self->rtpbin != NULL)
-    g_signal_handlers_disconnect_by_data (self->rtpbin, self);
-  if (self->branch != NULL)
-    psc_stream_detach (self->stream, self->branch);
-}
-
+/* A get-stats request: answered once, on the main context, by webrtcbin's reply, the
+ * timeout, or the viewer stopping, whichever comes first. Referenced by the viewer's list of
+ * pending requests and by the promise. */
 typedef struct {
+  gint refcount;
   PscViewer *viewer;
-  PscViewerStats stats;
   PscViewerStatsFunc callback;
   gpointer user_data;
+  gboolean answered;            /* main context */
+  guint timeout;
 } StatsRequest;
 
-/* Main context. */
+typedef struct {
+  StatsRequest *request;
+  PscViewerStats stats;
+} StatsReply;
+
+static void
+stats_init (PscViewerStats *stats)
+{
+  memset (stats, 0, sizeof *stats);
+  stats->round_trip_time_ms = -1;
+  stats->fraction_lost = -1;
+  stats->packets_lost = -1;
+}
+
+static StatsRequest *
+stats_request_ref (StatsRequest *request)
+{
+  g_atomic_int_inc (&request->refcount);
+  return request;
+}
+
+static void
+stats_request_unref (StatsRequest *request)
+{
+  if (!g_atomic_int_dec_and_test (&request->refcount))
+    return;
+  g_object_unref (request->viewer);
+  g_free (request);
+}
+
+/* Main context: the one answer to @request; later ones are dropped. */
+static void
+answer_stats (StatsRequest *request, const PscViewerStats *stats)
+{
+  PscViewer *self = request->viewer;
+
+  if (request->answered)
+    return;
+  request->answered = TRUE;
+  g_clear_handle_id (&request->timeout, g_source_remove);
+  if (g_ptr_array_remove (self->stats_requests, request)) {
+    request->callback (self, stats, request->user_data);
+    stats_request_unref (request);
+  }
+}
+
 static gboolean
 deliver_stats (gpointer data)
 {
-  StatsRequest *request = data;
+  StatsReply *reply = data;
 
-  request->callback (request->viewer, &request->stats, request->user_data);
-  g_object_unref (request->viewer);
-  g_free (request);
+  answer_stats (reply->request, &reply->stats);
   return G_SOURCE_REMOVE;
 }
 
 static void
-post_stats (StatsRequest *request)
+stats_reply_free (StatsReply *reply)
 {
-  psc_defer (request->viewer->context, deliver_stats, request, NULL);
+  stats_request_unref (reply->request);
+  g_free (reply);
+}
+
+/* Any thread. */
+static void
+post_stats (StatsRequest *request, const PscViewerStats *stats)
+{
+  StatsReply *reply = g_new0 (StatsReply, 1);
+
+  reply->request = stats_request_ref (request);
+  if (stats != NULL)
+    reply->stats = *stats;
+  else
+    stats_init (&reply->stats);
+  psc_defer (request->viewer->context, deliver_stats, reply, (GDestroyNotify) stats_reply_free);
+}
+
+/* Main context: webrtcbin has not replied in time (its thread busy, or the reply lost). */
+static gboolean
+on_stats_timeout (gpointer user_data)
+{
+  StatsRequest *request = user_data;
+  PscViewerStats stats;
+
+  request->timeout = 0;
+  GST_INFO ("viewer %s: no statistics from webrtcbin within %u ms", request->viewer->peer_id,
+      PSC_VIEWER_STATS_TIMEOUT_MS);
+  stats_init (&stats);
+  answer_stats (request, &stats);
+  return G_SOURCE_REMOVE;
 }
 
 /* webrtcbin's thread: one field of the get-stats reply, a structure per stats object. */
@@ -964,39 +1016,78 @@ collect_stat (GQuark field, const GValue *value, gpointer user_data)
   return TRUE;
 }
 
+/* webrtcbin's thread (or the caller's, when webrtcbin is closed and replies at once). */
 static void
 on_stats (GstPromise *promise, gpointer user_data)
 {
   StatsRequest *request = user_data;
   const GstStructure *reply;
+  PscViewerStats stats;
 
+  stats_init (&stats);
   if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED &&
       (reply = gst_promise_get_reply (promise)) != NULL)
-    gst_structure_foreach (reply, collect_stat, &request->stats);
-  gst_promise_unref (promise);
-  post_stats (request);
+    gst_structure_foreach (reply, collect_stat, &stats);
+  post_stats (request, &stats);
+}
+
+void
+psc_viewer_stop (PscViewer *self)
+{
+  g_return_if_fail (PSC_IS_VIEWER (self));
+
+  if (self->state == PSC_VIEWER_CLOSED)
+    return;
+  self->state = PSC_VIEWER_CLOSED;
+  g_clear_handle_id (&self->timeout_source, g_source_remove);
+  g_clear_signal_handler (&self->branch_error_handler, self->stream);
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_handle_id (&self->silence_timer, g_source_remove);
+  /* Remove the probe unless it has run (it removes itself). */
+  if (self->caps_probe != 0 &&
+      g_atomic_int_compare_and_exchange (&self->caps_claimed, 0, 1))
+    gst_pad_remove_probe (self->rtp_src, self->caps_probe);
+  self->caps_probe = 0;
+  if (self->before_open_probe != 0)
+    gst_pad_remove_probe (self->rtp_src, self->before_open_probe);
+  self->before_open_probe = 0;
+  g_clear_object (&self->rtp_src);
+  if (self->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  if (self->rtpbin != NULL)
+    g_signal_handlers_disconnect_by_data (self->rtpbin, self);
+  if (self->branch != NULL)
+    psc_stream_detach (self->stream, self->branch);
+  /* Statistics asked for and not delivered yet: answered now (from an idle source, not
+   * inside the caller's teardown), with what a closed session has. */
+  for (guint i = 0; i < self->stats_requests->len; i++)
+    post_stats (g_ptr_array_index (self->stats_requests, i), NULL);
 }
 
 void
 psc_viewer_get_stats_async (PscViewer *self, PscViewerStatsFunc callback, gpointer user_data)
 {
   StatsRequest *request;
+  GstPromise *promise;
 
   g_return_if_fail (PSC_IS_VIEWER (self) && callback != NULL);
 
   request = g_new0 (StatsRequest, 1);
+  request->refcount = 1;        /* self->stats_requests' */
   request->viewer = g_object_ref (self);
   request->callback = callback;
   request->user_data = user_data;
-  request->stats.round_trip_time_ms = -1;
-  request->stats.fraction_lost = -1;
-  request->stats.packets_lost = -1;
+  g_ptr_array_add (self->stats_requests, request);
   if (self->webrtc == NULL || self->state == PSC_VIEWER_CLOSED) {
-    post_stats (request);
+    post_stats (request, NULL);
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "get-stats", NULL,
-      gst_promise_new_with_change_func (on_stats, request, NULL));
+  request->timeout = g_timeout_add (PSC_VIEWER_STATS_TIMEOUT_MS, on_stats_timeout, request);
+  /* The promise's reference goes when it is freed, replied or not. */
+  promise = gst_promise_new_with_change_func (on_stats, stats_request_ref (request),
+      (GDestroyNotify) stats_request_unref);
+  g_signal_emit_by_name (self->webrtc, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
 }
 
 gint64
