@@ -7,6 +7,7 @@
 #include "psc-payloader.h"
 #include "psc-sdp.h"
 #include "psc-sendpath.h"
+#include "psc-silence.h"
 
 #include <gst/sdp/sdp.h>
 #include <string.h>
@@ -23,7 +24,8 @@ GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
 #define MAX_OFFER_ATTEMPTS 50
 /* A connected viewer that has sent no RTCP for this long is gone (its network or player).
  * Browsers send receiver reports about every second for video; rtpbin's own source timeout
- * (RFC 3550 §6.3.5) would take 25 to 33 s. Checked every RTCP_CHECK_S. */
+ * (RFC 3550 §6.3.5) would take 25 to 33 s. Checked every RTCP_CHECK_S, against the
+ * timer's own runs (psc_silence_watch_check(): the daemon's own pause is not the viewer's). */
 #define RTCP_SILENCE_US (10 * G_USEC_PER_SEC)
 #define RTCP_CHECK_S 2
 
@@ -60,7 +62,7 @@ struct _PscViewer {
   guint retry_source;
   guint silence_timer;          /* while connected: checks that RTCP keeps coming */
   GMutex rtcp_lock;             /* a 64-bit time is not atomic everywhere (32-bit ARM) */
-  gint64 last_rtcp_us;          /* rtcp_lock: monotonic µs of the viewer's last RTCP */
+  PscSilenceWatch silence;      /* rtcp_lock: the viewer's last RTCP, the timer's last run */
   gboolean offer_requested;     /* streaming thread -> main, once */
   GPtrArray *stats_requests;    /* StatsRequest*: asked for, not answered yet */
 };
@@ -276,7 +278,10 @@ dispatch_event (gpointer user_data)
         psc_sendpath_skip_fec (self->webrtc);
         g_atomic_int_set (&self->media_open, 1);
         g_clear_handle_id (&self->timeout_source, g_source_remove);
-        note_rtcp (self);
+        g_mutex_lock (&self->rtcp_lock);
+        psc_silence_watch_init (&self->silence, RTCP_SILENCE_US,
+            RTCP_CHECK_S * G_USEC_PER_SEC, g_get_monotonic_time ());
+        g_mutex_unlock (&self->rtcp_lock);
         self->silence_timer = g_timeout_add_seconds (RTCP_CHECK_S, check_rtcp_silence, self);
         /* The viewer must not wait for the next GOP: its first frame is a keyframe. */
         psc_stream_request_keyframe (self->stream, self->codec, PSC_KEYFRAME_JOIN);
@@ -514,7 +519,7 @@ note_rtcp (PscViewer *self)
   gint64 now = g_get_monotonic_time ();
 
   g_mutex_lock (&self->rtcp_lock);
-  self->last_rtcp_us = now;
+  psc_silence_watch_heard (&self->silence, now);
   g_mutex_unlock (&self->rtcp_lock);
 }
 
@@ -530,12 +535,12 @@ static gboolean
 check_rtcp_silence (gpointer user_data)
 {
   PscViewer *self = user_data;
-  gint64 last;
+  gboolean silent;
 
   g_mutex_lock (&self->rtcp_lock);
-  last = self->last_rtcp_us;
+  silent = psc_silence_watch_check (&self->silence, g_get_monotonic_time ());
   g_mutex_unlock (&self->rtcp_lock);
-  if (g_get_monotonic_time () - last < RTCP_SILENCE_US)
+  if (!silent)
     return G_SOURCE_CONTINUE;
   self->silence_timer = 0;
   fail (self, g_error_new (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_SILENT,
