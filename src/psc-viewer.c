@@ -65,6 +65,8 @@ struct _PscViewer {
   PscSilenceWatch silence;      /* rtcp_lock: the viewer's last RTCP, the timer's last run */
   gboolean offer_requested;     /* streaming thread -> main, once */
   GPtrArray *stats_requests;    /* StatsRequest*: asked for, not answered yet */
+  GMutex op_lock;               /* webrtcbin's thread chaining an operation vs stop() */
+  gboolean closing;             /* op_lock: stop() has begun; no operation is chained */
 };
 
 G_DEFINE_FINAL_TYPE (PscViewer, psc_viewer, G_TYPE_OBJECT)
@@ -103,6 +105,7 @@ psc_viewer_finalize (GObject *object)
   g_free (self->peer_id);
   psc_ice_options_clear (&self->ice);
   g_mutex_clear (&self->rtcp_lock);
+  g_mutex_clear (&self->op_lock);
   g_ptr_array_unref (self->stats_requests);
   G_OBJECT_CLASS (psc_viewer_parent_class)->finalize (object);
 }
@@ -158,6 +161,7 @@ static void
 psc_viewer_init (PscViewer *self)
 {
   g_mutex_init (&self->rtcp_lock);
+  g_mutex_init (&self->op_lock);
   self->stats_requests = g_ptr_array_new ();
 }
 
@@ -378,6 +382,29 @@ promise_error (GstPromise *promise, PscViewerError code, const char *what, const
   return error;
 }
 
+/* webrtcbin's thread, inside the operation whose promise is being replied: queues the next
+ * operation of the SDP exchange (set-local-description, create-answer) unless the viewer is
+ * being stopped. Under op_lock, so psc_viewer_stop() either sees it queued — and its barrier
+ * (detach_when_quiet()) runs after it — or it never is. @description and @promise are not
+ * taken. Returns whether it was queued. */
+static gboolean
+chain_operation (PscViewer *self, const char *signal, GstWebRTCSessionDescription *description,
+    GstPromise *promise)
+{
+  gboolean queued;
+
+  g_mutex_lock (&self->op_lock);
+  queued = !self->closing;
+  if (queued && description != NULL)
+    g_signal_emit_by_name (self->webrtc, signal, description, promise);
+  else if (queued)
+    g_signal_emit_by_name (self->webrtc, signal, NULL, promise);
+  g_mutex_unlock (&self->op_lock);
+  if (!queued)
+    GST_DEBUG ("viewer %s: stopping, no %s", self->peer_id, signal);
+  return queued;
+}
+
 static void
 on_offer_created (GstPromise *promise, gpointer user_data)
 {
@@ -410,8 +437,8 @@ on_offer_created (GstPromise *promise, gpointer user_data)
     post_event (self, EVENT_OFFER_EMPTY, 0, NULL, NULL);
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", offer, NULL);
-  post_event (self, EVENT_OFFER, 0, gst_sdp_message_as_text (offer->sdp), NULL);
+  if (chain_operation (self, "set-local-description", offer, NULL))
+    post_event (self, EVENT_OFFER, 0, gst_sdp_message_as_text (offer->sdp), NULL);
   gst_webrtc_session_description_free (offer);
 }
 
@@ -598,9 +625,9 @@ on_answer_created (GstPromise *promise, gpointer user_data)
             "webrtcbin made no answer to this offer"));
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
+  if (chain_operation (self, "set-local-description", answer, NULL))
+    post_event (self, EVENT_ANSWER_SET, 0, NULL, NULL);
   gst_webrtc_session_description_free (answer);
-  post_event (self, EVENT_ANSWER_SET, 0, NULL, NULL);
 }
 
 /* webrtcbin's thread. */
@@ -608,6 +635,7 @@ static void
 on_remote_offer_set (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
+  GstPromise *answer_promise;
   GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the offer",
       "its m-lines, mids, BUNDLE group or transports cannot be set up");
 
@@ -616,8 +644,11 @@ on_remote_offer_set (GstPromise *promise, gpointer user_data)
     post_event (self, EVENT_FAILED, 0, NULL, error);
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
-      gst_promise_new_with_change_func (on_answer_created, g_object_ref (self), g_object_unref));
+  answer_promise = gst_promise_new_with_change_func (on_answer_created, g_object_ref (self),
+      g_object_unref);
+  /* Unchained, the promise is dropped unreplied: its destroy notify releases the viewer. */
+  if (!chain_operation (self, "create-answer", NULL, answer_promise))
+    gst_promise_unref (answer_promise);
 }
 
 /* Main context: the encoded caps are on webrtcbin's pad, so its answer can describe them. */
@@ -1036,6 +1067,60 @@ on_stats (GstPromise *promise, gpointer user_data)
   post_stats (request, &stats);
 }
 
+/* Main context: webrtcbin has finished every operation queued before the barrier. */
+static gboolean
+detach_now (gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  psc_stream_detach (self->stream, self->branch);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_barrier_replied (GstPromise *promise, gpointer user_data)
+{
+}
+
+/* webrtcbin's thread (or the caller's, when webrtcbin is closed and replies at once): the
+ * barrier promise is freed — after its operation has run, or if webrtcbin dropped it unrun;
+ * either way nothing queued before it is running any more. Takes the viewer's reference. */
+static void
+on_quiet (gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  psc_defer (self->context, detach_now, self, g_object_unref);
+}
+
+/* Main context. Detaches the branch once webrtcbin is done with the operations queued so far.
+ * Setting webrtcbin to NULL while its thread runs set-local-description (or
+ * set-remote-description) races the transports that operation makes: their bins, added to
+ * webrtcbin and brought up with gst_element_sync_state_with_parent() as it goes down, were
+ * left running — nicesrc in PLAYING, its ICE agent's UDP socket and TCP listener with it —
+ * after webrtcbin was gone (issue 11: 14 agents left per 1,000 WebSocket viewers reset right
+ * after connecting). webrtcbin runs its operations one at a time, in order, on its own
+ * thread, so an operation queued now (get-stats: cheap, always replied, even when webrtcbin is
+ * closed) completes after every earlier one; closing, set under op_lock, makes sure none is
+ * chained after it (chain_operation()). */
+static void
+detach_when_quiet (PscViewer *self)
+{
+  GstPromise *promise;
+
+  g_mutex_lock (&self->op_lock);
+  self->closing = TRUE;
+  g_mutex_unlock (&self->op_lock);
+  if (self->webrtc == NULL) {
+    psc_stream_detach (self->stream, self->branch);
+    return;
+  }
+  promise = gst_promise_new_with_change_func (on_barrier_replied, g_object_ref (self),
+      on_quiet);
+  g_signal_emit_by_name (self->webrtc, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
+}
+
 void
 psc_viewer_stop (PscViewer *self)
 {
@@ -1062,7 +1147,7 @@ psc_viewer_stop (PscViewer *self)
   if (self->rtpbin != NULL)
     g_signal_handlers_disconnect_by_data (self->rtpbin, self);
   if (self->branch != NULL)
-    psc_stream_detach (self->stream, self->branch);
+    detach_when_quiet (self);
   /* Statistics asked for and not delivered yet: answered now (from an idle source, not
    * inside the caller's teardown), with what a closed session has. */
   for (guint i = 0; i < self->stats_requests->len; i++)
