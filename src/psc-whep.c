@@ -289,7 +289,7 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   }
   offer = psc_sdp_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
       "the body", &error);
-  if (offer == NULL || !psc_sdp_check_offer (offer, &error)) {
+  if (offer == NULL) {
     respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }
@@ -306,6 +306,12 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
     available[c] = psc_stream_get_encoder (stream, c) != NULL;
   if (!psc_sdp_choose_codec (offer, available, &choice, &error)) {
+    respond_text (msg, psc_whep_http_status (error), error->message);
+    return;
+  }
+  /* After the codec: "no codec in common" (406) tells a player more than what follows. */
+  if (!psc_sdp_check_offer (offer, &error)) {
+    psc_sdp_codec_choice_clear (&choice);
     respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }
