@@ -89,19 +89,25 @@ list_viewers (Api *api, const char *stream_id)
   return viewers;
 }
 
+/* The API answers after this many ms even if some viewer's statistics have not come (they
+ * always do, psc_viewer_get_stats_async(): this bounds the answer however that changes). */
+#define STATS_WAIT_MS (PSC_VIEWER_STATS_TIMEOUT_MS + 500)
+
 typedef struct {
-  SoupServerMessage *msg;
+  SoupServerMessage *msg;       /* NULL once answered */
   Api *api;
   GPtrArray *streams;           /* PscStream*, ref'd: what to describe */
   gboolean single;              /* answer one object rather than an array */
   GHashTable *stats;            /* PscViewer* -> PscViewerStats* */
-  guint pending;
+  guint pending;                /* statistics asked for and not delivered */
+  guint timeout;
 } StreamsRequest;
 
 static void
 streams_request_free (StreamsRequest *request)
 {
-  g_object_unref (request->msg);
+  g_clear_handle_id (&request->timeout, g_source_remove);
+  g_clear_object (&request->msg);
   g_ptr_array_unref (request->streams);
   g_hash_table_unref (request->stats);
   g_free (request);
@@ -199,7 +205,10 @@ finish_streams_request (StreamsRequest *request)
   root = json_builder_get_root (builder);
   respond_json (request->msg, SOUP_STATUS_OK, root);
   soup_server_message_unpause (request->msg);
-  streams_request_free (request);
+  g_clear_object (&request->msg);
+  g_clear_handle_id (&request->timeout, g_source_remove);
+  if (request->pending == 0)
+    streams_request_free (request);
 }
 
 /* Main context. */
@@ -208,9 +217,29 @@ on_viewer_stats (PscViewer *viewer, const PscViewerStats *stats, gpointer user_d
 {
   StreamsRequest *request = user_data;
 
+  request->pending--;
+  if (request->msg == NULL) {
+    /* Answered at the timeout already; the last one out frees. */
+    if (request->pending == 0)
+      streams_request_free (request);
+    return;
+  }
   g_hash_table_insert (request->stats, g_object_ref (viewer), g_memdup2 (stats, sizeof *stats));
-  if (--request->pending == 0)
+  if (request->pending == 0)
     finish_streams_request (request);
+}
+
+/* Main context: some viewer's statistics are late; the viewers are listed without them. */
+static gboolean
+on_streams_request_timeout (gpointer user_data)
+{
+  StreamsRequest *request = user_data;
+
+  request->timeout = 0;
+  g_warning ("REST API: %u viewers' statistics did not come within %u ms; answering without",
+      request->pending, STATS_WAIT_MS);
+  finish_streams_request (request);
+  return G_SOURCE_REMOVE;
 }
 
 /* Takes @streams. */
@@ -238,6 +267,7 @@ describe_streams (SoupServerMessage *msg, Api *api, GPtrArray *streams, gboolean
     return;
   }
   soup_server_message_pause (msg);
+  request->timeout = g_timeout_add (STATS_WAIT_MS, on_streams_request_timeout, request);
   for (guint i = 0; i < viewers->len; i++)
     psc_viewer_get_stats_async (g_ptr_array_index (viewers, i), on_viewer_stats, request);
 }
@@ -334,7 +364,7 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
   }
 }
 
-/* GET /healthz */
+/* GET or HEAD /healthz */
 static void
 on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
     gpointer user_data)
@@ -344,7 +374,14 @@ on_health (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
   g_autoptr (JsonNode) root = NULL;
   GPtrArray *streams = psc_registry_get_streams (api->registry);
   gboolean healthy = streams->len > 0;
+  const char *method = soup_server_message_get_method (msg);
 
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+        "GET, HEAD");
+    respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "the health check takes GET or HEAD");
+    return;
+  }
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "streams");
   json_builder_begin_object (builder);

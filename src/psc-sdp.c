@@ -162,6 +162,76 @@ psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *answer, G
   return TRUE;
 }
 
+static gboolean
+bad_offer (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+bad_offer (GError **error, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_INCOMPLETE, "the offer %s", text);
+  return FALSE;
+}
+
+/* Whether @text starts with an SSRC (RFC 5576 §4.1: 1 to 2^32-1; webrtcbin takes 0 for "none")
+ * followed by the end or a space; sets *@end past it. */
+static gboolean
+ssrc_is_valid (const char *text, const char **end)
+{
+  guint64 ssrc = 0;
+  const char *p = text;
+
+  for (; g_ascii_isdigit (*p) && ssrc <= G_MAXUINT32; p++)
+    ssrc = ssrc * 10 + (guint64) (*p - '0');
+  if (end != NULL)
+    *end = p;
+  return p != text && ssrc >= 1 && ssrc <= G_MAXUINT32 && (*p == '\0' || *p == ' ');
+}
+
+gboolean
+psc_sdp_check_offer (const GstSDPMessage *offer, GError **error)
+{
+  g_return_val_if_fail (offer != NULL, FALSE);
+
+  for (guint i = 0; i < gst_sdp_message_medias_len (offer); i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media (offer, i);
+    const char *ufrag = attribute (offer, media, "ice-ufrag");
+    const char *pwd = attribute (offer, media, "ice-pwd");
+
+    if (gst_sdp_media_get_port (media) == 0)
+      continue;
+    if (ufrag == NULL || ufrag[0] == '\0' || pwd == NULL || pwd[0] == '\0')
+      return bad_offer (error, "lacks a=ice-ufrag or a=ice-pwd on m-line %u (RFC 8839 §5.4)",
+          i);
+    if (!fingerprint_is_valid (attribute (offer, media, "fingerprint")))
+      return bad_offer (error, "lacks a valid a=fingerprint on m-line %u "
+          "(\"sha-256 AB:CD:…\", RFC 8122 §5)", i);
+    for (guint a = 0; a < gst_sdp_media_attributes_len (media); a++) {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, a);
+      const char *p = attr->value ? attr->value : "";
+
+      if (g_strcmp0 (attr->key, "ssrc") == 0 && !ssrc_is_valid (p, NULL))
+        return bad_offer (error, "has a=ssrc:%.20s on m-line %u: an SSRC is a number from 1 "
+            "to 4294967295 (RFC 5576 §4.1)", p, i);
+      if (g_strcmp0 (attr->key, "ssrc-group") == 0) {
+        /* "SEMANTICS SSRC SSRC…" */
+        const char *ssrcs = strchr (p, ' ');
+        while (ssrcs != NULL && *ssrcs == ' ') {
+          if (!ssrc_is_valid (ssrcs + 1, &ssrcs))
+            return bad_offer (error, "has a=ssrc-group:%.40s on m-line %u: an SSRC is a "
+                "number from 1 to 4294967295 (RFC 5576 §4.2)", p, i);
+        }
+      }
+    }
+  }
+  return TRUE;
+}
+
 void
 psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice)
 {

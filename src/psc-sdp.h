@@ -17,6 +17,8 @@ GQuark psc_sdp_error_quark (void);
  * @PSC_SDP_ERROR_NO_VIDEO: an offer without a video m-line periscope can send on
  * @PSC_SDP_ERROR_NO_CODEC: an offer listing no codec the stream can produce
  * @PSC_SDP_ERROR_MISMATCH: an answer that does not fit the offer it answers
+ * @PSC_SDP_ERROR_INCOMPLETE: an offer that cannot start a session: no ICE credentials, no
+ *   DTLS fingerprint, or an a=ssrc webrtcbin cannot take
  *
  * What is wrong with a viewer's SDP. Signalling and WHEP map these to their wire codes
  * (`bad_sdp`; HTTP 400, or 406 for no codec in common).
@@ -26,6 +28,7 @@ typedef enum {
   PSC_SDP_ERROR_NO_VIDEO,
   PSC_SDP_ERROR_NO_CODEC,
   PSC_SDP_ERROR_MISMATCH,
+  PSC_SDP_ERROR_INCOMPLETE,
 } PscSdpError;
 
 /**
@@ -61,6 +64,22 @@ GstSDPMessage * psc_sdp_parse (const char *text, gsize length, const char *what,
  */
 gboolean psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *answer,
     GError **error);
+
+/**
+ * psc_sdp_check_offer:
+ * @offer: a viewer's offer (WHEP), as psc_sdp_parse() made it
+ * @error: a PSC_SDP_ERROR_INCOMPLETE saying what is wrong, for the viewer's developer
+ *
+ * Checks, for every m-line that is not rejected (port 0), what webrtcbin would accept and
+ * then fail on, after periscope had answered 201, or trip an assertion on:
+ * - non-empty a=ice-ufrag and a=ice-pwd, media or session level (RFC 8839 §5.4);
+ * - a=fingerprint "HASH XX:XX:…" (RFC 8122 §5), media or session level;
+ * - each a=ssrc and a=ssrc-group SSRC a number from 1 to 2^32-1 (RFC 5576 §4.1): webrtcbin
+ *   1.22 asserts on SSRC 0 (transport_stream_add_ssrc_map_item()).
+ *
+ * Returns: %TRUE if webrtcbin can be given the offer.
+ */
+gboolean psc_sdp_check_offer (const GstSDPMessage *offer, GError **error);
 
 /**
  * PscSdpCodecChoice:

@@ -789,7 +789,16 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
   }
 
   /* Bring the branch up before linking, so the first buffer it sees finds it PLAYING. */
-  gst_bin_add (GST_BIN (self->pipeline), branch);
+  if (!gst_bin_add (GST_BIN (self->pipeline), branch)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+        "stream %s cannot attach %s: the pipeline refuses it (an element of that name is "
+        "there already, or it is in another bin)", self->info.id, GST_ELEMENT_NAME (branch));
+    if (started)
+      stop_encoding_if_unused (self, state);
+    else
+      schedule_release (self);
+    return FALSE;
+  }
   gst_element_sync_state_with_parent (branch);
 
   tee_pad = psc_encoding_request_pad (state->encoding, payloaded);

@@ -142,8 +142,9 @@ void        psc_stream_stop (PscStream *stream);
  *   session, so nothing collides)
  * @error: G_IO_ERROR_NOT_SUPPORTED if the stream has no encoder for @codec; a
  *   GST_CORE_ERROR saying why the encoder could not start (an element missing or not
- *   linking), or why @branch could not be linked (GST_CORE_ERROR_PAD: it has no "sink" pad;
- *   GST_CORE_ERROR_NEGOTIATION)
+ *   linking), or why @branch could not be added (GST_CORE_ERROR_FAILED: gst_bin_add()
+ *   refused it: its name is taken in the pipeline, or it has a parent) or linked
+ *   (GST_CORE_ERROR_PAD: it has no "sink" pad; GST_CORE_ERROR_NEGOTIATION)
  *
  * Resumes the capture if it was released, adds @branch to the running pipeline and links it
  * to a new pad of @codec's tee, starting that encoder if it is not running

@@ -7,6 +7,7 @@
 #include "psc-payloader.h"
 #include "psc-sdp.h"
 #include "psc-sendpath.h"
+#include "psc-silence.h"
 
 #include <gst/sdp/sdp.h>
 #include <string.h>
@@ -23,7 +24,8 @@ GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
 #define MAX_OFFER_ATTEMPTS 50
 /* A connected viewer that has sent no RTCP for this long is gone (its network or player).
  * Browsers send receiver reports about every second for video; rtpbin's own source timeout
- * (RFC 3550 §6.3.5) would take 25 to 33 s. Checked every RTCP_CHECK_S. */
+ * (RFC 3550 §6.3.5) would take 25 to 33 s. Checked every RTCP_CHECK_S, against the
+ * timer's own runs (psc_silence_watch_check(): the daemon's own pause is not the viewer's). */
 #define RTCP_SILENCE_US (10 * G_USEC_PER_SEC)
 #define RTCP_CHECK_S 2
 
@@ -60,8 +62,11 @@ struct _PscViewer {
   guint retry_source;
   guint silence_timer;          /* while connected: checks that RTCP keeps coming */
   GMutex rtcp_lock;             /* a 64-bit time is not atomic everywhere (32-bit ARM) */
-  gint64 last_rtcp_us;          /* rtcp_lock: monotonic µs of the viewer's last RTCP */
+  PscSilenceWatch silence;      /* rtcp_lock: the viewer's last RTCP, the timer's last run */
   gboolean offer_requested;     /* streaming thread -> main, once */
+  GPtrArray *stats_requests;    /* StatsRequest*: asked for, not answered yet */
+  GMutex op_lock;               /* webrtcbin's thread chaining an operation vs stop() */
+  gboolean closing;             /* op_lock: stop() has begun; no operation is chained */
 };
 
 G_DEFINE_FINAL_TYPE (PscViewer, psc_viewer, G_TYPE_OBJECT)
@@ -100,6 +105,8 @@ psc_viewer_finalize (GObject *object)
   g_free (self->peer_id);
   psc_ice_options_clear (&self->ice);
   g_mutex_clear (&self->rtcp_lock);
+  g_mutex_clear (&self->op_lock);
+  g_ptr_array_unref (self->stats_requests);
   G_OBJECT_CLASS (psc_viewer_parent_class)->finalize (object);
 }
 
@@ -154,6 +161,8 @@ static void
 psc_viewer_init (PscViewer *self)
 {
   g_mutex_init (&self->rtcp_lock);
+  g_mutex_init (&self->op_lock);
+  self->stats_requests = g_ptr_array_new ();
 }
 
 PscViewer *
@@ -273,7 +282,10 @@ dispatch_event (gpointer user_data)
         psc_sendpath_skip_fec (self->webrtc);
         g_atomic_int_set (&self->media_open, 1);
         g_clear_handle_id (&self->timeout_source, g_source_remove);
-        note_rtcp (self);
+        g_mutex_lock (&self->rtcp_lock);
+        psc_silence_watch_init (&self->silence, RTCP_SILENCE_US,
+            RTCP_CHECK_S * G_USEC_PER_SEC, g_get_monotonic_time ());
+        g_mutex_unlock (&self->rtcp_lock);
         self->silence_timer = g_timeout_add_seconds (RTCP_CHECK_S, check_rtcp_silence, self);
         /* The viewer must not wait for the next GOP: its first frame is a keyframe. */
         psc_stream_request_keyframe (self->stream, self->codec, PSC_KEYFRAME_JOIN);
@@ -348,9 +360,11 @@ on_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
 }
 
 /* webrtcbin's thread. A promise's error as a PscViewerError of @code: REMOTE_SDP when it
- * applied the viewer's description, NEGOTIATION when it made ours. */
+ * applied the viewer's description, NEGOTIATION when it made ours. webrtcbin's own message
+ * names its internals (transceivers, "mline 0", its state machine): it is logged at debug
+ * level, and the viewer is told what went wrong in our words, @why. */
 static GError *
-promise_error (GstPromise *promise, PscViewerError code, const char *what)
+promise_error (GstPromise *promise, PscViewerError code, const char *what, const char *why)
 {
   const GstStructure *reply;
   GError *error = NULL;
@@ -362,10 +376,33 @@ promise_error (GstPromise *promise, PscViewerError code, const char *what)
   if (reply != NULL && gst_structure_has_field (reply, "error")) {
     g_autoptr (GError) cause = NULL;
     gst_structure_get (reply, "error", G_TYPE_ERROR, &cause, NULL);
-    error = g_error_new (PSC_VIEWER_ERROR, code, "%s failed: %s", what,
-        cause ? cause->message : "unknown reason");
+    GST_DEBUG ("%s failed in webrtcbin: %s", what, cause ? cause->message : "no reason");
+    error = g_error_new (PSC_VIEWER_ERROR, code, "%s failed: %s", what, why);
   }
   return error;
+}
+
+/* webrtcbin's thread, inside the operation whose promise is being replied: queues the next
+ * operation of the SDP exchange (set-local-description, create-answer) unless the viewer is
+ * being stopped. Under op_lock, so psc_viewer_stop() either sees it queued — and its barrier
+ * (detach_when_quiet()) runs after it — or it never is. @description and @promise are not
+ * taken. Returns whether it was queued. */
+static gboolean
+chain_operation (PscViewer *self, const char *signal, GstWebRTCSessionDescription *description,
+    GstPromise *promise)
+{
+  gboolean queued;
+
+  g_mutex_lock (&self->op_lock);
+  queued = !self->closing;
+  if (queued && description != NULL)
+    g_signal_emit_by_name (self->webrtc, signal, description, promise);
+  else if (queued)
+    g_signal_emit_by_name (self->webrtc, signal, NULL, promise);
+  g_mutex_unlock (&self->op_lock);
+  if (!queued)
+    GST_DEBUG ("viewer %s: stopping, no %s", self->peer_id, signal);
+  return queued;
 }
 
 static void
@@ -373,7 +410,8 @@ on_offer_created (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
   GstWebRTCSessionDescription *offer = NULL;
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the offer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the offer",
+      "the WebRTC stack could not describe the stream");
 
   GST_DEBUG ("viewer %s: offer created%s", self->peer_id, error ? " with an error" : "");
   if (error == NULL)
@@ -399,15 +437,16 @@ on_offer_created (GstPromise *promise, gpointer user_data)
     post_event (self, EVENT_OFFER_EMPTY, 0, NULL, NULL);
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", offer, NULL);
-  post_event (self, EVENT_OFFER, 0, gst_sdp_message_as_text (offer->sdp), NULL);
+  if (chain_operation (self, "set-local-description", offer, NULL))
+    post_event (self, EVENT_OFFER, 0, gst_sdp_message_as_text (offer->sdp), NULL);
   gst_webrtc_session_description_free (offer);
 }
 
 static void
 on_answer_applied (GstPromise *promise, gpointer user_data)
 {
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the answer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the answer",
+      "it does not fit the offer (m-lines, mids, BUNDLE group or DTLS roles)");
 
   gst_promise_unref (promise);
   if (error != NULL)
@@ -507,7 +546,7 @@ note_rtcp (PscViewer *self)
   gint64 now = g_get_monotonic_time ();
 
   g_mutex_lock (&self->rtcp_lock);
-  self->last_rtcp_us = now;
+  psc_silence_watch_heard (&self->silence, now);
   g_mutex_unlock (&self->rtcp_lock);
 }
 
@@ -523,12 +562,12 @@ static gboolean
 check_rtcp_silence (gpointer user_data)
 {
   PscViewer *self = user_data;
-  gint64 last;
+  gboolean silent;
 
   g_mutex_lock (&self->rtcp_lock);
-  last = self->last_rtcp_us;
+  silent = psc_silence_watch_check (&self->silence, g_get_monotonic_time ());
   g_mutex_unlock (&self->rtcp_lock);
-  if (g_get_monotonic_time () - last < RTCP_SILENCE_US)
+  if (!silent)
     return G_SOURCE_CONTINUE;
   self->silence_timer = 0;
   fail (self, g_error_new (PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_SILENT,
@@ -573,7 +612,8 @@ on_answer_created (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
   GstWebRTCSessionDescription *answer = NULL;
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the answer");
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_NEGOTIATION, "creating the answer",
+      "no media of the offer can be answered with the stream");
 
   if (error == NULL)
     gst_structure_get (gst_promise_get_reply (promise), "answer",
@@ -585,9 +625,9 @@ on_answer_created (GstPromise *promise, gpointer user_data)
             "webrtcbin made no answer to this offer"));
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
+  if (chain_operation (self, "set-local-description", answer, NULL))
+    post_event (self, EVENT_ANSWER_SET, 0, NULL, NULL);
   gst_webrtc_session_description_free (answer);
-  post_event (self, EVENT_ANSWER_SET, 0, NULL, NULL);
 }
 
 /* webrtcbin's thread. */
@@ -595,15 +635,20 @@ static void
 on_remote_offer_set (GstPromise *promise, gpointer user_data)
 {
   PscViewer *self = user_data;
-  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the offer");
+  GstPromise *answer_promise;
+  GError *error = promise_error (promise, PSC_VIEWER_ERROR_REMOTE_SDP, "applying the offer",
+      "its m-lines, mids, BUNDLE group or transports cannot be set up");
 
   gst_promise_unref (promise);
   if (error != NULL) {
     post_event (self, EVENT_FAILED, 0, NULL, error);
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
-      gst_promise_new_with_change_func (on_answer_created, g_object_ref (self), g_object_unref));
+  answer_promise = gst_promise_new_with_change_func (on_answer_created, g_object_ref (self),
+      g_object_unref);
+  /* Unchained, the promise is dropped unreplied: its destroy notify releases the viewer. */
+  if (!chain_operation (self, "create-answer", NULL, answer_promise))
+    gst_promise_unref (answer_promise);
 }
 
 /* Main context: the encoded caps are on webrtcbin's pad, so its answer can describe them. */
@@ -676,7 +721,11 @@ on_connect_timeout (gpointer user_data)
 static gboolean
 build_branch (PscViewer *self, GError **error)
 {
-  g_autofree char *name = g_strdup_printf ("viewer-%s", self->peer_id);
+  /* Unique whatever the peer id: a WebSocket peer may take a WHEP session's id as its own,
+   * and two branches of one name cannot be in a bin. */
+  static guint serial;
+  g_autofree char *name = g_strdup_printf ("viewer-%u-%s",
+      (guint) g_atomic_int_add (&serial, 1), self->peer_id);
   g_autoptr (GstPad) queue_sink = NULL;
   g_autoptr (GstPad) rtp_src = NULL;
   g_autoptr (GstPad) webrtc_sink = NULL;
@@ -865,58 +914,107 @@ psc_viewer_add_ice_candidate (PscViewer *self, guint sdp_mline_index, const char
   return TRUE;
 }
 
-void
-psc_viewer_stop (PscViewer *self)
-{
-  g_return_if_fail (PSC_IS_VIEWER (self));
-
-  if (self->state == PSC_VIEWER_CLOSED)
-    return;
-  self->state = PSC_VIEWER_CLOSED;
-  g_clear_handle_id (&self->timeout_source, g_source_remove);
-  g_clear_signal_handler (&self->branch_error_handler, self->stream);
-  g_clear_handle_id (&self->retry_source, g_source_remove);
-  g_clear_handle_id (&self->silence_timer, g_source_remove);
-  /* Remove the probe unless it has run (it removes itself). */
-  if (self->caps_probe != 0 &&
-      g_atomic_int_compare_and_exchange (&self->caps_claimed, 0, 1))
-    gst_pad_remove_probe (self->rtp_src, self->caps_probe);
-  self->caps_probe = 0;
-  if (self->before_open_probe != 0)
-    gst_pad_remove_probe (self->rtp_src, self->before_open_probe);
-  self->before_open_probe = 0;
-  g_clear_object (&self->rtp_src);
-  if (self->webrtc != NULL)
-    g_signal_handlers_disconnect_by_data (self->webrtc, self);
-  if (self->rtpbin != NULL)
-    g_signal_handlers_disconnect_by_data (self->rtpbin, self);
-  if (self->branch != NULL)
-    psc_stream_detach (self->stream, self->branch);
-}
-
+/* A get-stats request: answered once, on the main context, by webrtcbin's reply, the
+ * timeout, or the viewer stopping, whichever comes first. Referenced by the viewer's list of
+ * pending requests and by the promise. */
 typedef struct {
+  gint refcount;
   PscViewer *viewer;
-  PscViewerStats stats;
   PscViewerStatsFunc callback;
   gpointer user_data;
+  gboolean answered;            /* main context */
+  guint timeout;
 } StatsRequest;
 
-/* Main context. */
+typedef struct {
+  StatsRequest *request;
+  PscViewerStats stats;
+} StatsReply;
+
+static void
+stats_init (PscViewerStats *stats)
+{
+  memset (stats, 0, sizeof *stats);
+  stats->round_trip_time_ms = -1;
+  stats->fraction_lost = -1;
+  stats->packets_lost = -1;
+}
+
+static StatsRequest *
+stats_request_ref (StatsRequest *request)
+{
+  g_atomic_int_inc (&request->refcount);
+  return request;
+}
+
+static void
+stats_request_unref (StatsRequest *request)
+{
+  if (!g_atomic_int_dec_and_test (&request->refcount))
+    return;
+  g_object_unref (request->viewer);
+  g_free (request);
+}
+
+/* Main context: the one answer to @request; later ones are dropped. */
+static void
+answer_stats (StatsRequest *request, const PscViewerStats *stats)
+{
+  PscViewer *self = request->viewer;
+
+  if (request->answered)
+    return;
+  request->answered = TRUE;
+  g_clear_handle_id (&request->timeout, g_source_remove);
+  if (g_ptr_array_remove (self->stats_requests, request)) {
+    request->callback (self, stats, request->user_data);
+    stats_request_unref (request);
+  }
+}
+
 static gboolean
 deliver_stats (gpointer data)
 {
-  StatsRequest *request = data;
+  StatsReply *reply = data;
 
-  request->callback (request->viewer, &request->stats, request->user_data);
-  g_object_unref (request->viewer);
-  g_free (request);
+  answer_stats (reply->request, &reply->stats);
   return G_SOURCE_REMOVE;
 }
 
 static void
-post_stats (StatsRequest *request)
+stats_reply_free (StatsReply *reply)
 {
-  psc_defer (request->viewer->context, deliver_stats, request, NULL);
+  stats_request_unref (reply->request);
+  g_free (reply);
+}
+
+/* Any thread. */
+static void
+post_stats (StatsRequest *request, const PscViewerStats *stats)
+{
+  StatsReply *reply = g_new0 (StatsReply, 1);
+
+  reply->request = stats_request_ref (request);
+  if (stats != NULL)
+    reply->stats = *stats;
+  else
+    stats_init (&reply->stats);
+  psc_defer (request->viewer->context, deliver_stats, reply, (GDestroyNotify) stats_reply_free);
+}
+
+/* Main context: webrtcbin has not replied in time (its thread busy, or the reply lost). */
+static gboolean
+on_stats_timeout (gpointer user_data)
+{
+  StatsRequest *request = user_data;
+  PscViewerStats stats;
+
+  request->timeout = 0;
+  GST_INFO ("viewer %s: no statistics from webrtcbin within %u ms", request->viewer->peer_id,
+      PSC_VIEWER_STATS_TIMEOUT_MS);
+  stats_init (&stats);
+  answer_stats (request, &stats);
+  return G_SOURCE_REMOVE;
 }
 
 /* webrtcbin's thread: one field of the get-stats reply, a structure per stats object. */
@@ -954,39 +1052,132 @@ collect_stat (GQuark field, const GValue *value, gpointer user_data)
   return TRUE;
 }
 
+/* webrtcbin's thread (or the caller's, when webrtcbin is closed and replies at once). */
 static void
 on_stats (GstPromise *promise, gpointer user_data)
 {
   StatsRequest *request = user_data;
   const GstStructure *reply;
+  PscViewerStats stats;
 
+  stats_init (&stats);
   if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED &&
       (reply = gst_promise_get_reply (promise)) != NULL)
-    gst_structure_foreach (reply, collect_stat, &request->stats);
+    gst_structure_foreach (reply, collect_stat, &stats);
+  post_stats (request, &stats);
+}
+
+/* Main context: webrtcbin has finished every operation queued before the barrier. */
+static gboolean
+detach_now (gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  psc_stream_detach (self->stream, self->branch);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_barrier_replied (GstPromise *promise, gpointer user_data)
+{
+}
+
+/* webrtcbin's thread (or the caller's, when webrtcbin is closed and replies at once): the
+ * barrier promise is freed — after its operation has run, or if webrtcbin dropped it unrun;
+ * either way nothing queued before it is running any more. Takes the viewer's reference. */
+static void
+on_quiet (gpointer user_data)
+{
+  PscViewer *self = user_data;
+
+  psc_defer (self->context, detach_now, self, g_object_unref);
+}
+
+/* Main context. Detaches the branch once webrtcbin is done with the operations queued so far.
+ * Setting webrtcbin to NULL while its thread runs set-local-description (or
+ * set-remote-description) races the transports that operation makes: their bins, added to
+ * webrtcbin and brought up with gst_element_sync_state_with_parent() as it goes down, were
+ * left running — nicesrc in PLAYING, its ICE agent's UDP socket and TCP listener with it —
+ * after webrtcbin was gone (issue 11: 14 agents left per 1,000 WebSocket viewers reset right
+ * after connecting). webrtcbin runs its operations one at a time, in order, on its own
+ * thread, so an operation queued now (get-stats: cheap, always replied, even when webrtcbin is
+ * closed) completes after every earlier one; closing, set under op_lock, makes sure none is
+ * chained after it (chain_operation()). */
+static void
+detach_when_quiet (PscViewer *self)
+{
+  GstPromise *promise;
+
+  g_mutex_lock (&self->op_lock);
+  self->closing = TRUE;
+  g_mutex_unlock (&self->op_lock);
+  if (self->webrtc == NULL) {
+    psc_stream_detach (self->stream, self->branch);
+    return;
+  }
+  promise = gst_promise_new_with_change_func (on_barrier_replied, g_object_ref (self),
+      on_quiet);
+  g_signal_emit_by_name (self->webrtc, "get-stats", NULL, promise);
   gst_promise_unref (promise);
-  post_stats (request);
+}
+
+void
+psc_viewer_stop (PscViewer *self)
+{
+  g_return_if_fail (PSC_IS_VIEWER (self));
+
+  if (self->state == PSC_VIEWER_CLOSED)
+    return;
+  self->state = PSC_VIEWER_CLOSED;
+  g_clear_handle_id (&self->timeout_source, g_source_remove);
+  g_clear_signal_handler (&self->branch_error_handler, self->stream);
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_handle_id (&self->silence_timer, g_source_remove);
+  /* Remove the probe unless it has run (it removes itself). */
+  if (self->caps_probe != 0 &&
+      g_atomic_int_compare_and_exchange (&self->caps_claimed, 0, 1))
+    gst_pad_remove_probe (self->rtp_src, self->caps_probe);
+  self->caps_probe = 0;
+  if (self->before_open_probe != 0)
+    gst_pad_remove_probe (self->rtp_src, self->before_open_probe);
+  self->before_open_probe = 0;
+  g_clear_object (&self->rtp_src);
+  if (self->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  if (self->rtpbin != NULL)
+    g_signal_handlers_disconnect_by_data (self->rtpbin, self);
+  if (self->branch != NULL)
+    detach_when_quiet (self);
+  /* Statistics asked for and not delivered yet: answered now (from an idle source, not
+   * inside the caller's teardown), with what a closed session has. */
+  for (guint i = 0; i < self->stats_requests->len; i++)
+    post_stats (g_ptr_array_index (self->stats_requests, i), NULL);
 }
 
 void
 psc_viewer_get_stats_async (PscViewer *self, PscViewerStatsFunc callback, gpointer user_data)
 {
   StatsRequest *request;
+  GstPromise *promise;
 
   g_return_if_fail (PSC_IS_VIEWER (self) && callback != NULL);
 
   request = g_new0 (StatsRequest, 1);
+  request->refcount = 1;        /* self->stats_requests' */
   request->viewer = g_object_ref (self);
   request->callback = callback;
   request->user_data = user_data;
-  request->stats.round_trip_time_ms = -1;
-  request->stats.fraction_lost = -1;
-  request->stats.packets_lost = -1;
+  g_ptr_array_add (self->stats_requests, request);
   if (self->webrtc == NULL || self->state == PSC_VIEWER_CLOSED) {
-    post_stats (request);
+    post_stats (request, NULL);
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "get-stats", NULL,
-      gst_promise_new_with_change_func (on_stats, request, NULL));
+  request->timeout = g_timeout_add (PSC_VIEWER_STATS_TIMEOUT_MS, on_stats_timeout, request);
+  /* The promise's reference goes when it is freed, replied or not. */
+  promise = gst_promise_new_with_change_func (on_stats, stats_request_ref (request),
+      (GDestroyNotify) stats_request_unref);
+  g_signal_emit_by_name (self->webrtc, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
 }
 
 gint64

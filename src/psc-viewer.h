@@ -213,13 +213,22 @@ gboolean    psc_viewer_add_ice_candidate (PscViewer *viewer, guint sdp_mline_ind
 void        psc_viewer_stop (PscViewer *viewer);
 
 /**
+ * PSC_VIEWER_STATS_TIMEOUT_MS:
+ *
+ * How long psc_viewer_get_stats_async() waits for webrtcbin's statistics, in ms.
+ */
+#define PSC_VIEWER_STATS_TIMEOUT_MS 2000
+
+/**
  * psc_viewer_get_stats_async:
  * @viewer: the viewer
- * @callback: called once, on the main context, with the statistics
+ * @callback: called once, on the main context, never inside this call, with the statistics
  * @user_data: for @callback
  *
- * Asks webrtcbin for its statistics (get-stats). Always calls back, with zeros and unknowns
- * for a viewer whose session has not started.
+ * Asks webrtcbin for its statistics (get-stats). Always calls back: with zeros and unknowns
+ * for a viewer whose session has not started, that is stopped meanwhile
+ * (psc_viewer_stop() answers every pending request), or whose webrtcbin has not replied
+ * within #PSC_VIEWER_STATS_TIMEOUT_MS. The request holds a reference to @viewer until then.
  */
 void            psc_viewer_get_stats_async (PscViewer *viewer, PscViewerStatsFunc callback,
     gpointer user_data);

@@ -13,12 +13,20 @@ GST_DEBUG_CATEGORY_STATIC (psc_whep_debug);
 
 /* Seconds a player is told to wait before trying a stream that is not live. */
 #define RETRY_AFTER_S "5"
+/* Remote candidates a session takes over all its PATCHes: a browser trickles a handful (one
+ * per local address and protocol, a few more with TURN). Each one is work for webrtcbin and
+ * libnice (a candidate pair to check): without a cap a PATCH flood of 100k candidates pinned
+ * a core and starved the main context. */
+#define MAX_REMOTE_CANDIDATES 50
+/* Lines of one trickle fragment (RFC 8840 §9: candidates, ice-ufrag/pwd, mid, m-lines). */
+#define MAX_FRAGMENT_LINES 100
 
 typedef struct {
   PscWhep *whep;                /* not owned */
   char *id;                     /* 128 random bits, hex: the resource is unguessable */
   char *etag;
   char *remote_ufrag;           /* from the offer, to tell an ICE restart */
+  guint remote_candidates;      /* taken from PATCHes, at most MAX_REMOTE_CANDIDATES */
   PscStream *stream;
   PscViewer *viewer;
   SoupServerMessage *pending;   /* the POST waiting for the answer */
@@ -301,6 +309,12 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }
+  /* After the codec: "no codec in common" (406) tells a player more than what follows. */
+  if (!psc_sdp_check_offer (offer, &error)) {
+    psc_sdp_codec_choice_clear (&choice);
+    respond_text (msg, psc_whep_http_status (error), error->message);
+    return;
+  }
 
   session = g_new0 (Session, 1);
   session->whep = self;
@@ -339,6 +353,7 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
   g_autoptr (GBytes) bytes = NULL;
   g_autofree char *text = NULL;
   g_auto (GStrv) lines = NULL;
+  guint n_lines = 0, n_candidates = 0;
 
   if (g_strcmp0 (type, "application/trickle-ice-sdpfrag") != 0) {
     respond_text (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
@@ -356,12 +371,29 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
   }
   text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
   lines = g_strsplit_set (text, "\r\n", -1);
+  /* "\r\n" splits into an empty string between the two: count the lines that are not. */
   for (guint i = 0; lines[i] != NULL; i++) {
+    if (lines[i][0] == '\0')
+      continue;
+    if (++n_lines > MAX_FRAGMENT_LINES) {
+      respond_text (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+          "the fragment has over " G_STRINGIFY (MAX_FRAGMENT_LINES) " lines");
+      return;
+    }
     if (g_str_has_prefix (lines[i], "a=ice-ufrag:") &&
         g_strcmp0 (lines[i] + strlen ("a=ice-ufrag:"), session->remote_ufrag) != 0) {
       respond_text (msg, 422, "ICE restart is not supported: start a new session");
       return;
     }
+    if (g_str_has_prefix (lines[i], "a=candidate:"))
+      n_candidates++;
+  }
+  if (n_candidates > MAX_REMOTE_CANDIDATES - session->remote_candidates) {
+    g_autofree char *reason = g_strdup_printf ("a session takes at most %u remote candidates "
+        "(%u taken, %u more sent)", MAX_REMOTE_CANDIDATES, session->remote_candidates,
+        n_candidates);
+    respond_text (msg, 422, reason);
+    return;
   }
   for (guint i = 0; lines[i] != NULL; i++) {
     g_autoptr (GError) error = NULL;
@@ -371,6 +403,7 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
       respond_text (msg, psc_whep_http_status (error), error->message);
       return;
     }
+    session->remote_candidates++;
   }
   add_cors (msg);
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);

@@ -179,23 +179,55 @@ psc_test_first_element_pad (GstElement *pipeline, const char *factory, const cha
   return pad;
 }
 
+static gpointer *
+watch (GstElement *element)
+{
+  gpointer *weak = g_new0 (gpointer, 1);
+
+  g_assert_nonnull (element);
+  *weak = element;
+  g_object_add_weak_pointer (G_OBJECT (element), weak);
+  return weak;
+}
+
 gpointer *
 psc_test_watch_element (GstElement *pipeline, const char *name)
 {
-  g_autoptr (GstElement) branch = gst_bin_get_by_name (GST_BIN (pipeline), name);
-  gpointer *weak = g_new0 (gpointer, 1);
+  g_autoptr (GstElement) element = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  return watch (element);
+}
 
-  g_assert_nonnull (branch);
-  *weak = branch;
-  g_object_add_weak_pointer (G_OBJECT (branch), weak);
-  return weak;
+/* "viewer-SERIAL-PEER" (psc-viewer.c build_branch()). */
+static gint
+branch_of_peer (gconstpointer element, gconstpointer peer_id)
+{
+  const char *name = GST_OBJECT_NAME (element);
+  char *end = NULL;
+
+  if (!g_str_has_prefix (name, "viewer-"))
+    return 1;
+  g_ascii_strtoull (name + strlen ("viewer-"), &end, 10);
+  return end != name + strlen ("viewer-") && end[0] == '-' ? strcmp (end + 1, peer_id) : 1;
+}
+
+GstElement *
+psc_test_find_branch (GstElement *pipeline, const char *peer_id)
+{
+  GstElement *branch;
+  GList *found;
+
+  GST_OBJECT_LOCK (pipeline);
+  found = g_list_find_custom (GST_BIN_CHILDREN (pipeline), peer_id, branch_of_peer);
+  branch = found ? gst_object_ref (found->data) : NULL;
+  GST_OBJECT_UNLOCK (pipeline);
+  return branch;
 }
 
 gpointer *
 psc_test_watch_branch (GstElement *pipeline, const char *peer_id)
 {
-  g_autofree char *name = g_strdup_printf ("viewer-%s", peer_id);
-  return psc_test_watch_element (pipeline, name);
+  g_autoptr (GstElement) branch = psc_test_find_branch (pipeline, peer_id);
+  return watch (branch);
 }
 
 gboolean

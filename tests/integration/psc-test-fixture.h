@@ -110,6 +110,12 @@ GstPad *    psc_test_first_element_pad (GstElement *pipeline, const char *factor
  */
 gpointer *  psc_test_watch_element (GstElement *pipeline, const char *name);
 
+/**
+ * psc_test_find_branch:
+ * Returns: (transfer full) (nullable): the branch of viewer @peer_id in @pipeline.
+ */
+GstElement * psc_test_find_branch (GstElement *pipeline, const char *peer_id);
+
 /* psc_test_watch_element() of viewer @peer_id's branch. */
 gpointer *  psc_test_watch_branch (GstElement *pipeline, const char *peer_id);
 

@@ -223,7 +223,6 @@ test_ice_servers (PscTestFixture *f, gconstpointer data)
   g_autoptr (PscTestClient) client = NULL;
   g_autoptr (PscMessage) welcome = NULL;
   g_autoptr (PscMessage) offer = NULL;
-  g_autofree char *branch_name = NULL;
   g_autoptr (GstElement) branch = NULL;
   g_autoptr (GstElement) webrtc = NULL;
   g_autofree char *stun = NULL;
@@ -233,8 +232,7 @@ test_ice_servers (PscTestFixture *f, gconstpointer data)
   PSC_TEST_CONNECT (client, f->url, TRUE);
   PSC_TEST_WAIT_MESSAGE (welcome, client, PSC_MESSAGE_EXISTING_PEERS, 5);
   PSC_TEST_WAIT_MESSAGE (offer, client, PSC_MESSAGE_OFFER, 10);
-  branch_name = g_strdup_printf ("viewer-%s", welcome->peer_id);
-  branch = gst_bin_get_by_name (GST_BIN (psc_stream_get_pipeline (f->stream)), branch_name);
+  branch = psc_test_find_branch (psc_stream_get_pipeline (f->stream), welcome->peer_id);
   g_assert_nonnull (branch);
   webrtc = gst_bin_get_by_name (GST_BIN (branch), "webrtc");
   g_assert_nonnull (webrtc);

@@ -27,6 +27,7 @@ test_translations (void)
     { PSC_SDP_ERROR, PSC_SDP_ERROR_NO_VIDEO, "bad_sdp", 400 },
     { PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC, "bad_sdp", 406 },
     { PSC_SDP_ERROR, PSC_SDP_ERROR_MISMATCH, "bad_sdp", 400 },
+    { PSC_SDP_ERROR, PSC_SDP_ERROR_INCOMPLETE, "bad_sdp", 400 },
     { PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BUILD, "internal", 500 },
     { PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BAD_STATE, "bad_state", 409 },
     { PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BAD_CANDIDATE, "invalid_field", 400 },

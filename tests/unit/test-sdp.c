@@ -334,6 +334,70 @@ test_parse (void)
   g_assert_cmpuint (gst_sdp_message_medias_len (sdp), ==, 0);
 }
 
+/* A viewer's offer (WHEP) with @from replaced by @to, or as is. */
+static GstSDPMessage *
+viewer_offer (const char *from, const char *to)
+{
+  g_autoptr (GString) s = g_string_new (answer_text);
+
+  g_string_replace (s, "a=setup:active", "a=setup:actpass", 1);
+  g_string_append (s, "a=ssrc:1234 cname:x\r\na=ssrc:5678 cname:x\r\n"
+      "a=ssrc-group:FID 1234 5678\r\n");
+  if (from != NULL) {
+    g_assert_nonnull (strstr (s->str, from));
+    g_string_replace (s, from, to, 1);
+  }
+  return parse (s->str);
+}
+
+static void
+test_check_offer (void)
+{
+  static const struct {
+    const char *from, *to, *fragment;
+  } cases[] = {
+    { "a=ice-ufrag:wxyz\r\n", "", "a=ice-ufrag" },
+    { "a=ice-pwd:0123456789abcdefghijklmn\r\n", "", "a=ice-pwd" },
+    { "a=ice-ufrag:wxyz", "a=ice-ufrag:", "a=ice-ufrag" },
+    { "a=fingerprint:sha-256 01:23", "a=x-fingerprint:sha-256 01:23", "a=fingerprint" },
+    { "a=fingerprint:sha-256 01:23", "a=fingerprint:sha-25601:23", "a=fingerprint" },
+    { "a=ssrc:1234 cname:x", "a=ssrc:0 cname:x", "a=ssrc:0" },
+    { "a=ssrc:1234 cname:x", "a=ssrc:4294967296 cname:x", "a=ssrc:4294967296" },
+    { "a=ssrc:1234 cname:x", "a=ssrc:x cname:x", "a=ssrc:x" },
+    { "a=ssrc:1234 cname:x", "a=ssrc: cname:x", "1 to 4294967295" },
+    { "FID 1234 5678", "FID 1234 0", "a=ssrc-group:FID 1234 0" },
+    { "FID 1234 5678", "FID 1234 56x", "a=ssrc-group" },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstSDPMessage) valid = viewer_offer (NULL, NULL);
+  g_autoptr (GstSDPMessage) rejected = viewer_offer ("m=video 9", "m=video 0");
+  g_autoptr (GstSDPMessage) session_level = NULL;
+  g_autoptr (GString) text = g_string_new (answer_text);
+
+  g_assert_true (psc_sdp_check_offer (valid, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GstSDPMessage) offer = viewer_offer (cases[i].from, cases[i].to);
+
+    g_assert_false (psc_sdp_check_offer (offer, &error));
+    g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_INCOMPLETE);
+    g_test_message ("%s -> %s", cases[i].to, error->message);
+    g_assert_true (g_str_has_prefix (error->message, "the offer "));
+    g_assert_nonnull (strstr (error->message, cases[i].fragment));
+    g_assert_null (strchr (error->message, '\n'));
+    g_clear_error (&error);
+  }
+
+  /* A rejected m-line needs nothing; credentials may be given once, at session level. */
+  g_assert_true (psc_sdp_check_offer (rejected, &error));
+  g_string_replace (text, "a=ice-ufrag:wxyz\r\n", "", 1);
+  g_string_replace (text, "t=0 0\r\n", "t=0 0\r\na=ice-ufrag:wxyz\r\n", 1);
+  session_level = parse (text->str);
+  g_assert_true (psc_sdp_check_offer (session_level, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -347,5 +411,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/offer/choose-codec", test_choose_codec);
   g_test_add_func ("/sdp/offer/choose-codec-edges", test_choose_codec_edges);
   g_test_add_func ("/sdp/offer/no-video", test_choose_codec_no_video);
+  g_test_add_func ("/sdp/offer/check", test_check_offer);
   return g_test_run ();
 }
