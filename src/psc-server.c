@@ -5,6 +5,7 @@
 #include "psc-api.h"
 #include "psc-metrics.h"
 #include "psc-protocol.h"
+#include "psc-websocket.h"
 
 #include <gst/gst.h>
 #include <interfaces.h>
@@ -170,9 +171,9 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   self = g_object_new (PSC_TYPE_SERVER, NULL);
   self->signalling = g_object_ref (signalling);
   self->soup = soup_server_new ("server-header", "periscope/" PACKAGE_VERSION " ", NULL);
-  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
-  soup_server_add_websocket_handler (self->soup, "/webrtc/signaling", NULL, NULL, on_websocket,
-      self, NULL);
+  psc_websocket_add_handler (self->soup, "/ws", PSC_SIGNALLING_MAX_FRAME, on_websocket, self);
+  psc_websocket_add_handler (self->soup, "/webrtc/signaling", PSC_SIGNALLING_MAX_FRAME,
+      on_websocket, self);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
   psc_api_add_handlers (self->soup, registry, signalling, whep);
   psc_metrics_add_handler (self->soup, registry, signalling, whep);
