@@ -6,6 +6,7 @@
 #include "psc-connections.h"
 #include "psc-metrics.h"
 #include "psc-protocol.h"
+#include "psc-websocket.h"
 
 #include <gst/gst.h>
 #include <interfaces.h>
@@ -204,9 +205,9 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   self->connections = psc_connections_new (self->soup, &limits);
   psc_connections_set_body_limit (self->connections, "/whep", PSC_WHEP_MAX_OFFER);
   g_signal_connect (self->connections, "listener-failed", G_CALLBACK (on_listener_failed), self);
-  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
-  soup_server_add_websocket_handler (self->soup, "/webrtc/signaling", NULL, NULL, on_websocket,
-      self, NULL);
+  psc_websocket_add_handler (self->soup, "/ws", PSC_SIGNALLING_MAX_FRAME, on_websocket, self);
+  psc_websocket_add_handler (self->soup, "/webrtc/signaling", PSC_SIGNALLING_MAX_FRAME,
+      on_websocket, self);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
   psc_api_add_handlers (self->soup, registry, signalling, whep);
   psc_metrics_add_handler (self->soup, registry, signalling, whep);

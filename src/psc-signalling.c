@@ -4,6 +4,7 @@
 #include "psc-signalling.h"
 #include "psc-protocol.h"
 #include "psc-sdp.h"
+#include "psc-websocket.h"
 
 GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
 #define GST_CAT_DEFAULT psc_signalling_debug
@@ -20,6 +21,17 @@ GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
 #define BUDGET_MESSAGES_BURST 200
 #define BUDGET_BYTES_PER_S (256 * 1024)
 #define BUDGET_BYTES_BURST (1024 * 1024)
+/* Log lines about one peer (or about refusals, which have no peer yet): the first few in each
+ * interval, then one line saying how many were left out. A client must not be able to fill
+ * the journal; the counters still count everything. */
+#define LOG_BURST 5
+#define LOG_INTERVAL_S 10
+
+typedef struct {
+  gint64 window_start_us;       /* monotonic */
+  guint logged;
+  guint suppressed;
+} LogBudget;
 
 typedef struct _Room Room;
 
@@ -33,6 +45,8 @@ typedef struct {
   gint64 budget_updated_us;     /* monotonic */
   double budget_messages;
   double budget_bytes;
+  guint64 received_bytes;       /* psc_websocket_get_received_bytes() at the last message */
+  LogBudget log_budget;
 } Peer;
 
 struct _Room {
@@ -54,6 +68,7 @@ struct _PscSignalling {
   gboolean shutting_down;
   PscSignallingCounters counters;
   guint stream_peers;           /* peers in rooms with a camera (each has a viewer) */
+  LogBudget refusal_log_budget;
   guint relay_peers;            /* peers in rooms without one */
 };
 
@@ -142,6 +157,47 @@ psc_signalling_new (PscRegistry *registry, const PscViewerOptions *options)
   return self;
 }
 
+/* ---- Logging, a few lines per client ---- */
+
+/* Returns whether a line may be logged now; says first how many were left out before. */
+static gboolean
+log_budget_take (LogBudget *budget, const char *about)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (budget->window_start_us == 0 ||
+      now - budget->window_start_us >= LOG_INTERVAL_S * G_USEC_PER_SEC) {
+    if (budget->suppressed > 0)
+      g_message ("%s: %u more log lines left out in %d s", about, budget->suppressed,
+          LOG_INTERVAL_S);
+    budget->window_start_us = now;
+    budget->logged = 0;
+    budget->suppressed = 0;
+  }
+  if (budget->logged < LOG_BURST) {
+    budget->logged++;
+    return TRUE;
+  }
+  budget->suppressed++;
+  return FALSE;
+}
+
+/* The line that closes a budget: the count of what was left out since its last summary. */
+static void
+log_budget_flush (LogBudget *budget, const char *about)
+{
+  if (budget->suppressed > 0)
+    g_message ("%s: %u more log lines left out", about, budget->suppressed);
+  budget->suppressed = 0;
+}
+
+#define peer_message(peer, ...) G_STMT_START { \
+    g_autofree char *about_ = g_strdup_printf ("peer %s of room %s", (peer)->id, \
+        (peer)->room->id); \
+    if (log_budget_take (&(peer)->log_budget, about_)) \
+      g_message (__VA_ARGS__); \
+  } G_STMT_END
+
 /* ---- Sending ---- */
 
 /* Closes unless a close is under way already (libsoup refuses a second close frame). */
@@ -152,15 +208,37 @@ close_connection (SoupWebsocketConnection *connection, gushort code, const char 
     soup_websocket_connection_close (connection, code, reason);
 }
 
+static void drop_viewer (Peer *peer);
+
+/* A peer that does not read what it is sent is closed, rather than its queue growing in
+ * libsoup without bound (a browser tab frozen, or a client relayed to by others). */
+static void
+drop_slow_peer (Peer *peer, guint64 unsent)
+{
+  peer->signalling->counters.refused_total++;
+  peer_message (peer, "peer %s of room %s closed: it does not read (%" G_GUINT64_FORMAT
+      " KiB unsent, the limit is %d KiB)", peer->id, peer->room->id, unsent / 1024,
+      PSC_SIGNALLING_MAX_UNSENT / 1024);
+  drop_viewer (peer);
+  close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+      "not reading: too much unsent");
+}
+
 static void
 send_message (Peer *peer, const PscMessage *message)
 {
   g_autofree char *text = NULL;
+  guint64 unsent;
 
   if (soup_websocket_connection_get_state (peer->connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   text = psc_message_to_json (message);
-  soup_websocket_connection_send_text (peer->connection, text);
+  unsent = psc_websocket_get_unsent_bytes (peer->connection);
+  if (unsent + strlen (text) > PSC_SIGNALLING_MAX_UNSENT) {
+    drop_slow_peer (peer, unsent);
+    return;
+  }
+  psc_websocket_send_text (peer->connection, text);
 }
 
 PscProtocolError
@@ -263,7 +341,7 @@ on_viewer_connected (PscViewer *viewer, gpointer user_data)
 {
   Peer *peer = user_data;
 
-  g_message ("viewer %s is watching stream %s", peer->id, peer->room->id);
+  peer_message (peer, "viewer %s is watching stream %s", peer->id, peer->room->id);
 }
 
 static void
@@ -276,24 +354,34 @@ drop_viewer (Peer *peer)
   g_clear_object (&peer->viewer);
 }
 
+/* A peer of a stream's room is there for its session with the camera: once that ended, the
+ * socket is closed too, after the `error`. Otherwise a peer whose session failed would stay,
+ * uncounted by --max-viewers (which counts sessions) and by the relay cap (which counts
+ * peers without a camera). The page reconnects for a new session. */
+static void
+close_after_session (Peer *peer, const GError *error)
+{
+  gboolean internal = psc_signalling_error_code (error) == PSC_PROTOCOL_ERROR_INTERNAL;
+
+  close_connection (peer->connection, internal ? SOUP_WEBSOCKET_CLOSE_SERVER_ERROR :
+      SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, internal ? "WebRTC session failed" :
+      "WebRTC session ended");
+}
+
 static void
 on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
 {
   Peer *peer = user_data;
 
   peer->signalling->counters.viewers_failed_total++;
-  g_message ("viewer %s of stream %s dropped: %s", peer->id, peer->room->id, error->message);
+  peer_message (peer, "viewer %s of stream %s dropped: %s", peer->id, peer->room->id,
+      error->message);
   send_error (peer, error);
   drop_viewer (peer);
-  /* A session that timed out, went silent or was ended leaves no reason to keep the
-   * socket: the page reconnects for a new one. */
-  if (error->domain == PSC_VIEWER_ERROR && (error->code == PSC_VIEWER_ERROR_CONNECT_TIMEOUT ||
-          error->code == PSC_VIEWER_ERROR_SILENT || error->code == PSC_VIEWER_ERROR_ENDED))
-    close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        "WebRTC session timed out");
+  close_after_session (peer, error);
 }
 
-/* Returns FALSE, with the peer told why, if the viewer cannot start. */
+/* Returns FALSE, with the peer told why and its socket closed, if the viewer cannot start. */
 static gboolean
 start_viewer (Peer *peer)
 {
@@ -309,9 +397,11 @@ start_viewer (Peer *peer)
   if (psc_viewer_start (peer->viewer, &error))
     return TRUE;
   self->counters.viewers_failed_total++;
-  g_warning ("viewer %s of stream %s refused: %s", peer->id, peer->room->id, error->message);
+  peer_message (peer, "viewer %s of stream %s refused: %s", peer->id, peer->room->id,
+      error->message);
   send_error (peer, error);
   drop_viewer (peer);
+  close_after_session (peer, error);
   return FALSE;
 }
 
@@ -403,13 +493,25 @@ on_message (SoupWebsocketConnection *connection, int data_type, GBytes *bytes,
   g_autoptr (PscMessage) message = NULL;
   gsize length;
   const char *data = g_bytes_get_data (bytes, &length);
+  guint64 received = psc_websocket_get_received_bytes (connection);
 
+  /* libsoup delivers messages until the client's close frame: a peer being closed (over its
+   * budget, say) is not answered, logged or counted again for each. */
+  if (soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  /* The budget charges what was read since the last message, frame headers and pings
+   * included, when the connection counts it (psc-websocket); the message otherwise. */
+  if (received > peer->received_bytes) {
+    length = MAX (length, received - peer->received_bytes);
+    peer->received_bytes = received;
+  }
   if (!spend_budget (peer, length)) {
     g_autoptr (GError) limit = g_error_new (PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_RATE_LIMITED,
         "more than %d messages or %d KiB per second: closing", BUDGET_MESSAGES_PER_S,
         BUDGET_BYTES_PER_S / 1024);
     peer->signalling->counters.refused_total++;
-    g_message ("peer %s of room %s closed: %s", peer->id, peer->room->id, limit->message);
+    peer_message (peer, "peer %s of room %s closed: %s", peer->id, peer->room->id,
+        limit->message);
     send_error (peer, limit);
     close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "rate limited");
     return;
@@ -418,7 +520,7 @@ on_message (SoupWebsocketConnection *connection, int data_type, GBytes *bytes,
     g_set_error_literal (&error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_JSON,
         "binary messages are not part of the protocol: send JSON text");
   } else {
-    message = psc_message_parse (data, length, &error);
+    message = psc_message_parse (data, g_bytes_get_size (bytes), &error);
     if (message != NULL)
       handle_message (peer, message, &error);
   }
@@ -433,8 +535,17 @@ leave (Peer *peer)
   Room *room = peer->room;
 
   GST_INFO ("peer %s left room %s", peer->id, room->id);
+  if (psc_websocket_is_over_limit (peer->connection)) {
+    self->counters.refused_total++;
+    peer_message (peer, "peer %s of room %s closed: a message over %d KiB", peer->id, room->id,
+        PSC_SIGNALLING_MAX_FRAME / 1024);
+  }
   if (peer->viewer != NULL)
-    g_message ("viewer %s of stream %s left", peer->id, room->id);
+    peer_message (peer, "viewer %s of stream %s left", peer->id, room->id);
+  {
+    g_autofree char *about = g_strdup_printf ("peer %s of room %s", peer->id, room->id);
+    log_budget_flush (&peer->log_budget, about);
+  }
   g_ptr_array_remove (room->order, peer);
   if (room->stream != NULL)
     self->stream_peers--;
@@ -505,7 +616,7 @@ refuse (PscSignalling *self, SoupWebsocketConnection *connection, PscProtocolErr
   g_autofree char *json = psc_message_to_json (message);
 
   self->counters.refused_total++;
-  soup_websocket_connection_send_text (connection, json);
+  psc_websocket_send_text (connection, json);
   soup_websocket_connection_close (connection, close_code, text);
 }
 
@@ -548,7 +659,8 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   }
   if (room != NULL && room->stream != NULL &&
       !psc_registry_check_viewer_limit (self->registry, &limit)) {
-    g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
+    if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
+      g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
     refuse (self, connection, psc_signalling_error_code (limit),
         SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
     return;
@@ -573,12 +685,12 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   peer->budget_updated_us = g_get_monotonic_time ();
   peer->budget_messages = BUDGET_MESSAGES_BURST;
   peer->budget_bytes = BUDGET_BYTES_BURST;
+  peer->received_bytes = psc_websocket_get_received_bytes (connection);
   if (room->stream != NULL)
     self->stream_peers++;
   else
     self->relay_peers++;
   self->counters.websocket_sessions_total++;
-  soup_websocket_connection_set_max_incoming_payload_size (connection, PSC_SIGNALLING_MAX_FRAME);
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
   g_signal_connect (connection, "message", G_CALLBACK (on_message), peer);
   g_signal_connect (connection, "closed", G_CALLBACK (on_closed), peer);

@@ -16,11 +16,22 @@ G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
 /**
  * PSC_SIGNALLING_MAX_FRAME:
  *
- * Largest WebSocket message libsoup accepts before closing the connection with 1009
- * (RFC 6455 §7.4.1). Messages between PSC_PROTOCOL_MAX_MESSAGE_SIZE and this get an `error`
- * reply and the connection goes on.
+ * Largest WebSocket message, in bytes, however many frames it comes in: a client that sends
+ * more (plus %PSC_WEBSOCKET_SLACK of frame headers) without finishing a message is closed with
+ * 1009 "message too big" (RFC 6455 §7.4.1; psc_websocket_add_handler()). Messages between
+ * PSC_PROTOCOL_MAX_MESSAGE_SIZE and this get an `error` reply and the connection goes on.
  */
 #define PSC_SIGNALLING_MAX_FRAME (1024 * 1024)
+
+/**
+ * PSC_SIGNALLING_MAX_UNSENT:
+ *
+ * Bytes that may wait in a peer's outbound queue (sent to it, not yet written to its socket,
+ * psc_websocket_get_unsent_bytes()). A message that would pass it closes the peer with 1008
+ * instead (counted in `refused_total`): a peer that does not read is dropped, and the daemon's
+ * memory is not its buffer.
+ */
+#define PSC_SIGNALLING_MAX_UNSENT (1024 * 1024)
 
 /**
  * PscPeerInfo:
@@ -44,7 +55,8 @@ void psc_peer_info_free (PscPeerInfo *info);
  * @websocket_sessions_total: WebSocket peers accepted since start
  * @viewers_failed_total: camera sessions that failed (ICE/DTLS, timeout, refused answer)
  * @protocol_errors_total: `error` messages sent to peers
- * @refused_total: peers refused (limits, taken ids) or closed for exceeding their budget
+ * @refused_total: peers refused (limits, taken ids) or closed for exceeding a limit (their
+ *   budget, the message size, the unsent bytes)
  */
 typedef struct {
   guint websocket_sessions;
