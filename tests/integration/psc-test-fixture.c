@@ -11,7 +11,7 @@ const PscTestFixtureData psc_test_one_seat = { .codec = "h264", .connect_timeout
 const PscTestFixtureData psc_test_ice_servers = { .codec = "h264", .connect_timeout_s = 20,
   .ice_servers = TRUE };
 const PscTestFixtureData psc_test_short_source = { .codec = "h264", .connect_timeout_s = 20,
-  .source = "videotestsrc is-live=true pattern=ball num-buffers=90", .always_on = TRUE };
+  .source_seconds = 3, .always_on = TRUE };
 
 /* The daemon's configuration for @params, validated. */
 static PscConfig *
@@ -20,7 +20,12 @@ config_new (const PscTestFixtureData *params)
   PscConfig *config = psc_config_new ();
   g_autoptr (GError) error = NULL;
 
-  config->source = g_strdup (params->source ? params->source : PSC_TEST_SOURCE);
+  if (params->source_seconds > 0)
+    /* The live test pattern runs at 30 fps. */
+    config->source = g_strdup_printf (PSC_TEST_SOURCE " num-buffers=%u",
+        params->source_seconds * psc_test_time_factor () * 30);
+  else
+    config->source = g_strdup (params->source ? params->source : PSC_TEST_SOURCE);
   if (params->max_viewers > 0)
     config->max_viewers = params->max_viewers;
   config->always_on = params->always_on;

@@ -29,6 +29,8 @@ typedef struct {
   guint connect_timeout_s;
   guint max_viewers;            /* 0: the default */
   const char *source;           /* NULL: PSC_TEST_SOURCE */
+  guint source_seconds;         /* if set, PSC_TEST_SOURCE ending after this long (stretched
+                                 * by psc_test_time_factor()) */
   guint keyframe_interval;      /* frames; 0: the default (2 s) */
   gboolean ice_servers;         /* a STUN and a TURN server on 127.0.0.1 (nothing listens) */
   gboolean always_on;           /* --always-on: the capture is never released */
