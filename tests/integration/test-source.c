@@ -1,11 +1,13 @@
 /* periscope integration tests: sources — gst-launch descriptions whose video pad appears
- * only once the stream is known (decodebin, uridecodebin, a demuxer), with an audio track
- * periscope does not use, from files the test records itself, played at their own rate.
+ * only once the stream is known (decodebin, uridecodebin, a demuxer, rtspsrc), with an audio
+ * track periscope does not use, from files the test records itself, played at their own
+ * rate; and an IP camera (an RTSP server in the test, psc-test-rtsp.c).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <glib/gstdio.h>
 
 #include "psc-test-fixture.h"
+#include "psc-test-rtsp.h"
 
 /* Each clip: 150 frames at 30 fps (5 s) of H.264, and an MP3 track. */
 #define CLIP_FRAMES 150
@@ -71,19 +73,41 @@ test_file (PscTestFixture *f, gconstpointer data)
   g_assert_cmpfloat (rate, >=, CLIP_FPS * 0.9 / psc_test_time_factor ());
 }
 
-/* @description with "FILE" standing for the clip's path. */
+/* An IP camera: rtspsrc's pads come once the RTSP session is set up (delayed linking), and
+ * the stream is live: frames keep coming at the camera's rate, decoded by a viewer. */
+static void
+test_rtsp_camera (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  PscStreamStats before, after;
+  gint64 start;
+  double rate;
+
+  psc_stream_get_stats (f->stream, &before);
+  start = g_get_monotonic_time ();
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 60, 20);
+  psc_stream_get_stats (f->stream, &after);
+  rate = (after.frames_captured - before.frames_captured) /
+      ((g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  g_test_message ("%.1f fps from the camera", rate);
+  g_assert_cmpfloat (rate, <=, CLIP_FPS * 1.1);
+  g_assert_cmpfloat (rate, >=, CLIP_FPS * 0.8 / psc_test_time_factor ());
+}
+
+/* A fixture whose source is @description with "TARGET" standing for @target (a path, a
+ * URL). */
 static PscTestFixtureData *
-file_fixture (const char *description, const char *file)
+source_fixture (const char *description, const char *target)
 {
   PscTestFixtureData *data = g_new0 (PscTestFixtureData, 1);
-  g_autofree char *path = g_build_filename (clip_dir, file, NULL);
-  g_auto (GStrv) parts = g_strsplit (description, "FILE", -1);
+  g_auto (GStrv) parts = g_strsplit (description, "TARGET", -1);
 
   data->codec = "h264";
   data->connect_timeout_s = 20;
-  /* Kept running: releasing the capture would start the file again. */
+  /* Kept running: releasing the capture would start a file again. */
   data->always_on = TRUE;
-  data->source = g_strjoinv (path, parts);
+  data->source = g_strjoinv (target, parts);
   return data;
 }
 
@@ -92,6 +116,9 @@ main (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) fixtures = g_ptr_array_new ();
+  g_autoptr (PscTestRtspCamera) camera = NULL;
+  g_autofree char *mp4 = NULL;
+  g_autofree char *mpg = NULL;
   int status;
 
   gst_init (&argc, &argv);
@@ -101,20 +128,26 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   record_clip ("clip.mp4", "mp4mux name=mux");
   record_clip ("clip.mpg", "mpegpsmux name=mux");
+  mp4 = g_build_filename (clip_dir, "clip.mp4", NULL);
+  mpg = g_build_filename (clip_dir, "clip.mpg", NULL);
 
-#define ADD_FILE(path, description, file) \
+  camera = psc_test_rtsp_camera_new ();
+#define ADD(path, test, description, target) \
   G_STMT_START { \
-    PscTestFixtureData *data = file_fixture ((description), (file)); \
+    PscTestFixtureData *data = source_fixture ((description), (target)); \
     g_ptr_array_add (fixtures, data); \
-    PSC_TEST_ADD ((path), data, test_file); \
+    PSC_TEST_ADD ((path), data, (test)); \
   } G_STMT_END
-  ADD_FILE ("/integration/source/mp4-decodebin", "filesrc location=FILE ! decodebin",
-      "clip.mp4");
-  ADD_FILE ("/integration/source/mpeg-ps-uridecodebin", "uridecodebin uri=file://FILE",
-      "clip.mpg");
-  ADD_FILE ("/integration/source/mp4-demuxer",
-      "filesrc location=FILE ! qtdemux ! h264parse ! decodebin", "clip.mp4");
-#undef ADD_FILE
+  ADD ("/integration/source/mp4-decodebin", test_file, "filesrc location=TARGET ! decodebin",
+      mp4);
+  ADD ("/integration/source/mpeg-ps-uridecodebin", test_file, "uridecodebin uri=file://TARGET",
+      mpg);
+  ADD ("/integration/source/mp4-demuxer", test_file,
+      "filesrc location=TARGET ! qtdemux ! h264parse ! decodebin", mp4);
+  ADD ("/integration/source/rtsp-camera", test_rtsp_camera,
+      "rtspsrc location=TARGET latency=0 ! rtph264depay ! h264parse ! decodebin",
+      psc_test_rtsp_camera_get_url (camera));
+#undef ADD
 
   status = g_test_run ();
 
@@ -123,11 +156,8 @@ main (int argc, char **argv)
     g_free ((char *) data->source);
     g_free (data);
   }
-  for (const char *file = "clip.mp4"; file != NULL;
-      file = g_str_equal (file, "clip.mp4") ? "clip.mpg" : NULL) {
-    g_autofree char *path = g_build_filename (clip_dir, file, NULL);
-    g_unlink (path);
-  }
+  g_unlink (mp4);
+  g_unlink (mpg);
   g_rmdir (clip_dir);
   g_free (clip_dir);
   return status;
