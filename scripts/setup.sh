@@ -74,7 +74,9 @@ psc_build() {
 PSC_I386_PACKAGES=(
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev libnice-dev libsoup-3.0-dev libjson-glib-dev
+  libgstrtspserver-1.0-dev
   libglib2.0-0 libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libgstreamer-plugins-bad1.0-0
+  libgstrtspserver-1.0-0
   libnice10 libsoup-3.0-0 libjson-glib-1.0-0
   libblkid1 libbrotli1 libbz2-1.0 libcom-err2 libdw1 libelf1 libffi8 libgmp10 libgnutls30
   libgssapi-krb5-2 libgssdp-1.6-0 libgupnp-1.6-0 libgupnp-igd-1.0-4 libhogweed6 libicu72
@@ -91,7 +93,8 @@ PSC_I386=${PSC_I386:-$PSC_ROOT/build-i386}
 # as on the CI machine).
 psc_build_i386() {
   local sysroot=$PSC_I386/sysroot apt=$PSC_I386/apt
-  if [ ! -f "$sysroot/.complete" ]; then
+  # The sysroot is kept while the package list is the same.
+  if [ "$(cat "$sysroot/.complete" 2>/dev/null)" != "${PSC_I386_PACKAGES[*]}" ]; then
     rm -rf "$sysroot" "$apt"
     mkdir -p "$sysroot" "$apt/state/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
     : >"$apt/status"
@@ -110,7 +113,7 @@ CONF
     local deb
     for deb in "$apt"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
     rm -rf "$apt"
-    touch "$sysroot/.complete"
+    printf '%s' "${PSC_I386_PACKAGES[*]}" >"$sysroot/.complete"
   fi
   printf "[constants]\nsysroot = '%s'\n" "$sysroot" >"$PSC_I386/sysroot.ini"
   if [ ! -f "$PSC_I386/build/build.ninja" ]; then
