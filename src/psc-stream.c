@@ -747,6 +747,18 @@ stop_encoding_if_unused (PscStream *self, EncodingState *state)
       psc_encoding_get_raw_tee_pad (state->encoding), state);
 }
 
+/* The tee's sink pad is idle (this thread, or the streaming thread between two buffers),
+ * so nothing else pushes on the branch's tee pad while this does. */
+static GstPadProbeReturn
+push_linked_event (GstPad *tee_sink, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstPad *tee_pad = user_data;
+
+  gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+          gst_structure_new_empty (PSC_STREAM_LINKED_EVENT)));
+  return GST_PAD_PROBE_REMOVE;
+}
+
 gboolean
 psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean payloaded,
     GError **error)
@@ -821,11 +833,17 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
       schedule_release (self);
     return FALSE;
   }
-  /* The caps now, not with the next frame (see psc_stream_attach() in the header). From the
-   * main thread, like any application event: the branch's queue serializes it with the
-   * buffers the tee pushes meanwhile. */
-  gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
-          gst_structure_new_empty (PSC_STREAM_LINKED_EVENT)));
+  /* The caps now, not with the next frame (see psc_stream_attach() in the header): pushed
+   * while the tee's sink pad is idle, so no buffer is being pushed on the new pad by the
+   * streaming thread meanwhile — two threads pushing on one pad race in sending its sticky
+   * events, and the branch could get a buffer before its segment (seen once in ~1,000 joins
+   * under the soak: "data flow before segment event", then a CRITICAL in the payloader). */
+  {
+    g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (
+        psc_encoding_get_tee (state->encoding, payloaded), "sink");
+    gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_IDLE, push_linked_event,
+        gst_object_ref (tee_pad), gst_object_unref);
+  }
 
   link = g_new0 (BranchLink, 1);
   link->tee_pad = tee_pad;
