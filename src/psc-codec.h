@@ -54,8 +54,13 @@ const char *  psc_codec_media_type     (PscCodec codec);
  */
 typedef guint PscCodecSet;
 
+/**
+ * PSC_CODEC_SET_OF:
+ * @codec: a #PscCodec
+ *
+ * The set holding @codec alone; sets combine with `|`.
+ */
 #define PSC_CODEC_SET_OF(codec) ((PscCodecSet) 1u << (codec))
-#define PSC_CODEC_SET_ALL ((PscCodecSet) (1u << PSC_CODEC_COUNT) - 1)
 
 /**
  * psc_codec_set_from_strv:
