@@ -17,10 +17,10 @@ PSC_RUN_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-x
 )
-# What the tests need on top: decoders for the test viewer, a browser and its driver, the
+# What the tests need on top: decoders for the test viewer, two browser engines, the
 # Prometheus client's parser that checks /metrics, and Janus, which the benchmark (and its
 # smoke run) compares periscope with.
-PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium python3-prometheus-client janus
+PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium firefox-esr python3-prometheus-client janus
   libgstrtspserver-1.0-dev)
 # What scripts/test's build checks need on top: gtk-doc for the reference, and the 32-bit libc
 # and compiler runtime for the i386 build (psc_build_i386).

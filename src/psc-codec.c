@@ -44,3 +44,56 @@ psc_codec_media_type (PscCodec codec)
   g_return_val_if_fail (codec < PSC_CODEC_COUNT, NULL);
   return codec_info[codec].media_type;
 }
+
+PscCodecSet
+psc_codec_set_from_strv (const char *const *names)
+{
+  PscCodecSet set = 0;
+  PscCodec codec;
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++) {
+    if (psc_codec_from_string (names[i], &codec))
+      set |= PSC_CODEC_SET_OF (codec);
+  }
+  return set;
+}
+
+char *
+psc_codec_set_to_string (PscCodecSet set)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < PSC_CODEC_COUNT; i++) {
+    if ((set & PSC_CODEC_SET_OF (i)) == 0)
+      continue;
+    if (text->len > 0)
+      g_string_append_c (text, ',');
+    g_string_append (text, codec_info[i].name);
+  }
+  return text->len > 0 ? g_string_free (g_steal_pointer (&text), FALSE) : g_strdup ("none");
+}
+
+gboolean
+psc_codec_choose (PscCodec preferred, const PscCodecSet *client, PscCodecSet available,
+    PscCodec *chosen)
+{
+  g_return_val_if_fail (preferred < PSC_CODEC_COUNT && chosen != NULL, FALSE);
+
+  if (client == NULL) {
+    if ((available & PSC_CODEC_SET_OF (preferred)) == 0)
+      return FALSE;
+    *chosen = preferred;
+    return TRUE;
+  }
+  if ((*client & available & PSC_CODEC_SET_OF (preferred)) != 0) {
+    *chosen = preferred;
+    return TRUE;
+  }
+  for (guint i = 0; i < PSC_CODEC_COUNT; i++) {
+    if ((*client & available & PSC_CODEC_SET_OF (i)) != 0) {
+      *chosen = (PscCodec) i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}

@@ -47,4 +47,56 @@ const char *  psc_codec_to_string      (PscCodec codec);
  */
 const char *  psc_codec_media_type     (PscCodec codec);
 
+/**
+ * PscCodecSet:
+ *
+ * A set of codecs, one bit per #PscCodec (PSC_CODEC_SET_OF()); 0 is the empty set.
+ */
+typedef guint PscCodecSet;
+
+/**
+ * PSC_CODEC_SET_OF:
+ * @codec: a #PscCodec
+ *
+ * The set holding @codec alone; sets combine with `|`.
+ */
+#define PSC_CODEC_SET_OF(codec) ((PscCodecSet) 1u << (codec))
+
+/**
+ * psc_codec_set_from_strv:
+ * @names: (array zero-terminated=1): codec names as a client sent them (psc_codec_from_string())
+ *
+ * Names of codecs periscope does not produce ("av1", "h265", "") are left out rather than
+ * refused: a browser lists what it decodes, which may grow.
+ *
+ * Returns: the codecs of @names that periscope knows, possibly none.
+ */
+PscCodecSet   psc_codec_set_from_strv  (const char *const *names);
+
+/**
+ * psc_codec_set_to_string:
+ * @set: a set of codecs
+ *
+ * Returns: (transfer full): the set's names in #PscCodec order, comma-separated
+ *   ("h264,vp8"), or "none" for the empty set; for messages.
+ */
+char *        psc_codec_set_to_string  (PscCodecSet set);
+
+/**
+ * psc_codec_choose:
+ * @preferred: the codec tried first (`--codec`)
+ * @client: (nullable): what the viewer says it decodes, %NULL if it said nothing
+ * @available: the codecs the stream has an encoder for
+ * @chosen: (out): the viewer's codec
+ *
+ * The codec a viewer gets: @preferred, then every other codec in #PscCodec order — the first
+ * that is both in *@client and in @available. A viewer that said nothing gets @preferred, as
+ * before viewers could say (docs/protocol.md, "Codecs"). Pure: no I/O, no state.
+ *
+ * Returns: %FALSE if the viewer decodes none of @available (or @preferred is not available
+ *   to a viewer that said nothing); *@chosen is then unchanged.
+ */
+gboolean      psc_codec_choose         (PscCodec preferred, const PscCodecSet *client,
+    PscCodecSet available, PscCodec *chosen);
+
 G_END_DECLS

@@ -25,6 +25,7 @@ static const char *const error_names[] = {
   [PSC_PROTOCOL_ERROR_INTERNAL] = "internal",
   [PSC_PROTOCOL_ERROR_CONNECTION_FAILED] = "connection_failed",
   [PSC_PROTOCOL_ERROR_SESSION_ENDED] = "session_ended",
+  [PSC_PROTOCOL_ERROR_NO_COMMON_CODEC] = "no_common_codec",
 };
 
 static const char *const type_names[] = {

@@ -52,6 +52,7 @@ typedef enum {
   PSC_PROTOCOL_ERROR_INTERNAL,       /* "internal": anything else */
   PSC_PROTOCOL_ERROR_CONNECTION_FAILED, /* "connection_failed": ICE found no path, or DTLS failed */
   PSC_PROTOCOL_ERROR_SESSION_ENDED,  /* "session_ended": the viewer ended the WebRTC session (RTCP BYE) */
+  PSC_PROTOCOL_ERROR_NO_COMMON_CODEC, /* "no_common_codec": the viewer decodes no codec the stream can send */
 } PscProtocolError;
 
 /**

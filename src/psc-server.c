@@ -153,6 +153,27 @@ parse_signalling_path (const char *path, const char *default_room, char **room, 
   return FALSE;
 }
 
+/* The `codecs` query parameter (`?codecs=h264,vp8`: what the page decodes, docs/protocol.md
+ * "Codecs") split at commas into *codecs, left %NULL when there is none: the client did not
+ * say. FALSE if the query is not valid URL encoding. */
+static gboolean
+parse_codecs (GUri *uri, GStrv *codecs)
+{
+  const char *query = g_uri_get_query (uri);
+  g_autoptr (GHashTable) params = NULL;
+  const char *list;
+
+  if (query == NULL)
+    return TRUE;
+  params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
+  if (params == NULL)
+    return FALSE;
+  list = g_hash_table_lookup (params, "codecs");
+  if (list != NULL)
+    *codecs = g_strsplit (list, ",", -1);
+  return TRUE;
+}
+
 static void
 on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
     SoupWebsocketConnection *connection, gpointer user_data)
@@ -161,6 +182,7 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   g_autofree char *room = NULL;
   g_autofree char *peer = NULL;
   g_autofree char *problem = NULL;
+  g_auto (GStrv) codecs = NULL;
 
   if (!parse_signalling_path (path, psc_signalling_get_default_room (self->signalling), &room,
           &peer))
@@ -169,6 +191,8 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   else if (!psc_protocol_id_is_valid (room) || (peer != NULL && !psc_protocol_id_is_valid (peer)))
     problem = g_strdup_printf ("room and peer ids must be 1 to %d characters of "
         "A-Z a-z 0-9 _ . -", PSC_PROTOCOL_MAX_ID_LENGTH);
+  else if (!parse_codecs (soup_server_message_get_uri (msg), &codecs))
+    problem = g_strdup ("the query string is not valid URL encoding");
 
   if (problem != NULL) {
     g_autoptr (PscMessage) message = psc_message_new_error (PSC_PROTOCOL_ERROR_INVALID_FIELD,
@@ -178,7 +202,8 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
     soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, problem);
     return;
   }
-  psc_signalling_accept (self->signalling, room, peer, connection);
+  psc_signalling_accept (self->signalling, room, peer, (const char *const *) codecs,
+      connection);
 }
 
 static void

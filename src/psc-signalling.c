@@ -383,13 +383,14 @@ on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
 
 /* Returns FALSE, with the peer told why and its socket closed, if the viewer cannot start. */
 static gboolean
-start_viewer (Peer *peer)
+start_viewer (Peer *peer, PscCodec codec)
 {
   PscSignalling *self = peer->signalling;
   g_autoptr (GError) error = NULL;
 
-  peer->viewer = psc_viewer_new (peer->room->stream, peer->id,
-      psc_stream_get_codec (peer->room->stream), &self->viewer_options);
+  GST_INFO ("peer %s of stream %s gets %s", peer->id, peer->room->id,
+      psc_codec_to_string (codec));
+  peer->viewer = psc_viewer_new (peer->room->stream, peer->id, codec, &self->viewer_options);
   g_signal_connect (peer->viewer, "offer", G_CALLBACK (on_viewer_offer), peer);
   g_signal_connect (peer->viewer, "ice-candidate", G_CALLBACK (on_viewer_ice_candidate), peer);
   g_signal_connect (peer->viewer, "connected", G_CALLBACK (on_viewer_connected), peer);
@@ -620,10 +621,36 @@ refuse (PscSignalling *self, SoupWebsocketConnection *connection, PscProtocolErr
   soup_websocket_connection_close (connection, close_code, text);
 }
 
+/* The codec a viewer of @stream gets (psc_codec_choose()); FALSE, with a sentence for the
+ * viewer saying what it listed and what the stream has, if none fits. */
+static gboolean
+choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, GError **error)
+{
+  PscCodecSet client = psc_codec_set_from_strv (codecs);
+  PscCodecSet available = 0;
+
+  for (guint i = 0; i < PSC_CODEC_COUNT; i++) {
+    if (psc_stream_get_encoder (stream, (PscCodec) i) != NULL)
+      available |= PSC_CODEC_SET_OF (i);
+  }
+  if (psc_codec_choose (psc_stream_get_codec (stream), codecs != NULL ? &client : NULL,
+          available, codec))
+    return TRUE;
+  {
+    g_autofree char *listed = codecs != NULL ? g_strjoinv (",", (char **) codecs) : NULL;
+    g_autofree char *has = psc_codec_set_to_string (available);
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_NO_COMMON_CODEC,
+        "this browser decodes none of the codecs stream %s can send (it listed \"%s\"; "
+        "the stream has %s)", psc_stream_get_id (stream), listed != NULL ? listed : "", has);
+  }
+  return FALSE;
+}
+
 void
 psc_signalling_accept (PscSignalling *self, const char *room_id, const char *peer_id,
-    SoupWebsocketConnection *connection)
+    const char *const *codecs, SoupWebsocketConnection *connection)
 {
+  PscCodec codec = PSC_CODEC_H264;
   g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
   g_autoptr (GStrvBuilder) others = g_strv_builder_new ();
   g_autofree char *assigned = NULL;
@@ -661,6 +688,13 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
       !psc_registry_check_viewer_limit (self->registry, &limit)) {
     if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
       g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
+    refuse (self, connection, psc_signalling_error_code (limit),
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
+    return;
+  }
+  if (room != NULL && room->stream != NULL &&
+      !choose_codec (room->stream, codecs, &codec, &limit)) {
+    g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
     refuse (self, connection, psc_signalling_error_code (limit),
         SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
     return;
@@ -711,7 +745,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   GST_INFO ("peer %s joined room %s", peer->id, room->id);
 
   if (room->stream != NULL)
-    start_viewer (peer);
+    start_viewer (peer, codec);
 }
 
 void

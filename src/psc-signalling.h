@@ -103,14 +103,20 @@ const char *    psc_signalling_get_default_room (PscSignalling *signalling);
  * @room_id: a valid id (psc_protocol_id_is_valid()); a room that is not a stream is a relay
  *   room, made on first join and dropped when empty
  * @peer_id: (nullable): the id the peer asked for; %NULL assigns a random one
+ * @codecs: (nullable) (array zero-terminated=1): the codecs the peer says it decodes (the
+ *   `codecs` query parameter, split at commas; unknown names are ignored), or %NULL if it
+ *   said nothing
  * @connection: the upgraded WebSocket (a reference is taken)
  *
  * Joins the peer: sends it `existing_peers`, tells the others `peer_joined`, and in a stream
- * room starts its viewer, whose offer follows. When the connection closes the peer leaves,
- * its viewer is freed, and the others get `peer_left`. Main thread only.
+ * room starts its viewer, whose offer follows. The viewer's codec is the stream's default
+ * codec if it is in @codecs (or @codecs is %NULL), else the first other codec in @codecs the
+ * stream has an encoder for (psc_codec_choose()); a peer that decodes none of them is refused
+ * with `no_common_codec` and its socket closed with 1008. When the connection closes the peer
+ * leaves, its viewer is freed, and the others get `peer_left`. Main thread only.
  */
 void            psc_signalling_accept (PscSignalling *signalling, const char *room_id,
-    const char *peer_id, SoupWebsocketConnection *connection);
+    const char *peer_id, const char *const *codecs, SoupWebsocketConnection *connection);
 
 /**
  * psc_signalling_list_peers:

@@ -45,10 +45,47 @@
     statusText.textContent = text;
   }
 
+  // H.264 profiles a constrained-baseline stream (what periscope sends) conforms to: Baseline
+  // (0x42, whatever the constraint flags), Main (0x4d) and High (0x64), which decode every
+  // constrained-baseline stream (ITU-T H.264 A.2.1.1, A.2.2, A.2.4).
+  const H264_PROFILES = new Set([0x42, 0x4d, 0x64]);
+
+  function decodesOurH264(fmtp) {
+    const params = Object.fromEntries((fmtp || '').split(';').map((kv) => {
+      const [k, v] = kv.trim().split('=');
+      return [k.toLowerCase(), (v || '').trim()];
+    }));
+    const plid = params['profile-level-id'];
+    return params['packetization-mode'] === '1' && /^[0-9a-f]{6}$/i.test(plid || '') &&
+        H264_PROFILES.has(parseInt(plid.slice(0, 2), 16));
+  }
+
+  // The codecs periscope sends that this browser decodes, in the browser's order, as the
+  // `codecs` query parameter's value; null if the browser cannot tell (the server then
+  // offers its default codec). Firefox without OpenH264 lists no H264 here; Chromium
+  // builds without H.264 neither.
+  function decodableCodecs() {
+    if (typeof RTCRtpReceiver === 'undefined' || !RTCRtpReceiver.getCapabilities) return null;
+    const caps = RTCRtpReceiver.getCapabilities('video');
+    if (!caps || !Array.isArray(caps.codecs)) return null;
+    const names = [];
+    for (const c of caps.codecs) {
+      const mime = (c.mimeType || '').toLowerCase();
+      const name = mime === 'video/vp8' ? 'vp8'
+        : mime === 'video/h264' && decodesOurH264(c.sdpFmtpLine) ? 'h264' : null;
+      if (name && !names.includes(name)) names.push(name);
+    }
+    return names;
+  }
+
+  // The codecs go with the WebSocket URL, so the server knows them before it makes the
+  // offer: no message and no round trip more (docs/protocol.md, "Codecs").
   function signallingUrl() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const stream = new URLSearchParams(location.search).get('stream');
-    return `${proto}//${location.host}/ws` + (stream ? '/' + encodeURIComponent(stream) : '');
+    const codecs = decodableCodecs();
+    return `${proto}//${location.host}/ws` + (stream ? '/' + encodeURIComponent(stream) : '') +
+        (codecs ? '?codecs=' + codecs.join(',') : '');
   }
 
   function send(msg) {

@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // End-to-end test: start the periscope daemon, open the viewer in headless
-// Chromium and check that video really gets decoded.
+// Chromium and/or Firefox ESR and check that video really gets decoded.
 //
-//   node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]
+//   node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]]
+//       [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]
+//
+// --browser lists the engines, each opening --tabs tabs on the same daemon; --codec is the
+// codec each engine's tabs must decode (one for all, or one per engine, in the same order).
+// The daemon's --codec is --page-codec, or the first --codec; `--page-codec default` starts it
+// without --codec.
 //
 // --verbose prints the page console logs and the daemon output even on a pass.
 //
@@ -14,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { launchFirefox } from './firefox.mjs';
 import { startProcess } from './process.mjs';
 
 const URL_TIMEOUT_MS = 20_000;    // daemon start → "periscope: open URL"
@@ -26,7 +33,7 @@ const MIN_GAP_MS = 1_000;         // "still rising" is judged over at least this
 
 function usage(msg) {
   if (msg) console.error(`viewer-test: ${msg}`);
-  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8 [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]');
+  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]] [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]');
   process.exit(2);
 }
 
@@ -36,6 +43,7 @@ try {
     options: {
       daemon: { type: 'string' },
       codec: { type: 'string' },
+      browser: { type: 'string', default: 'chromium' },
       tabs: { type: 'string', default: '1' },
       screenshot: { type: 'string' },
       verbose: { type: 'boolean', default: false },
@@ -49,12 +57,24 @@ try {
   usage(e.message);
 }
 if (!opts.daemon) usage('--daemon is required');
-const codec = (opts.codec || '').toLowerCase();
-const MIME = { h264: 'video/H264', vp8: 'video/VP8' }[codec];
-if (!MIME) usage('--codec must be h264 or vp8');
+const MIMES = { h264: 'video/H264', vp8: 'video/VP8' };
+const engines = opts.browser.split(',');
+if (!engines.every((e) => e === 'chromium' || e === 'firefox') || new Set(engines).size !== engines.length) {
+  usage('--browser must list chromium and/or firefox, each once');
+}
+const engineCodecs = (opts.codec || '').toLowerCase().split(',');
+if (!engineCodecs.every((c) => MIMES[c])) usage('--codec must be h264 or vp8 (one per --browser, or one for all)');
+if (engineCodecs.length !== 1 && engineCodecs.length !== engines.length) usage('--codec: one codec, or one per --browser');
+const codecOf = (engine) => engineCodecs[engineCodecs.length === 1 ? 0 : engines.indexOf(engine)];
+const codec = engineCodecs[0];   // the first engine's: WHEP's preference, the daemon's --codec
+if (opts['page-codec'] && opts['page-codec'] !== 'default' && !MIMES[opts['page-codec']]) usage('--page-codec must be h264, vp8 or default');
+if (opts.vanish && engines[0] !== 'chromium') usage('--vanish needs chromium first');
 const tabs = Number(opts.tabs);
 if (!Number.isInteger(tabs) || tabs < 1 || tabs > 16) usage('--tabs must be an integer 1..16');
 const screenshotPath = opts.screenshot || `./viewer-${codec}.png`;
+// The first engine's screenshot at --screenshot, the others' beside it: OUT-firefox.png.
+const screenshotOf = (engine) => engine === engines[0] ? screenshotPath
+  : screenshotPath.replace(/(\.png)?$/, `-${engine}.png`);
 
 // --- TAP-ish reporting -------------------------------------------------------
 
@@ -84,8 +104,10 @@ const daemonRuns = [];   // every daemon started (one more with --restart), for 
 let daemon = null;        // the current one: process.mjs's handle
 
 function startDaemon(port = 0) {
+  const pageCodec = opts['page-codec'] || codec;
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
-    '--codec', opts['page-codec'] || codec, '--width', '640', '--height', '360', '--framerate', '30'];
+    ...(pageCodec === 'default' ? [] : ['--codec', pageCodec]),
+    '--width', '640', '--height', '360', '--framerate', '30'];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = startProcess('the daemon', opts.daemon, args);
   daemonRuns.push(daemon);
@@ -214,8 +236,8 @@ async function restartDaemon(url) {
   const exit = await stopDaemon();
   ok(exit && exit.code === 0 && !daemon.killedHard, 'daemon exits with code 0 on SIGTERM (first run)',
     [`exit: ${JSON.stringify(exit)}`]);
-  const noticed = await pages[0].waitForFunction(() => window.periscope.state === 'reconnecting',
-    null, { timeout: 5_000 }).then(() => true).catch(() => false);
+  const noticed = await waitForFunction(0, () => window.periscope.state === 'reconnecting', 5_000)
+    .then(() => true).catch(() => false);
   ok(noticed, 'page notices the daemon is gone and says it is reconnecting');
 
   startDaemon(new URL(url).port);
@@ -239,11 +261,56 @@ async function restartDaemon(url) {
 
 // --- main --------------------------------------------------------------------
 
-let browser = null;
+const browsers = [];        // { engine, browser }, in --browser order
 let browserServer = null;   // --vanish only
 let frozen = false;
 const pages = [];
+const pageEngines = [];  // per tab: 'chromium' or 'firefox'
 const consoleLogs = [];  // per tab
+
+// playwright (Chromium) and puppeteer (Firefox) order waitForFunction's arguments apart.
+function waitForFunction(i, fn, timeout) {
+  return pageEngines[i] === 'firefox' ? pages[i].waitForFunction(fn, { timeout })
+    : pages[i].waitForFunction(fn, null, { timeout });
+}
+
+async function openTabs(engine, url) {
+  let newPage;
+  if (engine === 'firefox') {
+    const browser = await launchFirefox(new URL(url).hostname);
+    browsers.push({ engine, browser });
+    comment(`firefox: ${await browser.version()}`);
+    newPage = async () => {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1280, height: 720 });
+      return page;
+    };
+  } else {
+    // No DNS at all: every name fails at once, except the daemon's own host.
+    const launchOptions = chromiumLaunchOptions(new URL(url).hostname);
+    let browser;
+    if (opts.vanish) {
+      // A browser server: we know its PID, and playwright starts it as the leader of its own
+      // process group (renderers included), which --vanish freezes.
+      browserServer = await chromium.launchServer(launchOptions);
+      browser = await chromium.connect(browserServer.wsEndpoint());
+    } else {
+      browser = await chromium.launch(launchOptions);
+    }
+    browsers.push({ engine, browser });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    newPage = () => context.newPage();
+  }
+  for (let i = 0; i < tabs; i++) {
+    const page = await newPage();
+    const log = [];
+    consoleLogs.push(log);
+    page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+    pages.push(page);
+    pageEngines.push(engine);
+  }
+}
 
 async function main() {
   startDaemon();
@@ -257,25 +324,7 @@ async function main() {
   }
   ok(true, `daemon prints its URL (${url})`);
 
-  // No DNS at all: every name fails at once, except the daemon's own host.
-  const launchOptions = chromiumLaunchOptions(new URL(url).hostname);
-  if (opts.vanish) {
-    // A browser server: we know its PID, and playwright starts it as the leader of its own
-    // process group (renderers included), which --vanish freezes.
-    browserServer = await chromium.launchServer(launchOptions);
-    browser = await chromium.connect(browserServer.wsEndpoint());
-  } else {
-    browser = await chromium.launch(launchOptions);
-  }
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-  for (let i = 0; i < tabs; i++) {
-    const page = await context.newPage();
-    const log = [];
-    consoleLogs.push(log);
-    page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
-    pages.push(page);
-  }
+  for (const engine of engines) await openTabs(engine, url);
   if (opts.whep) {
     // A same-origin page that is not the viewer: the WHEP client is the only peer.
     await Promise.all(pages.map((p) => p.goto(new URL('healthz', url).href, { waitUntil: 'load', timeout: 10_000 })));
@@ -304,20 +353,22 @@ async function main() {
     await sleep(250);
   }
 
-  for (let i = 0; i < tabs; i++) {
+  for (let i = 0; i < pages.length; i++) {
+    const name = engines.length > 1 ? `${pageEngines[i]} tab ${i % tabs + 1}` : `tab ${i + 1}`;
+    const mime = MIMES[codecOf(pageEngines[i])];
     const h = histories[i];
     const last = h[h.length - 1];
     const first = h.find((s) => s.frames > 0);
     const pass = tabPasses(h);
-    ok(pass, `tab ${i + 1} decodes video (${describe(last)})`, pass ? [] : [
+    ok(pass, `${name} decodes video (${describe(last)})`, pass ? [] : [
       `gave up after ${((Date.now() - h[0].t) / 1000).toFixed(1)} s${daemon.exit ? ' (the daemon exited)' : ''}`,
       `first frames seen: ${first ? `${first.frames} at +${((first.t - h[0].t) / 1000).toFixed(1)} s` : 'never'}`,
       ...h.filter((_, j) => j % 8 === 0 || j === h.length - 1)
         .map((s) => `+${((s.t - h[0].t) / 1000).toFixed(1)} s: ${describe(s)}`),
     ]);
-    ok(last && last.mimeType && last.mimeType.toLowerCase() === MIME.toLowerCase(),
-      `tab ${i + 1} codec is ${MIME}`, [`got ${last ? last.mimeType : 'nothing'}`]);
-    comment(`tab ${i + 1} ICE route (browser -> daemon): ${last && last.route ? last.route : 'none selected'}`);
+    ok(last && last.mimeType && last.mimeType.toLowerCase() === mime.toLowerCase(),
+      `${name} codec is ${mime}`, [`got ${last ? last.mimeType : 'nothing'}`]);
+    comment(`${name} ICE route (browser -> daemon): ${last && last.route ? last.route : 'none selected'}`);
   }
 
   if (opts.vanish && allPass) {
@@ -351,21 +402,27 @@ async function main() {
   }
 
   // The status line should have caught up with the stats by now.
-  if (allPass && !opts.whep) {
-    const text = await pages[0].waitForFunction(
+  // In each engine's first tab: it names the codec that tab decodes, as the browser measured.
+  for (const engine of allPass && !opts.whep ? engines : []) {
+    const i = pageEngines.indexOf(engine);
+    const codecName = { h264: 'H.264', vp8: 'VP8' }[codecOf(engine)];
+    const text = await waitForFunction(i,
       () => /^live · \d+×\d+ · \d+ fps · /.test(document.getElementById('status-text').textContent)
-        && document.getElementById('status-text').textContent,
-      null, { timeout: 5_000 }).then((h) => h.jsonValue()).catch(() => null);
-    const shown = text || await pages[0].evaluate(() => document.getElementById('status-text').textContent);
-    ok(text !== null && text.includes('640×360'), `status line reads "${shown}"`);
+        && document.getElementById('status-text').textContent, 5_000)
+      .then((h) => h.jsonValue()).catch(() => null);
+    const shown = text || await pages[i].evaluate(() => document.getElementById('status-text').textContent);
+    ok(text !== null && text.includes('640×360') && text.endsWith(codecName),
+      `${engines.length > 1 ? `${engine}: ` : ''}status line reads "${shown}"`);
   }
 
   if (opts.restart && allPass) await restartDaemon(url);
 
   const encoders = daemon.lines.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
   comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}`);
-  if (tabs > 1) {
-    ok(encoders.length === 1, `one shared encoder for ${tabs} viewers`,
+  // One encoder per codec, whatever the viewers: both run when both codecs are watched.
+  const watched = new Set(engines.map(codecOf));
+  if (pages.length > 1) {
+    ok(encoders.length === watched.size, `${watched.size} shared encoder(s) for ${pages.length} viewers (${[...watched].join(', ')})`,
       [`daemon printed ${encoders.length} "periscope: encoder ... started" lines`]);
   }
 }
@@ -378,22 +435,26 @@ function cleanup() {
 }
 
 async function doCleanup() {
-  // Screenshot first, while the page is still live (also useful on failure).
-  if (pages.length) {
+  // Screenshots first, while the pages are still live (also useful on failure): each
+  // engine's first tab.
+  for (const engine of engines) {
+    const i = pageEngines.indexOf(engine);
+    if (i < 0) continue;
+    const path = screenshotOf(engine);
     try {
-      await pages[0].screenshot({ path: screenshotPath, timeout: 10_000 });
-      ok(true, `screenshot saved to ${screenshotPath}`);
+      await Promise.race([pages[i].screenshot({ path }),
+        sleep(10_000).then(() => { throw new Error('no screenshot in 10 s'); })]);
+      ok(true, `screenshot saved to ${path}`);
     } catch (e) {
-      ok(false, `screenshot saved to ${screenshotPath}`, [e.message]);
+      ok(false, `screenshot saved to ${path}`, [e.message]);
     }
   }
   if (frozen) {
     process.kill(-browserServer.process().pid, 'SIGCONT');
     frozen = false;
   }
-  if (browser) {
+  for (const { browser } of browsers.splice(0)) {
     await Promise.race([browser.close().catch(() => {}), sleep(10_000, null, { ref: false })]);
-    browser = null;
   }
   if (browserServer) {
     await Promise.race([browserServer.close().catch(() => {}), sleep(10_000, null, { ref: false })]);
@@ -415,7 +476,7 @@ async function doCleanup() {
 
 function dumpDiagnostics() {
   consoleLogs.forEach((log, i) => {
-    comment(`--- tab ${i + 1} console (${log.length} lines) ---`);
+    comment(`--- ${pageEngines[i]} tab ${i % tabs + 1} console (${log.length} lines) ---`);
     log.slice(-60).forEach((l) => comment(l));
   });
   const output = daemonRuns.flatMap((run) => run.lines);

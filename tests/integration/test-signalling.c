@@ -248,6 +248,55 @@ test_ice_servers (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_FRAMES (client, 60, 20);
 }
 
+/* Codec per viewer on a --codec h264 stream with both encoders: a client that lists only vp8
+ * gets a VP8 offer and decodes it, one that lists nothing gets H.264 (as before clients could
+ * say), both at once, each codec's encoder running once; one that decodes neither codec the
+ * stream has is refused with no_common_codec and its socket closed. */
+static void
+test_codec_per_viewer (PscTestFixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  g_autofree char *vp8_url = g_strconcat (f->url, "?codecs=vp8", NULL);
+  g_autofree char *none_url = g_strconcat (f->url, "?codecs=av1,vp9", NULL);
+  g_autoptr (PscTestClient) vp8 = NULL;
+  g_autoptr (PscTestClient) silent = NULL;
+  g_autoptr (PscTestClient) none = NULL;
+  g_autoptr (PscMessage) vp8_offer = NULL;
+  g_autoptr (PscMessage) silent_offer = NULL;
+  g_autoptr (PscMessage) refused = NULL;
+  gushort close_code = 0;
+
+  g_assert_cmpint (psc_stream_get_codec (f->stream), ==, PSC_CODEC_H264);
+  g_assert_nonnull (psc_stream_get_encoder (f->stream, PSC_CODEC_VP8));
+
+  PSC_TEST_CONNECT (vp8, vp8_url, TRUE);
+  PSC_TEST_WAIT_MESSAGE (vp8_offer, vp8, PSC_MESSAGE_OFFER, 10);
+  g_test_message ("offer to a vp8-only client: %s", vp8_offer->sdp);
+  g_assert_nonnull (strstr (vp8_offer->sdp, "VP8/90000"));
+  g_assert_null (strstr (vp8_offer->sdp, "H264/90000"));
+
+  PSC_TEST_CONNECT (silent, f->url, TRUE);
+  PSC_TEST_WAIT_MESSAGE (silent_offer, silent, PSC_MESSAGE_OFFER, 10);
+  g_assert_nonnull (strstr (silent_offer->sdp, "H264/90000"));
+  g_assert_null (strstr (silent_offer->sdp, "VP8/90000"));
+
+  PSC_TEST_WAIT_FRAMES (vp8, 30, 20);
+  PSC_TEST_WAIT_FRAMES (silent, 30, 20);
+  g_assert_true (psc_stream_is_encoding (f->stream, PSC_CODEC_H264));
+  g_assert_true (psc_stream_is_encoding (f->stream, PSC_CODEC_VP8));
+  g_assert_cmpuint (psc_test_count_elements (pipeline, "rtpvp8pay"), ==, 1);
+  g_assert_cmpuint (psc_test_count_elements (pipeline, "rtph264pay"), ==, 1);
+
+  PSC_TEST_CONNECT (none, none_url, TRUE);
+  PSC_TEST_WAIT_MESSAGE (refused, none, PSC_MESSAGE_ERROR, 5);
+  g_test_message ("refused: %s", refused->error_message);
+  g_assert_cmpstr (refused->error_code, ==, "no_common_codec");
+  g_assert_nonnull (strstr (refused->error_message, "av1,vp9"));
+  PSC_TEST_WAIT_CLOSED (none, 5, &close_code);
+  g_assert_cmpuint (close_code, ==, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  PSC_TEST_WAIT_FRAMES (vp8, 10, 10);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -262,6 +311,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/h264/ice-servers", &psc_test_ice_servers, test_ice_servers);
   PSC_TEST_ADD ("/integration/h264/viewer-limit", &psc_test_one_seat, test_viewer_limit);
   PSC_TEST_ADD ("/integration/h264/rate-limit", &psc_test_h264, test_rate_limit);
+  PSC_TEST_ADD ("/integration/h264/codec-per-viewer", &psc_test_h264, test_codec_per_viewer);
   PSC_TEST_ADD ("/integration/h264/source-ends", &psc_test_short_source, test_source_ends);
 
   return g_test_run ();

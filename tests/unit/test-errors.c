@@ -41,6 +41,7 @@ test_translations (void)
     { PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_NO_STREAM, "unknown_peer", 404 },
     { PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT, "too_many_peers", 503 },
     { PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_RATE_LIMITED, "rate_limited", 500 },
+    { PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_NO_COMMON_CODEC, "no_common_codec", 500 },
     { G_IO_ERROR, G_IO_ERROR_FAILED, "internal", 500 },
   };
 
