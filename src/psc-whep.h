@@ -14,6 +14,7 @@ G_DECLARE_FINAL_TYPE (PscWhep, psc_whep, PSC, WHEP, GObject)
 
 /**
  * PSC_WHEP_MAX_OFFER:
+ *
  * Largest SDP offer accepted, in bytes (413 beyond).
  */
 #define PSC_WHEP_MAX_OFFER (64 * 1024)
