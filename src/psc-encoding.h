@@ -174,6 +174,8 @@ GstPad *      psc_encoding_get_raw_tee_pad (PscEncoding *encoding);
  * psc_encoding_get_codec:
  * @encoding: the encoding
  *
+ * Which of the stream's per-codec slots @encoding fills.
+ *
  * Returns: the codec @encoding was made for (psc_encoding_new()).
  */
 PscCodec      psc_encoding_get_codec (PscEncoding *encoding);
