@@ -11,7 +11,7 @@
 /**
  * SECTION:psc-viewer
  * @title: psc-viewer
- * @short_description: one viewer: a `queue [! payloader] ! webrtcbin` branch on a shared stream
+ * @short_description: one viewer: a queue [! payloader] ! webrtcbin branch on a shared stream
  *
  * A #PscViewer is one WebRTC session with one browser or player: its branch attached to a
  * #PscStream, the SDP exchange as offerer (WebSocket signalling) or answerer (WHEP), ICE, the
