@@ -123,17 +123,29 @@ CONF
   ninja --quiet -C "$PSC_I386/build"
 }
 
-# psc_build_docs — builds the gtk-doc reference (needs -Ddocs=true) and fails on a malformed
-# doc comment: a parameter that does not exist, a section or symbol gtk-doc cannot place. A
-# missing description (gtk-doc's "... is missing") is not an error: build/docs/reference/
-# periscope-undocumented.txt lists those; nor are links to GLib/GStreamer docs not installed.
+# psc_build_docs — builds the gtk-doc reference (needs -Ddocs=true) and fails unless every
+# public symbol of src/*.h is documented whole: a malformed doc comment (a parameter that does
+# not exist, a section or symbol gtk-doc cannot place), a symbol, parameter, field, value or
+# section description missing (build/docs/reference/periscope-undocumented.txt must say 100 %
+# and list nothing), or a link to one of our own symbols (psc_*, Psc*, PSC_*) that gtk-doc cannot
+# resolve. Links to GLib/GStreamer/libsoup docs, not installed here, are not errors.
 psc_build_docs() {
-  local log=$PSC_BUILD/docs/reference/gtkdoc.log bad
-  mkdir -p "$(dirname "$log")"
+  local dir=$PSC_BUILD/docs/reference log bad undocumented
+  log=$dir/gtkdoc.log
+  mkdir -p "$dir"
   ninja -C "$PSC_BUILD" periscope-doc >"$log" 2>&1 || { cat "$log" >&2; return 1; }
-  bad=$(grep -E '^/.*: warning: ' "$log" | grep -vE ' (is|are) missing in source code comment block\.$' | sort -u || true)
+  bad=$(grep -E '^/.*: warning: |: warning: no link for: "(psc|Psc|PSC)' "$log" | sort -u || true)
   if [ -n "$bad" ]; then
-    printf 'periscope: malformed gtk-doc comments:\n%s\n' "$bad" >&2
+    printf 'periscope: gtk-doc warnings from our comments:\n%s\n' "$bad" >&2
+    return 1
+  fi
+  undocumented=$dir/periscope-undocumented.txt
+  if [ ! -f "$undocumented" ] || ! head -n 1 "$undocumented" | grep -q '^100% symbol docs coverage\.$' ||
+      ! grep -q '^0 symbols incomplete\.$' "$undocumented" ||
+      ! grep -q '^0 not documented\.$' "$undocumented" ||
+      [ -n "$(tail -n +5 "$undocumented" | grep -v '^[[:space:]]*$')" ]; then
+    printf 'periscope: public symbols not documented (or incomplete), from %s:\n' "$undocumented" >&2
+    cat "$undocumented" >&2
     return 1
   fi
 }

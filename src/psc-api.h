@@ -7,11 +7,22 @@
 #include "psc-signalling.h"
 #include "psc-whep.h"
 
+/**
+ * SECTION:psc-api
+ * @title: psc-api
+ * @short_description: the REST API (/api/streams…) and the health check (/healthz)
+ *
+ * HTTP handlers that describe what the daemon serves: the streams, their viewers (WebSocket
+ * and WHEP alike) with webrtcbin's statistics, the rooms' peers, and a health check for a
+ * supervisor or load balancer. Main context only; requests that need statistics are paused,
+ * never blocking the loop. docs/protocol.md documents the JSON.
+ */
+
 G_BEGIN_DECLS
 
 /**
  * psc_api_add_handlers:
- * @server: the SoupServer
+ * @server: the #SoupServer to add the handlers to
  * @registry: the streams (a reference is taken)
  * @signalling: the rooms, their peers and WebSocket viewers (a reference is taken)
  * @whep: (nullable): WHEP sessions to list among the viewers (a reference is taken)

@@ -5,6 +5,15 @@
 
 #include <glib.h>
 
+/**
+ * SECTION:psc-codec
+ * @title: psc-codec
+ * @short_description: the video codecs a stream can be encoded in
+ *
+ * The codecs periscope produces for WebRTC viewers, their names on the command line and in
+ * the REST API, and their GStreamer media types. Pure data, any thread.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -19,14 +28,21 @@ typedef enum {
   PSC_CODEC_VP8,
 } PscCodec;
 
+/**
+ * PSC_CODEC_COUNT:
+ *
+ * The number of #PscCodec values: the size of the per-codec arrays (encoders, availability).
+ */
 #define PSC_CODEC_COUNT 2
 
 /**
  * psc_codec_from_string:
- * @name: "h264" or "vp8", case-insensitive (also "H.264")
- * @codec: (out): where to store the codec
+ * @name: (nullable): "h264" or "vp8", case-insensitive (also "H.264" and "avc" for H.264)
+ * @codec: (out): where to store the codec; untouched when @name names none
  *
- * Returns: %TRUE if @name names a codec.
+ * Parses a codec name as --codec and presets write it.
+ *
+ * Returns: %TRUE if @name names a codec; %FALSE for %NULL or anything else.
  */
 gboolean      psc_codec_from_string    (const char *name, PscCodec *codec);
 
@@ -34,7 +50,11 @@ gboolean      psc_codec_from_string    (const char *name, PscCodec *codec);
  * psc_codec_to_string:
  * @codec: a codec
  *
- * Returns: (transfer none): the lower-case short name ("h264", "vp8").
+ * The codec's name as psc_codec_from_string() reads it, the REST API reports it and the
+ * metrics label it.
+ *
+ * Returns: (transfer none): the lower-case short name ("h264", "vp8"); %NULL (with a
+ *   critical) for a value that is not a #PscCodec.
  */
 const char *  psc_codec_to_string      (PscCodec codec);
 
@@ -42,8 +62,11 @@ const char *  psc_codec_to_string      (PscCodec codec);
  * psc_codec_media_type:
  * @codec: a codec
  *
+ * The media type of the encoder's output caps, as the stream's tee carries it.
+ *
  * Returns: (transfer none): the GStreamer caps media type of the elementary stream
- *   ("video/x-h264", "video/x-vp8").
+ *   ("video/x-h264", "video/x-vp8"); %NULL (with a critical) for a value that is not a
+ *   #PscCodec.
  */
 const char *  psc_codec_media_type     (PscCodec codec);
 

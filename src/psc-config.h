@@ -7,15 +7,42 @@
 #include "psc-codec.h"
 #include "psc-ice.h"
 
+/**
+ * SECTION:psc-config
+ * @title: psc-config
+ * @short_description: command-line options, presets and their validation
+ *
+ * Everything the daemon is asked to do, as a #PscConfig: the options (GStreamer's own
+ * included), the compiled-in or on-disk presets under them, the range checks, and the ${…}
+ * expansion of gst-launch descriptions. Runs once, on the main thread, before anything else;
+ * its errors are #PSC_CONFIG_ERROR (exit status 64). docs/configuration.md lists the options.
+ */
+
 G_BEGIN_DECLS
 
+/**
+ * PSC_CONFIG_ERROR:
+ *
+ * The error domain of the configuration: options, presets, gst-launch descriptions given by
+ * the user. Codes are #PscConfigError; psc_exit_code_for_error() maps the domain to 64.
+ */
 #define PSC_CONFIG_ERROR (psc_config_error_quark ())
+
+/**
+ * psc_config_error_quark:
+ *
+ * The quark behind #PSC_CONFIG_ERROR.
+ *
+ * Returns: the error domain's quark.
+ */
 GQuark psc_config_error_quark (void);
 
 /**
  * PscConfigError:
  * @PSC_CONFIG_ERROR_USAGE: an option or its value is wrong (sysexits EX_USAGE, 64)
  * @PSC_CONFIG_ERROR_PRESET: a preset is missing or malformed (EX_USAGE, 64)
+ *
+ * The codes of #PSC_CONFIG_ERROR.
  */
 typedef enum {
   PSC_CONFIG_ERROR_USAGE,
@@ -88,11 +115,21 @@ typedef struct {
 
 /**
  * psc_config_new:
+ *
+ * The starting point of psc_config_parse(), and of tests that build a config by hand.
+ *
  * Returns: (transfer full): a config holding the defaults (1280×720 at 30 fps,
  *   2000 kbit/s, H.264, port 8080, every interface, stream "camera", 20 s connect timeout,
- *   100 viewers).
+ *   100 viewers, no STUN/TURN server); free with psc_config_free().
  */
 PscConfig * psc_config_new  (void);
+
+/**
+ * psc_config_free:
+ * @config: (nullable) (transfer full): a config from psc_config_new(), or %NULL
+ *
+ * Frees @config and everything it holds.
+ */
 void        psc_config_free (PscConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscConfig, psc_config_free)
 
@@ -140,7 +177,11 @@ gboolean    psc_config_apply_preset (PscConfig *config, const char *name, GError
 
 /**
  * psc_config_list_presets:
- * Returns: (transfer full): the names of the compiled-in presets, sorted.
+ *
+ * The presets compiled into periscope (pipelines/NAME.preset), for --list-presets.
+ *
+ * Returns: (transfer full): the names of the compiled-in presets, sorted; free with
+ *   g_strfreev().
  */
 GStrv       psc_config_list_presets (void);
 
@@ -149,6 +190,8 @@ GStrv       psc_config_list_presets (void);
  * @name: a preset name or path, as for psc_config_apply_preset()
  * @key: "description", "source", "encoder" or "codec"
  * @error: a PSC_CONFIG_ERROR_PRESET if the preset or the key is missing
+ *
+ * Reads one key of a preset's [preset] group, without applying the preset.
  *
  * Returns: (transfer full): the unexpanded value, or %NULL with @error set.
  */

@@ -5,10 +5,23 @@
 
 #include <libsoup/soup.h>
 
+/**
+ * SECTION:psc-connections
+ * @title: psc-connections
+ * @short_description: the HTTP connection policy: timeouts, caps, body limits, a listener that died
+ *
+ * What the HTTP server lets one client, or all of them, hold: a request timeout against
+ * slowloris, connection caps per address and in total, request bodies refused from their
+ * headers, `Connection: close` below libsoup 3.3 (its keep-alive fd leak), and a watch that
+ * notices when libsoup's listener stops accepting for good. Attached to the one #SoupServer by
+ * #PscServer; main context only.
+ */
+
 G_BEGIN_DECLS
 
 /**
  * PSC_CONNECTIONS_REQUEST_TIMEOUT_S:
+ *
  * Seconds a client has to send a request's headers and body (and, between requests on a
  * keep-alive connection, to start the next one) before its connection is shut down.
  */
@@ -16,6 +29,7 @@ G_BEGIN_DECLS
 
 /**
  * PSC_CONNECTIONS_MAX_PER_ADDRESS:
+ *
  * Open HTTP connections one remote address may hold by default. A browser opens about 6;
  * the benchmark opens its viewers' WebSocket handshakes together, up to ~50.
  */
@@ -23,6 +37,7 @@ G_BEGIN_DECLS
 
 /**
  * PSC_CONNECTIONS_MAX_BODY:
+ *
  * Request body accepted, in bytes, on a route without a limit of its own.
  */
 #define PSC_CONNECTIONS_MAX_BODY 4096
@@ -58,6 +73,7 @@ void          psc_connections_limits_init (PscConnectionsLimits *limits);
  * @PSC_CONNECTIONS_REFUSED_TOTAL_CAP: a connection over the total cap (503)
  * @PSC_CONNECTIONS_REFUSED_TIMEOUT: a request not complete within the timeout (closed)
  * @PSC_CONNECTIONS_REFUSED_BODY: a body over its route's limit (413)
+ * @PSC_CONNECTIONS_REFUSED_COUNT: the number of reasons above, not a reason
  *
  * Why a connection was refused or cut off; psc_connections_get_refused() counts them.
  */
@@ -69,7 +85,24 @@ typedef enum {
   PSC_CONNECTIONS_REFUSED_COUNT,
 } PscConnectionsRefusal;
 
+/**
+ * PSC_TYPE_CONNECTIONS:
+ *
+ * The #GType of #PscConnections.
+ */
 #define PSC_TYPE_CONNECTIONS (psc_connections_get_type ())
+
+/**
+ * PscConnections:
+ *
+ * The connection policy of one #SoupServer (psc_connections_new()); an opaque GObject, main
+ * context only.
+ *
+ * Its one signal, `listener-failed` (@connections, a #GError of domain G_IO_ERROR whose
+ * message gives the open file descriptors and the limit), is emitted once, on the main
+ * context, when a listening socket has connections waiting that libsoup no longer accepts
+ * (psc_connections_watch_listeners()). Only a restart brings the listener back.
+ */
 G_DECLARE_FINAL_TYPE (PscConnections, psc_connections, PSC, CONNECTIONS, GObject)
 
 /**
@@ -88,7 +121,7 @@ G_DECLARE_FINAL_TYPE (PscConnections, psc_connections, PSC, CONNECTIONS, GObject
  *   connection closed;
  * - with libsoup older than 3.3, every response but a WebSocket upgrade says
  *   `Connection: close` (libsoup 3.2 leaks each keep-alive connection its client closes);
- * - the #PscConnections::listener-failed signal says when a listening socket can no longer
+ * - the #PscConnections `listener-failed` signal says when a listening socket can no longer
  *   accept (psc_connections_watch_listeners()).
  *
  * Connections are told apart by their #GSocket: a keep-alive connection carries several
@@ -100,13 +133,18 @@ PscConnections * psc_connections_new (SoupServer *server, const PscConnectionsLi
 
 /**
  * psc_connections_set_limits:
+ * @connections: the policy
  * @limits: copied; applies to connections and requests that start afterwards
+ *
+ * Replaces the limits given to psc_connections_new(); connections already over a new cap
+ * stay open.
  */
 void          psc_connections_set_limits (PscConnections *connections,
     const PscConnectionsLimits *limits);
 
 /**
  * psc_connections_set_body_limit:
+ * @connections: the policy
  * @prefix: a path prefix, as given to soup_server_add_handler() (e.g. "/whep")
  * @max_bytes: the largest request body accepted under @prefix
  *
@@ -117,24 +155,34 @@ void          psc_connections_set_body_limit (PscConnections *connections, const
 
 /**
  * psc_connections_watch_listeners:
+ * @connections: the policy
  *
  * Watches each listening socket of the server (call it after soup_server_listen()).
  * libsoup 3.2's listener drops its accept watch for good the first time g_socket_accept()
  * fails (EMFILE, or a connection reset before it was accepted): the server then never
  * accepts again, silently. Each socket gets a watch of its own at a lower priority than
  * libsoup's, so it is dispatched only when libsoup's is gone and connections wait; then
- * #PscConnections::listener-failed is emitted once.
+ * the `listener-failed` signal (#PscConnections) is emitted once.
  */
 void          psc_connections_watch_listeners (PscConnections *connections);
 
 /**
  * psc_connections_get_count:
+ * @connections: the policy
+ *
+ * For /metrics and tests.
+ *
  * Returns: the HTTP connections open now (WebSockets once upgraded not included).
  */
 guint         psc_connections_get_count (PscConnections *connections);
 
 /**
  * psc_connections_get_refused:
+ * @connections: the policy
+ * @why: the reason counted, not #PSC_CONNECTIONS_REFUSED_COUNT
+ *
+ * For /metrics and tests.
+ *
  * Returns: how many connections were refused or cut off for @why since the start.
  */
 guint64       psc_connections_get_refused (PscConnections *connections,
@@ -143,6 +191,9 @@ guint64       psc_connections_get_refused (PscConnections *connections,
 /**
  * psc_count_open_fds:
  * @limit: (out) (optional): the soft RLIMIT_NOFILE
+ *
+ * Counts the process's open file descriptors, for the message of a failed listener and
+ * /metrics. Any thread.
  *
  * Returns: the file descriptors this process holds (entries of /proc/self/fd), or -1.
  */

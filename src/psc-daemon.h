@@ -6,6 +6,17 @@
 #include <glib-object.h>
 #include "psc-config.h"
 
+/**
+ * SECTION:psc-daemon
+ * @title: psc-daemon
+ * @short_description: the daemon: what main() runs, from the configuration to the main loop's end
+ *
+ * #PscDaemon wires the modules together: it chooses the source and the encoders, builds the
+ * stream, the registry, signalling, WHEP and the HTTP server, runs the main loop and maps
+ * failures to the process's exit status (#PscExitCode, sysexits). Main thread only. It is the
+ * only module that knows them all (docs/architecture.md, "Layers").
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -27,12 +38,29 @@ typedef enum {
 
 /**
  * psc_exit_code_for_error:
+ * @error: a start-up error, not %NULL
+ *
+ * The one translation of errors into exit statuses (README, "Exit codes"): a mistake the
+ * user must fix, or something the machine lacks.
+ *
  * Returns: the exit status for a start-up failure: #PSC_EXIT_USAGE for PSC_CONFIG_ERROR and
  *   G_OPTION_ERROR, #PSC_EXIT_UNAVAILABLE for anything else.
  */
 PscExitCode psc_exit_code_for_error (const GError *error);
 
+/**
+ * PSC_TYPE_DAEMON:
+ *
+ * The #GType of #PscDaemon.
+ */
 #define PSC_TYPE_DAEMON (psc_daemon_get_type ())
+
+/**
+ * PscDaemon:
+ *
+ * One periscope process's serving state (psc_daemon_new()); an opaque GObject, main thread
+ * only.
+ */
 G_DECLARE_FINAL_TYPE (PscDaemon, psc_daemon, PSC, DAEMON, GObject)
 
 /**

@@ -5,6 +5,15 @@
 
 #include <glib.h>
 
+/**
+ * SECTION:psc-defer
+ * @title: psc-defer
+ * @short_description: handing work from GStreamer's threads to the main context
+ *
+ * The one way periscope moves work off a streaming or webrtcbin thread: an idle source on
+ * the main context that owns the state. Callable from any thread.
+ */
+
 G_BEGIN_DECLS
 
 /**

@@ -1,13 +1,20 @@
 /* periscope — building pipelines: making and linking elements, failures as GErrors
  * SPDX-License-Identifier: LGPL-2.1-or-later
- *
- * The one failure policy for building pipelines: every step that can fail returns a GError
- * in GStreamer's own domains, and the caller refuses what it was building (a viewer, an
- * encoder) with that message. Nothing aborts the daemon, nothing carries on half-built.
  */
 #pragma once
 
 #include <gst/gst.h>
+
+/**
+ * SECTION:psc-element
+ * @title: psc-element
+ * @short_description: building pipelines: making and linking elements, failures as GErrors
+ *
+ * The one failure policy for building pipelines: every step that can fail returns a GError
+ * in GStreamer's own domains, and the caller refuses what it was building (a viewer, an
+ * encoder) with that message. Nothing aborts the daemon, nothing carries on half-built. Any
+ * thread that may build elements; the version check reads the running GStreamer.
+ */
 
 G_BEGIN_DECLS
 
@@ -17,6 +24,8 @@ G_BEGIN_DECLS
  * @name: (nullable): the element's name; %NULL lets GStreamer pick a unique one
  * @error: GST_CORE_ERROR_MISSING_PLUGIN naming @factory and the Debian packages that bring
  *   GStreamer's plugins
+ *
+ * gst_element_factory_make() with a GError that tells the operator what to install.
  *
  * Returns: (transfer floating): the element, or %NULL with @error set.
  */

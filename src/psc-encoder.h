@@ -7,6 +7,17 @@
 #include "psc-codec.h"
 #include "psc-config.h"
 
+/**
+ * SECTION:psc-encoder
+ * @title: psc-encoder
+ * @short_description: encoder discovery, probing and ranking
+ *
+ * Which encoder element each codec gets on this machine: a ranked table of the encoders
+ * periscope knows (hardware first), each tried in a short test pipeline, or the one given by
+ * --encoder or a preset. Runs at start-up on the main thread and blocks while it probes (up to
+ * 5 s a candidate); --list-encoders prints the table.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -36,6 +47,9 @@ typedef struct {
  * @hardware: whether it is a hardware encoder
  * @reason: why this one, for a human ("the best working hardware encoder here",
  *   "given by --encoder")
+ *
+ * The encoder chosen for one codec (psc_encoder_select()). Free with
+ * psc_encoder_choice_free().
  */
 typedef struct {
   PscCodec codec;
@@ -45,6 +59,12 @@ typedef struct {
   char *reason;
 } PscEncoderChoice;
 
+/**
+ * psc_encoder_choice_free:
+ * @choice: (nullable) (transfer full): a choice, or %NULL
+ *
+ * Frees @choice and its strings.
+ */
 void psc_encoder_choice_free (PscEncoderChoice *choice);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscEncoderChoice, psc_encoder_choice_free)
 
@@ -65,6 +85,8 @@ typedef gboolean (*PscEncoderProbeFunc) (const PscEncoderCandidate *candidate,
  * @codec: the codec
  * @n_candidates: (out): how many
  *
+ * The compiled-in table, in the order psc_encoder_select() tries it.
+ *
  * Returns: (transfer none) (array length=n_candidates): the encoders known for @codec,
  *   best first: hardware (V4L2 M2M, VA, VA-API, Jetson, NVENC, Quick Sync), then software.
  */
@@ -76,7 +98,10 @@ const PscEncoderCandidate * psc_encoder_candidates (PscCodec codec, guint *n_can
  * @config: supplies bitrate, keyframe interval…
  * @error: a PSC_CONFIG_ERROR if the preset is missing or malformed
  *
- * Returns: (transfer full): the candidate's gst-launch description, expanded for @config.
+ * Expands the candidate's preset template (psc_config_expand()) with @config's bitrate,
+ * keyframe interval, size and rate.
+ *
+ * Returns: (transfer full) (nullable): the candidate's gst-launch description, expanded for @config.
  */
 char * psc_encoder_candidate_description (const PscEncoderCandidate *candidate,
     const PscConfig *config, GError **error);

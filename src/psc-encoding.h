@@ -6,6 +6,18 @@
 #include <gst/gst.h>
 #include "psc-codec.h"
 
+/**
+ * SECTION:psc-encoding
+ * @title: psc-encoding
+ * @short_description: one codec's encoder in the shared pipeline, its tee and shared payloader
+ *
+ * A #PscEncoding is what a stream adds to its pipeline when a codec's first viewer comes and
+ * removes when the last one goes: the encoder bin, the tee of encoded frames, and the shared
+ * payloader with its RTP tee, plus the pad probes that keep one viewer's branch from holding
+ * up the others. Owned and locked by #PscStream; built and stopped on the main thread, its
+ * probes run on streaming threads.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -116,7 +128,10 @@ GstPad *      psc_encoding_request_pad (PscEncoding *encoding, gboolean payloade
 
 /**
  * psc_encoding_get_tee:
+ * @encoding: the encoding
  * @payloaded: the RTP tee rather than the encoded stream's
+ *
+ * For releasing a pad of psc_encoding_request_pad() (gst_element_release_request_pad()).
  *
  * Returns: (transfer none): the tee whose pads psc_encoding_request_pad() gives.
  */
@@ -124,6 +139,10 @@ GstElement *  psc_encoding_get_tee (PscEncoding *encoding, gboolean payloaded);
 
 /**
  * psc_encoding_get_tee_sink:
+ * @encoding: the encoding
+ *
+ * Where the stream counts frames and keyframes and watches keyframe requests
+ * (#PscKeyframePolicy).
  *
  * Returns: (transfer none): the tee's sink pad, where every encoded frame arrives and every
  *   keyframe request (an upstream GstForceKeyUnit) leaves for the encoder.
@@ -132,6 +151,9 @@ GstPad *      psc_encoding_get_tee_sink (PscEncoding *encoding);
 
 /**
  * psc_encoding_get_bin:
+ * @encoding: the encoding
+ *
+ * The element psc_encoding_start() links the raw tee to.
  *
  * Returns: (transfer none): the encoder's bin, the pipeline's child that the raw tee feeds.
  */
@@ -139,12 +161,23 @@ GstElement *  psc_encoding_get_bin (PscEncoding *encoding);
 
 /**
  * psc_encoding_get_raw_tee_pad:
+ * @encoding: the encoding
+ *
+ * The pad the caller unlinks (in an IDLE probe) before psc_encoding_stop().
  *
  * Returns: (transfer none) (nullable): the raw tee's pad feeding the encoder; %NULL before
  *   psc_encoding_start().
  */
 GstPad *      psc_encoding_get_raw_tee_pad (PscEncoding *encoding);
 
+/**
+ * psc_encoding_get_codec:
+ * @encoding: the encoding
+ *
+ * Which of the stream's per-codec slots @encoding fills.
+ *
+ * Returns: the codec @encoding was made for (psc_encoding_new()).
+ */
 PscCodec      psc_encoding_get_codec (PscEncoding *encoding);
 
 G_END_DECLS

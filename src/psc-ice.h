@@ -6,6 +6,18 @@
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 
+/**
+ * SECTION:psc-ice
+ * @title: psc-ice
+ * @short_description: ICE: the addresses to gather on, STUN/TURN servers, a webrtcbin's ICE agent
+ *
+ * Parses --stun-server/--turn-server URLs into the two forms needed (webrtcbin's URI and the
+ * browser's RTCIceServer, RFC 7064/7065), and sets up each viewer's webrtcbin ICE agent: one
+ * STUN and every TURN server, host candidates only on --ice-address, UPnP off, faster
+ * connectivity checks. Parsing runs at start-up; psc_ice_configure() on the main thread, when a
+ * viewer's branch is built.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -15,6 +27,8 @@ G_BEGIN_DECLS
  * @username: (nullable): TURN user name (URL-decoded)
  * @credential: (nullable): TURN password (URL-decoded)
  * @turn: whether it is a TURN server
+ *
+ * One STUN or TURN server, from psc_ice_server_parse(). Free with psc_ice_server_free().
  */
 typedef struct {
   char *webrtcbin_uri;
@@ -24,6 +38,12 @@ typedef struct {
   gboolean turn;
 } PscIceServer;
 
+/**
+ * psc_ice_server_free:
+ * @server: (nullable) (transfer full): a server, or %NULL
+ *
+ * Frees @server and its strings.
+ */
 void psc_ice_server_free (PscIceServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscIceServer, psc_ice_server_free)
 
@@ -44,7 +64,7 @@ PscIceServer * psc_ice_server_parse (const char *url, GError **error);
  * @servers: (nullable) (element-type PscIceServer): the servers
  *
  * Built once, and shared by every `offer` and `existing_peers` message that hands the
- * servers to a browser (json_node_ref(); see #PscMessage).
+ * servers to a browser (json_node_ref(); see #PscMessage). Called once, at start-up.
  *
  * Returns: (transfer full): an immutable JSON array of RTCIceServer objects (W3C webrtc-pc
  *   §4.2.4), `[{"urls":"turn:host:3478","username":"u","credential":"p"}, …]`, `[]` for none.
@@ -71,12 +91,17 @@ typedef struct {
  * @src: options to copy
  * @dest: (out caller-allocates): where to copy them (the addresses are duplicated, the
  *   servers array referenced: servers are never changed after start-up)
+ *
+ * Copies @src into @dest, which the caller clears with psc_ice_options_clear().
  */
 void psc_ice_options_copy (const PscIceOptions *src, PscIceOptions *dest);
 
 /**
  * psc_ice_options_clear:
- * Frees what @options holds (not @options itself).
+ * @options: the options
+ *
+ * Frees what @options holds (not @options itself) and sets its fields to %NULL, so clearing
+ * twice is safe.
  */
 void psc_ice_options_clear (PscIceOptions *options);
 

@@ -1,13 +1,22 @@
 /* periscope — keyframe policy: when a request for a keyframe reaches the encoder
  * SPDX-License-Identifier: LGPL-2.1-or-later
- *
- * Pure bookkeeping: the caller passes the clock in, holds its own lock around every call,
- * and owns the timer and the GstForceKeyUnit events. Nothing here reads a clock, attaches a
- * source or takes a lock, so the rules can be driven by hand in tests/unit/test-keyframe.c.
  */
 #pragma once
 
 #include <glib.h>
+
+/**
+ * SECTION:psc-keyframe
+ * @title: psc-keyframe
+ * @short_description: keyframe policy: when a request for a keyframe reaches the encoder
+ *
+ * Coalesces and spaces keyframe requests (a viewer joining, PLI/FIR from its RTCP), so a burst
+ * from many viewers costs one keyframe, and one viewer in a loop cannot spend everyone's
+ * bitrate on them. Pure bookkeeping: the caller passes the clock in, holds its own lock around
+ * every call, and owns the timer and the GstForceKeyUnit events. Nothing here reads a clock,
+ * attaches a source or takes a lock, so the rules can be driven by hand in
+ * tests/unit/test-keyframe.c. Used by #PscStream and #PscEncoding, from any thread.
+ */
 
 G_BEGIN_DECLS
 
@@ -16,6 +25,8 @@ G_BEGIN_DECLS
  * @PSC_KEYFRAME_JOIN: a viewer's WebRTC session just connected
  * @PSC_KEYFRAME_PLI: a viewer asked (RTCP PLI or FIR, RFC 4585 §6.3.1, RFC 5104 §4.3.1),
  *   reaching the encoder as an upstream GstForceKeyUnit event from rtpsession
+ *
+ * Why a keyframe is asked for; each is counted apart (#PscKeyframePolicy).
  */
 typedef enum {
   PSC_KEYFRAME_JOIN,
@@ -49,6 +60,8 @@ typedef enum {
  * @PSC_KEYFRAME_COALESCE: drop it: a request already pending, or deferred, covers it
  * @PSC_KEYFRAME_DEFER: drop it for now; call psc_keyframe_policy_deferred_due() after the
  *   delay returned with it
+ *
+ * What psc_keyframe_policy_request() decides for a request.
  */
 typedef enum {
   PSC_KEYFRAME_FORWARD,

@@ -5,6 +5,17 @@
 
 #include <gst/gst.h>
 
+/**
+ * SECTION:psc-launch
+ * @title: psc-launch
+ * @short_description: gst-launch descriptions given by users and presets
+ *
+ * Turns the gst-launch descriptions of --source, --encoder and presets into bins with
+ * GStreamer's own parser, with errors that quote the description (#PSC_CONFIG_ERROR), and
+ * finds the elements of interest in them. Called while streams and encodings are built (main
+ * thread, and the encoder probe).
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -63,8 +74,12 @@ GstElement * psc_launch_parse_source (const char *description, GError **error);
  * @bin: a bin
  * @klass_word: a word of the element factory's klass, e.g. "Encoder", "Source"
  *
- * Returns: (transfer full) (nullable): the first element, depth-first, whose klass contains
- *   @klass_word.
+ * Finds, e.g., the encoder element in a --encoder description, to read its codec.
+ * Elements are visited in gst_bin_iterate_sorted() order (sinks first), and a child bin
+ * that does not match is searched before the next sibling.
+ *
+ * Returns: (transfer full) (nullable): the first element whose factory's klass contains
+ *   @klass_word (a substring match: "Source" also matches "Video/Source"), or %NULL.
  */
 GstElement * psc_launch_find_element (GstBin *bin, const char *klass_word);
 

@@ -8,6 +8,16 @@
 #include "psc-signalling.h"
 #include "psc-whep.h"
 
+/**
+ * SECTION:psc-metrics
+ * @title: psc-metrics
+ * @short_description: /metrics in the Prometheus text exposition format
+ *
+ * Counters and gauges of the streams, encoders, viewers, signalling, WHEP and HTTP
+ * connections, rendered on request for Prometheus. Main context only; it reads what the other
+ * modules count, and changes nothing. docs/protocol.md lists the families.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -28,7 +38,7 @@ char * psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, Psc
 
 /**
  * psc_metrics_add_handler:
- * @server: the SoupServer
+ * @server: the #SoupServer to add the handler to
  * @registry: a reference is taken
  * @signalling: a reference is taken
  * @whep: (nullable): a reference is taken

@@ -6,6 +6,17 @@
 #include <gst/gst.h>
 #include "psc-codec.h"
 
+/**
+ * SECTION:psc-payloader
+ * @title: psc-payloader
+ * @short_description: RTP payloaders, and the caps webrtcbin turns into the SDP offer
+ *
+ * Makes the RTP payloader of a codec, set up for WebRTC (MTU, SPS/PPS in band, a whole
+ * access unit per push), and derives the H.264 profile-level-id periscope announces. Used when
+ * an encoding (the shared payloader) or a WHEP viewer's branch is built, on the main thread;
+ * the payloader's probe runs on its streaming thread.
+ */
+
 G_BEGIN_DECLS
 
 /**

@@ -1,12 +1,21 @@
 /* periscope — the signalling protocol: JSON text messages <-> PscMessage
  * SPDX-License-Identifier: LGPL-2.1-or-later
- *
- * Pure data: no GStreamer, no network. docs/protocol.md describes every message.
  */
 #pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+
+/**
+ * SECTION:psc-protocol
+ * @title: psc-protocol
+ * @short_description: the signalling protocol: JSON text messages to and from #PscMessage
+ *
+ * Parses, validates and serialises the WebSocket signalling messages (offer, answer,
+ * ice_candidate, peer_joined, peer_left, existing_peers, error) and names the error codes a
+ * peer is told. Pure data: no GStreamer, no network; any thread, and a libFuzzer target
+ * (tests/fuzz). docs/protocol.md describes every message.
+ */
 
 G_BEGIN_DECLS
 
@@ -22,42 +31,79 @@ G_BEGIN_DECLS
 /**
  * PSC_PROTOCOL_MAX_ID_LENGTH:
  *
- * Longest peer or room id, in bytes. Ids are `[A-Za-z0-9_.-]+`.
+ * Longest peer or room id, in bytes. Ids are `[A-Za-z0-9_.-]+` (psc_protocol_id_is_valid()).
  */
 #define PSC_PROTOCOL_MAX_ID_LENGTH 64
 
+/**
+ * PSC_PROTOCOL_ERROR:
+ *
+ * The error domain of the signalling protocol: what a peer sent, or what it is told went wrong. Codes are #PscProtocolError.
+ */
 #define PSC_PROTOCOL_ERROR (psc_protocol_error_quark ())
+
+/**
+ * psc_protocol_error_quark:
+ *
+ * The quark behind #PSC_PROTOCOL_ERROR.
+ *
+ * Returns: the error domain's quark.
+ */
 GQuark psc_protocol_error_quark (void);
 
 /**
  * PscProtocolError:
+ * @PSC_PROTOCOL_ERROR_TOO_LARGE: "too_large": over #PSC_PROTOCOL_MAX_MESSAGE_SIZE
+ * @PSC_PROTOCOL_ERROR_INVALID_JSON: "invalid_json": not JSON, or not a JSON object
+ * @PSC_PROTOCOL_ERROR_UNKNOWN_TYPE: "unknown_type": `type` names no message
+ * @PSC_PROTOCOL_ERROR_MISSING_FIELD: "missing_field": a required field is absent
+ * @PSC_PROTOCOL_ERROR_INVALID_FIELD: "invalid_field": a field has the wrong JSON type or value
+ * @PSC_PROTOCOL_ERROR_UNKNOWN_PEER: "unknown_peer": target_peer_id is not in the room
+ * @PSC_PROTOCOL_ERROR_BAD_STATE: "bad_state": message not valid now (e.g. candidate before
+ *   answer)
+ * @PSC_PROTOCOL_ERROR_BAD_SDP: "bad_sdp": the SDP could not be parsed or applied
+ * @PSC_PROTOCOL_ERROR_PEER_ID_TAKEN: "peer_id_taken": another peer in the room has this id
+ * @PSC_PROTOCOL_ERROR_TIMEOUT: "timeout": the WebRTC session did not connect in time, or a
+ *   connected viewer went silent
+ * @PSC_PROTOCOL_ERROR_STREAM_FAILED: "stream_failed": the camera pipeline failed
+ * @PSC_PROTOCOL_ERROR_TOO_MANY_PEERS: "too_many_peers": the viewer or peer limit is reached
+ * @PSC_PROTOCOL_ERROR_RATE_LIMITED: "rate_limited": the peer sent more than its budget
+ * @PSC_PROTOCOL_ERROR_INTERNAL: "internal": anything else
+ * @PSC_PROTOCOL_ERROR_CONNECTION_FAILED: "connection_failed": ICE found no path, or DTLS
+ *   failed
+ * @PSC_PROTOCOL_ERROR_SESSION_ENDED: "session_ended": the viewer ended the WebRTC session
+ *   (RTCP BYE)
+ * @PSC_PROTOCOL_ERROR_NO_COMMON_CODEC: "no_common_codec": the viewer decodes no codec the
+ *   stream can send
  *
- * Errors a peer is told about in an `error` message. Each has a stable wire name
- * (psc_protocol_error_to_string()), the `code` field of the message.
+ * The codes of #PSC_PROTOCOL_ERROR: errors a peer is told about in an `error` message. Each
+ * has a stable wire name (psc_protocol_error_to_string()), the `code` field of the message.
  */
 typedef enum {
-  PSC_PROTOCOL_ERROR_TOO_LARGE,      /* "too_large": over PSC_PROTOCOL_MAX_MESSAGE_SIZE */
-  PSC_PROTOCOL_ERROR_INVALID_JSON,   /* "invalid_json": not JSON, or not a JSON object */
-  PSC_PROTOCOL_ERROR_UNKNOWN_TYPE,   /* "unknown_type": `type` names no message */
-  PSC_PROTOCOL_ERROR_MISSING_FIELD,  /* "missing_field": a required field is absent */
-  PSC_PROTOCOL_ERROR_INVALID_FIELD,  /* "invalid_field": a field has the wrong JSON type or value */
-  PSC_PROTOCOL_ERROR_UNKNOWN_PEER,   /* "unknown_peer": target_peer_id is not in the room */
-  PSC_PROTOCOL_ERROR_BAD_STATE,      /* "bad_state": message not valid now (e.g. candidate before answer) */
-  PSC_PROTOCOL_ERROR_BAD_SDP,        /* "bad_sdp": the SDP could not be parsed or applied */
-  PSC_PROTOCOL_ERROR_PEER_ID_TAKEN,  /* "peer_id_taken": another peer in the room has this id */
-  PSC_PROTOCOL_ERROR_TIMEOUT,        /* "timeout": the WebRTC session did not connect in time */
-  PSC_PROTOCOL_ERROR_STREAM_FAILED,  /* "stream_failed": the camera pipeline failed */
-  PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, /* "too_many_peers": the viewer or peer limit is reached */
-  PSC_PROTOCOL_ERROR_RATE_LIMITED,   /* "rate_limited": the peer sent more than its budget */
-  PSC_PROTOCOL_ERROR_INTERNAL,       /* "internal": anything else */
-  PSC_PROTOCOL_ERROR_CONNECTION_FAILED, /* "connection_failed": ICE found no path, or DTLS failed */
-  PSC_PROTOCOL_ERROR_SESSION_ENDED,  /* "session_ended": the viewer ended the WebRTC session (RTCP BYE) */
-  PSC_PROTOCOL_ERROR_NO_COMMON_CODEC, /* "no_common_codec": the viewer decodes no codec the stream can send */
+  PSC_PROTOCOL_ERROR_TOO_LARGE,
+  PSC_PROTOCOL_ERROR_INVALID_JSON,
+  PSC_PROTOCOL_ERROR_UNKNOWN_TYPE,
+  PSC_PROTOCOL_ERROR_MISSING_FIELD,
+  PSC_PROTOCOL_ERROR_INVALID_FIELD,
+  PSC_PROTOCOL_ERROR_UNKNOWN_PEER,
+  PSC_PROTOCOL_ERROR_BAD_STATE,
+  PSC_PROTOCOL_ERROR_BAD_SDP,
+  PSC_PROTOCOL_ERROR_PEER_ID_TAKEN,
+  PSC_PROTOCOL_ERROR_TIMEOUT,
+  PSC_PROTOCOL_ERROR_STREAM_FAILED,
+  PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
+  PSC_PROTOCOL_ERROR_RATE_LIMITED,
+  PSC_PROTOCOL_ERROR_INTERNAL,
+  PSC_PROTOCOL_ERROR_CONNECTION_FAILED,
+  PSC_PROTOCOL_ERROR_SESSION_ENDED,
+  PSC_PROTOCOL_ERROR_NO_COMMON_CODEC,
 } PscProtocolError;
 
 /**
  * psc_protocol_error_to_string:
  * @code: an error code
+ *
+ * The `code` field of an `error` message (docs/protocol.md, "Errors").
  *
  * Returns: (transfer none): the wire name of @code, e.g. "missing_field".
  */
@@ -65,6 +111,14 @@ const char * psc_protocol_error_to_string (PscProtocolError code);
 
 /**
  * PscMessageType:
+ * @PSC_MESSAGE_OFFER: "offer": an SDP offer (the camera's to a browser), relayed between peers
+ * @PSC_MESSAGE_ANSWER: "answer": an SDP answer to an offer
+ * @PSC_MESSAGE_ICE_CANDIDATE: "ice_candidate": a trickled ICE candidate, or end-of-candidates
+ * @PSC_MESSAGE_PEER_JOINED: "peer_joined": a peer joined the receiver's room
+ * @PSC_MESSAGE_PEER_LEFT: "peer_left": a peer left the receiver's room
+ * @PSC_MESSAGE_EXISTING_PEERS: "existing_peers": sent to a peer when it joins: its id, the
+ *   room, the peers already there, the ICE servers
+ * @PSC_MESSAGE_ERROR: "error": what went wrong, sent by the server only
  *
  * The `type` of a signalling message. The names are those of the room/peer signalling
  * servers periscope grew from (offer, answer, ice_candidate, peer_joined, peer_left,
@@ -83,6 +137,8 @@ typedef enum {
 /**
  * psc_message_type_to_string:
  * @type: a message type
+ *
+ * The `type` field of a message as it goes on the wire.
  *
  * Returns: (transfer none): the wire name, e.g. "ice_candidate".
  */
@@ -131,7 +187,9 @@ typedef struct {
  * psc_message_new:
  * @type: the message type
  *
- * Returns: (transfer full): an empty message of @type.
+ * A message to fill in and send (psc_message_to_json()).
+ *
+ * Returns: (transfer full): an empty message of @type; free with psc_message_free().
  */
 PscMessage * psc_message_new (PscMessageType type);
 
@@ -139,11 +197,20 @@ PscMessage * psc_message_new (PscMessageType type);
  * psc_message_new_error:
  * @code: what went wrong
  * @message: a sentence for a human, saying what was wrong and, where it helps, what to do
+ *   (copied)
  *
- * Returns: (transfer full): an `error` message.
+ * An `error` message with @code's wire name (psc_protocol_error_to_string()).
+ *
+ * Returns: (transfer full): an `error` message; free with psc_message_free().
  */
 PscMessage * psc_message_new_error (PscProtocolError code, const char *message);
 
+/**
+ * psc_message_free:
+ * @message: (nullable) (transfer full): a message, or %NULL
+ *
+ * Frees @message, its strings, and its reference to @ice_servers.
+ */
 void psc_message_free (PscMessage *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscMessage, psc_message_free)
 
@@ -167,15 +234,21 @@ PscMessage * psc_message_parse (const char *data, gsize length, GError **error);
  * psc_message_to_json:
  * @message: a message
  *
+ * Serialises the fields @message's type carries (docs/protocol.md); %NULL strings are left
+ * out.
+ *
  * Returns: (transfer full): @message as compact JSON text.
  */
 char * psc_message_to_json (const PscMessage *message);
 
 /**
  * psc_protocol_id_is_valid:
- * @id: a peer or room id from the wire
+ * @id: (nullable): a peer or room id from the wire or a URL path
  *
- * Returns: %TRUE if @id is usable as a peer or room id.
+ * The one rule for ids: 1 to #PSC_PROTOCOL_MAX_ID_LENGTH bytes of `[A-Za-z0-9_.-]`, so an id
+ * is safe in a URL path, an element name and a log line.
+ *
+ * Returns: %TRUE if @id is usable as a peer or room id; %FALSE for %NULL.
  */
 gboolean psc_protocol_id_is_valid (const char *id);
 

@@ -6,22 +6,61 @@
 #include <glib-object.h>
 #include "psc-stream.h"
 
+/**
+ * SECTION:psc-registry
+ * @title: psc-registry
+ * @short_description: the streams a daemon serves, and the viewer limit over all of them
+ *
+ * #PscRegistry holds the daemon's streams by id; every module that serves viewers (signalling,
+ * WHEP, the REST API, metrics) finds its streams there, and checks --max-viewers there, once for
+ * every kind of viewer. Main thread only.
+ */
+
 G_BEGIN_DECLS
 
+/**
+ * PSC_REGISTRY_ERROR:
+ *
+ * The error domain of the registry: a stream that does not exist, the viewer limit. Codes are #PscRegistryError.
+ */
 #define PSC_REGISTRY_ERROR (psc_registry_error_quark ())
+
+/**
+ * psc_registry_error_quark:
+ *
+ * The quark behind #PSC_REGISTRY_ERROR.
+ *
+ * Returns: the error domain's quark.
+ */
 GQuark psc_registry_error_quark (void);
 
 /**
  * PscRegistryError:
  * @PSC_REGISTRY_ERROR_NO_STREAM: no stream has the id asked for
  * @PSC_REGISTRY_ERROR_VIEWER_LIMIT: the viewer limit (--max-viewers) is reached
+ *
+ * The codes of #PSC_REGISTRY_ERROR.
  */
 typedef enum {
   PSC_REGISTRY_ERROR_NO_STREAM,
   PSC_REGISTRY_ERROR_VIEWER_LIMIT,
 } PscRegistryError;
 
+/**
+ * PSC_TYPE_REGISTRY:
+ *
+ * The #GType of #PscRegistry.
+ */
 #define PSC_TYPE_REGISTRY (psc_registry_get_type ())
+
+/**
+ * PscRegistry:
+ *
+ * The streams of a daemon (psc_registry_new()); an opaque GObject, main thread only.
+ *
+ * Its one signal, `stream-added` (@registry, the #PscStream just added), is emitted on the main
+ * context by psc_registry_add_stream(); signalling makes the stream's room then.
+ */
 G_DECLARE_FINAL_TYPE (PscRegistry, psc_registry, PSC, REGISTRY, GObject)
 
 /**
@@ -41,7 +80,7 @@ PscRegistry * psc_registry_new (guint max_viewers);
  * @registry: the registry
  * @stream: a stream whose id no stream in @registry has (a reference is taken)
  *
- * Adds @stream and emits #PscRegistry::stream-added. The first stream added is the default
+ * Adds @stream and emits the `stream-added` signal (#PscRegistry). The first stream added is the default
  * one (`/ws` without a room).
  */
 void          psc_registry_add_stream (PscRegistry *registry, PscStream *stream);
@@ -49,9 +88,11 @@ void          psc_registry_add_stream (PscRegistry *registry, PscStream *stream)
 /**
  * psc_registry_lookup:
  * @registry: the registry
- * @id: a stream id
+ * @id: (nullable): a stream id
  *
- * Returns: (transfer none) (nullable): the stream with @id, or %NULL.
+ * Finds a stream by id (also its room's name).
+ *
+ * Returns: (transfer none) (nullable): the stream with @id, or %NULL (also for a %NULL @id).
  */
 PscStream *   psc_registry_lookup (PscRegistry *registry, const char *id);
 
@@ -70,18 +111,30 @@ PscStream *   psc_registry_lookup_checked (PscRegistry *registry, const char *id
 
 /**
  * psc_registry_get_streams:
+ * @registry: the registry
+ *
+ * For listings (the REST API, metrics); do not change the array.
+ *
  * Returns: (transfer none) (element-type PscStream): the streams in the order added.
  */
 GPtrArray *   psc_registry_get_streams (PscRegistry *registry);
 
 /**
  * psc_registry_get_default_stream:
+ * @registry: the registry
+ *
+ * The stream of `/ws` without a room, and of psc_signalling_get_default_room().
+ *
  * Returns: (transfer none) (nullable): the first stream added, or %NULL while there is none.
  */
 PscStream *   psc_registry_get_default_stream (PscRegistry *registry);
 
 /**
  * psc_registry_count_viewers:
+ * @registry: the registry
+ *
+ * The count psc_registry_check_viewer_limit() compares with the limit.
+ *
  * Returns: the viewers of every stream now, WebSocket and WHEP alike: the branches attached
  *   to the streams (#PscStreamStats.viewers).
  */

@@ -6,9 +6,33 @@
 #include <gst/sdp/sdp.h>
 #include "psc-codec.h"
 
+/**
+ * SECTION:psc-sdp
+ * @title: psc-sdp
+ * @short_description: checking a viewer's SDP against our offer, and choosing a codec from its offer
+ *
+ * What periscope checks in SDP from the network before webrtcbin sees it: that it parses,
+ * that an answer fits our offer, that a WHEP offer is complete, and which codec to send a WHEP
+ * viewer. Pure data over #GstSDPMessage, any thread; errors are #PSC_SDP_ERROR, which
+ * signalling and WHEP translate to their wire codes.
+ */
+
 G_BEGIN_DECLS
 
+/**
+ * PSC_SDP_ERROR:
+ *
+ * The error domain of SDP checks: what is wrong with a viewer's offer or answer. Codes are #PscSdpError.
+ */
 #define PSC_SDP_ERROR (psc_sdp_error_quark ())
+
+/**
+ * psc_sdp_error_quark:
+ *
+ * The quark behind #PSC_SDP_ERROR.
+ *
+ * Returns: the error domain's quark.
+ */
 GQuark psc_sdp_error_quark (void);
 
 /**
@@ -37,6 +61,9 @@ typedef enum {
  * @length: its length in bytes
  * @what: what it is, for the message ("the offer", "the answer")
  * @error: PSC_SDP_ERROR_INVALID if @text is empty or not SDP (no "v=" line)
+ *
+ * gst_sdp_message_parse_buffer() made safe for text from the network: an empty buffer is an
+ * error here, not a GLib critical.
  *
  * Returns: (transfer full): the parsed message, or %NULL with @error set.
  */
@@ -87,6 +114,8 @@ gboolean psc_sdp_check_offer (const GstSDPMessage *offer, GError **error);
  * @payload_type: its payload type in the offer
  * @profile_level_id: (nullable): for H.264, the offer's profile-level-id, to answer with
  * @mid: (nullable): the offer's mid for the video m-line
+ *
+ * What psc_sdp_choose_codec() chose from a WHEP offer. Clear with psc_sdp_codec_choice_clear().
  */
 typedef struct {
   PscCodec codec;
@@ -95,6 +124,12 @@ typedef struct {
   char *mid;
 } PscSdpCodecChoice;
 
+/**
+ * psc_sdp_codec_choice_clear:
+ * @choice: a choice
+ *
+ * Frees the strings @choice holds (not @choice itself) and sets them to %NULL.
+ */
 void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
 
 /**

@@ -5,6 +5,16 @@
 
 #include <gst/gst.h>
 
+/**
+ * SECTION:psc-sendpath
+ * @title: psc-sendpath
+ * @short_description: a viewer's send path inside webrtcbin: one frame, one buffer list, to the socket
+ *
+ * Works around GStreamer 1.22's webrtcbin splitting every RTP buffer list into single packets
+ * at its FEC encoder, so that a frame reaches libnice in one sendmmsg. Called by #PscViewer on
+ * the main context when a viewer connects, before media flows.
+ */
+
 G_BEGIN_DECLS
 
 /**

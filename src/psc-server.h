@@ -9,9 +9,34 @@
 #include "psc-signalling.h"
 #include "psc-whep.h"
 
+/**
+ * SECTION:psc-server
+ * @title: psc-server
+ * @short_description: the one HTTP server: viewer page, WebSocket signalling, WHEP, API, metrics
+ *
+ * #PscServer owns the process's one #SoupServer: it routes the page, WebSocket upgrades (to
+ * #PscSignalling), WHEP, the REST API and /metrics, and puts every connection under the policy
+ * of #PscConnections. Main context only.
+ */
+
 G_BEGIN_DECLS
 
+/**
+ * PSC_TYPE_SERVER:
+ *
+ * The #GType of #PscServer.
+ */
 #define PSC_TYPE_SERVER (psc_server_get_type ())
+
+/**
+ * PscServer:
+ *
+ * The HTTP server (psc_server_new()); an opaque GObject, main context only.
+ *
+ * Its one signal, `listener-failed` (@server, the #GError of #PscConnections' signal of the same
+ * name), is emitted on the main context when the server can no longer accept connections; the
+ * daemon then exits with status 69 so that its supervisor restarts it.
+ */
 G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
 
 /**
@@ -29,7 +54,7 @@ G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
  * Every connection passes the policy of psc_connections_new(): the default limits
  * (psc_connections_limits_init(), at the time of this call), request bodies up to
  * #PSC_WHEP_MAX_OFFER under /whep and #PSC_CONNECTIONS_MAX_BODY elsewhere.
- * #PscServer::listener-failed says when the server can no longer accept connections.
+ * The `listener-failed` signal (#PscServer) says when the server can no longer accept connections.
  *
  * Returns: (transfer full): a server, not listening yet.
  */
@@ -51,12 +76,20 @@ gboolean    psc_server_listen (PscServer *server, const char *address, guint por
 
 /**
  * psc_server_get_connections:
+ * @server: the server
+ *
+ * For /metrics, and tests that change the limits (psc_connections_set_limits()).
+ *
  * Returns: (transfer none): the server's connection policy (limits, counters).
  */
 PscConnections * psc_server_get_connections (PscServer *server);
 
 /**
  * psc_server_get_port:
+ * @server: the server
+ *
+ * The port of the first listening socket.
+ *
  * Returns: the TCP port listened on (useful after asking for port 0), or 0.
  */
 guint       psc_server_get_port (PscServer *server);
@@ -65,6 +98,8 @@ guint       psc_server_get_port (PscServer *server);
  * psc_server_get_page_urls:
  * @server: a listening server
  * @address: (nullable): the address given to psc_server_listen()
+ *
+ * What the daemon prints at start-up for a person to open.
  *
  * Returns: (transfer full): the URLs a person can open: the bound address, or when bound to
  *   every interface, localhost and each interface address found by libnice.

@@ -8,9 +8,33 @@
 #include "psc-registry.h"
 #include "psc-viewer.h"
 
+/**
+ * SECTION:psc-signalling
+ * @title: psc-signalling
+ * @short_description: rooms and peers over WebSocket: the camera's offer, relays between browsers
+ *
+ * #PscSignalling runs the WebSocket signalling of docs/protocol.md: a room per stream, whose
+ * camera peer offers the stream to every browser that joins (a #PscViewer each), and relay
+ * rooms where browsers exchange messages among themselves; with per-peer limits on message
+ * size, rate and unsent bytes. Its errors reach peers through psc_signalling_error_code().
+ * Main context only.
+ */
+
 G_BEGIN_DECLS
 
+/**
+ * PSC_TYPE_SIGNALLING:
+ *
+ * The #GType of #PscSignalling.
+ */
 #define PSC_TYPE_SIGNALLING (psc_signalling_get_type ())
+
+/**
+ * PscSignalling:
+ *
+ * The rooms and their WebSocket peers (psc_signalling_new()); an opaque GObject, main context
+ * only.
+ */
 G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
 
 /**
@@ -19,7 +43,7 @@ G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
  * Largest WebSocket message, in bytes, however many frames it comes in: a client that sends
  * more (plus %PSC_WEBSOCKET_SLACK of frame headers) without finishing a message is closed with
  * 1009 "message too big" (RFC 6455 §7.4.1; psc_websocket_add_handler()). Messages between
- * PSC_PROTOCOL_MAX_MESSAGE_SIZE and this get an `error` reply and the connection goes on.
+ * #PSC_PROTOCOL_MAX_MESSAGE_SIZE and this get an `error` reply and the connection goes on.
  */
 #define PSC_SIGNALLING_MAX_FRAME (1024 * 1024)
 
@@ -39,6 +63,8 @@ G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
  * @room: its room
  * @joined_at: when it joined, µs since the Unix epoch
  * @viewer: (nullable): its WebRTC session with the camera, if any (a reference)
+ *
+ * One peer, as psc_signalling_list_peers() lists it. Free with psc_peer_info_free().
  */
 typedef struct {
   char *peer_id;
@@ -47,6 +73,12 @@ typedef struct {
   PscViewer *viewer;
 } PscPeerInfo;
 
+/**
+ * psc_peer_info_free:
+ * @info: (nullable) (transfer full): a peer's info, or %NULL
+ *
+ * Frees @info, its strings and its reference to the viewer.
+ */
 void psc_peer_info_free (PscPeerInfo *info);
 
 /**
@@ -57,6 +89,8 @@ void psc_peer_info_free (PscPeerInfo *info);
  * @protocol_errors_total: `error` messages sent to peers
  * @refused_total: peers refused (limits, taken ids) or closed for exceeding a limit (their
  *   budget, the message size, the unsent bytes)
+ *
+ * What signalling counts, for /metrics (psc_signalling_get_counters()).
  */
 typedef struct {
   guint websocket_sessions;
@@ -87,12 +121,19 @@ PscProtocolError psc_signalling_error_code (const GError *error);
  *   to every peer that joins
  * @options: settings for the viewers it creates; copied
  *
+ * Rooms are made for the streams already in @registry and for each one added later. Main
+ * context only.
+ *
  * Returns: (transfer full): signalling with a room per stream of @registry.
  */
 PscSignalling * psc_signalling_new (PscRegistry *registry, const PscViewerOptions *options);
 
 /**
  * psc_signalling_get_default_room:
+ * @signalling: the signalling
+ *
+ * The room a peer joins on `/ws` without a room in the path.
+ *
  * Returns: (transfer none) (nullable): the id of the default stream's room, for `/ws`.
  */
 const char *    psc_signalling_get_default_room (PscSignalling *signalling);
@@ -123,26 +164,36 @@ void            psc_signalling_accept (PscSignalling *signalling, const char *ro
  * @signalling: the signalling
  * @room_id: (nullable): one room, or %NULL for every room
  *
- * Returns: (transfer full) (element-type PscPeerInfo) (nullable): the peers in joining
- *   order, or %NULL if @room_id names no room.
+ * For the REST API's peers listing.
+ *
+ * Returns: (transfer full) (element-type PscPeerInfo) (nullable): the peers of each room in
+ *   joining order (the rooms in no particular order), or %NULL if @room_id names no room.
  */
 GPtrArray *     psc_signalling_list_peers (PscSignalling *signalling, const char *room_id);
 
 /**
  * psc_signalling_get_peer_count:
+ * @signalling: the signalling
+ *
+ * Also what psc_signalling_shutdown()'s caller waits on.
+ *
  * Returns: the peers connected now, over every room.
  */
 guint           psc_signalling_get_peer_count (PscSignalling *signalling);
 
 /**
  * psc_signalling_get_counters:
+ * @signalling: the signalling
  * @counters: (out caller-allocates): the counters since start
+ *
+ * Fills @counters, for /metrics.
  */
 void            psc_signalling_get_counters (PscSignalling *signalling,
     PscSignallingCounters *counters);
 
 /**
  * psc_signalling_shutdown:
+ * @signalling: the signalling
  *
  * Stops every viewer and closes every WebSocket with 1001 "going away" (RFC 6455 §7.4.1),
  * so pages know to reconnect. The closes complete asynchronously: keep the main loop running

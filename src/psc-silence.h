@@ -1,13 +1,21 @@
 /* periscope — when a connected viewer counts as silent: no RTCP for too long
  * SPDX-License-Identifier: LGPL-2.1-or-later
- *
- * Pure bookkeeping, like psc-keyframe: the caller passes the monotonic clock in, holds its
- * own lock around every call and owns the timer, so the rule can be driven by hand in
- * tests/unit/test-silence.c without waiting ten seconds.
  */
 #pragma once
 
 #include <glib.h>
+
+/**
+ * SECTION:psc-silence
+ * @title: psc-silence
+ * @short_description: when a connected viewer counts as silent: no RTCP for too long
+ *
+ * A connected viewer whose RTCP stops (its network or player is gone) is ended
+ * (PSC_VIEWER_ERROR_SILENT); a pause of the daemon itself is not held against it. Pure
+ * bookkeeping, like psc-keyframe: the caller passes the monotonic clock in, holds its own lock
+ * around every call and owns the timer, so the rule can be driven by hand in
+ * tests/unit/test-silence.c without waiting ten seconds.
+ */
 
 G_BEGIN_DECLS
 
@@ -29,21 +37,29 @@ typedef struct {
 
 /**
  * psc_silence_watch_init:
+ * @watch: (out caller-allocates): the watch
  * @silence_us: silence that ends a viewer, µs (> 0)
  * @period_us: the period of the caller's check timer, µs (> 0)
  * @now_us: the monotonic clock now, µs: the window starts here
+ *
+ * Starts the window (when the viewer connects).
  */
 void     psc_silence_watch_init (PscSilenceWatch *watch, gint64 silence_us, gint64 period_us,
     gint64 now_us);
 
 /**
  * psc_silence_watch_heard:
+ * @watch: the watch
  * @now_us: the monotonic clock when RTCP arrived, µs
+ *
+ * RTCP arrived from the viewer: the window starts again at @now_us (never earlier than it
+ * already did).
  */
 void     psc_silence_watch_heard (PscSilenceWatch *watch, gint64 now_us);
 
 /**
  * psc_silence_watch_check:
+ * @watch: the watch
  * @now_us: the monotonic clock now, µs
  *
  * The timer's check. Silence is measured against the timer's own runs: when this check

@@ -6,6 +6,17 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+/**
+ * SECTION:psc-snapshot
+ * @title: psc-snapshot
+ * @short_description: snapshots: the next raw frame of a stream as JPEG
+ *
+ * A #PscSnapshot answers snapshot requests of one stream (psc_stream_snapshot_async()): it
+ * takes the next raw frame with a one-shot pad probe and has GStreamer convert it to JPEG, with
+ * one frame, probe and timeout for every request waiting at the time. Main context, but for
+ * the probe, which runs on the streaming thread.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -41,7 +52,9 @@ typedef void (*PscSnapshotDoneFunc) (gpointer user_data);
  *   psc_snapshot_free()
  * @user_data: for @done
  *
- * Returns: (transfer full): the snapshots, none waiting.
+ * Made once per stream, on its main context; nothing is probed until psc_snapshot_take().
+ *
+ * Returns: (transfer full): the snapshots, none waiting; free with psc_snapshot_free().
  */
 PscSnapshot * psc_snapshot_new (GstPad *raw_pad, const char *stream_id, GMainContext *context,
     PscSnapshotDoneFunc done, gpointer user_data);
@@ -61,6 +74,9 @@ void          psc_snapshot_take (PscSnapshot *snapshot, GTask *task);
 
 /**
  * psc_snapshot_is_waiting:
+ * @snapshot: the snapshots
+ *
+ * The stream keeps its capture running while this is %TRUE.
  *
  * Returns: %TRUE while a snapshot waits for its frame or its JPEG.
  */

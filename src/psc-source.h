@@ -6,6 +6,16 @@
 #include <gst/gst.h>
 #include "psc-config.h"
 
+/**
+ * SECTION:psc-source
+ * @title: psc-source
+ * @short_description: which video source a stream captures from, and why
+ *
+ * Chooses the gst-launch description of the capture from the configuration, or the first
+ * camera found, or a test pattern, and says why to the operator; --list-devices prints the
+ * cameras. Start-up, main thread.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -14,6 +24,8 @@ G_BEGIN_DECLS
  * @PSC_SOURCE_DEVICE: --device
  * @PSC_SOURCE_CAMERA: the first V4L2 camera GstDeviceMonitor found
  * @PSC_SOURCE_TEST_PATTERN: no camera: the live test pattern of the "test" preset
+ *
+ * How psc_source_select() found the source.
  */
 typedef enum {
   PSC_SOURCE_DESCRIPTION,
@@ -28,6 +40,8 @@ typedef enum {
  * @description: gst-launch description of the source chain (its last element's src pad
  *   is the raw or decodable video output)
  * @reason: a sentence for the operator saying which source and why
+ *
+ * The source a stream captures from. Free with psc_source_choice_free().
  */
 typedef struct {
   PscSourceKind kind;
@@ -35,6 +49,12 @@ typedef struct {
   char *reason;
 } PscSourceChoice;
 
+/**
+ * psc_source_choice_free:
+ * @choice: (nullable) (transfer full): a choice, or %NULL
+ *
+ * Frees @choice and its strings.
+ */
 void psc_source_choice_free (PscSourceChoice *choice);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscSourceChoice, psc_source_choice_free)
 

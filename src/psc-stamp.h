@@ -6,6 +6,17 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+/**
+ * SECTION:psc-stamp
+ * @title: psc-stamp
+ * @short_description: the latency stamp: the capture time, drawn into the frame as a bar code
+ *
+ * With --latency-stamp, every captured frame carries its wall-clock capture time as a row of
+ * black and white cells that survives encoding; the benchmark's page reads it back and
+ * subtracts it from the time it displays the frame (bench/, docs/performance.md). The probe runs
+ * on the capture's streaming thread; the rest is pure and runs anywhere.
+ */
+
 G_BEGIN_DECLS
 
 /**

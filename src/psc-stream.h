@@ -10,6 +10,19 @@
 #include "psc-keyframe.h"   /* PscKeyframeReason */
 #include "psc-source.h"
 
+/**
+ * SECTION:psc-stream
+ * @title: psc-stream
+ * @short_description: one camera, one encoder per codec, every viewer: the shared media pipeline
+ *
+ * A #PscStream is one capture in one pipeline: the source, scaled and rated, into a raw tee;
+ * an encoder per codec started by its first viewer and stopped after its last (#PscEncoding);
+ * the viewers' branches attached to and detached from the running pipeline; keyframe requests,
+ * snapshots, counters. The capture is released when nothing needs frames. Main thread for
+ * attach, detach and state changes; keyframe requests and counters from any thread.
+ * docs/architecture.md draws the pipeline.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -20,7 +33,25 @@ G_BEGIN_DECLS
  */
 #define PSC_STREAM_RELEASE_DELAY_S 3
 
+/**
+ * PSC_TYPE_STREAM:
+ *
+ * The #GType of #PscStream.
+ */
 #define PSC_TYPE_STREAM (psc_stream_get_type ())
+
+/**
+ * PscStream:
+ *
+ * One shared media pipeline (psc_stream_new()); an opaque GObject. Its signals, all emitted
+ * on the main context that called psc_stream_start():
+ * - `error` (@stream, a #GError naming the element, with a hint): the shared pipeline failed
+ *   (camera unplugged, encoder error) or its source ended; every viewer is affected;
+ * - `branch-error` (@stream, the branch #GstElement, a #GError): an element inside one
+ *   attached branch failed (e.g. DTLS); only that viewer is affected;
+ * - `encoder-started` (@stream, the #PscCodec as a guint, the encoder's factory name): a
+ *   codec's first viewer arrived and its encoder started.
+ */
 G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
 
 /**
@@ -36,6 +67,8 @@ G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
  * @viewers: branches attached now
  * @rtp_packets_sent: RTP packets payloaded for viewers, over all of them
  * @rtp_bytes_sent: their size in bytes (before SRTP)
+ *
+ * A stream's counters (psc_stream_get_stats()); all but @viewers only ever grow.
  */
 typedef struct {
   guint64 frames_captured;
@@ -110,7 +143,7 @@ PscStream * psc_stream_new (const char *id, const PscSourceChoice *source,
  * Sets the pipeline to PLAYING and waits (blocking, on the calling thread, before the main
  * loop runs) until the first raw frame reaches the raw tee — after scaling and rate, before
  * any encoder: none runs until a viewer comes — so a camera that cannot be opened is
- * reported at start-up. Afterwards errors are reported by the #PscStream::error signal on the
+ * reported at start-up. Afterwards errors are reported by the `error` signal (#PscStream) on the
  * thread-default main context of the caller (a bus watch added here).
  *
  * Unless the config said always_on (--always-on), the capture is then released — the
@@ -123,6 +156,7 @@ gboolean    psc_stream_start (PscStream *stream, guint timeout_ms, GError **erro
 
 /**
  * psc_stream_stop:
+ * @stream: the stream
  *
  * Removes the bus watch and the release timer and sets the pipeline to NULL, detaching
  * nothing: call after the viewers are gone.
@@ -148,7 +182,7 @@ void        psc_stream_stop (PscStream *stream);
  *
  * Resumes the capture if it was released, adds @branch to the running pipeline and links it
  * to a new pad of @codec's tee, starting that encoder if it is not running
- * (#PscStream::encoder-started); the other branches do not notice. On failure @branch is not
+ * (the `encoder-started` signal of #PscStream); the other branches do not notice. On failure @branch is not
  * in the pipeline, and an encoder started for it is stopped again. Main thread only.
  *
  * Right after linking — as soon as the tee is between two buffers, so that only one thread
@@ -218,6 +252,13 @@ void        psc_stream_snapshot_async (PscStream *stream, GAsyncReadyCallback ca
 
 /**
  * psc_stream_snapshot_finish:
+ * @stream: the stream
+ * @result: the result given to the callback of psc_stream_snapshot_async()
+ * @error: G_IO_ERROR_TIMED_OUT when no frame came within #PSC_SNAPSHOT_TIMEOUT_MS, or the
+ *   error of gst_video_convert_sample_async() (or of the pipeline that could not resume)
+ *
+ * Completes psc_stream_snapshot_async(). Main context.
+ *
  * Returns: (transfer full): the JPEG, or %NULL with @error set.
  */
 GBytes *    psc_stream_snapshot_finish (PscStream *stream, GAsyncResult *result,
@@ -233,16 +274,32 @@ GBytes *    psc_stream_snapshot_finish (PscStream *stream, GAsyncResult *result,
  */
 void        psc_stream_count_sent (PscStream *stream, guint packets, gsize bytes);
 
+/**
+ * psc_stream_get_id:
+ * @stream: the stream
+ *
+ * Any thread: the id never changes.
+ *
+ * Returns: (transfer none): the stream's id, also its room's name and its camera's peer id.
+ */
 const char * psc_stream_get_id (PscStream *stream);
 
 /**
  * psc_stream_get_info:
+ * @stream: the stream
+ *
+ * For the REST API and the start-up message.
+ *
  * Returns: (transfer none): what the stream is.
  */
 const PscStreamInfo * psc_stream_get_info (PscStream *stream);
 
 /**
  * psc_stream_is_playing:
+ * @stream: the stream
+ *
+ * What /healthz reports. Any thread.
+ *
  * Returns: %TRUE while the stream is healthy: it has reported no error, and its pipeline is
  *   PLAYING or its capture released for want of viewers.
  */
@@ -250,6 +307,10 @@ gboolean     psc_stream_is_playing (PscStream *stream);
 
 /**
  * psc_stream_is_capturing:
+ * @stream: the stream
+ *
+ * Whether the camera is open now. Any thread.
+ *
  * Returns: %TRUE while frames are being captured; %FALSE while the capture is released
  *   (nobody watching) or the stream has failed.
  */
@@ -257,32 +318,63 @@ gboolean     psc_stream_is_capturing (PscStream *stream);
 
 /**
  * psc_stream_get_state_name:
+ * @stream: the stream
+ *
+ * The `state` of a stream in the REST API and /healthz.
+ *
  * Returns: (transfer none): "playing", "idle" (healthy, capture released) or "failed", as
  *   the REST API reports it.
  */
 const char * psc_stream_get_state_name (PscStream *stream);
+
+/**
+ * psc_stream_get_codec:
+ * @stream: the stream
+ *
+ * Any thread.
+ *
+ * Returns: the default codec: the one WebSocket viewers get (psc_stream_new()).
+ */
 PscCodec     psc_stream_get_codec (PscStream *stream);
 
 /**
  * psc_stream_get_encoder:
+ * @stream: the stream
+ * @codec: a codec
+ *
+ * What psc_stream_new() was given for @codec; it tells WHEP which codecs it can offer.
+ *
  * Returns: (transfer none) (nullable): the encoder the stream uses for @codec, if any.
  */
 const PscEncoderChoice * psc_stream_get_encoder (PscStream *stream, PscCodec codec);
 
 /**
  * psc_stream_is_encoding:
+ * @stream: the stream
+ * @codec: a codec
+ *
+ * Any thread (takes the stream's lock).
+ *
  * Returns: whether @codec's encoder is running now (it has viewers).
  */
 gboolean     psc_stream_is_encoding (PscStream *stream, PscCodec codec);
 
 /**
  * psc_stream_get_encoder_name:
+ * @stream: the stream
+ *
+ * The same as the @encoder of psc_stream_get_info().
+ *
  * Returns: (transfer none): the default codec's encoder factory name, e.g. "x264enc".
  */
 const char * psc_stream_get_encoder_name (PscStream *stream);
 
 /**
  * psc_stream_get_pipeline:
+ * @stream: the stream
+ *
+ * Do not change its state or its elements: the stream owns them.
+ *
  * Returns: (transfer none): the pipeline, for inspection (tests, dot dumps).
  */
 GstElement * psc_stream_get_pipeline (PscStream *stream);
@@ -291,6 +383,8 @@ GstElement * psc_stream_get_pipeline (PscStream *stream);
  * psc_stream_get_stats:
  * @stream: the stream
  * @stats: (out caller-allocates): counters since start
+ *
+ * Fills @stats, for the REST API and /metrics. Any thread.
  */
 void         psc_stream_get_stats (PscStream *stream, PscStreamStats *stats);
 

@@ -122,6 +122,9 @@ psc_viewer_class_init (PscViewerClass *klass)
    * PscViewer::offer:
    * @viewer: the viewer
    * @sdp: the SDP offer to send to the viewer
+   *
+   * Offerer only: webrtcbin made the offer; the viewer is now awaiting its answer
+   * (psc_viewer_set_answer()). Emitted on the main context.
    */
   signals[SIGNAL_OFFER] = g_signal_new ("offer", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
       0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
@@ -129,6 +132,9 @@ psc_viewer_class_init (PscViewerClass *klass)
    * PscViewer::answer:
    * @viewer: the viewer
    * @sdp: the complete SDP answer, ICE candidates included (answerer mode)
+   *
+   * Answerer only: the answer is set and ICE gathering is complete, so @sdp carries every
+   * local candidate (WHEP answers in one response). Emitted on the main context.
    */
   signals[SIGNAL_ANSWER] = g_signal_new ("answer", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
@@ -137,12 +143,16 @@ psc_viewer_class_init (PscViewerClass *klass)
    * @viewer: the viewer
    * @sdp_mline_index: the m-line
    * @candidate: a local candidate ("candidate:…") to trickle to the viewer
+   *
+   * webrtcbin gathered a local candidate. Emitted on the main context.
    */
   signals[SIGNAL_ICE_CANDIDATE] = g_signal_new ("ice-candidate", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
   /**
    * PscViewer::connected:
-   * ICE and DTLS are up; media flows, starting with a keyframe.
+   * @viewer: the viewer
+   *
+   * ICE and DTLS are up; media flows, starting with a keyframe. Emitted on the main context.
    */
   signals[SIGNAL_CONNECTED] = g_signal_new ("connected", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -151,7 +161,8 @@ psc_viewer_class_init (PscViewerClass *klass)
    * @viewer: the viewer
    * @error: why, a #PscViewerError
    *
-   * The session is over; the owner should stop and drop the viewer.
+   * The session is over; the owner should stop and drop the viewer. Emitted on the main
+   * context.
    */
   signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);

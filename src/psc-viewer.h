@@ -8,12 +8,58 @@
 #include "psc-sdp.h"
 #include "psc-stream.h"
 
+/**
+ * SECTION:psc-viewer
+ * @title: psc-viewer
+ * @short_description: one viewer: a queue [! payloader] ! webrtcbin branch on a shared stream
+ *
+ * A #PscViewer is one WebRTC session with one browser or player: its branch attached to a
+ * #PscStream, the SDP exchange as offerer (WebSocket signalling) or answerer (WHEP), ICE, the
+ * connect timeout, the RTCP silence check and statistics. It knows nothing of the wire: its
+ * outcomes are signals and #PSC_VIEWER_ERROR codes, which signalling and WHEP translate. Main
+ * context only; webrtcbin's callbacks hand their work over to it (psc_defer()).
+ */
+
 G_BEGIN_DECLS
 
+/**
+ * PSC_TYPE_VIEWER:
+ *
+ * The #GType of #PscViewer.
+ */
 #define PSC_TYPE_VIEWER (psc_viewer_get_type ())
+
+/**
+ * PscViewer:
+ *
+ * One viewer's WebRTC session (psc_viewer_new()); an opaque GObject. Its signals, all emitted
+ * on the main context, never after psc_viewer_stop():
+ * - `offer` (@viewer, the SDP offer text): offerer only, the offer to send to the viewer;
+ * - `answer` (@viewer, the SDP answer text with every local candidate): answerer only, when
+ *   ICE gathering is complete;
+ * - `ice-candidate` (@viewer, the m-line index as a guint, a "candidate:…" line): a local
+ *   candidate to trickle to the viewer;
+ * - `connected` (@viewer): ICE and DTLS are up; media flows, starting with a keyframe;
+ * - `failed` (@viewer, a #GError of #PSC_VIEWER_ERROR or an SDP error): the session is over;
+ *   the owner stops and drops the viewer.
+ */
 G_DECLARE_FINAL_TYPE (PscViewer, psc_viewer, PSC, VIEWER, GObject)
 
+/**
+ * PSC_VIEWER_ERROR:
+ *
+ * The error domain of viewers: why a viewer failed or refused a call. Codes are
+ * #PscViewerError.
+ */
 #define PSC_VIEWER_ERROR (psc_viewer_error_quark ())
+
+/**
+ * psc_viewer_error_quark:
+ *
+ * The quark behind #PSC_VIEWER_ERROR.
+ *
+ * Returns: the error domain's quark.
+ */
 GQuark psc_viewer_error_quark (void);
 
 /**
@@ -54,6 +100,8 @@ typedef enum {
  *   WebSocket signalling); candidates are trickled both ways
  * @PSC_VIEWER_ANSWERER: the viewer offers and periscope answers with every candidate in the
  *   answer (WHEP, draft-ietf-wish-whep §4.1); the viewer may trickle its own
+ *
+ * Who makes the SDP offer in a viewer's session.
  */
 typedef enum {
   PSC_VIEWER_OFFERER,
@@ -65,11 +113,13 @@ typedef enum {
  * @PSC_VIEWER_NEW: not started
  * @PSC_VIEWER_NEGOTIATING: branch attached; periscope is making its SDP (the offer, or the
  *   answer with ICE gathering)
- * @PSC_VIEWER_AWAITING_ANSWER: offerer: the offer was handed out (#PscViewer::offer), the
+ * @PSC_VIEWER_AWAITING_ANSWER: offerer: the offer was handed out (the `offer` signal), the
  *   viewer's answer has not come yet
  * @PSC_VIEWER_CONNECTING: the SDP exchange is complete; ICE and DTLS are connecting
  * @PSC_VIEWER_CONNECTED: media flows to the viewer
  * @PSC_VIEWER_CLOSED: stopped or failed; the branch is gone or going
+ *
+ * Where a viewer's session stands (psc_viewer_get_state()).
  */
 typedef enum {
   PSC_VIEWER_NEW,
@@ -82,6 +132,10 @@ typedef enum {
 
 /**
  * psc_viewer_state_to_string:
+ * @state: a state
+ *
+ * The `state` of a viewer in the REST API.
+ *
  * Returns: (transfer none): the state's name as the REST API reports it: "new",
  *   "negotiating", "awaiting_answer", "connecting", "connected", "closed".
  */
@@ -92,6 +146,8 @@ const char * psc_viewer_state_to_string (PscViewerState state);
  * @ice: ICE settings: the addresses to gather on, STUN/TURN servers (copied)
  * @connect_timeout_s: seconds from start to connected before the viewer fails with
  *   PSC_VIEWER_ERROR_CONNECT_TIMEOUT
+ *
+ * Settings every viewer of a signalling or WHEP endpoint shares (from #PscConfig).
  */
 typedef struct {
   PscIceOptions ice;
@@ -123,7 +179,7 @@ typedef struct {
  * @stats: its statistics
  * @user_data: closure
  *
- * Called on the main context.
+ * The callback of psc_viewer_get_stats_async(), called once, on the main context.
  */
 typedef void (*PscViewerStatsFunc) (PscViewer *viewer, const PscViewerStats *stats,
     gpointer user_data);
@@ -134,6 +190,9 @@ typedef void (*PscViewerStatsFunc) (PscViewer *viewer, const PscViewerStats *sta
  * @peer_id: the viewer's peer id (names the branch, for logs and dot files)
  * @codec: the codec it receives
  * @options: ICE and timeout settings; copied
+ *
+ * A viewer of @stream (a reference is kept), offerer or answerer depending on which of
+ * psc_viewer_start() and psc_viewer_start_answer() starts it. Main thread only.
  *
  * Returns: (transfer full): a viewer; nothing happens until psc_viewer_start().
  */
@@ -168,7 +227,7 @@ gboolean    psc_viewer_start (PscViewer *viewer, GError **error);
  * Answerer (#PSC_VIEWER_ANSWERER): builds the branch like psc_viewer_start(), but with a
  * payloader of its own (`queue ! payloader ! webrtcbin`: the answer must use the offer's
  * payload type), applies @offer once the encoded caps reach webrtcbin, answers, and emits
- * #PscViewer::answer — the SDP with every local candidate — when ICE gathering is complete.
+ * the `answer` signal — the SDP with every local candidate — when ICE gathering is complete.
  * Remote candidates may follow (psc_viewer_add_ice_candidate()). Main thread only.
  *
  * Returns: %TRUE if started; on error nothing is left attached and no signal follows.
@@ -185,7 +244,7 @@ gboolean    psc_viewer_start_answer (PscViewer *viewer, const GstSDPMessage *off
  *   psc_sdp_check_answer())
  *
  * Applies the answer. On error nothing changes and a corrected answer may follow.
- * webrtcbin may still refuse it later: then #PscViewer::failed is emitted.
+ * webrtcbin may still refuse it later: then the `failed` signal is emitted.
  *
  * Returns: %TRUE if the answer was handed to webrtcbin.
  */
@@ -199,6 +258,9 @@ gboolean    psc_viewer_set_answer (PscViewer *viewer, const char *sdp, GError **
  * @error: PSC_VIEWER_ERROR_BAD_STATE before the SDP exchange is complete,
  *   PSC_VIEWER_ERROR_BAD_CANDIDATE for an m-line we did not offer
  *
+ * Hands a remote candidate, trickled by the viewer (WebSocket `ice_candidate`, WHEP PATCH),
+ * to webrtcbin. Main thread only.
+ *
  * Returns: %TRUE if the candidate was handed to webrtcbin.
  */
 gboolean    psc_viewer_add_ice_candidate (PscViewer *viewer, guint sdp_mline_index,
@@ -206,6 +268,7 @@ gboolean    psc_viewer_add_ice_candidate (PscViewer *viewer, guint sdp_mline_ind
 
 /**
  * psc_viewer_stop:
+ * @viewer: the viewer
  *
  * Detaches the branch (see psc_stream_detach()) and emits nothing more. Idempotent.
  * Main thread only.
@@ -235,15 +298,43 @@ void            psc_viewer_get_stats_async (PscViewer *viewer, PscViewerStatsFun
 
 /**
  * psc_viewer_get_started_at:
+ * @viewer: the viewer
+ *
+ * For the REST API, and the order of listings.
+ *
  * Returns: when the viewer started, in µs since the Unix epoch.
  */
 gint64          psc_viewer_get_started_at (PscViewer *viewer);
 
+/**
+ * psc_viewer_get_peer_id:
+ * @viewer: the viewer
+ *
+ * It is part of the name of the viewer's branch (`viewer-N-PEER_ID`, N unique in the process),
+ * for logs and dot files.
+ *
+ * Returns: (transfer none): the peer id given to psc_viewer_new() (a WHEP viewer's is its
+ *   session id).
+ */
 const char *    psc_viewer_get_peer_id (PscViewer *viewer);
+
+/**
+ * psc_viewer_get_state:
+ * @viewer: the viewer
+ *
+ * For the REST API (psc_viewer_state_to_string()) and the owner's checks. Main context.
+ *
+ * Returns: where the session stands now.
+ */
 PscViewerState  psc_viewer_get_state (PscViewer *viewer);
 
 /**
  * psc_viewer_get_role:
+ * @viewer: the viewer
+ *
+ * Set by the call that started it (psc_viewer_start(): offerer, psc_viewer_start_answer():
+ * answerer).
+ *
  * Returns: whether periscope offers or answers in this viewer's session.
  */
 PscViewerRole   psc_viewer_get_role (PscViewer *viewer);

@@ -5,6 +5,17 @@
 
 #include <libsoup/soup.h>
 
+/**
+ * SECTION:psc-websocket
+ * @title: psc-websocket
+ * @short_description: accepting a WebSocket with its limits: message size over fragments, unsent bytes
+ *
+ * WebSocket upgrades on the #SoupServer with what libsoup 3.2 lacks: a bound on a whole
+ * message however many fragments it comes in (closed with 1009), a count of the bytes queued
+ * for a peer and not yet written, and refusals that complete their closing handshake. Used by
+ * #PscServer for signalling; main context only.
+ */
+
 G_BEGIN_DECLS
 
 /**
@@ -75,6 +86,8 @@ guint64     psc_websocket_get_unsent_bytes (SoupWebsocketConnection *connection)
  * psc_websocket_get_received_bytes:
  * @connection: a connection from psc_websocket_add_handler()
  *
+ * Counted below libsoup, on the connection's stream, for signalling's per-peer budget.
+ *
  * Returns: the bytes read from the client since the upgrade, frame headers and control
  *   frames included (what a byte budget should charge: pings cost libsoup a pong each);
  *   0 for another connection.
@@ -84,6 +97,8 @@ guint64     psc_websocket_get_received_bytes (SoupWebsocketConnection *connectio
 /**
  * psc_websocket_is_over_limit:
  * @connection: a connection from psc_websocket_add_handler()
+ *
+ * Tells the owner why the connection closed, to count the refusal.
  *
  * Returns: %TRUE once the connection has been closed with 1009 for sending more than its
  *   message limit (psc_websocket_add_handler()).

@@ -7,14 +7,38 @@
 #include "psc-registry.h"
 #include "psc-viewer.h"
 
+/**
+ * SECTION:psc-whep
+ * @title: psc-whep
+ * @short_description: WHEP (draft-ietf-wish-whep): any standard player pulls a stream over HTTP
+ *
+ * #PscWhep serves the WHEP endpoint: a player POSTs its SDP offer and gets an answer with
+ * every candidate (a #PscViewer in the answerer role), trickles more candidates with PATCH and
+ * ends the session with DELETE. Errors become HTTP statuses in psc_whep_http_status(). Main
+ * context only.
+ */
+
 G_BEGIN_DECLS
 
+/**
+ * PSC_TYPE_WHEP:
+ *
+ * The #GType of #PscWhep.
+ */
 #define PSC_TYPE_WHEP (psc_whep_get_type ())
+
+/**
+ * PscWhep:
+ *
+ * The WHEP endpoint and its sessions (psc_whep_new()); an opaque GObject, main context only.
+ */
 G_DECLARE_FINAL_TYPE (PscWhep, psc_whep, PSC, WHEP, GObject)
 
 /**
  * PSC_WHEP_MAX_OFFER:
- * Largest SDP offer accepted, in bytes (413 beyond).
+ *
+ * Largest SDP offer accepted, in bytes (413 beyond, refused from its Content-Length by
+ * #PscConnections).
  */
 #define PSC_WHEP_MAX_OFFER (64 * 1024)
 
@@ -37,12 +61,16 @@ guint     psc_whep_http_status (const GError *error);
  *   is taken)
  * @options: settings for the viewers (ICE, timeout); copied
  *
+ * An endpoint with no session; psc_whep_add_handlers() serves it. Main context only.
+ *
  * Returns: (transfer full): the WHEP endpoint.
  */
 PscWhep * psc_whep_new (PscRegistry *registry, const PscViewerOptions *options);
 
 /**
  * psc_whep_add_handlers:
+ * @whep: the WHEP endpoint
+ * @server: the #SoupServer to add the handlers to (under `/whep`)
  *
  * Serves, with CORS headers so a player on another origin may call it:
  * - `POST /whep/{stream}` (application/sdp offer) → `201 Created`, the answer with every
@@ -59,21 +87,29 @@ void      psc_whep_add_handlers (PscWhep *whep, SoupServer *server);
 
 /**
  * psc_whep_close_all:
+ * @whep: the WHEP endpoint
  *
- * Ends every session (shutdown).
+ * Ends every session (shutdown): each viewer is stopped and its resource forgotten; the
+ * players are not told (a later PATCH or DELETE gets 404).
  */
 void      psc_whep_close_all (PscWhep *whep);
 
 /**
  * psc_whep_get_session_count:
+ * @whep: the WHEP endpoint
+ *
+ * For /metrics.
+ *
  * Returns: WHEP sessions now.
  */
 guint     psc_whep_get_session_count (PscWhep *whep);
 
 /**
- * psc_whep_list_sessions:
+ * psc_whep_list_viewers:
  * @whep: the WHEP endpoint
- * @stream_id: (nullable): only this stream's sessions
+ * @stream_id: (nullable): only this stream's sessions; %NULL for every stream
+ *
+ * For the REST API's listing of a stream's viewers.
  *
  * Returns: (transfer full) (element-type PscViewer): the WHEP sessions' viewers (a viewer's
  *   peer id is its session id), oldest first.
