@@ -100,6 +100,9 @@ PscCodecSet   psc_codec_set_from_strv  (const char *const *names);
  * psc_codec_set_to_string:
  * @set: a set of codecs
  *
+ * Names the codecs of @set, for messages to a person (the `no_common_codec` error says what
+ * was listed and what the stream has).
+ *
  * Returns: (transfer full): the set's names in #PscCodec order, comma-separated
  *   ("h264,vp8"), or "none" for the empty set; for messages.
  */
