@@ -709,8 +709,10 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
   }
   if (running) {
     /* Errors (a camera that is still not there) come on the bus, as any other time. */
-    ret = gst_element_set_state (bin, GST_STATE_PLAYING);
-    set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
+    /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. */
+    ret = gst_element_set_state (bin, GST_STATE_PAUSED);
+    if (ret != GST_STATE_CHANGE_FAILURE)
+      set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
     if (ret != GST_STATE_CHANGE_NO_PREROLL && ret != GST_STATE_CHANGE_FAILURE) {
       g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
       g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
@@ -720,6 +722,8 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
       GST_INFO_OBJECT (self->pipeline, "%s starts at running time %" GST_TIME_FORMAT,
           GST_ELEMENT_NAME (bin), GST_TIME_ARGS (now));
     }
+    if (ret != GST_STATE_CHANGE_FAILURE)
+      gst_element_set_state (bin, GST_STATE_PLAYING);
   }
   gst_pad_remove_probe (output, block);
   GST_INFO_OBJECT (self->pipeline, "swapped in %s", GST_ELEMENT_NAME (bin));
@@ -748,7 +752,9 @@ make_slate (PscStream *self, const char *reason, GError **error)
   int fps_n = self->info.framerate, fps_d = 1;
   GstElement *bin;
 
-  bin = psc_launch_parse_bin ("the slate", description, error);
+  /* Only the output ghosted: a ghost of textoverlay's text_sink would count as linked, and
+   * textoverlay would wait for text on it before each frame. */
+  bin = gst_parse_bin_from_description (description, FALSE, error);
   if (bin == NULL)
     return NULL;
   if (self->last_caps != NULL) {
@@ -772,6 +778,10 @@ make_slate (PscStream *self, const char *reason, GError **error)
   text = gst_bin_get_by_name (GST_BIN (bin), "slate-text");
   g_object_set (size_filter, "caps", size, NULL);
   g_object_set (caps_filter, "caps", caps, NULL);
+  {
+    g_autoptr (GstPad) output = gst_element_get_static_pad (caps_filter, "src");
+    gst_element_add_pad (bin, gst_ghost_pad_new ("src", output));
+  }
   /* One line, and not markup (textoverlay parses Pango markup). */
   line = g_strdup_printf ("no signal — %s", reason);
   g_strdelimit (line, "\r\n", ' ');
