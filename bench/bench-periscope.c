@@ -55,6 +55,7 @@ periscope_on_message (SoupWebsocketConnection *connection, int type, GBytes *byt
     case PSC_MESSAGE_PEER_JOINED:
     case PSC_MESSAGE_PEER_LEFT:
     case PSC_MESSAGE_ANSWER:
+    case PSC_MESSAGE_STREAM_STATE:
       break;
   }
 }

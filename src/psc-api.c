@@ -154,6 +154,11 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
   add_string (builder, "id", info->id);
   add_string (builder, "source", info->source);
   add_string (builder, "state", psc_stream_get_state_name (stream));
+  {
+    g_autofree char *reason = psc_stream_dup_offline_reason (stream);
+    add_string (builder, "offline_reason", reason);
+  }
+  add_int (builder, "outages", (gint64) stats.outages);
   add_string (builder, "codec", psc_codec_to_string (info->codec));
   add_string (builder, "encoder", info->encoder);
   json_builder_set_member_name (builder, "hardware_encoder");

@@ -323,6 +323,8 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
     { "always-on", 0, 0, G_OPTION_ARG_NONE, &config->always_on,
       "Keep capturing while nobody watches (default: release the camera 3 s after the last "
       "viewer leaves, reopen it for the next)", NULL },
+    { "loop", 0, 0, G_OPTION_ARG_NONE, &config->loop,
+      "Start a source that ends (a file) again at once, instead of going offline", NULL },
     { "latency-stamp", 0, 0, G_OPTION_ARG_NONE, &config->latency_stamp,
       "Draw the capture time into each frame, for the latency benchmark (docs/performance.md)",
       NULL },

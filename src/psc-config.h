@@ -77,6 +77,8 @@ typedef enum {
  * @max_viewers: most viewers at once; each holds a webrtcbin (sockets, threads)
  * @always_on: keep capturing while nobody watches (--always-on); by default the capture
  *   is released a few seconds after the last viewer leaves
+ * @loop: a source that ends starts again at once, without going offline (--loop: a file
+ *   played over and over)
  * @latency_stamp: draw the wall-clock capture time into each frame (--latency-stamp;
  *   psc_stamp_add_probe()), for the benchmark
  * @list_devices: --list-devices was given
@@ -107,6 +109,7 @@ typedef struct {
   int connect_timeout;
   int max_viewers;
   gboolean always_on;
+  gboolean loop;
   gboolean latency_stamp;
   gboolean list_devices;
   gboolean list_encoders;

@@ -149,9 +149,10 @@ psc_daemon_new (const PscConfig *config)
   return self;
 }
 
-/* The camera pipeline failed: the viewers were told (stream_failed). Exit with
- * EX_UNAVAILABLE, so a supervisor (systemd Restart=on-failure) starts periscope afresh and
- * the pages reconnect by themselves. */
+/* The camera pipeline failed outside its source (an encoder): the viewers were told
+ * (stream_failed). Exit with EX_UNAVAILABLE, so a supervisor (systemd Restart=on-failure)
+ * starts periscope afresh and the pages reconnect by themselves. A source that fails or ends
+ * does not come here: the stream goes offline and retries (on_stream_state). */
 static void
 on_stream_error (PscStream *stream, GError *error, gpointer user_data)
 {
@@ -189,6 +190,17 @@ raise_fd_limit (void)
   }
   g_debug ("file descriptor limit: %" G_GUINT64_FORMAT " (hard limit %" G_GUINT64_FORMAT ")",
       (guint64) limit.rlim_cur, (guint64) limit.rlim_max);
+}
+
+/* The source went away (the viewers see the slate, periscope retries) or came back. */
+static void
+on_stream_state (PscStream *stream, guint state, const char *reason, gpointer user_data)
+{
+  if (state == PSC_STREAM_OFFLINE)
+    g_printerr ("periscope: stream %s offline: %s (retrying)\n", psc_stream_get_id (stream),
+        reason);
+  else
+    g_print ("periscope: stream %s live\n", psc_stream_get_id (stream));
 }
 
 /* Encoders run while their codec has viewers; the operator sees them come. */
@@ -246,7 +258,13 @@ start_stream (PscDaemon *self, GError **error)
     g_prefix_error (error, "cannot start stream %s: ", config->stream_id);
     return NULL;
   }
+  if (psc_stream_get_state (stream) == PSC_STREAM_OFFLINE) {
+    g_autofree char *reason = psc_stream_dup_offline_reason (stream);
+    g_printerr ("periscope: stream %s offline: %s (retrying; the page shows a slate "
+        "meanwhile)\n", config->stream_id, reason);
+  }
   g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), self);
+  g_signal_connect (stream, "state-changed", G_CALLBACK (on_stream_state), self);
   g_signal_connect (stream, "encoder-started", G_CALLBACK (on_encoder_started), self);
   return g_steal_pointer (&stream);
 }

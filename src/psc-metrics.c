@@ -54,6 +54,9 @@ psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *w
     { "periscope_rtp_sent_bytes_total", "counter",
       "RTP bytes (before SRTP) sent to the stream's viewers, all viewers together.", NULL,
       G_STRUCT_OFFSET (PscStreamStats, rtp_bytes_sent), FALSE },
+    { "periscope_stream_outages_total", "counter",
+      "Times the stream's source failed or ended and the stream went offline (the slate, "
+      "and retries).", NULL, G_STRUCT_OFFSET (PscStreamStats, outages), FALSE },
     { "periscope_keyframe_requests_coalesced_total", "counter",
       "Keyframe requests folded into one already pending.", NULL,
       G_STRUCT_OFFSET (PscStreamStats, keyframe_requests_coalesced), FALSE },
@@ -63,8 +66,8 @@ psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *w
   PscSignallingCounters counters;
 
   family (out, "periscope_stream_up", "gauge",
-      "1 while the stream is healthy (capturing, or idle with its capture released), 0 when "
-      "it has failed.");
+      "1 while the stream is healthy (live, or idle with its capture released), 0 when "
+      "it is offline (its source failed or ended) or has failed.");
   for (guint i = 0; i < streams->len; i++) {
     PscStream *stream = g_ptr_array_index (streams, i);
     const PscStreamInfo *info = psc_stream_get_info (stream);

@@ -36,6 +36,7 @@ static const char *const type_names[] = {
   [PSC_MESSAGE_PEER_LEFT] = "peer_left",
   [PSC_MESSAGE_EXISTING_PEERS] = "existing_peers",
   [PSC_MESSAGE_ERROR] = "error",
+  [PSC_MESSAGE_STREAM_STATE] = "stream_state",
 };
 
 const char *
@@ -86,6 +87,8 @@ psc_message_free (PscMessage *message)
   g_free (message->error_code);
   g_free (message->error_message);
   g_clear_pointer (&message->ice_servers, json_node_unref);
+  g_free (message->state);
+  g_free (message->reason);
   g_free (message);
 }
 
@@ -371,6 +374,10 @@ psc_message_parse (const char *data, gsize length, GError **error)
       ok = get_string (root, NULL, "code", FALSE, &message->error_code, error) &&
           get_string (root, NULL, "message", TRUE, &message->error_message, error);
       break;
+    case PSC_MESSAGE_STREAM_STATE:
+      ok = get_string (root, NULL, "state", TRUE, &message->state, error) &&
+          get_string (root, NULL, "reason", FALSE, &message->reason, error);
+      break;
   }
   if (!ok)
     return NULL;
@@ -455,6 +462,10 @@ psc_message_to_json (const PscMessage *message)
     case PSC_MESSAGE_ERROR:
       add_string (builder, "code", message->error_code);
       add_string (builder, "message", message->error_message ? message->error_message : "");
+      break;
+    case PSC_MESSAGE_STREAM_STATE:
+      add_string (builder, "state", message->state ? message->state : "");
+      add_string (builder, "reason", message->reason);
       break;
   }
   json_builder_end_object (builder);

@@ -132,6 +132,7 @@ typedef enum {
   PSC_MESSAGE_PEER_LEFT,
   PSC_MESSAGE_EXISTING_PEERS,
   PSC_MESSAGE_ERROR,
+  PSC_MESSAGE_STREAM_STATE,
 } PscMessageType;
 
 /**
@@ -160,6 +161,8 @@ const char * psc_message_type_to_string (PscMessageType type);
  * @peers: (nullable): for existing_peers, the other peers in the room (camera first)
  * @error_code: (nullable): for error, a psc_protocol_error_to_string() name
  * @error_message: (nullable): for error, a sentence for a human
+ * @state: (nullable): for stream_state, the stream's state ("live" or "offline")
+ * @reason: (nullable): for stream_state when offline, why, in one line for a human
  * @ice_servers: (nullable): for offer and existing_peers, a JSON array of RTCIceServer
  *   objects to hand to the browser's RTCPeerConnection; a reference, released by
  *   psc_message_free(). The server sets a json_node_ref() of the one array
@@ -181,6 +184,8 @@ typedef struct {
   char *error_code;
   char *error_message;
   JsonNode *ice_servers;
+  char *state;
+  char *reason;
 } PscMessage;
 
 /**

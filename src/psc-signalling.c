@@ -53,6 +53,7 @@ struct _Room {
   char *id;
   PscStream *stream;            /* nullable: a relay room */
   gulong stream_error_handler;
+  gulong stream_state_handler;
   GHashTable *peers;            /* id -> Peer*, owned */
   GPtrArray *order;             /* Peer*, in joining order, not owned */
 };
@@ -81,6 +82,8 @@ room_free (Room *room)
 {
   if (room->stream_error_handler != 0)
     g_signal_handler_disconnect (room->stream, room->stream_error_handler);
+  if (room->stream_state_handler != 0)
+    g_signal_handler_disconnect (room->stream, room->stream_state_handler);
   g_clear_object (&room->stream);
   g_ptr_array_unref (room->order);
   g_hash_table_unref (room->peers);
@@ -587,6 +590,26 @@ on_stream_error (PscStream *stream, GError *error, gpointer user_data)
   broadcast (room, NULL, message);
 }
 
+/* The stream's source went away or came back: the page says so (its video shows the
+ * slate meanwhile, on the same connection). */
+static PscMessage *
+stream_state_message (PscStreamState state, const char *reason)
+{
+  PscMessage *message = psc_message_new (PSC_MESSAGE_STREAM_STATE);
+
+  message->state = g_strdup (psc_supervisor_state_to_string (state));
+  message->reason = g_strdup (reason);
+  return message;
+}
+
+static void
+on_stream_state (PscStream *stream, guint state, const char *reason, gpointer user_data)
+{
+  g_autoptr (PscMessage) message = stream_state_message (state, reason);
+
+  broadcast (user_data, NULL, message);
+}
+
 /* The room of a stream, whose camera peer offers it to every peer that joins. */
 static void
 add_stream_room (PscSignalling *self, PscStream *stream)
@@ -595,6 +618,8 @@ add_stream_room (PscSignalling *self, PscStream *stream)
 
   room->stream_error_handler = g_signal_connect (stream, "error",
       G_CALLBACK (on_stream_error), room);
+  room->stream_state_handler = g_signal_connect (stream, "state-changed",
+      G_CALLBACK (on_stream_state), room);
   g_hash_table_replace (self->rooms, room->id, room);
 }
 
@@ -741,6 +766,11 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   welcome->peers = g_strv_builder_end (others);
   welcome->ice_servers = json_node_ref (self->ice_servers);
   send_message (peer, welcome);
+  if (room->stream != NULL && psc_stream_get_state (room->stream) == PSC_STREAM_OFFLINE) {
+    g_autofree char *reason = psc_stream_dup_offline_reason (room->stream);
+    g_autoptr (PscMessage) offline = stream_state_message (PSC_STREAM_OFFLINE, reason);
+    send_message (peer, offline);
+  }
   broadcast_membership (room, peer, PSC_MESSAGE_PEER_JOINED);
   GST_INFO ("peer %s joined room %s", peer->id, room->id);
 

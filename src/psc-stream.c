@@ -14,6 +14,7 @@
 #include "psc-launch.h"
 #include "psc-snapshot.h"
 #include "psc-stamp.h"
+#include "psc-supervisor.h"
 
 #include <gio/gio.h>
 #include <gst/video/video.h>
@@ -54,9 +55,17 @@ struct _PscStream {
   GObject parent;
 
   PscStreamInfo info;
-  gboolean failed;              /* main context: an error or EOS was reported */
+  gboolean failed;              /* main context: an error outside the source was reported */
   GstElement *pipeline;
-  GstElement *pace;             /* the source's clocksync (PSC_LAUNCH_SOURCE_PACE) */
+  GstElement *source_bin;       /* main context: the source, a retry of it, or the slate */
+  gboolean on_slate;            /* main context: source_bin is the "no signal" slate */
+  GstElement *videoscale;       /* what the source bin feeds */
+  GstCaps *last_caps;           /* main context: what the source gave videoscale last */
+  gboolean loop;                /* --loop: a source that ends starts again at once */
+  guint attempt_timeout_ms;     /* how long a (re)started source has for its first frame */
+  guint retry_timer;            /* main context: the next attempt, while offline */
+  guint attempt_timer;          /* main context: a started source's first-frame deadline */
+  gboolean retry_on_resume;     /* main context: an attempt came due while released */
   GstElement *raw_tee;
   PscEncoderChoice *encoders[PSC_CODEC_COUNT];  /* nullable: no working encoder */
   guint encodings_started;      /* for unique bin names */
@@ -75,6 +84,8 @@ struct _PscStream {
   gsize rtp_packets_sent;
   gsize rtp_bytes_sent;
   gboolean first_frame;
+  PscSupervisor supervisor;
+  char *offline_reason;         /* nullable: why the stream is offline */
 };
 
 G_DEFINE_FINAL_TYPE (PscStream, psc_stream, G_TYPE_OBJECT)
@@ -85,6 +96,7 @@ enum {
   SIGNAL_ERROR,
   SIGNAL_BRANCH_ERROR,
   SIGNAL_ENCODER_STARTED,
+  SIGNAL_STATE_CHANGED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -105,6 +117,8 @@ psc_stream_finalize (GObject *object)
   if (self->bus_watch != 0)
     g_source_remove (self->bus_watch);
   g_clear_handle_id (&self->release_timer, g_source_remove);
+  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  g_clear_handle_id (&self->attempt_timer, g_source_remove);
   if (self->pipeline != NULL)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
@@ -115,7 +129,10 @@ psc_stream_finalize (GObject *object)
   g_clear_pointer (&self->detaching, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, psc_snapshot_free);
   g_clear_object (&self->raw_tee);
-  g_clear_object (&self->pace);
+  g_clear_object (&self->source_bin);
+  g_clear_object (&self->videoscale);
+  g_clear_pointer (&self->last_caps, gst_caps_unref);
+  g_free (self->offline_reason);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->info.id);
@@ -138,8 +155,9 @@ psc_stream_class_init (PscStreamClass *klass)
    * @stream: the stream
    * @error: what failed, with the element and a hint in its message
    *
-   * The shared pipeline failed (camera unplugged, encoder error) or its source ended: every
-   * viewer is affected. Emitted on the main context.
+   * The shared pipeline failed outside its source (an encoder error): every viewer is
+   * affected. A source that fails or ends does not emit this: the stream goes offline
+   * (#PscStream::state-changed). Emitted on the main context.
    */
   signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
       0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
@@ -166,6 +184,18 @@ psc_stream_class_init (PscStreamClass *klass)
    */
   signals[SIGNAL_ENCODER_STARTED] = g_signal_new ("encoder-started", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+
+  /**
+   * PscStream::state-changed:
+   * @stream: the stream
+   * @state: the new state (a #PscStreamState)
+   * @reason: (nullable): why it is offline; %NULL when live
+   *
+   * The source failed or ended (offline: viewers see the slate) or is back (live). Main
+   * context.
+   */
+  signals[SIGNAL_STATE_CHANGED] = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
 }
 
 static void
@@ -175,32 +205,89 @@ psc_stream_init (PscStream *self)
   self->branches = g_hash_table_new_full (NULL, NULL, gst_object_unref,
       (GDestroyNotify) branch_link_free);
   self->detaching = g_hash_table_new_full (NULL, NULL, gst_object_unref, NULL);
+  psc_supervisor_init (&self->supervisor);
 }
 
-/* Main context. */
-static gboolean
-report_end_of_stream (gpointer user_data)
-{
-  PscStream *self = user_data;
-  g_autoptr (GError) error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-      "stream %s: the source ended (end of stream)", self->info.id);
+static void on_source_ended (PscStream *self, GstElement *bin);
+static void on_source_live (PscStream *self, GstElement *bin);
 
-  self->failed = TRUE;
-  g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
+/* A source bin's news, on its way from its streaming thread to the main context. */
+typedef struct {
+  PscStream *stream;
+  GstElement *bin;
+  gboolean ended;               /* EOS; else its first frame */
+} SourceNews;
+
+static void
+source_news_free (SourceNews *news)
+{
+  g_object_unref (news->stream);
+  gst_object_unref (news->bin);
+  g_free (news);
+}
+
+/* Main context: the news may be about a bin swapped out meanwhile; then it is ignored. */
+static gboolean
+deliver_source_news (gpointer user_data)
+{
+  SourceNews *news = user_data;
+
+  if (news->ended)
+    on_source_ended (news->stream, news->bin);
+  else
+    on_source_live (news->stream, news->bin);
   return G_SOURCE_REMOVE;
 }
 
-/* Streaming thread. A live source never ends; one that does (a file, a camera that went
- * away) is a failure. The bus never says so: a bin posts EOS when all its sinks have, and
- * with no viewer there is no sink. */
-static GstPadProbeReturn
-on_raw_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+static void
+post_source_news (PscStream *self, GstPad *output, gboolean ended)
 {
-  PscStream *self = user_data;
+  SourceNews *news = g_new0 (SourceNews, 1);
 
-  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
-    psc_defer (self->context, report_end_of_stream, g_object_ref (self), g_object_unref);
-  return GST_PAD_PROBE_OK;
+  news->stream = g_object_ref (self);
+  news->bin = GST_ELEMENT (gst_pad_get_parent (output));
+  news->ended = ended;
+  psc_defer (self->context, deliver_source_news, news, (GDestroyNotify) source_news_free);
+}
+
+/* Streaming thread, on the source bin's output. A live source never ends; one that does (a
+ * file, a camera that went away) makes the stream offline (or, with --loop, starts again).
+ * The EOS goes no further: downstream of here nothing ends, the encoders and the viewers'
+ * webrtcbins stay up for the slate and the retries. (The bus never says so anyway: a bin
+ * posts EOS when all its sinks have, and with no viewer there is no sink.) */
+static GstPadProbeReturn
+on_source_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  post_source_news (user_data, pad, TRUE);
+  return GST_PAD_PROBE_DROP;
+}
+
+/* Streaming thread: a source's first frame; the stream is live (again). */
+static GstPadProbeReturn
+on_source_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  post_source_news (user_data, pad, FALSE);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Main context: @bin joins the pipeline, linked to videoscale, its output watched. */
+static gboolean
+add_source_bin (PscStream *self, GstElement *bin, gboolean slate, GError **error)
+{
+  g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->videoscale, "sink");
+
+  gst_bin_add (GST_BIN (self->pipeline), bin);
+  if (!psc_element_link_pads (output, sink, error))
+    return FALSE;
+  g_set_object (&self->source_bin, bin);
+  self->on_slate = slate;
+  gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_event, self, NULL);
+  if (!slate)
+    gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER, on_source_buffer, self, NULL);
+  return TRUE;
 }
 
 /* Streaming thread: the capture delivers. */
@@ -361,7 +448,7 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
 {
   g_autoptr (PscStream) self = NULL;
   g_autoptr (GstCaps) raw_caps = NULL;
-  GstElement *source_bin, *previous = NULL, *capsfilter, *videorate, *raw_tee;
+  GstElement *source_bin, *previous = NULL, *capsfilter, *videorate, *raw_tee, *videoscale;
   g_autoptr (GstPad) raw_tee_sink = NULL;
   g_autoptr (GstPad) raw_pad = NULL;
   GstBin *bin;
@@ -420,10 +507,16 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   if (source_bin == NULL)
     return NULL;
   gst_element_set_name (source_bin, "source");
-  self->pace = gst_bin_get_by_name (GST_BIN (source_bin), PSC_LAUNCH_SOURCE_PACE);
-  if (!psc_element_add_chain (bin, &previous, source_bin, error) ||
-      !psc_element_add_chain (bin, &previous, psc_element_make ("videoscale", NULL, error),
-          error))
+  self->loop = config->loop;
+  /* The source bin is swapped for the slate and back (go_offline(), try_source()): it
+   * links to videoscale by itself, outside the chain. */
+  videoscale = psc_element_make ("videoscale", NULL, error);
+  if (!psc_element_add_chain (bin, &previous, videoscale, error)) {
+    gst_object_unref (gst_object_ref_sink (source_bin));
+    return NULL;
+  }
+  self->videoscale = gst_object_ref (videoscale);
+  if (!add_source_bin (self, source_bin, FALSE, error))
     return NULL;
   /* A live source is never slower than asked; only ever drop frames, never duplicate. */
   videorate = psc_element_make ("videorate", NULL, error);
@@ -456,8 +549,6 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   self->snapshot = psc_snapshot_new (raw_pad, id, self->context, on_snapshots_done, self);
   raw_tee_sink = gst_element_get_static_pad (self->raw_tee, "sink");
   gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_raw_buffer, self, NULL);
-  gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_raw_event, self,
-      NULL);
   if (config->latency_stamp) {
     /* Ahead of videorate, which pushes each frame on while it still holds a reference of its
      * own: here the frame is still writable, so stamping it copies nothing (1.4 MB a frame at
@@ -470,13 +561,14 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
 
 typedef enum {
   SOURCE_STREAM,        /* an element of the shared pipeline */
+  SOURCE_CAPTURE,       /* inside the source bin (not the slate): the stream goes offline */
   SOURCE_BRANCH,        /* inside an attached branch */
   SOURCE_GONE,          /* inside a branch being detached, or no longer in the pipeline */
 } ErrorSource;
 
 /* Where an element that posted an error sits: walks up to the pipeline's direct child.
- * Errors a branch posts while it is being torn down (or queued on the bus before) concern
- * nobody. Lock held. */
+ * Errors a branch posts while it is being torn down (or queued on the bus before), or a
+ * source bin swapped out since, concern nobody. Lock held. */
 static ErrorSource
 classify_error_source (PscStream *self, GstObject *object, GstElement **branch)
 {
@@ -489,6 +581,8 @@ classify_error_source (PscStream *self, GstObject *object, GstElement **branch)
         *branch = GST_ELEMENT (g_steal_pointer (&current));
         return SOURCE_BRANCH;
       }
+      if (current == GST_OBJECT (self->source_bin) && !self->on_slate)
+        return SOURCE_CAPTURE;
       return g_hash_table_contains (self->detaching, current) ? SOURCE_GONE : SOURCE_STREAM;
     }
     g_clear_object (&current);
@@ -519,6 +613,309 @@ describe_error (GstMessage *message)
   return described;
 }
 
+/* One line for the slate, the page and the API: the element and what it said. */
+static char *
+describe_source_error (GstMessage *message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) described = describe_error (message);   /* logs the whole story */
+  char *reason;
+
+  gst_message_parse_error (message, &error, NULL);
+  reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
+  g_strdelimit (reason, "\r\n", ' ');
+  return reason;
+}
+
+/* ---- Offline: the slate, and retrying the source (psc-supervisor) ---- */
+
+static guint
+add_timeout (PscStream *self, guint ms, GSourceFunc callback)
+{
+  GSource *source = g_timeout_source_new (ms);
+  guint id;
+
+  g_source_set_callback (source, callback, self, NULL);
+  id = g_source_attach (source, self->context);
+  g_source_unref (source);
+  return id;
+}
+
+/* The pipeline's running time now: where a source that counts from 0 must start. */
+static GstClockTime
+running_time (PscStream *self)
+{
+  g_autoptr (GstClock) clock = gst_element_get_clock (self->pipeline);
+  GstClockTime now, base = gst_element_get_base_time (self->pipeline);
+
+  if (clock == NULL)
+    return 0;
+  now = gst_clock_get_time (clock);
+  return now > base ? now - base : 0;
+}
+
+/* A source bin's clocksync paces a source that is not live to the clock; a live one's frames
+ * are on time already, and it is left unpaced. */
+static void
+set_pacing (PscStream *self, GstElement *bin, gboolean live)
+{
+  g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
+
+  if (pace == NULL)
+    return;
+  GST_INFO_OBJECT (self->pipeline, "the source is %s", live ? "live" :
+      "not live: paced at its own rate");
+  g_object_set (pace, "sync", !live, NULL);
+}
+
+static GstPadProbeReturn
+hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return GST_PAD_PROBE_OK;
+}
+
+/* Main context. Swaps the source bin for @bin (floating): the old one is set to NULL,
+ * unlinked and removed (its streaming thread has stopped when set_state() returns), @bin is
+ * added, linked to videoscale's sink and brought up with the pipeline. A source added to a
+ * running pipeline that is live (a camera, rtspsrc, the slate's videotestsrc is-live)
+ * timestamps in running time already; one that is not (a file) starts its segment at 0 and
+ * would be all late: its frames are shifted to the running time now (a pad offset on its
+ * clocksync's sink, ahead of the pacing, so the pacing waits on the shifted times). The two
+ * are told apart by the state change's NO_PREROLL (live) while the bin's output is held by a
+ * blocking probe, so no frame passes before the offset is set. */
+static gboolean
+swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
+{
+  g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
+  GstStateChangeReturn ret;
+  gboolean running;
+  gulong block;
+
+  if (self->source_bin != NULL) {
+    GstElement *old = g_steal_pointer (&self->source_bin);
+    gst_element_set_locked_state (old, TRUE);
+    gst_element_set_state (old, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self->pipeline), old);
+    GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (old));
+    gst_object_unref (old);
+  }
+  running = !self->released && GST_STATE_TARGET (self->pipeline) == GST_STATE_PLAYING;
+  block = gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, NULL, NULL);
+  if (!add_source_bin (self, bin, slate, error)) {
+    gst_pad_remove_probe (output, block);
+    gst_element_set_state (bin, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self->pipeline), bin);
+    return FALSE;
+  }
+  if (running) {
+    /* Errors (a camera that is still not there) come on the bus, as any other time. */
+    /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. */
+    ret = gst_element_set_state (bin, GST_STATE_PAUSED);
+    if (ret != GST_STATE_CHANGE_FAILURE)
+      set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
+    if (ret != GST_STATE_CHANGE_NO_PREROLL && ret != GST_STATE_CHANGE_FAILURE) {
+      g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
+      g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
+      GstClockTime now = running_time (self);
+      if (pace_sink != NULL)
+        gst_pad_set_offset (pace_sink, (gint64) now);
+      GST_INFO_OBJECT (self->pipeline, "%s starts at running time %" GST_TIME_FORMAT,
+          GST_ELEMENT_NAME (bin), GST_TIME_ARGS (now));
+    }
+    if (ret != GST_STATE_CHANGE_FAILURE)
+      gst_element_set_state (bin, GST_STATE_PLAYING);
+  }
+  gst_pad_remove_probe (output, block);
+  GST_INFO_OBJECT (self->pipeline, "swapped in %s", GST_ELEMENT_NAME (bin));
+  return TRUE;
+}
+
+/* The slate: black at the source's last caps (so nothing downstream renegotiates: the
+ * encoders and the viewers' webrtcbins carry on), "no signal — @reason" and the time. */
+static GstElement *
+make_slate (PscStream *self, const char *reason, GError **error)
+{
+  static const char description[] =
+      "videotestsrc is-live=true pattern=black ! capsfilter name=slate-size ! "
+      "textoverlay name=slate-text valignment=center halignment=center wrap-mode=none "
+      "font-desc=\"Sans 12\" ! clockoverlay valignment=bottom halignment=center "
+      "time-format=\"%Y-%m-%d %H:%M:%S\" font-desc=\"Sans 10\" ! videoconvert ! "
+      "capsfilter name=slate-caps";
+  g_autoptr (GstCaps) size = NULL;
+  g_autoptr (GstCaps) caps = NULL;
+  g_autoptr (GstElement) size_filter = NULL;
+  g_autoptr (GstElement) caps_filter = NULL;
+  g_autoptr (GstElement) text = NULL;
+  g_autofree char *markup = NULL;
+  g_autofree char *line = NULL;
+  int width = self->info.width, height = self->info.height;
+  int fps_n = self->info.framerate, fps_d = 1;
+  GstElement *bin;
+
+  /* Only the output ghosted: a ghost of textoverlay's text_sink would count as linked, and
+   * textoverlay would wait for text on it before each frame. */
+  bin = gst_parse_bin_from_description (description, FALSE, error);
+  if (bin == NULL)
+    return NULL;
+  if (self->last_caps != NULL) {
+    GstStructure *s = gst_caps_get_structure (self->last_caps, 0);
+    gst_structure_get_int (s, "width", &width);
+    gst_structure_get_int (s, "height", &height);
+    if (!gst_structure_get_fraction (s, "framerate", &fps_n, &fps_d) || fps_n <= 0) {
+      fps_n = self->info.framerate;
+      fps_d = 1;
+    }
+    caps = gst_caps_copy (self->last_caps);
+  } else {
+    caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
+        "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
+        "framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
+  }
+  size = gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT, width,
+      "height", G_TYPE_INT, height, "framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
+  size_filter = gst_bin_get_by_name (GST_BIN (bin), "slate-size");
+  caps_filter = gst_bin_get_by_name (GST_BIN (bin), "slate-caps");
+  text = gst_bin_get_by_name (GST_BIN (bin), "slate-text");
+  g_object_set (size_filter, "caps", size, NULL);
+  g_object_set (caps_filter, "caps", caps, NULL);
+  {
+    g_autoptr (GstPad) output = gst_element_get_static_pad (caps_filter, "src");
+    gst_element_add_pad (bin, gst_ghost_pad_new ("src", output));
+  }
+  /* One line, and not markup (textoverlay parses Pango markup). */
+  line = g_strdup_printf ("no signal — %s", reason);
+  g_strdelimit (line, "\r\n", ' ');
+  markup = g_markup_escape_text (line, -1);
+  g_object_set (text, "text", markup, NULL);
+  gst_element_set_name (bin, "slate");
+  return bin;
+}
+
+static gboolean on_retry_timer (gpointer user_data);
+
+/* Main context. The source failed or ended (or did not start): the slate replaces it, the
+ * stream is offline, and the next attempt is scheduled after the backoff. */
+static void
+go_offline (PscStream *self, const char *reason)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->videoscale, "sink");
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (sink);
+  GstElement *slate;
+  gboolean changed;
+  guint64 delay;
+
+  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  self->retry_on_resume = FALSE;
+  if (caps != NULL && gst_caps_is_fixed (caps))
+    gst_caps_replace (&self->last_caps, caps);
+  slate = make_slate (self, reason, &error);
+  if (slate == NULL || !swap_source (self, slate, TRUE, &error)) {
+    /* Nothing to fall back on (textoverlay missing?): the stream has failed. */
+    g_prefix_error (&error, "stream %s cannot show its slate: ", self->info.id);
+    self->failed = TRUE;
+    g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
+    return;
+  }
+
+  g_mutex_lock (&self->lock);
+  changed = self->supervisor.state != PSC_STREAM_OFFLINE;
+  delay = psc_supervisor_failed (&self->supervisor, g_get_monotonic_time () * GST_USECOND);
+  self->stats.outages = self->supervisor.outages;
+  g_free (self->offline_reason);
+  self->offline_reason = g_strdup (reason);
+  g_mutex_unlock (&self->lock);
+  GST_WARNING_OBJECT (self->pipeline, "offline: %s; next attempt in %" G_GUINT64_FORMAT " s",
+      reason, delay / GST_SECOND);
+  self->retry_timer = add_timeout (self, delay / GST_MSECOND, on_retry_timer);
+  if (changed)
+    g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, (guint) PSC_STREAM_OFFLINE, reason);
+}
+
+/* Main context: a started source has sent nothing in time. */
+static gboolean
+on_attempt_timeout (gpointer user_data)
+{
+  PscStream *self = user_data;
+  g_autofree char *reason = g_strdup_printf ("no video from the source within %u ms",
+      self->attempt_timeout_ms);
+
+  self->attempt_timer = 0;
+  if (!self->on_slate)
+    go_offline (self, reason);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: a fresh source bin in place of the slate (or, looping, of the source that
+ * ended), given the start timeout for its first frame. */
+static void
+try_source (PscStream *self)
+{
+  g_autoptr (GError) error = NULL;
+  GstElement *bin;
+
+  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  GST_INFO_OBJECT (self->pipeline, "starting the source again");
+  bin = psc_launch_parse_source (self->info.source, &error);
+  if (bin == NULL || !swap_source (self, bin, FALSE, &error)) {
+    go_offline (self, error->message);
+    return;
+  }
+  self->attempt_timer = add_timeout (self, self->attempt_timeout_ms, on_attempt_timeout);
+}
+
+static gboolean
+on_retry_timer (gpointer user_data)
+{
+  PscStream *self = user_data;
+
+  self->retry_timer = 0;
+  /* Released (nobody watching): the next viewer's resume_capture() tries. */
+  if (self->released)
+    self->retry_on_resume = TRUE;
+  else
+    try_source (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: the source bin @bin ended. */
+static void
+on_source_ended (PscStream *self, GstElement *bin)
+{
+  if (bin != self->source_bin || self->on_slate)
+    return;
+  if (self->loop) {
+    GST_INFO_OBJECT (self->pipeline, "the source ended: --loop starts it again");
+    try_source (self);
+    return;
+  }
+  go_offline (self, "the source ended (end of stream)");
+}
+
+/* Main context: the source bin @bin delivered its first frame. Back from offline, every
+ * running encoder is asked for a keyframe at once, so the viewers' decoders switch to the
+ * live picture without waiting for the next GOP. */
+static void
+on_source_live (PscStream *self, GstElement *bin)
+{
+  gboolean changed;
+
+  if (bin != self->source_bin || self->on_slate)
+    return;
+  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  g_mutex_lock (&self->lock);
+  changed = psc_supervisor_live (&self->supervisor);
+  g_clear_pointer (&self->offline_reason, g_free);
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
+  GST_WARNING_OBJECT (self->pipeline, "live again");
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    psc_stream_request_keyframe (self, c, PSC_KEYFRAME_JOIN);
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, (guint) PSC_STREAM_LIVE, NULL);
+}
+
 /* Main context. */
 static gboolean
 on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
@@ -537,6 +934,11 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   if (source == SOURCE_GONE)
     return G_SOURCE_CONTINUE;
 
+  if (source == SOURCE_CAPTURE) {
+    g_autofree char *reason = describe_source_error (message);
+    go_offline (self, reason);
+    return G_SOURCE_CONTINUE;
+  }
   error = describe_error (message);
   if (source == SOURCE_BRANCH) {
     g_signal_emit (self, signals[SIGNAL_BRANCH_ERROR], 0, branch, error);
@@ -550,21 +952,34 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Main thread, frames flowing. A source that is not live (a file, an HTTP stream) delivers
- * as fast as it decodes: the source's clocksync holds each frame to its time on the pipeline
- * clock. A live source's frames are on time already, and it is left unpaced. */
+/* Main thread, frames flowing at start-up: whether the source is live, from the latency
+ * query (the pipeline's state change returned NO_PREROLL for it, but also for anything
+ * else live in the pipeline). */
 static void
-set_pacing (PscStream *self)
+set_start_pacing (PscStream *self)
 {
   g_autoptr (GstQuery) query = gst_query_new_latency ();
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->pace, "sink");
+  g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (self->source_bin),
+      PSC_LAUNCH_SOURCE_PACE);
+  g_autoptr (GstPad) sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
   gboolean live = FALSE;
 
-  if (gst_pad_peer_query (sink, query))
+  if (sink != NULL && gst_pad_peer_query (sink, query))
     gst_query_parse_latency (query, &live, NULL, NULL);
-  GST_INFO_OBJECT (self->pipeline, "the source is %s", live ? "live" :
-      "not live: paced at its own rate");
-  g_object_set (self->pace, "sync", !live, NULL);
+  set_pacing (self, self->source_bin, live);
+}
+
+/* Start-up, the main loop not running: the source failed, or sent nothing in time. The
+ * pipeline starts again with the slate, and the retries begin once the loop runs. */
+static void
+start_offline (PscStream *self, GstBus *bus, const char *reason)
+{
+  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  /* Whatever else the failed source posted concerns nobody now. */
+  gst_bus_set_flushing (bus, TRUE);
+  gst_bus_set_flushing (bus, FALSE);
+  go_offline (self, reason);
+  gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
 }
 
 gboolean
@@ -573,25 +988,29 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
   g_autoptr (GstBus) bus = NULL;
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
   gboolean flowing = FALSE;
+  g_autofree char *offline = NULL;
 
   g_return_val_if_fail (PSC_IS_STREAM (self), FALSE);
 
+  self->attempt_timeout_ms = timeout_ms;
   bus = gst_element_get_bus (self->pipeline);
-  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    g_autoptr (GstMessage) message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-    if (message != NULL)
-      g_propagate_error (error, describe_error (message));
-    else
-      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
-          "stream %s: the pipeline cannot start (GST_DEBUG=3 shows why)", self->info.id);
-    gst_element_set_state (self->pipeline, GST_STATE_NULL);
-    return FALSE;
-  }
+  /* A source that cannot start (a camera not plugged in yet) posts its error, read below. */
+  gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
 
-  while (!flowing) {
+  while (!flowing && offline == NULL) {
     g_autoptr (GstMessage) message =
         gst_bus_timed_pop_filtered (bus, 20 * GST_MSECOND, GST_MESSAGE_ERROR);
     if (message != NULL) {
+      GstElement *branch = NULL;
+      ErrorSource source;
+
+      g_mutex_lock (&self->lock);
+      source = classify_error_source (self, GST_MESSAGE_SRC (message), &branch);
+      g_mutex_unlock (&self->lock);
+      if (source == SOURCE_CAPTURE) {
+        offline = describe_source_error (message);
+        break;
+      }
       g_propagate_error (error, describe_error (message));
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
       return FALSE;
@@ -599,14 +1018,23 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
     g_mutex_lock (&self->lock);
     flowing = self->first_frame;
     g_mutex_unlock (&self->lock);
-    if (!flowing && g_get_monotonic_time () > deadline) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-          "stream %s: no video from the source within %u ms", self->info.id, timeout_ms);
-      gst_element_set_state (self->pipeline, GST_STATE_NULL);
+    if (!flowing && g_get_monotonic_time () > deadline)
+      offline = g_strdup_printf ("no video from the source within %u ms", timeout_ms);
+  }
+  if (offline != NULL) {
+    start_offline (self, bus, offline);
+    if (self->failed) {
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+          "stream %s: the source failed (%s) and the slate cannot be shown", self->info.id,
+          offline);
       return FALSE;
     }
+  } else {
+    set_start_pacing (self);
+    g_mutex_lock (&self->lock);
+    psc_supervisor_live (&self->supervisor);
+    g_mutex_unlock (&self->lock);
   }
-  set_pacing (self);
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
   schedule_release (self);
   return TRUE;
@@ -622,6 +1050,8 @@ psc_stream_stop (PscStream *self)
     self->bus_watch = 0;
   }
   g_clear_handle_id (&self->release_timer, g_source_remove);
+  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  g_clear_handle_id (&self->attempt_timer, g_source_remove);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
 }
 
@@ -676,8 +1106,20 @@ resume_capture (PscStream *self)
     return;
   self->released = FALSE;
   GST_INFO_OBJECT (self->pipeline, "capture resumed");
+  {
+    /* The running time starts at 0 again, and so does a source that is not live. */
+    g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (self->source_bin),
+        PSC_LAUNCH_SOURCE_PACE);
+    g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
+    if (pace_sink != NULL)
+      gst_pad_set_offset (pace_sink, 0);
+  }
   /* Errors (the camera gone meanwhile) come on the bus, as any other time. */
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
+  if (self->retry_on_resume) {
+    self->retry_on_resume = FALSE;
+    try_source (self);
+  }
 }
 
 /* Main thread, lock not held. Starts @codec's encoder: adds its bin and links it to a new
@@ -1036,7 +1478,32 @@ psc_stream_is_playing (PscStream *self)
 
   g_return_val_if_fail (PSC_IS_STREAM (self), FALSE);
   gst_element_get_state (self->pipeline, &state, NULL, 0);
-  return (self->released || state == GST_STATE_PLAYING) && !self->failed;
+  return (self->released || state == GST_STATE_PLAYING) && !self->failed &&
+      psc_stream_get_state (self) != PSC_STREAM_OFFLINE;
+}
+
+PscStreamState
+psc_stream_get_state (PscStream *self)
+{
+  PscStreamState state;
+
+  g_return_val_if_fail (PSC_IS_STREAM (self), PSC_STREAM_OFFLINE);
+  g_mutex_lock (&self->lock);
+  state = self->supervisor.state;
+  g_mutex_unlock (&self->lock);
+  return state;
+}
+
+char *
+psc_stream_dup_offline_reason (PscStream *self)
+{
+  char *reason;
+
+  g_return_val_if_fail (PSC_IS_STREAM (self), NULL);
+  g_mutex_lock (&self->lock);
+  reason = g_strdup (self->offline_reason);
+  g_mutex_unlock (&self->lock);
+  return reason;
 }
 
 gboolean
@@ -1052,7 +1519,13 @@ psc_stream_get_state_name (PscStream *self)
 {
   g_return_val_if_fail (PSC_IS_STREAM (self), NULL);
 
-  return !psc_stream_is_playing (self) ? "failed" : self->released ? "idle" : "playing";
+  if (self->failed)
+    return "failed";
+  if (psc_stream_get_state (self) == PSC_STREAM_OFFLINE)
+    return "offline";
+  if (self->released)
+    return "idle";
+  return psc_supervisor_state_to_string (psc_stream_get_state (self));
 }
 
 PscCodec

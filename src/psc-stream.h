@@ -9,6 +9,7 @@
 #include "psc-encoder.h"
 #include "psc-keyframe.h"   /* PscKeyframeReason */
 #include "psc-source.h"
+#include "psc-supervisor.h" /* PscStreamState */
 
 /**
  * SECTION:psc-stream
@@ -67,6 +68,7 @@ G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
  * @viewers: branches attached now
  * @rtp_packets_sent: RTP packets payloaded for viewers, over all of them
  * @rtp_bytes_sent: their size in bytes (before SRTP)
+ * @outages: times the source failed or ended and the stream went offline (a retry that
  *
  * A stream's counters (psc_stream_get_stats()); all but @viewers only ever grow.
  */
@@ -80,6 +82,7 @@ typedef struct {
   guint viewers;
   guint64 rtp_packets_sent;
   guint64 rtp_bytes_sent;
+  guint64 outages;
 } PscStreamStats;
 
 /**
@@ -300,8 +303,8 @@ const PscStreamInfo * psc_stream_get_info (PscStream *stream);
  *
  * What /healthz reports. Any thread.
  *
- * Returns: %TRUE while the stream is healthy: it has reported no error, and its pipeline is
- *   PLAYING or its capture released for want of viewers.
+ * Returns: %TRUE while the stream is healthy: it has reported no error, is not offline, and
+ *   its pipeline is PLAYING or its capture released for want of viewers.
  */
 gboolean     psc_stream_is_playing (PscStream *stream);
 
@@ -317,13 +320,28 @@ gboolean     psc_stream_is_playing (PscStream *stream);
 gboolean     psc_stream_is_capturing (PscStream *stream);
 
 /**
+ * psc_stream_get_state:
+ * Returns: whether the source is live, or the stream offline (showing the slate while the
+ *   source is tried again), or still starting.
+ */
+PscStreamState psc_stream_get_state (PscStream *stream);
+
+/**
+ * psc_stream_dup_offline_reason:
+ * Returns: (transfer full) (nullable): why the stream is offline (one line: the element and
+ *   its error, or "the source ended …"); %NULL unless offline. Any thread.
+ */
+char *       psc_stream_dup_offline_reason (PscStream *stream);
+
+/**
  * psc_stream_get_state_name:
  * @stream: the stream
  *
  * The `state` of a stream in the REST API and /healthz.
  *
- * Returns: (transfer none): "playing", "idle" (healthy, capture released) or "failed", as
- *   the REST API reports it.
+ * Returns: (transfer none): "live", "idle" (healthy, capture released), "offline" (the
+ *   source failed or ended: the slate, and retries), "starting" or "failed" (an error outside
+ *   the source: the daemon exits), as the REST API reports it.
  */
 const char * psc_stream_get_state_name (PscStream *stream);
 

@@ -32,6 +32,7 @@
   let pending = [];        // remote candidates that arrived before that
   let remoteMids = [];     // a=mid values of the remote description
   let lastError = null;    // last server 'error' message, reused as close reason
+  let noSignal = null;     // why the camera is offline (server 'stream_state'), or null
   let errorUntil = 0;      // keep a server error visible until then
   let backoff = BACKOFF_MIN_MS;
   let timers = {};
@@ -211,6 +212,17 @@
         break;
       case 'peer_joined':
         break;  // another viewer; nothing to do
+      case 'stream_state':
+        // The camera went away or came back; the video (the server's "no signal"
+        // slate meanwhile) stays on this same connection.
+        if (msg.state === 'offline') {
+          noSignal = msg.reason || 'the camera is offline';
+          setStatus('offline', `no signal — ${noSignal}`);
+        } else {
+          noSignal = null;
+          if (pc && pc.connectionState === 'connected') setStatus('live', 'live');
+        }
+        break;
       case 'error':
         lastError = msg.message || msg.code || 'server error';
         console.error(`periscope: server error ${msg.code || ''}: ${lastError}`);
@@ -283,7 +295,8 @@
         clearTimer('watchdog');
         clearTimer('grace');
         backoff = BACKOFF_MIN_MS;
-        if (state !== 'live') setStatus('live', 'live');
+        if (noSignal !== null) setStatus('offline', `no signal — ${noSignal}`);
+        else if (state !== 'live') setStatus('live', 'live');
         if (timers.stats === undefined) timers.stats = setInterval(updateStats, STATS_INTERVAL_MS);
         updateStats();
         break;

@@ -489,6 +489,12 @@ psc_test_client_wait_closed (PscTestClient *client, guint timeout_s, gushort *cl
   return TRUE;
 }
 
+gboolean
+psc_test_client_is_closed (PscTestClient *client)
+{
+  return client->closed;
+}
+
 const char *
 psc_test_client_get_peer_id (PscTestClient *client)
 {

@@ -91,6 +91,9 @@ void            psc_test_client_answer (PscTestClient *client, const PscMessage 
 
 const char *    psc_test_client_get_peer_id (PscTestClient *client);
 
+/* Whether the server has closed the client's WebSocket. */
+gboolean        psc_test_client_is_closed (PscTestClient *client);
+
 /**
  * psc_test_time_factor:
  * Returns: PSC_TEST_TIME_FACTOR (1 to 100, default 1): how much slower than usual the tests

@@ -29,6 +29,7 @@ config_new (const PscTestFixtureData *params)
   if (params->max_viewers > 0)
     config->max_viewers = params->max_viewers;
   config->always_on = params->always_on;
+  config->loop = params->loop;
   config->width = 320;
   config->height = 240;
   config->bitrate = params->bitrate > 0 ? params->bitrate : 500;
@@ -251,6 +252,56 @@ void
 psc_test_flag_on_stream_error (PscStream *stream, gboolean *flag)
 {
   g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), flag);
+}
+
+static void
+on_stream_state (PscStream *stream, guint state, const char *reason, gpointer user_data)
+{
+  if (state == PSC_STREAM_OFFLINE)
+    *(gboolean *) user_data = TRUE;
+}
+
+void
+psc_test_flag_on_stream_offline (PscStream *stream, gboolean *flag)
+{
+  g_signal_connect (stream, "state-changed", G_CALLBACK (on_stream_state), flag);
+}
+
+gboolean
+psc_test_stream_offline (gpointer stream)
+{
+  return psc_stream_get_state (stream) == PSC_STREAM_OFFLINE;
+}
+
+gboolean
+psc_test_stream_live (gpointer stream)
+{
+  return psc_stream_get_state (stream) == PSC_STREAM_LIVE;
+}
+
+void
+psc_test_record_clip (const char *path, const char *mux, guint frames, guint fps)
+{
+  g_autofree char *description = g_strdup_printf (
+      "videotestsrc num-buffers=%u pattern=ball ! "
+      "video/x-raw,width=320,height=240,framerate=%u/1 ! "
+      "x264enc speed-preset=ultrafast key-int-max=%u ! h264parse ! %s ! filesink location=%s "
+      "audiotestsrc num-buffers=%u samplesperbuffer=%u ! audio/x-raw,rate=44100 ! "
+      "lamemp3enc ! mpegaudioparse ! mux.",
+      frames, fps, fps, mux, path, frames, 44100 / fps);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) pipeline = gst_parse_launch (description, &error);
+  g_autoptr (GstBus) bus = NULL;
+  g_autoptr (GstMessage) message = NULL;
+
+  g_assert_no_error (error);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  message = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (message);
+  g_assert_cmpint (GST_MESSAGE_TYPE (message), ==, GST_MESSAGE_EOS);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
 }
 
 gboolean

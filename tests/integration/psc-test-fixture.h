@@ -37,6 +37,7 @@ typedef struct {
   guint bitrate;                /* kbit/s; 0: 500 */
   const char *second_stream;    /* the id of a second stream in the registry (a second
                                  * camera, from the same kind of source); NULL: none */
+  gboolean loop;                /* --loop: a source that ends starts again at once */
 } PscTestFixtureData;
 
 /* The fixtures more than one test program uses. */
@@ -129,6 +130,29 @@ gboolean    psc_test_finalized (gpointer weak);
  * @flag: set to %TRUE on the stream's "error" signal; for psc_test_flag_set()
  */
 void        psc_test_flag_on_stream_error (PscStream *stream, gboolean *flag);
+
+/**
+ * psc_test_flag_on_stream_offline:
+ * @flag: set to %TRUE when the stream goes offline (#PscStream::state-changed); for
+ *   psc_test_flag_set()
+ */
+void        psc_test_flag_on_stream_offline (PscStream *stream, gboolean *flag);
+
+/* For psc_test_iterate_until(): the stream (a PscStream) is offline / live. */
+gboolean    psc_test_stream_offline (gpointer stream);
+gboolean    psc_test_stream_live (gpointer stream);
+
+/**
+ * psc_test_record_clip:
+ * @path: the file to write
+ * @mux: a muxer description ending in `name=mux` (e.g. "mp4mux name=mux")
+ * @frames: how many frames of video, 320x240, and as long an MP3 track
+ * @fps: at what rate
+ *
+ * Records a clip the sources tests play: H.264 video (a keyframe a second) and an MP3 track.
+ * Asserts it was written.
+ */
+void        psc_test_record_clip (const char *path, const char *mux, guint frames, guint fps);
 
 /* For psc_test_iterate_until(): the gboolean at @flag is %TRUE. */
 gboolean    psc_test_flag_set (gpointer flag);

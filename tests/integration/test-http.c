@@ -69,7 +69,7 @@ test_rest_api (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (json_array_get_length (json_node_get_array (streams)), ==, 1);
   camera = json_array_get_object_element (json_node_get_array (streams), 0);
   g_assert_cmpstr (json_object_get_string_member (camera, "id"), ==, "camera");
-  g_assert_cmpstr (json_object_get_string_member (camera, "state"), ==, "playing");
+  g_assert_cmpstr (json_object_get_string_member (camera, "state"), ==, "live");
   g_assert_cmpstr (json_object_get_string_member (camera, "codec"), ==, "h264");
   g_assert_cmpstr (json_object_get_string_member (camera, "encoder"), ==,
       psc_stream_get_encoder_name (f->stream));

@@ -299,7 +299,7 @@ test_capture_released (PscTestFixture *f, gconstpointer data)
   PSC_TEST_CONNECT (c, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (c, 30, 20);
   g_assert_true (psc_stream_is_capturing (f->stream));
-  g_assert_cmpstr (psc_stream_get_state_name (f->stream), ==, "playing");
+  g_assert_cmpstr (psc_stream_get_state_name (f->stream), ==, "live");
 }
 
 typedef struct {

@@ -197,19 +197,19 @@ test_rate_limit (PscTestFixture *f, gconstpointer data)
 static void
 test_source_ends (PscTestFixture *f, gconstpointer data)
 {
-  gboolean failed = FALSE;
+  gboolean offline = FALSE;
   g_autoptr (PscTestClient) client = NULL;
-  g_autoptr (PscMessage) error = NULL;
+  g_autoptr (PscMessage) state = NULL;
 
-  psc_test_flag_on_stream_error (f->stream, &failed);
+  psc_test_flag_on_stream_offline (f->stream, &offline);
   PSC_TEST_CONNECT (client, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (client, 10, 20);
-  /* The source stops after its buffers: the stream reports it, and the viewer is told. */
-  PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &failed, 20,
+  /* The source stops after its buffers: the stream goes offline, and the viewer is told. */
+  PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &offline, 20,
       "the stream to report the end of its source");
-  PSC_TEST_WAIT_MESSAGE (error, client, PSC_MESSAGE_ERROR, 5);
-  g_assert_cmpstr (error->error_code, ==, "stream_failed");
-  g_assert_nonnull (strstr (error->error_message, "ended"));
+  PSC_TEST_WAIT_MESSAGE (state, client, PSC_MESSAGE_STREAM_STATE, 5);
+  g_assert_cmpstr (state->state, ==, "offline");
+  g_assert_nonnull (strstr (state->reason, "ended"));
 }
 
 /* STUN/TURN servers reach both peers: webrtcbin's properties, and ice_servers in the

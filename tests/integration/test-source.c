@@ -20,26 +20,8 @@ static void
 record_clip (const char *file, const char *mux)
 {
   g_autofree char *path = g_build_filename (clip_dir, file, NULL);
-  g_autofree char *description = g_strdup_printf (
-      "videotestsrc num-buffers=%d pattern=ball ! "
-      "video/x-raw,width=320,height=240,framerate=%d/1 ! "
-      "x264enc speed-preset=ultrafast key-int-max=30 ! h264parse ! %s ! filesink location=%s "
-      "audiotestsrc num-buffers=%d samplesperbuffer=1470 ! audio/x-raw,rate=44100 ! "
-      "lamemp3enc ! mpegaudioparse ! mux.",
-      CLIP_FRAMES, CLIP_FPS, mux, path, CLIP_FRAMES);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstElement) pipeline = gst_parse_launch (description, &error);
-  g_autoptr (GstBus) bus = NULL;
-  g_autoptr (GstMessage) message = NULL;
 
-  g_assert_no_error (error);
-  bus = gst_element_get_bus (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  message = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  g_assert_nonnull (message);
-  g_assert_cmpint (GST_MESSAGE_TYPE (message), ==, GST_MESSAGE_EOS);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
+  psc_test_record_clip (path, mux, CLIP_FRAMES, CLIP_FPS);
 }
 
 /* The source plays to its end at its own rate (±10 %, the upper bound stretched under
@@ -54,7 +36,7 @@ test_file (PscTestFixture *f, gconstpointer data)
   gint64 start;
   double seconds, rate;
 
-  psc_test_flag_on_stream_error (f->stream, &ended);
+  psc_test_flag_on_stream_offline (f->stream, &ended);
   psc_stream_get_stats (f->stream, &stats);
   frames = stats.frames_captured;
   start = g_get_monotonic_time ();

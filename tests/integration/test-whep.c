@@ -212,7 +212,7 @@ test_whep_not_live (PscTestFixture *f, gconstpointer data)
   gboolean failed = FALSE;
   guint status;
 
-  psc_test_flag_on_stream_error (f->stream, &failed);
+  psc_test_flag_on_stream_offline (f->stream, &failed);
   PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &failed, 20, "the source to end");
   refusal = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
       NULL, &status, &headers);

@@ -251,6 +251,36 @@ test_ids (void)
   g_assert_true (psc_protocol_id_is_valid (long_id));
 }
 
+/* The server's stream_state: what the page shows in its status line. */
+static void
+test_stream_state (void)
+{
+  g_autoptr (PscMessage) offline = psc_message_new (PSC_MESSAGE_STREAM_STATE);
+  g_autoptr (PscMessage) parsed = NULL;
+  g_autoptr (PscMessage) live = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+
+  offline->state = g_strdup ("offline");
+  offline->reason = g_strdup ("the source ended");
+  json = psc_message_to_json (offline);
+  g_assert_cmpstr (json, ==,
+      "{\"type\":\"stream_state\",\"state\":\"offline\",\"reason\":\"the source ended\"}");
+  parsed = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (parsed->type, ==, PSC_MESSAGE_STREAM_STATE);
+  g_assert_cmpstr (parsed->state, ==, "offline");
+  g_assert_cmpstr (parsed->reason, ==, "the source ended");
+
+  live = parse ("{\"type\":\"stream_state\",\"state\":\"live\"}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (live->state, ==, "live");
+  g_assert_null (live->reason);
+
+  g_assert_null (parse ("{\"type\":\"stream_state\"}", &error));
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -263,5 +293,6 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/round-trip", test_round_trip);
   g_test_add_func ("/protocol/ice-servers-wire", test_ice_servers_wire);
   g_test_add_func ("/protocol/ids", test_ids);
+  g_test_add_func ("/protocol/stream-state", test_stream_state);
   return g_test_run ();
 }

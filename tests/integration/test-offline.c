@@ -1,0 +1,196 @@
+/* periscope integration tests: the stream survives its source — a source that ends or is not
+ * there goes offline (the "no signal" slate, on the viewers' same connections), is tried
+ * again, and comes back live with a keyframe; --loop plays a file over and over.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "psc-test-fixture.h"
+
+/* The clip --loop plays: 2 s at 30 fps. */
+#define CLIP_FRAMES 60
+#define CLIP_FPS 30
+
+static char *clip_path;
+
+/* 60 frames, 2 s: then its EOS. Every retry starts a fresh one, 60 frames again. */
+static const PscTestFixtureData ending_source = { .codec = "h264", .connect_timeout_s = 20,
+  .source = "videotestsrc is-live=true pattern=ball num-buffers=60", .always_on = TRUE };
+/* A camera that is not there. */
+static const PscTestFixtureData missing_camera = { .codec = "h264", .connect_timeout_s = 20,
+  .source = "v4l2src device=/dev/nonexistent", .always_on = TRUE };
+
+static JsonObject *
+first_stream (JsonNode *streams)
+{
+  return json_array_get_object_element (json_node_get_array (streams), 0);
+}
+
+static JsonNode *
+get_json (PscTestFixture *f, const char *path, guint expected_status)
+{
+  guint status = 0;
+  g_autofree char *body = psc_test_http_get (f, path, &status, NULL);
+
+  if (body == NULL)
+    return NULL;
+  g_assert_cmpuint (status, ==, expected_status);
+  return psc_test_parse_json (body);
+}
+
+/* The source ends: offline, the viewer told and still connected; the retry brings a fresh
+ * source, live again, a keyframe forced at once, and frames keep coming on the same
+ * connection. */
+static void
+test_source_ends (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (PscMessage) offline = NULL;
+  g_autoptr (PscMessage) live = NULL;
+  g_autoptr (JsonNode) streams = NULL;
+  gboolean went_offline = FALSE;
+  PscStreamStats before, after;
+  JsonObject *camera;
+
+  psc_test_flag_on_stream_offline (f->stream, &went_offline);
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 10, 20);
+  PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &went_offline, 20, "the source to end");
+  psc_stream_get_stats (f->stream, &before);
+  g_assert_cmpuint (before.outages, ==, 1);
+
+  PSC_TEST_WAIT_MESSAGE (offline, client, PSC_MESSAGE_STREAM_STATE, 5);
+  g_assert_cmpstr (offline->state, ==, "offline");
+  g_assert_nonnull (strstr (offline->reason, "ended"));
+
+  /* The retry, 1 s later: a fresh source (num-buffers counts from 0 again), live. */
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_live, f->stream, 10, "the stream to be live again");
+  PSC_TEST_WAIT_MESSAGE (live, client, PSC_MESSAGE_STREAM_STATE, 5);
+  g_assert_cmpstr (live->state, ==, "live");
+  g_assert_null (live->reason);
+  psc_stream_get_stats (f->stream, &after);
+  g_assert_cmpuint (after.keyframes_forced_join, >, before.keyframes_forced_join);
+
+  /* Same connection, still decoding: through the slate and back. */
+  PSC_TEST_WAIT_FRAMES (client, 20, 10);
+  g_assert_false (psc_test_client_is_closed (client));
+  psc_stream_get_stats (f->stream, &after);
+  g_assert_cmpuint (after.frames_captured, >, before.frames_captured);
+
+  if ((streams = get_json (f, "/api/streams", 200)) == NULL)
+    return;
+  camera = first_stream (streams);
+  g_assert_cmpint (json_object_get_int_member (camera, "outages"), >=, 1);
+}
+
+/* A camera missing at start-up: the stream starts offline, the slate flows to a viewer, and
+ * /healthz, /api/streams and /metrics say so. */
+static void
+test_missing_at_start (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (PscMessage) state = NULL;
+  g_autoptr (JsonNode) health = NULL;
+  g_autoptr (JsonNode) streams = NULL;
+  g_autofree char *metrics = NULL;
+  JsonObject *camera;
+  guint status = 0;
+
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+
+  if ((health = get_json (f, "/healthz", 503)) == NULL)
+    return;
+  g_assert_cmpstr (json_object_get_string_member (
+          json_object_get_object_member (json_node_get_object (health), "streams"), "camera"),
+      ==, "offline");
+
+  if ((streams = get_json (f, "/api/streams", 200)) == NULL)
+    return;
+  camera = first_stream (streams);
+  g_assert_cmpstr (json_object_get_string_member (camera, "state"), ==, "offline");
+  g_assert_nonnull (strstr (json_object_get_string_member (camera, "offline_reason"),
+          "nonexistent"));
+  g_assert_cmpint (json_object_get_int_member (camera, "outages"), ==, 1);
+
+  metrics = psc_test_http_get (f, "/metrics", &status, NULL);
+  g_assert_nonnull (metrics);
+  g_assert_nonnull (strstr (metrics, "periscope_stream_outages_total{stream=\"camera\"} 1\n"));
+  g_assert_nonnull (strstr (metrics, "periscope_stream_up{stream=\"camera\""));
+  g_assert_nonnull (strstr (strstr (metrics, "periscope_stream_up{stream=\"camera\""),
+          "} 0\n"));
+
+  /* A viewer who comes now is told, and decodes the slate. */
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_MESSAGE (state, client, PSC_MESSAGE_STREAM_STATE, 10);
+  g_assert_cmpstr (state->state, ==, "offline");
+  PSC_TEST_WAIT_FRAMES (client, 30, 20);
+  /* The retries fail too: still the one outage. */
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+  {
+    PscStreamStats stats;
+    psc_stream_get_stats (f->stream, &stats);
+    g_assert_cmpuint (stats.outages, ==, 1);
+  }
+}
+
+static gboolean
+played_twice (gpointer stream)
+{
+  PscStreamStats stats;
+
+  psc_stream_get_stats (stream, &stats);
+  return stats.frames_captured >= 2 * CLIP_FRAMES + CLIP_FRAMES / 2;
+}
+
+/* --loop: a 2 s file plays on past its end, with no outage, to a viewer decoding it. */
+static void
+test_loop (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  gboolean went_offline = FALSE;
+  PscStreamStats stats;
+
+  psc_test_flag_on_stream_offline (f->stream, &went_offline);
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 10, 20);
+  PSC_TEST_WAIT_UNTIL (played_twice, f->stream, 15, "the clip to play two and a half times");
+  PSC_TEST_WAIT_FRAMES (client, 10, 10);
+  g_assert_false (went_offline);
+  psc_stream_get_stats (f->stream, &stats);
+  g_assert_cmpuint (stats.outages, ==, 0);
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_LIVE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *loop_source = NULL;
+  PscTestFixtureData looping = { .codec = "h264", .connect_timeout_s = 20, .always_on = TRUE,
+    .loop = TRUE };
+  int status;
+
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+
+  dir = g_dir_make_tmp ("periscope-offline-XXXXXX", &error);
+  g_assert_no_error (error);
+  clip_path = g_build_filename (dir, "clip.mp4", NULL);
+  psc_test_record_clip (clip_path, "mp4mux name=mux", CLIP_FRAMES, CLIP_FPS);
+  loop_source = g_strdup_printf ("filesrc location=%s ! decodebin", clip_path);
+  looping.source = loop_source;
+
+  PSC_TEST_ADD ("/integration/offline/source-ends", &ending_source, test_source_ends);
+  PSC_TEST_ADD ("/integration/offline/missing-at-start", &missing_camera,
+      test_missing_at_start);
+  PSC_TEST_ADD ("/integration/offline/loop", &looping, test_loop);
+
+  status = g_test_run ();
+
+  g_unlink (clip_path);
+  g_rmdir (dir);
+  g_free (clip_path);
+  return status;
+}
