@@ -119,6 +119,8 @@ const char * psc_protocol_error_to_string (PscProtocolError code);
  * @PSC_MESSAGE_EXISTING_PEERS: "existing_peers": sent to a peer when it joins: its id, the
  *   room, the peers already there, the ICE servers
  * @PSC_MESSAGE_ERROR: "error": what went wrong, sent by the server only
+ * @PSC_MESSAGE_STREAM_STATE: "stream_state": the stream's source went offline (with the
+ *   reason) or is live again, sent by the server to the stream's room
  *
  * The `type` of a signalling message. The names are those of the room/peer signalling
  * servers periscope grew from (offer, answer, ice_candidate, peer_joined, peer_left,

@@ -321,6 +321,10 @@ gboolean     psc_stream_is_capturing (PscStream *stream);
 
 /**
  * psc_stream_get_state:
+ * @stream: the stream
+ *
+ * The state of the stream's source (psc-supervisor.h). Main context.
+ *
  * Returns: whether the source is live, or the stream offline (showing the slate while the
  *   source is tried again), or still starting.
  */
@@ -328,6 +332,10 @@ PscStreamState psc_stream_get_state (PscStream *stream);
 
 /**
  * psc_stream_dup_offline_reason:
+ * @stream: the stream
+ *
+ * What the REST API and the no-signal slate say while the stream is offline.
+ *
  * Returns: (transfer full) (nullable): why the stream is offline (one line: the element and
  *   its error, or "the source ended …"); %NULL unless offline. Any thread.
  */

@@ -1,15 +1,21 @@
 /* periscope — the source supervisor: a stream's state, and when to try its source again
  * SPDX-License-Identifier: LGPL-2.1-or-later
- *
- * Pure bookkeeping, like psc-keyframe: the caller passes the clock in, holds its own lock and
- * owns the timer and the pipeline. Nothing here reads a clock or touches GStreamer, so the
- * rules can be driven by hand in tests/unit/test-supervisor.c.
  */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
+
+/**
+ * SECTION:psc-supervisor
+ * @short_description: a stream's source state (starting, live, offline) and the retry backoff
+ *
+ * Pure bookkeeping, like psc-keyframe: the caller passes the clock in, holds its own lock and
+ * owns the timer and the pipeline (psc-stream.c swaps the source for the no-signal slate and
+ * back). Nothing here reads a clock or touches GStreamer, so the rules can be driven by hand in
+ * tests/unit/test-supervisor.c. Any thread, under the caller's lock.
+ */
 
 /**
  * PscStreamState:
@@ -60,6 +66,8 @@ typedef struct {
 /**
  * psc_supervisor_init:
  * @supervisor: (out caller-allocates): to set up, #PSC_STREAM_STARTING
+ *
+ * Sets up a stream's supervision before its source starts: #PSC_STREAM_STARTING, no outage.
  */
 void         psc_supervisor_init (PscSupervisor *supervisor);
 
@@ -93,12 +101,18 @@ guint64      psc_supervisor_failed (PscSupervisor *supervisor, guint64 now);
  * @supervisor: the supervisor
  * @now: the caller's monotonic clock, ns
  *
+ * Whether the retry timer that fired may build a fresh source now.
+ *
  * Returns: %TRUE if the stream is offline and its next attempt is due at @now.
  */
 gboolean     psc_supervisor_retry_due (const PscSupervisor *supervisor, guint64 now);
 
 /**
  * psc_supervisor_state_to_string:
+ * @state: a state
+ *
+ * The name of @state in logs and the `stream_state` message.
+ *
  * Returns: (transfer none): "starting", "live" or "offline".
  */
 const char * psc_supervisor_state_to_string (PscStreamState state);
