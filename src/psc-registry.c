@@ -2,6 +2,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-registry.h"
+#include "psc-connections.h"
+
+/* File descriptors a viewer may hold: per local address ICE gathers on, a UDP socket and a
+ * TCP listener, and the wakeup eventfds of webrtcbin's and libnice's main contexts — about 4
+ * to 6 on one address; 16 leaves room for a box with several. */
+#define VIEWER_FDS 16
 
 G_DEFINE_QUARK (psc-registry-error-quark, psc_registry_error)
 
@@ -127,15 +133,26 @@ gboolean
 psc_registry_check_viewer_limit (PscRegistry *self, GError **error)
 {
   guint viewers;
+  guint64 fd_limit = 0;
+  int fds;
 
   g_return_val_if_fail (PSC_IS_REGISTRY (self), FALSE);
 
-  if (self->max_viewers == 0)
-    return TRUE;
   viewers = psc_registry_count_viewers (self);
-  if (viewers < self->max_viewers)
-    return TRUE;
-  g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT,
-      "the viewer limit is reached (%u viewers, --max-viewers); try again later", viewers);
-  return FALSE;
+  if (self->max_viewers > 0 && viewers >= self->max_viewers) {
+    g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT,
+        "the viewer limit is reached (%u viewers, --max-viewers); try again later", viewers);
+    return FALSE;
+  }
+  /* Out of descriptors, GLib aborts the process (a new thread's main context cannot make its
+   * wakeup pipe): a quarter of the limit stays free for the HTTP server, the viewers being
+   * torn down and everything else. */
+  fds = psc_count_open_fds (&fd_limit);
+  if (fds >= 0 && fd_limit > 0 && (guint64) fds + VIEWER_FDS > fd_limit * 3 / 4) {
+    g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT,
+        "no file descriptors left for another viewer (%d of %" G_GUINT64_FORMAT " in use; "
+        "the service's LimitNOFILE= raises the limit); try again later", fds, fd_limit);
+    return FALSE;
+  }
+  return TRUE;
 }

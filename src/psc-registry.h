@@ -143,7 +143,8 @@ guint         psc_registry_count_viewers (PscRegistry *registry);
 /**
  * psc_registry_check_viewer_limit:
  * @registry: the registry
- * @error: PSC_REGISTRY_ERROR_VIEWER_LIMIT when one more viewer would exceed the limit
+ * @error: PSC_REGISTRY_ERROR_VIEWER_LIMIT when one more viewer would exceed the limit, or
+ *   would bring the process's open file descriptors within a quarter of its limit
  *
  * The one check of --max-viewers, for every kind of viewer: call it before starting one.
  *

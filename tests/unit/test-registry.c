@@ -4,7 +4,10 @@
 #include <gst/gst.h>
 #include <string.h>
 
+#include <sys/resource.h>
+
 #include "psc-config.h"
+#include "psc-connections.h"
 #include "psc-registry.h"
 
 /* A stream built, not started: the registry needs no frames. */
@@ -130,6 +133,29 @@ test_viewer_limit (void)
   psc_stream_stop (garden);
 }
 
+/* A viewer is refused while there are not enough file descriptors left for it, before GLib
+ * would abort for want of one. */
+static void
+test_fd_limit (void)
+{
+  g_autoptr (PscRegistry) registry = psc_registry_new (0);
+  g_autoptr (GError) error = NULL;
+  struct rlimit saved, low;
+  int fds = psc_count_open_fds (NULL);
+
+  g_assert_cmpint (fds, >, 0);
+  g_assert_true (psc_registry_check_viewer_limit (registry, NULL));
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  low = saved;
+  low.rlim_cur = (rlim_t) fds + 20;     /* 3/4 of it leaves no room for 16 more */
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+  g_assert_false (psc_registry_check_viewer_limit (registry, &error));
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  g_assert_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT);
+  g_assert_nonnull (strstr (error->message, "file descriptors"));
+  g_assert_true (psc_registry_check_viewer_limit (registry, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -138,5 +164,6 @@ main (int argc, char **argv)
 
   g_test_add_func ("/registry/lookup", test_lookup);
   g_test_add_func ("/registry/viewer-limit", test_viewer_limit);
+  g_test_add_func ("/registry/fd-limit", test_fd_limit);
   return g_test_run ();
 }
