@@ -159,6 +159,7 @@ struct _Soak {
   char *stage_problem;          /* first failure of the running stage */
   DaemonSample baseline;        /* after the viewer connected, on this daemon */
   GPtrArray *failures;          /* char*: one line each */
+  guint refused;                /* viewers refused for the daemon's limits, this stage */
 };
 
 static Soak *the_soak;          /* for the signal handlers */
@@ -725,22 +726,41 @@ ws_wait_close (Conn *conn)
   }
 }
 
-/* Opens a WebSocket to the camera and reads up to its offer. Returns the offer, or NULL. */
+/* How long a client refused for the daemon's limits (too_many_peers: the viewer limit, or
+ * no file descriptors to spare while earlier viewers are still being torn down) waits
+ * before it tries again, and how many times it does. */
+#define REFUSED_RETRY_MS 100
+#define REFUSED_RETRIES 100
+
+/* Opens a WebSocket to the camera and reads up to its offer, trying again (as the page does)
+ * while the daemon refuses for its limits. Returns the offer, or NULL. */
 static PscMessage *
 ws_join_camera (Soak *soak, Conn *conn)
 {
   g_autofree char *path = g_strdup_printf ("/ws/%s", stream_id);
-  PscMessage *offer;
+  PscMessage *offer = NULL;
 
-  if (!ws_open (soak, conn, path) || !ws_handshake_done (conn))
-    return NULL;
-  offer = ws_wait_message (conn, PSC_MESSAGE_OFFER);
-  if (offer != NULL && offer->type != PSC_MESSAGE_OFFER) {
+  for (guint attempt = 0; attempt <= REFUSED_RETRIES; attempt++) {
+    if (!ws_open (soak, conn, path) || !ws_handshake_done (conn))
+      return NULL;
+    offer = ws_wait_message (conn, PSC_MESSAGE_OFFER);
+    if (offer == NULL || offer->type == PSC_MESSAGE_OFFER)
+      return offer;
+    if (g_strcmp0 (offer->error_code, "too_many_peers") != 0)
+      break;
+    soak->refused++;
+    g_clear_pointer (&offer, psc_message_free);
+    conn_close (conn, FALSE);
+    g_usleep (REFUSED_RETRY_MS * 1000);
+  }
+  if (offer != NULL)
     stage_fail (soak, "the camera sent an error instead of its offer: %s",
         offer->error_message);
-    g_clear_pointer (&offer, psc_message_free);
-  }
-  return offer;
+  else
+    stage_fail (soak, "the camera refused a viewer for its limits %u times in a row",
+        REFUSED_RETRIES + 1);
+  g_clear_pointer (&offer, psc_message_free);
+  return NULL;
 }
 
 /* An answer to @offer as webrtcbin would make it: recvonly, the offer's first payload type,
@@ -1772,10 +1792,11 @@ stage_finish (Soak *soak, const Stage *stage, guint done, gint64 start_us, Daemo
   log_lines = take_log_lines (soak);
 
   g_print ("%-24s %7u %7.1f s  fds %4d  threads %3d  rss %6.1f MiB  peak %6.1f MiB  "
-      "log %5" G_GUINT64_FORMAT "  viewer %s (%u frames, longest stall %.1f s)\n",
+      "log %5" G_GUINT64_FORMAT "  refused %4u  viewer %s (%u frames, longest stall %.1f s)\n",
       stage->name, done, seconds, after.fds, after.threads, after.rss_kib / 1024.0,
-      peak_kib / 1024.0, log_lines, stall_us <= MAX_STALL_US ? "rising" : "STALLED", frames,
-      stall_us / (double) G_USEC_PER_SEC);
+      peak_kib / 1024.0, log_lines, soak->refused, stall_us <= MAX_STALL_US ? "rising" :
+      "STALLED", frames, stall_us / (double) G_USEC_PER_SEC);
+  soak->refused = 0;
 
   if (soak->stage_problem != NULL)
     soak_fail (soak, "%s: %s", stage->name, soak->stage_problem);
