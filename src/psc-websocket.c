@@ -494,17 +494,18 @@ on_upgraded (SoupServerMessage *msg, gpointer user_data)
           "Sec-WebSocket-Protocol"), NULL);
   g_weak_ref_set (&stream->connection, connection);
   /* Our count bounds messages whole, and frames too, ending them with a 1009 close;
-   * libsoup's frame limit would drop the connection without one. */
-  soup_websocket_connection_set_max_incoming_payload_size (connection, 0);
+   * libsoup's frame limit would drop the connection without one. But not 0 (no limit): a
+   * length near 2^64 wraps libsoup 3.2's "is the frame complete" sum, and its unmasking
+   * writes past the buffer (CVE-2026-0716, fixed in libsoup 3.7.1). RFC 6455 §5.2 requires the
+   * top bit of a 64-bit length to be 0, so G_MAXINT64 refuses nothing legal. */
+  soup_websocket_connection_set_max_incoming_payload_size (connection, G_MAXINT64);
   g_signal_connect_object (connection, "message", G_CALLBACK (on_message), stream, 0);
   g_signal_connect (connection, "closing", G_CALLBACK (on_closing), NULL);
   g_signal_connect (connection, "closed", G_CALLBACK (release), NULL);
 
-  handler->callback (server, msg, g_uri_get_path (uri), connection, handler->user_data);
   /* Our reference (the one soup_websocket_connection_new() gave) is released on "closed":
    * a callback that closes the connection and drops it lets the close handshake complete. */
-  if (soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_CLOSED)
-    release (connection);
+  handler->callback (server, msg, g_uri_get_path (uri), connection, handler->user_data);
   g_object_unref (msg);
 }
 
