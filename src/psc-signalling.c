@@ -719,7 +719,8 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   }
   if (room != NULL && room->stream != NULL &&
       !choose_codec (room->stream, codecs, &codec, &limit)) {
-    g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
+    if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
+      g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
     refuse (self, connection, psc_signalling_error_code (limit),
         SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
     return;

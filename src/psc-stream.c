@@ -766,6 +766,9 @@ make_slate (PscStream *self, const char *reason, GError **error)
       fps_d = 1;
     }
     caps = gst_caps_copy (self->last_caps);
+    /* A variable-rate source says 0/1 (an RTSP camera without timing, a VFR file): the
+     * slate has a rate of its own. */
+    gst_caps_set_simple (caps, "framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
   } else {
     caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
         "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
@@ -885,7 +888,9 @@ on_source_ended (PscStream *self, GstElement *bin)
 {
   if (bin != self->source_bin || self->on_slate)
     return;
-  if (self->loop) {
+  /* A source that ends before its first frame (an empty file) would be started again and
+   * again at full speed: that is an outage, with its backoff. */
+  if (self->loop && self->attempt_timer == 0) {
     GST_INFO_OBJECT (self->pipeline, "the source ended: --loop starts it again");
     try_source (self);
     return;

@@ -42,6 +42,8 @@ struct _PscWhep {
 
 G_DEFINE_FINAL_TYPE (PscWhep, psc_whep, G_TYPE_OBJECT)
 
+static void respond_text (SoupServerMessage *msg, guint status, const char *text);
+
 static void
 session_free (Session *session)
 {
@@ -51,7 +53,8 @@ session_free (Session *session)
     g_object_unref (session->viewer);
   }
   if (session->pending != NULL) {
-    soup_server_message_set_status (session->pending, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    respond_text (session->pending, SOUP_STATUS_SERVICE_UNAVAILABLE,
+        "the session ended before its answer (periscope is stopping)");
     soup_server_message_unpause (session->pending);
     g_object_unref (session->pending);
   }

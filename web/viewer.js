@@ -129,6 +129,7 @@
     teardown();
     const id = session;
     lastError = null;
+    noSignal = null;   // a new session: the server says stream_state again if still offline
     setStatus('connecting', 'connecting…');
     let opened = false;
     try {
