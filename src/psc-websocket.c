@@ -43,7 +43,13 @@ struct _PscWebsocketStream {
   guint64 sent;                 /* frames of psc_websocket_send_text() */
   guint64 written;              /* never above sent: see psc_websocket_get_unsent_bytes() */
   gboolean over_limit;
+  gboolean not_reading;         /* over_limit for the pongs queued, not a message */
   GSource *close_source;
+  /* The frame headers of what is read, parsed only to see the client's pings (RFC 6455
+   * §5.2): each makes libsoup queue a pong, which counts as sent. */
+  guint8 header[14];
+  guint header_have;
+  guint64 payload_left;
 };
 
 struct _PscWebsocketInput {
@@ -78,6 +84,12 @@ close_over_limit (gpointer user_data)
   if (connection == NULL ||
       soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return G_SOURCE_REMOVE;
+  if (self->not_reading) {
+    GST_INFO ("WebSocket from %s: pings and never reads, closing with 1008", self->remote);
+    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        "not reading");
+    return G_SOURCE_REMOVE;
+  }
   reason = g_strdup_printf ("message over %" G_GUINT64_FORMAT " KiB",
       (self->max_message - PSC_WEBSOCKET_SLACK) / 1024);
   GST_INFO ("WebSocket from %s: %s, closing with 1009", self->remote, reason);
@@ -85,14 +97,64 @@ close_over_limit (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Counts @n bytes read. Past the limit reading stops for good, and the 1009 close is sent
- * from an idle source: this runs inside libsoup's read loop. */
+/* The size of the frame header in @header (at least 2 bytes there): RFC 6455 §5.2. */
+static guint
+header_size (const guint8 *header)
+{
+  guint length = header[1] & 0x7f;
+
+  return 2 + (length == 126 ? 2 : length == 127 ? 8 : 0) + ((header[1] & 0x80) ? 4 : 0);
+}
+
+/* Follows the frames in what was read. A ping makes libsoup queue a pong (its payload and a
+ * 2-byte header), written only if the client reads: counted as sent, so a client that pings
+ * and never reads meets the same cap as one that is sent messages and never reads. */
 static void
-count_read (PscWebsocketStream *self, gssize n)
+follow_frames (PscWebsocketStream *self, const guint8 *data, gsize n)
+{
+  while (n > 0) {
+    if (self->payload_left > 0) {
+      guint64 skip = MIN (self->payload_left, n);
+      self->payload_left -= skip;
+      data += skip;
+      n -= skip;
+      continue;
+    }
+    self->header[self->header_have++] = *data++;
+    n--;
+    if (self->header_have < 2 || self->header_have < header_size (self->header))
+      continue;
+    {
+      guint length = self->header[1] & 0x7f;
+      guint64 payload = length;
+
+      if (length == 126)
+        payload = ((guint64) self->header[2] << 8) | self->header[3];
+      else if (length == 127)
+        for (guint i = 0; i < 8; i++)
+          payload = (payload << 8) | self->header[2 + i];
+      if ((self->header[0] & 0x0f) == 0x9)
+        self->sent += 2 + MIN (payload, 125);
+      self->payload_left = payload;
+      self->header_have = 0;
+    }
+  }
+}
+
+/* Counts @n bytes read at @data. Past a limit reading stops for good, and the close (1009
+ * for a message too big, 1008 for pongs piling up) is sent from an idle source: this runs
+ * inside libsoup's read loop. */
+static void
+count_read (PscWebsocketStream *self, const void *data, gssize n)
 {
   self->received += n;
   self->since_message += n;
-  if (self->since_message <= self->max_message || self->over_limit)
+  follow_frames (self, data, n);
+  if (self->over_limit)
+    return;
+  if (self->sent - self->written > self->max_message)
+    self->not_reading = TRUE;
+  else if (self->since_message <= self->max_message)
     return;
   self->over_limit = TRUE;
   self->close_source = g_idle_source_new ();
@@ -124,7 +186,7 @@ psc_websocket_input_read (GInputStream *stream, void *buffer, gsize count,
   n = g_input_stream_read (base, buffer, readable_now (self->stream, count), cancellable,
       error);
   if (n > 0)
-    count_read (self->stream, n);
+    count_read (self->stream, buffer, n);
   return n;
 }
 
@@ -179,7 +241,7 @@ psc_websocket_input_read_nonblocking (GPollableInputStream *pollable, void *buff
   n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (base), buffer,
       readable_now (self->stream, count), NULL, error);
   if (n > 0)
-    count_read (self->stream, n);
+    count_read (self->stream, buffer, n);
   return n;
 }
 

@@ -73,10 +73,12 @@ void        psc_websocket_send_text (SoupWebsocketConnection *connection, const 
  * @connection: a connection from psc_websocket_add_handler()
  *
  * libsoup 3.2 has no buffered-amount API; this is the bytes of the frames sent with
- * psc_websocket_send_text() that libsoup has not written to the socket yet, read at the
- * connection's stream (sent − written). libsoup's own pings, pongs and close frames are
+ * psc_websocket_send_text(), and of the pongs libsoup queues for the client's pings (seen in
+ * the frame headers read), that libsoup has not written to the socket yet, read at the
+ * connection's stream (sent − written). libsoup's own keepalive pings and close frames are
  * written without being counted as sent, so they make this a few bytes low until the queue
- * empties again.
+ * empties again. A client whose pongs pile up past the message limit without reading them is
+ * closed with 1008 "not reading".
  *
  * Returns: the bytes; 0 for a connection not accepted by psc_websocket_add_handler().
  */
