@@ -66,7 +66,7 @@ stream_new (const PscConfig *config, const char *id)
   g_assert_no_error (error);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
     g_clear_pointer (&encoders[c], psc_encoder_choice_free);
-  g_assert_true (psc_stream_start (stream, 10000, &error));
+  g_assert_true (psc_stream_start (stream, 10000 * psc_test_time_factor (), &error));
   g_assert_no_error (error);
   return stream;
 }
