@@ -75,6 +75,7 @@ struct _PscStream {
   gboolean released;            /* main context: the pipeline is NULL, the camera closed */
   guint release_timer;
   PscSnapshot *snapshot;        /* main context */
+  char *source_error_detail;    /* main context: the last source error, with what to try */
 
   GMutex lock;                  /* guards everything below */
   EncodingState *encodings[PSC_CODEC_COUNT];    /* running, nullable */
@@ -133,6 +134,7 @@ psc_stream_finalize (GObject *object)
   g_clear_object (&self->videoscale);
   g_clear_pointer (&self->last_caps, gst_caps_unref);
   g_free (self->offline_reason);
+  g_free (self->source_error_detail);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->info.id);
@@ -613,13 +615,17 @@ describe_error (GstMessage *message)
   return described;
 }
 
-/* One line for the slate, the page and the API: the element and what it said. */
+/* One line for the slate, the page and the API: the element and what it said. The whole
+ * story, with what to try, is kept for the operator (go_offline() prints it once an outage). */
 static char *
-describe_source_error (GstMessage *message)
+describe_source_error (PscStream *self, GstMessage *message)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GError) described = describe_error (message);   /* logs the whole story */
+  g_autoptr (GError) described = describe_error (message);
   char *reason;
+
+  g_free (self->source_error_detail);
+  self->source_error_detail = g_strdup (described->message);
 
   gst_message_parse_error (message, &error, NULL);
   reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
@@ -832,6 +838,10 @@ go_offline (PscStream *self, const char *reason)
   GST_WARNING_OBJECT (self->pipeline, "offline: %s; next attempt in %" G_GUINT64_FORMAT " s",
       reason, delay / GST_SECOND);
   self->retry_timer = add_timeout (self, delay / GST_MSECOND, on_retry_timer);
+  /* What to try goes to the operator once an outage, not with every retry. */
+  if (changed && self->source_error_detail != NULL)
+    g_message ("stream %s: %s", self->info.id, self->source_error_detail);
+  g_clear_pointer (&self->source_error_detail, g_free);
   if (changed)
     g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, (guint) PSC_STREAM_OFFLINE, reason);
 }
@@ -940,7 +950,7 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
     return G_SOURCE_CONTINUE;
 
   if (source == SOURCE_CAPTURE) {
-    g_autofree char *reason = describe_source_error (message);
+    g_autofree char *reason = describe_source_error (self, message);
     go_offline (self, reason);
     return G_SOURCE_CONTINUE;
   }
@@ -1013,7 +1023,7 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
       source = classify_error_source (self, GST_MESSAGE_SRC (message), &branch);
       g_mutex_unlock (&self->lock);
       if (source == SOURCE_CAPTURE) {
-        offline = describe_source_error (message);
+        offline = describe_source_error (self, message);
         break;
       }
       g_propagate_error (error, describe_error (message));

@@ -28,6 +28,9 @@ GST_DEBUG_CATEGORY_STATIC (psc_viewer_debug);
  * timer's own runs (psc_silence_watch_check(): the daemon's own pause is not the viewer's). */
 #define RTCP_SILENCE_US (10 * G_USEC_PER_SEC)
 #define RTCP_CHECK_S 2
+/* Seconds after psc_viewer_stop() when the branch is detached even if webrtcbin never
+ * reached the teardown barrier (detach_when_quiet()). */
+#define DETACH_BACKSTOP_S 5
 
 struct _PscViewer {
   GObject parent;
@@ -1078,7 +1081,8 @@ on_stats (GstPromise *promise, gpointer user_data)
   post_stats (request, &stats);
 }
 
-/* Main context: webrtcbin has finished every operation queued before the barrier. */
+/* Main context: webrtcbin has finished every operation queued before the barrier, or the
+ * backstop passed. */
 static gboolean
 detach_now (gpointer user_data)
 {
@@ -1134,6 +1138,15 @@ detach_when_quiet (PscViewer *self)
       on_quiet);
   g_signal_emit_by_name (self->webrtc, "get-stats", NULL, promise);
   gst_promise_unref (promise);
+  /* A backstop, should webrtcbin never get to the barrier: a branch left attached would keep
+   * its encoder and the capture running, and its seat taken. psc_stream_detach() of a branch
+   * already detached does nothing. */
+  {
+    GSource *backstop = g_timeout_source_new_seconds (DETACH_BACKSTOP_S);
+    g_source_set_callback (backstop, detach_now, g_object_ref (self), g_object_unref);
+    g_source_attach (backstop, self->context);
+    g_source_unref (backstop);
+  }
 }
 
 void
