@@ -61,6 +61,18 @@ psc_element_add_chain (GstBin *bin, GstElement **previous, GstElement *element, 
   return TRUE;
 }
 
+void
+psc_element_remove (GstBin *bin, GstElement *element)
+{
+  g_return_if_fail (GST_IS_BIN (bin) && GST_IS_ELEMENT (element));
+
+  /* Left locked: a state change of @bin already iterating its children may still reach
+   * @element after it is out, and must find it locked. */
+  gst_element_set_locked_state (element, TRUE);
+  gst_element_set_state (element, GST_STATE_NULL);
+  gst_bin_remove (bin, element);
+}
+
 gboolean
 psc_element_gst_older_than (guint major, guint minor, guint micro)
 {

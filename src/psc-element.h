@@ -73,6 +73,20 @@ gboolean     psc_element_add_chain (GstBin *bin, GstElement **previous, GstEleme
     GError **error);
 
 /**
+ * psc_element_remove:
+ * @bin: the bin holding @element (the running pipeline)
+ * @element: an element to take out of it for good
+ *
+ * Sets @element to NULL and removes it from @bin, its state locked first and left locked:
+ * otherwise the pipeline finishing an asynchronous state change (a sink prerolling somewhere,
+ * a source that prerolls) — which may be iterating its children already — could bring
+ * @element back up, during or after its removal, and it would go on running outside the
+ * pipeline (webrtcbin's transports, a camera left open) or be disposed while PLAYING. The
+ * caller must hold a reference of its own if it uses @element afterwards. Main thread.
+ */
+void         psc_element_remove (GstBin *bin, GstElement *element);
+
+/**
  * psc_element_gst_older_than:
  * @major: major version
  * @minor: minor version

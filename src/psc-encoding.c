@@ -164,22 +164,15 @@ remove_from_pipeline (PscEncoding *encoding)
   }
   if (!encoding->in_pipeline)
     return;
-  gst_element_set_locked_state (encoding->bin, TRUE);
-  gst_element_set_locked_state (encoding->tee, TRUE);
-  gst_element_set_locked_state (encoding->payloader, TRUE);
-  gst_element_set_locked_state (encoding->rtp_tee, TRUE);
-  gst_element_set_state (encoding->bin, GST_STATE_NULL);
-  gst_bin_remove (encoding->pipeline, encoding->bin);
+  psc_element_remove (encoding->pipeline, encoding->bin);
   /* Its branches are all gone, and nothing flows into the rest any more. */
-  gst_element_set_state (encoding->tee, GST_STATE_NULL);
-  gst_element_set_state (encoding->payloader, GST_STATE_NULL);
-  gst_element_set_state (encoding->rtp_tee, GST_STATE_NULL);
   if (encoding->payloader_pad != NULL) {
     gst_element_release_request_pad (encoding->tee, encoding->payloader_pad);
     g_clear_object (&encoding->payloader_pad);
   }
-  gst_bin_remove_many (encoding->pipeline, encoding->tee, encoding->payloader,
-      encoding->rtp_tee, NULL);
+  psc_element_remove (encoding->pipeline, encoding->tee);
+  psc_element_remove (encoding->pipeline, encoding->payloader);
+  psc_element_remove (encoding->pipeline, encoding->rtp_tee);
   encoding->in_pipeline = FALSE;
 }
 

@@ -699,9 +699,7 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
 
   if (self->source_bin != NULL) {
     GstElement *old = g_steal_pointer (&self->source_bin);
-    gst_element_set_locked_state (old, TRUE);
-    gst_element_set_state (old, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self->pipeline), old);
+    psc_element_remove (GST_BIN (self->pipeline), old);
     GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (old));
     gst_object_unref (old);
   }
@@ -1277,12 +1275,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
     gst_element_release_request_pad (psc_encoding_get_tee (state->encoding, payloaded),
         tee_pad);
     gst_object_unref (tee_pad);
-    /* Locked meanwhile, or the pipeline finishing an asynchronous state change (a sink in
-     * @branch prerolling) could bring it back up before it is out. */
-    gst_element_set_locked_state (branch, TRUE);
-    gst_element_set_state (branch, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self->pipeline), branch);
-    gst_element_set_locked_state (branch, FALSE);
+    psc_element_remove (GST_BIN (self->pipeline), branch);
     /* An encoder started for this branch alone goes again; the release follows it. */
     if (started)
       stop_encoding_if_unused (self, state);
@@ -1371,8 +1364,7 @@ finish_detach (gpointer user_data)
     psc_encoding_stop (detach->encoding->encoding);
   } else {
     gst_element_release_request_pad (detach->tee, detach->tee_pad);
-    gst_element_set_state (detach->element, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self->pipeline), detach->element);
+    psc_element_remove (GST_BIN (self->pipeline), detach->element);
   }
   GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (detach->element));
   g_mutex_lock (&self->lock);
