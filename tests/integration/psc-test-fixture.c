@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-test-fixture.h"
+
+#include <gst/webrtc/webrtc.h>
 #include "psc-encoder.h"
 #include "psc-source.h"
 
@@ -401,4 +403,34 @@ psc_test_parse_json (const char *text)
     g_test_fail_printf ("not JSON (%s): %.200s", error != NULL ? error->message : "empty",
         text);
   return node;
+}
+
+/* A WHEP client's offer, made by a webrtcbin of our own: one recvonly video m-line for
+ * @caps (application/x-rtp…). No ICE gathering happens (no local description is set). */
+char *
+psc_test_whep_offer (const char *caps)
+{
+  g_autoptr (GstElement) webrtc = gst_object_ref_sink (gst_element_factory_make ("webrtcbin",
+          NULL));
+  g_autoptr (GstCaps) rtp_caps = gst_caps_from_string (caps);
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  GstWebRTCSessionDescription *offer = NULL;
+  GstPromise *promise = gst_promise_new ();
+  char *text;
+
+  /* Like a browser: one BUNDLE group (RFC 9143), which the answer keeps. */
+  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
+  gst_element_set_state (webrtc, GST_STATE_READY);
+  g_signal_emit_by_name (webrtc, "add-transceiver",
+      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, rtp_caps, &transceiver);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
+  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
+  gst_structure_get (gst_promise_get_reply (promise), "offer",
+      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  g_assert_nonnull (offer);
+  text = gst_sdp_message_as_text (offer->sdp);
+  gst_webrtc_session_description_free (offer);
+  gst_element_set_state (webrtc, GST_STATE_NULL);
+  return text;
 }

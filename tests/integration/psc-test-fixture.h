@@ -193,4 +193,22 @@ char *      psc_test_http_get (PscTestFixture *f, const char *path, guint *statu
  */
 JsonNode *  psc_test_parse_json (const char *text);
 
+/**
+ * PSC_TEST_H264_OFFER_CAPS:
+ * The caps of a browser's H.264 (constrained baseline, packetization-mode 1, payload 102).
+ */
+#define PSC_TEST_H264_OFFER_CAPS "application/x-rtp,media=video,encoding-name=H264,payload=102," \
+  "clock-rate=90000,packetization-mode=(string)1,profile-level-id=(string)42e01f"
+
+/**
+ * psc_test_whep_offer:
+ * @caps: application/x-rtp caps of the one codec offered
+ *
+ * A WHEP player's offer, made by a webrtcbin of our own: one recvonly video m-line for @caps,
+ * BUNDLE as browsers do. No ICE gathering happens (no local description is set).
+ *
+ * Returns: (transfer full): the SDP text.
+ */
+char *      psc_test_whep_offer (const char *caps);
+
 G_END_DECLS

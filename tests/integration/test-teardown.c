@@ -149,37 +149,6 @@ test_early_reset (PscTestFixture *f, gconstpointer data)
   g_test_message ("fds %u -> %u after 200 early resets", start, end);
   g_assert_cmpuint (psc_registry_count_viewers (f->registry), ==, 0);
 }
-
-/* A WHEP client's offer, made by a webrtcbin of our own (as test-whep.c). */
-static char *
-make_offer (void)
-{
-  g_autoptr (GstElement) webrtc = gst_object_ref_sink (gst_element_factory_make ("webrtcbin",
-          NULL));
-  g_autoptr (GstCaps) caps = gst_caps_from_string ("application/x-rtp,media=video,"
-      "encoding-name=H264,payload=102,clock-rate=90000,packetization-mode=(string)1,"
-      "profile-level-id=(string)42e01f");
-  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  GstWebRTCSessionDescription *offer = NULL;
-  GstPromise *promise = gst_promise_new ();
-  char *text;
-
-  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
-  gst_element_set_state (webrtc, GST_STATE_READY);
-  g_signal_emit_by_name (webrtc, "add-transceiver",
-      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &transceiver);
-  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
-  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
-  gst_structure_get (gst_promise_get_reply (promise), "offer",
-      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
-  gst_promise_unref (promise);
-  g_assert_nonnull (offer);
-  text = gst_sdp_message_as_text (offer->sdp);
-  gst_webrtc_session_description_free (offer);
-  gst_element_set_state (webrtc, GST_STATE_NULL);
-  return text;
-}
-
 /* @text with its first line starting with @prefix replaced by @to ("" removes it). */
 static char *
 replace_line (const char *text, const char *prefix, const char *to)
@@ -222,7 +191,7 @@ expect (PscTestFixture *f, const char *method, const char *path, const char *typ
 static void
 test_whep_input (PscTestFixture *f, gconstpointer data)
 {
-  g_autofree char *offer = make_offer ();
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
   g_autofree char *no_fingerprint = replace_line (offer, "a=fingerprint:", "");
   g_autofree char *no_ufrag = replace_line (offer, "a=ice-ufrag:", "");
   g_autofree char *no_pwd = replace_line (offer, "a=ice-pwd:", "");
@@ -271,7 +240,7 @@ test_whep_input (PscTestFixture *f, gconstpointer data)
 static void
 test_peer_named_like_session (PscTestFixture *f, gconstpointer data)
 {
-  g_autofree char *offer = make_offer ();
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
   g_autoptr (SoupMessageHeaders) headers = NULL;
   g_autoptr (PscTestClient) ws = NULL;
   g_autofree char *answer = NULL;

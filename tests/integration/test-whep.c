@@ -8,39 +8,6 @@
 #include "psc-source.h"
 #include "psc-test-fixture.h"
 
-/* A WHEP client's offer, made by a webrtcbin of our own: one recvonly video m-line for
- * @caps (application/x-rtp…). No ICE gathering happens (no local description is set). */
-static char *
-make_offer (const char *caps)
-{
-  g_autoptr (GstElement) webrtc = gst_object_ref_sink (gst_element_factory_make ("webrtcbin",
-          NULL));
-  g_autoptr (GstCaps) rtp_caps = gst_caps_from_string (caps);
-  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  GstWebRTCSessionDescription *offer = NULL;
-  GstPromise *promise = gst_promise_new ();
-  char *text;
-
-  /* Like a browser: one BUNDLE group (RFC 9143), which the answer keeps. */
-  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
-  gst_element_set_state (webrtc, GST_STATE_READY);
-  g_signal_emit_by_name (webrtc, "add-transceiver",
-      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, rtp_caps, &transceiver);
-  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
-  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
-  gst_structure_get (gst_promise_get_reply (promise), "offer",
-      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
-  gst_promise_unref (promise);
-  g_assert_nonnull (offer);
-  text = gst_sdp_message_as_text (offer->sdp);
-  gst_webrtc_session_description_free (offer);
-  gst_element_set_state (webrtc, GST_STATE_NULL);
-  return text;
-}
-
-#define H264_OFFER_CAPS "application/x-rtp,media=video,encoding-name=H264,payload=102," \
-  "clock-rate=90000,packetization-mode=(string)1,profile-level-id=(string)42e01f"
-
 /* @method @path (with @header: @value if not %NULL), expecting status @expected and
  * @fragment (if any) in the body; FALSE when no response came (the test failed). */
 static gboolean
@@ -73,7 +40,7 @@ static void
 test_whep_http (PscTestFixture *f, gconstpointer data)
 {
   GstElement *pipeline = psc_stream_get_pipeline (f->stream);
-  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
   g_autofree char *av1 = g_strdup ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
       "m=video 9 UDP/TLS/RTP/SAVPF 100\r\na=rtpmap:100 AV1/90000\r\na=recvonly\r\n");
   g_autofree char *sendonly = NULL;
@@ -163,7 +130,7 @@ test_whep_http (PscTestFixture *f, gconstpointer data)
 static void
 test_whep_links (PscTestFixture *f, gconstpointer data)
 {
-  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
   g_autofree char *answer = NULL;
   g_autoptr (SoupMessageHeaders) headers = NULL;
   const char *links;
@@ -186,7 +153,7 @@ test_whep_links (PscTestFixture *f, gconstpointer data)
 static void
 test_whep_limits (PscTestFixture *f, gconstpointer data)
 {
-  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
   g_autoptr (PscTestClient) ws = NULL;
   g_autoptr (PscMessage) refused = NULL;
 
@@ -206,7 +173,7 @@ test_whep_limits (PscTestFixture *f, gconstpointer data)
 static void
 test_whep_not_live (PscTestFixture *f, gconstpointer data)
 {
-  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
   g_autofree char *refusal = NULL;
   g_autoptr (SoupMessageHeaders) headers = NULL;
   gboolean failed = FALSE;
@@ -233,7 +200,7 @@ test_second_camera (PscTestFixture *f, gconstpointer data)
 {
   g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws/garden",
       psc_server_get_port (f->server));
-  g_autofree char *offer = make_offer (H264_OFFER_CAPS);
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
   g_autofree char *answer = NULL;
   g_autofree char *body = NULL;
   g_autoptr (SoupMessageHeaders) headers = NULL;
