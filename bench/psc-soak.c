@@ -1174,31 +1174,99 @@ stage_http_slowloris (Soak *soak, guint count)
 
 /* ---- stages: WebSocket viewers, one ending each ---- */
 
-/* The camera's offer, read; then the client's Close (1000), and the server's in return. */
+/* One WebSocket viewer's ending, after the camera's offer: returns FALSE if the cycle
+ * failed (the daemon did not do what it must). */
+typedef gboolean (*WsEnding) (Soak *soak, Conn *conn, PscMessage *offer, guint *lingering);
+
+/* @count WebSocket viewers, each joining the camera (its offer read) and ending with
+ * @ending; a run of failed joins or cycles ends the stage (cycle_failed()). */
 static guint
-stage_ws_clean (Soak *soak, guint count)
+run_ws_cycles (Soak *soak, guint count, WsEnding ending)
 {
   Conn conn;
-  guint done, failures = 0;
+  guint done, failures = 0, lingering = 0;
 
   conn_init (&conn);
   for (done = 0; done < count && soak->stage_problem == NULL; done++) {
     g_autoptr (PscMessage) offer = ws_join_camera (soak, &conn);
+    gboolean ok = offer != NULL && ending (soak, &conn, offer, &lingering);
 
-    if (offer == NULL) {
-      conn_close (&conn, FALSE);
-      if (cycle_failed (soak, &failures, "WebSocket viewer"))
-        break;
-      continue;
-    }
-    failures = 0;
-    ws_send_close (&conn, 1000);
-    ws_wait_close (&conn);
-    conn_close (&conn, FALSE);
+    conn_close (&conn, offer == NULL || !ok);
+    if (ok)
+      failures = 0;
+    else if (cycle_failed (soak, &failures, "WebSocket viewer"))
+      break;
     pump ();
   }
+  if (lingering > 0)
+    stage_fail (soak, "%u of %u half-closed WebSockets not closed by the daemon within %d s",
+        lingering, done, IO_TIMEOUT_MS / 1000);
   conn_clear (&conn);
   return done;
+}
+
+/* The client's Close (1000), and the server's in return. */
+static gboolean
+end_clean (Soak *soak, Conn *conn, PscMessage *offer, guint *lingering)
+{
+  ws_send_close (conn, 1000);
+  ws_wait_close (conn);
+  return TRUE;
+}
+
+static guint
+stage_ws_clean (Soak *soak, guint count)
+{
+  return run_ws_cycles (soak, count, end_clean);
+}
+
+/* A TCP reset right after the offer arrived (the leak of issue 11: an ICE agent per
+ * reset): run_ws_cycles() resets a connection whose cycle did not end well. */
+static gboolean
+end_reset (Soak *soak, Conn *conn, PscMessage *offer, guint *lingering)
+{
+  conn_close (conn, TRUE);
+  return TRUE;
+}
+
+static guint
+stage_ws_reset_after_offer (Soak *soak, guint count)
+{
+  return run_ws_cycles (soak, count, end_reset);
+}
+
+/* An answer and a candidate sent, the daemon's agent checking; then a TCP reset. */
+static gboolean
+end_reset_mid_ice (Soak *soak, Conn *conn, PscMessage *offer, guint *lingering)
+{
+  if (!ws_answer_and_trickle (conn, offer))
+    return FALSE;
+  /* Long enough for the answer to be applied and the first checks to go out. */
+  pump_for (20);
+  conn_close (conn, TRUE);
+  return TRUE;
+}
+
+static guint
+stage_ws_reset_mid_ice (Soak *soak, guint count)
+{
+  return run_ws_cycles (soak, count, end_reset_mid_ice);
+}
+
+/* shutdown(SHUT_WR) after the offer: the daemon must close within IO_TIMEOUT_MS. */
+static gboolean
+end_half_close (Soak *soak, Conn *conn, PscMessage *offer, guint *lingering)
+{
+  shutdown (conn->fd, SHUT_WR);
+  if (!conn_wait_closed (conn, IO_TIMEOUT_MS))
+    (*lingering)++;
+  return TRUE;
+}
+
+static guint
+stage_ws_half_close (Soak *soak, guint count)
+{
+  return run_ws_cycles (soak, count, end_half_close);
 }
 
 /* TCP reset right after the handshake was sent, before the welcome (existing_peers). */
@@ -1228,83 +1296,8 @@ stage_ws_reset_before_welcome (Soak *soak, guint count)
   return done;
 }
 
-/* TCP reset right after the offer arrived (the leak of issue 11: an ICE agent per reset). */
-static guint
-stage_ws_reset_after_offer (Soak *soak, guint count)
-{
-  Conn conn;
-  guint done, failures = 0;
 
-  conn_init (&conn);
-  for (done = 0; done < count && soak->stage_problem == NULL; done++) {
-    g_autoptr (PscMessage) offer = ws_join_camera (soak, &conn);
 
-    conn_close (&conn, TRUE);
-    if (offer != NULL)
-      failures = 0;
-    else if (cycle_failed (soak, &failures, "WebSocket viewer"))
-      break;
-    pump ();
-  }
-  conn_clear (&conn);
-  return done;
-}
-
-/* An answer and a candidate sent, the daemon's agent checking; then a TCP reset. */
-static guint
-stage_ws_reset_mid_ice (Soak *soak, guint count)
-{
-  Conn conn;
-  guint done, failures = 0;
-
-  conn_init (&conn);
-  for (done = 0; done < count && soak->stage_problem == NULL; done++) {
-    g_autoptr (PscMessage) offer = ws_join_camera (soak, &conn);
-
-    if (offer == NULL || !ws_answer_and_trickle (&conn, offer)) {
-      conn_close (&conn, TRUE);
-      if (cycle_failed (soak, &failures, "WebSocket viewer"))
-        break;
-      continue;
-    }
-    failures = 0;
-    /* Long enough for the answer to be applied and the first checks to go out. */
-    pump_for (20);
-    conn_close (&conn, TRUE);
-  }
-  conn_clear (&conn);
-  return done;
-}
-
-/* After the offer, shutdown(SHUT_WR): the daemon must see the end of stream and close. */
-static guint
-stage_ws_half_close (Soak *soak, guint count)
-{
-  Conn conn;
-  guint done, failures = 0, lingering = 0;
-
-  conn_init (&conn);
-  for (done = 0; done < count && soak->stage_problem == NULL; done++) {
-    g_autoptr (PscMessage) offer = ws_join_camera (soak, &conn);
-
-    if (offer == NULL) {
-      conn_close (&conn, FALSE);
-      if (cycle_failed (soak, &failures, "WebSocket viewer"))
-        break;
-      continue;
-    }
-    failures = 0;
-    shutdown (conn.fd, SHUT_WR);
-    if (!conn_wait_closed (&conn, IO_TIMEOUT_MS))
-      lingering++;
-    conn_close (&conn, FALSE);
-  }
-  if (lingering > 0)
-    stage_fail (soak, "%u of %u half-closed WebSockets not closed by the daemon within %d s",
-        lingering, done, IO_TIMEOUT_MS / 1000);
-  conn_clear (&conn);
-  return done;
-}
 
 /* Viewers that never answer, in batches: each must be sent away at --connect-timeout
  * (error "timeout", close 1008). */

@@ -64,6 +64,7 @@ struct _PscViewer {
   guint timeout_source;
   guint retry_source;
   guint silence_timer;          /* while connected: checks that RTCP keeps coming */
+  GSource *backstop;            /* main context: detaches if the teardown barrier never comes */
   GMutex rtcp_lock;             /* a 64-bit time is not atomic everywhere (32-bit ARM) */
   PscSilenceWatch silence;      /* rtcp_lock: the viewer's last RTCP, the timer's last run */
   gboolean offer_requested;     /* streaming thread -> main, once */
@@ -1088,6 +1089,11 @@ detach_now (gpointer user_data)
 {
   PscViewer *self = user_data;
 
+  /* The backstop's reference would keep webrtcbin, and its ICE agent's sockets, for its 5 s. */
+  if (self->backstop != NULL) {
+    g_source_destroy (self->backstop);
+    g_clear_pointer (&self->backstop, g_source_unref);
+  }
   psc_stream_detach (self->stream, self->branch);
   return G_SOURCE_REMOVE;
 }
@@ -1141,12 +1147,9 @@ detach_when_quiet (PscViewer *self)
   /* A backstop, should webrtcbin never get to the barrier: a branch left attached would keep
    * its encoder and the capture running, and its seat taken. psc_stream_detach() of a branch
    * already detached does nothing. */
-  {
-    GSource *backstop = g_timeout_source_new_seconds (DETACH_BACKSTOP_S);
-    g_source_set_callback (backstop, detach_now, g_object_ref (self), g_object_unref);
-    g_source_attach (backstop, self->context);
-    g_source_unref (backstop);
-  }
+  self->backstop = g_timeout_source_new_seconds (DETACH_BACKSTOP_S);
+  g_source_set_callback (self->backstop, detach_now, g_object_ref (self), g_object_unref);
+  g_source_attach (self->backstop, self->context);
 }
 
 void
