@@ -70,6 +70,7 @@ struct _PscSignalling {
   PscSignallingCounters counters;
   guint stream_peers;           /* peers in rooms with a camera (each has a viewer) */
   LogBudget refusal_log_budget;
+  LogBudget peer_log_budget;     /* lines about peers, all of them together (peer_message) */
   guint relay_peers;            /* peers in rooms without one */
 };
 
@@ -194,10 +195,13 @@ log_budget_flush (LogBudget *budget, const char *about)
   budget->suppressed = 0;
 }
 
+/* A line about one peer: within the peer's budget, and within one shared by all peers, so
+ * that a client opening many connections (each closed for its limits) is bounded too. */
 #define peer_message(peer, ...) G_STMT_START { \
     g_autofree char *about_ = g_strdup_printf ("peer %s of room %s", (peer)->id, \
         (peer)->room->id); \
-    if (log_budget_take (&(peer)->log_budget, about_)) \
+    if (log_budget_take (&(peer)->log_budget, about_) && \
+        log_budget_take (&(peer)->signalling->peer_log_budget, "peers")) \
       g_message (__VA_ARGS__); \
   } G_STMT_END
 
