@@ -287,7 +287,8 @@ psc_test_record_clip (const char *path, const char *mux, guint frames, guint fps
   g_autofree char *description = g_strdup_printf (
       "videotestsrc num-buffers=%u pattern=ball ! "
       "video/x-raw,width=320,height=240,framerate=%u/1 ! "
-      "x264enc speed-preset=ultrafast key-int-max=%u ! h264parse ! %s ! filesink location=%s "
+      "x264enc speed-preset=ultrafast key-int-max=%u ! "
+      "video/x-h264,profile=constrained-baseline ! h264parse ! %s ! filesink location=%s "
       "audiotestsrc num-buffers=%u samplesperbuffer=%u ! audio/x-raw,rate=44100 ! "
       "lamemp3enc ! mpegaudioparse ! mux.",
       frames, fps, fps, mux, path, frames, 44100 / fps);

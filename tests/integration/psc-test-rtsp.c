@@ -8,6 +8,7 @@
 #define CAMERA_LAUNCH "( videotestsrc is-live=true pattern=ball ! " \
   "video/x-raw,width=320,height=240,framerate=30/1 ! " \
   "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! " \
+  "video/x-h264,profile=constrained-baseline ! " \
   "rtph264pay name=pay0 pt=96 config-interval=-1 )"
 
 struct _PscTestRtspCamera {

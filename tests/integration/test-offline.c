@@ -14,9 +14,9 @@
 
 static char *clip_path;
 
-/* 60 frames, 2 s: then its EOS. Every retry starts a fresh one, 60 frames again. */
+/* 2 s of frames (stretched under valgrind): then its EOS. Every retry starts a fresh one. */
 static const PscTestFixtureData ending_source = { .codec = "h264", .connect_timeout_s = 20,
-  .source = "videotestsrc is-live=true pattern=ball num-buffers=60", .always_on = TRUE };
+  .source_seconds = 2, .always_on = TRUE };
 /* A camera that is not there. */
 static const PscTestFixtureData missing_camera = { .codec = "h264", .connect_timeout_s = 20,
   .source = "v4l2src device=/dev/nonexistent", .always_on = TRUE };
