@@ -1096,6 +1096,12 @@ on_release_timer (gpointer user_data)
   /* NULL, not READY: v4l2src closes the device only then, so another program may open it. */
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
   self->released = TRUE;
+  /* A source being tried cannot send its first frame now: not a failure, tried again when
+   * the capture resumes. */
+  if (self->attempt_timer != 0) {
+    g_clear_handle_id (&self->attempt_timer, g_source_remove);
+    self->retry_on_resume = TRUE;
+  }
   GST_INFO_OBJECT (self->pipeline, "capture released: nobody watching");
   return G_SOURCE_REMOVE;
 }
@@ -1135,8 +1141,6 @@ resume_capture (PscStream *self)
   }
 }
 
-/* Main thread, lock not held. Starts @codec's encoder: adds its bin and links it to a new
- * pad of the raw tee. Its first frame is a keyframe, so no request is needed. */
 /* Main thread, lock not held. Starts @codec's encoder: its elements join the pipeline, the
  * stream's probes go on its tee, and the raw tee feeds it. Its first frame is a keyframe,
  * so no request is needed. */
@@ -1318,6 +1322,7 @@ typedef struct {
   GstElement *tee;              /* the tee it hangs off */
   GstPad *tee_pad;
   EncodingState *encoding;      /* set when the element is this encoding's bin: free it */
+  gboolean unlinked;            /* the IDLE probe ran */
 } Detach;
 
 static void
@@ -1330,6 +1335,7 @@ detach_free (Detach *detach)
   g_free (detach);
 }
 
+static void on_tee_pad_probe_gone (gpointer data);
 static GstPadProbeReturn on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info,
     gpointer user_data);
 
@@ -1347,7 +1353,8 @@ unlink_when_idle (PscStream *self, GstElement *element, GstElement *tee, GstPad 
   detach->tee = gst_object_ref (tee);
   detach->tee_pad = gst_object_ref (tee_pad);
   detach->encoding = encoding;
-  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_IDLE, on_tee_pad_idle, detach, NULL);
+  gst_pad_add_probe (tee_pad, GST_PAD_PROBE_TYPE_IDLE, on_tee_pad_idle, detach,
+      on_tee_pad_probe_gone);
 }
 
 /* Main context: the element is unlinked, nothing flows into it any more. When a branch was
@@ -1401,9 +1408,23 @@ on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 
   if (peer != NULL)
     gst_pad_unlink (pad, peer);
-  /* This may run inside gst_pad_add_probe(): the tee pad is released later, there. */
-  psc_defer (detach->stream->context, finish_detach, detach, (GDestroyNotify) detach_free);
+  detach->unlinked = TRUE;
   return GST_PAD_PROBE_REMOVE;
+}
+
+/* The IDLE probe is gone (right after it ran, on its thread; or unrun, the pad going away at
+ * shutdown). It ran: finish on the main context — the tee pad is released there, as this may
+ * run inside gst_pad_add_probe(). It did not: nothing to finish, and the references to the
+ * stream and the element are dropped rather than kept forever. */
+static void
+on_tee_pad_probe_gone (gpointer data)
+{
+  Detach *detach = data;
+
+  if (detach->unlinked)
+    psc_defer (detach->stream->context, finish_detach, detach, (GDestroyNotify) detach_free);
+  else
+    detach_free (detach);
 }
 
 void
