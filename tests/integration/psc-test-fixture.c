@@ -435,3 +435,21 @@ psc_test_whep_offer (const char *caps)
   gst_element_set_state (webrtc, GST_STATE_NULL);
   return text;
 }
+
+char *
+psc_test_expect_status (PscTestFixture *f, const char *method, const char *path,
+    const char *content_type, const char *body, const char *header, const char *value,
+    guint expected, const char *fragment, SoupMessageHeaders **response_headers)
+{
+  guint status;
+  char *text = psc_test_http_request (f, method, path, content_type, body, header, value,
+      &status, response_headers);
+
+  if (text == NULL)
+    return NULL;
+  g_test_message ("%s %s -> %u %s", method, path, status, text);
+  g_assert_cmpuint (status, ==, expected);
+  if (fragment != NULL)
+    g_assert_nonnull (strstr (text, fragment));
+  return text;
+}

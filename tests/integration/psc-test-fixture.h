@@ -178,6 +178,28 @@ char *      psc_test_http_request (PscTestFixture *f, const char *method, const 
     guint *status, SoupMessageHeaders **response_headers);
 
 /**
+ * psc_test_expect_status:
+ * @f: the fixture
+ * @method: GET, POST…
+ * @path: /whep/camera…
+ * @content_type: (nullable): of @body
+ * @body: (nullable): the request body
+ * @header: (nullable): one more request header
+ * @value: (nullable): its value
+ * @expected: the status the response must have
+ * @fragment: (nullable): text the response body must contain
+ * @response_headers: (out) (optional) (transfer full): the response's headers
+ *
+ * psc_test_http_request(), then the checks every status test makes.
+ *
+ * Returns: (transfer full) (nullable): the response body, or %NULL when no response came
+ *   (the test failed).
+ */
+char *      psc_test_expect_status (PscTestFixture *f, const char *method, const char *path,
+    const char *content_type, const char *body, const char *header, const char *value,
+    guint expected, const char *fragment, SoupMessageHeaders **response_headers);
+
+/**
  * psc_test_http_get:
  * @content_type: (out) (optional) (transfer full): the response's Content-Type, no parameters
  *

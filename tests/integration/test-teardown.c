@@ -165,16 +165,12 @@ static gboolean
 expect (PscTestFixture *f, const char *method, const char *path, const char *type,
     const char *body, guint expected, const char *fragment, SoupMessageHeaders **headers)
 {
-  guint status;
-  g_autofree char *text = psc_test_http_request (f, method, path, type, body, NULL, NULL,
-      &status, headers);
+  g_autofree char *text = psc_test_expect_status (f, method, path, type, body, NULL, NULL,
+      expected, fragment, headers);
 
   if (text == NULL)
     return FALSE;
-  g_test_message ("%s %s -> %u %s", method, path, status, text);
-  g_assert_cmpuint (status, ==, expected);
-  if (fragment != NULL)
-    g_assert_nonnull (strstr (text, fragment));
+  /* Our words, never webrtcbin's. */
   g_assert_null (strstr (text, "webrtcbin"));
   return TRUE;
 }

@@ -15,17 +15,10 @@ expect_status (PscTestFixture *f, const char *method, const char *path, const ch
     const char *body, const char *header, const char *value, guint expected,
     const char *fragment)
 {
-  guint status;
-  g_autofree char *text = psc_test_http_request (f, method, path, type, body, header, value,
-      &status, NULL);
+  g_autofree char *text = psc_test_expect_status (f, method, path, type, body, header, value,
+      expected, fragment, NULL);
 
-  if (text == NULL)
-    return FALSE;
-  g_test_message ("%s %s -> %u %s", method, path, status, text);
-  g_assert_cmpuint (status, ==, expected);
-  if (fragment != NULL)
-    g_assert_nonnull (strstr (text, fragment));
-  return TRUE;
+  return text != NULL;
 }
 
 #define EXPECT_STATUS(f, method, path, type, body, expected, fragment) \
