@@ -647,6 +647,19 @@ add_timeout (PscStream *self, guint ms, GSourceFunc callback)
   return id;
 }
 
+/* Shifts the timestamps of a source bin's frames by @offset ns where its clocksync takes them
+ * (a source that is not live starts at 0 whenever it is (re)started). */
+static void
+set_source_offset (GstElement *source_bin, gint64 offset)
+{
+  g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (source_bin),
+      PSC_LAUNCH_SOURCE_PACE);
+  g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
+
+  if (pace_sink != NULL)
+    gst_pad_set_offset (pace_sink, offset);
+}
+
 /* The pipeline's running time now: where a source that counts from 0 must start. */
 static GstClockTime
 running_time (PscStream *self)
@@ -718,11 +731,8 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
     if (ret != GST_STATE_CHANGE_FAILURE)
       set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
     if (ret != GST_STATE_CHANGE_NO_PREROLL && ret != GST_STATE_CHANGE_FAILURE) {
-      g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
-      g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
       GstClockTime now = running_time (self);
-      if (pace_sink != NULL)
-        gst_pad_set_offset (pace_sink, (gint64) now);
+      set_source_offset (bin, (gint64) now);
       GST_INFO_OBJECT (self->pipeline, "%s starts at running time %" GST_TIME_FORMAT,
           GST_ELEMENT_NAME (bin), GST_TIME_ARGS (now));
     }
@@ -1125,14 +1135,8 @@ resume_capture (PscStream *self)
     return;
   self->released = FALSE;
   GST_INFO_OBJECT (self->pipeline, "capture resumed");
-  {
-    /* The running time starts at 0 again, and so does a source that is not live. */
-    g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (self->source_bin),
-        PSC_LAUNCH_SOURCE_PACE);
-    g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
-    if (pace_sink != NULL)
-      gst_pad_set_offset (pace_sink, 0);
-  }
+  /* The running time starts at 0 again, and so does a source that is not live. */
+  set_source_offset (self->source_bin, 0);
   /* Errors (the camera gone meanwhile) come on the bus, as any other time. */
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
   if (self->retry_on_resume) {

@@ -196,7 +196,6 @@ test_whep_input (PscTestFixture *f, gconstpointer data)
   g_autoptr (GString) many = g_string_new (NULL);
   g_autofree char *answer = NULL;
   const char *resource;
-  guint status;
 
   EXPECT (f, "POST", "/whep/camera", "application/sdp", no_fingerprint, 400, "a=fingerprint");
   EXPECT (f, "POST", "/whep/camera", "application/sdp", no_ufrag, 400, "a=ice-ufrag");
@@ -211,11 +210,10 @@ test_whep_input (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (psc_test_count_elements (psc_stream_get_pipeline (f->stream),
           "webrtcbin"), ==, 0);
 
-  answer = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
-      NULL, &status, &headers);
+  answer = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer, NULL, NULL,
+      201, NULL, &headers);
   if (answer == NULL)
     return;
-  g_assert_cmpuint (status, ==, 201);
   resource = soup_message_headers_get_one (headers, "Location");
   g_assert_nonnull (resource);
   for (guint i = 0; i < 51; i++)
@@ -242,13 +240,11 @@ test_peer_named_like_session (PscTestFixture *f, gconstpointer data)
   g_autofree char *answer = NULL;
   g_autofree char *url = NULL;
   const char *resource;
-  guint status;
 
-  answer = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
-      NULL, &status, &headers);
+  answer = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer, NULL, NULL,
+      201, NULL, &headers);
   if (answer == NULL)
     return;
-  g_assert_cmpuint (status, ==, 201);
   resource = soup_message_headers_get_one (headers, "Location");
   url = g_strdup_printf ("%s/%s", f->url, strrchr (resource, '/') + 1);
   g_test_message ("WebSocket peer at %s", url);

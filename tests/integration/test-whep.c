@@ -127,13 +127,11 @@ test_whep_links (PscTestFixture *f, gconstpointer data)
   g_autofree char *answer = NULL;
   g_autoptr (SoupMessageHeaders) headers = NULL;
   const char *links;
-  guint status;
 
-  answer = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
-      NULL, &status, &headers);
+  answer = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer, NULL, NULL,
+      201, NULL, &headers);
   if (answer == NULL)
     return;
-  g_assert_cmpuint (status, ==, 201);
   links = soup_message_headers_get_list (headers, "Link");
   g_test_message ("Link: %s", links);
   g_assert_nonnull (links);
@@ -210,11 +208,10 @@ test_second_camera (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (psc_test_count_elements (psc_stream_get_pipeline (f->stream),
           "webrtcbin"), ==, 0);
 
-  answer = psc_test_http_request (f, "POST", "/whep/garden", "application/sdp", offer, NULL,
-      NULL, &status, &headers);
+  answer = psc_test_expect_status (f, "POST", "/whep/garden", "application/sdp", offer, NULL, NULL,
+      201, NULL, &headers);
   if (answer == NULL)
     return;
-  g_assert_cmpuint (status, ==, 201);
   g_assert_true (g_str_has_prefix (soup_message_headers_get_one (headers, "Location"),
           "/whep/garden/"));
   g_assert_cmpuint (psc_registry_count_viewers (f->registry), ==, 2);
