@@ -6,6 +6,7 @@
 
 #include <agent.h>
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 #include <libsoup/soup.h>
 
@@ -24,6 +25,7 @@ struct _PscTestClient {
   GstElement *pipeline;
   GstElement *webrtc;
   gint frames;                  /* atomic: counted on a streaming thread */
+  gint luma;                    /* atomic: the last frame's mean luma, 0-255; -1: none yet */
   GMainContext *context;
 };
 
@@ -160,10 +162,37 @@ on_ice_candidate (GstElement *webrtc, guint mline, char *candidate, gpointer use
   send_to_camera (user_data, message);
 }
 
+/* Streaming thread: the mean of the luma plane of @buffer, one sample in 8 each way (enough
+ * to tell a black picture from a bright one); -1 if it is not YUV. */
+static int
+mean_luma (GstBuffer *buffer, GstPad *pad)
+{
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  guint64 sum = 0, samples = 0;
+
+  if (caps == NULL || !gst_video_info_from_caps (&info, caps) || !GST_VIDEO_INFO_IS_YUV (&info)
+      || !gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ))
+    return -1;
+  for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT (&frame, 0); y += 8) {
+    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_COMP_DATA (&frame, 0) +
+        y * GST_VIDEO_FRAME_COMP_STRIDE (&frame, 0);
+    for (int x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH (&frame, 0); x += 8) {
+      sum += row[x * GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, 0)];
+      samples++;
+    }
+  }
+  gst_video_frame_unmap (&frame);
+  return samples > 0 ? (int) (sum / samples) : -1;
+}
+
 static void
 on_handoff (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer user_data)
 {
   PscTestClient *client = user_data;
+
+  g_atomic_int_set (&client->luma, mean_luma (buffer, pad));
   g_atomic_int_inc (&client->frames);
 }
 
@@ -364,6 +393,7 @@ psc_test_client_new (const char *url, gboolean auto_answer)
   client->auto_answer = auto_answer;
   client->context = g_main_context_ref_thread_default ();
   g_queue_init (&client->messages);
+  client->luma = -1;
   client->session = soup_session_new ();
   client->cancellable = g_cancellable_new ();
   soup_session_websocket_connect_async (client->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
@@ -470,6 +500,22 @@ psc_test_client_wait_message (PscTestClient *client, PscMessageType type, guint 
 
   psc_test_iterate_until (message_arrived, &wait, timeout_s, what);
   return wait.found;
+}
+
+guint
+psc_test_client_count_messages (PscTestClient *client, PscMessageType type)
+{
+  guint count = 0;
+
+  for (GList *l = client->messages.head; l != NULL; l = l->next)
+    count += ((PscMessage *) l->data)->type == type;
+  return count;
+}
+
+int
+psc_test_client_get_luma (PscTestClient *client)
+{
+  return g_atomic_int_get (&client->luma);
 }
 
 static gboolean

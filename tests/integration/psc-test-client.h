@@ -63,12 +63,25 @@ gboolean        psc_test_client_wait_frames (PscTestClient *client, guint n, gui
 guint           psc_test_client_get_frames (PscTestClient *client);
 
 /**
+ * psc_test_client_get_luma:
+ * Returns: the mean luma (0-255, sampled) of the last frame decoded, or -1 before the first
+ *   one or if it is not YUV: tells a black picture (the "no signal" slate) from a bright one.
+ */
+int             psc_test_client_get_luma (PscTestClient *client);
+
+/**
  * psc_test_client_wait_message:
  * Returns: (transfer full) (nullable): the first message of @type received and not yet taken,
  *   waiting up to @timeout_s; %NULL after that, the test marked failed.
  */
 PscMessage *    psc_test_client_wait_message (PscTestClient *client, PscMessageType type,
     guint timeout_s);
+
+/**
+ * psc_test_client_count_messages:
+ * Returns: how many messages of @type have been received and not taken; does not wait.
+ */
+guint           psc_test_client_count_messages (PscTestClient *client, PscMessageType type);
 
 /**
  * psc_test_client_wait_closed:

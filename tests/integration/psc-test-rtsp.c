@@ -5,7 +5,7 @@
 
 #include <gst/rtsp-server/rtsp-server.h>
 
-#define CAMERA_LAUNCH "( videotestsrc is-live=true pattern=ball ! " \
+#define CAMERA_LAUNCH "( videotestsrc is-live=true pattern=ball background-color=0xffc0c0c0 ! " \
   "video/x-raw,width=320,height=240,framerate=30/1 ! " \
   "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! " \
   "video/x-h264,profile=constrained-baseline ! " \
@@ -46,6 +46,14 @@ remove_client (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
   return GST_RTSP_FILTER_REMOVE;
 }
 
+/* Not NULL: with no function, gst_rtsp_session_pool_filter() removes nothing and returns
+ * every session with a reference (its documentation, rtsp-session-pool.c). */
+static GstRTSPFilterResult
+remove_session (GstRTSPSessionPool *pool, GstRTSPSession *session, gpointer user_data)
+{
+  return GST_RTSP_FILTER_REMOVE;
+}
+
 /* The server's thread: starts or stops listening. */
 static gboolean
 on_call (gpointer data)
@@ -72,7 +80,7 @@ on_call (gpointer data)
     g_autoptr (GstRTSPSessionPool) pool = gst_rtsp_server_get_session_pool (camera->server);
 
     gst_rtsp_server_client_filter (camera->server, remove_client, NULL);
-    gst_rtsp_session_pool_filter (pool, NULL, NULL);
+    gst_rtsp_session_pool_filter (pool, remove_session, NULL);
     g_source_destroy (g_main_context_find_source_by_id (camera->context, camera->source));
     camera->source = 0;
     g_clear_object (&camera->server);

@@ -1,18 +1,27 @@
 /* periscope integration tests: the stream survives its source — a source that ends or is not
  * there goes offline (the "no signal" slate, on the viewers' same connections), is tried
- * again, and comes back live with a keyframe; --loop plays a file over and over.
+ * again, and comes back live with a keyframe; an IP camera that goes away for 5 s and comes
+ * back; --loop plays a file over and over.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <glib/gstdio.h>
 #include <string.h>
 
 #include "psc-test-fixture.h"
+#include "psc-test-rtsp.h"
 
 /* The clip --loop plays: 2 s at 30 fps. */
 #define CLIP_FRAMES 60
 #define CLIP_FPS 30
 
 static char *clip_path;
+
+/* The IP camera whose outage is tested (psc-test-rtsp.c): a ball on light grey. */
+static PscTestRtspCamera *rtsp_camera;
+#define CAMERA_OUTAGE_S 5
+/* Mean luma of a decoded frame: the camera's picture is above, the black slate below. */
+#define CAMERA_LUMA 120
+#define SLATE_LUMA 60
 
 /* 2 s of frames (stretched under valgrind): then its EOS. Every retry starts a fresh one. */
 static const PscTestFixtureData ending_source = { .codec = "h264", .connect_timeout_s = 20,
@@ -135,6 +144,97 @@ test_missing_at_start (PscTestFixture *f, gconstpointer data)
 }
 
 static gboolean
+time_reached (gpointer deadline)
+{
+  return g_get_monotonic_time () >= *(gint64 *) deadline;
+}
+
+static gboolean
+camera_picture (gpointer client)
+{
+  return psc_test_client_get_luma (client) > CAMERA_LUMA;
+}
+
+static gboolean
+slate_picture (gpointer client)
+{
+  int luma = psc_test_client_get_luma (client);
+
+  return luma >= 0 && luma < SLATE_LUMA;
+}
+
+/* Asserts what /api/streams says of the stream: @state, and @outages. */
+static void
+assert_api_state (PscTestFixture *f, const char *state, gint64 outages)
+{
+  g_autoptr (JsonNode) streams = NULL;
+  JsonObject *stream;
+
+  if ((streams = get_json (f, "/api/streams", 200)) == NULL)
+    return;
+  stream = first_stream (streams);
+  g_assert_cmpstr (json_object_get_string_member (stream, "state"), ==, state);
+  g_assert_cmpint (json_object_get_int_member (stream, "outages"), ==, outages);
+}
+
+/* An RTSP camera reboots: gone for 5 s, then back on the same URL. The viewer connected
+ * before decodes the slate meanwhile and the camera again after, on the same connection: no
+ * second offer, no reconnection. */
+static void
+test_rtsp_camera_outage (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (PscMessage) offer = NULL;
+  g_autoptr (PscMessage) offline = NULL;
+  g_autoptr (PscMessage) live = NULL;
+  gboolean went_offline = FALSE;
+  PscStreamStats before, after;
+  gint64 back_at;
+
+  psc_test_flag_on_stream_offline (f->stream, &went_offline);
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_MESSAGE (offer, client, PSC_MESSAGE_OFFER, 10);
+  PSC_TEST_WAIT_FRAMES (client, 30, 20);
+  PSC_TEST_WAIT_UNTIL (camera_picture, client, 10, "the camera's picture");
+  assert_api_state (f, "live", 0);
+
+  psc_test_rtsp_camera_stop (rtsp_camera);
+  back_at = g_get_monotonic_time () + CAMERA_OUTAGE_S * G_USEC_PER_SEC;
+  PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &went_offline, 20,
+      "the stream to go offline without its camera");
+  PSC_TEST_WAIT_MESSAGE (offline, client, PSC_MESSAGE_STREAM_STATE, 5);
+  g_assert_cmpstr (offline->state, ==, "offline");
+  g_assert_nonnull (offline->reason);
+  g_test_message ("offline: %s", offline->reason);
+  assert_api_state (f, "offline", 1);
+
+  /* The slate, decoded on the same connection while the camera is away. */
+  PSC_TEST_WAIT_UNTIL (slate_picture, client, 10, "the slate's black picture");
+  PSC_TEST_WAIT_FRAMES (client, 15, 10);
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+  PSC_TEST_WAIT_UNTIL (time_reached, &back_at, 2 * CAMERA_OUTAGE_S,
+      "the end of the camera's outage");
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+  psc_stream_get_stats (f->stream, &before);
+
+  /* Back: a retry finds it, within the backoff (1 + 2 + 4 + 8 s). */
+  psc_test_rtsp_camera_start (rtsp_camera);
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_live, f->stream, 30, "the stream to be live again");
+  PSC_TEST_WAIT_MESSAGE (live, client, PSC_MESSAGE_STREAM_STATE, 5);
+  g_assert_cmpstr (live->state, ==, "live");
+  PSC_TEST_WAIT_UNTIL (camera_picture, client, 10, "the camera's picture again");
+  PSC_TEST_WAIT_FRAMES (client, 30, 10);
+  psc_stream_get_stats (f->stream, &after);
+  g_assert_cmpuint (after.frames_captured, >, before.frames_captured);
+  g_assert_cmpuint (after.outages, ==, 1);
+  assert_api_state (f, "live", 1);
+
+  /* The same session throughout. */
+  g_assert_false (psc_test_client_is_closed (client));
+  g_assert_cmpuint (psc_test_client_count_messages (client, PSC_MESSAGE_OFFER), ==, 0);
+}
+
+static gboolean
 played_twice (gpointer stream)
 {
   PscStreamStats stats;
@@ -168,8 +268,11 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *loop_source = NULL;
+  g_autofree char *camera_source = NULL;
   PscTestFixtureData looping = { .codec = "h264", .connect_timeout_s = 20, .always_on = TRUE,
     .loop = TRUE };
+  PscTestFixtureData camera_fixture = { .codec = "h264", .connect_timeout_s = 20,
+    .always_on = TRUE };
   int status;
 
   gst_init (&argc, &argv);
@@ -181,14 +284,21 @@ main (int argc, char **argv)
   psc_test_record_clip (clip_path, "mp4mux name=mux", CLIP_FRAMES, CLIP_FPS);
   loop_source = g_strdup_printf ("filesrc location=%s ! decodebin", clip_path);
   looping.source = loop_source;
+  rtsp_camera = psc_test_rtsp_camera_new ();
+  camera_source = g_strdup_printf ("rtspsrc location=%s latency=0 ! rtph264depay ! "
+      "h264parse ! decodebin", psc_test_rtsp_camera_get_url (rtsp_camera));
+  camera_fixture.source = camera_source;
 
   PSC_TEST_ADD ("/integration/offline/source-ends", &ending_source, test_source_ends);
   PSC_TEST_ADD ("/integration/offline/missing-at-start", &missing_camera,
       test_missing_at_start);
   PSC_TEST_ADD ("/integration/offline/loop", &looping, test_loop);
+  PSC_TEST_ADD ("/integration/offline/rtsp-camera-outage", &camera_fixture,
+      test_rtsp_camera_outage);
 
   status = g_test_run ();
 
+  g_clear_pointer (&rtsp_camera, psc_test_rtsp_camera_free);
   g_unlink (clip_path);
   g_rmdir (dir);
   g_free (clip_path);
