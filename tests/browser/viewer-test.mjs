@@ -5,11 +5,19 @@
 //
 //   node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]]
 //       [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]
+//       [--source DESC | --rtsp-camera PATH] [--outage]
 //
 // --browser lists the engines, each opening --tabs tabs on the same daemon; --codec is the
 // codec each engine's tabs must decode (one for all, or one per engine, in the same order).
 // The daemon's --codec is --page-codec, or the first --codec; `--page-codec default` starts it
 // without --codec.
+//
+// --source is the daemon's --source. --rtsp-camera starts that program (psc-rtsp-camera.c, an
+// RTSP server) and points the daemon at it. --outage (one Chromium tab): once the page plays,
+// the source goes away — the camera stopped for 5 s and started again, or a --source that
+// ends — and the page must say "no signal" and why while it plays the slate, then play the
+// source again, on the same WebSocket and peer connection; its screenshot during the outage
+// goes beside --screenshot (OUT-offline.png).
 //
 // --verbose prints the page console logs and the daemon output even on a pass.
 //
@@ -27,13 +35,21 @@ const URL_TIMEOUT_MS = 20_000;    // daemon start → "periscope: open URL"
 const VIDEO_TIMEOUT_MS = 30_000;  // page load → frames flowing in every tab
 const MIN_FRAMES = 60;
 const MIN_GAP_MS = 1_000;         // "still rising" is judged over at least this
+const CAMERA_OUTAGE_MS = 5_000;   // --outage: how long the RTSP camera is away
+const OFFLINE_TIMEOUT_MS = 20_000; // the source gone → the page says offline
+const BACK_TIMEOUT_MS = 30_000;   // the source back → live (the backoff: 1 + 2 + 4 + 8 s)
+// Mean luma (0-255) of the picture: the black "no signal" slate is below SLATE_LUMA; the
+// sources --outage is run with (a ball on light grey) are above PICTURE_LUMA.
+const SLATE_LUMA = 60;
+const PICTURE_LUMA = 120;
+const SLATE_FRAMES = 5;           // decoded while offline: the slate plays
 
 
 // --- arguments ---------------------------------------------------------------
 
 function usage(msg) {
   if (msg) console.error(`viewer-test: ${msg}`);
-  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]] [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]');
+  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]] [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose] [--source DESC | --rtsp-camera PATH] [--outage]');
   process.exit(2);
 }
 
@@ -51,6 +67,9 @@ try {
       whep: { type: 'boolean', default: false },
       'page-codec': { type: 'string' },
       vanish: { type: 'boolean', default: false },
+      source: { type: 'string' },
+      'rtsp-camera': { type: 'string' },
+      outage: { type: 'boolean', default: false },
     },
   }).values;
 } catch (e) {
@@ -71,6 +90,9 @@ if (opts['page-codec'] && opts['page-codec'] !== 'default' && !MIMES[opts['page-
 if (opts.vanish && engines[0] !== 'chromium') usage('--vanish needs chromium first');
 const tabs = Number(opts.tabs);
 if (!Number.isInteger(tabs) || tabs < 1 || tabs > 16) usage('--tabs must be an integer 1..16');
+if (opts.source && opts['rtsp-camera']) usage('--source and --rtsp-camera both name the source; give one');
+if (opts.outage && (engines.join() !== 'chromium' || tabs !== 1 || opts.whep || opts.restart)) usage('--outage takes one Chromium tab, no --whep, no --restart');
+if (opts.outage && !opts.source && !opts['rtsp-camera']) usage('--outage needs a --source that ends, or --rtsp-camera');
 const screenshotPath = opts.screenshot || `./viewer-${codec}.png`;
 // The first engine's screenshot at --screenshot, the others' beside it: OUT-firefox.png.
 const screenshotOf = (engine) => engine === engines[0] ? screenshotPath
@@ -102,11 +124,22 @@ function comment(text) {
 
 const daemonRuns = [];   // every daemon started (one more with --restart), for diagnostics
 let daemon = null;        // the current one: process.mjs's handle
+let camera = null;        // --rtsp-camera: process.mjs's handle
+let source = opts.source; // the daemon's --source, if any
+
+// --rtsp-camera: starts the camera; the daemon's source is then its URL.
+async function startCamera() {
+  camera = startProcess('the RTSP camera', opts['rtsp-camera'], []);
+  const url = (await camera.waitFor(/^rtsp-camera: (rtsp:\/\/\S+)/, URL_TIMEOUT_MS))[1];
+  comment(`RTSP camera at ${url}`);
+  source = `rtspsrc location=${url} latency=0 ! rtph264depay ! h264parse ! decodebin`;
+}
 
 function startDaemon(port = 0) {
   const pageCodec = opts['page-codec'] || codec;
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
     ...(pageCodec === 'default' ? [] : ['--codec', pageCodec]),
+    ...(source ? ['--source', source] : []),
     '--width', '640', '--height', '360', '--framerate', '30'];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = startProcess('the daemon', opts.daemon, args);
@@ -259,6 +292,117 @@ async function restartDaemon(url) {
   ok(tabPasses(history), `page reconnects by itself and decodes again (${describe(last)})`);
 }
 
+// --outage: runs in the page before its own script: counts the WebSockets and peer
+// connections the page makes, so a reconnection cannot go unnoticed.
+function countConnectionsInPage() {
+  window.made = { webSockets: 0, peerConnections: 0 };
+  for (const [name, key] of [['WebSocket', 'webSockets'], ['RTCPeerConnection', 'peerConnections']]) {
+    const Original = window[name];
+    window[name] = class extends Original {
+      constructor(...args) {
+        super(...args);
+        window.made[key]++;
+      }
+    };
+  }
+}
+
+// --outage: one sample of what the page shows: its state and status line, frames decoded,
+// the mean luma of the picture (0-255, sampled on a canvas) and the connections it made.
+async function outageSampleInPage() {
+  const p = window.periscope;
+  const video = document.getElementById('video');
+  let luma = null;
+  if (video.videoWidth > 0) {
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 36;
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const px = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < px.length; i += 4) sum += 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+    luma = Math.round(sum / (px.length / 4));
+  }
+  let frames = null;
+  if (p.pc) {
+    (await p.pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
+    });
+  }
+  window.firstPc ??= p.pc;
+  return {
+    state: p.state, status: document.getElementById('status-text').textContent, frames, luma,
+    samePc: window.firstPc === p.pc, ...window.made,
+  };
+}
+
+function describeOutage(s) {
+  return `state=${s.state} status="${s.status}" framesDecoded=${s.frames} luma=${s.luma}` +
+    ` webSockets=${s.webSockets} peerConnections=${s.peerConnections}`;
+}
+
+// Samples the page every 100 ms until @done(sample) or @timeoutMs; returns the last sample.
+async function pollPage(done, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await pages[0].evaluate(outageSampleInPage).catch((e) => ({ state: `evaluate failed: ${e.message}` }));
+    s.t = Date.now();
+    if (done(s) || s.t >= deadline) return s;
+    await sleep(100);
+  }
+}
+
+// --outage: the source goes away under the playing page (the camera stopped for
+// CAMERA_OUTAGE_MS, or a --source that ends) and comes back (the camera started again, or the
+// retry's fresh source). The page must show the slate and say why, then the source again,
+// with no new WebSocket or peer connection.
+async function outage() {
+  const live = await pollPage((s) => s.luma > PICTURE_LUMA, 5_000);
+  ok(live.luma > PICTURE_LUMA, `the page shows the source's picture (${describeOutage(live)})`);
+
+  let stoppedAt = null;
+  if (camera) {
+    process.kill(camera.pid, 'SIGUSR1');
+    await camera.waitFor(/^rtsp-camera: stopped/, 10_000);
+    stoppedAt = Date.now();
+    comment('RTSP camera stopped');
+  }
+  const offline = await pollPage((s) => s.state === 'offline', OFFLINE_TIMEOUT_MS);
+  const reason = camera ? /^no signal — \S/ : /^no signal — the source ended/;
+  ok(offline.state === 'offline' && reason.test(offline.status),
+    `the status line says "no signal" and why: "${offline.status}"`, [describeOutage(offline)]);
+  if (offline.state !== 'offline') return;
+
+  // The slate plays: frames keep being decoded, and the picture is black. A source that ends
+  // is tried again after 1 s, so the outage may be short: a few frames tell.
+  const slate = await pollPage((s) => s.state !== 'offline' ||
+    (s.frames >= offline.frames + SLATE_FRAMES && s.luma < SLATE_LUMA), 10_000);
+  ok(slate.state === 'offline' && slate.frames >= offline.frames + SLATE_FRAMES && slate.luma < SLATE_LUMA,
+    `the page plays the slate while offline (framesDecoded ${offline.frames} → ${slate.frames} in ${slate.t - offline.t} ms)`,
+    [`first: ${describeOutage(offline)}`, `last: ${describeOutage(slate)}`]);
+  const path = screenshotOf('offline');
+  await pages[0].screenshot({ path }).then(() => comment(`screenshot during the outage: ${path}`),
+    (e) => ok(false, `screenshot saved to ${path}`, [e.message]));
+
+  if (camera) {
+    const still = await pollPage((s) => s.t >= stoppedAt + CAMERA_OUTAGE_MS, CAMERA_OUTAGE_MS);
+    ok(still.state === 'offline' && still.frames > slate.frames,
+      `the slate plays on until the camera is back (framesDecoded ${slate.frames} → ${still.frames})`,
+      [describeOutage(still)]);
+    process.kill(camera.pid, 'SIGUSR2');
+    await camera.waitFor(/^rtsp-camera: started/, 10_000);
+    comment('RTSP camera started again');
+  }
+  const back = await pollPage((s) => s.state === 'live' && s.luma > PICTURE_LUMA, BACK_TIMEOUT_MS);
+  ok(back.state === 'live' && back.luma > PICTURE_LUMA && /^live/.test(back.status),
+    `the page plays the source again (${describeOutage(back)})`);
+  const after = await pollPage((s) => s.t - back.t >= MIN_GAP_MS && s.frames > back.frames, 10_000);
+  ok(after.frames > back.frames, `frames keep being decoded (framesDecoded ${back.frames} → ${after.frames})`);
+  ok(after.webSockets === 1 && after.peerConnections === 1 && after.samePc,
+    'the same WebSocket and peer connection throughout: no reconnection', [describeOutage(after)]);
+}
+
 // --- main --------------------------------------------------------------------
 
 const browsers = [];        // { engine, browser }, in --browser order
@@ -313,6 +457,14 @@ async function openTabs(engine, url) {
 }
 
 async function main() {
+  if (opts['rtsp-camera']) {
+    try {
+      await startCamera();
+    } catch (e) {
+      ok(false, 'the RTSP camera prints its URL', [e.message]);
+      return;
+    }
+  }
   startDaemon();
   let url;
   try {
@@ -336,6 +488,7 @@ async function main() {
       if (m.patched !== null) ok(m.patched === 204, `tab ${i + 1}: PATCH with trickled candidates answered 204`, [`got ${m.patched}`]);
     });
   } else {
+    if (opts.outage) await pages[0].addInitScript(countConnectionsInPage);
     // Load them all at once: the daemon has to cope with viewers arriving together.
     await Promise.all(pages.map((p) => p.goto(url, { waitUntil: 'load', timeout: 10_000 })));
   }
@@ -416,6 +569,7 @@ async function main() {
   }
 
   if (opts.restart && allPass) await restartDaemon(url);
+  if (opts.outage && allPass) await outage();
 
   const encoders = daemon.lines.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
   comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}`);
@@ -472,6 +626,7 @@ async function doCleanup() {
         [`it exited by itself: code ${exit.code}, signal ${exit.signal}`]);
     }
   }
+  if (camera) await camera.stop();
 }
 
 function dumpDiagnostics() {
@@ -482,6 +637,10 @@ function dumpDiagnostics() {
   const output = daemonRuns.flatMap((run) => run.lines);
   comment(`--- daemon output (${output.length} lines) ---`);
   output.slice(-200).forEach((l) => comment(l));
+  if (camera) {
+    comment(`--- RTSP camera output (${camera.lines.length} lines) ---`);
+    camera.lines.slice(-50).forEach((l) => comment(l));
+  }
 }
 
 // Prints the summary once and sets the exit code.
