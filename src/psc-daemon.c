@@ -3,6 +3,7 @@
  */
 #include "psc-daemon.h"
 #include "psc-encoder.h"
+#include "psc-devices.h"
 #include "psc-registry.h"
 #include "psc-server.h"
 #include "psc-signalling.h"
@@ -27,6 +28,7 @@ struct _PscDaemon {
   GMainLoop *loop;
   guint signal_sources[2];
   PscRegistry *registry;
+  PscDevices *devices;          /* nullable: no stream captures from a V4L2 device */
   PscSignalling *signalling;
   PscWhep *whep;
   PscServer *server;
@@ -60,6 +62,7 @@ psc_daemon_finalize (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->whep);
   g_clear_object (&self->signalling);
+  g_clear_pointer (&self->devices, psc_devices_free);
   if (self->registry != NULL) {
     streams = psc_registry_get_streams (self->registry);
     for (guint i = 0; i < streams->len; i++) {
@@ -222,6 +225,20 @@ on_encoder_started (PscStream *stream, guint codec, const char *encoder, gpointe
     g_print ("%d kbit/s\n", config->bitrate);
 }
 
+/* A V4L2 camera unplugged (or not there at start-up) is tried again as soon as it appears,
+ * not at the next retry of the backoff, up to 30 s later. */
+static void
+watch_device (PscDaemon *self, PscStream *stream, const char *path)
+{
+  if (self->devices == NULL) {
+    self->devices = psc_devices_new ();
+    if (!psc_devices_start (self->devices))
+      g_printerr ("periscope: no device monitor for cameras here: if %s goes away, it is "
+          "found again by the retries only\n", path);
+  }
+  psc_devices_watch (self->devices, stream, path);
+}
+
 /* Chooses the source and the encoders, builds and starts the stream. */
 static PscStream *
 start_stream (PscDaemon *self, GError **error)
@@ -266,6 +283,8 @@ start_stream (PscDaemon *self, GError **error)
   g_signal_connect (stream, "error", G_CALLBACK (on_stream_error), self);
   g_signal_connect (stream, "state-changed", G_CALLBACK (on_stream_state), self);
   g_signal_connect (stream, "encoder-started", G_CALLBACK (on_encoder_started), self);
+  if (source->device != NULL)
+    watch_device (self, stream, source->device);
   return g_steal_pointer (&stream);
 }
 

@@ -14,6 +14,7 @@ psc_source_choice_free (PscSourceChoice *choice)
     return;
   g_free (choice->description);
   g_free (choice->reason);
+  g_free (choice->device);
   g_free (choice);
 }
 
@@ -31,13 +32,15 @@ find_cameras (void)
   return devices;
 }
 
-/* The V4L2 node of a device, from the properties the v4l2 device provider sets. */
-static char *
-device_path (GstDevice *device)
+char *
+psc_source_get_device_path (GstDevice *device)
 {
-  g_autoptr (GstStructure) props = gst_device_get_properties (device);
+  g_autoptr (GstStructure) props = NULL;
   const char *path;
 
+  g_return_val_if_fail (GST_IS_DEVICE (device), NULL);
+
+  props = gst_device_get_properties (device);
   if (props == NULL)
     return NULL;
   path = gst_structure_get_string (props, "api.v4l2.path");
@@ -87,12 +90,13 @@ psc_source_select (const PscConfig *config, GError **error)
     choice->kind = PSC_SOURCE_DEVICE;
     choice->description = g_strdup_printf ("v4l2src device=%s", config->device);
     choice->reason = g_strdup_printf ("camera %s given by --device", config->device);
+    choice->device = g_strdup (config->device);
     return g_steal_pointer (&choice);
   }
 
   cameras = find_cameras ();
   for (GList *l = cameras; l != NULL && choice->description == NULL; l = l->next) {
-    g_autofree char *path = device_path (l->data);
+    g_autofree char *path = psc_source_get_device_path (l->data);
     g_autofree char *name = NULL;
 
     if (path == NULL)
@@ -101,6 +105,7 @@ psc_source_select (const PscConfig *config, GError **error)
     choice->kind = PSC_SOURCE_CAMERA;
     choice->description = camera_description (l->data, path, config);
     choice->reason = g_strdup_printf ("first camera found: %s (%s)", name, path);
+    choice->device = g_strdup (path);
   }
   g_list_free_full (cameras, gst_object_unref);
   if (choice->description != NULL)
@@ -127,7 +132,7 @@ psc_source_print_devices (void)
     g_print ("No camera found (GstDeviceMonitor, Video/Source). periscope would stream "
         "its live test pattern.\n");
   for (GList *l = cameras; l != NULL; l = l->next) {
-    g_autofree char *path = device_path (l->data);
+    g_autofree char *path = psc_source_get_device_path (l->data);
     g_autoptr (GstCaps) caps = gst_device_get_caps (l->data);
     g_autofree char *caps_text = caps ? gst_caps_to_string (caps) : g_strdup ("?");
     g_autofree char *name = gst_device_get_display_name (l->data);

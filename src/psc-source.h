@@ -40,6 +40,9 @@ typedef enum {
  * @description: gst-launch description of the source chain (its last element's src pad
  *   is the raw or decodable video output)
  * @reason: a sentence for the operator saying which source and why
+ * @device: (nullable): the V4L2 device node the source opens (e.g. "/dev/video0") for
+ *   #PSC_SOURCE_DEVICE and #PSC_SOURCE_CAMERA, %NULL otherwise: what #PscDevices watches
+ *   for
  *
  * The source a stream captures from. Free with psc_source_choice_free().
  */
@@ -47,6 +50,7 @@ typedef struct {
   PscSourceKind kind;
   char *description;
   char *reason;
+  char *device;
 } PscSourceChoice;
 
 /**
@@ -71,6 +75,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscSourceChoice, psc_source_choice_free)
  * Returns: (transfer full): the choice, or %NULL on error.
  */
 PscSourceChoice * psc_source_select (const PscConfig *config, GError **error);
+
+/**
+ * psc_source_get_device_path:
+ * @device: a device found by a GstDeviceMonitor
+ *
+ * The V4L2 node of a camera, from the properties its device provider sets: "api.v4l2.path"
+ * (PipeWire's, newer v4l2 providers) or "device.path" (GStreamer 1.22's v4l2 provider).
+ *
+ * Returns: (transfer full) (nullable): the node, e.g. "/dev/video0"; %NULL if @device says
+ *   none.
+ */
+char * psc_source_get_device_path (GstDevice *device);
 
 /**
  * psc_source_print_devices:

@@ -878,6 +878,9 @@ try_source (PscStream *self)
 
   g_clear_handle_id (&self->attempt_timer, g_source_remove);
   GST_INFO_OBJECT (self->pipeline, "starting the source again");
+  g_mutex_lock (&self->lock);
+  self->stats.source_attempts++;
+  g_mutex_unlock (&self->lock);
   bin = psc_launch_parse_source (self->info.source, &error);
   if (bin == NULL || !swap_source (self, bin, FALSE, &error)) {
     go_offline (self, error->message);
@@ -898,6 +901,24 @@ on_retry_timer (gpointer user_data)
   else
     try_source (self);
   return G_SOURCE_REMOVE;
+}
+
+gboolean
+psc_stream_retry_now (PscStream *self)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self), FALSE);
+
+  if (self->failed || self->bus_watch == 0 ||
+      psc_stream_get_state (self) != PSC_STREAM_OFFLINE)
+    return FALSE;
+  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  if (self->released) {
+    self->retry_on_resume = TRUE;
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self->pipeline, "told the source may be back: trying it now");
+  try_source (self);
+  return TRUE;
 }
 
 /* Main context: the source bin @bin ended. */

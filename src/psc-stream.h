@@ -69,6 +69,9 @@ G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
  * @rtp_packets_sent: RTP packets payloaded for viewers, over all of them
  * @rtp_bytes_sent: their size in bytes (before SRTP)
  * @outages: times the source failed or ended and the stream went offline (a retry that
+ *   fails again is the same outage)
+ * @source_attempts: fresh source bins started after the first one: retries while offline
+ *   (after the backoff, or at once: psc_stream_retry_now()) and `--loop`'s restarts
  *
  * A stream's counters (psc_stream_get_stats()); all but @viewers only ever grow.
  */
@@ -83,6 +86,7 @@ typedef struct {
   guint64 rtp_packets_sent;
   guint64 rtp_bytes_sent;
   guint64 outages;
+  guint64 source_attempts;
 } PscStreamStats;
 
 /**
@@ -296,6 +300,21 @@ const char * psc_stream_get_id (PscStream *stream);
  * Returns: (transfer none): what the stream is.
  */
 const PscStreamInfo * psc_stream_get_info (PscStream *stream);
+
+/**
+ * psc_stream_retry_now:
+ * @stream: the stream
+ *
+ * Tries the source again now instead of after the rest of the backoff (1 s doubling to 30 s,
+ * #PscSupervisor): for when something says it may be back, e.g. its camera was plugged in
+ * again (#PscDevices). Only an offline stream does anything: a fresh source bin replaces the
+ * slate, or the attempt under way; a failure goes back to the slate, and the backoff goes
+ * on from where it was. While the capture is released (nobody watching), the next viewer's
+ * resume tries the source instead. Main context.
+ *
+ * Returns: %TRUE if an attempt started.
+ */
+gboolean     psc_stream_retry_now (PscStream *stream);
 
 /**
  * psc_stream_is_playing:
