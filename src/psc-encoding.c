@@ -32,12 +32,24 @@ psc_encoding_build_bin (PscCodec codec, const char *description, const char *nam
   g_autoptr (GstPad) sink = NULL;
   g_autoptr (GstPad) src = NULL;
 
-  g_return_val_if_fail (description != NULL && name != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
 
+  bin = gst_object_ref_sink (gst_bin_new (name));
+  if (description == NULL) {
+    /* Passed through: the queue alone, a thread of its own between the source and the
+     * viewers. Not leaky: a dropped H.264 frame would break every frame up to the next IDR. */
+    queue = psc_element_make ("queue", NULL, error);
+    if (!psc_element_add_chain (GST_BIN (bin), &previous, queue, error))
+      return NULL;
+    sink = gst_element_get_static_pad (queue, "sink");
+    src = gst_element_get_static_pad (queue, "src");
+    gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
+    gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
+    return g_steal_pointer (&bin);
+  }
   encoder = psc_launch_parse_bin ("--encoder", description, error);
   if (encoder == NULL)
     return NULL;
-  bin = gst_object_ref_sink (gst_bin_new (name));
   queue = psc_element_make ("queue", NULL, error);
   if (!psc_element_add_chain (GST_BIN (bin), &previous, queue, error)) {
     gst_object_unref (gst_object_ref_sink (encoder));

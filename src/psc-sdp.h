@@ -136,6 +136,9 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  * psc_sdp_choose_codec:
  * @offer: a viewer's offer (WHEP)
  * @available: per #PscCodec, whether the stream can produce it
+ * @h264_profile_level_id: (nullable): the profile-level-id of the H.264 the stream sends
+ *   when it comes from the source as it is (psc_stream_dup_h264_profile_level_id());
+ *   %NULL: constrained baseline, what periscope's encoders make
  * @choice: (out caller-allocates): the codec chosen; clear with psc_sdp_codec_choice_clear()
  * @error: PSC_SDP_ERROR_NO_VIDEO when the offer has no video m-line we can send on
  *   (none, or only sendonly/inactive ones), PSC_SDP_ERROR_NO_CODEC when it lists no codec
@@ -143,8 +146,14 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  *
  * Picks, in the offer's order of preference, the first payload type of its first video
  * m-line that periscope can produce: VP8/90000, or H264/90000 with packetization-mode=1 and a
- * profile a constrained-baseline stream conforms to (profile_idc 0x42 with constraint_set1,
- * or 0x42/0x4d/0x64 as such streams decode on those decoders; RFC 6184 §8.1).
+ * profile whose decoders decode the stream's (RFC 6184 §8.1; H.264 Annex A.2): a
+ * constrained-baseline stream decodes on Baseline (0x42), Main (0x4d) and High (0x64)
+ * decoders, a Main one on Main and High, any other only on its own profile. Levels are not
+ * compared: the answer repeats the offer's profile-level-id (RFC 6184 §8.2.2 keeps the
+ * profile of the offer), and browsers announce level 3.1 with level-asymmetry-allowed=1
+ * but decode higher levels (a 1080p stream is level 4) as far as their decoder can. An
+ * offer whose H.264 profiles do not fit gets VP8 if it lists it, else a
+ * PSC_SDP_ERROR_NO_CODEC naming the stream's profile-level-id.
  *
  * Each payload type is read with gst_sdp_media_get_caps_from_media(): encoding names match
  * in any case; fmtp parameter names too (RFC 2045 §5.1), a parameter without a value counts
@@ -155,6 +164,7 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  * Returns: %TRUE if a codec was chosen.
  */
 gboolean psc_sdp_choose_codec (const GstSDPMessage *offer,
-    const gboolean available[PSC_CODEC_COUNT], PscSdpCodecChoice *choice, GError **error);
+    const gboolean available[PSC_CODEC_COUNT], const char *h264_profile_level_id,
+    PscSdpCodecChoice *choice, GError **error);
 
 G_END_DECLS

@@ -659,7 +659,7 @@ choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, GEr
   PscCodecSet available = 0;
 
   for (guint i = 0; i < PSC_CODEC_COUNT; i++) {
-    if (psc_stream_get_encoder (stream, (PscCodec) i) != NULL)
+    if (psc_stream_can_send (stream, (PscCodec) i))
       available |= PSC_CODEC_SET_OF (i);
   }
   if (psc_codec_choose (psc_stream_get_codec (stream), codecs != NULL ? &client : NULL,

@@ -284,7 +284,7 @@ test_launch_source (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (sources); i++) {
     g_autoptr (GError) error = NULL;
-    g_autoptr (GstElement) bin = psc_launch_parse_source (sources[i], &error);
+    g_autoptr (GstElement) bin = psc_launch_parse_source (sources[i], NULL, &error);
     g_autoptr (GstPad) src = NULL;
     g_autoptr (GstElement) pace = NULL;
 
@@ -297,6 +297,43 @@ test_launch_source (void)
     g_assert_nonnull (src);
     pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
     g_assert_nonnull (pace);
+  }
+}
+
+/* Which sources are passed through: those whose last element can only put out H.264, as
+ * its pads say before anything starts; a last element whose pad comes later cannot say. */
+static void
+test_launch_source_h264 (void)
+{
+  static const struct {
+    const char *description;
+    gboolean h264;
+  } sources[] = {
+    { "rtspsrc location=rtsp://127.0.0.1:1/x ! rtph264depay", TRUE },
+    { "v4l2src device=/dev/null ! video/x-h264,width=1280,height=720", TRUE },
+    { "filesrc location=/nonexistent.mp4 ! qtdemux ! h264parse", TRUE },
+    { "videotestsrc ! x264enc", TRUE },
+    { "rtspsrc location=rtsp://127.0.0.1:1/x ! rtph264depay ! h264parse ! decodebin", FALSE },
+    { "filesrc location=/nonexistent.mp4 ! qtdemux", FALSE },
+    { "v4l2src device=/dev/null", FALSE },
+    { "videotestsrc ! video/x-raw,width=320,height=240", FALSE },
+    { "videotestsrc ! x264enc ! avdec_h264", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GstElement) bin = NULL;
+    g_autoptr (GstElement) convert = NULL;
+    gboolean h264 = !sources[i].h264;
+
+    g_test_message ("%s", sources[i].description);
+    bin = psc_launch_parse_source (sources[i].description, &h264, &error);
+    g_assert_no_error (error);
+    gst_object_ref_sink (bin);
+    g_assert_cmpint (h264, ==, sources[i].h264);
+    convert = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_CONVERT);
+    g_assert_cmpstr (GST_OBJECT_NAME (gst_element_get_factory (convert)), ==,
+        h264 ? "h264parse" : "videoconvert");
   }
 }
 
@@ -368,6 +405,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/expand", test_expand);
   g_test_add_func ("/config/launch", test_launch);
   g_test_add_func ("/config/launch-source", test_launch_source);
+  g_test_add_func ("/config/launch-source-h264", test_launch_source_h264);
   g_test_add_func ("/config/ice-servers", test_ice_servers);
   return g_test_run ();
 }
