@@ -529,22 +529,53 @@ on_snapshots_done (gpointer user_data)
   schedule_release (user_data);
 }
 
+/* The H.264 decoder to use: the highest-ranked decoder element that takes H.264 and gives
+ * raw video in system memory (what videoconvert takes), as decodebin would pick it —
+ * decodebin itself cannot be used: it completes its state change to PAUSED only once it has
+ * seen data, and the decode gate holds data back while nobody needs raw frames, so the
+ * pipeline would never reach PLAYING. */
+static char *
+find_h264_decoder (GError **error)
+{
+  g_autoptr (GstCaps) h264 = gst_caps_from_string ("video/x-h264,stream-format=byte-stream,"
+      "alignment=au");
+  g_autoptr (GstCaps) raw = gst_caps_from_string ("video/x-raw");
+  GList *decoders = gst_element_factory_list_get_elements (GST_ELEMENT_FACTORY_TYPE_DECODER |
+      GST_ELEMENT_FACTORY_TYPE_MEDIA_VIDEO, GST_RANK_MARGINAL);
+  char *found = NULL;
+
+  decoders = g_list_sort (decoders, gst_plugin_feature_rank_compare_func);
+  for (GList *l = decoders; l != NULL && found == NULL; l = l->next) {
+    GstElementFactory *factory = l->data;
+    if (gst_element_factory_can_sink_any_caps (factory, h264) &&
+        gst_element_factory_can_src_any_caps (factory, raw))
+      found = g_strdup (GST_OBJECT_NAME (factory));
+  }
+  gst_plugin_feature_list_free (decoders);
+  if (found == NULL)
+    g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "no H.264 decoder is installed (gstreamer1.0-libav has avdec_h264), for the viewers "
+        "of other codecs and the snapshots of an H.264 source");
+  return found;
+}
+
 /* Main thread, building: for an H.264 source, the tee its frames go to (the H.264 encoding
  * takes them from there as they are, psc_encoding_new()) and, behind the decode gate
  * (on_decode_buffer()), the decoder feeding the raw side:
  *
- *   source ! h264-tee ─┬─ [encode-h264-N: queue ! tee …]          H.264 viewers
- *                      └─ queue ! decodebin ! videoconvert ! videoscale ! … ! raw-tee
- *
- * decodebin, so a hardware decoder is used where there is one. */
+ *   source ! h264-tee ─┬─ [encode-h264-N: queue ! tee …]             H.264 viewers
+ *                      └─ queue ! DECODER ! videoconvert ! videoscale ! … ! raw-tee */
 static gboolean
 add_decoder (PscStream *self, GError **error)
 {
   g_autoptr (GstPad) decoder_sink = NULL;
   g_autoptr (GstPad) decoder_src = NULL;
   g_autoptr (GstPad) scale_sink = gst_element_get_static_pad (self->videoscale, "sink");
-  GstElement *tee, *decoder;
+  g_autofree char *factory = find_h264_decoder (error);
+  GstElement *tee, *queue, *decoder, *previous = NULL;
 
+  if (factory == NULL)
+    return FALSE;
   tee = psc_element_make ("tee", "h264-tee", error);
   if (tee == NULL)
     return FALSE;
@@ -552,11 +583,22 @@ add_decoder (PscStream *self, GError **error)
   gst_bin_add (GST_BIN (self->pipeline), tee);
   self->h264_tee = gst_object_ref (tee);
   g_set_object (&self->source_peer, tee);
-  decoder = psc_launch_parse_bin ("the decoder", "queue ! decodebin ! videoconvert", error);
-  if (decoder == NULL)
-    return FALSE;
-  gst_element_set_name (decoder, "decode");
+  decoder = gst_bin_new ("decode");
   gst_bin_add (GST_BIN (self->pipeline), decoder);
+  queue = psc_element_make ("queue", NULL, error);
+  if (!psc_element_add_chain (GST_BIN (decoder), &previous, queue, error) ||
+      !psc_element_add_chain (GST_BIN (decoder), &previous,
+          psc_element_make (factory, NULL, error), error) ||
+      !psc_element_add_chain (GST_BIN (decoder), &previous,
+          psc_element_make ("videoconvert", NULL, error), error))
+    return FALSE;
+  GST_INFO_OBJECT (self->pipeline, "H.264 source: decoded with %s when needed", factory);
+  decoder_sink = gst_element_get_static_pad (queue, "sink");
+  decoder_src = gst_element_get_static_pad (previous, "src");
+  gst_element_add_pad (decoder, gst_ghost_pad_new ("sink", decoder_sink));
+  gst_element_add_pad (decoder, gst_ghost_pad_new ("src", decoder_src));
+  g_clear_object (&decoder_sink);
+  g_clear_object (&decoder_src);
   decoder_sink = gst_element_get_static_pad (decoder, "sink");
   decoder_src = gst_element_get_static_pad (decoder, "src");
   self->decode_pad = gst_element_request_pad_simple (tee, "src_%u");

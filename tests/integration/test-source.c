@@ -24,6 +24,14 @@ record_clip (const char *file, const char *mux)
   psc_test_record_clip (path, mux, CLIP_FRAMES, CLIP_FPS);
 }
 
+/* The number of the stream's H.264 encoder elements in its pipeline. */
+static guint
+count_h264_encoders (PscTestFixture *f)
+{
+  return psc_test_count_elements (psc_stream_get_pipeline (f->stream),
+      psc_stream_get_encoder (f->stream, PSC_CODEC_H264)->factory);
+}
+
 /* The source plays to its end at its own rate (±10 %, the upper bound stretched under
  * valgrind), every frame reaching the capture, while a viewer decodes it. */
 static void
@@ -42,6 +50,9 @@ test_file (PscTestFixture *f, gconstpointer data)
   start = g_get_monotonic_time ();
   PSC_TEST_CONNECT (client, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (client, 30, 10);
+  /* Passed through, no encoder (until the end: the slate is encoded). */
+  if (psc_stream_passes_through (f->stream, PSC_CODEC_H264))
+    g_assert_cmpuint (count_h264_encoders (f), ==, 0);
   PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &ended, 15, "the end of the file");
   seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   psc_stream_get_stats (f->stream, &stats);
@@ -75,6 +86,146 @@ test_rtsp_camera (PscTestFixture *f, gconstpointer data)
   g_test_message ("%.1f fps from the camera", rate);
   g_assert_cmpfloat (rate, <=, CLIP_FPS * 1.1);
   g_assert_cmpfloat (rate, >=, CLIP_FPS * 0.8 / psc_test_time_factor ());
+}
+
+static GstPadProbeReturn
+count_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  g_atomic_int_inc ((gint *) user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Counts the frames that reach the raw side (decoded) in @count, until removed. */
+static gulong
+count_decoded (PscTestFixture *f, gint *count)
+{
+  g_autoptr (GstElement) raw_tee = gst_bin_get_by_name (
+      GST_BIN (psc_stream_get_pipeline (f->stream)), "raw-tee");
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (raw_tee, "sink");
+
+  return gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, count, NULL);
+}
+
+static void
+stop_counting_decoded (PscTestFixture *f, gulong probe)
+{
+  g_autoptr (GstElement) raw_tee = gst_bin_get_by_name (
+      GST_BIN (psc_stream_get_pipeline (f->stream)), "raw-tee");
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (raw_tee, "sink");
+
+  gst_pad_remove_probe (sink, probe);
+}
+
+/* An H.264 source passed through (an IP camera, `rtspsrc ! rtph264depay`): a viewer decodes
+ * the camera's own frames; no H.264 encoder is in the pipeline, and nothing is decoded (no
+ * frame reaches the raw side). */
+static void
+test_passthrough (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  gint decoded = 0;
+  gulong probe;
+
+  g_assert_true (psc_stream_passes_through (f->stream, PSC_CODEC_H264));
+  g_assert_false (psc_stream_passes_through (f->stream, PSC_CODEC_VP8));
+  probe = count_decoded (f, &decoded);
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 60, 20);
+  stop_counting_decoded (f, probe);
+  g_assert_true (psc_stream_is_encoding (f->stream, PSC_CODEC_H264));
+  g_assert_cmpuint (count_h264_encoders (f), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&decoded), ==, 0);
+}
+
+static gboolean
+vp8_stopped (gpointer stream)
+{
+  return !psc_stream_is_encoding (stream, PSC_CODEC_VP8);
+}
+
+/* A VP8 viewer of a source passed through: the H.264 is decoded for it (from a keyframe,
+ * asked of the camera) and encoded to VP8, while an H.264 viewer keeps the camera's frames;
+ * a snapshot is taken from the decoded frames; when the VP8 viewer leaves, decoding stops. */
+static void
+test_passthrough_vp8 (PscTestFixture *f, gconstpointer data)
+{
+  g_autofree char *vp8_url = g_strconcat (f->url, "?codecs=vp8", NULL);
+  g_autoptr (PscTestClient) h264 = NULL;
+  g_autoptr (PscTestClient) vp8 = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *jpeg = NULL;
+  gint decoded = 0;
+  guint status, frames;
+  gulong probe;
+
+  PSC_TEST_CONNECT (h264, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (h264, 10, 20);
+  PSC_TEST_CONNECT (vp8, vp8_url, TRUE);
+  PSC_TEST_WAIT_FRAMES (vp8, 30, 20);
+  g_assert_true (psc_stream_is_encoding (f->stream, PSC_CODEC_VP8));
+  g_assert_cmpuint (psc_test_count_elements (psc_stream_get_pipeline (f->stream),
+          psc_stream_get_encoder (f->stream, PSC_CODEC_VP8)->factory), ==, 1);
+  g_assert_cmpuint (count_h264_encoders (f), ==, 0);
+  jpeg = psc_test_http_get (f, "/api/streams/camera/snapshot.jpg", &status, &type);
+  if (jpeg == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (type, ==, "image/jpeg");
+
+  g_clear_pointer (&vp8, psc_test_client_free);
+  PSC_TEST_WAIT_UNTIL (vp8_stopped, f->stream, 10, "the VP8 encoder to stop");
+  /* The snapshot's wait is over too: nothing takes raw frames, and the H.264 goes on. */
+  frames = psc_test_client_get_frames (h264);
+  probe = count_decoded (f, &decoded);
+  PSC_TEST_WAIT_FRAMES (h264, frames + 30, 20);
+  stop_counting_decoded (f, probe);
+  g_assert_cmpint (g_atomic_int_get (&decoded), ==, 0);
+}
+
+/* A file of H.264 passed through plays as a decoded one does (test_file()). */
+static void
+test_file_passthrough (PscTestFixture *f, gconstpointer data)
+{
+  g_assert_true (psc_stream_passes_through (f->stream, PSC_CODEC_H264));
+  test_file (f, data);
+}
+
+/* The SDP carries the source's profile: a High-profile camera is offered as High (from its
+ * SPS) to WebSocket viewers; a WHEP player that offers only constrained baseline is refused
+ * with a reason, one that offers High gets it. */
+static void
+test_passthrough_profile (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (PscMessage) offer = NULL;
+  g_autofree char *plid = psc_stream_dup_h264_profile_level_id (f->stream);
+  g_autofree char *cb_offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
+  g_autofree char *high_offer = psc_test_whep_offer ("application/x-rtp,media=video,"
+      "encoding-name=H264,payload=108,clock-rate=90000,packetization-mode=(string)1,"
+      "profile-level-id=(string)64001f,level-asymmetry-allowed=(string)1");
+  g_autofree char *refusal = NULL;
+  g_autofree char *answer = NULL;
+  g_autofree char *announced = NULL;
+  g_autofree char *reason = NULL;
+
+  /* High (0x64), no constraint flags; the level is x264's choice. */
+  g_assert_nonnull (plid);
+  g_assert_true (g_str_has_prefix (plid, "6400"));
+  announced = g_strconcat ("profile-level-id=", plid, NULL);
+  reason = g_strconcat ("profile-level-id ", plid, NULL);
+  PSC_TEST_CONNECT (client, f->url, FALSE);
+  PSC_TEST_WAIT_MESSAGE (offer, client, PSC_MESSAGE_OFFER, 10);
+  g_assert_nonnull (strstr (offer->sdp, announced));
+  refusal = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", cb_offer,
+      NULL, NULL, 406, reason, NULL);
+  if (refusal == NULL)
+    return;
+  answer = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", high_offer,
+      NULL, NULL, 201, "profile-level-id=64001f", NULL);
+  if (answer == NULL)
+    return;
+  /* (The source's own x264enc is the pipeline's only encoder: not counted here.) */
+  g_assert_true (psc_stream_passes_through (f->stream, PSC_CODEC_H264));
 }
 
 /* A fixture whose source is @description with "TARGET" standing for @target (a path, a
@@ -129,6 +280,16 @@ main (int argc, char **argv)
   ADD ("/integration/source/rtsp-camera", test_rtsp_camera,
       "rtspsrc location=TARGET latency=0 ! rtph264depay ! h264parse ! decodebin",
       psc_test_rtsp_camera_get_url (camera));
+  ADD ("/integration/source/rtsp-camera-passthrough", test_passthrough,
+      "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
+  ADD ("/integration/source/rtsp-camera-passthrough-vp8", test_passthrough_vp8,
+      "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
+  ADD ("/integration/source/mp4-passthrough", test_file_passthrough,
+      "filesrc location=TARGET ! qtdemux ! h264parse", mp4);
+  ADD ("/integration/source/passthrough-profile", test_passthrough_profile,
+      "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1 ! "
+      "x264enc tune=zerolatency speed-preset=superfast key-int-max=15 ! "
+      "video/x-h264,profile=TARGET", "high");
 #undef ADD
 
   status = g_test_run ();
