@@ -69,6 +69,14 @@ struct _PscStream {
   GstPad *decode_pad;           /* nullable: h264_tee's pad to the decoder (the decode gate) */
   gint decode_open;             /* atomic: the gate lets frames through to the decoder */
   gint decode_synced;           /* atomic: the gate has let a keyframe through since it opened */
+  gint source_generation;       /* atomic: bumped by each source bin swapped in */
+  gint timeline_restarts;       /* atomic: bumped when the capture resumes (running time 0) */
+  /* The H.264 tee's streaming thread only (keep_h264_timeline()): */
+  GstSegment source_segment;    /* the source's own segment (a plain one goes on) */
+  gint shifted_generation;      /* the source bin @shift was computed for */
+  gint timeline_restart;        /* the capture's resumption @last_running_time belongs to */
+  GstClockTime shift;           /* added to its frames' timestamps */
+  GstClockTime last_running_time;       /* of the last frame passed through; NONE: none yet */
   GstCaps *last_caps;           /* main context: what the source gave videoscale last */
   gboolean loop;                /* --loop: a source that ends starts again at once */
   guint attempt_timeout_ms;     /* how long a (re)started source has for its first frame */
@@ -319,6 +327,7 @@ add_source_bin (PscStream *self, GstElement *bin, gboolean slate, GError **error
   if (!psc_element_link_pads (output, sink, error))
     return FALSE;
   g_set_object (&self->source_bin, bin);
+  g_atomic_int_inc (&self->source_generation);
   self->on_slate = slate;
   gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_event, self, NULL);
   if (!slate)
@@ -338,6 +347,88 @@ on_raw_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   self->stats.frames_captured++;
   self->first_frame = TRUE;
   g_mutex_unlock (&self->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Running time of @ts in @segment, 0 for a time before its start; NONE stays NONE. */
+static GstClockTime
+to_running_time (const GstSegment *segment, GstClockTime ts)
+{
+  guint64 running_time = 0;
+
+  if (!GST_CLOCK_TIME_IS_VALID (ts))
+    return GST_CLOCK_TIME_NONE;
+  if (gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, ts, &running_time) < 0)
+    return 0;
+  return running_time;
+}
+
+/* Streaming thread, on the H.264 tee's sink pad: the frames passed through are put on one
+ * timeline whatever source they come from — one TIME segment from 0, timestamps in running
+ * time, never going backwards — as an encoder's output is for the raw side. Each source
+ * swapped in (the slate's encoder, the camera back, a file started again) comes with a
+ * segment of its own (x264enc's starts at 1000 h, rtspsrc's at the session's range), and
+ * its first frames may be behind the last one sent (rtspsrc timestamps a restarted
+ * session's first frames up to a second in the past). Let through as they are, the shared
+ * payloader and the viewers' branches would see segments and timestamps jump: webrtcbin's
+ * clocksync (1.22) then waited on a frame for hours, and every viewer's picture stopped for
+ * good when the camera came back. So the source's segment is kept here and a plain one goes
+ * on; each source's frames are shifted, from its first one on, by what puts that one just
+ * after the last frame passed through. */
+static GstPadProbeReturn
+keep_h264_timeline (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *self = user_data;
+  gint generation = g_atomic_int_get (&self->source_generation);
+  GstClockTime pts, dts;
+  GstBuffer *buffer;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstSegment plain;
+
+    if (GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT)
+      return GST_PAD_PROBE_OK;
+    gst_event_copy_segment (event, &self->source_segment);
+    gst_segment_init (&plain, GST_FORMAT_TIME);
+    GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_segment (&plain);
+    gst_event_set_seqnum (GST_PAD_PROBE_INFO_DATA (info), gst_event_get_seqnum (event));
+    gst_event_unref (event);
+    return GST_PAD_PROBE_OK;
+  }
+
+  buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (self->source_segment.format != GST_FORMAT_TIME)
+    return GST_PAD_PROBE_OK;
+  /* The capture released and resumed: the running time starts at 0 again, and so does the
+   * timeline. */
+  if (g_atomic_int_get (&self->timeline_restarts) != self->timeline_restart) {
+    self->timeline_restart = g_atomic_int_get (&self->timeline_restarts);
+    self->last_running_time = GST_CLOCK_TIME_NONE;
+    self->shifted_generation = generation - 1;
+  }
+  pts = to_running_time (&self->source_segment, GST_BUFFER_PTS (buffer));
+  dts = to_running_time (&self->source_segment, GST_BUFFER_DTS (buffer));
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    pts = dts;
+  if (GST_CLOCK_TIME_IS_VALID (pts) && generation != self->shifted_generation) {
+    GstClockTime after = GST_CLOCK_TIME_IS_VALID (self->last_running_time) ?
+        self->last_running_time + GST_MSECOND : 0;
+    self->shifted_generation = generation;
+    self->shift = pts < after ? after - pts : 0;
+    if (self->shift > 0)
+      GST_INFO_OBJECT (pad, "the source starts %" GST_TIME_FORMAT " behind the last frame "
+          "sent: its frames are shifted", GST_TIME_ARGS (self->shift));
+  }
+  buffer = gst_buffer_make_writable (buffer);
+  if (GST_CLOCK_TIME_IS_VALID (pts)) {
+    GST_BUFFER_PTS (buffer) = pts + self->shift;
+    self->last_running_time = MAX (GST_BUFFER_PTS (buffer),
+        GST_CLOCK_TIME_IS_VALID (self->last_running_time) ? self->last_running_time : 0);
+  }
+  if (GST_CLOCK_TIME_IS_VALID (dts))
+    GST_BUFFER_DTS (buffer) = dts + self->shift;
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
   return GST_PAD_PROBE_OK;
 }
 
@@ -726,6 +817,12 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   capture_pad = gst_element_get_static_pad (self->h264_source ? self->h264_tee :
       self->raw_tee, "sink");
   gst_pad_add_probe (capture_pad, GST_PAD_PROBE_TYPE_BUFFER, on_raw_buffer, self, NULL);
+  if (self->h264_source) {
+    self->last_running_time = GST_CLOCK_TIME_NONE;
+    gst_segment_init (&self->source_segment, GST_FORMAT_UNDEFINED);
+    gst_pad_add_probe (capture_pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, keep_h264_timeline, self, NULL);
+  }
   if (config->latency_stamp) {
     /* Ahead of videorate, which pushes each frame on while it still holds a reference of its
      * own: here the frame is still writable, so stamping it copies nothing (1.4 MB a frame at
@@ -1350,6 +1447,7 @@ resume_capture (PscStream *self)
   GST_INFO_OBJECT (self->pipeline, "capture resumed");
   /* The running time starts at 0 again, and so does a source that is not live. */
   set_source_offset (self->source_bin, 0);
+  g_atomic_int_inc (&self->timeline_restarts);
   /* Errors (the camera gone meanwhile) come on the bus, as any other time. */
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
   if (self->retry_on_resume) {

@@ -14,6 +14,7 @@
 #define CLIP_FPS 30
 
 static char *clip_dir;
+static PscTestRtspCamera *camera;
 
 /* Records @file in clip_dir with @mux (a muxer description ending in `name=mux`). */
 static void
@@ -232,6 +233,34 @@ test_passthrough_profile (PscTestFixture *f, gconstpointer data)
   g_assert_true (psc_stream_passes_through (f->stream, PSC_CODEC_H264));
 }
 
+/* A camera passed through goes away and comes back: while it is away, the slate reaches the
+ * H.264 viewer, encoded by the stream's H.264 encoder; when it is back, the camera's own
+ * frames again (the encoder gone), on the same connection. */
+static void
+test_passthrough_outage (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  gboolean went_offline = FALSE;
+  guint frames;
+
+  psc_test_flag_on_stream_offline (f->stream, &went_offline);
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 10, 20);
+  psc_test_rtsp_camera_stop (camera);
+  PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &went_offline, 20, "the camera to be gone");
+  g_assert_cmpuint (count_h264_encoders (f), ==, 1);
+  frames = psc_test_client_get_frames (client);
+  PSC_TEST_WAIT_FRAMES (client, frames + 10, 10);
+  g_test_message ("the slate decoded: %u frames", psc_test_client_get_frames (client) - frames);
+
+  psc_test_rtsp_camera_start (camera);
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_live, f->stream, 20, "the camera to be back");
+  g_assert_cmpuint (count_h264_encoders (f), ==, 0);
+  frames = psc_test_client_get_frames (client);
+  PSC_TEST_WAIT_FRAMES (client, frames + 30, 10);
+  g_assert_false (psc_test_client_is_closed (client));
+}
+
 /* A fixture whose source is @description with "TARGET" standing for @target (a path, a
  * URL). */
 static PscTestFixtureData *
@@ -253,7 +282,6 @@ main (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) fixtures = g_ptr_array_new ();
-  g_autoptr (PscTestRtspCamera) camera = NULL;
   g_autofree char *mp4 = NULL;
   g_autofree char *mpg = NULL;
   int status;
@@ -288,6 +316,8 @@ main (int argc, char **argv)
       "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
   ADD ("/integration/source/rtsp-camera-passthrough-vp8", test_passthrough_vp8,
       "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
+  ADD ("/integration/source/rtsp-camera-passthrough-outage", test_passthrough_outage,
+      "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
   ADD ("/integration/source/mp4-passthrough", test_file_passthrough,
       "filesrc location=TARGET ! qtdemux ! h264parse", mp4);
   ADD ("/integration/source/passthrough-profile", test_passthrough_profile,
@@ -303,6 +333,7 @@ main (int argc, char **argv)
     g_free ((char *) data->source);
     g_free (data);
   }
+  g_clear_pointer (&camera, psc_test_rtsp_camera_free);
   g_unlink (mp4);
   g_unlink (mpg);
   g_rmdir (clip_dir);
