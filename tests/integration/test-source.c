@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <glib/gstdio.h>
+#include <gst/video/video.h>
 
 #include "psc-test-fixture.h"
 #include "psc-test-rtsp.h"
@@ -15,6 +16,9 @@
 
 static char *clip_dir;
 static PscTestRtspCamera *camera;
+/* A keyframe every 4 s at 30 fps, as IP cameras are often set up. */
+#define LONG_GOP 120
+static PscTestRtspCamera *long_gop_camera;
 
 /* Records @file in clip_dir with @mux (a muxer description ending in `name=mux`). */
 static void
@@ -261,6 +265,59 @@ test_passthrough_outage (PscTestFixture *f, gconstpointer data)
   g_assert_false (psc_test_client_is_closed (client));
 }
 
+static GstPadProbeReturn
+drop_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)) ?
+      GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+/* Connects a viewer and returns how long its first decoded frame took, in ms; 0 if the
+ * test failed. */
+static double
+time_to_first_frame (PscTestFixture *f)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  client = psc_test_client_new (f->url, TRUE);
+  if (!psc_test_client_wait_frames (client, 1, 20))
+    return 0;
+  return (g_get_monotonic_time () - start) / 1000.0;
+}
+
+/* What a new viewer of a camera with a long GOP (an IDR every 4 s) waits for: the join's
+ * keyframe request goes upstream to rtspsrc, whose RTP session asks the camera for one
+ * (RTCP PLI); without it, the viewer waits for the camera's next IDR. Measured, not
+ * asserted on (a loaded machine stretches either); each viewer must get frames. */
+static void
+test_long_gop (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (psc_stream_get_pipeline (f->stream)),
+      "h264-tee");
+  g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (tee, "sink");
+  double asked[3], not_asked[3];
+  PscStreamStats stats;
+  gulong probe;
+
+  for (guint i = 0; i < G_N_ELEMENTS (asked); i++) {
+    asked[i] = time_to_first_frame (f);
+    g_assert_cmpfloat (asked[i], >, 0);
+  }
+  probe = gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      drop_keyframe_request, NULL, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (not_asked); i++) {
+    not_asked[i] = time_to_first_frame (f);
+    g_assert_cmpfloat (not_asked[i], >, 0);
+  }
+  gst_pad_remove_probe (tee_sink, probe);
+  psc_stream_get_stats (f->stream, &stats);
+  g_test_message ("GOP %u frames at %u fps; first frame after (ms): keyframe asked of the "
+      "camera %.0f, %.0f, %.0f; not asked %.0f, %.0f, %.0f; keyframes seen %" G_GUINT64_FORMAT
+      " of %" G_GUINT64_FORMAT " frames", LONG_GOP, CLIP_FPS, asked[0], asked[1], asked[2],
+      not_asked[0], not_asked[1], not_asked[2], stats.keyframes, stats.frames);
+}
+
 /* A fixture whose source is @description with "TARGET" standing for @target (a path, a
  * URL). */
 static PscTestFixtureData *
@@ -296,7 +353,8 @@ main (int argc, char **argv)
   mp4 = g_build_filename (clip_dir, "clip.mp4", NULL);
   mpg = g_build_filename (clip_dir, "clip.mpg", NULL);
 
-  camera = psc_test_rtsp_camera_new ();
+  camera = psc_test_rtsp_camera_new (CLIP_FPS);
+  long_gop_camera = psc_test_rtsp_camera_new (LONG_GOP);
 #define ADD(path, test, description, target) \
   G_STMT_START { \
     PscTestFixtureData *data = source_fixture ((description), (target)); \
@@ -318,6 +376,9 @@ main (int argc, char **argv)
       "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
   ADD ("/integration/source/rtsp-camera-passthrough-outage", test_passthrough_outage,
       "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
+  ADD ("/integration/source/rtsp-camera-long-gop", test_long_gop,
+      "rtspsrc location=TARGET latency=0 ! rtph264depay",
+      psc_test_rtsp_camera_get_url (long_gop_camera));
   ADD ("/integration/source/mp4-passthrough", test_file_passthrough,
       "filesrc location=TARGET ! qtdemux ! h264parse", mp4);
   ADD ("/integration/source/passthrough-profile", test_passthrough_profile,
@@ -334,6 +395,7 @@ main (int argc, char **argv)
     g_free (data);
   }
   g_clear_pointer (&camera, psc_test_rtsp_camera_free);
+  g_clear_pointer (&long_gop_camera, psc_test_rtsp_camera_free);
   g_unlink (mp4);
   g_unlink (mpg);
   g_rmdir (clip_dir);
