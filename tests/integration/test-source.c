@@ -272,8 +272,16 @@ drop_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
       GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
-/* Connects a viewer and returns how long its first decoded frame took, in ms; 0 if the
- * test failed. */
+static GstPadProbeReturn
+count_keyframe_request (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
+    g_atomic_int_inc ((gint *) user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Connects a viewer and returns how long its first decoded frame took, in ms; 0 if none
+ * came. */
 static double
 time_to_first_frame (PscTestFixture *f)
 {
@@ -286,36 +294,39 @@ time_to_first_frame (PscTestFixture *f)
   return (g_get_monotonic_time () - start) / 1000.0;
 }
 
-/* What a new viewer of a camera with a long GOP (an IDR every 4 s) waits for: the join's
- * keyframe request goes upstream to rtspsrc, whose RTP session asks the camera for one
- * (RTCP PLI); without it, the viewer waits for the camera's next IDR. Measured, not
- * asserted on (a loaded machine stretches either); each viewer must get frames. */
+/* What a new viewer of a camera with a long GOP (an IDR every 4 s) waits for. The join's
+ * keyframe request goes upstream through rtph264depay to rtspsrc's RTP session, which
+ * turns it into an RTCP PLI — sent with the session's next regular report (RTSP cameras
+ * use the AVP profile, which has no early feedback), seconds later: in effect the viewer
+ * waits for the camera's next IDR, asked or not (docs/configuration.md). The times are
+ * measured and logged, not asserted on (a loaded machine stretches either); the request
+ * must reach the depayloader, and each viewer must get frames. */
 static void
 test_long_gop (PscTestFixture *f, gconstpointer data)
 {
-  g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (psc_stream_get_pipeline (f->stream)),
-      "h264-tee");
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (pipeline), "h264-tee");
   g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (tee, "sink");
-  double asked[3], not_asked[3];
-  PscStreamStats stats;
+  g_autoptr (GstPad) depay = psc_test_first_element_pad (pipeline, "rtph264depay", "src");
+  double asked, not_asked;
+  gint requests = 0;
   gulong probe;
 
-  for (guint i = 0; i < G_N_ELEMENTS (asked); i++) {
-    asked[i] = time_to_first_frame (f);
-    g_assert_cmpfloat (asked[i], >, 0);
-  }
+  probe = gst_pad_add_probe (depay, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, count_keyframe_request,
+      &requests, NULL);
+  asked = time_to_first_frame (f);
+  gst_pad_remove_probe (depay, probe);
+  g_assert_cmpfloat (asked, >, 0);
+  g_assert_cmpint (g_atomic_int_get (&requests), >=, 1);
+
   probe = gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
       drop_keyframe_request, NULL, NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (not_asked); i++) {
-    not_asked[i] = time_to_first_frame (f);
-    g_assert_cmpfloat (not_asked[i], >, 0);
-  }
+  not_asked = time_to_first_frame (f);
   gst_pad_remove_probe (tee_sink, probe);
-  psc_stream_get_stats (f->stream, &stats);
-  g_test_message ("GOP %u frames at %u fps; first frame after (ms): keyframe asked of the "
-      "camera %.0f, %.0f, %.0f; not asked %.0f, %.0f, %.0f; keyframes seen %" G_GUINT64_FORMAT
-      " of %" G_GUINT64_FORMAT " frames", LONG_GOP, CLIP_FPS, asked[0], asked[1], asked[2],
-      not_asked[0], not_asked[1], not_asked[2], stats.keyframes, stats.frames);
+  g_assert_cmpfloat (not_asked, >, 0);
+  g_test_message ("GOP %u frames at %u fps: first frame after %.0f ms with the keyframe "
+      "asked of the camera (%d requests reached the depayloader), %.0f ms without",
+      LONG_GOP, CLIP_FPS, asked, requests, not_asked);
 }
 
 /* A fixture whose source is @description with "TARGET" standing for @target (a path, a
