@@ -329,6 +329,57 @@ test_long_gop (PscTestFixture *f, gconstpointer data)
       LONG_GOP, CLIP_FPS, asked, requests, not_asked);
 }
 
+static gboolean
+released (gpointer stream)
+{
+  return !psc_stream_is_capturing (stream);
+}
+
+/* The furthest ahead of the pipeline's running time a frame out of the H.264 tee was, in
+ * ns (a frame from the future is held back by every viewer's webrtcbin until its time). */
+static GstPadProbeReturn
+note_ahead (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  gint64 *ahead = user_data;
+  g_autoptr (GstElement) element = gst_pad_get_parent_element (pad);
+  g_autoptr (GstClock) clock = gst_element_get_clock (element);
+  GstClockTime pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
+
+  if (clock != NULL && GST_CLOCK_TIME_IS_VALID (pts)) {
+    gint64 now = (gint64) (gst_clock_get_time (clock) - gst_element_get_base_time (element));
+    *ahead = MAX (*ahead, (gint64) pts - now);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* A camera passed through, released when its last viewer left and opened again for the
+ * next one: the running time starts at 0 again, and so do the timestamps passed through
+ * (keep_h264_timeline()) — frames timestamped on from where the first viewer left would be
+ * held back by the next viewer's webrtcbin for that long. */
+static void
+test_passthrough_release (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) first = NULL;
+  g_autoptr (PscTestClient) second = NULL;
+  g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (psc_stream_get_pipeline (f->stream)),
+      "h264-tee");
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (tee, "sink");
+  gint64 ahead = G_MININT64;
+  gulong probe;
+
+  PSC_TEST_CONNECT (first, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (first, 60, 20);
+  g_clear_pointer (&first, psc_test_client_free);
+  PSC_TEST_WAIT_UNTIL (released, f->stream, 20, "the capture to be released");
+  /* After keep_h264_timeline(), which was added first. */
+  probe = gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, note_ahead, &ahead, NULL);
+  PSC_TEST_CONNECT (second, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (second, 30, 20);
+  gst_pad_remove_probe (sink, probe);
+  g_test_message ("frames at most %.3f s ahead of the running time", ahead / 1e9);
+  g_assert_cmpint (ahead, <, GST_SECOND);
+}
+
 /* A fixture whose source is @description with "TARGET" standing for @target (a path, a
  * URL). */
 static PscTestFixtureData *
@@ -390,6 +441,9 @@ main (int argc, char **argv)
   ADD ("/integration/source/rtsp-camera-long-gop", test_long_gop,
       "rtspsrc location=TARGET latency=0 ! rtph264depay",
       psc_test_rtsp_camera_get_url (long_gop_camera));
+  ADD ("/integration/source/rtsp-camera-passthrough-release", test_passthrough_release,
+      "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
+  ((PscTestFixtureData *) g_ptr_array_index (fixtures, fixtures->len - 1))->always_on = FALSE;
   ADD ("/integration/source/mp4-passthrough", test_file_passthrough,
       "filesrc location=TARGET ! qtdemux ! h264parse", mp4);
   ADD ("/integration/source/passthrough-profile", test_passthrough_profile,
