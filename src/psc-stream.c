@@ -948,15 +948,20 @@ running_time (PscStream *self)
 /* A source bin's clocksync paces a source that is not live to the clock; a live one's frames
  * are on time already, and it is left unpaced. */
 static void
-set_pacing (PscStream *self, GstElement *bin, gboolean live)
+set_pace_sync (GstElement *bin, gboolean sync)
 {
   g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
 
-  if (pace == NULL)
-    return;
+  if (pace != NULL)
+    g_object_set (pace, "sync", sync, NULL);
+}
+
+static void
+set_pacing (PscStream *self, GstElement *bin, gboolean live)
+{
   GST_INFO_OBJECT (self->pipeline, "the source is %s", live ? "live" :
       "not live: paced at its own rate");
-  g_object_set (pace, "sync", !live, NULL);
+  set_pace_sync (bin, !live);
 }
 
 static GstPadProbeReturn
@@ -998,7 +1003,11 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
   }
   if (running) {
     /* Errors (a camera that is still not there) come on the bus, as any other time. */
-    /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. */
+    /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. The clocksync does
+     * not sync meanwhile: one that does answers NO_PREROLL itself (gstclocksync.c), and
+     * every source would be taken for live — a file started again (--loop, a retry) then
+     * played as fast as it decodes. */
+    set_pace_sync (bin, FALSE);
     ret = gst_element_set_state (bin, GST_STATE_PAUSED);
     if (ret != GST_STATE_CHANGE_FAILURE)
       set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
