@@ -6,7 +6,8 @@
 #
 #   bench/passthrough.sh [BUILD_DIR] [VIEWERS...]       (defaults: build, 1 10)
 #
-# The camera is a file recorded here (x264, 1080p30, a keyframe every 2 s, 4 Mbit/s),
+# The camera is a file recorded here (x264, 1080p30, a moving test pattern, a keyframe every
+# 2 s, 4 Mbit/s),
 # played at its own rate and looped, so both runs get the very same stream, and no camera
 # process shares the machine's cores with the daemon: passed through as
 # `filesrc ! qtdemux ! h264parse`, re-encoded as `… ! h264parse ! decodebin` (then periscope's
@@ -24,13 +25,13 @@ daemon_pid=
 trap 'if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 clip=$work/camera.mp4
-gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=300 \
+gst-launch-1.0 -q videotestsrc pattern=smpte horizontal-speed=4 num-buffers=300 \
   ! video/x-raw,width=1920,height=1080,framerate=30/1 \
   ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 bitrate=4000 \
   ! video/x-h264,profile=constrained-baseline ! mp4mux ! filesink location="$clip"
 
-echo "| mode | viewers | connected | CPU % of one core | frames/s per viewer (median) |"
-echo "|---|---|---|---|---|"
+echo "| mode | viewers | connected | CPU % of one core | frames/s per viewer (median) | loss % |"
+echo "|---|---|---|---|---|---|"
 for mode in passthrough re-encoded; do
   source="filesrc location=$clip ! qtdemux ! h264parse"
   [ "$mode" = re-encoded ] && source="$source ! decodebin"
@@ -55,9 +56,9 @@ text = open(path).read()
 s = json.loads(text[text.index('{'):])
 peers = s.get('peers', {})
 fps = peers.get('frames_per_s', {}).get('median', float('nan'))
-connected = sum(1 for p in peers.get('per_peer', []) if p.get('connected'))
-print(f"| {mode} | {n} | {connected} | "
-      f"{s['server']['cpu_percent_of_one_core']:.1f} | {fps:.1f} |")
+print(f"| {mode} | {n} | {s.get('connected', '?')} | "
+      f"{s['server']['cpu_percent_of_one_core']:.1f} | {fps:.1f} | "
+      f"{peers.get('loss_percent', float('nan')):.2f} |")
 EOF
     kill "$daemon_pid"
     wait "$daemon_pid" 2>/dev/null || true
