@@ -684,12 +684,7 @@ add_decoder (PscStream *self, GError **error)
           psc_element_make ("videoconvert", NULL, error), error))
     return FALSE;
   GST_INFO_OBJECT (self->pipeline, "H.264 source: decoded with %s when needed", factory);
-  decoder_sink = gst_element_get_static_pad (queue, "sink");
-  decoder_src = gst_element_get_static_pad (previous, "src");
-  gst_element_add_pad (decoder, gst_ghost_pad_new ("sink", decoder_sink));
-  gst_element_add_pad (decoder, gst_ghost_pad_new ("src", decoder_src));
-  g_clear_object (&decoder_sink);
-  g_clear_object (&decoder_src);
+  psc_element_ghost_chain (decoder, queue, previous);
   decoder_sink = gst_element_get_static_pad (decoder, "sink");
   decoder_src = gst_element_get_static_pad (decoder, "src");
   self->decode_pad = gst_element_request_pad_simple (tee, "src_%u");

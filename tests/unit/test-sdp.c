@@ -165,10 +165,36 @@ test_choose_codec (void)
 
 /* Where gst_sdp_media_get_caps_from_media() reads an offer: names in any case, a static
  * payload type without an a=rtpmap, the clock rate. */
+/* psc_sdp_choose_codec() on @offer, for a stream sending @stream_plid's H.264 (NULL: its
+ * own encoder's), both codecs available: @codec (-1: refused, with @refusal in the message),
+ * @payload_type and @profile_level_id chosen. */
+static void
+expect_choice (const GstSDPMessage *offer, const char *stream_plid, int codec,
+    guint payload_type, const char *profile_level_id, const char *refusal)
+{
+  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
+  g_autoptr (GError) error = NULL;
+  PscSdpCodecChoice choice;
+  gboolean chosen = psc_sdp_choose_codec (offer, both, stream_plid, &choice, &error);
+
+  g_test_message ("-> %s", chosen ? psc_codec_to_string (choice.codec) : error->message);
+  if (codec < 0) {
+    g_assert_false (chosen);
+    g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
+    g_assert_nonnull (strstr (error->message, refusal));
+    return;
+  }
+  g_assert_true (chosen);
+  g_assert_no_error (error);
+  g_assert_cmpint (choice.codec, ==, codec);
+  g_assert_cmpuint (choice.payload_type, ==, payload_type);
+  g_assert_cmpstr (choice.profile_level_id, ==, profile_level_id);
+  psc_sdp_codec_choice_clear (&choice);
+}
+
 static void
 test_choose_codec_edges (void)
 {
-  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
   static const struct {
     const char *formats, *lines;
     gint codec;                 /* -1: none in common */
@@ -220,24 +246,10 @@ test_choose_codec_edges (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autoptr (GstSDPMessage) offer = whep_offer (cases[i].formats, cases[i].lines, "recvonly");
-    g_autoptr (GError) error = NULL;
-    PscSdpCodecChoice choice;
-    gboolean chosen = psc_sdp_choose_codec (offer, both, NULL, &choice, &error);
 
-    g_test_message ("%s | %s -> %s", cases[i].formats, cases[i].lines,
-        chosen ? psc_codec_to_string (choice.codec) : error->message);
-    if (cases[i].codec < 0) {
-      g_assert_false (chosen);
-      g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
-      g_assert_nonnull (strstr (error->message, cases[i].offered));
-      continue;
-    }
-    g_assert_true (chosen);
-    g_assert_no_error (error);
-    g_assert_cmpint (choice.codec, ==, cases[i].codec);
-    g_assert_cmpuint (choice.payload_type, ==, cases[i].payload_type);
-    g_assert_cmpstr (choice.profile_level_id, ==, cases[i].profile_level_id);
-    psc_sdp_codec_choice_clear (&choice);
+    g_test_message ("%s | %s", cases[i].formats, cases[i].lines);
+    expect_choice (offer, NULL, cases[i].codec, cases[i].payload_type,
+        cases[i].profile_level_id, cases[i].offered);
   }
 }
 
@@ -247,7 +259,6 @@ test_choose_codec_edges (void)
 static void
 test_choose_codec_passthrough (void)
 {
-  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
   static const char browser[] =
       "a=rtpmap:102 H264/90000\r\n"
       "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
@@ -279,23 +290,10 @@ test_choose_codec_passthrough (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autoptr (GstSDPMessage) offer = whep_offer (cases[i].formats, browser, "recvonly");
-    g_autoptr (GError) error = NULL;
-    PscSdpCodecChoice choice;
-    gboolean chosen = psc_sdp_choose_codec (offer, both, cases[i].stream, &choice, &error);
 
-    g_test_message ("%s, stream %s -> %s", cases[i].formats, cases[i].stream,
-        chosen ? psc_codec_to_string (choice.codec) : error->message);
-    if (cases[i].codec < 0) {
-      g_assert_false (chosen);
-      g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
-      g_assert_nonnull (strstr (error->message, cases[i].stream));
-      continue;
-    }
-    g_assert_true (chosen);
-    g_assert_cmpint (choice.codec, ==, cases[i].codec);
-    g_assert_cmpuint (choice.payload_type, ==, cases[i].payload_type);
-    g_assert_cmpstr (choice.profile_level_id, ==, cases[i].profile_level_id);
-    psc_sdp_codec_choice_clear (&choice);
+    g_test_message ("%s, stream %s", cases[i].formats, cases[i].stream);
+    expect_choice (offer, cases[i].stream, cases[i].codec, cases[i].payload_type,
+        cases[i].profile_level_id, cases[i].stream);
   }
 }
 
