@@ -128,7 +128,11 @@ static void
 test_passthrough (PscTestFixture *f, gconstpointer data)
 {
   g_autoptr (PscTestClient) client = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr (JsonNode) json = NULL;
+  JsonArray *encoders;
   gint decoded = 0;
+  guint status;
   gulong probe;
 
   g_assert_true (psc_stream_passes_through (f->stream, PSC_CODEC_H264));
@@ -140,6 +144,19 @@ test_passthrough (PscTestFixture *f, gconstpointer data)
   g_assert_true (psc_stream_is_encoding (f->stream, PSC_CODEC_H264));
   g_assert_cmpuint (count_h264_encoders (f), ==, 0);
   g_assert_cmpint (g_atomic_int_get (&decoded), ==, 0);
+
+  /* The API says so. */
+  body = psc_test_http_get (f, "/api/streams/camera", &status, NULL);
+  if (body == NULL)
+    return;
+  g_assert_cmpuint (status, ==, 200);
+  json = psc_test_parse_json (body);
+  encoders = json_object_get_array_member (json_node_get_object (json), "encoders");
+  for (guint i = 0; i < json_array_get_length (encoders); i++) {
+    JsonObject *encoder = json_array_get_object_element (encoders, i);
+    g_assert_cmpint (json_object_get_boolean_member (encoder, "passthrough"), ==,
+        g_str_equal (json_object_get_string_member (encoder, "codec"), "h264"));
+  }
 }
 
 static gboolean
