@@ -284,14 +284,10 @@ parse_profile (const char *plid, guint *profile_idc, guint *iop)
   return TRUE;
 }
 
-/* Whether the decoder a viewer announces with profile-level-id @offered decodes a stream of
- * profile-level-id @stream (NULL: constrained baseline, what periscope's encoders make).
- * Profiles nest: a constrained-baseline stream (profile_idc 0x42 with constraint_set1,
- * 0x40 in profile-iop) conforms to Baseline, Main and High; Main to High (H.264 Annex A.2).
- * Levels are not compared: browsers announce level 3.1 and decode what their decoder can
- * (docs/configuration.md, "H.264 from the source"). */
-static gboolean
-h264_profile_accepts (const char *offered, const char *stream)
+/* Profiles nest: a constrained-baseline stream (profile_idc 0x42 with constraint_set1,
+ * 0x40 in profile-iop) conforms to Baseline, Main and High; Main to High (H.264 Annex A.2). */
+gboolean
+psc_sdp_h264_profile_decodes (const char *offered, const char *stream)
 {
   guint offered_idc, offered_iop, stream_idc = 0x42, stream_iop = 0x40;
 
@@ -353,7 +349,7 @@ psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_C
     if (codec == PSC_CODEC_H264) {
       g_autofree char *plid = fmtp_profile_level_id (media, payload_type);
       if (g_strcmp0 (gst_structure_get_string (s, "packetization-mode"), "1") != 0 ||
-          !h264_profile_accepts (plid, h264_profile_level_id))
+          !psc_sdp_h264_profile_decodes (plid, h264_profile_level_id))
         continue;
       choice->profile_level_id = g_steal_pointer (&plid);
     }

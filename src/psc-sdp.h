@@ -109,6 +109,23 @@ gboolean psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *
 gboolean psc_sdp_check_offer (const GstSDPMessage *offer, GError **error);
 
 /**
+ * psc_sdp_h264_profile_decodes:
+ * @offered: (nullable): the profile-level-id a viewer announces its decoder with (an offer's
+ *   a=fmtp, the page's `h264:` entries); %NULL is 42000A, Baseline (RFC 6184 §8.1)
+ * @stream: (nullable): the profile-level-id of the H.264 sent (a source passed through,
+ *   psc_stream_dup_h264_profile_level_id()); %NULL: constrained baseline, what periscope's
+ *   encoders make
+ *
+ * Whether that decoder decodes that stream, by profile (H.264 Annex A.2): constrained
+ * baseline on Baseline (0x42), Main (0x4d) and High (0x64) decoders, Main on Main and High,
+ * any other profile only on its own. Levels are not compared: browsers announce level 3.1
+ * (with level-asymmetry-allowed=1) and decode a level 4 stream all the same.
+ *
+ * Returns: %FALSE too for a malformed profile-level-id (not 6 hex digits).
+ */
+gboolean psc_sdp_h264_profile_decodes (const char *offered, const char *stream);
+
+/**
  * PscSdpCodecChoice:
  * @codec: the codec chosen
  * @payload_type: its payload type in the offer

@@ -650,17 +650,43 @@ refuse (PscSignalling *self, SoupWebsocketConnection *connection, PscProtocolErr
   soup_websocket_connection_close (connection, close_code, text);
 }
 
+/* Whether a client that listed @codecs decodes H.264 of profile-level-id @plid: an
+ * `h264:PLID` entry per H.264 decoder it has (the page lists them), one of which must
+ * decode @plid; a client that lists none cannot say, and is taken at its word. */
+static gboolean
+client_decodes_h264 (const char *const *codecs, const char *plid)
+{
+  gboolean listed = FALSE;
+
+  for (guint i = 0; codecs[i] != NULL; i++) {
+    if (g_ascii_strncasecmp (codecs[i], "h264:", 5) != 0)
+      continue;
+    listed = TRUE;
+    if (psc_sdp_h264_profile_decodes (codecs[i] + 5, plid))
+      return TRUE;
+  }
+  return !listed;
+}
+
 /* The codec a viewer of @stream gets (psc_codec_choose()); FALSE, with a sentence for the
- * viewer saying what it listed and what the stream has, if none fits. */
+ * viewer saying what it listed and what the stream has, if none fits. H.264 passed through
+ * from the source counts only if the client's H.264 decoders take its profile. */
 static gboolean
 choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, GError **error)
 {
   PscCodecSet client = psc_codec_set_from_strv (codecs);
   PscCodecSet available = 0;
+  g_autofree char *plid = psc_stream_dup_h264_profile_level_id (stream);
+  gboolean wrong_profile = FALSE;
 
   for (guint i = 0; i < PSC_CODEC_COUNT; i++) {
     if (psc_stream_can_send (stream, (PscCodec) i))
       available |= PSC_CODEC_SET_OF (i);
+  }
+  if (codecs != NULL && plid != NULL && (client & PSC_CODEC_SET_OF (PSC_CODEC_H264)) &&
+      !client_decodes_h264 (codecs, plid)) {
+    client &= ~PSC_CODEC_SET_OF (PSC_CODEC_H264);
+    wrong_profile = TRUE;
   }
   if (psc_codec_choose (psc_stream_get_codec (stream), codecs != NULL ? &client : NULL,
           available, codec))
@@ -668,9 +694,12 @@ choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, GEr
   {
     g_autofree char *listed = codecs != NULL ? g_strjoinv (",", (char **) codecs) : NULL;
     g_autofree char *has = psc_codec_set_to_string (available);
+    g_autofree char *profile = wrong_profile ? g_strdup_printf ("; its H.264 decoders take "
+        "none of the camera's profile-level-id %s", plid) : NULL;
     g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_NO_COMMON_CODEC,
         "this browser decodes none of the codecs stream %s can send (it listed \"%s\"; "
-        "the stream has %s)", psc_stream_get_id (stream), listed != NULL ? listed : "", has);
+        "the stream has %s%s)", psc_stream_get_id (stream), listed != NULL ? listed : "", has,
+        profile != NULL ? profile : "");
   }
   return FALSE;
 }

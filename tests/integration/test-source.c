@@ -216,9 +216,24 @@ test_file_passthrough (PscTestFixture *f, gconstpointer data)
   test_file (f, data);
 }
 
+/* A WebSocket client joining with @query gets an offer of @codec. */
+static void
+expect_offer (PscTestFixture *f, const char *query, const char *codec)
+{
+  g_autofree char *url = g_strconcat (f->url, query, NULL);
+  g_autoptr (PscTestClient) client = NULL;
+  g_autoptr (PscMessage) offer = NULL;
+
+  g_test_message ("%s", query);
+  PSC_TEST_CONNECT (client, url, FALSE);
+  PSC_TEST_WAIT_MESSAGE (offer, client, PSC_MESSAGE_OFFER, 10);
+  g_assert_nonnull (strstr (offer->sdp, codec));
+}
+
 /* The SDP carries the source's profile: a High-profile camera is offered as High (from its
  * SPS) to WebSocket viewers; a WHEP player that offers only constrained baseline is refused
- * with a reason, one that offers High gets it. */
+ * with a reason, one that offers High gets it; a page that lists its H.264 decoders'
+ * profiles gets H.264 only if one of them decodes High. */
 static void
 test_passthrough_profile (PscTestFixture *f, gconstpointer data)
 {
@@ -252,6 +267,22 @@ test_passthrough_profile (PscTestFixture *f, gconstpointer data)
     return;
   /* (The source's own x264enc is the pipeline's only encoder: not counted here.) */
   g_assert_true (psc_stream_passes_through (f->stream, PSC_CODEC_H264));
+
+  /* A page whose H.264 decoders are all constrained baseline gets VP8, or, listing no VP8,
+   * a refusal naming the camera's profile; one with a High decoder gets H.264. */
+  expect_offer (f, "?codecs=h264,vp8,h264:42e01f,h264:42001f", "VP8/90000");
+  expect_offer (f, "?codecs=h264,vp8,h264:42e01f,h264:640c1f", "H264/90000");
+  expect_offer (f, "?codecs=vp8,h264", "H264/90000");
+  {
+    g_autofree char *url = g_strconcat (f->url, "?codecs=h264,h264:42e01f", NULL);
+    g_autoptr (PscTestClient) refused = NULL;
+    g_autoptr (PscMessage) error = NULL;
+
+    PSC_TEST_CONNECT (refused, url, FALSE);
+    PSC_TEST_WAIT_MESSAGE (error, refused, PSC_MESSAGE_ERROR, 10);
+    g_assert_cmpstr (error->error_code, ==, "no_common_codec");
+    g_assert_nonnull (strstr (error->error_message, plid));
+  }
 }
 
 /* A camera passed through goes away and comes back: while it is away, the slate reaches the
