@@ -284,8 +284,20 @@ parse_profile (const char *plid, guint *profile_idc, guint *iop)
   return TRUE;
 }
 
-/* Profiles nest: a constrained-baseline stream (profile_idc 0x42 with constraint_set1,
- * 0x40 in profile-iop) conforms to Baseline, Main and High; Main to High (H.264 Annex A.2). */
+/* The High profiles, each decoder of which decodes the ones before it (H.264 A.2.4–A.2.7):
+ * High, High 10, High 4:2:2, High 4:4:4 Predictive. */
+static int
+high_rank (guint profile_idc)
+{
+  static const guint high[] = { 0x64, 0x6e, 0x7a, 0xf4 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (high); i++) {
+    if (high[i] == profile_idc)
+      return (int) i;
+  }
+  return -1;
+}
+
 gboolean
 psc_sdp_h264_profile_decodes (const char *offered, const char *stream)
 {
@@ -294,10 +306,14 @@ psc_sdp_h264_profile_decodes (const char *offered, const char *stream)
   if (!parse_profile (offered, &offered_idc, &offered_iop) ||
       (stream != NULL && !parse_profile (stream, &stream_idc, &stream_iop)))
     return FALSE;
+  /* Constrained baseline (0x42 with constraint_set1, 0x40 in profile-iop): the profiles
+   * browsers list for it. */
   if (stream_idc == 0x42 && (stream_iop & 0x40) != 0)
     return offered_idc == 0x42 || offered_idc == 0x4d || offered_idc == 0x64;
   if (stream_idc == 0x4d)
-    return offered_idc == 0x4d || offered_idc == 0x64;
+    return offered_idc == 0x4d || high_rank (offered_idc) >= 0;
+  if (high_rank (stream_idc) >= 0)
+    return high_rank (offered_idc) >= high_rank (stream_idc);
   return offered_idc == stream_idc;
 }
 

@@ -117,8 +117,10 @@ gboolean psc_sdp_check_offer (const GstSDPMessage *offer, GError **error);
  *   encoders make
  *
  * Whether that decoder decodes that stream, by profile (H.264 Annex A.2): constrained
- * baseline on Baseline (0x42), Main (0x4d) and High (0x64) decoders, Main on Main and High,
- * any other profile only on its own. Levels are not compared: browsers announce level 3.1
+ * baseline on Baseline (0x42), Main (0x4d) and High (0x64) decoders (the entries browsers
+ * list for it), Main on Main and the High profiles, each High profile on its own and those
+ * after it (High 0x64, High 10 0x6e, High 4:2:2 0x7a, High 4:4:4 Predictive 0xf4: Debian's
+ * Chromium lists f4001f and no 64…), any other profile only on its own. Levels are not compared: browsers announce level 3.1
  * (with level-asymmetry-allowed=1) and decode a level 4 stream all the same.
  *
  * Returns: %FALSE too for a malformed profile-level-id (not 6 hex digits).
@@ -163,9 +165,8 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  *
  * Picks, in the offer's order of preference, the first payload type of its first video
  * m-line that periscope can produce: VP8/90000, or H264/90000 with packetization-mode=1 and a
- * profile whose decoders decode the stream's (RFC 6184 §8.1; H.264 Annex A.2): a
- * constrained-baseline stream decodes on Baseline (0x42), Main (0x4d) and High (0x64)
- * decoders, a Main one on Main and High, any other only on its own profile. Levels are not
+ * profile whose decoders decode the stream's (psc_sdp_h264_profile_decodes(); RFC 6184
+ * §8.1). Levels are not
  * compared: the answer repeats the offer's profile-level-id (RFC 6184 §8.2.2 keeps the
  * profile of the offer), and browsers announce level 3.1 with level-asymmetry-allowed=1
  * but decode higher levels (a 1080p stream is level 4) as far as their decoder can. An

@@ -78,7 +78,8 @@
       if (name && !names.includes(name)) names.push(name);
       // Each H.264 decoder's profile-level-id too, for a camera's H.264 passed through in
       // its own profile (docs/protocol.md, "Codecs").
-      const plid = name === 'h264' && /profile-level-id=([0-9a-f]{6})/i.exec(c.sdpFmtpLine || '');
+      const plid = mime === 'video/h264' && /packetization-mode=1/.test(c.sdpFmtpLine || '') &&
+          /profile-level-id=([0-9a-f]{6})/i.exec(c.sdpFmtpLine || '');
       const entry = plid && 'h264:' + plid[1].toLowerCase();
       if (entry && !h264.includes(entry)) h264.push(entry);
     }

@@ -5,11 +5,15 @@
 //
 //   node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]]
 //       [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]
+//       [--source DESC]
 //
 // --browser lists the engines, each opening --tabs tabs on the same daemon; --codec is the
 // codec each engine's tabs must decode (one for all, or one per engine, in the same order).
 // The daemon's --codec is --page-codec, or the first --codec; `--page-codec default` starts it
 // without --codec.
+//
+// --source is the daemon's --source (default: its own choice, the test pattern here); e.g. an
+// H.264 source, passed through to H.264 viewers.
 //
 // --verbose prints the page console logs and the daemon output even on a pass.
 //
@@ -51,6 +55,7 @@ try {
       whep: { type: 'boolean', default: false },
       'page-codec': { type: 'string' },
       vanish: { type: 'boolean', default: false },
+      source: { type: 'string' },
     },
   }).values;
 } catch (e) {
@@ -107,6 +112,7 @@ function startDaemon(port = 0) {
   const pageCodec = opts['page-codec'] || codec;
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
     ...(pageCodec === 'default' ? [] : ['--codec', pageCodec]),
+    ...(opts.source ? ['--source', opts.source] : []),
     '--width', '640', '--height', '360', '--framerate', '30'];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = startProcess('the daemon', opts.daemon, args);
@@ -418,12 +424,19 @@ async function main() {
   if (opts.restart && allPass) await restartDaemon(url);
 
   const encoders = daemon.lines.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
-  comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}`);
+  // A codec passed through from the source ("passes the source's h264 through") has no encoder.
+  const passed = daemon.lines.map((l) => /^periscope: stream \S+ passes the source's (\S+) through/.exec(l)).filter(Boolean);
+  comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}; passed through: ${passed.map((m) => m[1]).join(', ') || 'none'}`);
   // One encoder per codec, whatever the viewers: both run when both codecs are watched.
   const watched = new Set(engines.map(codecOf));
   if (pages.length > 1) {
-    ok(encoders.length === watched.size, `${watched.size} shared encoder(s) for ${pages.length} viewers (${[...watched].join(', ')})`,
-      [`daemon printed ${encoders.length} "periscope: encoder ... started" lines`]);
+    ok(encoders.length + passed.length === watched.size, `${watched.size} shared encoder(s) or passthrough for ${pages.length} viewers (${[...watched].join(', ')})`,
+      [`daemon printed ${encoders.length} "periscope: encoder ... started" lines and ${passed.length} "passes the source's … through"`]);
+  }
+  if (opts.source) {
+    // An H.264 source: its viewers get it as it is, with no H.264 encoder.
+    ok(!encoders.some((m) => /h264/.test(m[1])) && (!watched.has('h264') || passed.length > 0),
+      'H.264 passed through, no H.264 encoder', [`encoders: ${encoders.map((m) => m[1]).join(', ')}`]);
   }
 }
 

@@ -268,6 +268,8 @@ test_choose_codec_passthrough (void)
       "a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f\r\n"
       "a=rtpmap:108 H264/90000\r\n"
       "a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f\r\n"
+      "a=rtpmap:110 H264/90000\r\n"
+      "a=fmtp:110 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=f4001f\r\n"
       "a=rtpmap:96 VP8/90000\r\n";
   static const struct {
     const char *formats;
@@ -284,7 +286,13 @@ test_choose_codec_passthrough (void)
     { "102 104 108 96", "4d0028", PSC_CODEC_H264, 108, "64001f" },
     { "102 104 106 108 96", "640028", PSC_CODEC_H264, 108, "64001f" },
     { "102 104 106 96", "640028", PSC_CODEC_VP8, 96, NULL },
-    { "102 104 106 108 96", "6e0028", PSC_CODEC_VP8, 96, NULL },
+    /* High 4:4:4 Predictive decoders (Debian's Chromium lists f4001f, no 64…) decode High,
+     * Main and High 10; not constrained baseline (the browser lists that on its own). */
+    { "102 104 106 110 96", "640028", PSC_CODEC_H264, 110, "f4001f" },
+    { "102 104 110 96", "4d0028", PSC_CODEC_H264, 110, "f4001f" },
+    { "102 104 106 108 110 96", "6e0028", PSC_CODEC_H264, 110, "f4001f" },
+    { "110 96", "42e01f", PSC_CODEC_VP8, 96, NULL },
+    { "102 104 106 108 96", "7a0028", PSC_CODEC_VP8, 96, NULL },
     { "102 104 106", "640028", -1, 0, NULL },
   };
 
