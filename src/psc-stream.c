@@ -202,7 +202,8 @@ psc_stream_class_init (PscStreamClass *klass)
    * PscStream::encoder-started:
    * @stream: the stream
    * @codec: the codec (a #PscCodec)
-   * @encoder: the encoder element's factory name
+   * @encoder: the encoder element's factory name; "passthrough" for a codec the source
+   *   delivers (psc_stream_passes_through()), which runs no encoder
    *
    * A codec's first viewer arrived and its encoder started. Main context.
    */

@@ -50,8 +50,9 @@ G_BEGIN_DECLS
  *   (camera unplugged, encoder error) or its source ended; every viewer is affected;
  * - `branch-error` (@stream, the branch #GstElement, a #GError): an element inside one
  *   attached branch failed (e.g. DTLS); only that viewer is affected;
- * - `encoder-started` (@stream, the #PscCodec as a guint, the encoder's factory name): a
- *   codec's first viewer arrived and its encoder started.
+ * - `encoder-started` (@stream, the #PscCodec as a guint, the encoder's factory name, or
+ *   "passthrough" for a codec passed through from the source): a codec's first viewer
+ *   arrived and its encoder started.
  */
 G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
 
