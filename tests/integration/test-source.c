@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <gst/video/video.h>
 
+#include "psc-launch.h"
 #include "psc-test-fixture.h"
 #include "psc-test-rtsp.h"
 
@@ -343,27 +344,33 @@ time_to_first_frame (PscTestFixture *f)
 }
 
 /* What a new viewer of a camera with a long GOP (an IDR every 4 s) waits for. The join's
- * keyframe request goes upstream through rtph264depay to rtspsrc's RTP session, which
- * turns it into an RTCP PLI — sent with the session's next regular report (RTSP cameras
- * use the AVP profile, which has no early feedback), seconds later: in effect the viewer
- * waits for the camera's next IDR, asked or not (docs/configuration.md). The times are
+ * keyframe request goes upstream into the source. Through rtph264depay to rtspsrc's RTP
+ * session, which turns it into an RTCP PLI — sent with the session's next regular report
+ * (RTSP cameras use the AVP profile, which has no early feedback), seconds later: in effect
+ * the viewer waits for the camera's next IDR, asked or not. An encoder in the source (as a
+ * UVC camera's, behind v4l2src) honours it at once. (docs/configuration.md.) The times are
  * measured and logged, not asserted on (a loaded machine stretches either); the request
- * must reach the depayloader, and each viewer must get frames. */
+ * must reach the source's last element, and each viewer must get frames. */
 static void
 test_long_gop (PscTestFixture *f, gconstpointer data)
 {
   GstElement *pipeline = psc_stream_get_pipeline (f->stream);
   g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (pipeline), "h264-tee");
+  g_autoptr (GstElement) parse = gst_bin_get_by_name (GST_BIN (pipeline),
+      PSC_LAUNCH_SOURCE_CONVERT);
   g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (tee, "sink");
-  g_autoptr (GstPad) depay = psc_test_first_element_pad (pipeline, "rtph264depay", "src");
+  g_autoptr (GstPad) parse_sink = gst_element_get_static_pad (parse, "sink");
+  g_autoptr (GstPad) last = gst_pad_get_peer (parse_sink);
+  g_autoptr (GstElement) last_element = gst_pad_get_parent_element (last);
   double asked, not_asked;
   gint requests = 0;
   gulong probe;
 
-  probe = gst_pad_add_probe (depay, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, count_keyframe_request,
+  /* On the pad of the source's own last element (rtph264depay, x264enc). */
+  probe = gst_pad_add_probe (last, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, count_keyframe_request,
       &requests, NULL);
   asked = time_to_first_frame (f);
-  gst_pad_remove_probe (depay, probe);
+  gst_pad_remove_probe (last, probe);
   g_assert_cmpfloat (asked, >, 0);
   g_assert_cmpint (g_atomic_int_get (&requests), >=, 1);
 
@@ -373,8 +380,8 @@ test_long_gop (PscTestFixture *f, gconstpointer data)
   gst_pad_remove_probe (tee_sink, probe);
   g_assert_cmpfloat (not_asked, >, 0);
   g_test_message ("GOP %u frames at %u fps: first frame after %.0f ms with the keyframe "
-      "asked of the camera (%d requests reached the depayloader), %.0f ms without",
-      LONG_GOP, CLIP_FPS, asked, requests, not_asked);
+      "asked of the source (%d requests reached %s), %.0f ms without", LONG_GOP, CLIP_FPS,
+      asked, requests, GST_OBJECT_NAME (last_element), not_asked);
 }
 
 static gboolean
@@ -489,6 +496,12 @@ main (int argc, char **argv)
   ADD ("/integration/source/rtsp-camera-long-gop", test_long_gop,
       "rtspsrc location=TARGET latency=0 ! rtph264depay",
       psc_test_rtsp_camera_get_url (long_gop_camera));
+  /* A camera that encodes and honours a keyframe request (a UVC camera's H.264). */
+  ADD ("/integration/source/encoding-camera-long-gop", test_long_gop,
+      "videotestsrc is-live=true pattern=ball ! "
+      "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
+      "speed-preset=ultrafast key-int-max=TARGET ! video/x-h264,profile=constrained-baseline",
+      G_STRINGIFY (LONG_GOP));
   ADD ("/integration/source/rtsp-camera-passthrough-release", test_passthrough_release,
       "rtspsrc location=TARGET latency=0 ! rtph264depay", psc_test_rtsp_camera_get_url (camera));
   ((PscTestFixtureData *) g_ptr_array_index (fixtures, fixtures->len - 1))->always_on = FALSE;
