@@ -72,16 +72,23 @@ typedef struct {
   GString *log;
 } Payloader;
 
+/* @buffer's RTP sequence number, or with @pt its payload type. */
+static guint
+rtp_field (GstBuffer *buffer, gboolean pt)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint value;
+
+  g_assert_true (gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp));
+  value = pt ? gst_rtp_buffer_get_payload_type (&rtp) : gst_rtp_buffer_get_seq (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  return value;
+}
+
 static guint16
 seq (GstBuffer *buffer)
 {
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  guint16 seq;
-
-  g_assert_true (gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp));
-  seq = gst_rtp_buffer_get_seq (&rtp);
-  gst_rtp_buffer_unmap (&rtp);
-  return seq;
+  return rtp_field (buffer, FALSE);
 }
 
 static GstPadProbeReturn
@@ -245,27 +252,15 @@ test_access_unit_restart (Payloader *p, gconstpointer data)
   g_assert_cmpstr (p->log->str, ==, "B1 B3 L4 B5 L6,7");
 }
 
-static guint
-payload_type (GstBuffer *buffer)
-{
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  guint pt;
-
-  g_assert_true (gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp));
-  pt = gst_rtp_buffer_get_payload_type (&rtp);
-  gst_rtp_buffer_unmap (&rtp);
-  return pt;
-}
-
 static GstPadProbeReturn
 check_payload_type (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
     for (guint i = 0; i < gst_buffer_list_length (list); i++)
-      g_assert_cmpuint (payload_type (gst_buffer_list_get (list, i)), ==, 41);
+      g_assert_cmpuint (rtp_field (gst_buffer_list_get (list, i), TRUE), ==, 41);
   } else {
-    g_assert_cmpuint (payload_type (GST_PAD_PROBE_INFO_BUFFER (info)), ==, 41);
+    g_assert_cmpuint (rtp_field (GST_PAD_PROBE_INFO_BUFFER (info), TRUE), ==, 41);
   }
   g_atomic_int_inc ((gint *) user_data);
   return GST_PAD_PROBE_OK;
