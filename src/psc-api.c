@@ -176,6 +176,8 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
     json_builder_add_boolean_value (builder, choice->hardware);
     json_builder_set_member_name (builder, "running");
     json_builder_add_boolean_value (builder, psc_stream_is_encoding (stream, c));
+    json_builder_set_member_name (builder, "passthrough");
+    json_builder_add_boolean_value (builder, psc_stream_passes_through (stream, c));
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);

@@ -39,6 +39,7 @@ psc_config_free (PscConfig *config)
     return;
   g_free (config->source);
   g_free (config->device);
+  g_free (config->url);
   g_free (config->encoder);
   g_free (config->preset);
   g_free (config->bind);
@@ -218,10 +219,17 @@ psc_config_expand (const PscConfig *config, const char *description, GError **er
       g_string_append_printf (out, "%d", config->framerate);
     else if (g_str_equal (name, "device"))
       g_string_append (out, config->device ? config->device : "/dev/video0");
-    else {
+    else if (g_str_equal (name, "url") && config->url != NULL)
+      g_string_append (out, config->url);
+    else if (g_str_equal (name, "url")) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+          "\"%s\" needs the camera's address: give --url (e.g. "
+          "--url rtsp://user:password@192.0.2.10:554/stream1)", description);
+      return NULL;
+    } else {
       g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
           "unknown variable ${%s} in \"%s\" (known: bitrate_kbps, bitrate_bps, "
-          "keyframe_interval, width, height, framerate, device)", name, description);
+          "keyframe_interval, width, height, framerate, device, url)", name, description);
       return NULL;
     }
     p = end + 1;
@@ -290,6 +298,8 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "test pattern)", "DESC" },
     { "device", 'd', 0, G_OPTION_ARG_FILENAME, &config->device,
       "V4L2 camera to capture from", "/dev/videoN" },
+    { "url", 0, 0, G_OPTION_ARG_STRING, &config->url,
+      "Network camera's address, for ${url} in presets (--preset ip-camera)", "URL" },
     { "encoder", 'e', 0, G_OPTION_ARG_STRING, &config->encoder,
       "Encoder in gst-launch syntax (default: the best working one for --codec)", "DESC" },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset,

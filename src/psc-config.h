@@ -53,6 +53,7 @@ typedef enum {
  * PscConfig:
  * @source: (nullable): gst-launch description of the video source (--source or preset)
  * @device: (nullable): V4L2 device path (--device)
+ * @url: (nullable): a network camera's address (--url), for ${url} in presets
  * @encoder: (nullable): gst-launch description of the encoder (--encoder or preset);
  *   %NULL means "choose the best working encoder for @codec"
  * @preset: (nullable): name or path of the preset applied
@@ -90,6 +91,7 @@ typedef enum {
 typedef struct {
   char *source;
   char *device;
+  char *url;
   char *encoder;
   char *preset;
   PscCodec codec;
@@ -204,11 +206,12 @@ char *      psc_config_preset_get (const char *name, const char *key, GError **e
  * psc_config_expand:
  * @config: the config
  * @description: a gst-launch description that may contain ${bitrate_kbps}, ${bitrate_bps},
- *   ${keyframe_interval}, ${width}, ${height}, ${framerate} or ${device}
- * @error: a PSC_CONFIG_ERROR_USAGE for an unknown ${name}
+ *   ${keyframe_interval}, ${width}, ${height}, ${framerate}, ${device} or ${url}
+ * @error: a PSC_CONFIG_ERROR_USAGE for an unknown ${name}, or ${url} without --url
  *
  * Substitutes the config's values, so presets and built-in encoder templates follow
- * --bitrate, --width… (${device} is --device, else /dev/video0).
+ * --bitrate, --width… (${device} is --device, else /dev/video0; ${url} is --url, which
+ * has no default: a network camera's address cannot be guessed).
  *
  * Returns: (transfer full): the expanded description, or %NULL on error.
  */

@@ -216,6 +216,13 @@ on_encoder_started (PscStream *stream, guint codec, const char *encoder, gpointe
   gboolean own_bitrate = config->encoder != NULL && codec == (guint) config->codec &&
       strstr (config->encoder, "${bitrate") == NULL;
 
+  if (psc_stream_passes_through (stream, codec)) {
+    g_autofree char *plid = psc_stream_dup_h264_profile_level_id (stream);
+    g_print ("periscope: stream %s passes the source's %s through (profile-level-id %s), "
+        "no encoder\n", psc_stream_get_id (stream), psc_codec_to_string (codec),
+        plid != NULL ? plid : "unknown");
+    return;
+  }
   g_print ("periscope: encoder %s started for stream %s: %s %dx%d at up to %d fps, ",
       encoder, psc_stream_get_id (stream), psc_codec_to_string (codec), config->width,
       config->height, config->framerate);

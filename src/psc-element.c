@@ -62,6 +62,20 @@ psc_element_add_chain (GstBin *bin, GstElement **previous, GstElement *element, 
 }
 
 void
+psc_element_ghost_chain (GstElement *bin, GstElement *first, GstElement *last)
+{
+  g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstPad) src = NULL;
+
+  g_return_if_fail (GST_IS_BIN (bin) && GST_IS_ELEMENT (first) && GST_IS_ELEMENT (last));
+
+  sink = gst_element_get_static_pad (first, "sink");
+  src = gst_element_get_static_pad (last, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
+}
+
+void
 psc_element_remove (GstBin *bin, GstElement *element)
 {
   g_return_if_fail (GST_IS_BIN (bin) && GST_IS_ELEMENT (element));

@@ -73,6 +73,18 @@ gboolean     psc_element_add_chain (GstBin *bin, GstElement **previous, GstEleme
     GError **error);
 
 /**
+ * psc_element_ghost_chain:
+ * @bin: a bin
+ * @first: the first element of a chain in @bin (one with a "sink" pad)
+ * @last: the chain's last element (one with a "src" pad)
+ *
+ * Ghosts @first's sink pad and @last's src pad as @bin's "sink" and "src": the ends of a
+ * chain built with psc_element_add_chain(), by name, where gst_parse_bin_from_description()
+ * would ghost whichever pads are unlinked at parse time.
+ */
+void         psc_element_ghost_chain (GstElement *bin, GstElement *first, GstElement *last);
+
+/**
  * psc_element_remove:
  * @bin: the bin holding @element (the running pipeline)
  * @element: an element to take out of it for good

@@ -23,56 +23,62 @@ struct _PscEncoding {
   gboolean in_pipeline;         /* bin, tees and payloader are the pipeline's children */
 };
 
-GstElement *
-psc_encoding_build_bin (PscCodec codec, const char *description, const char *name,
+/* Adds `videoconvert ! ENCODER [! h264parse ! caps]` after *@previous in @bin. */
+static gboolean
+add_encoder (GstBin *bin, GstElement **previous, PscCodec codec, const char *description,
     GError **error)
 {
-  g_autoptr (GstElement) bin = NULL;
-  GstElement *encoder, *queue, *previous = NULL;
-  g_autoptr (GstPad) sink = NULL;
-  g_autoptr (GstPad) src = NULL;
+  GstElement *encoder;
 
-  g_return_val_if_fail (description != NULL && name != NULL, NULL);
-
+  if (!psc_element_add_chain (bin, previous, psc_element_make ("videoconvert", NULL, error),
+          error))
+    return FALSE;
   encoder = psc_launch_parse_bin ("--encoder", description, error);
-  if (encoder == NULL)
-    return NULL;
-  bin = gst_object_ref_sink (gst_bin_new (name));
-  queue = psc_element_make ("queue", NULL, error);
-  if (!psc_element_add_chain (GST_BIN (bin), &previous, queue, error)) {
-    gst_object_unref (gst_object_ref_sink (encoder));
-    return NULL;
-  }
-  g_object_set (queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
-      (guint64) 0, "leaky", 2 /* downstream: drop the oldest */, NULL);
-  if (!psc_element_add_chain (GST_BIN (bin), &previous,
-          psc_element_make ("videoconvert", NULL, error), error)) {
-    gst_object_unref (gst_object_ref_sink (encoder));
-    return NULL;
-  }
-  if (!psc_element_add_chain (GST_BIN (bin), &previous, encoder, error))
-    return NULL;
+  if (!psc_element_add_chain (bin, previous, encoder, error))
+    return FALSE;
   if (codec == PSC_CODEC_H264) {
     GstElement *parse = psc_element_make ("h264parse", NULL, error);
     GstElement *parsed;
     g_autoptr (GstCaps) caps = gst_caps_from_string (
         "video/x-h264,stream-format=byte-stream,alignment=au");
 
-    if (!psc_element_add_chain (GST_BIN (bin), &previous, parse, error))
-      return NULL;
+    if (!psc_element_add_chain (bin, previous, parse, error))
+      return FALSE;
     /* SPS/PPS in band before every IDR, whatever the encoder does by itself. */
     g_object_set (parse, "config-interval", -1, NULL);
     parsed = psc_element_make ("capsfilter", NULL, error);
     if (parsed == NULL)
-      return NULL;
+      return FALSE;
     g_object_set (parsed, "caps", caps, NULL);
-    if (!psc_element_add_chain (GST_BIN (bin), &previous, parsed, error))
+    if (!psc_element_add_chain (bin, previous, parsed, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+GstElement *
+psc_encoding_build_bin (PscCodec codec, const char *description, const char *name,
+    GError **error)
+{
+  g_autoptr (GstElement) bin = NULL;
+  GstElement *queue, *previous = NULL;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  bin = gst_object_ref_sink (gst_bin_new (name));
+  queue = psc_element_make ("queue", NULL, error);
+  if (!psc_element_add_chain (GST_BIN (bin), &previous, queue, error))
+    return NULL;
+  /* Passed through (no description), the queue alone: a thread of its own between the
+   * source and the viewers, not leaky (a dropped H.264 frame would break every frame up to
+   * the next IDR). */
+  if (description != NULL) {
+    g_object_set (queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
+        (guint64) 0, "leaky", 2 /* downstream: drop the oldest */, NULL);
+    if (!add_encoder (GST_BIN (bin), &previous, codec, description, error))
       return NULL;
   }
-  sink = gst_element_get_static_pad (queue, "sink");
-  src = gst_element_get_static_pad (previous, "src");
-  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
-  gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
+  psc_element_ghost_chain (bin, queue, previous);
   return g_steal_pointer (&bin);
 }
 

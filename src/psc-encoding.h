@@ -32,6 +32,9 @@ G_BEGIN_DECLS
  *                └─ branches taking the encoded stream (WHEP viewers, own payloader)
  * ]|
  *
+ * A source that delivers the codec already (H.264 from a camera) is passed through: the tee
+ * of its frames takes the raw tee's place, and the bin is a plain queue.
+ *
  * The owner (the stream) decides when an encoding runs and guards it with its own lock;
  * nothing here is thread-safe but the pad probes, which run on streaming threads.
  */
@@ -40,7 +43,9 @@ typedef struct _PscEncoding PscEncoding;
 /**
  * psc_encoding_build_bin:
  * @codec: the codec @description encodes to
- * @description: the encoder's gst-launch description (a #PscEncoderChoice's)
+ * @description: (nullable): the encoder's gst-launch description (a #PscEncoderChoice's);
+ *   %NULL: what comes in is @codec already (a source passed through), and the bin is a
+ *   queue
  * @name: the bin's name
  * @error: a PSC_CONFIG_ERROR_USAGE if @description does not parse; a GST_CORE_ERROR
  *   (psc_element_make(), psc_element_link()) if the rest cannot be built
@@ -58,9 +63,11 @@ GstElement *  psc_encoding_build_bin (PscCodec codec, const char *description,
 /**
  * psc_encoding_new:
  * @pipeline: the pipeline to build in (a reference is kept)
- * @raw_tee: the tee of raw frames the encoder will take its input from (a reference is kept)
+ * @raw_tee: the tee of raw frames the encoder will take its input from, or, when
+ *   @description is %NULL, the tee of the source's @codec frames (a reference is kept)
  * @codec: the codec
- * @description: the encoder's gst-launch description
+ * @description: (nullable): the encoder's gst-launch description; %NULL: no encoder, the
+ *   source's frames are passed through (psc_encoding_build_bin())
  * @name: a name unique in @pipeline, e.g. "encode-h264-1"; the tees are called @name-tee
  *   and @name-rtp-tee
  * @error: as psc_encoding_build_bin(); GST_CORE_ERROR_MISSING_PLUGIN if the payloader is

@@ -78,12 +78,47 @@ psc_launch_parse_bin (const char *what, const char *description, GError **error)
   return parse (what, description, rewritten ? rewritten : description, TRUE, error);
 }
 
+/* Whether every kind of buffer @description's last element may put out is H.264, as a caps
+ * query answers it before anything starts (pads answer with their templates, narrowed by
+ * what they are linked to: a capsfilter, a depayloader, a parser). A last element whose
+ * output pad comes only later (decodebin, a demuxer, rtspsrc) cannot say: not H.264. */
+static gboolean
+delivers_h264 (const char *description)
+{
+  g_autofree char *text = g_strdup_printf ("%s ! identity name=" PSC_LAUNCH_SOURCE_PACE,
+      description);
+  g_autoptr (GstElement) bin = NULL;
+  g_autoptr (GstElement) probe = NULL;
+  g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstPad) output = NULL;
+  g_autoptr (GstCaps) caps = NULL;
+
+  bin = parse ("--source", description, text, FALSE, NULL);
+  if (bin == NULL)
+    return FALSE;
+  gst_object_ref_sink (bin);
+  probe = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
+  sink = probe ? gst_element_get_static_pad (probe, "sink") : NULL;
+  output = sink ? gst_pad_get_peer (sink) : NULL;
+  if (output == NULL)
+    return FALSE;
+  caps = gst_pad_query_caps (output, NULL);
+  if (caps == NULL || gst_caps_is_empty (caps) || gst_caps_is_any (caps))
+    return FALSE;
+  for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+    if (!gst_structure_has_name (gst_caps_get_structure (caps, i), "video/x-h264"))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 GstElement *
-psc_launch_parse_source (const char *description, GError **error)
+psc_launch_parse_source (const char *description, gboolean *h264, GError **error)
 {
   g_autofree char *text = NULL;
   g_autoptr (GstElement) pace = NULL;
   g_autoptr (GstPad) output = NULL;
+  gboolean passthrough;
   GstElement *bin;
 
   g_return_val_if_fail (description != NULL, NULL);
@@ -91,9 +126,18 @@ psc_launch_parse_source (const char *description, GError **error)
   /* The parser links "… ! videoconvert" when the last element's pad appears, as
    * gst-launch-1.0 does (delayed linking); a pad that is not video stays unlinked. Nothing is
    * ghosted but the output: a pad linked later (an element after a demuxer) is unlinked at
-   * parse time, and ghosting it would take it from the link that is to come. */
-  text = g_strdup_printf ("%s ! videoconvert name=" PSC_LAUNCH_SOURCE_CONVERT
-      " ! clocksync name=" PSC_LAUNCH_SOURCE_PACE " sync=true", description);
+   * parse time, and ghosting it would take it from the link that is to come. H.264 goes on
+   * as byte-stream access units with SPS/PPS in band before every IDR (config-interval=-1),
+   * what the encoders' bins give (psc_encoding_build_bin()), so a viewer that joins at any
+   * IDR can decode it. */
+  passthrough = delivers_h264 (description);
+  if (passthrough)
+    text = g_strdup_printf ("%s ! h264parse name=" PSC_LAUNCH_SOURCE_CONVERT
+        " config-interval=-1 ! capsfilter caps=\"video/x-h264,stream-format=byte-stream,"
+        "alignment=au\" ! clocksync name=" PSC_LAUNCH_SOURCE_PACE " sync=true", description);
+  else
+    text = g_strdup_printf ("%s ! videoconvert name=" PSC_LAUNCH_SOURCE_CONVERT
+        " ! clocksync name=" PSC_LAUNCH_SOURCE_PACE " sync=true", description);
   bin = parse ("--source", description, text, FALSE, error);
   if (bin == NULL)
     return NULL;
@@ -107,6 +151,8 @@ psc_launch_parse_source (const char *description, GError **error)
     return NULL;
   }
   gst_element_add_pad (bin, gst_ghost_pad_new ("src", output));
+  if (h264 != NULL)
+    *h264 = passthrough;
   return bin;
 }
 

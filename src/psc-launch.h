@@ -37,7 +37,8 @@ GstElement * psc_launch_parse_bin (const char *what, const char *description, GE
 /**
  * PSC_LAUNCH_SOURCE_CONVERT:
  *
- * The name of the `videoconvert` psc_launch_parse_source() links the user's source to.
+ * The name of the element psc_launch_parse_source() links the user's source to: a
+ * `videoconvert` for raw video, an `h264parse` for H.264.
  */
 #define PSC_LAUNCH_SOURCE_CONVERT "source-convert"
 
@@ -55,7 +56,9 @@ GstElement * psc_launch_parse_bin (const char *what, const char *description, GE
  * psc_launch_parse_source:
  * @description: the user's source, in gst-launch syntax: anything that ends where raw video
  *   comes out — a camera, a file or network stream through decodebin/uridecodebin, a
- *   demuxer, rtspsrc and a depayloader and decoder
+ *   demuxer, rtspsrc and a depayloader and decoder — or where H.264 comes out
+ *   (`rtspsrc … ! rtph264depay`, `v4l2src ! video/x-h264,…`, `filesrc ! qtdemux ! h264parse`)
+ * @h264: (out) (optional): whether the source delivers H.264 (see below)
  * @error: as psc_launch_parse_bin()
  *
  * Builds `DESCRIPTION ! videoconvert ! clocksync` as gst-launch-1.0 would: when the last
@@ -65,9 +68,19 @@ GstElement * psc_launch_parse_bin (const char *what, const char *description, GE
  * unlinked, which elements with several outputs (demuxers, decodebin) take in their stride.
  * The bin's source pad is clocksync's (#PSC_LAUNCH_SOURCE_PACE), ghosted.
  *
+ * A source delivers H.264 when its last element's source pad exists at parse time and a
+ * caps query on it (before anything starts: pad templates, narrowed by capsfilters,
+ * depayloaders, parsers) answers video/x-h264 and nothing else. Such a source is built as
+ * `DESCRIPTION ! h264parse config-interval=-1 !
+ * video/x-h264,stream-format=byte-stream,alignment=au ! clocksync`, for the stream to pass
+ * through without decoding it. A last element with "sometimes" pads cannot answer, and is
+ * taken for raw video: a source ends in `! h264parse` to be passed through, in
+ * `! decodebin` to be decoded. The same description always gives the same answer.
+ *
  * Returns: (transfer floating): the bin, or %NULL on error.
  */
-GstElement * psc_launch_parse_source (const char *description, GError **error);
+GstElement * psc_launch_parse_source (const char *description, gboolean *h264,
+    GError **error);
 
 /**
  * psc_launch_find_element:

@@ -210,6 +210,57 @@ on_payloader_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_HANDLED;
 }
 
+/* Sets the payload type of every RTP packet in @buffer to @pt. */
+static gboolean
+set_payload_type (GstBuffer **buffer, guint idx, gpointer pt)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+
+  *buffer = gst_buffer_make_writable (*buffer);
+  if (gst_rtp_buffer_map (*buffer, GST_MAP_WRITE, &rtp)) {
+    gst_rtp_buffer_set_payload_type (&rtp, GPOINTER_TO_UINT (pt));
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  return TRUE;
+}
+
+/* Streaming thread.
+ * WORKAROUND(GStreamer 1.22): the payloaders' source templates allow payload types 96 to 127
+ * only (RFC 3551's dynamic range), but browsers number codecs from 35 to 63 too once that
+ * range is full: Chromium offers its High 4:4:4 H.264 decoder (f4001f, the only one it has
+ * for High) at 41. Such an answer is made with a payloader at 96 whose packets and caps get
+ * the offer's payload type here.
+ * Upstream: not reported.
+ * Remove when: the payloaders' templates allow every dynamic payload type (35–63, 96–127). */
+static GstPadProbeReturn
+remap_payload_type (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  guint pt = GPOINTER_TO_UINT (user_data);
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstCaps *caps;
+
+    if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+      return GST_PAD_PROBE_OK;
+    gst_event_parse_caps (event, &caps);
+    caps = gst_caps_copy (caps);
+    gst_caps_set_simple (caps, "payload", G_TYPE_INT, (gint) pt, NULL);
+    GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (caps);
+    gst_caps_unref (caps);
+    gst_event_unref (event);
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+    gst_buffer_list_foreach (list, set_payload_type, user_data);
+    GST_PAD_PROBE_INFO_DATA (info) = list;
+  } else {
+    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+    set_payload_type (&buffer, 0, user_data);
+    GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 GstElement *
 psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id,
     GError **error)
@@ -241,10 +292,16 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
     default:
       g_return_val_if_reached (NULL);
   }
-  g_object_set (payloader, "pt", payload_type, "mtu", PSC_PAYLOADER_MTU, NULL);
+  g_object_set (payloader, "pt", payload_type >= 96 ? payload_type : PSC_PAYLOADER_DEFAULT_PT,
+      "mtu", PSC_PAYLOADER_MTU, NULL);
   output = gst_element_get_static_pad (payloader, "src");
   gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH, on_payloader_output,
       g_new0 (AccessUnit, 1), access_unit_free);
+  /* After the gathering (a held unit is pushed again as one list, through every probe). */
+  if (payload_type < 96)
+    gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, remap_payload_type,
+        GUINT_TO_POINTER (payload_type), NULL);
   return payloader;
 }

@@ -38,7 +38,9 @@ G_BEGIN_DECLS
 /**
  * psc_payloader_new:
  * @codec: the codec of the encoded stream
- * @payload_type: the RTP payload type (96–127, RFC 3551 dynamic range)
+ * @payload_type: the RTP payload type: 96–127 (RFC 3551's dynamic range), or 35–63, which
+ *   browsers use too once that range is full (the payloader works at 96 and its packets and
+ *   caps are given @payload_type)
  * @profile_level_id: (nullable): for H.264, the profile-level-id to announce (an answer
  *   repeats the offer's); %NULL derives it from the stream
  * @error: GST_CORE_ERROR_MISSING_PLUGIN if the payloader element is not installed

@@ -266,26 +266,60 @@ fmtp_profile_level_id (const GstSDPMedia *media, gint pt)
   return NULL;
 }
 
-/* Whether a constrained-baseline stream may be sent for profile-level-id @plid. */
+/* profile_idc and the constraint flags (profile-iop) of profile-level-id @plid (RFC 6184
+ * §8.1); NULL, as the RFC says of an absent one, is 42000A: Baseline. */
 static gboolean
-h264_profile_accepts_cb (const char *plid)
+parse_profile (const char *plid, guint *profile_idc, guint *iop)
 {
   guint64 value;
   char *end = NULL;
-  guint profile_idc;
 
   if (plid == NULL)
-    return TRUE;        /* RFC 6184 §8.1: absent means 42000A, Baseline */
+    plid = "42000a";
   value = g_ascii_strtoull (plid, &end, 16);
   if (end == plid || *end != '\0' || strlen (plid) != 6)
     return FALSE;
-  profile_idc = (value >> 16) & 0xff;
-  return profile_idc == 0x42 || profile_idc == 0x4d || profile_idc == 0x64;
+  *profile_idc = (value >> 16) & 0xff;
+  *iop = (value >> 8) & 0xff;
+  return TRUE;
+}
+
+/* The High profiles, each decoder of which decodes the ones before it (H.264 A.2.4–A.2.7):
+ * High, High 10, High 4:2:2, High 4:4:4 Predictive. */
+static int
+high_rank (guint profile_idc)
+{
+  static const guint high[] = { 0x64, 0x6e, 0x7a, 0xf4 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (high); i++) {
+    if (high[i] == profile_idc)
+      return (int) i;
+  }
+  return -1;
+}
+
+gboolean
+psc_sdp_h264_profile_decodes (const char *offered, const char *stream)
+{
+  guint offered_idc, offered_iop, stream_idc = 0x42, stream_iop = 0x40;
+
+  if (!parse_profile (offered, &offered_idc, &offered_iop) ||
+      (stream != NULL && !parse_profile (stream, &stream_idc, &stream_iop)))
+    return FALSE;
+  /* Constrained baseline (0x42 with constraint_set1, 0x40 in profile-iop): the profiles
+   * browsers list for it. */
+  if (stream_idc == 0x42 && (stream_iop & 0x40) != 0)
+    return offered_idc == 0x42 || offered_idc == 0x4d || offered_idc == 0x64;
+  if (stream_idc == 0x4d)
+    return offered_idc == 0x4d || high_rank (offered_idc) >= 0;
+  if (high_rank (stream_idc) >= 0)
+    return high_rank (offered_idc) >= high_rank (stream_idc);
+  return offered_idc == stream_idc;
 }
 
 gboolean
 psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_CODEC_COUNT],
-    PscSdpCodecChoice *choice, GError **error)
+    const char *h264_profile_level_id, PscSdpCodecChoice *choice, GError **error)
 {
   const GstSDPMedia *media = NULL;
   g_autoptr (GString) offered = g_string_new (NULL);
@@ -331,7 +365,7 @@ psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_C
     if (codec == PSC_CODEC_H264) {
       g_autofree char *plid = fmtp_profile_level_id (media, payload_type);
       if (g_strcmp0 (gst_structure_get_string (s, "packetization-mode"), "1") != 0 ||
-          !h264_profile_accepts_cb (plid))
+          !psc_sdp_h264_profile_decodes (plid, h264_profile_level_id))
         continue;
       choice->profile_level_id = g_steal_pointer (&plid);
     }
@@ -340,8 +374,14 @@ psc_sdp_choose_codec (const GstSDPMessage *offer, const gboolean available[PSC_C
     choice->mid = g_strdup (gst_sdp_media_get_attribute_val (media, "mid"));
     return TRUE;
   }
-  g_set_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC,
-      "the offer lists no codec this stream can send (offered: %s; periscope sends H.264 "
-      "with packetization-mode=1, and VP8)", offered->len ? offered->str : "none");
+  if (h264_profile_level_id != NULL && available[PSC_CODEC_H264])
+    g_set_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC,
+        "the offer lists no codec this stream can send (offered: %s; the stream's H.264 "
+        "comes from the source as profile-level-id %s, which none of the offered H.264 "
+        "profiles decodes)", offered->len ? offered->str : "none", h264_profile_level_id);
+  else
+    g_set_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC,
+        "the offer lists no codec this stream can send (offered: %s; periscope sends H.264 "
+        "with packetization-mode=1, and VP8)", offered->len ? offered->str : "none");
   return FALSE;
 }

@@ -109,6 +109,25 @@ gboolean psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *
 gboolean psc_sdp_check_offer (const GstSDPMessage *offer, GError **error);
 
 /**
+ * psc_sdp_h264_profile_decodes:
+ * @offered: (nullable): the profile-level-id a viewer announces its decoder with (an offer's
+ *   a=fmtp, the page's `h264:` entries); %NULL is 42000A, Baseline (RFC 6184 §8.1)
+ * @stream: (nullable): the profile-level-id of the H.264 sent (a source passed through,
+ *   psc_stream_dup_h264_profile_level_id()); %NULL: constrained baseline, what periscope's
+ *   encoders make
+ *
+ * Whether that decoder decodes that stream, by profile (H.264 Annex A.2): constrained
+ * baseline on Baseline (0x42), Main (0x4d) and High (0x64) decoders (the entries browsers
+ * list for it), Main on Main and the High profiles, each High profile on its own and those
+ * after it (High 0x64, High 10 0x6e, High 4:2:2 0x7a, High 4:4:4 Predictive 0xf4: Debian's
+ * Chromium lists f4001f and no 64…), any other profile only on its own. Levels are not compared: browsers announce level 3.1
+ * (with level-asymmetry-allowed=1) and decode a level 4 stream all the same.
+ *
+ * Returns: %FALSE too for a malformed profile-level-id (not 6 hex digits).
+ */
+gboolean psc_sdp_h264_profile_decodes (const char *offered, const char *stream);
+
+/**
  * PscSdpCodecChoice:
  * @codec: the codec chosen
  * @payload_type: its payload type in the offer
@@ -136,6 +155,9 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  * psc_sdp_choose_codec:
  * @offer: a viewer's offer (WHEP)
  * @available: per #PscCodec, whether the stream can produce it
+ * @h264_profile_level_id: (nullable): the profile-level-id of the H.264 the stream sends
+ *   when it comes from the source as it is (psc_stream_dup_h264_profile_level_id());
+ *   %NULL: constrained baseline, what periscope's encoders make
  * @choice: (out caller-allocates): the codec chosen; clear with psc_sdp_codec_choice_clear()
  * @error: PSC_SDP_ERROR_NO_VIDEO when the offer has no video m-line we can send on
  *   (none, or only sendonly/inactive ones), PSC_SDP_ERROR_NO_CODEC when it lists no codec
@@ -143,8 +165,13 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  *
  * Picks, in the offer's order of preference, the first payload type of its first video
  * m-line that periscope can produce: VP8/90000, or H264/90000 with packetization-mode=1 and a
- * profile a constrained-baseline stream conforms to (profile_idc 0x42 with constraint_set1,
- * or 0x42/0x4d/0x64 as such streams decode on those decoders; RFC 6184 §8.1).
+ * profile whose decoders decode the stream's (psc_sdp_h264_profile_decodes(); RFC 6184
+ * §8.1). Levels are not
+ * compared: the answer repeats the offer's profile-level-id (RFC 6184 §8.2.2 keeps the
+ * profile of the offer), and browsers announce level 3.1 with level-asymmetry-allowed=1
+ * but decode higher levels (a 1080p stream is level 4) as far as their decoder can. An
+ * offer whose H.264 profiles do not fit gets VP8 if it lists it, else a
+ * PSC_SDP_ERROR_NO_CODEC naming the stream's profile-level-id.
  *
  * Each payload type is read with gst_sdp_media_get_caps_from_media(): encoding names match
  * in any case; fmtp parameter names too (RFC 2045 §5.1), a parameter without a value counts
@@ -155,6 +182,7 @@ void psc_sdp_codec_choice_clear (PscSdpCodecChoice *choice);
  * Returns: %TRUE if a codec was chosen.
  */
 gboolean psc_sdp_choose_codec (const GstSDPMessage *offer,
-    const gboolean available[PSC_CODEC_COUNT], PscSdpCodecChoice *choice, GError **error);
+    const gboolean available[PSC_CODEC_COUNT], const char *h264_profile_level_id,
+    PscSdpCodecChoice *choice, GError **error);
 
 G_END_DECLS

@@ -388,9 +388,10 @@ on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
   close_after_session (peer, error);
 }
 
-/* Returns FALSE, with the peer told why and its socket closed, if the viewer cannot start. */
+/* Returns FALSE, with the peer told why and its socket closed, if the viewer cannot start.
+ * @announce: (nullable): the H.264 profile-level-id to offer, if not the stream's. */
 static gboolean
-start_viewer (Peer *peer, PscCodec codec)
+start_viewer (Peer *peer, PscCodec codec, const char *announce)
 {
   PscSignalling *self = peer->signalling;
   g_autoptr (GError) error = NULL;
@@ -398,6 +399,8 @@ start_viewer (Peer *peer, PscCodec codec)
   GST_INFO ("peer %s of stream %s gets %s", peer->id, peer->room->id,
       psc_codec_to_string (codec));
   peer->viewer = psc_viewer_new (peer->room->stream, peer->id, codec, &self->viewer_options);
+  if (announce != NULL)
+    psc_viewer_set_profile_level_id (peer->viewer, announce);
   g_signal_connect (peer->viewer, "offer", G_CALLBACK (on_viewer_offer), peer);
   g_signal_connect (peer->viewer, "ice-candidate", G_CALLBACK (on_viewer_ice_candidate), peer);
   g_signal_connect (peer->viewer, "connected", G_CALLBACK (on_viewer_connected), peer);
@@ -650,27 +653,73 @@ refuse (PscSignalling *self, SoupWebsocketConnection *connection, PscProtocolErr
   soup_websocket_connection_close (connection, close_code, text);
 }
 
-/* The codec a viewer of @stream gets (psc_codec_choose()); FALSE, with a sentence for the
- * viewer saying what it listed and what the stream has, if none fits. */
+/* Whether a client that listed @codecs decodes H.264 of profile-level-id @plid: an
+ * `h264:PLID` entry per H.264 decoder it has (the page lists them), one of which must
+ * decode @plid; a client that lists none cannot say, and is taken at its word. A browser
+ * matches an offer's H.264 to its decoders by profile (Chromium: profile_idc and the
+ * constraint flags): when the first decoder that fits announces another profile than the
+ * stream's (Debian's Chromium lists High 4:4:4 Predictive, f4…, and no High), *@announce is
+ * that decoder's profile with the stream's level, for the viewer's offer. */
 static gboolean
-choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, GError **error)
+client_decodes_h264 (const char *const *codecs, const char *plid, char **announce)
+{
+  gboolean listed = FALSE;
+
+  for (guint i = 0; codecs[i] != NULL; i++) {
+    const char *decoder = codecs[i] + 5;
+
+    if (g_ascii_strncasecmp (codecs[i], "h264:", 5) != 0)
+      continue;
+    listed = TRUE;
+    if (!psc_sdp_h264_profile_decodes (decoder, plid))
+      continue;
+    if (g_ascii_strncasecmp (decoder, plid, 4) != 0) {
+      g_autofree char *mixed = g_strdup_printf ("%.4s%s", decoder, plid + 4);
+      *announce = g_ascii_strdown (mixed, -1);
+    }
+    return TRUE;
+  }
+  return !listed;
+}
+
+/* The codec a viewer of @stream gets (psc_codec_choose()); FALSE, with a sentence for the
+ * viewer saying what it listed and what the stream has, if none fits. H.264 passed through
+ * from the source counts only if the client's H.264 decoders take its profile; *@announce
+ * is then the profile-level-id to offer it, if not the stream's (client_decodes_h264()). */
+static gboolean
+choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, char **announce,
+    GError **error)
 {
   PscCodecSet client = psc_codec_set_from_strv (codecs);
   PscCodecSet available = 0;
+  g_autofree char *plid = psc_stream_dup_h264_profile_level_id (stream);
+  gboolean wrong_profile = FALSE;
 
   for (guint i = 0; i < PSC_CODEC_COUNT; i++) {
-    if (psc_stream_get_encoder (stream, (PscCodec) i) != NULL)
+    if (psc_stream_can_send (stream, (PscCodec) i))
       available |= PSC_CODEC_SET_OF (i);
   }
+  if (codecs != NULL && plid != NULL && (client & PSC_CODEC_SET_OF (PSC_CODEC_H264)) &&
+      !client_decodes_h264 (codecs, plid, announce)) {
+    client &= ~PSC_CODEC_SET_OF (PSC_CODEC_H264);
+    wrong_profile = TRUE;
+  }
   if (psc_codec_choose (psc_stream_get_codec (stream), codecs != NULL ? &client : NULL,
-          available, codec))
+          available, codec)) {
+    if (*codec != PSC_CODEC_H264)
+      g_clear_pointer (announce, g_free);
     return TRUE;
+  }
+  g_clear_pointer (announce, g_free);
   {
     g_autofree char *listed = codecs != NULL ? g_strjoinv (",", (char **) codecs) : NULL;
     g_autofree char *has = psc_codec_set_to_string (available);
+    g_autofree char *profile = wrong_profile ? g_strdup_printf ("; its H.264 decoders take "
+        "none of the camera's profile-level-id %s", plid) : NULL;
     g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_NO_COMMON_CODEC,
         "this browser decodes none of the codecs stream %s can send (it listed \"%s\"; "
-        "the stream has %s)", psc_stream_get_id (stream), listed != NULL ? listed : "", has);
+        "the stream has %s%s)", psc_stream_get_id (stream), listed != NULL ? listed : "", has,
+        profile != NULL ? profile : "");
   }
   return FALSE;
 }
@@ -683,6 +732,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
   g_autoptr (GStrvBuilder) others = g_strv_builder_new ();
   g_autofree char *assigned = NULL;
+  g_autofree char *announce = NULL;
   g_autoptr (GError) limit = NULL;
   Room *room;
   Peer *peer;
@@ -722,7 +772,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
     return;
   }
   if (room != NULL && room->stream != NULL &&
-      !choose_codec (room->stream, codecs, &codec, &limit)) {
+      !choose_codec (room->stream, codecs, &codec, &announce, &limit)) {
     if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
       g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
     refuse (self, connection, psc_signalling_error_code (limit),
@@ -780,7 +830,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   GST_INFO ("peer %s joined room %s", peer->id, room->id);
 
   if (room->stream != NULL)
-    start_viewer (peer, codec);
+    start_viewer (peer, codec, announce);
 }
 
 void

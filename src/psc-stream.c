@@ -12,6 +12,7 @@
 #include "psc-encoding.h"
 #include "psc-keyframe.h"
 #include "psc-launch.h"
+#include "psc-payloader.h"
 #include "psc-snapshot.h"
 #include "psc-stamp.h"
 #include "psc-supervisor.h"
@@ -59,7 +60,23 @@ struct _PscStream {
   GstElement *pipeline;
   GstElement *source_bin;       /* main context: the source, a retry of it, or the slate */
   gboolean on_slate;            /* main context: source_bin is the "no signal" slate */
-  GstElement *videoscale;       /* what the source bin feeds */
+  GstElement *videoscale;       /* the raw side's first element */
+  GstElement *source_peer;      /* what the source bin feeds: videoscale, or h264_tee */
+  gboolean h264_source;         /* the source delivers H.264: passed through to H.264 viewers
+                                 * (psc_launch_parse_source()) */
+  GstElement *h264_tee;         /* nullable: h264_source's frames, to the H.264 encoding's
+                                 * queue and the decoder */
+  GstPad *decode_pad;           /* nullable: h264_tee's pad to the decoder (the decode gate) */
+  gint decode_open;             /* atomic: the gate lets frames through to the decoder */
+  gint decode_synced;           /* atomic: the gate has let a keyframe through since it opened */
+  gint source_generation;       /* atomic: bumped by each source bin swapped in */
+  gint timeline_restarts;       /* atomic: bumped when the capture resumes (running time 0) */
+  /* The H.264 tee's streaming thread only (keep_h264_timeline()): */
+  GstSegment source_segment;    /* the source's own segment (a plain one goes on) */
+  gint shifted_generation;      /* the source bin @shift was computed for */
+  gint timeline_restart;        /* the capture's resumption @last_running_time belongs to */
+  GstClockTime shift;           /* added to its frames' timestamps */
+  GstClockTime last_running_time;       /* of the last frame passed through; NONE: none yet */
   GstCaps *last_caps;           /* main context: what the source gave videoscale last */
   gboolean loop;                /* --loop: a source that ends starts again at once */
   guint attempt_timeout_ms;     /* how long a (re)started source has for its first frame */
@@ -87,6 +104,7 @@ struct _PscStream {
   gboolean first_frame;
   PscSupervisor supervisor;
   char *offline_reason;         /* nullable: why the stream is offline */
+  GstCaps *h264_caps;           /* nullable: the H.264 source's caps (profile, level) */
 };
 
 G_DEFINE_FINAL_TYPE (PscStream, psc_stream, G_TYPE_OBJECT)
@@ -132,6 +150,10 @@ psc_stream_finalize (GObject *object)
   g_clear_object (&self->raw_tee);
   g_clear_object (&self->source_bin);
   g_clear_object (&self->videoscale);
+  g_clear_object (&self->source_peer);
+  g_clear_object (&self->h264_tee);
+  g_clear_object (&self->decode_pad);
+  g_clear_pointer (&self->h264_caps, gst_caps_unref);
   g_clear_pointer (&self->last_caps, gst_caps_unref);
   g_free (self->offline_reason);
   g_free (self->source_error_detail);
@@ -180,7 +202,8 @@ psc_stream_class_init (PscStreamClass *klass)
    * PscStream::encoder-started:
    * @stream: the stream
    * @codec: the codec (a #PscCodec)
-   * @encoder: the encoder element's factory name
+   * @encoder: the encoder element's factory name; "passthrough" for a codec the source
+   *   delivers (psc_stream_passes_through()), which runs no encoder
    *
    * A codec's first viewer arrived and its encoder started. Main context.
    */
@@ -274,25 +297,48 @@ on_source_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
-/* Main context: @bin joins the pipeline, linked to videoscale, its output watched. */
+/* Streaming thread, on an H.264 source's output (not the slate's): its caps, for the
+ * profile and level the SDP announces (psc_stream_dup_h264_profile_level_id()). */
+static GstPadProbeReturn
+on_source_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *self = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstCaps *caps;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  g_mutex_lock (&self->lock);
+  gst_caps_replace (&self->h264_caps, caps);
+  g_mutex_unlock (&self->lock);
+  GST_INFO_OBJECT (self->pipeline, "H.264 from the source: %" GST_PTR_FORMAT, caps);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Main context: @bin joins the pipeline, linked to what sources feed (the raw side's
+ * videoscale, or the H.264 tee), its output watched. */
 static gboolean
 add_source_bin (PscStream *self, GstElement *bin, gboolean slate, GError **error)
 {
   g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->videoscale, "sink");
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->source_peer, "sink");
 
   gst_bin_add (GST_BIN (self->pipeline), bin);
   if (!psc_element_link_pads (output, sink, error))
     return FALSE;
   g_set_object (&self->source_bin, bin);
+  g_atomic_int_inc (&self->source_generation);
   self->on_slate = slate;
   gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_event, self, NULL);
   if (!slate)
     gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER, on_source_buffer, self, NULL);
+  if (!slate && self->h264_source)
+    gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_caps, self, NULL);
   return TRUE;
 }
 
-/* Streaming thread: the capture delivers. */
+/* Streaming thread: the capture delivers (raw frames, or an H.264 source's). */
 static GstPadProbeReturn
 on_raw_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -305,6 +351,108 @@ on_raw_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Running time of @ts in @segment, 0 for a time before its start; NONE stays NONE. */
+static GstClockTime
+to_running_time (const GstSegment *segment, GstClockTime ts)
+{
+  guint64 running_time = 0;
+
+  if (!GST_CLOCK_TIME_IS_VALID (ts))
+    return GST_CLOCK_TIME_NONE;
+  if (gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, ts, &running_time) < 0)
+    return 0;
+  return running_time;
+}
+
+/* Streaming thread, on the H.264 tee's sink pad: the frames passed through are put on one
+ * timeline whatever source they come from — one TIME segment from 0, timestamps in running
+ * time, never going backwards — as an encoder's output is for the raw side. Each source
+ * swapped in (the slate's encoder, the camera back, a file started again) comes with a
+ * segment of its own (x264enc's starts at 1000 h, rtspsrc's at the session's range), and
+ * its first frames may be behind the last one sent (rtspsrc timestamps a restarted
+ * session's first frames up to a second in the past). Let through as they are, the shared
+ * payloader and the viewers' branches would see segments and timestamps jump: webrtcbin's
+ * clocksync (1.22) then waited on a frame for hours, and every viewer's picture stopped for
+ * good when the camera came back. So the source's segment is kept here and a plain one goes
+ * on; each source's frames are shifted, from its first one on, by what puts that one just
+ * after the last frame passed through. */
+static GstPadProbeReturn
+keep_h264_timeline (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *self = user_data;
+  gint generation = g_atomic_int_get (&self->source_generation);
+  GstClockTime pts, dts;
+  GstBuffer *buffer;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstSegment plain;
+
+    if (GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT)
+      return GST_PAD_PROBE_OK;
+    gst_event_copy_segment (event, &self->source_segment);
+    gst_segment_init (&plain, GST_FORMAT_TIME);
+    GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_segment (&plain);
+    gst_event_set_seqnum (GST_PAD_PROBE_INFO_DATA (info), gst_event_get_seqnum (event));
+    gst_event_unref (event);
+    return GST_PAD_PROBE_OK;
+  }
+
+  buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (self->source_segment.format != GST_FORMAT_TIME)
+    return GST_PAD_PROBE_OK;
+  /* The capture released and resumed: the running time starts at 0 again, and so does the
+   * timeline. */
+  if (g_atomic_int_get (&self->timeline_restarts) != self->timeline_restart) {
+    self->timeline_restart = g_atomic_int_get (&self->timeline_restarts);
+    self->last_running_time = GST_CLOCK_TIME_NONE;
+    self->shifted_generation = generation - 1;
+  }
+  pts = to_running_time (&self->source_segment, GST_BUFFER_PTS (buffer));
+  dts = to_running_time (&self->source_segment, GST_BUFFER_DTS (buffer));
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    pts = dts;
+  if (GST_CLOCK_TIME_IS_VALID (pts) && generation != self->shifted_generation) {
+    GstClockTime after = GST_CLOCK_TIME_IS_VALID (self->last_running_time) ?
+        self->last_running_time + GST_MSECOND : 0;
+    self->shifted_generation = generation;
+    self->shift = pts < after ? after - pts : 0;
+    if (self->shift > 0)
+      GST_INFO_OBJECT (pad, "the source starts %" GST_TIME_FORMAT " behind the last frame "
+          "sent: its frames are shifted", GST_TIME_ARGS (self->shift));
+  }
+  buffer = gst_buffer_make_writable (buffer);
+  if (GST_CLOCK_TIME_IS_VALID (pts)) {
+    GST_BUFFER_PTS (buffer) = pts + self->shift;
+    self->last_running_time = MAX (GST_BUFFER_PTS (buffer),
+        GST_CLOCK_TIME_IS_VALID (self->last_running_time) ? self->last_running_time : 0);
+  }
+  if (GST_CLOCK_TIME_IS_VALID (dts))
+    GST_BUFFER_DTS (buffer) = dts + self->shift;
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread, on the H.264 tee's pad to the decoder: an H.264 source is decoded only
+ * while something takes raw frames (update_decoding()), and from a keyframe on, so the
+ * decoder never starts on frames that refer to ones it has not seen. Sticky events (caps,
+ * segment) go through regardless: the pad sends them before its buffer probes run. */
+static GstPadProbeReturn
+on_decode_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscStream *self = user_data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (!g_atomic_int_get (&self->decode_open))
+    return GST_PAD_PROBE_DROP;
+  if (!g_atomic_int_get (&self->decode_synced)) {
+    if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+      return GST_PAD_PROBE_DROP;
+    GST_DEBUG_OBJECT (pad, "decoding from a keyframe on");
+    g_atomic_int_set (&self->decode_synced, 1);
+  }
+  return GST_PAD_PROBE_OK;
+}
 
 /* Streaming thread: count encoded frames, and note when a requested keyframe has gone out. */
 static GstPadProbeReturn
@@ -436,11 +584,115 @@ on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return decision == PSC_KEYFRAME_FORWARD ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
+/* Main context. An H.264 source is decoded while something takes raw frames: an encoder
+ * of another codec, or a snapshot. When decoding starts, the source is asked for a keyframe
+ * (on_decode_buffer() lets frames through from one on). */
+static void
+update_decoding (PscStream *self)
+{
+  gboolean needed;
+
+  if (!self->h264_source)
+    return;
+  needed = psc_snapshot_is_waiting (self->snapshot);
+  g_mutex_lock (&self->lock);
+  for (guint c = 0; c < PSC_CODEC_COUNT; c++)
+    needed |= c != PSC_CODEC_H264 && self->encodings[c] != NULL;
+  g_mutex_unlock (&self->lock);
+  if (needed == g_atomic_int_get (&self->decode_open))
+    return;
+  GST_INFO_OBJECT (self->pipeline, "%s decoding the H.264 source",
+      needed ? "starting" : "stopping");
+  if (needed) {
+    g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (self->h264_tee, "sink");
+    g_atomic_int_set (&self->decode_synced, 0);
+    g_atomic_int_set (&self->decode_open, 1);
+    push_keyframe_request (tee_sink);
+  } else {
+    g_atomic_int_set (&self->decode_open, 0);
+  }
+}
+
 /* Main context: the last snapshot waiting was answered. */
 static void
 on_snapshots_done (gpointer user_data)
 {
+  update_decoding (user_data);
   schedule_release (user_data);
+}
+
+/* The H.264 decoder to use: the highest-ranked decoder element that takes H.264 and gives
+ * raw video in system memory (what videoconvert takes), as decodebin would pick it —
+ * decodebin itself cannot be used: it completes its state change to PAUSED only once it has
+ * seen data, and the decode gate holds data back while nobody needs raw frames, so the
+ * pipeline would never reach PLAYING. */
+static char *
+find_h264_decoder (GError **error)
+{
+  g_autoptr (GstCaps) h264 = gst_caps_from_string ("video/x-h264,stream-format=byte-stream,"
+      "alignment=au");
+  g_autoptr (GstCaps) raw = gst_caps_from_string ("video/x-raw");
+  GList *decoders = gst_element_factory_list_get_elements (GST_ELEMENT_FACTORY_TYPE_DECODER |
+      GST_ELEMENT_FACTORY_TYPE_MEDIA_VIDEO, GST_RANK_MARGINAL);
+  char *found = NULL;
+
+  decoders = g_list_sort (decoders, gst_plugin_feature_rank_compare_func);
+  for (GList *l = decoders; l != NULL && found == NULL; l = l->next) {
+    GstElementFactory *factory = l->data;
+    if (gst_element_factory_can_sink_any_caps (factory, h264) &&
+        gst_element_factory_can_src_any_caps (factory, raw))
+      found = g_strdup (GST_OBJECT_NAME (factory));
+  }
+  gst_plugin_feature_list_free (decoders);
+  if (found == NULL)
+    g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "no H.264 decoder is installed (gstreamer1.0-libav has avdec_h264), for the viewers "
+        "of other codecs and the snapshots of an H.264 source");
+  return found;
+}
+
+/* Main thread, building: for an H.264 source, the tee its frames go to (the H.264 encoding
+ * takes them from there as they are, psc_encoding_new()) and, behind the decode gate
+ * (on_decode_buffer()), the decoder feeding the raw side:
+ *
+ *   source ! h264-tee ─┬─ [encode-h264-N: queue ! tee …]             H.264 viewers
+ *                      └─ queue ! DECODER ! videoconvert ! videoscale ! … ! raw-tee */
+static gboolean
+add_decoder (PscStream *self, GError **error)
+{
+  g_autoptr (GstPad) decoder_sink = NULL;
+  g_autoptr (GstPad) decoder_src = NULL;
+  g_autoptr (GstPad) scale_sink = gst_element_get_static_pad (self->videoscale, "sink");
+  g_autofree char *factory = find_h264_decoder (error);
+  GstElement *tee, *queue, *decoder, *previous = NULL;
+
+  if (factory == NULL)
+    return FALSE;
+  tee = psc_element_make ("tee", "h264-tee", error);
+  if (tee == NULL)
+    return FALSE;
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add (GST_BIN (self->pipeline), tee);
+  self->h264_tee = gst_object_ref (tee);
+  g_set_object (&self->source_peer, tee);
+  decoder = gst_bin_new ("decode");
+  gst_bin_add (GST_BIN (self->pipeline), decoder);
+  queue = psc_element_make ("queue", NULL, error);
+  if (!psc_element_add_chain (GST_BIN (decoder), &previous, queue, error) ||
+      !psc_element_add_chain (GST_BIN (decoder), &previous,
+          psc_element_make (factory, NULL, error), error) ||
+      !psc_element_add_chain (GST_BIN (decoder), &previous,
+          psc_element_make ("videoconvert", NULL, error), error))
+    return FALSE;
+  GST_INFO_OBJECT (self->pipeline, "H.264 source: decoded with %s when needed", factory);
+  psc_element_ghost_chain (decoder, queue, previous);
+  decoder_sink = gst_element_get_static_pad (decoder, "sink");
+  decoder_src = gst_element_get_static_pad (decoder, "src");
+  self->decode_pad = gst_element_request_pad_simple (tee, "src_%u");
+  gst_pad_add_probe (self->decode_pad, GST_PAD_PROBE_TYPE_BUFFER, on_decode_buffer, self,
+      NULL);
+  return psc_element_link_pads (self->decode_pad, decoder_sink, error) &&
+      psc_element_link_pads (decoder_src, scale_sink, error);
 }
 
 PscStream *
@@ -451,7 +703,7 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
   g_autoptr (PscStream) self = NULL;
   g_autoptr (GstCaps) raw_caps = NULL;
   GstElement *source_bin, *previous = NULL, *capsfilter, *videorate, *raw_tee, *videoscale;
-  g_autoptr (GstPad) raw_tee_sink = NULL;
+  g_autoptr (GstPad) capture_pad = NULL;
   g_autoptr (GstPad) raw_pad = NULL;
   GstBin *bin;
 
@@ -505,21 +757,30 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
 
   /* Each element joins the pipeline as soon as it is made, so a failure part way leaves
    * nothing behind but the pipeline, freed with the stream. */
-  source_bin = psc_launch_parse_source (source->description, error);
+  source_bin = psc_launch_parse_source (source->description, &self->h264_source, error);
   if (source_bin == NULL)
     return NULL;
+  gst_object_ref_sink (source_bin);
   gst_element_set_name (source_bin, "source");
   self->loop = config->loop;
   /* The source bin is swapped for the slate and back (go_offline(), try_source()): it
-   * links to videoscale by itself, outside the chain. */
+   * links to videoscale (or the H.264 tee) by itself, outside the chain. */
   videoscale = psc_element_make ("videoscale", NULL, error);
   if (!psc_element_add_chain (bin, &previous, videoscale, error)) {
-    gst_object_unref (gst_object_ref_sink (source_bin));
+    gst_object_unref (source_bin);
     return NULL;
   }
   self->videoscale = gst_object_ref (videoscale);
-  if (!add_source_bin (self, source_bin, FALSE, error))
+  self->source_peer = gst_object_ref (videoscale);
+  if (self->h264_source && !add_decoder (self, error)) {
+    gst_object_unref (source_bin);
     return NULL;
+  }
+  if (!add_source_bin (self, source_bin, FALSE, error)) {
+    gst_object_unref (source_bin);
+    return NULL;
+  }
+  gst_object_unref (source_bin);
   /* A live source is never slower than asked; only ever drop frames, never duplicate. */
   videorate = psc_element_make ("videorate", NULL, error);
   if (videorate == NULL)
@@ -549,8 +810,15 @@ psc_stream_new (const char *id, const PscSourceChoice *source,
 
   raw_pad = gst_element_get_static_pad (capsfilter, "src");
   self->snapshot = psc_snapshot_new (raw_pad, id, self->context, on_snapshots_done, self);
-  raw_tee_sink = gst_element_get_static_pad (self->raw_tee, "sink");
-  gst_pad_add_probe (raw_tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_raw_buffer, self, NULL);
+  capture_pad = gst_element_get_static_pad (self->h264_source ? self->h264_tee :
+      self->raw_tee, "sink");
+  gst_pad_add_probe (capture_pad, GST_PAD_PROBE_TYPE_BUFFER, on_raw_buffer, self, NULL);
+  if (self->h264_source) {
+    self->last_running_time = GST_CLOCK_TIME_NONE;
+    gst_segment_init (&self->source_segment, GST_FORMAT_UNDEFINED);
+    gst_pad_add_probe (capture_pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, keep_h264_timeline, self, NULL);
+  }
   if (config->latency_stamp) {
     /* Ahead of videorate, which pushes each frame on while it still holds a reference of its
      * own: here the frame is still writable, so stamping it copies nothing (1.4 MB a frame at
@@ -676,15 +944,20 @@ running_time (PscStream *self)
 /* A source bin's clocksync paces a source that is not live to the clock; a live one's frames
  * are on time already, and it is left unpaced. */
 static void
-set_pacing (PscStream *self, GstElement *bin, gboolean live)
+set_pace_sync (GstElement *bin, gboolean sync)
 {
   g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
 
-  if (pace == NULL)
-    return;
+  if (pace != NULL)
+    g_object_set (pace, "sync", sync, NULL);
+}
+
+static void
+set_pacing (PscStream *self, GstElement *bin, gboolean live)
+{
   GST_INFO_OBJECT (self->pipeline, "the source is %s", live ? "live" :
       "not live: paced at its own rate");
-  g_object_set (pace, "sync", !live, NULL);
+  set_pace_sync (bin, !live);
 }
 
 static GstPadProbeReturn
@@ -726,7 +999,11 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
   }
   if (running) {
     /* Errors (a camera that is still not there) come on the bus, as any other time. */
-    /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. */
+    /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. The clocksync does
+     * not sync meanwhile: one that does answers NO_PREROLL itself (gstclocksync.c), and
+     * every source would be taken for live — a file started again (--loop, a retry) then
+     * played as fast as it decodes. */
+    set_pace_sync (bin, FALSE);
     ret = gst_element_set_state (bin, GST_STATE_PAUSED);
     if (ret != GST_STATE_CHANGE_FAILURE)
       set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
@@ -742,6 +1019,40 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
   gst_pad_remove_probe (output, block);
   GST_INFO_OBJECT (self->pipeline, "swapped in %s", GST_ELEMENT_NAME (bin));
   return TRUE;
+}
+
+/* The slate of an H.264 source: @slate (floating, raw) encoded by the stream's H.264
+ * encoder, so it reaches the H.264 viewers (and, decoded, the others) as the camera's
+ * frames do. Without an H.264 encoder there is no slate. */
+static GstElement *
+encode_slate (PscStream *self, GstElement *slate, GError **error)
+{
+  g_autoptr (GstPad) encoded = NULL;
+  GstElement *bin, *encoder;
+
+  if (self->encoders[PSC_CODEC_H264] == NULL) {
+    gst_object_unref (gst_object_ref_sink (slate));
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "no H.264 encoder to encode the slate of an H.264 source with");
+    return NULL;
+  }
+  encoder = psc_encoding_build_bin (PSC_CODEC_H264, self->encoders[PSC_CODEC_H264]->description,
+      "slate-encode", error);
+  if (encoder == NULL) {
+    gst_object_unref (gst_object_ref_sink (slate));
+    return NULL;
+  }
+  gst_element_set_name (slate, "slate-raw");
+  bin = gst_bin_new ("slate");
+  gst_bin_add_many (GST_BIN (bin), slate, encoder, NULL);
+  gst_object_unref (encoder);   /* psc_encoding_build_bin() gives a full reference */
+  if (!psc_element_link (slate, encoder, error)) {
+    gst_object_unref (gst_object_ref_sink (bin));
+    return NULL;
+  }
+  encoded = gst_element_get_static_pad (encoder, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", encoded));
+  return bin;
 }
 
 /* The slate: black at the source's last caps (so nothing downstream renegotiates: the
@@ -779,11 +1090,15 @@ make_slate (PscStream *self, const char *reason, GError **error)
       fps_n = self->info.framerate;
       fps_d = 1;
     }
-    caps = gst_caps_copy (self->last_caps);
-    /* A variable-rate source says 0/1 (an RTSP camera without timing, a VFR file): the
-     * slate has a rate of its own. */
-    gst_caps_set_simple (caps, "framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
-  } else {
+    /* An H.264 source's caps give the size and rate; the slate is encoded after. */
+    if (gst_structure_has_name (s, "video/x-raw")) {
+      caps = gst_caps_copy (self->last_caps);
+      /* A variable-rate source says 0/1 (an RTSP camera without timing, a VFR file): the
+       * slate has a rate of its own. */
+      gst_caps_set_simple (caps, "framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
+    }
+  }
+  if (caps == NULL) {
     caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
         "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
         "framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
@@ -805,7 +1120,7 @@ make_slate (PscStream *self, const char *reason, GError **error)
   markup = g_markup_escape_text (line, -1);
   g_object_set (text, "text", markup, NULL);
   gst_element_set_name (bin, "slate");
-  return bin;
+  return self->h264_source ? encode_slate (self, bin, error) : bin;
 }
 
 static gboolean on_retry_timer (gpointer user_data);
@@ -816,7 +1131,7 @@ static void
 go_offline (PscStream *self, const char *reason)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->videoscale, "sink");
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->source_peer, "sink");
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (sink);
   GstElement *slate;
   gboolean changed;
@@ -881,7 +1196,7 @@ try_source (PscStream *self)
   g_mutex_lock (&self->lock);
   self->stats.source_attempts++;
   g_mutex_unlock (&self->lock);
-  bin = psc_launch_parse_source (self->info.source, &error);
+  bin = psc_launch_parse_source (self->info.source, NULL, &error);
   if (bin == NULL || !swap_source (self, bin, FALSE, &error)) {
     go_offline (self, error->message);
     return;
@@ -1158,6 +1473,7 @@ resume_capture (PscStream *self)
   GST_INFO_OBJECT (self->pipeline, "capture resumed");
   /* The running time starts at 0 again, and so does a source that is not live. */
   set_source_offset (self->source_bin, 0);
+  g_atomic_int_inc (&self->timeline_restarts);
   /* Errors (the camera gone meanwhile) come on the bus, as any other time. */
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
   if (self->retry_on_resume) {
@@ -1166,9 +1482,31 @@ resume_capture (PscStream *self)
   }
 }
 
+/* Whether @codec's frames come from the source as they are, with no encoder. */
+static gboolean
+passes_through (PscStream *self, PscCodec codec)
+{
+  return self->h264_source && codec == PSC_CODEC_H264;
+}
+
+/* The tee @codec's encoding takes its input from. */
+static GstElement *
+input_tee (PscStream *self, PscCodec codec)
+{
+  return passes_through (self, codec) ? self->h264_tee : self->raw_tee;
+}
+
+/* What the encoder-started signal and the log call @codec's encoder. */
+static const char *
+encoder_name (PscStream *self, PscCodec codec)
+{
+  return passes_through (self, codec) ? "passthrough" : self->encoders[codec]->factory;
+}
+
 /* Main thread, lock not held. Starts @codec's encoder: its elements join the pipeline, the
  * stream's probes go on its tee, and the raw tee feeds it. Its first frame is a keyframe,
- * so no request is needed. */
+ * so no request is needed — but for a source passed through, which is asked for one when
+ * the viewer connects (PSC_KEYFRAME_JOIN), as for any viewer. */
 static EncodingState *
 start_encoding (PscStream *self, PscCodec codec, GError **error)
 {
@@ -1178,8 +1516,8 @@ start_encoding (PscStream *self, PscCodec codec, GError **error)
   PscEncoding *encoding;
   GstPad *tee_sink;
 
-  encoding = psc_encoding_new (GST_BIN (self->pipeline), self->raw_tee, codec,
-      self->encoders[codec]->description, name, error);
+  encoding = psc_encoding_new (GST_BIN (self->pipeline), input_tee (self, codec), codec,
+      passes_through (self, codec) ? NULL : self->encoders[codec]->description, name, error);
   if (encoding == NULL) {
     g_prefix_error (error, "stream %s cannot start its %s encoder: ", self->info.id,
         psc_codec_to_string (codec));
@@ -1199,7 +1537,7 @@ start_encoding (PscStream *self, PscCodec codec, GError **error)
     encoding_state_free (state);
     return NULL;
   }
-  GST_INFO_OBJECT (self->pipeline, "started encoder %s (%s)", self->encoders[codec]->factory,
+  GST_INFO_OBJECT (self->pipeline, "started encoder %s (%s)", encoder_name (self, codec),
       name);
   return state;
 }
@@ -1227,7 +1565,8 @@ stop_encoding_if_unused (PscStream *self, EncodingState *state)
     return;
   GST_INFO_OBJECT (self->pipeline, "stopping the %s encoder: no viewer left",
       psc_codec_to_string (codec));
-  unlink_when_idle (self, psc_encoding_get_bin (state->encoding), self->raw_tee,
+  update_decoding (self);
+  unlink_when_idle (self, psc_encoding_get_bin (state->encoding), input_tee (self, codec),
       psc_encoding_get_raw_tee_pad (state->encoding), state);
 }
 
@@ -1256,7 +1595,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
   g_return_val_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch), FALSE);
   g_return_val_if_fail (codec < PSC_CODEC_COUNT, FALSE);
 
-  if (self->encoders[codec] == NULL) {
+  if (!psc_stream_can_send (self, codec)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
         "stream %s has no working %s encoder", self->info.id, psc_codec_to_string (codec));
     return FALSE;
@@ -1282,6 +1621,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
     self->encodings[codec] = state;
     g_mutex_unlock (&self->lock);
     started = TRUE;
+    update_decoding (self);
   }
 
   /* Bring the branch up before linking, so the first buffer it sees finds it PLAYING. */
@@ -1337,7 +1677,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
       GST_PAD_NAME (tee_pad));
   if (started)
     g_signal_emit (self, signals[SIGNAL_ENCODER_STARTED], 0, (guint) codec,
-        self->encoders[codec]->factory);
+        encoder_name (self, codec));
   return TRUE;
 }
 
@@ -1491,6 +1831,7 @@ psc_stream_snapshot_async (PscStream *self, GAsyncReadyCallback callback, gpoint
   psc_snapshot_take (self->snapshot, task);
   /* Once it is answered, on_snapshots_done() schedules the release again. */
   resume_capture (self);
+  update_decoding (self);
 }
 
 GBytes *
@@ -1593,6 +1934,40 @@ psc_stream_get_encoder (PscStream *self, PscCodec codec)
 {
   g_return_val_if_fail (PSC_IS_STREAM (self) && codec < PSC_CODEC_COUNT, NULL);
   return self->encoders[codec];
+}
+
+gboolean
+psc_stream_can_send (PscStream *self, PscCodec codec)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self) && codec < PSC_CODEC_COUNT, FALSE);
+  return self->encoders[codec] != NULL || passes_through (self, codec);
+}
+
+gboolean
+psc_stream_passes_through (PscStream *self, PscCodec codec)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self) && codec < PSC_CODEC_COUNT, FALSE);
+  return passes_through (self, codec);
+}
+
+char *
+psc_stream_dup_h264_profile_level_id (PscStream *self)
+{
+  g_autoptr (GstCaps) caps = NULL;
+  const GstStructure *s;
+
+  g_return_val_if_fail (PSC_IS_STREAM (self), NULL);
+
+  if (!self->h264_source)
+    return NULL;
+  g_mutex_lock (&self->lock);
+  caps = self->h264_caps ? gst_caps_ref (self->h264_caps) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (caps == NULL || gst_caps_is_empty (caps))
+    return NULL;
+  s = gst_caps_get_structure (caps, 0);
+  return psc_payloader_h264_profile_level_id (gst_structure_get_string (s, "profile"),
+      gst_structure_get_string (s, "level"));
 }
 
 gboolean

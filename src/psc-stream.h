@@ -50,8 +50,9 @@ G_BEGIN_DECLS
  *   (camera unplugged, encoder error) or its source ended; every viewer is affected;
  * - `branch-error` (@stream, the branch #GstElement, a #GError): an element inside one
  *   attached branch failed (e.g. DTLS); only that viewer is affected;
- * - `encoder-started` (@stream, the #PscCodec as a guint, the encoder's factory name): a
- *   codec's first viewer arrived and its encoder started.
+ * - `encoder-started` (@stream, the #PscCodec as a guint, the encoder's factory name, or
+ *   "passthrough" for a codec passed through from the source): a codec's first viewer
+ *   arrived and its encoder started.
  */
 G_DECLARE_FINAL_TYPE (PscStream, psc_stream, PSC, STREAM, GObject)
 
@@ -387,11 +388,52 @@ PscCodec     psc_stream_get_codec (PscStream *stream);
  * @stream: the stream
  * @codec: a codec
  *
- * What psc_stream_new() was given for @codec; it tells WHEP which codecs it can offer.
+ * What psc_stream_new() was given for @codec. A codec passed through from the source
+ * (psc_stream_passes_through()) does not use it but for the slate.
  *
  * Returns: (transfer none) (nullable): the encoder the stream uses for @codec, if any.
  */
 const PscEncoderChoice * psc_stream_get_encoder (PscStream *stream, PscCodec codec);
+
+/**
+ * psc_stream_can_send:
+ * @stream: the stream
+ * @codec: a codec
+ *
+ * Which codecs WHEP and the WebSocket signalling may give viewers.
+ *
+ * Returns: whether viewers of @codec can be attached: the stream has an encoder for it, or
+ *   the source delivers it (psc_stream_passes_through()).
+ */
+gboolean     psc_stream_can_send (PscStream *stream, PscCodec codec);
+
+/**
+ * psc_stream_passes_through:
+ * @stream: the stream
+ * @codec: a codec
+ *
+ * A source that delivers H.264 (psc_launch_parse_source()) is passed through to H.264
+ * viewers: no decoder, no encoder (but for the slate while the source is offline); it is
+ * decoded only while viewers of other codecs or snapshots need raw frames.
+ *
+ * Returns: whether @codec's viewers get the source's own frames, as they are.
+ */
+gboolean     psc_stream_passes_through (PscStream *stream, PscCodec codec);
+
+/**
+ * psc_stream_dup_h264_profile_level_id:
+ * @stream: the stream
+ *
+ * The profile and level of a source passed through, from its SPS (h264parse's caps), as
+ * the SDP's profile-level-id (psc_payloader_h264_profile_level_id(), RFC 6184 §8.1). Known
+ * from the source's first frame (psc_stream_start() waits for it) and kept while the stream
+ * is offline. Any thread.
+ *
+ * Returns: (transfer full) (nullable): e.g. "640028" (High, level 4), or %NULL when the
+ *   stream encodes H.264 itself (constrained baseline), or the source's profile has no
+ *   name periscope knows.
+ */
+char *       psc_stream_dup_h264_profile_level_id (PscStream *stream);
 
 /**
  * psc_stream_is_encoding:

@@ -47,7 +47,8 @@ struct _PscViewer {
   gint64 started_at;            /* µs since the epoch */
   GstSDPMessage *remote_offer;  /* answerer: the viewer's offer */
   guint payload_type;
-  char *profile_level_id;       /* nullable: H.264 announced as the offer has it */
+  char *profile_level_id;       /* nullable: H.264 announced as the offer has it, or as an
+                                 * offerer was told (psc_viewer_set_profile_level_id()) */
   gboolean answer_set;          /* answerer: local answer applied */
   gboolean gathering_done;      /* answerer: ICE gathering complete */
   GstSDPMessage *offer_sdp;     /* what we offered, to check the answer against */
@@ -730,6 +731,15 @@ on_connect_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* An answerer's payloader says the offer's payload type and profile-level-id; an offerer told
+ * to announce another profile than the stream's says that one: neither can share the
+ * encoder's payloader. */
+static gboolean
+has_own_payloader (PscViewer *self)
+{
+  return self->role == PSC_VIEWER_ANSWERER || self->profile_level_id != NULL;
+}
+
 /* Builds `queue ! [payloader !] webrtcbin` in self->branch. Offers use periscope's payload
  * type, so the encoder's shared payloader serves them; an answer must use the offer's payload
  * type and profile-level-id: a payloader of its own. */
@@ -753,7 +763,7 @@ build_branch (PscViewer *self, GError **error)
     return FALSE;
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
-  if (self->role == PSC_VIEWER_ANSWERER &&
+  if (has_own_payloader (self) &&
       !psc_element_add_chain (GST_BIN (self->branch), &last,
           psc_payloader_new (self->codec, self->payload_type, self->profile_level_id, error),
           error))
@@ -835,7 +845,7 @@ start_branch (PscViewer *self, GError **error)
   if (build_branch (self, &cause)) {
     connect_callbacks (self);
     if (psc_stream_attach (self->stream, self->branch, self->codec,
-            self->role == PSC_VIEWER_OFFERER, &cause)) {
+            !has_own_payloader (self), &cause)) {
       self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s,
           on_connect_timeout, self);
       return TRUE;
@@ -862,6 +872,16 @@ psc_viewer_start (PscViewer *self, GError **error)
   return start_branch (self, error);
 }
 
+void
+psc_viewer_set_profile_level_id (PscViewer *self, const char *profile_level_id)
+{
+  g_return_if_fail (PSC_IS_VIEWER (self) && profile_level_id != NULL);
+  g_return_if_fail (self->state == PSC_VIEWER_NEW && self->codec == PSC_CODEC_H264);
+
+  g_free (self->profile_level_id);
+  self->profile_level_id = g_strdup (profile_level_id);
+}
+
 gboolean
 psc_viewer_start_answer (PscViewer *self, const GstSDPMessage *offer,
     const PscSdpCodecChoice *choice, GError **error)
@@ -872,6 +892,7 @@ psc_viewer_start_answer (PscViewer *self, const GstSDPMessage *offer,
   self->role = PSC_VIEWER_ANSWERER;
   gst_sdp_message_copy (offer, &self->remote_offer);
   self->payload_type = choice->payload_type;
+  g_free (self->profile_level_id);
   self->profile_level_id = g_strdup (choice->profile_level_id);
   return start_branch (self, error);
 }

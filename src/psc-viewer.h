@@ -216,6 +216,19 @@ PscViewer * psc_viewer_new (PscStream *stream, const char *peer_id, PscCodec cod
 gboolean    psc_viewer_start (PscViewer *viewer, GError **error);
 
 /**
+ * psc_viewer_set_profile_level_id:
+ * @viewer: an H.264 viewer not started yet
+ * @profile_level_id: the profile-level-id its offer is to announce, e.g. "f4001e"
+ *
+ * For an H.264 source passed through in a profile the viewer's browser lists under another
+ * profile-level-id (a decoder of a profile above the stream's, H.264 Annex A.2): the offer
+ * announces @profile_level_id instead of the stream's, which the browser matches to that
+ * decoder. The branch then has a payloader of its own (`queue ! payloader ! webrtcbin`), as
+ * an answerer's. Main thread only.
+ */
+void        psc_viewer_set_profile_level_id (PscViewer *viewer, const char *profile_level_id);
+
+/**
  * psc_viewer_start_answer:
  * @viewer: a viewer not started yet
  * @offer: the viewer's SDP offer (WHEP), as psc_sdp_parse() made it; copied

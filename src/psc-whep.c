@@ -278,6 +278,7 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
   g_autoptr (GError) error = NULL;
   PscSdpCodecChoice choice;
   gboolean available[PSC_CODEC_COUNT];
+  g_autofree char *plid = NULL;
   Session *session;
 
   if (g_strcmp0 (type, "application/sdp") != 0) {
@@ -307,8 +308,9 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     return;
   }
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
-    available[c] = psc_stream_get_encoder (stream, c) != NULL;
-  if (!psc_sdp_choose_codec (offer, available, &choice, &error)) {
+    available[c] = psc_stream_can_send (stream, c);
+  plid = psc_stream_dup_h264_profile_level_id (stream);
+  if (!psc_sdp_choose_codec (offer, available, plid, &choice, &error)) {
     respond_text (msg, psc_whep_http_status (error), error->message);
     return;
   }

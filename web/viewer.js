@@ -46,7 +46,7 @@
     statusText.textContent = text;
   }
 
-  // H.264 profiles a constrained-baseline stream (what periscope sends) conforms to: Baseline
+  // H.264 profiles a constrained-baseline stream (what periscope encodes) conforms to: Baseline
   // (0x42, whatever the constraint flags), Main (0x4d) and High (0x64), which decode every
   // constrained-baseline stream (ITU-T H.264 A.2.1.1, A.2.2, A.2.4).
   const H264_PROFILES = new Set([0x42, 0x4d, 0x64]);
@@ -70,13 +70,20 @@
     const caps = RTCRtpReceiver.getCapabilities('video');
     if (!caps || !Array.isArray(caps.codecs)) return null;
     const names = [];
+    const h264 = [];
     for (const c of caps.codecs) {
       const mime = (c.mimeType || '').toLowerCase();
       const name = mime === 'video/vp8' ? 'vp8'
         : mime === 'video/h264' && decodesOurH264(c.sdpFmtpLine) ? 'h264' : null;
       if (name && !names.includes(name)) names.push(name);
+      // Each H.264 decoder's profile-level-id too, for a camera's H.264 passed through in
+      // its own profile (docs/protocol.md, "Codecs").
+      const plid = mime === 'video/h264' && /packetization-mode=1/.test(c.sdpFmtpLine || '') &&
+          /profile-level-id=([0-9a-f]{6})/i.exec(c.sdpFmtpLine || '');
+      const entry = plid && 'h264:' + plid[1].toLowerCase();
+      if (entry && !h264.includes(entry)) h264.push(entry);
     }
-    return names;
+    return names.concat(h264);
   }
 
   // The codecs go with the WebSocket URL, so the server knows them before it makes the

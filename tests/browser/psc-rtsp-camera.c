@@ -57,7 +57,7 @@ main (int argc, char **argv)
   setvbuf (stdout, NULL, _IOLBF, 0);
 
   helper.loop = g_main_loop_new (NULL, FALSE);
-  helper.camera = psc_test_rtsp_camera_new ();
+  helper.camera = psc_test_rtsp_camera_new (30);   /* an IDR every second at 30 fps */
   g_unix_signal_add (SIGUSR1, on_stop, &helper);
   g_unix_signal_add (SIGUSR2, on_start, &helper);
   g_unix_signal_add (SIGTERM, on_quit, &helper);

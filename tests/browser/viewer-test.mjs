@@ -17,7 +17,8 @@
 // the source goes away — the camera stopped for 5 s and started again, or a --source that
 // ends — and the page must say "no signal" and why while it plays the slate, then play the
 // source again, on the same WebSocket and peer connection; its screenshot during the outage
-// goes beside --screenshot (OUT-offline.png).
+// goes beside --screenshot (OUT-offline.png). A --source may be an H.264 source, passed
+// through to H.264 viewers.
 //
 // --verbose prints the page console logs and the daemon output even on a pass.
 //
@@ -572,12 +573,19 @@ async function main() {
   if (opts.outage && allPass) await outage();
 
   const encoders = daemon.lines.map((l) => /^periscope: encoder (\S+) started/.exec(l)).filter(Boolean);
-  comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}`);
+  // A codec passed through from the source ("passes the source's h264 through") has no encoder.
+  const passed = daemon.lines.map((l) => /^periscope: stream \S+ passes the source's (\S+) through/.exec(l)).filter(Boolean);
+  comment(`encoder lines: ${encoders.map((m) => m[1]).join(', ') || 'none'}; passed through: ${passed.map((m) => m[1]).join(', ') || 'none'}`);
   // One encoder per codec, whatever the viewers: both run when both codecs are watched.
   const watched = new Set(engines.map(codecOf));
   if (pages.length > 1) {
-    ok(encoders.length === watched.size, `${watched.size} shared encoder(s) for ${pages.length} viewers (${[...watched].join(', ')})`,
-      [`daemon printed ${encoders.length} "periscope: encoder ... started" lines`]);
+    ok(encoders.length + passed.length === watched.size, `${watched.size} shared encoder(s) or passthrough for ${pages.length} viewers (${[...watched].join(', ')})`,
+      [`daemon printed ${encoders.length} "periscope: encoder ... started" lines and ${passed.length} "passes the source's … through"`]);
+  }
+  if (opts.source) {
+    // An H.264 source: its viewers get it as it is, with no H.264 encoder.
+    ok(!encoders.some((m) => /h264/.test(m[1])) && (!watched.has('h264') || passed.length > 0),
+      'H.264 passed through, no H.264 encoder', [`encoders: ${encoders.map((m) => m[1]).join(', ')}`]);
   }
 }
 

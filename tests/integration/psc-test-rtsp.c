@@ -7,7 +7,7 @@
 
 #define CAMERA_LAUNCH "( videotestsrc is-live=true pattern=ball background-color=0xffc0c0c0 ! " \
   "video/x-raw,width=320,height=240,framerate=30/1 ! " \
-  "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! " \
+  "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%u ! " \
   "video/x-h264,profile=constrained-baseline ! " \
   "rtph264pay name=pay0 pt=96 config-interval=-1 )"
 
@@ -19,6 +19,7 @@ struct _PscTestRtspCamera {
   guint source;                 /* the listening socket's source on @context */
   int port;
   char *url;
+  guint key_int_max;
 };
 
 static gpointer
@@ -65,11 +66,12 @@ on_call (gpointer data)
     g_autoptr (GstRTSPMediaFactory) factory = gst_rtsp_media_factory_new ();
     g_autoptr (GstRTSPMountPoints) mounts = NULL;
     g_autofree char *service = g_strdup_printf ("%d", camera->port);
+    g_autofree char *launch = g_strdup_printf (CAMERA_LAUNCH, camera->key_int_max);
 
     camera->server = gst_rtsp_server_new ();
     gst_rtsp_server_set_address (camera->server, "127.0.0.1");
     gst_rtsp_server_set_service (camera->server, service);
-    gst_rtsp_media_factory_set_launch (factory, CAMERA_LAUNCH);
+    gst_rtsp_media_factory_set_launch (factory, launch);
     gst_rtsp_media_factory_set_shared (factory, TRUE);
     mounts = gst_rtsp_server_get_mount_points (camera->server);
     gst_rtsp_mount_points_add_factory (mounts, "/camera", g_object_ref (factory));
@@ -110,10 +112,11 @@ call_on_server (PscTestRtspCamera *camera, gboolean start)
 }
 
 PscTestRtspCamera *
-psc_test_rtsp_camera_new (void)
+psc_test_rtsp_camera_new (guint key_int_max)
 {
   PscTestRtspCamera *camera = g_new0 (PscTestRtspCamera, 1);
 
+  camera->key_int_max = key_int_max;
   camera->context = g_main_context_new ();
   camera->loop = g_main_loop_new (camera->context, FALSE);
   camera->thread = g_thread_new ("rtsp-camera", run, camera);

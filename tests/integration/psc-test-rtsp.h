@@ -15,12 +15,14 @@ typedef struct _PscTestRtspCamera PscTestRtspCamera;
  * Starts an RTSP server on 127.0.0.1 (a port the system picks) on a thread and main context
  * of its own — so it answers while the test's thread blocks, e.g. in psc_stream_start() —
  * serving `/camera`: a live 320×240 test pattern at 30 fps (a ball on light grey, so a
- * viewer tells it from the black "no signal" slate), H.264 (x264, a keyframe every second),
- * RTP payload type 96. The test fails if it cannot start.
+ * viewer tells it from the black "no signal" slate), H.264 (x264, constrained
+ * baseline, an IDR at least every @key_int_max frames, and when an RTCP PLI/FIR asks),
+ * RTP payload type 96, one media shared by all clients (a new client starts mid-GOP, as
+ * with a real camera). The test fails if it cannot start.
  *
  * Returns: (transfer full): the camera, running.
  */
-PscTestRtspCamera * psc_test_rtsp_camera_new (void);
+PscTestRtspCamera * psc_test_rtsp_camera_new (guint key_int_max);
 
 /**
  * psc_test_rtsp_camera_get_url:

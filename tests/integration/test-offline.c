@@ -250,11 +250,24 @@ test_loop (PscTestFixture *f, gconstpointer data)
   g_autoptr (PscTestClient) client = NULL;
   gboolean went_offline = FALSE;
   PscStreamStats stats;
+  guint64 frames;
+  gint64 start;
+  double rate;
 
   psc_test_flag_on_stream_offline (f->stream, &went_offline);
+  psc_stream_get_stats (f->stream, &stats);
+  frames = stats.frames_captured;
+  start = g_get_monotonic_time ();
   PSC_TEST_CONNECT (client, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (client, 10, 20);
   PSC_TEST_WAIT_UNTIL (played_twice, f->stream, 15, "the clip to play two and a half times");
+  /* Each time at its own rate, not as fast as it decodes (a source started again must be
+   * paced as the first one was). */
+  psc_stream_get_stats (f->stream, &stats);
+  rate = (stats.frames_captured - frames) /
+      ((g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  g_test_message ("%.1f frames/s over the loops", rate);
+  g_assert_cmpfloat (rate, <=, CLIP_FPS * 1.1);
   PSC_TEST_WAIT_FRAMES (client, 10, 10);
   g_assert_false (went_offline);
   psc_stream_get_stats (f->stream, &stats);
@@ -284,7 +297,7 @@ main (int argc, char **argv)
   psc_test_record_clip (clip_path, "mp4mux name=mux", CLIP_FRAMES, CLIP_FPS);
   loop_source = g_strdup_printf ("filesrc location=%s ! decodebin", clip_path);
   looping.source = loop_source;
-  rtsp_camera = psc_test_rtsp_camera_new ();
+  rtsp_camera = psc_test_rtsp_camera_new (30);   /* an IDR every second at 30 fps */
   camera_source = g_strdup_printf ("rtspsrc location=%s latency=0 ! rtph264depay ! "
       "h264parse ! decodebin", psc_test_rtsp_camera_get_url (rtsp_camera));
   camera_fixture.source = camera_source;

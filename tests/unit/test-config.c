@@ -124,7 +124,7 @@ test_presets (void)
 {
   g_auto (GStrv) names = psc_config_list_presets ();
   const char *required[] = { "test", "v4l2-raw", "v4l2-mjpeg", "rpi", "intel", "jetson",
-    "x264", "vp8", NULL };
+    "x264", "vp8", "ip-camera", "uvc-h264", NULL };
 
   for (guint i = 0; required[i] != NULL; i++)
     g_assert_true (g_strv_contains ((const char *const *) names, required[i]));
@@ -139,11 +139,20 @@ test_presets (void)
     g_assert_true (psc_config_apply_preset (config, names[i], &error));
     g_assert_no_error (error);
     g_assert_true (config->source != NULL || config->encoder != NULL);
-    /* Every ${variable} a preset uses is known. */
+    /* Every ${variable} a preset uses is known (${url} has no default). */
+    config->url = g_strdup ("rtsp://127.0.0.1:8554/camera");
     if (config->source != NULL) {
       g_autofree char *expanded = psc_config_expand (config, config->source, &error);
       g_assert_no_error (error);
       g_assert_null (strstr (expanded, "${"));
+      /* The H.264 cameras' presets are passed through. */
+      if (g_str_equal (names[i], "ip-camera") || g_str_equal (names[i], "uvc-h264")) {
+        gboolean h264 = FALSE;
+        g_autoptr (GstElement) bin = psc_launch_parse_source (expanded, &h264, &error);
+        g_assert_no_error (error);
+        gst_object_ref_sink (bin);
+        g_assert_true (h264);
+      }
     }
     if (config->encoder != NULL) {
       g_autofree char *expanded = psc_config_expand (config, config->encoder, &error);
@@ -152,6 +161,25 @@ test_presets (void)
       g_assert_true (config->codec_explicit);
     }
   }
+}
+
+/* ${url} has no default: without --url, a clear error naming the option. */
+static void
+test_url_variable (void)
+{
+  g_autoptr (PscConfig) config = psc_config_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *expanded = NULL;
+
+  expanded = psc_config_expand (config, "rtspsrc location=${url}", &error);
+  g_assert_null (expanded);
+  g_assert_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE);
+  g_assert_nonnull (strstr (error->message, "--url"));
+  g_clear_error (&error);
+  config->url = g_strdup ("rtsp://192.0.2.10/stream1");
+  expanded = psc_config_expand (config, "rtspsrc location=${url}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (expanded, ==, "rtspsrc location=rtsp://192.0.2.10/stream1");
 }
 
 static void
@@ -284,7 +312,7 @@ test_launch_source (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (sources); i++) {
     g_autoptr (GError) error = NULL;
-    g_autoptr (GstElement) bin = psc_launch_parse_source (sources[i], &error);
+    g_autoptr (GstElement) bin = psc_launch_parse_source (sources[i], NULL, &error);
     g_autoptr (GstPad) src = NULL;
     g_autoptr (GstElement) pace = NULL;
 
@@ -297,6 +325,43 @@ test_launch_source (void)
     g_assert_nonnull (src);
     pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
     g_assert_nonnull (pace);
+  }
+}
+
+/* Which sources are passed through: those whose last element can only put out H.264, as
+ * its pads say before anything starts; a last element whose pad comes later cannot say. */
+static void
+test_launch_source_h264 (void)
+{
+  static const struct {
+    const char *description;
+    gboolean h264;
+  } sources[] = {
+    { "rtspsrc location=rtsp://127.0.0.1:1/x ! rtph264depay", TRUE },
+    { "v4l2src device=/dev/null ! video/x-h264,width=1280,height=720", TRUE },
+    { "filesrc location=/nonexistent.mp4 ! qtdemux ! h264parse", TRUE },
+    { "videotestsrc ! x264enc", TRUE },
+    { "rtspsrc location=rtsp://127.0.0.1:1/x ! rtph264depay ! h264parse ! decodebin", FALSE },
+    { "filesrc location=/nonexistent.mp4 ! qtdemux", FALSE },
+    { "v4l2src device=/dev/null", FALSE },
+    { "videotestsrc ! video/x-raw,width=320,height=240", FALSE },
+    { "videotestsrc ! x264enc ! avdec_h264", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GstElement) bin = NULL;
+    g_autoptr (GstElement) convert = NULL;
+    gboolean h264 = !sources[i].h264;
+
+    g_test_message ("%s", sources[i].description);
+    bin = psc_launch_parse_source (sources[i].description, &h264, &error);
+    g_assert_no_error (error);
+    gst_object_ref_sink (bin);
+    g_assert_cmpint (h264, ==, sources[i].h264);
+    convert = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_CONVERT);
+    g_assert_cmpstr (GST_OBJECT_NAME (gst_element_get_factory (convert)), ==,
+        h264 ? "h264parse" : "videoconvert");
   }
 }
 
@@ -364,10 +429,12 @@ main (int argc, char **argv)
   g_test_add_func ("/config/bad-options", test_bad_options);
   g_test_add_func ("/config/presets", test_presets);
   g_test_add_func ("/config/preset-flags-win", test_preset_flags_win);
+  g_test_add_func ("/config/url-variable", test_url_variable);
   g_test_add_func ("/config/preset-file", test_preset_file);
   g_test_add_func ("/config/expand", test_expand);
   g_test_add_func ("/config/launch", test_launch);
   g_test_add_func ("/config/launch-source", test_launch_source);
+  g_test_add_func ("/config/launch-source-h264", test_launch_source_h264);
   g_test_add_func ("/config/ice-servers", test_ice_servers);
   return g_test_run ();
 }

@@ -72,16 +72,23 @@ typedef struct {
   GString *log;
 } Payloader;
 
+/* @buffer's RTP sequence number, or with @pt its payload type. */
+static guint
+rtp_field (GstBuffer *buffer, gboolean pt)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint value;
+
+  g_assert_true (gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp));
+  value = pt ? gst_rtp_buffer_get_payload_type (&rtp) : gst_rtp_buffer_get_seq (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  return value;
+}
+
 static guint16
 seq (GstBuffer *buffer)
 {
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  guint16 seq;
-
-  g_assert_true (gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp));
-  seq = gst_rtp_buffer_get_seq (&rtp);
-  gst_rtp_buffer_unmap (&rtp);
-  return seq;
+  return rtp_field (buffer, FALSE);
 }
 
 static GstPadProbeReturn
@@ -103,11 +110,16 @@ log_push (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The fixture's data: a PscCodec, with a payload type other than 96 in bits 8 and up. */
+#define WITH_PT(codec, pt) ((codec) | ((pt) << 8))
+
 static void
 payloader_setup (Payloader *p, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  GstElement *payloader = psc_payloader_new (GPOINTER_TO_INT (data), 96, NULL, &error);
+  guint pt = GPOINTER_TO_INT (data) >> 8;
+  GstElement *payloader = psc_payloader_new (GPOINTER_TO_INT (data) & 0xff, pt ? pt : 96,
+      NULL, &error);
   GstElement *sink = gst_element_factory_make ("fakesink", NULL);
   g_autoptr (GstPad) sink_pad = gst_element_get_static_pad (sink, "sink");
   g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("application/x-rtp");
@@ -240,6 +252,41 @@ test_access_unit_restart (Payloader *p, gconstpointer data)
   g_assert_cmpstr (p->log->str, ==, "B1 B3 L4 B5 L6,7");
 }
 
+static GstPadProbeReturn
+check_payload_type (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      g_assert_cmpuint (rtp_field (gst_buffer_list_get (list, i), TRUE), ==, 41);
+  } else {
+    g_assert_cmpuint (rtp_field (GST_PAD_PROBE_INFO_BUFFER (info), TRUE), ==, 41);
+  }
+  g_atomic_int_inc ((gint *) user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A payload type below 96 (browsers number codecs from 35 when 96–127 is full; the
+ * payloaders' templates refuse it): the packets, gathered or not, and the caps carry it. */
+static void
+test_low_payload_type (Payloader *p, gconstpointer data)
+{
+  g_autoptr (GstPad) peer = gst_pad_get_peer (p->output);
+  g_autoptr (GstCaps) caps = NULL;
+  gint checked = 0, pt = 0;
+
+  gst_pad_add_probe (peer, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      check_payload_type, &checked, NULL);
+  gst_pad_push (p->output, packet (0, 3000, FALSE));
+  gst_pad_push (p->output, packet (1, 3000, TRUE));
+  gst_pad_push (p->output, packet (2, 6000, TRUE));
+  g_assert_cmpstr (p->log->str, ==, "L0,1 B2");
+  g_assert_cmpint (checked, ==, 2);
+  caps = gst_pad_get_current_caps (peer);
+  g_assert_true (gst_structure_get_int (gst_caps_get_structure (caps, 0), "payload", &pt));
+  g_assert_cmpint (pt, ==, 41);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -253,6 +300,7 @@ main (int argc, char **argv)
   ADD ("/payloader/h264/access-unit-event", PSC_CODEC_H264, test_access_unit_event);
   ADD ("/payloader/h264/access-unit-no-marker", PSC_CODEC_H264, test_access_unit_no_marker);
   ADD ("/payloader/h264/access-unit-restart", PSC_CODEC_H264, test_access_unit_restart);
+  ADD ("/payloader/h264/low-payload-type", WITH_PT (PSC_CODEC_H264, 41), test_low_payload_type);
 #undef ADD
   return g_test_run ();
 }

@@ -137,38 +137,64 @@ test_choose_codec (void)
   g_autoptr (GstSDPMessage) sendonly = whep_offer ("96", chrome, "sendonly");
 
   /* The offer's order wins; H.264 needs packetization-mode=1, so 102 is skipped for 106. */
-  g_assert_true (psc_sdp_choose_codec (h264_first, both, &choice, &error));
+  g_assert_true (psc_sdp_choose_codec (h264_first, both, NULL, &choice, &error));
   g_assert_cmpint (choice.codec, ==, PSC_CODEC_H264);
   g_assert_cmpuint (choice.payload_type, ==, 106);
   g_assert_cmpstr (choice.profile_level_id, ==, "42e01f");
   g_assert_cmpstr (choice.mid, ==, "1");
   psc_sdp_codec_choice_clear (&choice);
 
-  g_assert_true (psc_sdp_choose_codec (vp8_first, both, &choice, &error));
+  g_assert_true (psc_sdp_choose_codec (vp8_first, both, NULL, &choice, &error));
   g_assert_cmpint (choice.codec, ==, PSC_CODEC_VP8);
   g_assert_cmpuint (choice.payload_type, ==, 96);
   psc_sdp_codec_choice_clear (&choice);
 
   /* Only what the stream can produce. */
-  g_assert_true (psc_sdp_choose_codec (h264_first, vp8_only, &choice, &error));
+  g_assert_true (psc_sdp_choose_codec (h264_first, vp8_only, NULL, &choice, &error));
   g_assert_cmpint (choice.codec, ==, PSC_CODEC_VP8);
   psc_sdp_codec_choice_clear (&choice);
 
-  g_assert_false (psc_sdp_choose_codec (av1_only, both, &choice, &error));
+  g_assert_false (psc_sdp_choose_codec (av1_only, both, NULL, &choice, &error));
   g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
   g_assert_nonnull (strstr (error->message, "AV1"));
   g_clear_error (&error);
 
-  g_assert_false (psc_sdp_choose_codec (sendonly, both, &choice, &error));
+  g_assert_false (psc_sdp_choose_codec (sendonly, both, NULL, &choice, &error));
   g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_VIDEO);
 }
 
 /* Where gst_sdp_media_get_caps_from_media() reads an offer: names in any case, a static
  * payload type without an a=rtpmap, the clock rate. */
+/* psc_sdp_choose_codec() on @offer, for a stream sending @stream_plid's H.264 (NULL: its
+ * own encoder's), both codecs available: @codec (-1: refused, with @refusal in the message),
+ * @payload_type and @profile_level_id chosen. */
+static void
+expect_choice (const GstSDPMessage *offer, const char *stream_plid, int codec,
+    guint payload_type, const char *profile_level_id, const char *refusal)
+{
+  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
+  g_autoptr (GError) error = NULL;
+  PscSdpCodecChoice choice;
+  gboolean chosen = psc_sdp_choose_codec (offer, both, stream_plid, &choice, &error);
+
+  g_test_message ("-> %s", chosen ? psc_codec_to_string (choice.codec) : error->message);
+  if (codec < 0) {
+    g_assert_false (chosen);
+    g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
+    g_assert_nonnull (strstr (error->message, refusal));
+    return;
+  }
+  g_assert_true (chosen);
+  g_assert_no_error (error);
+  g_assert_cmpint (choice.codec, ==, codec);
+  g_assert_cmpuint (choice.payload_type, ==, payload_type);
+  g_assert_cmpstr (choice.profile_level_id, ==, profile_level_id);
+  psc_sdp_codec_choice_clear (&choice);
+}
+
 static void
 test_choose_codec_edges (void)
 {
-  static const gboolean both[PSC_CODEC_COUNT] = { TRUE, TRUE };
   static const struct {
     const char *formats, *lines;
     gint codec;                 /* -1: none in common */
@@ -220,24 +246,62 @@ test_choose_codec_edges (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autoptr (GstSDPMessage) offer = whep_offer (cases[i].formats, cases[i].lines, "recvonly");
-    g_autoptr (GError) error = NULL;
-    PscSdpCodecChoice choice;
-    gboolean chosen = psc_sdp_choose_codec (offer, both, &choice, &error);
 
-    g_test_message ("%s | %s -> %s", cases[i].formats, cases[i].lines,
-        chosen ? psc_codec_to_string (choice.codec) : error->message);
-    if (cases[i].codec < 0) {
-      g_assert_false (chosen);
-      g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC);
-      g_assert_nonnull (strstr (error->message, cases[i].offered));
-      continue;
-    }
-    g_assert_true (chosen);
-    g_assert_no_error (error);
-    g_assert_cmpint (choice.codec, ==, cases[i].codec);
-    g_assert_cmpuint (choice.payload_type, ==, cases[i].payload_type);
-    g_assert_cmpstr (choice.profile_level_id, ==, cases[i].profile_level_id);
-    psc_sdp_codec_choice_clear (&choice);
+    g_test_message ("%s | %s", cases[i].formats, cases[i].lines);
+    expect_choice (offer, NULL, cases[i].codec, cases[i].payload_type,
+        cases[i].profile_level_id, cases[i].offered);
+  }
+}
+
+/* H.264 passed through from a source: the payload type is the first whose profile decodes
+ * the stream's (a browser lists Baseline, constrained baseline, Main and High, all at level
+ * 3.1); a stream whose profile none decodes gets VP8, or a refusal naming its profile. */
+static void
+test_choose_codec_passthrough (void)
+{
+  static const char browser[] =
+      "a=rtpmap:102 H264/90000\r\n"
+      "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
+      "a=rtpmap:104 H264/90000\r\n"
+      "a=fmtp:104 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+      "a=rtpmap:106 H264/90000\r\n"
+      "a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f\r\n"
+      "a=rtpmap:108 H264/90000\r\n"
+      "a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f\r\n"
+      "a=rtpmap:110 H264/90000\r\n"
+      "a=fmtp:110 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=f4001f\r\n"
+      "a=rtpmap:96 VP8/90000\r\n";
+  static const struct {
+    const char *formats;
+    const char *stream;
+    int codec;                  /* -1: refused */
+    guint payload_type;
+    const char *profile_level_id;
+  } cases[] = {
+    { "102 104 106 108 96", "42e01f", PSC_CODEC_H264, 102, "42001f" },
+    { "104 106 108 96", "42c028", PSC_CODEC_H264, 104, "42e01f" },
+    { "102 104 106 108 96", "420028", PSC_CODEC_H264, 102, "42001f" },
+    { "104 106 108 96", "420028", PSC_CODEC_H264, 104, "42e01f" },
+    { "102 104 106 108 96", "4d0028", PSC_CODEC_H264, 106, "4d001f" },
+    { "102 104 108 96", "4d0028", PSC_CODEC_H264, 108, "64001f" },
+    { "102 104 106 108 96", "640028", PSC_CODEC_H264, 108, "64001f" },
+    { "102 104 106 96", "640028", PSC_CODEC_VP8, 96, NULL },
+    /* High 4:4:4 Predictive decoders (Debian's Chromium lists f4001f, no 64…) decode High,
+     * Main and High 10; not constrained baseline (the browser lists that on its own). */
+    { "102 104 106 110 96", "640028", PSC_CODEC_H264, 110, "f4001f" },
+    { "102 104 110 96", "4d0028", PSC_CODEC_H264, 110, "f4001f" },
+    { "102 104 106 108 110 96", "6e0028", PSC_CODEC_H264, 110, "f4001f" },
+    { "110 96", "42e01f", PSC_CODEC_VP8, 96, NULL },
+    { "102 104 106 108 96", "7a0028", PSC_CODEC_VP8, 96, NULL },
+    { "102 104 106", "640028", -1, 0, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GstSDPMessage) offer = whep_offer (cases[i].formats, browser, "recvonly");
+
+    g_test_message ("%s, stream %s", cases[i].formats, cases[i].stream);
+    expect_choice (offer, cases[i].stream, cases[i].codec, cases[i].payload_type,
+        cases[i].profile_level_id, cases[i].stream);
   }
 }
 
@@ -259,7 +323,7 @@ test_choose_codec_no_video (void)
     g_autoptr (GError) error = NULL;
     PscSdpCodecChoice choice;
 
-    g_assert_false (psc_sdp_choose_codec (offer, both, &choice, &error));
+    g_assert_false (psc_sdp_choose_codec (offer, both, NULL, &choice, &error));
     g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_NO_VIDEO);
     g_assert_null (choice.profile_level_id);
     g_assert_null (choice.mid);
@@ -410,6 +474,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/answer/rtx-case", test_answer_rtx_case);
   g_test_add_func ("/sdp/offer/choose-codec", test_choose_codec);
   g_test_add_func ("/sdp/offer/choose-codec-edges", test_choose_codec_edges);
+  g_test_add_func ("/sdp/offer/choose-codec-passthrough", test_choose_codec_passthrough);
   g_test_add_func ("/sdp/offer/no-video", test_choose_codec_no_video);
   g_test_add_func ("/sdp/offer/check", test_check_offer);
   return g_test_run ();
