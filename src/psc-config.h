@@ -75,6 +75,8 @@ typedef enum {
  * @stream_id: the stream's id, also its room name and its camera's peer id
  * @connect_timeout: seconds a viewer has to connect (answer + ICE + DTLS) before it is dropped
  * @max_viewers: most viewers at once; each holds a webrtcbin (sockets, threads)
+ * @allowed_origins: (nullable): web origins trusted besides the page's own and loopback
+ *   (--allow-origin, repeatable: `scheme://host[:port]` or `*`; #PscOriginPolicy)
  * @always_on: keep capturing while nobody watches (--always-on); by default the capture
  *   is released a few seconds after the last viewer leaves
  * @loop: a source that ends starts again at once, without going offline (--loop: a file
@@ -108,6 +110,7 @@ typedef struct {
   char *stream_id;
   int connect_timeout;
   int max_viewers;
+  GStrv allowed_origins;
   gboolean always_on;
   gboolean loop;
   gboolean latency_stamp;

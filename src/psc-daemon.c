@@ -312,6 +312,9 @@ psc_daemon_start (PscDaemon *self, GError **error)
   self->signalling = psc_signalling_new (self->registry, &viewer_options);
   self->whep = psc_whep_new (self->registry, &viewer_options);
   self->server = psc_server_new (self->registry, self->signalling, self->whep);
+  /* Validated with the options (psc_config_validate()). */
+  psc_server_set_origin_policy (self->server, psc_origin_policy_new (
+          (const char *const *) config->allowed_origins, NULL));
   g_signal_connect (self->server, "listener-failed", G_CALLBACK (on_listener_failed), self);
   if (!psc_server_listen (self->server, config->bind, config->port, error)) {
     g_prefix_error (error, "cannot listen on %s port %d: ",

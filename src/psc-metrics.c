@@ -151,6 +151,8 @@ typedef struct {
   PscSignalling *signalling;
   PscWhep *whep;
   gint64 started_at;
+  PscMetricsFunc more;
+  gpointer more_data;
 } Handler;
 
 static void
@@ -175,6 +177,12 @@ on_metrics (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
   }
   text = psc_metrics_render (handler->registry, handler->signalling, handler->whep,
       handler->started_at);
+  if (handler->more != NULL) {
+    GString *out = g_string_new (text);
+    g_free (text);
+    handler->more (out, handler->more_data);
+    text = g_string_free (out, FALSE);
+  }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
       SOUP_MEMORY_TAKE, text, strlen (text));
@@ -182,7 +190,7 @@ on_metrics (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
 
 void
 psc_metrics_add_handler (SoupServer *server, PscRegistry *registry, PscSignalling *signalling,
-    PscWhep *whep)
+    PscWhep *whep, PscMetricsFunc more, gpointer more_data)
 {
   Handler *handler = g_new0 (Handler, 1);
 
@@ -190,6 +198,8 @@ psc_metrics_add_handler (SoupServer *server, PscRegistry *registry, PscSignallin
   handler->signalling = g_object_ref (signalling);
   handler->whep = whep ? g_object_ref (whep) : NULL;
   handler->started_at = g_get_real_time ();
+  handler->more = more;
+  handler->more_data = more_data;
   soup_server_add_handler (server, "/metrics", on_metrics, handler,
       (GDestroyNotify) handler_free);
 }

@@ -109,21 +109,10 @@ psc_whep_new (PscRegistry *registry, const PscViewerOptions *options)
 /* ---- HTTP helpers ---- */
 
 static void
-add_cors (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-
-  soup_message_headers_replace (headers, "Access-Control-Allow-Origin", "*");
-  soup_message_headers_replace (headers, "Access-Control-Expose-Headers",
-      "Location, ETag, Link, Accept-Post, Retry-After");
-}
-
-static void
 respond_text (SoupServerMessage *msg, guint status, const char *text)
 {
   g_autofree char *line = g_strconcat (text, "\n", NULL);
 
-  add_cors (msg);
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, line,
       strlen (line));
@@ -213,7 +202,6 @@ on_answer (PscViewer *viewer, const char *sdp, gpointer user_data)
   headers = soup_server_message_get_response_headers (msg);
   location = g_strdup_printf ("/whep/%s/%s", psc_stream_get_id (session->stream), session->id);
   etag = g_strdup_printf ("\"%s\"", session->etag);
-  add_cors (msg);
   soup_message_headers_replace (headers, "Location", location);
   soup_message_headers_replace (headers, "ETag", etag);
   add_ice_server_links (session->whep, msg);
@@ -408,7 +396,6 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
     }
     session->remote_candidates++;
   }
-  add_cors (msg);
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
 }
 
@@ -418,12 +405,7 @@ handle_options (PscWhep *self, SoupServerMessage *msg, gboolean resource)
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   const char *methods = resource ? "OPTIONS, PATCH, DELETE" : "OPTIONS, POST";
 
-  add_cors (msg);
   soup_message_headers_replace (headers, "Allow", methods);
-  soup_message_headers_replace (headers, "Access-Control-Allow-Methods", methods);
-  soup_message_headers_replace (headers, "Access-Control-Allow-Headers",
-      "Content-Type, If-Match, Authorization");
-  soup_message_headers_replace (headers, "Access-Control-Max-Age", "86400");
   if (!resource) {
     soup_message_headers_replace (headers, "Accept-Post", "application/sdp");
     add_ice_server_links (self, msg);

@@ -72,7 +72,7 @@ PscWhep * psc_whep_new (PscRegistry *registry, const PscViewerOptions *options);
  * @whep: the WHEP endpoint
  * @server: the #SoupServer to add the handlers to (under `/whep`)
  *
- * Serves, with CORS headers so a player on another origin may call it:
+ * Serves (CORS, for a page on another origin, is #PscServer's: psc_server_set_origin_policy()):
  * - `POST /whep/{stream}` (application/sdp offer) → `201 Created`, the answer with every
  *   candidate, `Location` of the session resource, `ETag`, and a `Link: <…>; rel="ice-server"`
  *   per STUN/TURN server. 404 unknown stream, 415 not application/sdp, 413 too large,
@@ -81,7 +81,8 @@ PscWhep * psc_whep_new (PscRegistry *registry, const PscViewerOptions *options);
  * - `PATCH /whep/{stream}/{session}` (application/trickle-ice-sdpfrag, RFC 8840) → 204;
  *   an ICE restart (new ufrag) is 422; `If-Match` other than the ETag is 412.
  * - `DELETE /whep/{stream}/{session}` → 200, the session ends.
- * - `OPTIONS` → 204 with `Accept-Post: application/sdp` (CORS preflight).
+ * - `OPTIONS` → 204 with `Accept-Post: application/sdp` and the ICE servers' `Link`s (a
+ *   browser's CORS preflight is answered by #PscServer before it comes here).
  */
 void      psc_whep_add_handlers (PscWhep *whep, SoupServer *server);
 

@@ -38,6 +38,7 @@ typedef struct {
   const char *second_stream;    /* the id of a second stream in the registry (a second
                                  * camera, from the same kind of source); NULL: none */
   gboolean loop;                /* --loop: a source that ends starts again at once */
+  const char *allow_origin;     /* --allow-origin; NULL: none */
 } PscTestFixtureData;
 
 /* The fixtures more than one test program uses. */
@@ -176,6 +177,16 @@ gboolean    psc_test_flag_set (gpointer flag);
 char *      psc_test_http_request (PscTestFixture *f, const char *method, const char *path,
     const char *content_type, const char *body, const char *header, const char *value,
     guint *status, SoupMessageHeaders **response_headers);
+
+/**
+ * psc_test_http_request_full:
+ * @headers: (nullable) (array zero-terminated=1): more request headers: name, value, name…
+ *
+ * As psc_test_http_request(), with any number of request headers.
+ */
+char *      psc_test_http_request_full (PscTestFixture *f, const char *method, const char *path,
+    const char *content_type, const char *body, const char *const *headers, guint *status,
+    SoupMessageHeaders **response_headers);
 
 /**
  * psc_test_expect_status:

@@ -1,0 +1,200 @@
+/* periscope integration tests: safe on a shared network — pages on other origins refused
+ * (WebSocket, WHEP, preflights) unless listed, CORS for those listed.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+
+#include "psc-test-fixture.h"
+
+#define EVIL "http://evil.example"
+
+typedef struct {
+  gboolean done;
+  SoupWebsocketConnection *connection;
+} Handshake;
+
+static void
+on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Handshake *handshake = user_data;
+
+  handshake->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source),
+      result, NULL);
+  handshake->done = TRUE;
+}
+
+static gboolean
+handshake_done (gpointer data)
+{
+  return ((Handshake *) data)->done;
+}
+
+/* A WebSocket handshake on /ws/camera as a page on @origin (%NULL: no Origin, as curl)
+ * makes it. Returns the HTTP status (101: upgraded), 0 when no answer came. */
+static guint
+websocket_status (PscTestFixture *f, const char *origin)
+{
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/ws/camera",
+      psc_server_get_port (f->server));
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  Handshake handshake = { 0 };
+
+  soup_session_websocket_connect_async (session, msg, origin, NULL, G_PRIORITY_DEFAULT, NULL,
+      on_handshake, &handshake);
+  if (!psc_test_iterate_until (handshake_done, &handshake, 10, "the WebSocket handshake"))
+    return 0;
+  if (handshake.connection != NULL) {
+    soup_websocket_connection_close (handshake.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    g_object_unref (handshake.connection);
+  }
+  return soup_message_get_status (msg);
+}
+
+/* A request with an Origin (and maybe a preflight's Access-Control-Request-Method);
+ * returns the body, NULL (the test failed) when no answer came. */
+static char *
+request_from (PscTestFixture *f, const char *method, const char *path, const char *body,
+    const char *origin, gboolean preflight, guint *status, SoupMessageHeaders **headers)
+{
+  const char *request_headers[] = { "Origin", origin,
+    preflight ? "Access-Control-Request-Method" : NULL, "POST", NULL };
+
+  return psc_test_http_request_full (f, method, path, body ? "application/sdp" : NULL, body,
+      origin ? request_headers : NULL, status, headers);
+}
+
+/* The WHEP session's resource path from a 201's Location. */
+static char *
+post_offer (PscTestFixture *f, const char *origin, guint expected)
+{
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autofree char *answer = NULL;
+  guint status = 0;
+
+  answer = request_from (f, "POST", "/whep/camera", offer, origin, FALSE, &status, &headers);
+  g_assert_cmpuint (status, ==, expected);
+  if (answer == NULL || status != SOUP_STATUS_CREATED)
+    return NULL;
+  return g_strdup (soup_message_headers_get_one (headers, "Location"));
+}
+
+static void
+test_origin_refused (PscTestFixture *f, gconstpointer data)
+{
+  g_autofree char *own = g_strdup_printf ("http://127.0.0.1:%u",
+      psc_server_get_port (f->server));
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autoptr (PscTestClient) ws = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *resource = NULL;
+  g_autofree char *metrics = NULL;
+  guint status = 0;
+
+  /* The page's own origin, a loopback page and a client without Origin: upgraded. */
+  g_assert_cmpuint (websocket_status (f, own), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (websocket_status (f, "http://localhost:5173"), ==,
+      SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (websocket_status (f, NULL), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  /* Another page: refused before it is a peer, and so are its spellings of an origin. */
+  g_assert_cmpuint (websocket_status (f, EVIL), ==, SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpuint (websocket_status (f, "null"), ==, SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpuint (websocket_status (f, "http://127.0.0.1.evil.example"), ==,
+      SOUP_STATUS_FORBIDDEN);
+
+  PSC_TEST_CONNECT (ws, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (ws, 10, 20);
+
+  /* WHEP: a POST from another page is refused with a reason; a player's (no Origin) is not. */
+  text = request_from (f, "POST", "/whep/camera", "v=0\r\n", EVIL, FALSE, &status, &headers);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_FORBIDDEN);
+  g_assert_nonnull (strstr (text, "origin " EVIL " may not"));
+  /* One line. */
+  g_assert_true (strchr (text, '\n') == text + strlen (text) - 1);
+  g_assert_null (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"));
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&headers, soup_message_headers_unref);
+  resource = post_offer (f, NULL, SOUP_STATUS_CREATED);
+  g_assert_nonnull (resource);
+  /* Nor may it end the session, nor preflight for it. */
+  text = request_from (f, "DELETE", resource, NULL, EVIL, FALSE, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_FORBIDDEN);
+  g_clear_pointer (&text, g_free);
+  text = request_from (f, "OPTIONS", "/whep/camera", NULL, EVIL, TRUE, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_FORBIDDEN);
+  g_clear_pointer (&text, g_free);
+  /* Reading the API: answered, without CORS headers, so the browser hides it from the page. */
+  text = request_from (f, "GET", "/api/streams", NULL, EVIL, FALSE, &status, &headers);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_null (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"));
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&headers, soup_message_headers_unref);
+  /* A loopback page's preflight: allowed, for that origin only. */
+  text = request_from (f, "OPTIONS", "/whep/camera", NULL, "http://localhost:5173", TRUE,
+      &status, &headers);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_NO_CONTENT);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"), ==,
+      "http://localhost:5173");
+  g_assert_nonnull (strstr (soup_message_headers_get_one (headers,
+              "Access-Control-Allow-Methods"), "POST"));
+  g_clear_pointer (&text, g_free);
+
+  text = psc_test_expect_status (f, "DELETE", resource, NULL, NULL, NULL, NULL, 200, NULL,
+      NULL);
+  g_assert_cmpuint (psc_server_get_refused_origins (f->server), ==, 6);
+  metrics = psc_test_http_get (f, "/metrics", &status, NULL);
+  g_assert_nonnull (strstr (metrics, "periscope_http_refused_total{reason=\"origin\"} 6\n"));
+}
+
+/* --allow-origin: the listed page may do what the page's own origin does, with CORS. */
+static void
+test_origin_allowed (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autoptr (PscTestClient) ws = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *resource = NULL;
+  guint status = 0;
+
+  g_assert_cmpuint (websocket_status (f, EVIL), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (websocket_status (f, "http://other.example"), ==, SOUP_STATUS_FORBIDDEN);
+  PSC_TEST_CONNECT (ws, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (ws, 10, 20);
+
+  text = request_from (f, "OPTIONS", "/whep/camera", NULL, EVIL, TRUE, &status, &headers);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_NO_CONTENT);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"), ==,
+      EVIL);
+  g_assert_nonnull (strstr (soup_message_headers_get_one (headers,
+              "Access-Control-Allow-Headers"), "Content-Type"));
+  g_assert_true (soup_message_headers_header_contains (headers, "Vary", "Origin"));
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&headers, soup_message_headers_unref);
+
+  resource = post_offer (f, EVIL, SOUP_STATUS_CREATED);
+  g_assert_nonnull (resource);
+  text = request_from (f, "GET", "/api/streams", NULL, EVIL, FALSE, &status, &headers);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"), ==,
+      EVIL);
+  g_clear_pointer (&text, g_free);
+  text = request_from (f, "DELETE", resource, NULL, EVIL, FALSE, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (psc_server_get_refused_origins (f->server), ==, 1);
+}
+
+static const PscTestFixtureData allow_evil = {
+  .codec = "h264",
+  .connect_timeout_s = 20,
+  .allow_origin = EVIL,
+};
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  PSC_TEST_ADD ("/integration/security/origin-refused", &psc_test_h264, test_origin_refused);
+  PSC_TEST_ADD ("/integration/security/origin-allowed", &allow_evil, test_origin_allowed);
+  return g_test_run ();
+}
