@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-api.h"
+#include "psc-redact.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -152,7 +153,10 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
   psc_stream_get_stats (stream, &stats);
   json_builder_begin_object (builder);
   add_string (builder, "id", info->id);
-  add_string (builder, "source", info->source);
+  {
+    g_autofree char *source = psc_redact_credentials (info->source);
+    add_string (builder, "source", source);
+  }
   add_string (builder, "state", psc_stream_get_state_name (stream));
   {
     g_autofree char *reason = psc_stream_dup_offline_reason (stream);

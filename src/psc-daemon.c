@@ -4,6 +4,7 @@
 #include "psc-daemon.h"
 #include "psc-encoder.h"
 #include "psc-devices.h"
+#include "psc-redact.h"
 #include "psc-registry.h"
 #include "psc-server.h"
 #include "psc-signalling.h"
@@ -159,7 +160,9 @@ psc_daemon_new (const PscConfig *config)
 static void
 on_stream_error (PscStream *stream, GError *error, gpointer user_data)
 {
-  g_printerr ("periscope: stream %s failed: %s\n", psc_stream_get_id (stream), error->message);
+  g_autofree char *message = psc_redact_credentials (error->message);
+
+  g_printerr ("periscope: stream %s failed: %s\n", psc_stream_get_id (stream), message);
   stop (user_data, PSC_EXIT_UNAVAILABLE);
 }
 
@@ -252,7 +255,10 @@ start_stream (PscDaemon *self, GError **error)
   source = psc_source_select (config, error);
   if (source == NULL)
     return NULL;
-  g_print ("periscope: source: %s\n  %s\n", source->description, source->reason);
+  {
+    g_autofree char *description = psc_redact_credentials (source->description);
+    g_print ("periscope: source: %s\n  %s\n", description, source->reason);
+  }
 
   if (!psc_encoder_select_all (config, NULL, NULL, encoders, &codec, error))
     return NULL;

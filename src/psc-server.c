@@ -346,7 +346,9 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
 
   self = g_object_new (PSC_TYPE_SERVER, NULL);
   self->signalling = g_object_ref (signalling);
-  self->soup = soup_server_new ("server-header", "periscope/" PACKAGE_VERSION " ", NULL);
+  /* No version (and no trailing space, which makes libsoup add its own): exact versions
+   * tell a visitor which known bugs to try. */
+  self->soup = soup_server_new ("server-header", "periscope", NULL);
   psc_connections_limits_init (&limits);
   self->connections = psc_connections_new (self->soup, &limits);
   psc_connections_set_body_limit (self->connections, "/whep", PSC_WHEP_MAX_OFFER);

@@ -12,6 +12,7 @@
 #include "psc-encoding.h"
 #include "psc-keyframe.h"
 #include "psc-launch.h"
+#include "psc-redact.h"
 #include "psc-snapshot.h"
 #include "psc-stamp.h"
 #include "psc-supervisor.h"
@@ -622,13 +623,16 @@ describe_source_error (PscStream *self, GstMessage *message)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) described = describe_error (message);
+  g_autofree char *said = NULL;
   char *reason;
 
   g_free (self->source_error_detail);
-  self->source_error_detail = g_strdup (described->message);
+  self->source_error_detail = psc_redact_credentials (described->message);
 
   gst_message_parse_error (message, &error, NULL);
-  reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
+  /* An element may quote its URL, password and all (souphttpsrc, rtspsrc). */
+  said = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
+  reason = psc_redact_credentials (said);
   g_strdelimit (reason, "\r\n", ' ');
   return reason;
 }

@@ -23,7 +23,10 @@ GST_DEBUG_CATEGORY_STATIC (psc_whep_debug);
 
 typedef struct {
   PscWhep *whep;                /* not owned */
-  char *id;                     /* 128 random bits, hex: the resource is unguessable */
+  char *id;                     /* 128 random bits, hex: the resource, a capability (whoever
+                                 * knows it can end the session): never listed nor logged */
+  char *public_id;              /* "whep-" and 64 other random bits: the viewer's peer id, in
+                                 * the API and the log */
   char *etag;
   char *remote_ufrag;           /* from the offer, to tell an ICE restart */
   guint remote_candidates;      /* taken from PATCHes, at most MAX_REMOTE_CANDIDATES */
@@ -60,6 +63,7 @@ session_free (Session *session)
   }
   g_clear_object (&session->stream);
   g_free (session->id);
+  g_free (session->public_id);
   g_free (session->etag);
   g_free (session->remote_ufrag);
   g_free (session);
@@ -138,15 +142,17 @@ add_ice_server_links (PscWhep *self, SoupServerMessage *msg)
   }
 }
 
+/* @prefix and @n_bytes (at most 16) random bytes in hex. */
 static char *
-random_hex (void)
+random_hex (const char *prefix, gsize n_bytes)
 {
   guint8 bytes[16];
-  GString *hex = g_string_new (NULL);
+  GString *hex = g_string_new (prefix);
 
-  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
+  g_assert (n_bytes <= sizeof bytes);
+  if (getrandom (bytes, n_bytes, 0) != (gssize) n_bytes)
     g_error ("getrandom failed: no source of randomness for WHEP session ids");
-  for (guint i = 0; i < sizeof bytes; i++)
+  for (guint i = 0; i < n_bytes; i++)
     g_string_append_printf (hex, "%02x", bytes[i]);
   return g_string_free (hex, FALSE);
 }
@@ -210,7 +216,7 @@ on_answer (PscViewer *viewer, const char *sdp, gpointer user_data)
       strlen (sdp));
   soup_server_message_unpause (msg);
   g_object_unref (msg);
-  g_message ("WHEP session %s on stream %s answered", session->id,
+  g_message ("WHEP session %s on stream %s answered", session->public_id,
       psc_stream_get_id (session->stream));
 }
 
@@ -218,7 +224,7 @@ static void
 on_connected (PscViewer *viewer, gpointer user_data)
 {
   Session *session = user_data;
-  g_message ("WHEP viewer %s is watching stream %s", session->id,
+  g_message ("WHEP viewer %s is watching stream %s", session->public_id,
       psc_stream_get_id (session->stream));
 }
 
@@ -236,7 +242,7 @@ on_failed (PscViewer *viewer, GError *error, gpointer user_data)
     soup_server_message_unpause (msg);
     g_object_unref (msg);
   }
-  g_message ("WHEP session %s on stream %s ended: %s", session->id,
+  g_message ("WHEP session %s on stream %s ended: %s", session->public_id,
       psc_stream_get_id (session->stream), error->message);
   g_hash_table_remove (self->sessions, session->id);
 }
@@ -309,12 +315,13 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
 
   session = g_new0 (Session, 1);
   session->whep = self;
-  session->id = random_hex ();
-  session->etag = random_hex ();
+  session->id = random_hex ("", 16);
+  session->public_id = random_hex ("whep-", 8);
+  session->etag = random_hex ("", 16);
   session->remote_ufrag = g_strdup (sdp_ufrag (offer));
   session->stream = g_object_ref (stream);
-  session->viewer = psc_viewer_new (stream, session->id, choice.codec, &self->options);
-  GST_INFO ("WHEP session %s: %s, payload type %u", session->id,
+  session->viewer = psc_viewer_new (stream, session->public_id, choice.codec, &self->options);
+  GST_INFO ("WHEP session %s: %s, payload type %u", session->public_id,
       psc_codec_to_string (choice.codec), choice.payload_type);
   if (!psc_viewer_start_answer (session->viewer, offer, &choice, &error)) {
     psc_sdp_codec_choice_clear (&choice);
@@ -455,7 +462,8 @@ on_whep (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   if (g_str_equal (method, "PATCH")) {
     handle_patch (self, msg, session);
   } else if (method == SOUP_METHOD_DELETE) {
-    g_message ("WHEP session %s on stream %s deleted", session->id, psc_stream_get_id (stream));
+    g_message ("WHEP session %s on stream %s deleted", session->public_id,
+        psc_stream_get_id (stream));
     g_hash_table_remove (self->sessions, parts[2]);
     respond_text (msg, SOUP_STATUS_OK, "session ended");
   } else {

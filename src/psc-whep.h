@@ -112,8 +112,10 @@ guint     psc_whep_get_session_count (PscWhep *whep);
  *
  * For the REST API's listing of a stream's viewers.
  *
- * Returns: (transfer full) (element-type PscViewer): the WHEP sessions' viewers (a viewer's
- *   peer id is its session id), oldest first.
+ * Returns: (transfer full) (element-type PscViewer): the WHEP sessions' viewers, oldest
+ *   first. A viewer's peer id is the session's public id (`whep-` and 16 hex digits), not
+ *   its resource id: that one is a capability (128 random bits; whoever knows it may PATCH
+ *   and DELETE the session) and is only ever in the POST's `Location`.
  */
 GPtrArray * psc_whep_list_viewers (PscWhep *whep, const char *stream_id);
 

@@ -1,5 +1,6 @@
 /* periscope integration tests: safe on a shared network — pages on other origins refused
- * (WebSocket, WHEP, preflights) unless listed, CORS for those listed.
+ * (WebSocket, WHEP, preflights) unless listed, CORS for those listed; nothing secret in
+ * public answers: WHEP resources unlisted, credentials redacted, no versions.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
@@ -183,6 +184,79 @@ test_origin_allowed (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (psc_server_get_refused_origins (f->server), ==, 1);
 }
 
+/* The API lists a WHEP viewer by a public id; its resource (a capability) is nowhere in it,
+ * and the public id is no handle on the session. */
+static void
+test_whep_resource_private (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) ws = NULL;
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *resource = NULL;
+  g_autofree char *streams = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *public_path = NULL;
+  const char *session;
+  const char *public_id = NULL;
+  JsonArray *viewers;
+  guint status = 0;
+
+  PSC_TEST_CONNECT (ws, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (ws, 10, 20);
+  resource = post_offer (f, NULL, SOUP_STATUS_CREATED);
+  if (resource == NULL)
+    return;
+  session = strrchr (resource, '/') + 1;
+  g_assert_cmpuint (strlen (session), ==, 32);    /* 128 bits in hex */
+
+  streams = psc_test_http_get (f, "/api/streams/camera", &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_null (strstr (streams, session));
+  root = psc_test_parse_json (streams);
+  viewers = json_object_get_array_member (json_node_get_object (root), "viewers");
+  for (guint i = 0; i < json_array_get_length (viewers); i++) {
+    JsonObject *viewer = json_array_get_object_element (viewers, i);
+    if (g_str_equal (json_object_get_string_member (viewer, "via"), "whep"))
+      public_id = json_object_get_string_member (viewer, "peer_id");
+  }
+  g_assert_nonnull (public_id);
+  g_assert_true (g_str_has_prefix (public_id, "whep-"));
+
+  public_path = g_strdup_printf ("/whep/camera/%s", public_id);
+  text = psc_test_expect_status (f, "DELETE", public_path, NULL, NULL, NULL, NULL, 404, NULL,
+      NULL);
+  g_clear_pointer (&text, g_free);
+  text = psc_test_expect_status (f, "DELETE", resource, NULL, NULL, NULL, NULL, 200, NULL,
+      NULL);
+}
+
+/* The camera's password, in the URL and in a property, is in no answer; no version either. */
+static void
+test_redacted (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autofree char *streams = NULL;
+  guint status = 0;
+
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_offline, f->stream, 20, "the camera to be found away");
+  streams = psc_test_http_request (f, "GET", "/api/streams", NULL, NULL, NULL, NULL, &status,
+      &headers);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_test_message ("%s", streams);
+  g_assert_null (strstr (streams, "hunter2"));
+  g_assert_nonnull (strstr (streams, "rtsp://admin:***@127.0.0.1:1/"));
+  g_assert_nonnull (strstr (streams, "user-pw=***"));
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Server"), ==, "periscope");
+}
+
+static const PscTestFixtureData camera_with_password = {
+  .codec = "h264",
+  .connect_timeout_s = 20,
+  .always_on = TRUE,
+  /* Nothing listens on port 1: the stream goes offline at once, with an error to show. */
+  .source = "rtspsrc location=rtsp://admin:hunter2@127.0.0.1:1/live user-id=admin "
+      "user-pw=hunter2 latency=0 ! rtph264depay ! h264parse ! decodebin",
+};
+
 static const PscTestFixtureData allow_evil = {
   .codec = "h264",
   .connect_timeout_s = 20,
@@ -196,5 +270,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   PSC_TEST_ADD ("/integration/security/origin-refused", &psc_test_h264, test_origin_refused);
   PSC_TEST_ADD ("/integration/security/origin-allowed", &allow_evil, test_origin_allowed);
+  PSC_TEST_ADD ("/integration/security/whep-resource-private", &psc_test_h264,
+      test_whep_resource_private);
+  PSC_TEST_ADD ("/integration/security/redacted", &camera_with_password, test_redacted);
   return g_test_run ();
 }
