@@ -281,6 +281,15 @@ describe_streams (SoupServerMessage *msg, Api *api, GPtrArray *streams, gboolean
     psc_viewer_get_stats_async (g_ptr_array_index (viewers, i), on_viewer_stats, request);
 }
 
+/* Viewers' IP addresses are personal data, and tell anyone on the network who watches from
+ * where: no answer carries them until there are roles (a later change shows them to
+ * operators). The one place that decides. */
+static gboolean
+may_see_addresses (SoupServerMessage *msg)
+{
+  return FALSE;
+}
+
 static void
 describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *room)
 {
@@ -300,6 +309,8 @@ describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *r
     add_string (builder, "joined_at", joined);
     json_builder_set_member_name (builder, "watching");
     json_builder_add_boolean_value (builder, peer->viewer != NULL);
+    if (peer->address != NULL && may_see_addresses (msg))
+      add_string (builder, "address", peer->address);
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);

@@ -29,6 +29,7 @@ psc_config_new (void)
   config->stream_id = g_strdup ("camera");
   config->connect_timeout = 20;
   config->max_viewers = 100;
+  config->max_viewers_per_address = PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS;
   config->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_ice_server_free);
   return config;
 }
@@ -257,7 +258,9 @@ psc_config_validate (PscConfig *config, GError **error)
       !check_range ("--bitrate", config->bitrate, 50, 200000, error) ||
       !check_range ("--port", config->port, 0, 65535, error) ||
       !check_range ("--connect-timeout", config->connect_timeout, 1, 3600, error) ||
-      !check_range ("--max-viewers", config->max_viewers, 1, 10000, error))
+      !check_range ("--max-viewers", config->max_viewers, 1, 10000, error) ||
+      !check_range ("--max-viewers-per-address", config->max_viewers_per_address, 0, 10000,
+          error))
     return FALSE;
   /* 4:2:0 encoders need even dimensions. */
   if (config->width % 2 != 0 || config->height % 2 != 0) {
@@ -340,6 +343,9 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "Seconds a viewer has to connect before it is dropped (20)", "S" },
     { "max-viewers", 0, 0, G_OPTION_ARG_INT, &config->max_viewers,
       "Most viewers at once; more are refused (100)", "N" },
+    { "max-viewers-per-address", 0, 0, G_OPTION_ARG_INT, &config->max_viewers_per_address,
+      "Most viewers of one IP address at once (10; 0: no limit, e.g. behind a reverse proxy "
+      "that limits them itself)", "N" },
     { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allowed_origins,
       "Also let pages on this web origin open signalling and start sessions (repeatable; "
       "* for any; default: only the page's own origin and localhost)", "scheme://HOST[:PORT]" },

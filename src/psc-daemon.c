@@ -310,6 +310,7 @@ psc_daemon_start (PscDaemon *self, GError **error)
   if (stream == NULL)
     return FALSE;
   self->registry = psc_registry_new (config->max_viewers);
+  psc_registry_set_max_per_address (self->registry, config->max_viewers_per_address);
   psc_registry_add_stream (self->registry, stream);
 
   viewer_options.ice.addresses = config->ice_addresses;

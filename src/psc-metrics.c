@@ -63,6 +63,7 @@ psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *w
   };
   GString *out = g_string_new (NULL);
   GPtrArray *streams = psc_registry_get_streams (registry);
+  guint64 seats_refused[2];
   PscSignallingCounters counters;
 
   family (out, "periscope_stream_up", "gauge",
@@ -135,6 +136,13 @@ psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *w
       "\nperiscope_errors_total{kind=\"viewer\"} %" G_GUINT64_FORMAT
       "\nperiscope_errors_total{kind=\"refused\"} %" G_GUINT64_FORMAT "\n",
       counters.protocol_errors_total, counters.viewers_failed_total, counters.refused_total);
+  psc_registry_get_seats_refused (registry, seats_refused);
+  family (out, "periscope_viewers_refused_total", "counter",
+      "Viewers refused a seat, WebSocket and WHEP alike, by why: --max-viewers reached "
+      "(limit), their address at --max-viewers-per-address (address).");
+  g_string_append_printf (out, "periscope_viewers_refused_total{reason=\"limit\"} %"
+      G_GUINT64_FORMAT "\nperiscope_viewers_refused_total{reason=\"address\"} %"
+      G_GUINT64_FORMAT "\n", seats_refused[0], seats_refused[1]);
 
   family (out, "process_start_time_seconds", "gauge",
       "Start time of the process since the Unix epoch, in seconds.");

@@ -220,7 +220,7 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
     return;
   }
   psc_signalling_accept (self->signalling, room, peer, (const char *const *) codecs,
-      connection);
+      soup_server_message_get_remote_host (msg), connection);
 }
 
 /* ---- Origins: who may open signalling or change state (psc-origin) ---- */

@@ -11,7 +11,10 @@
 GST_DEBUG_CATEGORY_STATIC (psc_whep_debug);
 #define GST_CAT_DEFAULT psc_whep_debug
 
-/* Seconds a player is told to wait before trying a stream that is not live. */
+/* RFC 6585 §4; libsoup 3.2 has no name for it. */
+#define TOO_MANY_REQUESTS 429
+/* Seconds a player is told to wait before trying a stream that is not live, or again when
+ * the seats are taken. */
 #define RETRY_AFTER_S "5"
 /* Remote candidates a session takes over all its PATCHes: a browser trickles a handful (one
  * per local address and protocol, a few more with TURN). Each one is work for webrtcbin and
@@ -30,6 +33,7 @@ typedef struct {
   char *etag;
   char *remote_ufrag;           /* from the offer, to tell an ICE restart */
   guint remote_candidates;      /* taken from PATCHes, at most MAX_REMOTE_CANDIDATES */
+  char *address;                /* nullable: the seat taken (psc_registry_take_seat()) */
   PscStream *stream;
   PscViewer *viewer;
   SoupServerMessage *pending;   /* the POST waiting for the answer */
@@ -62,6 +66,8 @@ session_free (Session *session)
     g_object_unref (session->pending);
   }
   g_clear_object (&session->stream);
+  psc_registry_release_seat (session->whep->registry, session->address);
+  g_free (session->address);
   g_free (session->id);
   g_free (session->public_id);
   g_free (session->etag);
@@ -165,9 +171,16 @@ psc_whep_http_status (const GError *error)
   if (error->domain == PSC_SDP_ERROR)
     return error->code == PSC_SDP_ERROR_NO_CODEC ? SOUP_STATUS_NOT_ACCEPTABLE :
         SOUP_STATUS_BAD_REQUEST;
-  if (error->domain == PSC_REGISTRY_ERROR)
-    return error->code == PSC_REGISTRY_ERROR_VIEWER_LIMIT ? SOUP_STATUS_SERVICE_UNAVAILABLE :
-        SOUP_STATUS_NOT_FOUND;
+  if (error->domain == PSC_REGISTRY_ERROR) {
+    switch ((PscRegistryError) error->code) {
+      case PSC_REGISTRY_ERROR_VIEWER_LIMIT:
+        return SOUP_STATUS_SERVICE_UNAVAILABLE;
+      case PSC_REGISTRY_ERROR_ADDRESS_LIMIT:
+        return TOO_MANY_REQUESTS;
+      case PSC_REGISTRY_ERROR_NO_STREAM:
+        return SOUP_STATUS_NOT_FOUND;
+    }
+  }
   if (error->domain == PSC_VIEWER_ERROR) {
     switch ((PscViewerError) error->code) {
       case PSC_VIEWER_ERROR_REMOTE_SDP:
@@ -296,10 +309,6 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     respond_text (msg, SOUP_STATUS_CONFLICT, "the stream is not live; try again shortly");
     return;
   }
-  if (!psc_registry_check_viewer_limit (self->registry, &error)) {
-    respond_text (msg, psc_whep_http_status (error), error->message);
-    return;
-  }
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
     available[c] = psc_stream_get_encoder (stream, c) != NULL;
   if (!psc_sdp_choose_codec (offer, available, &choice, &error)) {
@@ -313,8 +322,20 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     return;
   }
 
+  /* Last: a seat is taken only for an offer that can be answered. */
+  if (!psc_registry_take_seat (self->registry, soup_server_message_get_remote_host (msg),
+          &error)) {
+    psc_sdp_codec_choice_clear (&choice);
+    /* WHEP, as WHIP ("Load balancing and redirections"): a refusal for capacity (503) says
+     * when to come back; so does one for a client over its share (429, RFC 6585 §4). */
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Retry-After", RETRY_AFTER_S);
+    respond_text (msg, psc_whep_http_status (error), error->message);
+    return;
+  }
   session = g_new0 (Session, 1);
   session->whep = self;
+  session->address = g_strdup (soup_server_message_get_remote_host (msg));
   session->id = random_hex ("", 16);
   session->public_id = random_hex ("whep-", 8);
   session->etag = random_hex ("", 16);

@@ -30,6 +30,8 @@ config_new (const PscTestFixtureData *params)
     config->source = g_strdup (params->source ? params->source : PSC_TEST_SOURCE);
   if (params->max_viewers > 0)
     config->max_viewers = params->max_viewers;
+  if (params->max_viewers_per_address > 0)
+    config->max_viewers_per_address = params->max_viewers_per_address;
   config->always_on = params->always_on;
   config->loop = params->loop;
   if (params->allow_origin != NULL)
@@ -97,6 +99,7 @@ psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
 
   f->stream = stream_new (f->config, f->config->stream_id);
   f->registry = psc_registry_new (f->config->max_viewers);
+  psc_registry_set_max_per_address (f->registry, f->config->max_viewers_per_address);
   psc_registry_add_stream (f->registry, f->stream);
   f->signalling = psc_signalling_new (f->registry, &options);
   f->whep = psc_whep_new (f->registry, &options);

@@ -28,6 +28,7 @@ typedef struct {
   const char *codec;
   guint connect_timeout_s;
   guint max_viewers;            /* 0: the default */
+  guint max_viewers_per_address; /* 0: the default (10) */
   const char *source;           /* NULL: PSC_TEST_SOURCE */
   guint source_seconds;         /* if set, PSC_TEST_SOURCE ending after this long (stretched
                                  * by psc_test_time_factor()) */

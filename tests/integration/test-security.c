@@ -1,6 +1,7 @@
 /* periscope integration tests: safe on a shared network — pages on other origins refused
  * (WebSocket, WHEP, preflights) unless listed, CORS for those listed; nothing secret in
- * public answers: WHEP resources unlisted, credentials redacted, no versions.
+ * public answers: WHEP resources unlisted, credentials redacted, no versions; limits that
+ * hold: viewer seats per address, peers per relay room.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
@@ -248,6 +249,114 @@ test_redacted (PscTestFixture *f, gconstpointer data)
   g_assert_cmpstr (soup_message_headers_get_one (headers, "Server"), ==, "periscope");
 }
 
+/* Two seats per address: WebSocket viewers and WHEP sessions share them; the next is told
+ * why (WHEP: 429 with Retry-After; WebSocket: too_many_peers) and nobody else notices. */
+static void
+test_seats_per_address (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) first = NULL;
+  g_autoptr (PscTestClient) second = NULL;
+  g_autoptr (PscTestClient) third = NULL;
+  g_autoptr (PscMessage) refused = NULL;
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
+  g_autofree char *text = NULL;
+  g_autofree char *resource = NULL;
+  g_autofree char *metrics = NULL;
+  gushort close_code;
+  guint status = 0;
+
+  PSC_TEST_CONNECT (first, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (first, 10, 20);
+  resource = post_offer (f, NULL, SOUP_STATUS_CREATED);
+  if (resource == NULL)
+    return;
+
+  text = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
+      NULL, &status, &headers);
+  g_assert_cmpuint (status, ==, 429);
+  g_assert_nonnull (strstr (text, "--max-viewers-per-address"));
+  g_assert_null (strstr (text, "127.0.0.1"));
+  g_assert_nonnull (soup_message_headers_get_one (headers, "Retry-After"));
+  PSC_TEST_CONNECT (second, f->url, TRUE);
+  PSC_TEST_WAIT_MESSAGE (refused, second, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (refused->error_code, ==, "too_many_peers");
+  g_assert_nonnull (strstr (refused->error_message, "--max-viewers-per-address"));
+  PSC_TEST_WAIT_CLOSED (second, 5, &close_code);
+  g_assert_cmpuint (close_code, ==, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  PSC_TEST_WAIT_FRAMES (first, 10, 20);
+
+  /* A seat given back (the WHEP session ended) is free for the next viewer. */
+  g_clear_pointer (&text, g_free);
+  text = psc_test_expect_status (f, "DELETE", resource, NULL, NULL, NULL, NULL, 200, NULL,
+      NULL);
+  PSC_TEST_CONNECT (third, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (third, 10, 20);
+  metrics = psc_test_http_get (f, "/metrics", &status, NULL);
+  g_assert_nonnull (strstr (metrics,
+          "periscope_viewers_refused_total{reason=\"address\"} 2\n"));
+  /* Who watches from where is nobody's business yet. */
+  g_clear_pointer (&text, g_free);
+  text = psc_test_http_get (f, "/api/streams/camera/peers", &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_nonnull (strstr (text, psc_test_client_get_peer_id (third)));
+  g_assert_null (strstr (text, "127.0.0.1"));
+  g_clear_pointer (&text, g_free);
+  text = psc_test_http_get (f, "/api/streams", &status, NULL);
+  g_assert_null (strstr (text, "127.0.0.1"));
+}
+
+/* A room without a camera takes PSC_SIGNALLING_MAX_ROOM_PEERS peers; the next is refused. */
+static void
+test_room_full (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) peers = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) psc_test_client_free);
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws/call",
+      psc_server_get_port (f->server));
+  g_autoptr (PscTestClient) late = NULL;
+  g_autoptr (PscMessage) refused = NULL;
+  gushort close_code;
+
+  for (guint i = 0; i < PSC_SIGNALLING_MAX_ROOM_PEERS; i++) {
+    PscTestClient *peer = NULL;
+    PSC_TEST_CONNECT (peer, url, FALSE);
+    g_ptr_array_add (peers, peer);
+  }
+  PSC_TEST_CONNECT (late, url, FALSE);
+  PSC_TEST_WAIT_MESSAGE (refused, late, PSC_MESSAGE_ERROR, 5);
+  g_assert_cmpstr (refused->error_code, ==, "too_many_peers");
+  g_assert_nonnull (strstr (refused->error_message, "room call is full"));
+  PSC_TEST_WAIT_CLOSED (late, 5, &close_code);
+}
+
+/* Request headers past PSC_CONNECTIONS_MAX_HEADERS: 431, with why; a browser's size passes. */
+static void
+test_header_size (PscTestFixture *f, gconstpointer data)
+{
+  g_autofree char *big = g_strnfill (PSC_CONNECTIONS_MAX_HEADERS, 'a');
+  g_autofree char *usual = g_strnfill (8 * 1024, 'a');
+  g_autofree char *text = NULL;
+  guint status = 0;
+
+  text = psc_test_http_request (f, "GET", "/healthz", NULL, NULL, "X-Filler", big, &status,
+      NULL);
+  g_assert_cmpuint (status, ==, 431);
+  g_assert_nonnull (strstr (text, "bytes of request headers"));
+  g_clear_pointer (&text, g_free);
+  text = psc_test_http_request (f, "GET", "/healthz", NULL, NULL, "X-Filler", usual, &status,
+      NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (psc_connections_get_refused (psc_server_get_connections (f->server),
+          PSC_CONNECTIONS_REFUSED_HEADERS), ==, 1);
+}
+
+static const PscTestFixtureData two_seats = {
+  .codec = "h264",
+  .connect_timeout_s = 20,
+  .max_viewers_per_address = 2,
+};
+
 static const PscTestFixtureData camera_with_password = {
   .codec = "h264",
   .connect_timeout_s = 20,
@@ -273,5 +382,8 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/security/whep-resource-private", &psc_test_h264,
       test_whep_resource_private);
   PSC_TEST_ADD ("/integration/security/redacted", &camera_with_password, test_redacted);
+  PSC_TEST_ADD ("/integration/security/seats-per-address", &two_seats, test_seats_per_address);
+  PSC_TEST_ADD ("/integration/security/room-full", &psc_test_h264, test_room_full);
+  PSC_TEST_ADD ("/integration/security/header-size", &psc_test_h264, test_header_size);
   return g_test_run ();
 }
