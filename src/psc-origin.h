@@ -67,6 +67,8 @@ char *            psc_origin_normalize (const char *origin);
  * psc_origin_is_loopback:
  * @normalized: an origin from psc_origin_normalize()
  *
+ * Whether a page on @normalized can only be served from the browser's own machine.
+ *
  * Returns: %TRUE if @normalized's host is `localhost` (or a name under `.localhost`, RFC 6761
  *   §6.3) or a loopback address (127.0.0.0/8, ::1).
  */
@@ -78,6 +80,8 @@ gboolean          psc_origin_is_loopback (const char *normalized);
  *   (psc_origin_normalize() must accept each one), or `*` for any origin
  * @error: a #G_IO_ERROR_INVALID_ARGUMENT naming the first entry that is not an origin
  *
+ * The trusted origins, normalized once (psc_origin_normalize()).
+ *
  * Returns: (transfer full) (nullable): the policy, or %NULL if an entry is not an origin.
  */
 PscOriginPolicy * psc_origin_policy_new (const char *const *allowed, GError **error);
@@ -85,6 +89,8 @@ PscOriginPolicy * psc_origin_policy_new (const char *const *allowed, GError **er
 /**
  * psc_origin_policy_free:
  * @policy: (nullable): the policy
+ *
+ * Frees @policy.
  */
 void              psc_origin_policy_free (PscOriginPolicy *policy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscOriginPolicy, psc_origin_policy_free)
