@@ -48,8 +48,9 @@ G_DECLARE_FINAL_TYPE (PscWhep, psc_whep, PSC, WHEP, GObject)
  *
  * The one translation of errors into WHEP's HTTP statuses (docs/protocol.md, "WHEP"): 400 for
  * SDP that is not SDP, has no usable video or is refused by webrtcbin; 406 for no codec in
- * common; 404 for an unknown stream; 503 for the viewer limit; 409 for a call out of order;
- * 500 for anything unforeseen.
+ * common; 404 for an unknown stream; 503 for the viewer limit, 429 for the limit of the
+ * client's address (psc_registry_take_seat()); 409 for a call out of order; 500 for anything
+ * unforeseen.
  *
  * Returns: the status to answer with.
  */
@@ -77,7 +78,9 @@ PscWhep * psc_whep_new (PscRegistry *registry, const PscViewerOptions *options);
  *   candidate, `Location` of the session resource, `ETag`, and a `Link: <…>; rel="ice-server"`
  *   per STUN/TURN server. 404 unknown stream, 415 not application/sdp, 413 too large,
  *   400 not SDP / no usable video m-line, 406 no codec in common, 409 stream not live (with
- *   Retry-After), 503 viewer limit reached. Each with a one-line text body saying why.
+ *   Retry-After), 503 viewer limit reached, 429 the client's address has its most viewers
+ *   (both with Retry-After). Each with a one-line text body saying why. The session's
+ *   viewer holds a seat of the client's address (psc_registry_take_seat()) until it ends.
  * - `PATCH /whep/{stream}/{session}` (application/trickle-ice-sdpfrag, RFC 8840) → 204;
  *   an ICE restart (new ufrag) is 422; `If-Match` other than the ETag is 412.
  * - `DELETE /whep/{stream}/{session}` → 200, the session ends.
