@@ -297,17 +297,29 @@ on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
   }
 }
 
-/* PscMetricsFunc: the refusals decided here. */
+/* PscMetricsFunc: the refusals of the server's policies, its own and its connections'. */
 static void
 render_refusals (GString *out, gpointer user_data)
 {
+  static const char *const reasons[PSC_CONNECTIONS_REFUSED_COUNT] = {
+    [PSC_CONNECTIONS_REFUSED_ADDRESS_CAP] = "address_cap",
+    [PSC_CONNECTIONS_REFUSED_TOTAL_CAP] = "total_cap",
+    [PSC_CONNECTIONS_REFUSED_TIMEOUT] = "timeout",
+    [PSC_CONNECTIONS_REFUSED_BODY] = "body",
+    [PSC_CONNECTIONS_REFUSED_HEADERS] = "headers",
+  };
   PscServer *self = user_data;
 
-  g_string_append (out, "# HELP periscope_http_refused_total Requests refused by the HTTP "
-      "server's policy: a page on a foreign origin (reason=\"origin\").\n"
+  g_string_append (out, "# HELP periscope_http_refused_total Requests and connections refused "
+      "by the HTTP server's policy, by reason: a page on a foreign origin (origin), over the "
+      "connections of an address or in all (address_cap, total_cap), not complete in time "
+      "(timeout), a body or headers too large (body, headers).\n"
       "# TYPE periscope_http_refused_total counter\n");
   g_string_append_printf (out, "periscope_http_refused_total{reason=\"origin\"} %"
       G_GUINT64_FORMAT "\n", self->refused_origin);
+  for (guint i = 0; i < PSC_CONNECTIONS_REFUSED_COUNT; i++)
+    g_string_append_printf (out, "periscope_http_refused_total{reason=\"%s\"} %"
+        G_GUINT64_FORMAT "\n", reasons[i], psc_connections_get_refused (self->connections, i));
 }
 
 void

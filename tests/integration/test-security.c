@@ -349,6 +349,9 @@ test_header_size (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
   g_assert_cmpuint (psc_connections_get_refused (psc_server_get_connections (f->server),
           PSC_CONNECTIONS_REFUSED_HEADERS), ==, 1);
+  g_clear_pointer (&text, g_free);
+  text = psc_test_http_get (f, "/metrics", &status, NULL);
+  g_assert_nonnull (strstr (text, "periscope_http_refused_total{reason=\"headers\"} 1\n"));
 }
 
 static const PscTestFixtureData two_seats = {
