@@ -623,16 +623,14 @@ describe_source_error (PscStream *self, GstMessage *message)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) described = describe_error (message);
-  g_autofree char *said = NULL;
   char *reason;
 
   g_free (self->source_error_detail);
+  /* An element may quote its URL, password and all (souphttpsrc, rtspsrc). */
   self->source_error_detail = psc_redact_credentials (described->message);
 
   gst_message_parse_error (message, &error, NULL);
-  /* An element may quote its URL, password and all (souphttpsrc, rtspsrc). */
-  said = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
-  reason = psc_redact_credentials (said);
+  reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
   g_strdelimit (reason, "\r\n", ' ');
   return reason;
 }
@@ -817,8 +815,11 @@ static gboolean on_retry_timer (gpointer user_data);
 /* Main context. The source failed or ended (or did not start): the slate replaces it, the
  * stream is offline, and the next attempt is scheduled after the backoff. */
 static void
-go_offline (PscStream *self, const char *reason)
+go_offline (PscStream *self, const char *said)
 {
+  /* Shown on the slate and the page, in the API and the log: an element's error, or the
+   * source's own description when it does not parse, may quote its password. */
+  g_autofree char *reason = psc_redact_credentials (said);
   g_autoptr (GError) error = NULL;
   g_autoptr (GstPad) sink = gst_element_get_static_pad (self->videoscale, "sink");
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (sink);
