@@ -600,6 +600,8 @@ describe_error (GstMessage *message)
   g_autoptr (GError) error = NULL;
   g_autofree char *debug = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *said = NULL;
+  g_autofree char *logged = NULL;
   const char *hint = "";
   GError *described;
 
@@ -612,7 +614,10 @@ describe_error (GstMessage *message)
     hint = " — the source may not offer the size/rate asked for: try other --width/--height/"
         "--framerate, a preset such as --preset v4l2-mjpeg, or GST_DEBUG=3 for details";
   described = g_error_new (error->domain, error->code, "%s: %s%s", path, error->message, hint);
-  GST_WARNING ("%s (%s)", described->message, debug ? debug : "no debug info");
+  /* Debug info quotes URLs (souphttpsrc, rtspsrc): the password must not reach the log. */
+  said = g_strdup_printf ("%s (%s)", described->message, debug ? debug : "no debug info");
+  logged = psc_redact_credentials (said);
+  GST_WARNING ("%s", logged);
   return described;
 }
 
