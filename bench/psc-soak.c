@@ -891,7 +891,9 @@ daemon_start (Soak *soak)
     soak->daemon_path, "--bind", "127.0.0.1", "--port", port, "--ice-address", "127.0.0.1",
     "--source", "videotestsrc is-live=true pattern=ball", "--codec", "h264",
     "--width", "320", "--height", "240", "--bitrate", "500", "--connect-timeout", timeout,
-    "--stream-id", stream_id, NULL
+    "--stream-id", stream_id,
+    /* Every viewer of the soak comes from 127.0.0.1. */
+    "--max-viewers-per-address", "0", NULL
   };
 
   env = g_environ_setenv (env, "G_DEBUG", "fatal-criticals", TRUE);

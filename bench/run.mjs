@@ -178,7 +178,9 @@ async function startPageServer() {
 // Each returns { name, pids, pageUrl, whepUrl?, loadArgs, stop }.
 async function startPeriscope(codec) {
   const proc = startProcess('periscope', BIN.periscope,
-    ['--bind', '127.0.0.1', '--port', '0', '--ice-address', '127.0.0.1', ...mediaArgs(codec)]);
+    // Every simulated viewer comes from 127.0.0.1.
+    ['--bind', '127.0.0.1', '--port', '0', '--ice-address', '127.0.0.1',
+      '--max-viewers-per-address', '0', ...mediaArgs(codec)]);
   try {
     const url = (await proc.waitFor(/^periscope: open (http:\/\/\S+)/, SERVER_START_TIMEOUT_MS))[1];
     const ws = new URL('ws/camera', url.replace(/^http/, 'ws')).href;

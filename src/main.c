@@ -10,6 +10,7 @@
 #include "psc-config.h"
 #include "psc-daemon.h"
 #include "psc-encoder.h"
+#include "psc-redact.h"
 #include "psc-source.h"
 
 /* WORKAROUND(glibc 2.36): glibc raises the mmap threshold, by default, to the size of each
@@ -44,6 +45,15 @@ run_list_option (PscConfig *config)
   return FALSE;
 }
 
+/* An error quotes what it was given: a description with the camera's password, maybe. */
+static void
+print_error (const GError *error, const char *then)
+{
+  g_autofree char *message = psc_redact_credentials (error->message);
+
+  g_printerr ("periscope: %s%s\n", message, then);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -56,7 +66,7 @@ main (int argc, char **argv)
   mallopt (M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
 
   if (!psc_config_parse (config, &argc, &argv, &error)) {
-    g_printerr ("periscope: %s\nTry periscope --help\n", error->message);
+    print_error (error, "\nTry periscope --help");
     return PSC_EXIT_USAGE;
   }
   if (run_list_option (config))
@@ -64,7 +74,7 @@ main (int argc, char **argv)
 
   daemon = psc_daemon_new (config);
   if (!psc_daemon_start (daemon, &error)) {
-    g_printerr ("periscope: %s\n", error->message);
+    print_error (error, "");
     return psc_exit_code_for_error (error);
   }
   code = psc_daemon_run (daemon);

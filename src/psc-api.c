@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-api.h"
+#include "psc-redact.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -152,7 +153,10 @@ add_stream (JsonBuilder *builder, StreamsRequest *request, PscStream *stream)
   psc_stream_get_stats (stream, &stats);
   json_builder_begin_object (builder);
   add_string (builder, "id", info->id);
-  add_string (builder, "source", info->source);
+  {
+    g_autofree char *source = psc_redact_credentials (info->source);
+    add_string (builder, "source", source);
+  }
   add_string (builder, "state", psc_stream_get_state_name (stream));
   {
     g_autofree char *reason = psc_stream_dup_offline_reason (stream);
@@ -279,6 +283,15 @@ describe_streams (SoupServerMessage *msg, Api *api, GPtrArray *streams, gboolean
     psc_viewer_get_stats_async (g_ptr_array_index (viewers, i), on_viewer_stats, request);
 }
 
+/* Viewers' IP addresses are personal data, and tell anyone on the network who watches from
+ * where: no answer carries them until there are roles (a later change shows them to
+ * operators). The one place that decides. */
+static gboolean
+may_see_addresses (SoupServerMessage *msg)
+{
+  return FALSE;
+}
+
 static void
 describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *room)
 {
@@ -298,6 +311,8 @@ describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *r
     add_string (builder, "joined_at", joined);
     json_builder_set_member_name (builder, "watching");
     json_builder_add_boolean_value (builder, peer->viewer != NULL);
+    if (peer->address != NULL && may_see_addresses (msg))
+      add_string (builder, "address", peer->address);
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);

@@ -3,6 +3,7 @@
  */
 #include "psc-config.h"
 #include "psc-protocol.h"
+#include "psc-origin.h"
 
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -28,6 +29,7 @@ psc_config_new (void)
   config->stream_id = g_strdup ("camera");
   config->connect_timeout = 20;
   config->max_viewers = 100;
+  config->max_viewers_per_address = PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS;
   config->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_ice_server_free);
   return config;
 }
@@ -44,6 +46,7 @@ psc_config_free (PscConfig *config)
   g_free (config->preset);
   g_free (config->bind);
   g_strfreev (config->ice_addresses);
+  g_strfreev (config->allowed_origins);
   g_ptr_array_unref (config->ice_servers);
   g_free (config->stream_id);
   g_free (config);
@@ -237,6 +240,21 @@ psc_config_expand (const PscConfig *config, const char *description, GError **er
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+static gboolean
+check_origins (const PscConfig *config, GError **error)
+{
+  g_autoptr (GError) origin_error = NULL;
+  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (
+      (const char *const *) config->allowed_origins, &origin_error);
+
+  if (policy == NULL) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE, "--allow-origin: %s",
+        origin_error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 psc_config_validate (PscConfig *config, GError **error)
 {
@@ -248,7 +266,9 @@ psc_config_validate (PscConfig *config, GError **error)
       !check_range ("--bitrate", config->bitrate, 50, 200000, error) ||
       !check_range ("--port", config->port, 0, 65535, error) ||
       !check_range ("--connect-timeout", config->connect_timeout, 1, 3600, error) ||
-      !check_range ("--max-viewers", config->max_viewers, 1, 10000, error))
+      !check_range ("--max-viewers", config->max_viewers, 1, 10000, error) ||
+      !check_range ("--max-viewers-per-address", config->max_viewers_per_address, 0, 10000,
+          error))
     return FALSE;
   /* 4:2:0 encoders need even dimensions. */
   if (config->width % 2 != 0 || config->height % 2 != 0) {
@@ -275,6 +295,8 @@ psc_config_validate (PscConfig *config, GError **error)
       return FALSE;
     }
   }
+  if (!check_origins (config, error))
+    return FALSE;
   /* Two seconds between keyframes bounds recovery when a PLI is lost; joins and PLIs
    * force keyframes sooner. */
   config->keyframe_interval = config->framerate * 2;
@@ -289,6 +311,7 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   g_autofree char *bind = NULL;
   g_autofree char *stream_id = NULL;
   g_auto (GStrv) ice_addresses = NULL;
+  g_auto (GStrv) allowed_origins = NULL;
   g_auto (GStrv) stun_servers = NULL;
   g_auto (GStrv) turn_servers = NULL;
   g_autoptr (GOptionContext) context = NULL;
@@ -330,6 +353,12 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "Seconds a viewer has to connect before it is dropped (20)", "S" },
     { "max-viewers", 0, 0, G_OPTION_ARG_INT, &config->max_viewers,
       "Most viewers at once; more are refused (100)", "N" },
+    { "max-viewers-per-address", 0, 0, G_OPTION_ARG_INT, &config->max_viewers_per_address,
+      "Most viewers of one IP address at once (10; 0: no limit, e.g. behind a reverse proxy "
+      "that limits them itself)", "N" },
+    { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allowed_origins,
+      "Also let pages on this web origin open signalling and start sessions (repeatable; "
+      "* for any; default: only the page's own origin and localhost)", "scheme://HOST[:PORT]" },
     { "always-on", 0, 0, G_OPTION_ARG_NONE, &config->always_on,
       "Keep capturing while nobody watches (default: release the camera 3 s after the last "
       "viewer leaves, reopen it for the next)", NULL },
@@ -384,6 +413,10 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   if (ice_addresses != NULL) {
     g_strfreev (config->ice_addresses);
     config->ice_addresses = g_steal_pointer (&ice_addresses);
+  }
+  if (allowed_origins != NULL) {
+    g_strfreev (config->allowed_origins);
+    config->allowed_origins = g_steal_pointer (&allowed_origins);
   }
   for (guint pass = 0; pass < 2; pass++) {
     GStrv urls = pass == 0 ? stun_servers : turn_servers;

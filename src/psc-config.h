@@ -50,6 +50,15 @@ typedef enum {
 } PscConfigError;
 
 /**
+ * PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS:
+ *
+ * Viewers one remote address may have at once by default (--max-viewers-per-address): a
+ * household behind one NAT watches on a few screens; one client must not take every seat
+ * (measured without a limit: 100 WHEP POSTs from one client took all 100 seats in 6.7 s).
+ */
+#define PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS 10
+
+/**
  * PscConfig:
  * @source: (nullable): gst-launch description of the video source (--source or preset)
  * @device: (nullable): V4L2 device path (--device)
@@ -76,6 +85,10 @@ typedef enum {
  * @stream_id: the stream's id, also its room name and its camera's peer id
  * @connect_timeout: seconds a viewer has to connect (answer + ICE + DTLS) before it is dropped
  * @max_viewers: most viewers at once; each holds a webrtcbin (sockets, threads)
+ * @max_viewers_per_address: most viewers of one remote address at once
+ *   (--max-viewers-per-address, #PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS); 0: no limit
+ * @allowed_origins: (nullable): web origins trusted besides the page's own and loopback
+ *   (--allow-origin, repeatable: `scheme://host[:port]` or `*`; #PscOriginPolicy)
  * @always_on: keep capturing while nobody watches (--always-on); by default the capture
  *   is released a few seconds after the last viewer leaves
  * @loop: a source that ends starts again at once, without going offline (--loop: a file
@@ -110,6 +123,8 @@ typedef struct {
   char *stream_id;
   int connect_timeout;
   int max_viewers;
+  int max_viewers_per_address;
+  GStrv allowed_origins;
   gboolean always_on;
   gboolean loop;
   gboolean latency_stamp;

@@ -405,6 +405,47 @@ refuse_body (PscConnections *self, Connection *conn, SoupServerMessage *msg,
       G_PRIORITY_DEFAULT, refusal->cancellable, on_refusal_written, refusal);
 }
 
+/* The bytes of @headers as sent: "Name: value\r\n" each. */
+static gsize
+headers_size (SoupMessageHeaders *headers)
+{
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  gsize size = 0;
+
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    size += strlen (name) + strlen (value) + 4;
+  return size;
+}
+
+/* RFC 6585 §5; libsoup 3.2 has no name for it. */
+#define REQUEST_HEADER_FIELDS_TOO_LARGE 431
+
+/* Headers over the limit: answered 431 (libsoup then skips the route), and the connection
+ * closed after. Returns TRUE if refused. */
+static gboolean
+refuse_headers (PscConnections *self, Connection *conn, SoupServerMessage *msg)
+{
+  gsize size = headers_size (soup_server_message_get_request_headers (msg));
+  g_autofree char *reason = NULL;
+  g_autofree char *body = NULL;
+
+  if (size <= PSC_CONNECTIONS_MAX_HEADERS)
+    return FALSE;
+  reason = g_strdup_printf ("%" G_GSIZE_FORMAT " bytes of request headers, over the %d "
+      "taken", size, PSC_CONNECTIONS_MAX_HEADERS);
+  count_refusal (self, PSC_CONNECTIONS_REFUSED_HEADERS, conn->address, reason);
+  body = g_strconcat (reason, "\n", NULL);
+  soup_server_message_set_status (msg, REQUEST_HEADER_FIELDS_TOO_LARGE,
+      "Request Header Fields Too Large");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+      "close");
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, body,
+      strlen (body));
+  return TRUE;
+}
+
 static void
 on_got_headers (SoupServerMessage *msg, gpointer user_data)
 {
@@ -419,6 +460,8 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
 
   conn->body_limit = body_limit_for (self, path);
   conn->body_read = 0;
+  if (refuse_headers (self, conn, msg))
+    return;
   if (soup_message_headers_get_encoding (request) != SOUP_ENCODING_CONTENT_LENGTH)
     return;
   length = soup_message_headers_get_content_length (request);

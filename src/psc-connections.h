@@ -36,6 +36,15 @@ G_BEGIN_DECLS
 #define PSC_CONNECTIONS_MAX_PER_ADDRESS 64
 
 /**
+ * PSC_CONNECTIONS_MAX_HEADERS:
+ *
+ * Bytes of request headers accepted (names and values, with their separators), answered
+ * `431` beyond. A browser sends about 1 KiB; nginx's default buffers take 8 KiB a line.
+ * (libsoup 3.2 itself drops a connection, without an answer, past 64 KiB.)
+ */
+#define PSC_CONNECTIONS_MAX_HEADERS (16 * 1024)
+
+/**
  * PSC_CONNECTIONS_MAX_BODY:
  *
  * Request body accepted, in bytes, on a route without a limit of its own.
@@ -73,6 +82,7 @@ void          psc_connections_limits_init (PscConnectionsLimits *limits);
  * @PSC_CONNECTIONS_REFUSED_TOTAL_CAP: a connection over the total cap (503)
  * @PSC_CONNECTIONS_REFUSED_TIMEOUT: a request not complete within the timeout (closed)
  * @PSC_CONNECTIONS_REFUSED_BODY: a body over its route's limit (413)
+ * @PSC_CONNECTIONS_REFUSED_HEADERS: request headers over #PSC_CONNECTIONS_MAX_HEADERS (431)
  * @PSC_CONNECTIONS_REFUSED_COUNT: the number of reasons above, not a reason
  *
  * Why a connection was refused or cut off; psc_connections_get_refused() counts them.
@@ -82,6 +92,7 @@ typedef enum {
   PSC_CONNECTIONS_REFUSED_TOTAL_CAP,
   PSC_CONNECTIONS_REFUSED_TIMEOUT,
   PSC_CONNECTIONS_REFUSED_BODY,
+  PSC_CONNECTIONS_REFUSED_HEADERS,
   PSC_CONNECTIONS_REFUSED_COUNT,
 } PscConnectionsRefusal;
 
@@ -116,6 +127,8 @@ G_DECLARE_FINAL_TYPE (PscConnections, psc_connections, PSC, CONNECTIONS, GObject
  * - a request's headers and body must arrive within @limits->request_timeout_s, or the
  *   connection's socket is shut down (slowloris);
  * - connections over the per-address or total cap are answered `503` and shut down at once;
+ * - request headers over #PSC_CONNECTIONS_MAX_HEADERS are answered `431` (RFC 6585 §5), the
+ *   route not called;
  * - a body whose Content-Length (or, chunked, whose bytes so far) exceed its route's limit
  *   (psc_connections_set_body_limit()) is answered `413` before it is read, and the
  *   connection closed;

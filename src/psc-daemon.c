@@ -4,6 +4,7 @@
 #include "psc-daemon.h"
 #include "psc-encoder.h"
 #include "psc-devices.h"
+#include "psc-redact.h"
 #include "psc-registry.h"
 #include "psc-server.h"
 #include "psc-signalling.h"
@@ -159,7 +160,9 @@ psc_daemon_new (const PscConfig *config)
 static void
 on_stream_error (PscStream *stream, GError *error, gpointer user_data)
 {
-  g_printerr ("periscope: stream %s failed: %s\n", psc_stream_get_id (stream), error->message);
+  g_autofree char *message = psc_redact_credentials (error->message);
+
+  g_printerr ("periscope: stream %s failed: %s\n", psc_stream_get_id (stream), message);
   stop (user_data, PSC_EXIT_UNAVAILABLE);
 }
 
@@ -259,7 +262,10 @@ start_stream (PscDaemon *self, GError **error)
   source = psc_source_select (config, error);
   if (source == NULL)
     return NULL;
-  g_print ("periscope: source: %s\n  %s\n", source->description, source->reason);
+  {
+    g_autofree char *description = psc_redact_credentials (source->description);
+    g_print ("periscope: source: %s\n  %s\n", description, source->reason);
+  }
 
   if (!psc_encoder_select_all (config, NULL, NULL, encoders, &codec, error))
     return NULL;
@@ -311,6 +317,7 @@ psc_daemon_start (PscDaemon *self, GError **error)
   if (stream == NULL)
     return FALSE;
   self->registry = psc_registry_new (config->max_viewers);
+  psc_registry_set_max_per_address (self->registry, config->max_viewers_per_address);
   psc_registry_add_stream (self->registry, stream);
 
   viewer_options.ice.addresses = config->ice_addresses;
@@ -319,6 +326,9 @@ psc_daemon_start (PscDaemon *self, GError **error)
   self->signalling = psc_signalling_new (self->registry, &viewer_options);
   self->whep = psc_whep_new (self->registry, &viewer_options);
   self->server = psc_server_new (self->registry, self->signalling, self->whep);
+  /* Validated with the options (psc_config_validate()). */
+  psc_server_set_origin_policy (self->server, psc_origin_policy_new (
+          (const char *const *) config->allowed_origins, NULL));
   g_signal_connect (self->server, "listener-failed", G_CALLBACK (on_listener_failed), self);
   if (!psc_server_listen (self->server, config->bind, config->port, error)) {
     g_prefix_error (error, "cannot listen on %s port %d: ",

@@ -63,6 +63,7 @@ psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *w
   };
   GString *out = g_string_new (NULL);
   GPtrArray *streams = psc_registry_get_streams (registry);
+  guint64 seats_refused[2];
   PscSignallingCounters counters;
 
   family (out, "periscope_stream_up", "gauge",
@@ -135,6 +136,13 @@ psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, PscWhep *w
       "\nperiscope_errors_total{kind=\"viewer\"} %" G_GUINT64_FORMAT
       "\nperiscope_errors_total{kind=\"refused\"} %" G_GUINT64_FORMAT "\n",
       counters.protocol_errors_total, counters.viewers_failed_total, counters.refused_total);
+  psc_registry_get_seats_refused (registry, seats_refused);
+  family (out, "periscope_viewers_refused_total", "counter",
+      "Viewers refused a seat, WebSocket and WHEP alike, by why: --max-viewers reached "
+      "(limit), their address at --max-viewers-per-address (address).");
+  g_string_append_printf (out, "periscope_viewers_refused_total{reason=\"limit\"} %"
+      G_GUINT64_FORMAT "\nperiscope_viewers_refused_total{reason=\"address\"} %"
+      G_GUINT64_FORMAT "\n", seats_refused[0], seats_refused[1]);
 
   family (out, "process_start_time_seconds", "gauge",
       "Start time of the process since the Unix epoch, in seconds.");
@@ -151,6 +159,8 @@ typedef struct {
   PscSignalling *signalling;
   PscWhep *whep;
   gint64 started_at;
+  PscMetricsFunc more;
+  gpointer more_data;
 } Handler;
 
 static void
@@ -175,6 +185,12 @@ on_metrics (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
   }
   text = psc_metrics_render (handler->registry, handler->signalling, handler->whep,
       handler->started_at);
+  if (handler->more != NULL) {
+    GString *out = g_string_new (text);
+    g_free (text);
+    handler->more (out, handler->more_data);
+    text = g_string_free (out, FALSE);
+  }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
       SOUP_MEMORY_TAKE, text, strlen (text));
@@ -182,7 +198,7 @@ on_metrics (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
 
 void
 psc_metrics_add_handler (SoupServer *server, PscRegistry *registry, PscSignalling *signalling,
-    PscWhep *whep)
+    PscWhep *whep, PscMetricsFunc more, gpointer more_data)
 {
   Handler *handler = g_new0 (Handler, 1);
 
@@ -190,6 +206,8 @@ psc_metrics_add_handler (SoupServer *server, PscRegistry *registry, PscSignallin
   handler->signalling = g_object_ref (signalling);
   handler->whep = whep ? g_object_ref (whep) : NULL;
   handler->started_at = g_get_real_time ();
+  handler->more = more;
+  handler->more_data = more_data;
   soup_server_add_handler (server, "/metrics", on_metrics, handler,
       (GDestroyNotify) handler_free);
 }

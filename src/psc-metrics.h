@@ -37,15 +37,28 @@ char * psc_metrics_render (PscRegistry *registry, PscSignalling *signalling, Psc
     gint64 started_at);
 
 /**
+ * PscMetricsFunc:
+ * @out: the text so far, to append families to (HELP, TYPE and samples)
+ * @user_data: as given to psc_metrics_add_handler()
+ *
+ * Families a layer above this one renders itself (the HTTP server's refusals): called at the
+ * end of each scrape, main context.
+ */
+typedef void (*PscMetricsFunc) (GString *out, gpointer user_data);
+
+/**
  * psc_metrics_add_handler:
  * @server: the #SoupServer to add the handler to
  * @registry: a reference is taken
  * @signalling: a reference is taken
  * @whep: (nullable): a reference is taken
+ * @more: (nullable) (scope notified): appends more families to each scrape
+ * @more_data: for @more; must outlive @server's handlers
  *
- * Serves psc_metrics_render() at `GET /metrics` (text/plain; version=0.0.4).
+ * Serves psc_metrics_render(), then what @more appends, at `GET /metrics`
+ * (text/plain; version=0.0.4).
  */
 void   psc_metrics_add_handler (SoupServer *server, PscRegistry *registry,
-    PscSignalling *signalling, PscWhep *whep);
+    PscSignalling *signalling, PscWhep *whep, PscMetricsFunc more, gpointer more_data);
 
 G_END_DECLS

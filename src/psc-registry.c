@@ -16,6 +16,9 @@ struct _PscRegistry {
 
   GPtrArray *streams;           /* PscStream*, ref'd, in the order added */
   guint max_viewers;
+  guint max_per_address;
+  GHashTable *seats;            /* address -> viewers (GUINT_TO_POINTER) */
+  guint64 refused[2];           /* by the limit over all, per address */
 };
 
 G_DEFINE_FINAL_TYPE (PscRegistry, psc_registry, G_TYPE_OBJECT)
@@ -32,6 +35,7 @@ psc_registry_finalize (GObject *object)
   PscRegistry *self = PSC_REGISTRY (object);
 
   g_ptr_array_unref (self->streams);
+  g_hash_table_unref (self->seats);
   G_OBJECT_CLASS (psc_registry_parent_class)->finalize (object);
 }
 
@@ -55,6 +59,7 @@ static void
 psc_registry_init (PscRegistry *self)
 {
   self->streams = g_ptr_array_new_with_free_func (g_object_unref);
+  self->seats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 PscRegistry *
@@ -155,4 +160,63 @@ psc_registry_check_viewer_limit (PscRegistry *self, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+void
+psc_registry_set_max_per_address (PscRegistry *self, guint max_per_address)
+{
+  g_return_if_fail (PSC_IS_REGISTRY (self));
+
+  self->max_per_address = max_per_address;
+}
+
+gboolean
+psc_registry_take_seat (PscRegistry *self, const char *address, GError **error)
+{
+  guint taken;
+
+  g_return_val_if_fail (PSC_IS_REGISTRY (self), FALSE);
+
+  if (!psc_registry_check_viewer_limit (self, error)) {
+    self->refused[0]++;
+    return FALSE;
+  }
+  if (address == NULL)
+    return TRUE;
+  taken = GPOINTER_TO_UINT (g_hash_table_lookup (self->seats, address));
+  if (self->max_per_address > 0 && taken >= self->max_per_address) {
+    self->refused[1]++;
+    g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_ADDRESS_LIMIT,
+        "this address has %u viewers already, the most one address may have "
+        "(--max-viewers-per-address); end one, or try again later", taken);
+    return FALSE;
+  }
+  g_hash_table_replace (self->seats, g_strdup (address), GUINT_TO_POINTER (taken + 1));
+  return TRUE;
+}
+
+void
+psc_registry_release_seat (PscRegistry *self, const char *address)
+{
+  guint taken;
+
+  g_return_if_fail (PSC_IS_REGISTRY (self));
+
+  if (address == NULL)
+    return;
+  taken = GPOINTER_TO_UINT (g_hash_table_lookup (self->seats, address));
+  g_return_if_fail (taken > 0);
+  if (taken == 1)
+    g_hash_table_remove (self->seats, address);
+  else
+    g_hash_table_replace (self->seats, g_strdup (address), GUINT_TO_POINTER (taken - 1));
+}
+
+void
+psc_registry_get_seats_refused (PscRegistry *self, guint64 refused[2])
+{
+  g_return_if_fail (PSC_IS_REGISTRY (self));
+
+  refused[0] = self->refused[0];
+  refused[1] = self->refused[1];
 }

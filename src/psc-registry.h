@@ -38,12 +38,15 @@ GQuark psc_registry_error_quark (void);
  * PscRegistryError:
  * @PSC_REGISTRY_ERROR_NO_STREAM: no stream has the id asked for
  * @PSC_REGISTRY_ERROR_VIEWER_LIMIT: the viewer limit (--max-viewers) is reached
+ * @PSC_REGISTRY_ERROR_ADDRESS_LIMIT: the viewers of one remote address are at their limit
+ *   (--max-viewers-per-address)
  *
  * The codes of #PSC_REGISTRY_ERROR.
  */
 typedef enum {
   PSC_REGISTRY_ERROR_NO_STREAM,
   PSC_REGISTRY_ERROR_VIEWER_LIMIT,
+  PSC_REGISTRY_ERROR_ADDRESS_LIMIT,
 } PscRegistryError;
 
 /**
@@ -151,5 +154,53 @@ guint         psc_registry_count_viewers (PscRegistry *registry);
  * Returns: %TRUE if one more viewer may start.
  */
 gboolean      psc_registry_check_viewer_limit (PscRegistry *registry, GError **error);
+
+/**
+ * psc_registry_set_max_per_address:
+ * @registry: the registry
+ * @max_per_address: viewers at most per remote address; 0: no limit
+ *
+ * A new registry has no limit per address (the daemon sets --max-viewers-per-address).
+ * Seats already taken stay.
+ */
+void          psc_registry_set_max_per_address (PscRegistry *registry, guint max_per_address);
+
+/**
+ * psc_registry_take_seat:
+ * @registry: the registry
+ * @address: (nullable): the viewer's remote IP address, as text; %NULL: not counted per
+ *   address (a viewer made inside the process)
+ * @error: PSC_REGISTRY_ERROR_VIEWER_LIMIT (psc_registry_check_viewer_limit()), or
+ *   PSC_REGISTRY_ERROR_ADDRESS_LIMIT when @address has its most viewers already; the message
+ *   names no address (it is shown to the client)
+ *
+ * The one check before a viewer starts, WebSocket and WHEP alike: the limits over all and
+ * per address. On success the viewer holds a seat of @address until
+ * psc_registry_release_seat().
+ *
+ * Returns: %TRUE if the viewer may start.
+ */
+gboolean      psc_registry_take_seat (PscRegistry *registry, const char *address,
+    GError **error);
+
+/**
+ * psc_registry_release_seat:
+ * @registry: the registry
+ * @address: (nullable): as given to a successful psc_registry_take_seat()
+ *
+ * The viewer has ended: its address may take another seat.
+ */
+void          psc_registry_release_seat (PscRegistry *registry, const char *address);
+
+/**
+ * psc_registry_get_seats_refused:
+ * @registry: the registry
+ * @refused: (out caller-allocates) (array fixed-size=2): viewers refused by
+ *   psc_registry_take_seat() since the start, by why: [0] the limit over all
+ *   (VIEWER_LIMIT), [1] the limit per address (ADDRESS_LIMIT)
+ *
+ * For /metrics (`periscope_viewers_refused_total`).
+ */
+void          psc_registry_get_seats_refused (PscRegistry *registry, guint64 refused[2]);
 
 G_END_DECLS

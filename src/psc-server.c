@@ -5,6 +5,7 @@
 #include "psc-api.h"
 #include "psc-connections.h"
 #include "psc-metrics.h"
+#include "psc-origin.h"
 #include "psc-protocol.h"
 #include "psc-websocket.h"
 
@@ -16,6 +17,13 @@ GST_DEBUG_CATEGORY_STATIC (psc_server_debug);
 #define GST_CAT_DEFAULT psc_server_debug
 
 #define WEB_RESOURCE_DIR "/org/periscope/web"
+/* One log line about refused origins at most this often: a page retrying in a loop must not
+ * flood the log. */
+#define ORIGIN_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
+/* What a trusted page on another origin may send and read (the WHEP draft's headers). */
+#define CORS_METHODS "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+#define CORS_REQUEST_HEADERS "Content-Type, If-Match, Authorization"
+#define CORS_EXPOSED_HEADERS "Location, ETag, Link, Accept-Post, Retry-After"
 
 struct _PscServer {
   GObject parent;
@@ -23,6 +31,9 @@ struct _PscServer {
   SoupServer *soup;
   PscSignalling *signalling;
   PscConnections *connections;
+  PscOriginPolicy *origins;
+  guint64 refused_origin;
+  gint64 origin_logged_at;
 };
 
 G_DEFINE_FINAL_TYPE (PscServer, psc_server, G_TYPE_OBJECT)
@@ -41,10 +52,15 @@ psc_server_finalize (GObject *object)
 
   /* Before the listeners close: its watches must not see them go. */
   g_clear_object (&self->connections);
-  if (self->soup != NULL)
+  if (self->soup != NULL) {
+    /* Their data is this object; the SoupServer may outlive it by a reference. */
+    g_signal_handlers_disconnect_by_data (self->soup, self);
+    soup_server_remove_handler (self->soup, "/metrics");
     soup_server_disconnect (self->soup);
+  }
   g_clear_object (&self->soup);
   g_clear_object (&self->signalling);
+  psc_origin_policy_free (self->origins);
   G_OBJECT_CLASS (psc_server_parent_class)->finalize (object);
 }
 
@@ -69,6 +85,7 @@ psc_server_class_init (PscServerClass *klass)
 static void
 psc_server_init (PscServer *self)
 {
+  self->origins = psc_origin_policy_new (NULL, NULL);
 }
 
 static void
@@ -203,7 +220,123 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
     return;
   }
   psc_signalling_accept (self->signalling, room, peer, (const char *const *) codecs,
-      connection);
+      soup_server_message_get_remote_host (msg), connection);
+}
+
+/* ---- Origins: who may open signalling or change state (psc-origin) ---- */
+
+static gboolean
+changes_state (SoupServerMessage *msg)
+{
+  const char *method = soup_server_message_get_method (msg);
+
+  /* A WebSocket is a GET, and the browser lets any page open one (no CORS): the upgrade is
+   * what hands out the camera and the TURN credentials. */
+  return (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD &&
+      method != SOUP_METHOD_OPTIONS) || soup_message_headers_header_equals (
+      soup_server_message_get_request_headers (msg), "Upgrade", "websocket");
+}
+
+static void
+refuse_origin (PscServer *self, SoupServerMessage *msg, const char *origin)
+{
+  g_autofree char *reason = g_strdup_printf ("origin %s may not use this server: only its own "
+      "page's origin, localhost and those given with --allow-origin may\n", origin);
+  gint64 now = g_get_monotonic_time ();
+
+  self->refused_origin++;
+  GST_INFO ("refused %s %s from origin %s", soup_server_message_get_method (msg),
+      g_uri_get_path (soup_server_message_get_uri (msg)), origin);
+  if (self->origin_logged_at == 0 || now - self->origin_logged_at >= ORIGIN_LOG_INTERVAL_US) {
+    self->origin_logged_at = now;
+    g_message ("periscope: refused %s %s from a page on %s (--allow-origin lets it in; "
+        "%" G_GUINT64_FORMAT " refused so far)", soup_server_message_get_method (msg),
+        g_uri_get_path (soup_server_message_get_uri (msg)), origin, self->refused_origin);
+  }
+  respond_text (msg, SOUP_STATUS_FORBIDDEN, reason);
+}
+
+/* SoupServer::request-read: after the body, before the route's handler, which libsoup skips
+ * once a status is set (soup-server.c, got_body()). One place for every route, WebSocket
+ * upgrades included. Refuses what a foreign page must not do; lets a trusted page on another
+ * origin read the answers (CORS), and answers its preflights. */
+static void
+on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+{
+  PscServer *self = user_data;
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  const char *origin = soup_message_headers_get_one (request, "Origin");
+  gboolean preflight = origin != NULL &&
+      soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS &&
+      soup_message_headers_get_one (request, "Access-Control-Request-Method") != NULL;
+  PscOriginVerdict verdict = psc_origin_policy_check (self->origins, origin,
+      g_uri_get_scheme (soup_server_message_get_uri (msg)),
+      soup_message_headers_get_one (request, "Host"));
+
+  if (origin == NULL)
+    return;
+  /* Answers differ by Origin: a cache must not hand one page's to another. */
+  soup_message_headers_append (response, "Vary", "Origin");
+  if (verdict == PSC_ORIGIN_FOREIGN) {
+    if (preflight || changes_state (msg))
+      refuse_origin (self, msg, origin);
+    return;
+  }
+  if (verdict == PSC_ORIGIN_SAME)
+    return;
+  soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
+  soup_message_headers_replace (response, "Access-Control-Expose-Headers",
+      CORS_EXPOSED_HEADERS);
+  if (preflight) {
+    soup_message_headers_replace (response, "Access-Control-Allow-Methods", CORS_METHODS);
+    soup_message_headers_replace (response, "Access-Control-Allow-Headers",
+        CORS_REQUEST_HEADERS);
+    soup_message_headers_replace (response, "Access-Control-Max-Age", "86400");
+    soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+  }
+}
+
+/* PscMetricsFunc: the refusals of the server's policies, its own and its connections'. */
+static void
+render_refusals (GString *out, gpointer user_data)
+{
+  static const char *const reasons[PSC_CONNECTIONS_REFUSED_COUNT] = {
+    [PSC_CONNECTIONS_REFUSED_ADDRESS_CAP] = "address_cap",
+    [PSC_CONNECTIONS_REFUSED_TOTAL_CAP] = "total_cap",
+    [PSC_CONNECTIONS_REFUSED_TIMEOUT] = "timeout",
+    [PSC_CONNECTIONS_REFUSED_BODY] = "body",
+    [PSC_CONNECTIONS_REFUSED_HEADERS] = "headers",
+  };
+  PscServer *self = user_data;
+
+  g_string_append (out, "# HELP periscope_http_refused_total Requests and connections refused "
+      "by the HTTP server's policy, by reason: a page on a foreign origin (origin), over the "
+      "connections of an address or in all (address_cap, total_cap), not complete in time "
+      "(timeout), a body or headers too large (body, headers).\n"
+      "# TYPE periscope_http_refused_total counter\n");
+  g_string_append_printf (out, "periscope_http_refused_total{reason=\"origin\"} %"
+      G_GUINT64_FORMAT "\n", self->refused_origin);
+  for (guint i = 0; i < PSC_CONNECTIONS_REFUSED_COUNT; i++)
+    g_string_append_printf (out, "periscope_http_refused_total{reason=\"%s\"} %"
+        G_GUINT64_FORMAT "\n", reasons[i], psc_connections_get_refused (self->connections, i));
+}
+
+void
+psc_server_set_origin_policy (PscServer *self, PscOriginPolicy *policy)
+{
+  g_return_if_fail (PSC_IS_SERVER (self) && policy != NULL);
+
+  psc_origin_policy_free (self->origins);
+  self->origins = policy;
+}
+
+guint64
+psc_server_get_refused_origins (PscServer *self)
+{
+  g_return_val_if_fail (PSC_IS_SERVER (self), 0);
+
+  return self->refused_origin;
 }
 
 static void
@@ -225,7 +358,9 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
 
   self = g_object_new (PSC_TYPE_SERVER, NULL);
   self->signalling = g_object_ref (signalling);
-  self->soup = soup_server_new ("server-header", "periscope/" PACKAGE_VERSION " ", NULL);
+  /* No version (and no trailing space, which makes libsoup add its own): exact versions
+   * tell a visitor which known bugs to try. */
+  self->soup = soup_server_new ("server-header", "periscope", NULL);
   psc_connections_limits_init (&limits);
   self->connections = psc_connections_new (self->soup, &limits);
   psc_connections_set_body_limit (self->connections, "/whep", PSC_WHEP_MAX_OFFER);
@@ -235,7 +370,8 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
       on_websocket, self);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
   psc_api_add_handlers (self->soup, registry, signalling, whep);
-  psc_metrics_add_handler (self->soup, registry, signalling, whep);
+  psc_metrics_add_handler (self->soup, registry, signalling, whep, render_refusals, self);
+  g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);
   if (whep != NULL)
     psc_whep_add_handlers (whep, self->soup);
   return self;

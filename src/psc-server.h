@@ -5,6 +5,7 @@
 
 #include <libsoup/soup.h>
 #include "psc-connections.h"
+#include "psc-origin.h"
 #include "psc-registry.h"
 #include "psc-signalling.h"
 #include "psc-whep.h"
@@ -83,6 +84,38 @@ gboolean    psc_server_listen (PscServer *server, const char *address, guint por
  * Returns: (transfer none): the server's connection policy (limits, counters).
  */
 PscConnections * psc_server_get_connections (PscServer *server);
+
+/**
+ * psc_server_set_origin_policy:
+ * @server: the server
+ * @policy: (transfer full): the origins trusted besides the page's own and loopback
+ *   (`--allow-origin`); a new server trusts no other
+ *
+ * Every request with an `Origin` header passes the policy once read, before its route:
+ * - from a foreign origin (#PSC_ORIGIN_FOREIGN), a WebSocket upgrade, a CORS preflight or any
+ *   method but GET, HEAD and OPTIONS is answered `403` with a one-line reason, counted
+ *   (`periscope_http_refused_total{reason="origin"}` in /metrics) and logged (one line per
+ *   10 s at most); a GET gets its answer without CORS headers, which the browser keeps
+ *   from the page;
+ * - from a trusted origin that is not the page's own (loopback, listed), every answer
+ *   carries `Access-Control-Allow-Origin` (that origin) and `Access-Control-Expose-Headers`,
+ *   and a preflight (OPTIONS with `Access-Control-Request-Method`) is answered `204` with
+ *   the methods and headers WHEP and the API take;
+ * - every answer to a request with an `Origin` says `Vary: Origin`.
+ *
+ * Requests without an `Origin` (players, curl, scripts) are not concerned.
+ */
+void        psc_server_set_origin_policy (PscServer *server, PscOriginPolicy *policy);
+
+/**
+ * psc_server_get_refused_origins:
+ * @server: the server
+ *
+ * For tests; /metrics has it as `periscope_http_refused_total{reason="origin"}`.
+ *
+ * Returns: the requests refused for their origin since the start.
+ */
+guint64     psc_server_get_refused_origins (PscServer *server);
 
 /**
  * psc_server_get_port:

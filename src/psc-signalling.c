@@ -39,6 +39,8 @@ typedef struct {
   PscSignalling *signalling;    /* not owned */
   Room *room;                   /* not owned */
   char *id;
+  char *address;                /* nullable: the remote IP address */
+  gboolean seated;              /* a seat of address is taken (psc_registry_take_seat()) */
   SoupWebsocketConnection *connection;
   PscViewer *viewer;            /* nullable: relay rooms, or after the session ended */
   gint64 joined_at;             /* µs since the epoch */
@@ -258,8 +260,8 @@ psc_signalling_error_code (const GError *error)
   if (error->domain == PSC_SDP_ERROR)
     return PSC_PROTOCOL_ERROR_BAD_SDP;
   if (error->domain == PSC_REGISTRY_ERROR)
-    return error->code == PSC_REGISTRY_ERROR_VIEWER_LIMIT ? PSC_PROTOCOL_ERROR_TOO_MANY_PEERS
-        : PSC_PROTOCOL_ERROR_UNKNOWN_PEER;
+    return error->code == PSC_REGISTRY_ERROR_NO_STREAM ? PSC_PROTOCOL_ERROR_UNKNOWN_PEER :
+        PSC_PROTOCOL_ERROR_TOO_MANY_PEERS;
   if (error->domain == PSC_VIEWER_ERROR) {
     switch ((PscViewerError) error->code) {
       case PSC_VIEWER_ERROR_BAD_STATE:
@@ -581,6 +583,9 @@ peer_free (Peer *peer)
   g_signal_handlers_disconnect_by_data (peer->connection, peer);
   close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
   g_object_unref (peer->connection);
+  if (peer->seated)
+    psc_registry_release_seat (peer->signalling->registry, peer->address);
+  g_free (peer->address);
   g_free (peer->id);
   g_free (peer);
 }
@@ -724,9 +729,35 @@ choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, cha
   return FALSE;
 }
 
+/* Whether a peer may join @room (NULL: a new one), a room without a camera. */
+static gboolean
+check_relay_limits (PscSignalling *self, Room *room, GError **error)
+{
+  guint relay_rooms = g_hash_table_size (self->rooms) -
+      psc_registry_get_streams (self->registry)->len;
+
+  if (self->relay_peers >= MAX_RELAY_PEERS) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
+        "too many peers in rooms without a camera; try again later");
+    return FALSE;
+  }
+  if (room == NULL && relay_rooms >= PSC_SIGNALLING_MAX_RELAY_ROOMS) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
+        "too many rooms without a camera (%d); join one, or try again later",
+        PSC_SIGNALLING_MAX_RELAY_ROOMS);
+    return FALSE;
+  }
+  if (room != NULL && g_hash_table_size (room->peers) >= PSC_SIGNALLING_MAX_ROOM_PEERS) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
+        "room %s is full (%d peers)", room->id, PSC_SIGNALLING_MAX_ROOM_PEERS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 void
 psc_signalling_accept (PscSignalling *self, const char *room_id, const char *peer_id,
-    const char *const *codecs, SoupWebsocketConnection *connection)
+    const char *const *codecs, const char *address, SoupWebsocketConnection *connection)
 {
   PscCodec codec = PSC_CODEC_H264;
   g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
@@ -764,25 +795,17 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
     return;
   }
   if (room != NULL && room->stream != NULL &&
-      !psc_registry_check_viewer_limit (self->registry, &limit)) {
+      (!choose_codec (room->stream, codecs, &codec, &announce, &limit) ||
+          !psc_registry_take_seat (self->registry, address, &limit))) {
     if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
       g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
     refuse (self, connection, psc_signalling_error_code (limit),
         SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
     return;
   }
-  if (room != NULL && room->stream != NULL &&
-      !choose_codec (room->stream, codecs, &codec, &announce, &limit)) {
-    if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
-      g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
-    refuse (self, connection, psc_signalling_error_code (limit),
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
-    return;
-  }
-  if ((room == NULL || room->stream == NULL) && self->relay_peers >= MAX_RELAY_PEERS) {
+  if ((room == NULL || room->stream == NULL) && !check_relay_limits (self, room, &limit)) {
     refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        "too many peers in rooms without a camera; try again later");
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
     return;
   }
   if (room == NULL) {
@@ -795,6 +818,9 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   peer->room = room;
   peer->id = g_strdup (peer_id);
   peer->connection = g_object_ref (connection);
+  peer->address = g_strdup (address);
+  /* The seat taken above, given back when the peer is freed. */
+  peer->seated = room->stream != NULL;
   peer->joined_at = g_get_real_time ();
   peer->budget_updated_us = g_get_monotonic_time ();
   peer->budget_messages = BUDGET_MESSAGES_BURST;
@@ -840,6 +866,7 @@ psc_peer_info_free (PscPeerInfo *info)
     return;
   g_free (info->peer_id);
   g_free (info->room);
+  g_free (info->address);
   g_clear_object (&info->viewer);
   g_free (info);
 }
@@ -855,6 +882,7 @@ add_peers (GPtrArray *list, Room *room)
     info->room = g_strdup (room->id);
     info->joined_at = peer->joined_at;
     info->viewer = peer->viewer ? g_object_ref (peer->viewer) : NULL;
+    info->address = g_strdup (peer->address);
     g_ptr_array_add (list, info);
   }
 }

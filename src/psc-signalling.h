@@ -48,6 +48,22 @@ G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
 #define PSC_SIGNALLING_MAX_FRAME (1024 * 1024)
 
 /**
+ * PSC_SIGNALLING_MAX_ROOM_PEERS:
+ *
+ * Peers in one room without a camera (a mesh call between browsers: each sends its media to
+ * every other, so a handful is already the most that works).
+ */
+#define PSC_SIGNALLING_MAX_ROOM_PEERS 16
+
+/**
+ * PSC_SIGNALLING_MAX_RELAY_ROOMS:
+ *
+ * Rooms without a camera at once: a room is made by its first peer, so without a bound one
+ * client could spread its peers over as many rooms as it likes.
+ */
+#define PSC_SIGNALLING_MAX_RELAY_ROOMS 64
+
+/**
  * PSC_SIGNALLING_MAX_UNSENT:
  *
  * Bytes that may wait in a peer's outbound queue (sent to it, not yet written to its socket,
@@ -63,6 +79,8 @@ G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
  * @room: its room
  * @joined_at: when it joined, µs since the Unix epoch
  * @viewer: (nullable): its WebRTC session with the camera, if any (a reference)
+ * @address: (nullable): its remote IP address: personal data, for roles that may see it
+ *   (the API shows it to nobody yet)
  *
  * One peer, as psc_signalling_list_peers() lists it. Free with psc_peer_info_free().
  */
@@ -71,6 +89,7 @@ typedef struct {
   char *room;
   gint64 joined_at;
   PscViewer *viewer;
+  char *address;
 } PscPeerInfo;
 
 /**
@@ -147,6 +166,9 @@ const char *    psc_signalling_get_default_room (PscSignalling *signalling);
  * @codecs: (nullable) (array zero-terminated=1): the codecs the peer says it decodes (the
  *   `codecs` query parameter, split at commas; unknown names are ignored), or %NULL if it
  *   said nothing
+ * @address: (nullable): the peer's remote IP address: a viewer takes a seat of it
+ *   (psc_registry_take_seat(), --max-viewers-per-address) until it leaves; %NULL: not
+ *   counted per address
  * @connection: the upgraded WebSocket (a reference is taken)
  *
  * Joins the peer: sends it `existing_peers`, tells the others `peer_joined`, and in a stream
@@ -155,9 +177,14 @@ const char *    psc_signalling_get_default_room (PscSignalling *signalling);
  * stream has an encoder for (psc_codec_choose()); a peer that decodes none of them is refused
  * with `no_common_codec` and its socket closed with 1008. When the connection closes the peer
  * leaves, its viewer is freed, and the others get `peer_left`. Main thread only.
+ *
+ * Refused with `too_many_peers` (and 1008): a viewer over --max-viewers or over its address's
+ * seats; a relay room's peer past #PSC_SIGNALLING_MAX_ROOM_PEERS, a new relay room past
+ * #PSC_SIGNALLING_MAX_RELAY_ROOMS, or any relay peer past 256 in all.
  */
 void            psc_signalling_accept (PscSignalling *signalling, const char *room_id,
-    const char *peer_id, const char *const *codecs, SoupWebsocketConnection *connection);
+    const char *peer_id, const char *const *codecs, const char *address,
+    SoupWebsocketConnection *connection);
 
 /**
  * psc_signalling_list_peers:

@@ -13,6 +13,7 @@
 #include "psc-keyframe.h"
 #include "psc-launch.h"
 #include "psc-payloader.h"
+#include "psc-redact.h"
 #include "psc-snapshot.h"
 #include "psc-stamp.h"
 #include "psc-supervisor.h"
@@ -867,6 +868,8 @@ describe_error (GstMessage *message)
   g_autoptr (GError) error = NULL;
   g_autofree char *debug = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *said = NULL;
+  g_autofree char *logged = NULL;
   const char *hint = "";
   GError *described;
 
@@ -879,7 +882,10 @@ describe_error (GstMessage *message)
     hint = " — the source may not offer the size/rate asked for: try other --width/--height/"
         "--framerate, a preset such as --preset v4l2-mjpeg, or GST_DEBUG=3 for details";
   described = g_error_new (error->domain, error->code, "%s: %s%s", path, error->message, hint);
-  GST_WARNING ("%s (%s)", described->message, debug ? debug : "no debug info");
+  /* Debug info quotes URLs (souphttpsrc, rtspsrc): the password must not reach the log. */
+  said = g_strdup_printf ("%s (%s)", described->message, debug ? debug : "no debug info");
+  logged = psc_redact_credentials (said);
+  GST_WARNING ("%s", logged);
   return described;
 }
 
@@ -893,7 +899,8 @@ describe_source_error (PscStream *self, GstMessage *message)
   char *reason;
 
   g_free (self->source_error_detail);
-  self->source_error_detail = g_strdup (described->message);
+  /* An element may quote its URL, password and all (souphttpsrc, rtspsrc). */
+  self->source_error_detail = psc_redact_credentials (described->message);
 
   gst_message_parse_error (message, &error, NULL);
   reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
@@ -1128,8 +1135,11 @@ static gboolean on_retry_timer (gpointer user_data);
 /* Main context. The source failed or ended (or did not start): the slate replaces it, the
  * stream is offline, and the next attempt is scheduled after the backoff. */
 static void
-go_offline (PscStream *self, const char *reason)
+go_offline (PscStream *self, const char *said)
 {
+  /* Shown on the slate and the page, in the API and the log: an element's error, or the
+   * source's own description when it does not parse, may quote its password. */
+  g_autofree char *reason = psc_redact_credentials (said);
   g_autoptr (GError) error = NULL;
   g_autoptr (GstPad) sink = gst_element_get_static_pad (self->source_peer, "sink");
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (sink);

@@ -11,7 +11,10 @@
 GST_DEBUG_CATEGORY_STATIC (psc_whep_debug);
 #define GST_CAT_DEFAULT psc_whep_debug
 
-/* Seconds a player is told to wait before trying a stream that is not live. */
+/* RFC 6585 §4; libsoup 3.2 has no name for it. */
+#define TOO_MANY_REQUESTS 429
+/* Seconds a player is told to wait before trying a stream that is not live, or again when
+ * the seats are taken. */
 #define RETRY_AFTER_S "5"
 /* Remote candidates a session takes over all its PATCHes: a browser trickles a handful (one
  * per local address and protocol, a few more with TURN). Each one is work for webrtcbin and
@@ -23,10 +26,14 @@ GST_DEBUG_CATEGORY_STATIC (psc_whep_debug);
 
 typedef struct {
   PscWhep *whep;                /* not owned */
-  char *id;                     /* 128 random bits, hex: the resource is unguessable */
+  char *id;                     /* 128 random bits, hex: the resource, a capability (whoever
+                                 * knows it can end the session): never listed nor logged */
+  char *public_id;              /* "whep-" and 64 other random bits: the viewer's peer id, in
+                                 * the API and the log */
   char *etag;
   char *remote_ufrag;           /* from the offer, to tell an ICE restart */
   guint remote_candidates;      /* taken from PATCHes, at most MAX_REMOTE_CANDIDATES */
+  char *address;                /* nullable: the seat taken (psc_registry_take_seat()) */
   PscStream *stream;
   PscViewer *viewer;
   SoupServerMessage *pending;   /* the POST waiting for the answer */
@@ -59,7 +66,10 @@ session_free (Session *session)
     g_object_unref (session->pending);
   }
   g_clear_object (&session->stream);
+  psc_registry_release_seat (session->whep->registry, session->address);
+  g_free (session->address);
   g_free (session->id);
+  g_free (session->public_id);
   g_free (session->etag);
   g_free (session->remote_ufrag);
   g_free (session);
@@ -109,21 +119,10 @@ psc_whep_new (PscRegistry *registry, const PscViewerOptions *options)
 /* ---- HTTP helpers ---- */
 
 static void
-add_cors (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-
-  soup_message_headers_replace (headers, "Access-Control-Allow-Origin", "*");
-  soup_message_headers_replace (headers, "Access-Control-Expose-Headers",
-      "Location, ETag, Link, Accept-Post, Retry-After");
-}
-
-static void
 respond_text (SoupServerMessage *msg, guint status, const char *text)
 {
   g_autofree char *line = g_strconcat (text, "\n", NULL);
 
-  add_cors (msg);
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, line,
       strlen (line));
@@ -149,15 +148,17 @@ add_ice_server_links (PscWhep *self, SoupServerMessage *msg)
   }
 }
 
+/* @prefix and @n_bytes (at most 16) random bytes in hex. */
 static char *
-random_hex (void)
+random_hex (const char *prefix, gsize n_bytes)
 {
   guint8 bytes[16];
-  GString *hex = g_string_new (NULL);
+  GString *hex = g_string_new (prefix);
 
-  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
+  g_assert (n_bytes <= sizeof bytes);
+  if (getrandom (bytes, n_bytes, 0) != (gssize) n_bytes)
     g_error ("getrandom failed: no source of randomness for WHEP session ids");
-  for (guint i = 0; i < sizeof bytes; i++)
+  for (guint i = 0; i < n_bytes; i++)
     g_string_append_printf (hex, "%02x", bytes[i]);
   return g_string_free (hex, FALSE);
 }
@@ -170,9 +171,16 @@ psc_whep_http_status (const GError *error)
   if (error->domain == PSC_SDP_ERROR)
     return error->code == PSC_SDP_ERROR_NO_CODEC ? SOUP_STATUS_NOT_ACCEPTABLE :
         SOUP_STATUS_BAD_REQUEST;
-  if (error->domain == PSC_REGISTRY_ERROR)
-    return error->code == PSC_REGISTRY_ERROR_VIEWER_LIMIT ? SOUP_STATUS_SERVICE_UNAVAILABLE :
-        SOUP_STATUS_NOT_FOUND;
+  if (error->domain == PSC_REGISTRY_ERROR) {
+    switch ((PscRegistryError) error->code) {
+      case PSC_REGISTRY_ERROR_VIEWER_LIMIT:
+        return SOUP_STATUS_SERVICE_UNAVAILABLE;
+      case PSC_REGISTRY_ERROR_ADDRESS_LIMIT:
+        return TOO_MANY_REQUESTS;
+      case PSC_REGISTRY_ERROR_NO_STREAM:
+        return SOUP_STATUS_NOT_FOUND;
+    }
+  }
   if (error->domain == PSC_VIEWER_ERROR) {
     switch ((PscViewerError) error->code) {
       case PSC_VIEWER_ERROR_REMOTE_SDP:
@@ -213,7 +221,6 @@ on_answer (PscViewer *viewer, const char *sdp, gpointer user_data)
   headers = soup_server_message_get_response_headers (msg);
   location = g_strdup_printf ("/whep/%s/%s", psc_stream_get_id (session->stream), session->id);
   etag = g_strdup_printf ("\"%s\"", session->etag);
-  add_cors (msg);
   soup_message_headers_replace (headers, "Location", location);
   soup_message_headers_replace (headers, "ETag", etag);
   add_ice_server_links (session->whep, msg);
@@ -222,7 +229,7 @@ on_answer (PscViewer *viewer, const char *sdp, gpointer user_data)
       strlen (sdp));
   soup_server_message_unpause (msg);
   g_object_unref (msg);
-  g_message ("WHEP session %s on stream %s answered", session->id,
+  g_message ("WHEP session %s on stream %s answered", session->public_id,
       psc_stream_get_id (session->stream));
 }
 
@@ -230,7 +237,7 @@ static void
 on_connected (PscViewer *viewer, gpointer user_data)
 {
   Session *session = user_data;
-  g_message ("WHEP viewer %s is watching stream %s", session->id,
+  g_message ("WHEP viewer %s is watching stream %s", session->public_id,
       psc_stream_get_id (session->stream));
 }
 
@@ -248,7 +255,7 @@ on_failed (PscViewer *viewer, GError *error, gpointer user_data)
     soup_server_message_unpause (msg);
     g_object_unref (msg);
   }
-  g_message ("WHEP session %s on stream %s ended: %s", session->id,
+  g_message ("WHEP session %s on stream %s ended: %s", session->public_id,
       psc_stream_get_id (session->stream), error->message);
   g_hash_table_remove (self->sessions, session->id);
 }
@@ -303,10 +310,6 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     respond_text (msg, SOUP_STATUS_CONFLICT, "the stream is not live; try again shortly");
     return;
   }
-  if (!psc_registry_check_viewer_limit (self->registry, &error)) {
-    respond_text (msg, psc_whep_http_status (error), error->message);
-    return;
-  }
   for (guint c = 0; c < PSC_CODEC_COUNT; c++)
     available[c] = psc_stream_can_send (stream, c);
   plid = psc_stream_dup_h264_profile_level_id (stream);
@@ -321,14 +324,27 @@ handle_post (PscWhep *self, SoupServerMessage *msg, PscStream *stream)
     return;
   }
 
+  /* Last: a seat is taken only for an offer that can be answered. */
+  if (!psc_registry_take_seat (self->registry, soup_server_message_get_remote_host (msg),
+          &error)) {
+    psc_sdp_codec_choice_clear (&choice);
+    /* WHEP, as WHIP ("Load balancing and redirections"): a refusal for capacity (503) says
+     * when to come back; so does one for a client over its share (429, RFC 6585 §4). */
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Retry-After", RETRY_AFTER_S);
+    respond_text (msg, psc_whep_http_status (error), error->message);
+    return;
+  }
   session = g_new0 (Session, 1);
   session->whep = self;
-  session->id = random_hex ();
-  session->etag = random_hex ();
+  session->address = g_strdup (soup_server_message_get_remote_host (msg));
+  session->id = random_hex ("", 16);
+  session->public_id = random_hex ("whep-", 8);
+  session->etag = random_hex ("", 16);
   session->remote_ufrag = g_strdup (sdp_ufrag (offer));
   session->stream = g_object_ref (stream);
-  session->viewer = psc_viewer_new (stream, session->id, choice.codec, &self->options);
-  GST_INFO ("WHEP session %s: %s, payload type %u", session->id,
+  session->viewer = psc_viewer_new (stream, session->public_id, choice.codec, &self->options);
+  GST_INFO ("WHEP session %s: %s, payload type %u", session->public_id,
       psc_codec_to_string (choice.codec), choice.payload_type);
   if (!psc_viewer_start_answer (session->viewer, offer, &choice, &error)) {
     psc_sdp_codec_choice_clear (&choice);
@@ -410,7 +426,6 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
     }
     session->remote_candidates++;
   }
-  add_cors (msg);
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
 }
 
@@ -420,12 +435,7 @@ handle_options (PscWhep *self, SoupServerMessage *msg, gboolean resource)
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   const char *methods = resource ? "OPTIONS, PATCH, DELETE" : "OPTIONS, POST";
 
-  add_cors (msg);
   soup_message_headers_replace (headers, "Allow", methods);
-  soup_message_headers_replace (headers, "Access-Control-Allow-Methods", methods);
-  soup_message_headers_replace (headers, "Access-Control-Allow-Headers",
-      "Content-Type, If-Match, Authorization");
-  soup_message_headers_replace (headers, "Access-Control-Max-Age", "86400");
   if (!resource) {
     soup_message_headers_replace (headers, "Accept-Post", "application/sdp");
     add_ice_server_links (self, msg);
@@ -475,7 +485,8 @@ on_whep (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   if (g_str_equal (method, "PATCH")) {
     handle_patch (self, msg, session);
   } else if (method == SOUP_METHOD_DELETE) {
-    g_message ("WHEP session %s on stream %s deleted", session->id, psc_stream_get_id (stream));
+    g_message ("WHEP session %s on stream %s deleted", session->public_id,
+        psc_stream_get_id (stream));
     g_hash_table_remove (self->sessions, parts[2]);
     respond_text (msg, SOUP_STATUS_OK, "session ended");
   } else {

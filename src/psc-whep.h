@@ -48,8 +48,9 @@ G_DECLARE_FINAL_TYPE (PscWhep, psc_whep, PSC, WHEP, GObject)
  *
  * The one translation of errors into WHEP's HTTP statuses (docs/protocol.md, "WHEP"): 400 for
  * SDP that is not SDP, has no usable video or is refused by webrtcbin; 406 for no codec in
- * common; 404 for an unknown stream; 503 for the viewer limit; 409 for a call out of order;
- * 500 for anything unforeseen.
+ * common; 404 for an unknown stream; 503 for the viewer limit, 429 for the limit of the
+ * client's address (psc_registry_take_seat()); 409 for a call out of order; 500 for anything
+ * unforeseen.
  *
  * Returns: the status to answer with.
  */
@@ -72,16 +73,19 @@ PscWhep * psc_whep_new (PscRegistry *registry, const PscViewerOptions *options);
  * @whep: the WHEP endpoint
  * @server: the #SoupServer to add the handlers to (under `/whep`)
  *
- * Serves, with CORS headers so a player on another origin may call it:
+ * Serves (CORS, for a page on another origin, is #PscServer's: psc_server_set_origin_policy()):
  * - `POST /whep/{stream}` (application/sdp offer) → `201 Created`, the answer with every
  *   candidate, `Location` of the session resource, `ETag`, and a `Link: <…>; rel="ice-server"`
  *   per STUN/TURN server. 404 unknown stream, 415 not application/sdp, 413 too large,
  *   400 not SDP / no usable video m-line, 406 no codec in common, 409 stream not live (with
- *   Retry-After), 503 viewer limit reached. Each with a one-line text body saying why.
+ *   Retry-After), 503 viewer limit reached, 429 the client's address has its most viewers
+ *   (both with Retry-After). Each with a one-line text body saying why. The session's
+ *   viewer holds a seat of the client's address (psc_registry_take_seat()) until it ends.
  * - `PATCH /whep/{stream}/{session}` (application/trickle-ice-sdpfrag, RFC 8840) → 204;
  *   an ICE restart (new ufrag) is 422; `If-Match` other than the ETag is 412.
  * - `DELETE /whep/{stream}/{session}` → 200, the session ends.
- * - `OPTIONS` → 204 with `Accept-Post: application/sdp` (CORS preflight).
+ * - `OPTIONS` → 204 with `Accept-Post: application/sdp` and the ICE servers' `Link`s (a
+ *   browser's CORS preflight is answered by #PscServer before it comes here).
  */
 void      psc_whep_add_handlers (PscWhep *whep, SoupServer *server);
 
@@ -111,8 +115,10 @@ guint     psc_whep_get_session_count (PscWhep *whep);
  *
  * For the REST API's listing of a stream's viewers.
  *
- * Returns: (transfer full) (element-type PscViewer): the WHEP sessions' viewers (a viewer's
- *   peer id is its session id), oldest first.
+ * Returns: (transfer full) (element-type PscViewer): the WHEP sessions' viewers, oldest
+ *   first. A viewer's peer id is the session's public id (`whep-` and 16 hex digits), not
+ *   its resource id: that one is a capability (128 random bits; whoever knows it may PATCH
+ *   and DELETE the session) and is only ever in the POST's `Location`.
  */
 GPtrArray * psc_whep_list_viewers (PscWhep *whep, const char *stream_id);
 

@@ -30,8 +30,12 @@ config_new (const PscTestFixtureData *params)
     config->source = g_strdup (params->source ? params->source : PSC_TEST_SOURCE);
   if (params->max_viewers > 0)
     config->max_viewers = params->max_viewers;
+  if (params->max_viewers_per_address > 0)
+    config->max_viewers_per_address = params->max_viewers_per_address;
   config->always_on = params->always_on;
   config->loop = params->loop;
+  if (params->allow_origin != NULL)
+    config->allowed_origins = g_strsplit (params->allow_origin, " ", -1);
   config->width = 320;
   config->height = 240;
   config->bitrate = params->bitrate > 0 ? params->bitrate : 500;
@@ -95,10 +99,13 @@ psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
 
   f->stream = stream_new (f->config, f->config->stream_id);
   f->registry = psc_registry_new (f->config->max_viewers);
+  psc_registry_set_max_per_address (f->registry, f->config->max_viewers_per_address);
   psc_registry_add_stream (f->registry, f->stream);
   f->signalling = psc_signalling_new (f->registry, &options);
   f->whep = psc_whep_new (f->registry, &options);
   f->server = psc_server_new (f->registry, f->signalling, f->whep);
+  psc_server_set_origin_policy (f->server, psc_origin_policy_new (
+          (const char *const *) f->config->allowed_origins, NULL));
   /* Added after the rest exists, as a camera plugged in later would be. */
   if (params->second_stream != NULL) {
     f->second_stream = stream_new (f->config, params->second_stream);
@@ -338,6 +345,17 @@ psc_test_http_request (PscTestFixture *f, const char *method, const char *path,
     const char *content_type, const char *body, const char *header, const char *value,
     guint *status, SoupMessageHeaders **response_headers)
 {
+  const char *headers[] = { header, value, NULL };
+
+  return psc_test_http_request_full (f, method, path, content_type, body,
+      header != NULL ? headers : NULL, status, response_headers);
+}
+
+char *
+psc_test_http_request_full (PscTestFixture *f, const char *method, const char *path,
+    const char *content_type, const char *body, const char *const *headers, guint *status,
+    SoupMessageHeaders **response_headers)
+{
   g_autoptr (SoupSession) session = soup_session_new ();
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s",
@@ -355,8 +373,9 @@ psc_test_http_request (PscTestFixture *f, const char *method, const char *path,
     g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
     soup_message_set_request_body_from_bytes (msg, content_type, bytes);
   }
-  if (header != NULL)
-    soup_message_headers_replace (soup_message_get_request_headers (msg), header, value);
+  for (guint i = 0; headers != NULL && headers[i] != NULL; i += 2)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i],
+        headers[i + 1]);
   soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, cancellable,
       on_http_done, &r);
   if (!psc_test_iterate_until (http_done, &r, 10, url)) {

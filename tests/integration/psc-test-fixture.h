@@ -28,6 +28,7 @@ typedef struct {
   const char *codec;
   guint connect_timeout_s;
   guint max_viewers;            /* 0: the default */
+  guint max_viewers_per_address; /* 0: the default (10) */
   const char *source;           /* NULL: PSC_TEST_SOURCE */
   guint source_seconds;         /* if set, PSC_TEST_SOURCE ending after this long (stretched
                                  * by psc_test_time_factor()) */
@@ -38,6 +39,7 @@ typedef struct {
   const char *second_stream;    /* the id of a second stream in the registry (a second
                                  * camera, from the same kind of source); NULL: none */
   gboolean loop;                /* --loop: a source that ends starts again at once */
+  const char *allow_origin;     /* --allow-origin; NULL: none */
 } PscTestFixtureData;
 
 /* The fixtures more than one test program uses. */
@@ -176,6 +178,16 @@ gboolean    psc_test_flag_set (gpointer flag);
 char *      psc_test_http_request (PscTestFixture *f, const char *method, const char *path,
     const char *content_type, const char *body, const char *header, const char *value,
     guint *status, SoupMessageHeaders **response_headers);
+
+/**
+ * psc_test_http_request_full:
+ * @headers: (nullable) (array zero-terminated=1): more request headers: name, value, name…
+ *
+ * As psc_test_http_request(), with any number of request headers.
+ */
+char *      psc_test_http_request_full (PscTestFixture *f, const char *method, const char *path,
+    const char *content_type, const char *body, const char *const *headers, guint *status,
+    SoupMessageHeaders **response_headers);
 
 /**
  * psc_test_expect_status:

@@ -230,7 +230,8 @@ test_whep_input (PscTestFixture *f, gconstpointer data)
   EXPECT (f, "PATCH", resource, "application/trickle-ice-sdpfrag", many->str, 413, "lines");
 }
 
-/* A WebSocket peer may take any id, a live WHEP session's too: branch names do not collide. */
+/* A WebSocket peer may take any id, a live WHEP session's public id too: branch names do not
+ * collide. */
 static void
 test_peer_named_like_session (PscTestFixture *f, gconstpointer data)
 {
@@ -239,14 +240,16 @@ test_peer_named_like_session (PscTestFixture *f, gconstpointer data)
   g_autoptr (PscTestClient) ws = NULL;
   g_autofree char *answer = NULL;
   g_autofree char *url = NULL;
-  const char *resource;
+  g_autoptr (GPtrArray) sessions = NULL;
 
   answer = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer, NULL, NULL,
       201, NULL, &headers);
   if (answer == NULL)
     return;
-  resource = soup_message_headers_get_one (headers, "Location");
-  url = g_strdup_printf ("%s/%s", f->url, strrchr (resource, '/') + 1);
+  sessions = psc_whep_list_viewers (f->whep, "camera");
+  g_assert_cmpuint (sessions->len, ==, 1);
+  url = g_strdup_printf ("%s/%s", f->url,
+      psc_viewer_get_peer_id (g_ptr_array_index (sessions, 0)));
   g_test_message ("WebSocket peer at %s", url);
   PSC_TEST_CONNECT (ws, url, TRUE);
   PSC_TEST_WAIT_FRAMES (ws, 30, 20);

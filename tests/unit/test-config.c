@@ -50,6 +50,8 @@ test_defaults (void)
   g_assert_null (config->source);
   g_assert_null (config->encoder);
   g_assert_cmpstr (config->stream_id, ==, "camera");
+  g_assert_null (config->allowed_origins);
+  g_assert_cmpint (config->max_viewers_per_address, ==, PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS);
 }
 
 static void
@@ -58,7 +60,8 @@ test_options (void)
   const char *args[] = { "--codec", "VP8", "--width", "640", "--height=360", "-f", "15",
     "--bitrate", "800", "--port", "0", "--bind", "127.0.0.1", "--ice-address", "127.0.0.1",
     "--ice-address", "::1", "--source", "videotestsrc is-live=true", "--stream-id", "door",
-    "--connect-timeout", "5", NULL };
+    "--connect-timeout", "5", "--allow-origin", "https://cam.example.org",
+    "--allow-origin", "*", "--max-viewers-per-address", "0", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (PscConfig) config = parse_args (args, &error);
 
@@ -76,6 +79,8 @@ test_options (void)
   g_assert_cmpstr (config->source, ==, "videotestsrc is-live=true");
   g_assert_cmpstr (config->stream_id, ==, "door");
   g_assert_cmpint (config->connect_timeout, ==, 5);
+  g_assert_cmpuint (g_strv_length (config->allowed_origins), ==, 2);
+  g_assert_cmpint (config->max_viewers_per_address, ==, 0);
 }
 
 typedef struct {
@@ -98,6 +103,9 @@ test_bad_options (void)
     { { "--bind", "my-host" }, "--bind" },
     { { "--ice-address", "lan" }, "--ice-address" },
     { { "--stream-id", "a/b" }, "--stream-id" },
+    { { "--allow-origin", "cam.example.org" }, "--allow-origin: \"cam.example.org\" is not" },
+    { { "--allow-origin", "https://cam.example.org/viewer" }, "--allow-origin" },
+    { { "--max-viewers-per-address", "-1" }, "--max-viewers-per-address" },
     { { "--source", "videotestsrc", "--device", "/dev/video0" }, "--source" },
     { { "--preset", "no-such-preset" }, "no-such-preset" },
     { { "--no-such-flag" }, "no-such-flag" },

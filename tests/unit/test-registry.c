@@ -133,6 +133,35 @@ test_viewer_limit (void)
   psc_stream_stop (garden);
 }
 
+/* Seats per address: counted per address, given back, refused with a reason that names no
+ * address; NULL (a viewer made in the process) is not counted. */
+static void
+test_seats_per_address (void)
+{
+  g_autoptr (PscRegistry) registry = psc_registry_new (0);
+  g_autoptr (GError) error = NULL;
+  guint64 refused[2];
+
+  psc_registry_set_max_per_address (registry, 2);
+  g_assert_true (psc_registry_take_seat (registry, "192.0.2.1", NULL));
+  g_assert_true (psc_registry_take_seat (registry, "192.0.2.1", NULL));
+  g_assert_true (psc_registry_take_seat (registry, "192.0.2.2", NULL));
+  g_assert_true (psc_registry_take_seat (registry, NULL, NULL));
+  g_assert_false (psc_registry_take_seat (registry, "192.0.2.1", &error));
+  g_assert_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_ADDRESS_LIMIT);
+  g_assert_nonnull (strstr (error->message, "--max-viewers-per-address"));
+  g_assert_null (strstr (error->message, "192.0.2.1"));
+  psc_registry_get_seats_refused (registry, refused);
+  g_assert_cmpuint (refused[0], ==, 0);
+  g_assert_cmpuint (refused[1], ==, 1);
+
+  psc_registry_release_seat (registry, "192.0.2.1");
+  g_assert_true (psc_registry_take_seat (registry, "192.0.2.1", NULL));
+  /* 0 is no limit. */
+  psc_registry_set_max_per_address (registry, 0);
+  g_assert_true (psc_registry_take_seat (registry, "192.0.2.1", NULL));
+}
+
 /* A viewer is refused while there are not enough file descriptors left for it, before GLib
  * would abort for want of one. */
 static void
@@ -165,5 +194,6 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/lookup", test_lookup);
   g_test_add_func ("/registry/viewer-limit", test_viewer_limit);
   g_test_add_func ("/registry/fd-limit", test_fd_limit);
+  g_test_add_func ("/registry/seats-per-address", test_seats_per_address);
   return g_test_run ();
 }

@@ -1,0 +1,143 @@
+/* periscope — the same-origin policy: which web origins may open signalling or change state
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "psc-origin.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+struct _PscOriginPolicy {
+  GStrv allowed;                /* normalized */
+  gboolean any;                 /* `*` was listed */
+};
+
+static int
+default_port (const char *scheme)
+{
+  if (g_str_equal (scheme, "http") || g_str_equal (scheme, "ws"))
+    return 80;
+  if (g_str_equal (scheme, "https") || g_str_equal (scheme, "wss"))
+    return 443;
+  return -1;
+}
+
+char *
+psc_origin_normalize (const char *origin)
+{
+  g_autoptr (GUri) uri = NULL;
+  g_autofree char *scheme = NULL;
+  g_autofree char *host = NULL;
+  const char *path;
+  GString *out;
+  int port;
+
+  if (origin == NULL)
+    return NULL;
+  /* The whole serialization (RFC 6454 §6.2) and no more: GUri alone would accept a path,
+   * and "null" (an opaque origin, §7.3) is a relative reference to it. */
+  uri = g_uri_parse (origin, G_URI_FLAGS_NON_DNS, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0' ||
+      g_uri_get_userinfo (uri) != NULL || g_uri_get_query (uri) != NULL ||
+      g_uri_get_fragment (uri) != NULL)
+    return NULL;
+  path = g_uri_get_path (uri);
+  if (path[0] != '\0' && !g_str_equal (path, "/"))
+    return NULL;
+  if (strpbrk (g_uri_get_host (uri), "%/?#@ ") != NULL)
+    return NULL;
+  scheme = g_ascii_strdown (g_uri_get_scheme (uri), -1);
+  host = g_ascii_strdown (g_uri_get_host (uri), -1);
+  port = g_uri_get_port (uri);
+  if (port == default_port (scheme))
+    port = -1;
+  out = g_string_new (scheme);
+  g_string_append (out, "://");
+  if (strchr (host, ':') != NULL)
+    g_string_append_printf (out, "[%s]", host);
+  else
+    g_string_append (out, host);
+  if (port > 0)
+    g_string_append_printf (out, ":%d", port);
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+psc_origin_is_loopback (const char *normalized)
+{
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GInetAddress) address = NULL;
+  const char *host;
+
+  g_return_val_if_fail (normalized != NULL, FALSE);
+
+  uri = g_uri_parse (normalized, G_URI_FLAGS_NON_DNS, NULL);
+  if (uri == NULL || (host = g_uri_get_host (uri)) == NULL)
+    return FALSE;
+  /* RFC 6761 §6.3: names under localhost. resolve to loopback; browsers do so themselves. */
+  if (g_str_equal (host, "localhost") || g_str_has_suffix (host, ".localhost"))
+    return TRUE;
+  address = g_inet_address_new_from_string (host);
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+PscOriginPolicy *
+psc_origin_policy_new (const char *const *allowed, GError **error)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr (PscOriginPolicy) policy = g_new0 (PscOriginPolicy, 1);
+
+  for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++) {
+    g_autofree char *normalized = NULL;
+
+    if (g_str_equal (allowed[i], "*")) {
+      policy->any = TRUE;
+      continue;
+    }
+    normalized = psc_origin_normalize (allowed[i]);
+    if (normalized == NULL) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "\"%s\" is not an origin: give scheme://host[:port] (e.g. https://cam.example.org), "
+          "or * for any", allowed[i]);
+      return NULL;
+    }
+    g_strv_builder_add (builder, normalized);
+  }
+  policy->allowed = g_strv_builder_end (builder);
+  return g_steal_pointer (&policy);
+}
+
+void
+psc_origin_policy_free (PscOriginPolicy *policy)
+{
+  if (policy == NULL)
+    return;
+  g_strfreev (policy->allowed);
+  g_free (policy);
+}
+
+PscOriginVerdict
+psc_origin_policy_check (const PscOriginPolicy *policy, const char *origin,
+    const char *scheme, const char *host)
+{
+  g_autofree char *normalized = NULL;
+
+  g_return_val_if_fail (policy != NULL && scheme != NULL, PSC_ORIGIN_FOREIGN);
+
+  if (origin == NULL)
+    return PSC_ORIGIN_NONE;
+  normalized = psc_origin_normalize (origin);
+  if (normalized == NULL)
+    return PSC_ORIGIN_FOREIGN;
+  if (host != NULL) {
+    g_autofree char *own_spelled = g_strconcat (scheme, "://", host, NULL);
+    g_autofree char *own = psc_origin_normalize (own_spelled);
+
+    if (own != NULL && g_str_equal (own, normalized))
+      return PSC_ORIGIN_SAME;
+  }
+  if (psc_origin_is_loopback (normalized))
+    return PSC_ORIGIN_LOOPBACK;
+  if (policy->any || g_strv_contains ((const char *const *) policy->allowed, normalized))
+    return PSC_ORIGIN_LISTED;
+  return PSC_ORIGIN_FOREIGN;
+}

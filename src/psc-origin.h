@@ -1,0 +1,114 @@
+/* periscope — the same-origin policy: which web origins may open signalling or change state
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+/**
+ * SECTION:psc-origin
+ * @title: psc-origin
+ * @short_description: the same-origin policy: which web origins may open signalling or change state
+ *
+ * A browser sends `Origin` with every WebSocket handshake and every cross-origin request
+ * (RFC 6454 §7, the Fetch standard), and it is the only thing that tells a request made by
+ * periscope's own page from one made by any other page the user has open: WebSockets are not
+ * covered by the browser's same-origin policy at all. #PscOriginPolicy decides which origins
+ * are trusted: the page's own (the scheme and `Host` the request came to), loopback origins,
+ * and those listed with `--allow-origin`. Pure: no I/O, any thread; #PscServer applies it.
+ */
+
+G_BEGIN_DECLS
+
+/**
+ * PscOriginVerdict:
+ * @PSC_ORIGIN_NONE: no `Origin` header: not a browser's cross-origin request (curl, a WHEP
+ *   player, a script); allowed
+ * @PSC_ORIGIN_SAME: the page's own origin; allowed
+ * @PSC_ORIGIN_LOOPBACK: an origin on `localhost`, 127.0.0.0/8 or `[::1]`, any port: a page
+ *   served by software on the browser's own machine; allowed
+ * @PSC_ORIGIN_LISTED: another origin, listed with `--allow-origin` (or `*` is listed); allowed
+ * @PSC_ORIGIN_FOREIGN: another origin, not listed, or an opaque one (`null`) or one that is
+ *   not an origin at all; refused
+ *
+ * What psc_origin_policy_check() found.
+ */
+typedef enum {
+  PSC_ORIGIN_NONE,
+  PSC_ORIGIN_SAME,
+  PSC_ORIGIN_LOOPBACK,
+  PSC_ORIGIN_LISTED,
+  PSC_ORIGIN_FOREIGN,
+} PscOriginVerdict;
+
+/**
+ * PscOriginPolicy:
+ *
+ * The trusted origins (psc_origin_policy_new()); an opaque struct, immutable once made.
+ */
+typedef struct _PscOriginPolicy PscOriginPolicy;
+
+/**
+ * psc_origin_normalize:
+ * @origin: an origin as an `Origin` header or `--allow-origin` gives it:
+ *   `scheme://host[:port]`, an `--allow-origin` may end in one `/`
+ *
+ * The ASCII serialization of @origin's tuple (RFC 6454 §6.2): scheme and host in lower
+ * case, IPv6 hosts in brackets, the port left out when it is the scheme's default (80 for
+ * http and ws, 443 for https and wss), so that two spellings of one origin compare equal.
+ *
+ * Returns: (transfer full) (nullable): the serialization, or %NULL when @origin is not a
+ *   tuple origin: `null` (an opaque origin, RFC 6454 §7.3), user info, a path, a query or a
+ *   fragment, no host, or not a URI.
+ */
+char *            psc_origin_normalize (const char *origin);
+
+/**
+ * psc_origin_is_loopback:
+ * @normalized: an origin from psc_origin_normalize()
+ *
+ * Whether a page on @normalized can only be served from the browser's own machine.
+ *
+ * Returns: %TRUE if @normalized's host is `localhost` (or a name under `.localhost`, RFC 6761
+ *   §6.3) or a loopback address (127.0.0.0/8, ::1).
+ */
+gboolean          psc_origin_is_loopback (const char *normalized);
+
+/**
+ * psc_origin_policy_new:
+ * @allowed: (nullable) (array zero-terminated=1): the `--allow-origin` entries: origins
+ *   (psc_origin_normalize() must accept each one), or `*` for any origin
+ * @error: a #G_IO_ERROR_INVALID_ARGUMENT naming the first entry that is not an origin
+ *
+ * The trusted origins, normalized once (psc_origin_normalize()).
+ *
+ * Returns: (transfer full) (nullable): the policy, or %NULL if an entry is not an origin.
+ */
+PscOriginPolicy * psc_origin_policy_new (const char *const *allowed, GError **error);
+
+/**
+ * psc_origin_policy_free:
+ * @policy: (nullable): the policy
+ *
+ * Frees @policy.
+ */
+void              psc_origin_policy_free (PscOriginPolicy *policy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscOriginPolicy, psc_origin_policy_free)
+
+/**
+ * psc_origin_policy_check:
+ * @policy: the policy
+ * @origin: (nullable): the request's `Origin` header
+ * @scheme: the scheme the request came over: `http`, or `https` under TLS
+ * @host: (nullable): the request's `Host` header (`name[:port]`, `[v6]:port`)
+ *
+ * Decides whether a request carrying @origin is trusted. The page's own origin is
+ * @scheme://@host: behind a reverse proxy that terminates TLS or rewrites `Host`, the origin
+ * the browser saw is not the one periscope sees, and must be listed.
+ *
+ * Returns: the verdict; only #PSC_ORIGIN_FOREIGN is refused.
+ */
+PscOriginVerdict  psc_origin_policy_check (const PscOriginPolicy *policy, const char *origin,
+    const char *scheme, const char *host);
+
+G_END_DECLS

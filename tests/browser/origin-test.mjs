@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Same-origin by default, in a real browser: a page served from another origin (a second
+// HTTP server started here, reached as http://evil.test:PORT — a foreign name Chromium is
+// told resolves to 127.0.0.1) tries periscope's WebSocket, WHEP and API from headless
+// Chromium and gets nothing, while periscope's own page plays.
+//
+//   node origin-test.mjs --daemon PATH [--verbose]
+//
+// Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
+
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { startProcess } from './process.mjs';
+
+const URL_TIMEOUT_MS = 20_000;
+const PLAY_TIMEOUT_MS = 20_000;
+const MIN_FRAMES = 30;
+const FOREIGN_HOST = 'evil.test';
+
+const { values: opts } = parseArgs({
+  options: { daemon: { type: 'string' }, verbose: { type: 'boolean', default: false } },
+});
+if (!opts.daemon) {
+  console.error('usage: node origin-test.mjs --daemon PATH [--verbose]');
+  process.exit(2);
+}
+
+let testNo = 0;
+let failed = 0;
+function ok(cond, what, details = '') {
+  testNo++;
+  if (!cond) failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${testNo} - ${what}`);
+  if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
+}
+
+// Runs in the foreign page: what it can get from periscope at @base.
+async function tryPeriscope(base) {
+  const result = {};
+  result.websocket = await new Promise((resolve) => {
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}ws/camera`);
+    const seen = { opened: false, messages: 0 };
+    ws.onopen = () => { seen.opened = true; };
+    ws.onmessage = () => { seen.messages++; };
+    ws.onclose = (e) => resolve({ ...seen, code: e.code });
+    setTimeout(() => { ws.close(); resolve({ ...seen, code: 'timeout' }); }, 5000);
+  });
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  const offer = await pc.createOffer();
+  pc.close();
+  for (const [name, url, init] of [
+    ['whep', `${base}whep/camera`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer.sdp }],
+    ['api', `${base}api/streams`, {}],
+  ]) {
+    try {
+      const response = await fetch(url, init);
+      result[name] = `answered ${response.status}: ${(await response.text()).slice(0, 80)}`;
+    } catch (e) {
+      result[name] = `refused: ${e.message}`;
+    }
+  }
+  return result;
+}
+
+// Runs in periscope's own page: frames decoded so far.
+async function framesInPage() {
+  const pc = window.periscope && window.periscope.pc;
+  if (!pc) return 0;
+  let frames = 0;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
+  });
+  return frames;
+}
+
+let daemon = null;
+let foreign = null;
+let browser = null;
+try {
+  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
+    '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240']);
+  const url = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
+
+  foreign = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>another site</title><p>Nothing to see here.');
+  });
+  await new Promise((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+  const foreignUrl = `http://${FOREIGN_HOST}:${foreign.address().port}/`;
+
+  const options = chromiumLaunchOptions('127.0.0.1');
+  options.args = options.args.map((arg) => arg.startsWith('--host-resolver-rules=')
+    ? `--host-resolver-rules=MAP ${FOREIGN_HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
+    : arg);
+  browser = await chromium.launch(options);
+
+  const evil = await browser.newPage();
+  await evil.goto(foreignUrl, { waitUntil: 'load', timeout: 10_000 });
+  const got = await evil.evaluate(tryPeriscope, url);
+  console.log(`# from ${foreignUrl}: ${JSON.stringify(got)}`);
+  ok(!got.websocket.opened && got.websocket.messages === 0,
+    'the foreign page\'s WebSocket is refused before it opens', JSON.stringify(got.websocket));
+  ok(got.whep.startsWith('refused'), 'the foreign page\'s WHEP POST is refused (its preflight: 403)', got.whep);
+  ok(got.api.startsWith('refused'), 'the foreign page cannot read the API', got.api);
+  ok(daemon.lines.some((l) => l.includes(`from a page on http://${FOREIGN_HOST}:`)),
+    'periscope logs the refusal with the page\'s origin');
+
+  const own = await browser.newPage();
+  await own.goto(url, { waitUntil: 'load', timeout: 10_000 });
+  const deadline = Date.now() + PLAY_TIMEOUT_MS;
+  let frames = 0;
+  while (Date.now() < deadline && frames < MIN_FRAMES) {
+    await sleep(250);
+    frames = await own.evaluate(framesInPage).catch(() => 0);
+  }
+  ok(frames >= MIN_FRAMES, `periscope's own page plays (${frames} frames decoded)`);
+} catch (e) {
+  ok(false, 'test ran to completion', e.stack || e.message);
+} finally {
+  if (browser) await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+  if (foreign) foreign.close();
+  if (daemon) {
+    const exit = await daemon.stop();
+    ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
+      `code ${exit.code}, signal ${exit.signal}`);
+    if (failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+  }
+  console.log(`1..${testNo}`);
+  process.exitCode = failed ? 1 : 0;
+}

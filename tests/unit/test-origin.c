@@ -1,0 +1,125 @@
+/* periscope unit tests — the same-origin policy: origins normalized, the page's own, loopback,
+ * the --allow-origin list
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gio/gio.h>
+#include <string.h>
+
+#include "psc-origin.h"
+
+static void
+test_normalize (void)
+{
+  const struct {
+    const char *in;
+    const char *out;
+  } cases[] = {
+    { "http://cam.example", "http://cam.example" },
+    { "HTTP://Cam.Example:80", "http://cam.example" },
+    { "https://cam.example:443/", "https://cam.example" },
+    { "https://cam.example:8443", "https://cam.example:8443" },
+    { "http://127.0.0.1:8080", "http://127.0.0.1:8080" },
+    { "http://[::1]:8080", "http://[::1]:8080" },
+    { "http://[::1]:80", "http://[::1]" },
+    { "null", NULL },
+    { "", NULL },
+    { "cam.example", NULL },
+    { "http://", NULL },
+    { "http://user:pw@cam.example", NULL },
+    { "http://cam.example/page", NULL },
+    { "http://cam.example?x=1", NULL },
+    { "http://cam.example#top", NULL },
+    { "http://cam.example:99999", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *normalized = psc_origin_normalize (cases[i].in);
+    g_assert_cmpstr (normalized, ==, cases[i].out);
+  }
+  g_assert_null (psc_origin_normalize (NULL));
+}
+
+static void
+test_loopback (void)
+{
+  g_assert_true (psc_origin_is_loopback ("http://localhost:3000"));
+  g_assert_true (psc_origin_is_loopback ("http://app.localhost"));
+  g_assert_true (psc_origin_is_loopback ("http://127.0.0.1:9"));
+  g_assert_true (psc_origin_is_loopback ("http://127.8.9.10"));
+  g_assert_true (psc_origin_is_loopback ("http://[::1]:9"));
+  g_assert_false (psc_origin_is_loopback ("http://localhost.example"));
+  g_assert_false (psc_origin_is_loopback ("http://192.168.1.2:8080"));
+  g_assert_false (psc_origin_is_loopback ("http://evil.example"));
+}
+
+static void
+test_check (void)
+{
+  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (NULL, NULL);
+
+  g_assert_cmpint (psc_origin_policy_check (policy, NULL, "http", "cam:8080"), ==,
+      PSC_ORIGIN_NONE);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://cam:8080", "http", "cam:8080"), ==,
+      PSC_ORIGIN_SAME);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://CAM:8080", "http", "cam:8080"), ==,
+      PSC_ORIGIN_SAME);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://cam", "http", "cam:80"), ==,
+      PSC_ORIGIN_SAME);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://[fd00::2]:8080", "http",
+          "[fd00::2]:8080"), ==, PSC_ORIGIN_SAME);
+  /* Same host, another port or scheme: another origin (RFC 6454 §5). */
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://cam:8081", "http", "cam:8080"), ==,
+      PSC_ORIGIN_FOREIGN);
+  g_assert_cmpint (psc_origin_policy_check (policy, "https://cam:8080", "http", "cam:8080"), ==,
+      PSC_ORIGIN_FOREIGN);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://evil.example", "http", "cam:8080"),
+      ==, PSC_ORIGIN_FOREIGN);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://evil.example", "http", NULL), ==,
+      PSC_ORIGIN_FOREIGN);
+  g_assert_cmpint (psc_origin_policy_check (policy, "null", "http", "cam:8080"), ==,
+      PSC_ORIGIN_FOREIGN);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://localhost:3000", "http",
+          "cam:8080"), ==, PSC_ORIGIN_LOOPBACK);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://[::1]:3000", "http", "cam:8080"),
+      ==, PSC_ORIGIN_LOOPBACK);
+}
+
+static void
+test_allowed (void)
+{
+  const char *const listed[] = { "https://Proxy.Example:443/", "http://10.0.0.5:9000", NULL };
+  const char *const any[] = { "*", NULL };
+  const char *const bad[] = { "https://ok.example", "proxy.example", NULL };
+  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (listed, NULL);
+  g_autoptr (PscOriginPolicy) everyone = psc_origin_policy_new (any, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscOriginPolicy) none = psc_origin_policy_new (bad, &error);
+
+  g_assert_cmpint (psc_origin_policy_check (policy, "https://proxy.example", "http",
+          "cam:8080"), ==, PSC_ORIGIN_LISTED);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://10.0.0.5:9000", "http",
+          "cam:8080"), ==, PSC_ORIGIN_LISTED);
+  g_assert_cmpint (psc_origin_policy_check (policy, "http://proxy.example", "http",
+          "cam:8080"), ==, PSC_ORIGIN_FOREIGN);
+  g_assert_cmpint (psc_origin_policy_check (policy, "https://proxy.example:8443", "http",
+          "cam:8080"), ==, PSC_ORIGIN_FOREIGN);
+  g_assert_cmpint (psc_origin_policy_check (everyone, "http://evil.example", "http",
+          "cam:8080"), ==, PSC_ORIGIN_LISTED);
+  /* Opaque origins stay refused even with *: they are no one in particular. */
+  g_assert_cmpint (psc_origin_policy_check (everyone, "null", "http", "cam:8080"), ==,
+      PSC_ORIGIN_FOREIGN);
+  g_assert_null (none);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "\"proxy.example\""));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/origin/normalize", test_normalize);
+  g_test_add_func ("/origin/loopback", test_loopback);
+  g_test_add_func ("/origin/check", test_check);
+  g_test_add_func ("/origin/allowed", test_allowed);
+  return g_test_run ();
+}
