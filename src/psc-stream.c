@@ -32,7 +32,7 @@ typedef struct {
   /* stream->lock */
   guint branches;
   PscKeyframePolicy keyframes;
-  guint keyframe_timer;         /* a request the policy deferred */
+  GSource *keyframe_timer;      /* main context: a request the policy deferred */
 } EncodingState;
 
 /* An attached branch: its tee pad, that tee (the encoding's, or its RTP tee) and the
@@ -63,17 +63,17 @@ struct _PscStream {
   GstCaps *last_caps;           /* main context: what the source gave videoscale last */
   gboolean loop;                /* --loop: a source that ends starts again at once */
   guint attempt_timeout_ms;     /* how long a (re)started source has for its first frame */
-  guint retry_timer;            /* main context: the next attempt, while offline */
-  guint attempt_timer;          /* main context: a started source's first-frame deadline */
+  GSource *retry_timer;         /* main context: the next attempt, while offline */
+  GSource *attempt_timer;       /* main context: a started source's first-frame deadline */
   gboolean retry_on_resume;     /* main context: an attempt came due while released */
   GstElement *raw_tee;
   PscEncoderChoice *encoders[PSC_CODEC_COUNT];  /* nullable: no working encoder */
   guint encodings_started;      /* for unique bin names */
   GMainContext *context;
-  guint bus_watch;
+  GSource *bus_watch;           /* main context */
   guint release_delay_s;        /* 0: the capture runs while nobody watches (--always-on) */
   gboolean released;            /* main context: the pipeline is NULL, the camera closed */
-  guint release_timer;
+  GSource *release_timer;       /* main context */
   PscSnapshot *snapshot;        /* main context */
   char *source_error_detail;    /* main context: the last source error, with what to try */
 
@@ -102,10 +102,36 @@ enum {
 };
 static guint signals[N_SIGNALS];
 
+/* A timeout of @ms on @context, calling @callback with @data; returns a reference for
+ * clear_source(). The stream's sources are kept as GSources, not ids: g_source_remove() looks
+ * an id up in the global default context only, and the stream's context is the thread-default
+ * one it was made in. */
+static GSource *
+add_timer (GMainContext *context, guint ms, GSourceFunc callback, gpointer data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, callback, data, NULL);
+  g_source_attach (source, context);
+  return source;
+}
+
+/* Destroys *@source, if any, on whatever context it is attached to, and drops our reference;
+ * any thread. Also from the source's own callback (destroying a dispatching source is
+ * allowed). */
+static void
+clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
 static void
 encoding_state_free (EncodingState *state)
 {
-  g_clear_handle_id (&state->keyframe_timer, g_source_remove);
+  clear_source (&state->keyframe_timer);
   psc_encoding_free (state->encoding);
   g_free (state);
 }
@@ -115,11 +141,10 @@ psc_stream_finalize (GObject *object)
 {
   PscStream *self = PSC_STREAM (object);
 
-  if (self->bus_watch != 0)
-    g_source_remove (self->bus_watch);
-  g_clear_handle_id (&self->release_timer, g_source_remove);
-  g_clear_handle_id (&self->retry_timer, g_source_remove);
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->bus_watch);
+  clear_source (&self->release_timer);
+  clear_source (&self->retry_timer);
+  clear_source (&self->attempt_timer);
   if (self->pipeline != NULL)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
@@ -346,10 +371,9 @@ decide_keyframe (EncodingState *state, PscKeyframeReason reason, gboolean due)
   else
     decision = psc_keyframe_policy_request (&state->keyframes, now, reason, &delay);
   if (decision == PSC_KEYFRAME_DEFER) {
-    GSource *source = g_timeout_source_new (delay / GST_MSECOND + 1);
-    g_source_set_callback (source, on_keyframe_timer, state, NULL);
-    state->keyframe_timer = g_source_attach (source, self->context);
-    g_source_unref (source);
+    clear_source (&state->keyframe_timer);
+    state->keyframe_timer = add_timer (self->context, delay / GST_MSECOND + 1,
+        on_keyframe_timer, state);
   }
   self->stats.keyframes_forced_join += state->keyframes.forced_join - before.forced_join;
   self->stats.keyframes_forced_pli += state->keyframes.forced_pli - before.forced_pli;
@@ -380,7 +404,7 @@ on_keyframe_timer (gpointer user_data)
   g_autoptr (GstPad) tee_sink = NULL;
 
   g_mutex_lock (&self->lock);
-  state->keyframe_timer = 0;
+  clear_source (&state->keyframe_timer);
   if (decide_keyframe (state, PSC_KEYFRAME_PLI, TRUE) == PSC_KEYFRAME_FORWARD)
     tee_sink = gst_object_ref (psc_encoding_get_tee_sink (state->encoding));
   g_mutex_unlock (&self->lock);
@@ -635,18 +659,6 @@ describe_source_error (PscStream *self, GstMessage *message)
 
 /* ---- Offline: the slate, and retrying the source (psc-supervisor) ---- */
 
-static guint
-add_timeout (PscStream *self, guint ms, GSourceFunc callback)
-{
-  GSource *source = g_timeout_source_new (ms);
-  guint id;
-
-  g_source_set_callback (source, callback, self, NULL);
-  id = g_source_attach (source, self->context);
-  g_source_unref (source);
-  return id;
-}
-
 /* Shifts the timestamps of a source bin's frames by @offset ns where its clocksync takes them
  * (a source that is not live starts at 0 whenever it is (re)started). */
 static void
@@ -822,8 +834,8 @@ go_offline (PscStream *self, const char *reason)
   gboolean changed;
   guint64 delay;
 
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
-  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  clear_source (&self->attempt_timer);
+  clear_source (&self->retry_timer);
   self->retry_on_resume = FALSE;
   if (caps != NULL && gst_caps_is_fixed (caps))
     gst_caps_replace (&self->last_caps, caps);
@@ -845,7 +857,7 @@ go_offline (PscStream *self, const char *reason)
   g_mutex_unlock (&self->lock);
   GST_WARNING_OBJECT (self->pipeline, "offline: %s; next attempt in %" G_GUINT64_FORMAT " s",
       reason, delay / GST_SECOND);
-  self->retry_timer = add_timeout (self, delay / GST_MSECOND, on_retry_timer);
+  self->retry_timer = add_timer (self->context, delay / GST_MSECOND, on_retry_timer, self);
   /* What to try goes to the operator once an outage, not with every retry. */
   if (changed && self->source_error_detail != NULL)
     g_message ("stream %s: %s", self->info.id, self->source_error_detail);
@@ -862,7 +874,7 @@ on_attempt_timeout (gpointer user_data)
   g_autofree char *reason = g_strdup_printf ("no video from the source within %u ms",
       self->attempt_timeout_ms);
 
-  self->attempt_timer = 0;
+  clear_source (&self->attempt_timer);
   if (!self->on_slate)
     go_offline (self, reason);
   return G_SOURCE_REMOVE;
@@ -876,14 +888,15 @@ try_source (PscStream *self)
   g_autoptr (GError) error = NULL;
   GstElement *bin;
 
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->attempt_timer);
   GST_INFO_OBJECT (self->pipeline, "starting the source again");
   bin = psc_launch_parse_source (self->info.source, &error);
   if (bin == NULL || !swap_source (self, bin, FALSE, &error)) {
     go_offline (self, error->message);
     return;
   }
-  self->attempt_timer = add_timeout (self, self->attempt_timeout_ms, on_attempt_timeout);
+  self->attempt_timer = add_timer (self->context, self->attempt_timeout_ms,
+      on_attempt_timeout, self);
 }
 
 static gboolean
@@ -891,7 +904,7 @@ on_retry_timer (gpointer user_data)
 {
   PscStream *self = user_data;
 
-  self->retry_timer = 0;
+  clear_source (&self->retry_timer);
   /* Released (nobody watching): the next viewer's resume_capture() tries. */
   if (self->released)
     self->retry_on_resume = TRUE;
@@ -908,7 +921,7 @@ on_source_ended (PscStream *self, GstElement *bin)
     return;
   /* A source that ends before its first frame (an empty file) would be started again and
    * again at full speed: that is an outage, with its backoff. */
-  if (self->loop && self->attempt_timer == 0) {
+  if (self->loop && self->attempt_timer == NULL) {
     GST_INFO_OBJECT (self->pipeline, "the source ended: --loop starts it again");
     try_source (self);
     return;
@@ -926,7 +939,7 @@ on_source_live (PscStream *self, GstElement *bin)
 
   if (bin != self->source_bin || self->on_slate)
     return;
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->attempt_timer);
   g_mutex_lock (&self->lock);
   changed = psc_supervisor_live (&self->supervisor);
   g_clear_pointer (&self->offline_reason, g_free);
@@ -1058,7 +1071,10 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
     psc_supervisor_live (&self->supervisor);
     g_mutex_unlock (&self->lock);
   }
-  self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
+  self->bus_watch = gst_bus_create_watch (bus);
+  g_source_set_callback (self->bus_watch, (GSourceFunc) (void (*) (void)) on_bus_message, self,
+      NULL);
+  g_source_attach (self->bus_watch, self->context);
   schedule_release (self);
   return TRUE;
 }
@@ -1068,13 +1084,10 @@ psc_stream_stop (PscStream *self)
 {
   g_return_if_fail (PSC_IS_STREAM (self));
 
-  if (self->bus_watch != 0) {
-    g_source_remove (self->bus_watch);
-    self->bus_watch = 0;
-  }
-  g_clear_handle_id (&self->release_timer, g_source_remove);
-  g_clear_handle_id (&self->retry_timer, g_source_remove);
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->bus_watch);
+  clear_source (&self->release_timer);
+  clear_source (&self->retry_timer);
+  clear_source (&self->attempt_timer);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
 }
 
@@ -1100,7 +1113,7 @@ on_release_timer (gpointer user_data)
 {
   PscStream *self = user_data;
 
-  self->release_timer = 0;
+  clear_source (&self->release_timer);
   if (self->released || self->failed || capture_needed (self))
     return G_SOURCE_REMOVE;
   /* NULL, not READY: v4l2src closes the device only then, so another program may open it. */
@@ -1108,8 +1121,8 @@ on_release_timer (gpointer user_data)
   self->released = TRUE;
   /* A source being tried cannot send its first frame now: not a failure, tried again when
    * the capture resumes. */
-  if (self->attempt_timer != 0) {
-    g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  if (self->attempt_timer != NULL) {
+    clear_source (&self->attempt_timer);
     self->retry_on_resume = TRUE;
   }
   GST_INFO_OBJECT (self->pipeline, "capture released: nobody watching");
@@ -1120,17 +1133,18 @@ on_release_timer (gpointer user_data)
 static void
 schedule_release (PscStream *self)
 {
-  if (self->release_delay_s == 0 || self->released || self->release_timer != 0 ||
-      self->bus_watch == 0 || capture_needed (self))
+  if (self->release_delay_s == 0 || self->released || self->release_timer != NULL ||
+      self->bus_watch == NULL || capture_needed (self))
     return;
-  self->release_timer = g_timeout_add_seconds (self->release_delay_s, on_release_timer, self);
+  self->release_timer = add_timer (self->context, self->release_delay_s * 1000,
+      on_release_timer, self);
 }
 
 /* Main context: makes sure frames flow (again). */
 static void
 resume_capture (PscStream *self)
 {
-  g_clear_handle_id (&self->release_timer, g_source_remove);
+  clear_source (&self->release_timer);
   if (!self->released)
     return;
   self->released = FALSE;
@@ -1198,7 +1212,7 @@ stop_encoding_if_unused (PscStream *self, EncodingState *state)
   unused = self->encodings[codec] == state && state->branches == 0;
   if (unused) {
     self->encodings[codec] = NULL;
-    g_clear_handle_id (&state->keyframe_timer, g_source_remove);
+    clear_source (&state->keyframe_timer);
     g_hash_table_add (self->detaching, gst_object_ref (psc_encoding_get_bin (state->encoding)));
   }
   g_mutex_unlock (&self->lock);
