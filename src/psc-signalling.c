@@ -638,16 +638,20 @@ psc_signalling_get_default_room (PscSignalling *self)
   return stream ? psc_stream_get_id (stream) : NULL;
 }
 
-static void
-refuse (PscSignalling *self, SoupWebsocketConnection *connection, PscProtocolError code,
-    gushort close_code, const char *text)
+void
+psc_signalling_refuse (PscSignalling *self, SoupWebsocketConnection *connection,
+    PscProtocolError code, const char *text)
 {
-  g_autoptr (PscMessage) message = psc_message_new_error (code, text);
-  g_autofree char *json = psc_message_to_json (message);
+  g_autoptr (PscMessage) message = NULL;
+  g_autofree char *json = NULL;
 
+  g_return_if_fail (PSC_IS_SIGNALLING (self) && SOUP_IS_WEBSOCKET_CONNECTION (connection));
+
+  message = psc_message_new_error (code, text);
+  json = psc_message_to_json (message);
   self->counters.refused_total++;
   psc_websocket_send_text (connection, json);
-  soup_websocket_connection_close (connection, close_code, text);
+  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, text);
 }
 
 /* The codec a viewer of @stream gets (psc_codec_choose()); FALSE, with a sentence for the
@@ -708,30 +712,27 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
       (room->stream != NULL && g_str_equal (peer_id, room_id)))) {
     g_autofree char *text = g_strdup_printf ("peer id \"%s\" is taken in room %s", peer_id,
         room_id);
-    refuse (self, connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        text);
+    psc_signalling_refuse (self, connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN, text);
     return;
   }
   if (room != NULL && room->stream != NULL &&
       !psc_registry_check_viewer_limit (self->registry, &limit)) {
     if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
       g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
-    refuse (self, connection, psc_signalling_error_code (limit),
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
+    psc_signalling_refuse (self, connection, psc_signalling_error_code (limit),
+        limit->message);
     return;
   }
   if (room != NULL && room->stream != NULL &&
       !choose_codec (room->stream, codecs, &codec, &limit)) {
     if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
       g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
-    refuse (self, connection, psc_signalling_error_code (limit),
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
+    psc_signalling_refuse (self, connection, psc_signalling_error_code (limit),
+        limit->message);
     return;
   }
   if ((room == NULL || room->stream == NULL) && self->relay_peers >= MAX_RELAY_PEERS) {
-    refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+    psc_signalling_refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
         "too many peers in rooms without a camera; try again later");
     return;
   }
