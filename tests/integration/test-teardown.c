@@ -306,6 +306,185 @@ test_stats_on_stop (PscTestFixture *f, gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
 }
 
+/* The first RTCP packet of a viewer, held on its way into the daemon's srtpdec, and the
+ * thread that lets it go while srtpdec is half deactivated. */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  gboolean held;                /* the packet waits in hold_first_rtcp() */
+  gboolean release;             /* ... until this */
+  gboolean passed;              /* its push is over: srtpdec's chain has returned */
+  gboolean locked;              /* the holder thread has srtpdec's rtcp_src stream lock */
+  gboolean window;              /* srtpdec's RTP source pad was deactivated meanwhile */
+  GstPad *rtp_src;              /* srtpdec's */
+  GstPad *rtcp_src;
+  GstPad *inbound;              /* dtlssrtpdec's sink pad */
+} RtcpHold;
+
+static GstPadProbeReturn hold_first_rtcp (GstPad *pad, GstPadProbeInfo *info,
+    gpointer user_data);
+
+/* webrtcbin's thread: the probe goes on before DTLS is done, so that it sees the first RTCP
+ * packet (a client may send a PLI at once). */
+static void
+on_deep_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  RtcpHold *hold = user_data;
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  if (factory == NULL || !g_str_equal (GST_OBJECT_NAME (factory), "dtlssrtpdec"))
+    return;
+  g_mutex_lock (&hold->lock);
+  g_assert_null (hold->inbound);
+  hold->inbound = gst_element_get_static_pad (element, "sink");
+  gst_pad_add_probe (hold->inbound, GST_PAD_PROBE_TYPE_BUFFER, hold_first_rtcp, hold, NULL);
+  g_mutex_unlock (&hold->lock);
+}
+
+static gboolean
+flag_locked (RtcpHold *hold, gboolean *flag)
+{
+  gboolean set;
+
+  g_mutex_lock (&hold->lock);
+  set = *flag;
+  g_mutex_unlock (&hold->lock);
+  return set;
+}
+
+static gboolean
+hold_is_held (gpointer data)
+{
+  RtcpHold *hold = data;
+  return flag_locked (hold, &hold->held);
+}
+
+static gboolean
+hold_is_locked (gpointer data)
+{
+  RtcpHold *hold = data;
+  return flag_locked (hold, &hold->locked);
+}
+
+/* Waits on @hold->cond until *@flag, or @timeout_s; the lock held. */
+static gboolean
+hold_wait (RtcpHold *hold, gboolean *flag, guint timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+
+  while (!*flag)
+    if (!g_cond_wait_until (&hold->cond, &hold->lock, end))
+      return *flag;
+  return TRUE;
+}
+
+/* The daemon's receive thread: RTCP (RFC 5761 section 4: second byte 192-223) is what a
+ * receive-only client sends once DTLS is done; the first packet is held until released. */
+static GstPadProbeReturn
+hold_first_rtcp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcpHold *hold = user_data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  guint8 header[2];
+
+  if (gst_buffer_extract (buffer, 0, header, 2) != 2 || header[0] < 128 || header[0] > 191 ||
+      header[1] < 192 || header[1] > 223)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&hold->lock);
+  hold->held = TRUE;
+  g_cond_broadcast (&hold->cond);
+  hold_wait (hold, &hold->release, 60 * psc_test_time_factor ());
+  g_mutex_unlock (&hold->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+on_inbound_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcpHold *hold = user_data;
+
+  g_mutex_lock (&hold->lock);
+  hold->passed = TRUE;
+  g_cond_broadcast (&hold->cond);
+  g_mutex_unlock (&hold->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Holds srtpdec's rtcp_src stream lock: deactivating that pad (post_activate()) waits for it,
+ * after rtp_src has been deactivated and its sticky events removed, while the sink pads are
+ * still active — the window of the race, held open. The held RTCP packet is let go into it. */
+static gpointer
+holder_thread (gpointer data)
+{
+  RtcpHold *hold = data;
+  gint64 end = g_get_monotonic_time () + 30 * psc_test_time_factor () * G_USEC_PER_SEC;
+  GstEvent *start = NULL;
+
+  GST_PAD_STREAM_LOCK (hold->rtcp_src);
+  g_mutex_lock (&hold->lock);
+  hold->locked = TRUE;
+  g_mutex_unlock (&hold->lock);
+  while (g_get_monotonic_time () < end &&
+      (start = gst_pad_get_sticky_event (hold->rtp_src, GST_EVENT_STREAM_START, 0)) != NULL) {
+    gst_event_unref (start);
+    g_usleep (1000);
+  }
+  g_mutex_lock (&hold->lock);
+  hold->window = start == NULL;
+  g_mutex_unlock (&hold->lock);
+  gst_pad_add_probe (hold->inbound, GST_PAD_PROBE_TYPE_IDLE, on_inbound_idle, hold, NULL);
+  g_mutex_lock (&hold->lock);
+  hold->release = TRUE;
+  g_cond_broadcast (&hold->cond);
+  hold_wait (hold, &hold->passed, 30 * psc_test_time_factor ());
+  g_mutex_unlock (&hold->lock);
+  GST_PAD_STREAM_UNLOCK (hold->rtcp_src);
+  return NULL;
+}
+
+/* Issue 11: a viewer's first RTCP packet reaching srtpdec while its webrtcbin goes down made
+ * srtpdec ask gst_pad_create_stream_id() for a stream-id, whose assertion on elements with
+ * one sink pad is a CRITICAL (an abort here and under the soak's G_DEBUG=fatal-criticals).
+ * The race is held open: the packet is let into srtpdec between the deactivation of its RTP
+ * and RTCP source pads. */
+static void
+test_rtcp_at_teardown (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) ws = NULL;
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  RtcpHold hold = { 0 };
+  GThread *holder;
+  gulong added;
+
+  g_mutex_init (&hold.lock);
+  g_cond_init (&hold.cond);
+  added = g_signal_connect (pipeline, "deep-element-added", G_CALLBACK (on_deep_element_added),
+      &hold);
+  PSC_TEST_CONNECT (ws, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (ws, 1, 20);
+  g_signal_handler_disconnect (pipeline, added);
+  hold.rtp_src = psc_test_first_element_pad (pipeline, "srtpdec", "rtp_src");
+  hold.rtcp_src = psc_test_first_element_pad (pipeline, "srtpdec", "rtcp_src");
+  g_assert_nonnull (hold.inbound);
+  /* A receiver report comes within a few seconds (RFC 3550 section 6.2). */
+  if (psc_test_iterate_until (hold_is_held, &hold, 20, "the client's first RTCP packet")) {
+    holder = g_thread_new ("rtcp-holder", holder_thread, &hold);
+    PSC_TEST_WAIT_UNTIL (hold_is_locked, &hold, 10, "the holder thread");
+    g_clear_pointer (&ws, psc_test_client_free);
+    psc_test_iterate_until (psc_test_no_webrtcbin, f->stream, 30, "the viewer to be gone");
+    g_thread_join (holder);
+    g_assert_true (hold.window);
+    g_assert_true (hold.passed);
+  }
+  g_mutex_lock (&hold.lock);
+  hold.release = TRUE;          /* on a timeout above: the receive thread goes on */
+  g_cond_broadcast (&hold.cond);
+  g_mutex_unlock (&hold.lock);
+  g_object_unref (hold.rtp_src);
+  g_object_unref (hold.rtcp_src);
+  g_object_unref (hold.inbound);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -316,5 +495,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/teardown/peer-named-like-session", &psc_test_h264,
       test_peer_named_like_session);
   PSC_TEST_ADD ("/integration/teardown/stats-on-stop", &psc_test_h264, test_stats_on_stop);
+  PSC_TEST_ADD ("/integration/teardown/rtcp-at-teardown", &psc_test_h264,
+      test_rtcp_at_teardown);
   return g_test_run ();
 }
