@@ -1224,18 +1224,6 @@ stop_encoding_if_unused (PscStream *self, EncodingState *state)
       psc_encoding_get_raw_tee_pad (state->encoding), state);
 }
 
-/* The tee's sink pad is idle (this thread, or the streaming thread between two buffers),
- * so nothing else pushes on the branch's tee pad while this does. */
-static GstPadProbeReturn
-push_linked_event (GstPad *tee_sink, GstPadProbeInfo *info, gpointer user_data)
-{
-  GstPad *tee_pad = user_data;
-
-  gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
-          gst_structure_new_empty (PSC_STREAM_LINKED_EVENT)));
-  return GST_PAD_PROBE_REMOVE;
-}
-
 gboolean
 psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean payloaded,
     GError **error)
@@ -1306,15 +1294,23 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
     return FALSE;
   }
   /* The caps now, not with the next frame (see psc_stream_attach() in the header): pushed
-   * while the tee's sink pad is idle, so no buffer is being pushed on the new pad by the
-   * streaming thread meanwhile — two threads pushing on one pad race in sending its sticky
-   * events, and the branch could get a buffer before its segment (seen once in ~1,000 joins
-   * under the soak: "data flow before segment event", then a CRITICAL in the payloader). */
+   * under the tee's sink pad stream lock, which the tee's chain function holds while it
+   * pushes a buffer to every source pad, so that no buffer goes out on the new pad meanwhile.
+   * Two threads pushing on one pad race in sending its sticky events (the first clears the
+   * pad's pending flag, then sends them; the other sees none pending and sends its buffer),
+   * and the branch got a buffer before its segment: "data flow before segment event", then
+   * a CRITICAL in the payloader (gst_segment_to_running_time), about once in 4,000 WHEP
+   * joins under the soak. An IDLE probe on the tee's sink pad did not serialize this: a sink
+   * pad counts as idle while its chain function runs. The tee pushes into the branches'
+   * queues, which never block, so the lock is held only for as long as one buffer takes. */
   {
     g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (
         psc_encoding_get_tee (state->encoding, payloaded), "sink");
-    gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_IDLE, push_linked_event,
-        gst_object_ref (tee_pad), gst_object_unref);
+
+    GST_PAD_STREAM_LOCK (tee_sink);
+    gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+            gst_structure_new_empty (PSC_STREAM_LINKED_EVENT)));
+    GST_PAD_STREAM_UNLOCK (tee_sink);
   }
 
   link = g_new0 (BranchLink, 1);
