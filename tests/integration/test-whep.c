@@ -290,8 +290,7 @@ test_viewer_refused (PscTestFixture *f, gconstpointer data)
 /* Two WHEP viewers joining while the encoder's tee is pushing a frame: the first one's branch
  * holds that frame, and the second one is linked meanwhile. */
 typedef struct {
-  GMutex lock;
-  GCond cond;
+  PscTestFlags flags;
   GThread *main_thread;
   GstElement *branches[2];      /* as added to the pipeline */
   guint n_branches;
@@ -303,45 +302,14 @@ typedef struct {
   gboolean b_release;
 } JoinRace;
 
-/* Waits, the lock held, until *@flag or *@other (if not %NULL), or @timeout_ms; returns
- * whether one is set. */
-static gboolean
-race_wait_either (JoinRace *race, gboolean *flag, gboolean *other, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!*flag && (other == NULL || !*other) &&
-      g_cond_wait_until (&race->cond, &race->lock, end))
-    ;
-  return *flag || (other != NULL && *other);
-}
-
-static gboolean
-race_wait (JoinRace *race, gboolean *flag, guint timeout_ms)
-{
-  return race_wait_either (race, flag, NULL, timeout_ms);
-}
-
-static void
-race_set (JoinRace *race, gboolean *flag)
-{
-  g_mutex_lock (&race->lock);
-  *flag = TRUE;
-  g_cond_broadcast (&race->cond);
-  g_mutex_unlock (&race->lock);
-}
-
 /* The tee's thread, inside the tee's chain function: holds the first buffer. */
 static GstPadProbeReturn
 hold_in_tee (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   JoinRace *race = user_data;
 
-  g_mutex_lock (&race->lock);
-  race->a_held = TRUE;
-  g_cond_broadcast (&race->cond);
-  race_wait (race, &race->a_release, 30000 * psc_test_time_factor ());
-  g_mutex_unlock (&race->lock);
+  psc_test_flags_raise (&race->flags, &race->a_held);
+  psc_test_flags_wait (&race->flags, &race->a_release, NULL, 30000 * psc_test_time_factor ());
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -354,14 +322,9 @@ hold_stream_start (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 
   if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_STREAM_START)
     return GST_PAD_PROBE_OK;
-  g_mutex_lock (&race->lock);
-  if (g_thread_self () == race->main_thread)
-    race->b_start_main = TRUE;
-  else
-    race->b_start_other = TRUE;
-  g_cond_broadcast (&race->cond);
-  race_wait (race, &race->b_release, 30000 * psc_test_time_factor ());
-  g_mutex_unlock (&race->lock);
+  psc_test_flags_raise (&race->flags, g_thread_self () == race->main_thread ?
+      &race->b_start_main : &race->b_start_other);
+  psc_test_flags_wait (&race->flags, &race->b_release, NULL, 30000 * psc_test_time_factor ());
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -370,7 +333,7 @@ note_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   JoinRace *race = user_data;
 
-  race_set (race, &race->b_buffer);
+  psc_test_flags_raise (&race->flags, &race->b_buffer);
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -399,14 +362,11 @@ release_thread (gpointer data)
 {
   JoinRace *race = data;
 
-  g_mutex_lock (&race->lock);
-  race_wait (race, &race->b_start_main, 2000);
-  race->a_release = TRUE;
-  g_cond_broadcast (&race->cond);
-  race_wait_either (race, &race->b_buffer, &race->b_start_other, 10000 * psc_test_time_factor ());
-  race->b_release = TRUE;
-  g_cond_broadcast (&race->cond);
-  g_mutex_unlock (&race->lock);
+  psc_test_flags_wait (&race->flags, &race->b_start_main, NULL, 2000);
+  psc_test_flags_raise (&race->flags, &race->a_release);
+  psc_test_flags_wait (&race->flags, &race->b_buffer, &race->b_start_other,
+      10000 * psc_test_time_factor ());
+  psc_test_flags_raise (&race->flags, &race->b_release);
   return NULL;
 }
 
@@ -414,12 +374,7 @@ static gboolean
 a_is_held (gpointer data)
 {
   JoinRace *race = data;
-  gboolean held;
-
-  g_mutex_lock (&race->lock);
-  held = race->a_held;
-  g_mutex_unlock (&race->lock);
-  return held;
+  return psc_test_flags_get (&race->flags, &race->a_held);
 }
 
 /* Issue 11: a viewer linked while the tee was pushing a frame to the other branches could get
@@ -439,24 +394,26 @@ test_join_mid_frame (PscTestFixture *f, gconstpointer data)
   g_autoptr (GstPad) a_tee_pad = NULL;
   JoinRace race = { 0 };
   GThread *releaser;
-  gulong added;
+  gulong added, hold;
 
-  g_mutex_init (&race.lock);
-  g_cond_init (&race.cond);
+  psc_test_flags_init (&race.flags);
   race.main_thread = g_thread_self ();
   added = g_signal_connect (pipeline, "element-added", G_CALLBACK (on_element_added), &race);
   first = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
       NULL, 201, NULL, NULL);
   if (first == NULL || race.n_branches != 1) {
     g_signal_handler_disconnect (pipeline, added);
+    psc_test_flags_clear (&race.flags);
     g_assert_cmpuint (race.n_branches, ==, 1);
     return;
   }
   a_sink = gst_element_get_static_pad (race.branches[0], "sink");
   a_tee_pad = gst_pad_get_peer (a_sink);
   g_assert_nonnull (a_tee_pad);
-  gst_pad_add_probe (a_tee_pad, GST_PAD_PROBE_TYPE_BUFFER, hold_in_tee, &race, NULL);
-  if (psc_test_iterate_until (a_is_held, &race, 10, "a frame in the tee")) {
+  hold = gst_pad_add_probe (a_tee_pad, GST_PAD_PROBE_TYPE_BUFFER, hold_in_tee, &race, NULL);
+  if (!psc_test_iterate_until (a_is_held, &race, 10, "a frame in the tee")) {
+    gst_pad_remove_probe (a_tee_pad, hold);
+  } else {
     releaser = g_thread_new ("join-release", release_thread, &race);
     second = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer,
         NULL, NULL, 201, NULL, NULL);
@@ -464,8 +421,9 @@ test_join_mid_frame (PscTestFixture *f, gconstpointer data)
     g_assert_true (race.b_buffer || race.b_start_other);
   }
   g_signal_handler_disconnect (pipeline, added);
-  race_set (&race, &race.a_release);
-  race_set (&race, &race.b_release);
+  psc_test_flags_raise (&race.flags, &race.a_release);
+  psc_test_flags_raise (&race.flags, &race.b_release);
+  psc_test_flags_clear (&race.flags);
 }
 
 int
