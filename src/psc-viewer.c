@@ -1094,7 +1094,7 @@ drop_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
  * going down, srtpdec's source pads deactivated before its sink pads — it asks
  * gst_pad_create_stream_id() instead, which asserts 'parent->numsinkpads <= 1' on an element
  * with two sink pads: a GStreamer CRITICAL, an abort under G_DEBUG=fatal-criticals (about 1
- * real session in 500 in the soak, whose viewers leave before their first receiver report).
+ * real session in 500 in the soak, whose viewers leave within a second of connecting).
  * Buffers into srtpdec are dropped from here on, before the branch goes down; the session is
  * over, so nothing it receives matters. The sink pads' stream locks are taken once, so that a
  * packet already past the probe has left srtpdec's chain function before the state change.
