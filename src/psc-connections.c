@@ -226,17 +226,28 @@ shut_down (GSocket *socket)
   g_socket_shutdown (socket, TRUE, TRUE, NULL);
 }
 
+/* The whole HTTP/1.1 response, written by us rather than libsoup, that refuses a request:
+ * @status, and @reason (one line) as a plain-text body; the connection closes after it. */
+static GBytes *
+refusal_response (guint status, const char *reason)
+{
+  g_autofree char *body = g_strconcat (reason, "\n", NULL);
+  char *response = g_strdup_printf ("HTTP/1.1 %u %s\r\nConnection: close\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s", status,
+      soup_status_get_phrase (status), strlen (body), body);
+
+  return g_bytes_new_take (response, strlen (response));
+}
+
 /* Answers @status with @reason on a connection whose request libsoup has not read, then
  * shuts it down. The socket is new and its send buffer empty: a short answer fits whole. */
 static void
 answer_and_shut_down (GSocket *socket, guint status, const char *reason)
 {
-  g_autofree char *body = g_strconcat (reason, "\n", NULL);
-  g_autofree char *response = g_strdup_printf ("HTTP/1.1 %u %s\r\nConnection: close\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s", status,
-      soup_status_get_phrase (status), strlen (body), body);
+  g_autoptr (GBytes) response = refusal_response (status, reason);
 
-  g_socket_send_with_blocking (socket, response, strlen (response), FALSE, NULL, NULL);
+  g_socket_send_with_blocking (socket, g_bytes_get_data (response, NULL),
+      g_bytes_get_size (response), FALSE, NULL, NULL);
   shut_down (socket);
 }
 
@@ -369,13 +380,12 @@ refuse_body (PscConnections *self, Connection *conn, SoupServerMessage *msg,
     const char *reason)
 {
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
-  g_autofree char *body = g_strconcat (reason, "\n", NULL);
-  g_autofree char *response = NULL;
   Refusal *refusal;
-  gsize size;
 
   count_refusal (self, PSC_CONNECTIONS_REFUSED_BODY, conn->address, reason);
   if (soup_message_headers_get_expectations (request) & SOUP_EXPECTATION_CONTINUE) {
+    g_autofree char *body = g_strconcat (reason, "\n", NULL);
+
     soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, NULL);
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
         "Connection", "close");
@@ -384,9 +394,6 @@ refuse_body (PscConnections *self, Connection *conn, SoupServerMessage *msg,
     return;
   }
 
-  response = g_strdup_printf ("HTTP/1.1 413 %s\r\nConnection: close\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s",
-      soup_status_get_phrase (SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE), strlen (body), body);
   refusal = g_new0 (Refusal, 1);
   /* Emits "disconnected": @conn is freed here. libsoup's reader returns without touching
    * its state once the message's I/O is gone, as after a WebSocket upgrade. */
@@ -396,8 +403,7 @@ refuse_body (PscConnections *self, Connection *conn, SoupServerMessage *msg,
     return;
   }
   refusal->socket = g_object_get_data (G_OBJECT (refusal->stream), "GSocket");
-  size = strlen (response);
-  refusal->response = g_bytes_new_take (g_steal_pointer (&response), size);
+  refusal->response = refusal_response (SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, reason);
   refusal->cancellable = g_cancellable_new ();
   refusal->deadline = g_timeout_add (LINGER_MS, on_linger_over, refusal);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (refusal->stream),

@@ -211,16 +211,12 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   else if (!parse_codecs (soup_server_message_get_uri (msg), &codecs))
     problem = g_strdup ("the query string is not valid URL encoding");
 
-  if (problem != NULL) {
-    g_autoptr (PscMessage) message = psc_message_new_error (PSC_PROTOCOL_ERROR_INVALID_FIELD,
+  if (problem != NULL)
+    psc_signalling_refuse (self->signalling, connection, PSC_PROTOCOL_ERROR_INVALID_FIELD,
         problem);
-    g_autofree char *json = psc_message_to_json (message);
-    soup_websocket_connection_send_text (connection, json);
-    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, problem);
-    return;
-  }
-  psc_signalling_accept (self->signalling, room, peer, (const char *const *) codecs,
-      soup_server_message_get_remote_host (msg), connection);
+  else
+    psc_signalling_accept (self->signalling, room, peer, (const char *const *) codecs,
+        soup_server_message_get_remote_host (msg), connection);
 }
 
 /* ---- Origins: who may open signalling or change state (psc-origin) ---- */

@@ -646,16 +646,20 @@ psc_signalling_get_default_room (PscSignalling *self)
   return stream ? psc_stream_get_id (stream) : NULL;
 }
 
-static void
-refuse (PscSignalling *self, SoupWebsocketConnection *connection, PscProtocolError code,
-    gushort close_code, const char *text)
+void
+psc_signalling_refuse (PscSignalling *self, SoupWebsocketConnection *connection,
+    PscProtocolError code, const char *text)
 {
-  g_autoptr (PscMessage) message = psc_message_new_error (code, text);
-  g_autofree char *json = psc_message_to_json (message);
+  g_autoptr (PscMessage) message = NULL;
+  g_autofree char *json = NULL;
 
+  g_return_if_fail (PSC_IS_SIGNALLING (self) && SOUP_IS_WEBSOCKET_CONNECTION (connection));
+
+  message = psc_message_new_error (code, text);
+  json = psc_message_to_json (message);
   self->counters.refused_total++;
   psc_websocket_send_text (connection, json);
-  soup_websocket_connection_close (connection, close_code, text);
+  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, text);
 }
 
 /* Whether a client that listed @codecs decodes H.264 of profile-level-id @plid: an
@@ -789,9 +793,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
       (room->stream != NULL && g_str_equal (peer_id, room_id)))) {
     g_autofree char *text = g_strdup_printf ("peer id \"%s\" is taken in room %s", peer_id,
         room_id);
-    refuse (self, connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        text);
+    psc_signalling_refuse (self, connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN, text);
     return;
   }
   if (room != NULL && room->stream != NULL &&
@@ -799,13 +801,12 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
           !psc_registry_take_seat (self->registry, address, &limit))) {
     if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
       g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
-    refuse (self, connection, psc_signalling_error_code (limit),
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
+    psc_signalling_refuse (self, connection, psc_signalling_error_code (limit),
+        limit->message);
     return;
   }
   if ((room == NULL || room->stream == NULL) && !check_relay_limits (self, room, &limit)) {
-    refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, limit->message);
+    psc_signalling_refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, limit->message);
     return;
   }
   if (room == NULL) {

@@ -187,6 +187,20 @@ void            psc_signalling_accept (PscSignalling *signalling, const char *ro
     SoupWebsocketConnection *connection);
 
 /**
+ * psc_signalling_refuse:
+ * @signalling: the signalling
+ * @connection: an open WebSocket that is not (or no longer to be) a peer
+ * @code: what the client is told (#PscProtocolError, an `error` message's `code`)
+ * @text: the reason, for the `error` message and the close frame (at most 123 bytes of it
+ *   fit in the close frame, RFC 6455 section 5.5)
+ *
+ * Refuses a peer: sends it an `error` message, closes the socket with 1008 (policy
+ * violation) and counts it in the `refused` errors. Main thread only.
+ */
+void            psc_signalling_refuse (PscSignalling *signalling,
+    SoupWebsocketConnection *connection, PscProtocolError code, const char *text);
+
+/**
  * psc_signalling_list_peers:
  * @signalling: the signalling
  * @room_id: (nullable): one room, or %NULL for every room

@@ -34,7 +34,7 @@ typedef struct {
   /* stream->lock */
   guint branches;
   PscKeyframePolicy keyframes;
-  guint keyframe_timer;         /* a request the policy deferred */
+  GSource *keyframe_timer;      /* main context: a request the policy deferred */
 } EncodingState;
 
 /* An attached branch: its tee pad, that tee (the encoding's, or its RTP tee) and the
@@ -81,17 +81,17 @@ struct _PscStream {
   GstCaps *last_caps;           /* main context: what the source gave videoscale last */
   gboolean loop;                /* --loop: a source that ends starts again at once */
   guint attempt_timeout_ms;     /* how long a (re)started source has for its first frame */
-  guint retry_timer;            /* main context: the next attempt, while offline */
-  guint attempt_timer;          /* main context: a started source's first-frame deadline */
+  GSource *retry_timer;         /* main context: the next attempt, while offline */
+  GSource *attempt_timer;       /* main context: a started source's first-frame deadline */
   gboolean retry_on_resume;     /* main context: an attempt came due while released */
   GstElement *raw_tee;
   PscEncoderChoice *encoders[PSC_CODEC_COUNT];  /* nullable: no working encoder */
   guint encodings_started;      /* for unique bin names */
   GMainContext *context;
-  guint bus_watch;
+  GSource *bus_watch;           /* main context */
   guint release_delay_s;        /* 0: the capture runs while nobody watches (--always-on) */
   gboolean released;            /* main context: the pipeline is NULL, the camera closed */
-  guint release_timer;
+  GSource *release_timer;       /* main context */
   PscSnapshot *snapshot;        /* main context */
   char *source_error_detail;    /* main context: the last source error, with what to try */
 
@@ -121,10 +121,36 @@ enum {
 };
 static guint signals[N_SIGNALS];
 
+/* A timeout of @ms on @context, calling @callback with @data; returns a reference for
+ * clear_source(). The stream's sources are kept as GSources, not ids: g_source_remove() looks
+ * an id up in the global default context only, and the stream's context is the thread-default
+ * one it was made in. */
+static GSource *
+add_timer (GMainContext *context, guint ms, GSourceFunc callback, gpointer data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, callback, data, NULL);
+  g_source_attach (source, context);
+  return source;
+}
+
+/* Destroys *@source, if any, on whatever context it is attached to, and drops our reference;
+ * any thread. Also from the source's own callback (destroying a dispatching source is
+ * allowed). */
+static void
+clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
 static void
 encoding_state_free (EncodingState *state)
 {
-  g_clear_handle_id (&state->keyframe_timer, g_source_remove);
+  clear_source (&state->keyframe_timer);
   psc_encoding_free (state->encoding);
   g_free (state);
 }
@@ -134,11 +160,10 @@ psc_stream_finalize (GObject *object)
 {
   PscStream *self = PSC_STREAM (object);
 
-  if (self->bus_watch != 0)
-    g_source_remove (self->bus_watch);
-  g_clear_handle_id (&self->release_timer, g_source_remove);
-  g_clear_handle_id (&self->retry_timer, g_source_remove);
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->bus_watch);
+  clear_source (&self->release_timer);
+  clear_source (&self->retry_timer);
+  clear_source (&self->attempt_timer);
   if (self->pipeline != NULL)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
@@ -495,10 +520,9 @@ decide_keyframe (EncodingState *state, PscKeyframeReason reason, gboolean due)
   else
     decision = psc_keyframe_policy_request (&state->keyframes, now, reason, &delay);
   if (decision == PSC_KEYFRAME_DEFER) {
-    GSource *source = g_timeout_source_new (delay / GST_MSECOND + 1);
-    g_source_set_callback (source, on_keyframe_timer, state, NULL);
-    state->keyframe_timer = g_source_attach (source, self->context);
-    g_source_unref (source);
+    clear_source (&state->keyframe_timer);
+    state->keyframe_timer = add_timer (self->context, delay / GST_MSECOND + 1,
+        on_keyframe_timer, state);
   }
   self->stats.keyframes_forced_join += state->keyframes.forced_join - before.forced_join;
   self->stats.keyframes_forced_pli += state->keyframes.forced_pli - before.forced_pli;
@@ -529,7 +553,7 @@ on_keyframe_timer (gpointer user_data)
   g_autoptr (GstPad) tee_sink = NULL;
 
   g_mutex_lock (&self->lock);
-  state->keyframe_timer = 0;
+  clear_source (&state->keyframe_timer);
   if (decide_keyframe (state, PSC_KEYFRAME_PLI, TRUE) == PSC_KEYFRAME_FORWARD)
     tee_sink = gst_object_ref (psc_encoding_get_tee_sink (state->encoding));
   g_mutex_unlock (&self->lock);
@@ -910,18 +934,6 @@ describe_source_error (PscStream *self, GstMessage *message)
 
 /* ---- Offline: the slate, and retrying the source (psc-supervisor) ---- */
 
-static guint
-add_timeout (PscStream *self, guint ms, GSourceFunc callback)
-{
-  GSource *source = g_timeout_source_new (ms);
-  guint id;
-
-  g_source_set_callback (source, callback, self, NULL);
-  id = g_source_attach (source, self->context);
-  g_source_unref (source);
-  return id;
-}
-
 /* Shifts the timestamps of a source bin's frames by @offset ns where its clocksync takes them
  * (a source that is not live starts at 0 whenever it is (re)started). */
 static void
@@ -1147,8 +1159,8 @@ go_offline (PscStream *self, const char *said)
   gboolean changed;
   guint64 delay;
 
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
-  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  clear_source (&self->attempt_timer);
+  clear_source (&self->retry_timer);
   self->retry_on_resume = FALSE;
   if (caps != NULL && gst_caps_is_fixed (caps))
     gst_caps_replace (&self->last_caps, caps);
@@ -1170,7 +1182,7 @@ go_offline (PscStream *self, const char *said)
   g_mutex_unlock (&self->lock);
   GST_WARNING_OBJECT (self->pipeline, "offline: %s; next attempt in %" G_GUINT64_FORMAT " s",
       reason, delay / GST_SECOND);
-  self->retry_timer = add_timeout (self, delay / GST_MSECOND, on_retry_timer);
+  self->retry_timer = add_timer (self->context, delay / GST_MSECOND, on_retry_timer, self);
   /* What to try goes to the operator once an outage, not with every retry. */
   if (changed && self->source_error_detail != NULL)
     g_message ("stream %s: %s", self->info.id, self->source_error_detail);
@@ -1187,7 +1199,7 @@ on_attempt_timeout (gpointer user_data)
   g_autofree char *reason = g_strdup_printf ("no video from the source within %u ms",
       self->attempt_timeout_ms);
 
-  self->attempt_timer = 0;
+  clear_source (&self->attempt_timer);
   if (!self->on_slate)
     go_offline (self, reason);
   return G_SOURCE_REMOVE;
@@ -1201,7 +1213,7 @@ try_source (PscStream *self)
   g_autoptr (GError) error = NULL;
   GstElement *bin;
 
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->attempt_timer);
   GST_INFO_OBJECT (self->pipeline, "starting the source again");
   g_mutex_lock (&self->lock);
   self->stats.source_attempts++;
@@ -1211,7 +1223,8 @@ try_source (PscStream *self)
     go_offline (self, error->message);
     return;
   }
-  self->attempt_timer = add_timeout (self, self->attempt_timeout_ms, on_attempt_timeout);
+  self->attempt_timer = add_timer (self->context, self->attempt_timeout_ms,
+      on_attempt_timeout, self);
 }
 
 static gboolean
@@ -1219,7 +1232,7 @@ on_retry_timer (gpointer user_data)
 {
   PscStream *self = user_data;
 
-  self->retry_timer = 0;
+  clear_source (&self->retry_timer);
   /* Released (nobody watching): the next viewer's resume_capture() tries. */
   if (self->released)
     self->retry_on_resume = TRUE;
@@ -1233,10 +1246,10 @@ psc_stream_retry_now (PscStream *self)
 {
   g_return_val_if_fail (PSC_IS_STREAM (self), FALSE);
 
-  if (self->failed || self->bus_watch == 0 ||
+  if (self->failed || self->bus_watch == NULL ||
       psc_stream_get_state (self) != PSC_STREAM_OFFLINE)
     return FALSE;
-  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  clear_source (&self->retry_timer);
   if (self->released) {
     self->retry_on_resume = TRUE;
     return FALSE;
@@ -1254,7 +1267,7 @@ on_source_ended (PscStream *self, GstElement *bin)
     return;
   /* A source that ends before its first frame (an empty file) would be started again and
    * again at full speed: that is an outage, with its backoff. */
-  if (self->loop && self->attempt_timer == 0) {
+  if (self->loop && self->attempt_timer == NULL) {
     GST_INFO_OBJECT (self->pipeline, "the source ended: --loop starts it again");
     try_source (self);
     return;
@@ -1272,7 +1285,7 @@ on_source_live (PscStream *self, GstElement *bin)
 
   if (bin != self->source_bin || self->on_slate)
     return;
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->attempt_timer);
   g_mutex_lock (&self->lock);
   changed = psc_supervisor_live (&self->supervisor);
   g_clear_pointer (&self->offline_reason, g_free);
@@ -1404,7 +1417,10 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
     psc_supervisor_live (&self->supervisor);
     g_mutex_unlock (&self->lock);
   }
-  self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
+  self->bus_watch = gst_bus_create_watch (bus);
+  g_source_set_callback (self->bus_watch, (GSourceFunc) (void (*) (void)) on_bus_message, self,
+      NULL);
+  g_source_attach (self->bus_watch, self->context);
   schedule_release (self);
   return TRUE;
 }
@@ -1414,13 +1430,10 @@ psc_stream_stop (PscStream *self)
 {
   g_return_if_fail (PSC_IS_STREAM (self));
 
-  if (self->bus_watch != 0) {
-    g_source_remove (self->bus_watch);
-    self->bus_watch = 0;
-  }
-  g_clear_handle_id (&self->release_timer, g_source_remove);
-  g_clear_handle_id (&self->retry_timer, g_source_remove);
-  g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  clear_source (&self->bus_watch);
+  clear_source (&self->release_timer);
+  clear_source (&self->retry_timer);
+  clear_source (&self->attempt_timer);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
 }
 
@@ -1446,7 +1459,7 @@ on_release_timer (gpointer user_data)
 {
   PscStream *self = user_data;
 
-  self->release_timer = 0;
+  clear_source (&self->release_timer);
   if (self->released || self->failed || capture_needed (self))
     return G_SOURCE_REMOVE;
   /* NULL, not READY: v4l2src closes the device only then, so another program may open it. */
@@ -1454,8 +1467,8 @@ on_release_timer (gpointer user_data)
   self->released = TRUE;
   /* A source being tried cannot send its first frame now: not a failure, tried again when
    * the capture resumes. */
-  if (self->attempt_timer != 0) {
-    g_clear_handle_id (&self->attempt_timer, g_source_remove);
+  if (self->attempt_timer != NULL) {
+    clear_source (&self->attempt_timer);
     self->retry_on_resume = TRUE;
   }
   GST_INFO_OBJECT (self->pipeline, "capture released: nobody watching");
@@ -1466,17 +1479,18 @@ on_release_timer (gpointer user_data)
 static void
 schedule_release (PscStream *self)
 {
-  if (self->release_delay_s == 0 || self->released || self->release_timer != 0 ||
-      self->bus_watch == 0 || capture_needed (self))
+  if (self->release_delay_s == 0 || self->released || self->release_timer != NULL ||
+      self->bus_watch == NULL || capture_needed (self))
     return;
-  self->release_timer = g_timeout_add_seconds (self->release_delay_s, on_release_timer, self);
+  self->release_timer = add_timer (self->context, self->release_delay_s * 1000,
+      on_release_timer, self);
 }
 
 /* Main context: makes sure frames flow (again). */
 static void
 resume_capture (PscStream *self)
 {
-  g_clear_handle_id (&self->release_timer, g_source_remove);
+  clear_source (&self->release_timer);
   if (!self->released)
     return;
   self->released = FALSE;
@@ -1567,7 +1581,7 @@ stop_encoding_if_unused (PscStream *self, EncodingState *state)
   unused = self->encodings[codec] == state && state->branches == 0;
   if (unused) {
     self->encodings[codec] = NULL;
-    g_clear_handle_id (&state->keyframe_timer, g_source_remove);
+    clear_source (&state->keyframe_timer);
     g_hash_table_add (self->detaching, gst_object_ref (psc_encoding_get_bin (state->encoding)));
   }
   g_mutex_unlock (&self->lock);
@@ -1578,18 +1592,6 @@ stop_encoding_if_unused (PscStream *self, EncodingState *state)
   update_decoding (self);
   unlink_when_idle (self, psc_encoding_get_bin (state->encoding), input_tee (self, codec),
       psc_encoding_get_raw_tee_pad (state->encoding), state);
-}
-
-/* The tee's sink pad is idle (this thread, or the streaming thread between two buffers),
- * so nothing else pushes on the branch's tee pad while this does. */
-static GstPadProbeReturn
-push_linked_event (GstPad *tee_sink, GstPadProbeInfo *info, gpointer user_data)
-{
-  GstPad *tee_pad = user_data;
-
-  gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
-          gst_structure_new_empty (PSC_STREAM_LINKED_EVENT)));
-  return GST_PAD_PROBE_REMOVE;
 }
 
 gboolean
@@ -1663,15 +1665,23 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
     return FALSE;
   }
   /* The caps now, not with the next frame (see psc_stream_attach() in the header): pushed
-   * while the tee's sink pad is idle, so no buffer is being pushed on the new pad by the
-   * streaming thread meanwhile — two threads pushing on one pad race in sending its sticky
-   * events, and the branch could get a buffer before its segment (seen once in ~1,000 joins
-   * under the soak: "data flow before segment event", then a CRITICAL in the payloader). */
+   * under the tee's sink pad stream lock, which the tee's chain function holds while it
+   * pushes a buffer to every source pad, so that no buffer goes out on the new pad meanwhile.
+   * Two threads pushing on one pad race in sending its sticky events (the first clears the
+   * pad's pending flag, then sends them; the other sees none pending and sends its buffer),
+   * and the branch got a buffer before its segment: "data flow before segment event", then
+   * a CRITICAL in the payloader (gst_segment_to_running_time), about once in 4,000 WHEP
+   * joins under the soak. An IDLE probe on the tee's sink pad did not serialize this: a sink
+   * pad counts as idle while its chain function runs. The tee pushes into the branches'
+   * queues, which never block, so the lock is held only for as long as one buffer takes. */
   {
     g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (
         psc_encoding_get_tee (state->encoding, payloaded), "sink");
-    gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_IDLE, push_linked_event,
-        gst_object_ref (tee_pad), gst_object_unref);
+
+    GST_PAD_STREAM_LOCK (tee_sink);
+    gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+            gst_structure_new_empty (PSC_STREAM_LINKED_EVENT)));
+    GST_PAD_STREAM_UNLOCK (tee_sink);
   }
 
   link = g_new0 (BranchLink, 1);

@@ -193,14 +193,14 @@ void        psc_stream_stop (PscStream *stream);
  * (the `encoder-started` signal of #PscStream); the other branches do not notice. On failure @branch is not
  * in the pipeline, and an encoder started for it is stopped again. Main thread only.
  *
- * Right after linking — as soon as the tee is between two buffers, so that only one thread
- * pushes on the new pad at a time — a custom downstream event named
- * #PSC_STREAM_LINKED_EVENT is pushed into @branch. A serialized event on a source pad first sends the pad's pending sticky
- * events (gstpad.c, gst_pad_push_event()), so when the encoder is already running, the
- * stream-start, caps and segment events reach @branch at once instead of with the
- * encoder's next frame, up to a frame interval later; a branch that watches for this event
- * knows the caps have been through when it sees it (and may find none yet, if the encoder
- * has only just started). Elements ignore it.
+ * Right after linking — holding the tee's sink pad stream lock, so that the tee is between
+ * two buffers and only one thread pushes on the new pad at a time — a custom downstream event
+ * named #PSC_STREAM_LINKED_EVENT is pushed into @branch. A serialized event on a source pad
+ * first sends the pad's pending sticky events (gstpad.c, gst_pad_push_event()), so when the
+ * encoder is already running, the stream-start, caps and segment events reach @branch at
+ * once instead of with the encoder's next frame, up to a frame interval later; a branch that
+ * watches for this event knows the caps have been through when it sees it (and may find none
+ * yet, if the encoder has only just started). Elements ignore it.
  *
  * Returns: %TRUE if attached.
  */

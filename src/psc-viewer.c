@@ -1103,6 +1103,70 @@ on_stats (GstPromise *promise, gpointer user_data)
   post_stats (request, &stats);
 }
 
+static GstPadProbeReturn
+drop_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
+/* Main context, webrtcbin quiet (no transport being made).
+ * WORKAROUND(GStreamer 1.22): srtpdec gives the first RTCP packet it decrypts a stream-start
+ * derived from its RTP source pad's; when that pad has been deactivated already — webrtcbin
+ * going down, srtpdec's source pads deactivated before its sink pads — it asks
+ * gst_pad_create_stream_id() instead, which asserts 'parent->numsinkpads <= 1' on an element
+ * with two sink pads: a GStreamer CRITICAL, an abort under G_DEBUG=fatal-criticals (about 1
+ * real session in 500 in the soak, whose viewers leave within a second of connecting).
+ * Buffers into srtpdec are dropped from here on, before the branch goes down; the session is
+ * over, so nothing it receives matters. The sink pads' stream locks are taken once, so that a
+ * packet already past the probe has left srtpdec's chain function before the state change.
+ * Upstream: commit 96450f4c59 (1.23.1) and backport 9103fc3493 (1.22.4), merge requests 4844
+ * and 4860; also 32fbad8d39 / 3eb78e5280 ("Got data flow before segment event", same race).
+ * Remove when: periscope requires GStreamer 1.22.4 (gated on psc_element_gst_older_than()). */
+static void
+drop_inbound_packets (PscViewer *self)
+{
+  g_autoptr (GstIterator) it = NULL;
+  GValue item = G_VALUE_INIT;
+  gboolean done = FALSE;
+
+  if (self->webrtc == NULL || !psc_element_gst_older_than (1, 22, 4))
+    return;
+  it = gst_bin_iterate_recurse (GST_BIN (self->webrtc));
+  while (!done) {
+    switch (gst_iterator_next (it, &item)) {
+      case GST_ITERATOR_OK: {
+        GstElement *element = g_value_get_object (&item);
+        GstElementFactory *factory = gst_element_get_factory (element);
+
+        if (factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), "srtpdec")) {
+          for (guint i = 0; i < 2; i++) {
+            g_autoptr (GstPad) sink = gst_element_get_static_pad (element,
+                i == 0 ? "rtp_sink" : "rtcp_sink");
+
+            if (sink == NULL)
+              continue;
+            gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER |
+                GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_buffer, NULL, NULL);
+            GST_PAD_STREAM_LOCK (sink);
+            GST_PAD_STREAM_UNLOCK (sink);
+          }
+        }
+        g_value_reset (&item);
+        break;
+      }
+      case GST_ITERATOR_RESYNC:
+        /* Probes already added are added again: harmless. */
+        gst_iterator_resync (it);
+        break;
+      case GST_ITERATOR_ERROR:
+      case GST_ITERATOR_DONE:
+        done = TRUE;
+        break;
+    }
+  }
+  g_value_unset (&item);
+}
+
 /* Main context: webrtcbin has finished every operation queued before the barrier, or the
  * backstop passed. */
 static gboolean
@@ -1115,6 +1179,7 @@ detach_now (gpointer user_data)
     g_source_destroy (self->backstop);
     g_clear_pointer (&self->backstop, g_source_unref);
   }
+  drop_inbound_packets (self);
   psc_stream_detach (self->stream, self->branch);
   return G_SOURCE_REMOVE;
 }

@@ -472,3 +472,52 @@ psc_test_expect_status (PscTestFixture *f, const char *method, const char *path,
     g_assert_nonnull (strstr (text, fragment));
   return text;
 }
+
+void
+psc_test_flags_init (PscTestFlags *flags)
+{
+  g_mutex_init (&flags->lock);
+  g_cond_init (&flags->cond);
+}
+
+void
+psc_test_flags_clear (PscTestFlags *flags)
+{
+  g_mutex_clear (&flags->lock);
+  g_cond_clear (&flags->cond);
+}
+
+void
+psc_test_flags_raise (PscTestFlags *flags, gboolean *flag)
+{
+  g_mutex_lock (&flags->lock);
+  *flag = TRUE;
+  g_cond_broadcast (&flags->cond);
+  g_mutex_unlock (&flags->lock);
+}
+
+gboolean
+psc_test_flags_get (PscTestFlags *flags, gboolean *flag)
+{
+  gboolean set;
+
+  g_mutex_lock (&flags->lock);
+  set = *flag;
+  g_mutex_unlock (&flags->lock);
+  return set;
+}
+
+gboolean
+psc_test_flags_wait (PscTestFlags *flags, gboolean *flag, gboolean *other, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gboolean set;
+
+  g_mutex_lock (&flags->lock);
+  while (!*flag && (other == NULL || !*other) &&
+      g_cond_wait_until (&flags->cond, &flags->lock, end))
+    ;
+  set = *flag || (other != NULL && *other);
+  g_mutex_unlock (&flags->lock);
+  return set;
+}

@@ -160,6 +160,39 @@ void        psc_test_record_clip (const char *path, const char *mux, guint frame
 gboolean    psc_test_flag_set (gpointer flag);
 
 /**
+ * PscTestFlags:
+ *
+ * gboolean flags that one thread (a pad probe, a helper thread) raises and another waits for:
+ * the flags are the caller's, read and written under @lock; @cond is broadcast on each
+ * psc_test_flags_raise().
+ */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+} PscTestFlags;
+
+void        psc_test_flags_init (PscTestFlags *flags);
+void        psc_test_flags_clear (PscTestFlags *flags);
+
+/* Sets *@flag under the lock and wakes the waiters. */
+void        psc_test_flags_raise (PscTestFlags *flags, gboolean *flag);
+
+/* *@flag, read under the lock. */
+gboolean    psc_test_flags_get (PscTestFlags *flags, gboolean *flag);
+
+/**
+ * psc_test_flags_wait:
+ * @other: (nullable): a second flag that ends the wait too
+ * @timeout_ms: how long at most, in ms (not stretched by psc_test_time_factor())
+ *
+ * Blocks the calling thread (no main context is iterated) until *@flag or *@other is set.
+ *
+ * Returns: whether one of them is set.
+ */
+gboolean    psc_test_flags_wait (PscTestFlags *flags, gboolean *flag, gboolean *other,
+    guint timeout_ms);
+
+/**
  * psc_test_http_request:
  * @method: GET, POST…
  * @path: /api/streams…

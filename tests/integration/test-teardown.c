@@ -309,6 +309,151 @@ test_stats_on_stop (PscTestFixture *f, gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
 }
 
+/* The first RTCP packet of a viewer, held on its way into the daemon's srtpdec, and the
+ * thread that lets it go while srtpdec is half deactivated. */
+typedef struct {
+  PscTestFlags flags;
+  gboolean held;                /* the packet waits in hold_first_rtcp() */
+  gboolean release;             /* ... until this */
+  gboolean passed;              /* its push is over: srtpdec's chain has returned */
+  gboolean locked;              /* the holder thread has srtpdec's rtcp_src stream lock */
+  gboolean window;              /* srtpdec's RTP source pad was deactivated meanwhile */
+  GstPad *rtp_src;              /* srtpdec's */
+  GstPad *rtcp_src;
+  GstPad *inbound;              /* dtlssrtpdec's sink pad */
+} RtcpHold;
+
+/* The daemon's receive thread: RTCP (RFC 5761 section 4: second byte 192-223) is what a
+ * receive-only client sends once DTLS is done; the first packet is held until released. */
+static GstPadProbeReturn
+hold_first_rtcp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcpHold *hold = user_data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  guint8 header[2];
+
+  if (gst_buffer_extract (buffer, 0, header, 2) != 2 || header[0] < 128 || header[0] > 191 ||
+      header[1] < 192 || header[1] > 223)
+    return GST_PAD_PROBE_OK;
+  psc_test_flags_raise (&hold->flags, &hold->held);
+  psc_test_flags_wait (&hold->flags, &hold->release, NULL, 60000 * psc_test_time_factor ());
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* webrtcbin's thread: the probe goes on before DTLS is done, so that it sees the first RTCP
+ * packet (a client may send a PLI at once). */
+static void
+on_deep_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  RtcpHold *hold = user_data;
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  if (factory == NULL || !g_str_equal (GST_OBJECT_NAME (factory), "dtlssrtpdec"))
+    return;
+  g_assert_null (hold->inbound);
+  hold->inbound = gst_element_get_static_pad (element, "sink");
+  gst_pad_add_probe (hold->inbound, GST_PAD_PROBE_TYPE_BUFFER, hold_first_rtcp, hold, NULL);
+}
+
+static gboolean
+hold_is_held (gpointer data)
+{
+  RtcpHold *hold = data;
+  return psc_test_flags_get (&hold->flags, &hold->held);
+}
+
+static gboolean
+hold_is_locked (gpointer data)
+{
+  RtcpHold *hold = data;
+  return psc_test_flags_get (&hold->flags, &hold->locked);
+}
+
+static GstPadProbeReturn
+on_inbound_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcpHold *hold = user_data;
+
+  psc_test_flags_raise (&hold->flags, &hold->passed);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Holds srtpdec's rtcp_src stream lock: deactivating that pad (post_activate()) waits for it,
+ * after rtp_src has been deactivated and its sticky events removed, while the sink pads are
+ * still active — the window of the race, held open. The held RTCP packet is let go into it. */
+static gpointer
+holder_thread (gpointer data)
+{
+  RtcpHold *hold = data;
+  gint64 end = g_get_monotonic_time () + 30 * psc_test_time_factor () * G_USEC_PER_SEC;
+  GstEvent *start = NULL;
+
+  GST_PAD_STREAM_LOCK (hold->rtcp_src);
+  psc_test_flags_raise (&hold->flags, &hold->locked);
+  while (g_get_monotonic_time () < end &&
+      (start = gst_pad_get_sticky_event (hold->rtp_src, GST_EVENT_STREAM_START, 0)) != NULL) {
+    gst_event_unref (start);
+    g_usleep (1000);
+  }
+  if (start == NULL)
+    psc_test_flags_raise (&hold->flags, &hold->window);
+  gst_pad_add_probe (hold->inbound, GST_PAD_PROBE_TYPE_IDLE, on_inbound_idle, hold, NULL);
+  psc_test_flags_raise (&hold->flags, &hold->release);
+  psc_test_flags_wait (&hold->flags, &hold->passed, NULL, 30000 * psc_test_time_factor ());
+  GST_PAD_STREAM_UNLOCK (hold->rtcp_src);
+  return NULL;
+}
+
+/* Issue 11: a viewer's first RTCP packet reaching srtpdec while its webrtcbin goes down made
+ * srtpdec ask gst_pad_create_stream_id() for a stream-id, whose assertion on elements with
+ * one sink pad is a CRITICAL (an abort here and under the soak's G_DEBUG=fatal-criticals).
+ * The race is held open: the packet is let into srtpdec between the deactivation of its RTP
+ * and RTCP source pads. */
+static void
+test_rtcp_at_teardown (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) ws = NULL;
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  RtcpHold hold = { 0 };
+  GThread *holder = NULL;
+  gulong added;
+  gboolean connected;
+
+  psc_test_flags_init (&hold.flags);
+  added = g_signal_connect (pipeline, "deep-element-added", G_CALLBACK (on_deep_element_added),
+      &hold);
+  ws = psc_test_client_new (f->url, TRUE);
+  connected = ws != NULL && psc_test_client_wait_frames (ws, 1, 20);
+  g_signal_handler_disconnect (pipeline, added);
+  if (connected) {
+    g_assert_nonnull (hold.inbound);
+    hold.rtp_src = psc_test_first_element_pad (pipeline, "srtpdec", "rtp_src");
+    hold.rtcp_src = psc_test_first_element_pad (pipeline, "srtpdec", "rtcp_src");
+  }
+  /* A receiver report comes within a few seconds (RFC 3550 section 6.2), a PLI at once. */
+  if (connected &&
+      psc_test_iterate_until (hold_is_held, &hold, 20, "the client's first RTCP packet")) {
+    holder = g_thread_new ("rtcp-holder", holder_thread, &hold);
+    if (psc_test_iterate_until (hold_is_locked, &hold, 10, "the holder thread")) {
+      g_clear_pointer (&ws, psc_test_client_free);
+      psc_test_iterate_until (psc_test_no_webrtcbin, f->stream, 30, "the viewer to be gone");
+    }
+  }
+  /* On a timeout above: the receive thread goes on, and so does the holder. */
+  psc_test_flags_raise (&hold.flags, &hold.release);
+  if (holder != NULL) {
+    g_thread_join (holder);
+    if (!g_test_failed ()) {
+      g_assert_true (hold.window);
+      g_assert_true (hold.passed);
+    }
+  }
+  g_clear_object (&hold.rtp_src);
+  g_clear_object (&hold.rtcp_src);
+  g_clear_object (&hold.inbound);
+  psc_test_flags_clear (&hold.flags);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -319,5 +464,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/teardown/peer-named-like-session", &psc_test_h264,
       test_peer_named_like_session);
   PSC_TEST_ADD ("/integration/teardown/stats-on-stop", &psc_test_h264, test_stats_on_stop);
+  PSC_TEST_ADD ("/integration/teardown/rtcp-at-teardown", &psc_test_h264,
+      test_rtcp_at_teardown);
   return g_test_run ();
 }

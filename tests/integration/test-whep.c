@@ -1,6 +1,7 @@
 /* periscope integration tests: WHEP — every status, PATCH and DELETE on a session, ICE-server
  * Link headers, the viewer limit shared with WebSocket viewers, a stream that is not live; and
- * the registry seen through them: a second camera, a viewer refused.
+ * the registry seen through them: a second camera, a viewer refused; a viewer joining while
+ * the tee is in the middle of a frame.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gst/webrtc/webrtc.h>
@@ -285,6 +286,145 @@ test_viewer_refused (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_FRAMES (client, 10, 10);
 }
 
+/* Two WHEP viewers joining while the encoder's tee is pushing a frame: the first one's branch
+ * holds that frame, and the second one is linked meanwhile. */
+typedef struct {
+  PscTestFlags flags;
+  GThread *main_thread;
+  GstElement *branches[2];      /* as added to the pipeline */
+  guint n_branches;
+  gboolean a_held;              /* the tee's thread waits in the first branch's pad probe */
+  gboolean a_release;
+  gboolean b_start_main;        /* the main thread waits in the second branch's probe */
+  gboolean b_start_other;       /* the tee's thread does */
+  gboolean b_buffer;            /* a buffer reached the second branch */
+  gboolean b_release;
+} JoinRace;
+
+/* The tee's thread, inside the tee's chain function: holds the first buffer. */
+static GstPadProbeReturn
+hold_in_tee (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  JoinRace *race = user_data;
+
+  psc_test_flags_raise (&race->flags, &race->a_held);
+  psc_test_flags_wait (&race->flags, &race->a_release, NULL, 30000 * psc_test_time_factor ());
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Whoever pushes the second branch's stream-start, its first sticky event, waits there until
+ * released. */
+static GstPadProbeReturn
+hold_stream_start (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  JoinRace *race = user_data;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_STREAM_START)
+    return GST_PAD_PROBE_OK;
+  psc_test_flags_raise (&race->flags, g_thread_self () == race->main_thread ?
+      &race->b_start_main : &race->b_start_other);
+  psc_test_flags_wait (&race->flags, &race->b_release, NULL, 30000 * psc_test_time_factor ());
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+note_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  JoinRace *race = user_data;
+
+  psc_test_flags_raise (&race->flags, &race->b_buffer);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Main thread, in psc_stream_attach(), before the branch is linked. */
+static void
+on_element_added (GstBin *pipeline, GstElement *element, gpointer user_data)
+{
+  JoinRace *race = user_data;
+  g_autoptr (GstPad) sink = NULL;
+
+  if (!g_str_has_prefix (GST_ELEMENT_NAME (element), "viewer-") || race->n_branches == 2)
+    return;
+  race->branches[race->n_branches++] = element;
+  if (race->n_branches == 1)
+    return;
+  sink = gst_element_get_static_pad (element, "sink");
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, hold_stream_start, race, NULL);
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, note_buffer, race, NULL);
+}
+
+/* Lets the tee go on once the main thread is inside the second branch's stream-start (or,
+ * linking under the tee's stream lock, cannot get there: 2 s), then that stream-start once a
+ * buffer has come or the tee's thread pushes the sticky events itself. */
+static gpointer
+release_thread (gpointer data)
+{
+  JoinRace *race = data;
+
+  psc_test_flags_wait (&race->flags, &race->b_start_main, NULL, 2000);
+  psc_test_flags_raise (&race->flags, &race->a_release);
+  psc_test_flags_wait (&race->flags, &race->b_buffer, &race->b_start_other,
+      10000 * psc_test_time_factor ());
+  psc_test_flags_raise (&race->flags, &race->b_release);
+  return NULL;
+}
+
+static gboolean
+a_is_held (gpointer data)
+{
+  JoinRace *race = data;
+  return psc_test_flags_get (&race->flags, &race->a_held);
+}
+
+/* Issue 11: a viewer linked while the tee was pushing a frame to the other branches could get
+ * that frame before its segment (two threads on its new tee pad: the main thread sending the
+ * sticky events, the tee's thread the frame): "data flow before segment event" (fatal here),
+ * then a CRITICAL in its payloader, an abort under the soak. The tee is held in the middle of
+ * a frame while the second viewer joins, and the main thread in the new branch's first
+ * sticky event. */
+static void
+test_join_mid_frame (PscTestFixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autoptr (GstPad) a_sink = NULL;
+  g_autoptr (GstPad) a_tee_pad = NULL;
+  JoinRace race = { 0 };
+  GThread *releaser;
+  gulong added, hold;
+
+  psc_test_flags_init (&race.flags);
+  race.main_thread = g_thread_self ();
+  added = g_signal_connect (pipeline, "element-added", G_CALLBACK (on_element_added), &race);
+  first = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
+      NULL, 201, NULL, NULL);
+  if (first == NULL || race.n_branches != 1) {
+    g_signal_handler_disconnect (pipeline, added);
+    psc_test_flags_clear (&race.flags);
+    g_assert_cmpuint (race.n_branches, ==, 1);
+    return;
+  }
+  a_sink = gst_element_get_static_pad (race.branches[0], "sink");
+  a_tee_pad = gst_pad_get_peer (a_sink);
+  g_assert_nonnull (a_tee_pad);
+  hold = gst_pad_add_probe (a_tee_pad, GST_PAD_PROBE_TYPE_BUFFER, hold_in_tee, &race, NULL);
+  if (!psc_test_iterate_until (a_is_held, &race, 10, "a frame in the tee")) {
+    gst_pad_remove_probe (a_tee_pad, hold);
+  } else {
+    releaser = g_thread_new ("join-release", release_thread, &race);
+    second = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer,
+        NULL, NULL, 201, NULL, NULL);
+    g_thread_join (releaser);
+    g_assert_true (race.b_buffer || race.b_start_other);
+  }
+  g_signal_handler_disconnect (pipeline, added);
+  psc_test_flags_raise (&race.flags, &race.a_release);
+  psc_test_flags_raise (&race.flags, &race.b_release);
+  psc_test_flags_clear (&race.flags);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -298,6 +438,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/whep/links", &psc_test_ice_servers, test_whep_links);
   PSC_TEST_ADD ("/integration/whep/limits", &psc_test_one_seat, test_whep_limits);
   PSC_TEST_ADD ("/integration/whep/not-live", &psc_test_short_source, test_whep_not_live);
+  PSC_TEST_ADD ("/integration/whep/join-mid-frame", &psc_test_h264, test_join_mid_frame);
   PSC_TEST_ADD ("/integration/registry/second-camera", &second_camera, test_second_camera);
   PSC_TEST_ADD ("/integration/registry/viewer-refused", &psc_test_h264, test_viewer_refused);
 
