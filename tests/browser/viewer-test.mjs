@@ -5,7 +5,7 @@
 //
 //   node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]]
 //       [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]
-//       [--source DESC | --rtsp-camera PATH] [--outage]
+//       [--source DESC [--passthrough] | --rtsp-camera PATH] [--outage]
 //
 // --browser lists the engines, each opening --tabs tabs on the same daemon; --codec is the
 // codec each engine's tabs must decode (one for all, or one per engine, in the same order).
@@ -17,8 +17,8 @@
 // the source goes away — the camera stopped for 5 s and started again, or a --source that
 // ends — and the page must say "no signal" and why while it plays the slate, then play the
 // source again, on the same WebSocket and peer connection; its screenshot during the outage
-// goes beside --screenshot (OUT-offline.png). A --source may be an H.264 source, passed
-// through to H.264 viewers.
+// goes beside --screenshot (OUT-offline.png). --passthrough: --source is an H.264 source,
+// which H.264 viewers must get as it is (the daemon says so; no H.264 encoder starts).
 //
 // --verbose prints the page console logs and the daemon output even on a pass.
 //
@@ -69,6 +69,7 @@ try {
       'page-codec': { type: 'string' },
       vanish: { type: 'boolean', default: false },
       source: { type: 'string' },
+      passthrough: { type: 'boolean', default: false },
       'rtsp-camera': { type: 'string' },
       outage: { type: 'boolean', default: false },
     },
@@ -582,7 +583,7 @@ async function main() {
     ok(encoders.length + passed.length === watched.size, `${watched.size} shared encoder(s) or passthrough for ${pages.length} viewers (${[...watched].join(', ')})`,
       [`daemon printed ${encoders.length} "periscope: encoder ... started" lines and ${passed.length} "passes the source's … through"`]);
   }
-  if (opts.source) {
+  if (opts.passthrough) {
     // An H.264 source: its viewers get it as it is, with no H.264 encoder.
     ok(!encoders.some((m) => /h264/.test(m[1])) && (!watched.has('h264') || passed.length > 0),
       'H.264 passed through, no H.264 encoder', [`encoders: ${encoders.map((m) => m[1]).join(', ')}`]);
