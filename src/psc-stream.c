@@ -974,7 +974,18 @@ hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
  * would be all late: its frames are shifted to the running time now (a pad offset on its
  * clocksync's sink, ahead of the pacing, so the pacing waits on the shifted times). The two
  * are told apart by the state change's NO_PREROLL (live) while the bin's output is held by a
- * blocking probe, so no frame passes before the offset is set. */
+ * blocking probe, so no frame passes before the offset is set.
+ *
+ * @bin handles its own asynchronous state changes ("async-handling"): a source that is not
+ * live (decodebin) completes its step to PAUSED only once it has prerolled, after
+ * swap_source() has asked for PLAYING, and a bin inside another stops there, leaving its
+ * parent to continue it (gstbin.c, bin_handle_async_done()). The pipeline does so only if
+ * it took the bin's ASYNC_START and lost its own state to PAUSED, which it does not when its
+ * last state change returned NO_PREROLL (it started on the slate or a live source:
+ * bin_handle_async_start()): the bin then stayed in PAUSED, its clocksync blocked, and a
+ * file retried after an outage never delivered a frame. Handling its own, the bin goes on
+ * to PLAYING once prerolled whatever the pipeline's state, and the pipeline never drops to
+ * PAUSED for a source swapped in. */
 static gboolean
 swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
 {
@@ -990,6 +1001,7 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
     gst_object_unref (old);
   }
   running = !self->released && GST_STATE_TARGET (self->pipeline) == GST_STATE_PLAYING;
+  g_object_set (bin, "async-handling", TRUE, NULL);
   block = gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, NULL, NULL);
   if (!add_source_bin (self, bin, slate, error)) {
     gst_pad_remove_probe (output, block);
