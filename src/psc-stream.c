@@ -976,16 +976,18 @@ hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
  * are told apart by the state change's NO_PREROLL (live) while the bin's output is held by a
  * blocking probe, so no frame passes before the offset is set.
  *
- * @bin handles its own asynchronous state changes ("async-handling"): a source that is not
- * live (decodebin) completes its step to PAUSED only once it has prerolled, after
- * swap_source() has asked for PLAYING, and a bin inside another stops there, leaving its
- * parent to continue it (gstbin.c, bin_handle_async_done()). The pipeline does so only if
- * it took the bin's ASYNC_START and lost its own state to PAUSED, which it does not when its
- * last state change returned NO_PREROLL (it started on the slate or a live source:
- * bin_handle_async_start()): the bin then stayed in PAUSED, its clocksync blocked, and a
- * file retried after an outage never delivered a frame. Handling its own, the bin goes on
- * to PLAYING once prerolled whatever the pipeline's state, and the pipeline never drops to
- * PAUSED for a source swapped in. */
+ * @bin handles its own asynchronous state changes ("async-handling"), apart from the
+ * pipeline's. A source that is not live (decodebin) completes its step to PAUSED only once
+ * it has prerolled, after swap_source() has asked for PLAYING, and a bin inside another stops
+ * there for its parent to continue it (gstbin.c, bin_handle_async_done()). The pipeline
+ * does so only if it has taken the bin's ASYNC_START and is not marked failed — and any ERROR
+ * it passes on marks it failed until its own next state change (gst_bin_handle_message_func()),
+ * as a failed attempt's does while the stream runs on the slate. After one, the next file
+ * stayed in PAUSED, its clocksync blocked, and sent nothing; worse, the failed attempt's
+ * decodebin had had the pipeline lose its state to PAUSED for good, so a viewer's branch
+ * brought up meanwhile (gst_element_sync_state_with_parent()) stopped at PAUSED too. Handling
+ * its own, the bin goes on to PLAYING once prerolled, and the pipeline never sees its
+ * preroll. */
 static gboolean
 swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
 {

@@ -1,11 +1,12 @@
 /* periscope integration tests: the stream survives its source — a source that ends or is not
  * there goes offline (the "no signal" slate, on the viewers' same connections), is tried
  * again, and comes back live with a keyframe; an IP camera that goes away for 5 s and comes
- * back; --loop plays a file over and over.
+ * back; a file that appears after the start is played; --loop plays a file over and over.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "psc-test-fixture.h"
 #include "psc-test-rtsp.h"
@@ -15,6 +16,8 @@
 #define CLIP_FPS 30
 
 static char *clip_path;
+/* Where the clip appears mid-test (test_file_appears()). */
+static char *late_path;
 
 /* The IP camera whose outage is tested (psc-test-rtsp.c): a ball on light grey. */
 static PscTestRtspCamera *rtsp_camera;
@@ -235,6 +238,58 @@ test_rtsp_camera_outage (PscTestFixture *f, gconstpointer data)
 }
 
 static gboolean
+played_half (gpointer stream)
+{
+  PscStreamStats stats;
+
+  psc_stream_get_stats (stream, &stats);
+  return stats.frames_captured >= CLIP_FRAMES / 2;
+}
+
+typedef struct {
+  PscStream *stream;
+  guint64 attempts;
+} AttemptWait;
+
+static gboolean
+attempts_reached (gpointer data)
+{
+  AttemptWait *wait = data;
+  PscStreamStats stats;
+
+  psc_stream_get_stats (wait->stream, &stats);
+  return stats.source_attempts >= wait->attempts;
+}
+
+/* A file missing at start-up, tried in vain while the stream runs on the slate, then there.
+ * Each failed attempt (decodebin's preroll begun, then filesrc's error) left the pipeline
+ * believing it was PAUSED, with a failed state change: the file's bin, which prerolls
+ * asynchronously, was never taken on to PLAYING (its clocksync blocked, no frame, the attempt
+ * timed out), and a viewer who came meanwhile had its branch brought up to PAUSED only. */
+static void
+test_file_appears (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  AttemptWait wait = { .stream = f->stream, .attempts = 1 };
+
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+  /* The first retry, 1 s after the start, fails too. */
+  PSC_TEST_WAIT_UNTIL (attempts_reached, &wait, 10, "a retry of the source");
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_offline, f->stream, 10, "the retry to fail");
+
+  /* A viewer who comes now decodes the slate. */
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 10, 20);
+
+  g_assert_cmpint (link (clip_path, late_path), ==, 0);
+  g_assert_true (psc_stream_retry_now (f->stream));
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_live, f->stream, 10, "the stream to be live");
+  PSC_TEST_WAIT_UNTIL (played_half, f->stream, 10, "half the clip");
+  PSC_TEST_WAIT_FRAMES (client, 10, 10);
+  g_assert_cmpint (g_unlink (late_path), ==, 0);
+}
+
+static gboolean
 played_twice (gpointer stream)
 {
   PscStreamStats stats;
@@ -282,9 +337,12 @@ main (int argc, char **argv)
   g_autofree char *dir = NULL;
   g_autofree char *loop_source = NULL;
   g_autofree char *camera_source = NULL;
+  g_autofree char *late_source = NULL;
   PscTestFixtureData looping = { .codec = "h264", .connect_timeout_s = 20, .always_on = TRUE,
     .loop = TRUE };
   PscTestFixtureData camera_fixture = { .codec = "h264", .connect_timeout_s = 20,
+    .always_on = TRUE };
+  PscTestFixtureData late_file = { .codec = "h264", .connect_timeout_s = 20,
     .always_on = TRUE };
   int status;
 
@@ -297,6 +355,9 @@ main (int argc, char **argv)
   psc_test_record_clip (clip_path, "mp4mux name=mux", CLIP_FRAMES, CLIP_FPS);
   loop_source = g_strdup_printf ("filesrc location=%s ! decodebin", clip_path);
   looping.source = loop_source;
+  late_path = g_build_filename (dir, "late.mp4", NULL);
+  late_source = g_strdup_printf ("filesrc location=%s ! decodebin", late_path);
+  late_file.source = late_source;
   rtsp_camera = psc_test_rtsp_camera_new (30);   /* an IDR every second at 30 fps */
   camera_source = g_strdup_printf ("rtspsrc location=%s latency=0 ! rtph264depay ! "
       "h264parse ! decodebin", psc_test_rtsp_camera_get_url (rtsp_camera));
@@ -305,6 +366,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/offline/source-ends", &ending_source, test_source_ends);
   PSC_TEST_ADD ("/integration/offline/missing-at-start", &missing_camera,
       test_missing_at_start);
+  PSC_TEST_ADD ("/integration/offline/file-appears", &late_file, test_file_appears);
   PSC_TEST_ADD ("/integration/offline/loop", &looping, test_loop);
   PSC_TEST_ADD ("/integration/offline/rtsp-camera-outage", &camera_fixture,
       test_rtsp_camera_outage);
@@ -313,7 +375,9 @@ main (int argc, char **argv)
 
   g_clear_pointer (&rtsp_camera, psc_test_rtsp_camera_free);
   g_unlink (clip_path);
+  g_unlink (late_path);
   g_rmdir (dir);
   g_free (clip_path);
+  g_free (late_path);
   return status;
 }
