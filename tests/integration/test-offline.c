@@ -246,21 +246,6 @@ played_half (gpointer stream)
   return stats.frames_captured >= CLIP_FRAMES / 2;
 }
 
-typedef struct {
-  PscStream *stream;
-  guint64 attempts;
-} AttemptWait;
-
-static gboolean
-attempts_reached (gpointer data)
-{
-  AttemptWait *wait = data;
-  PscStreamStats stats;
-
-  psc_stream_get_stats (wait->stream, &stats);
-  return stats.source_attempts >= wait->attempts;
-}
-
 /* A file missing at start-up, tried in vain while the stream runs on the slate, then there.
  * Each failed attempt (decodebin's preroll begun, then filesrc's error) left the pipeline
  * believing it was PAUSED, with a failed state change: the file's bin, which prerolls
@@ -270,11 +255,11 @@ static void
 test_file_appears (PscTestFixture *f, gconstpointer data)
 {
   g_autoptr (PscTestClient) client = NULL;
-  AttemptWait wait = { .stream = f->stream, .attempts = 1 };
+  PscTestAttemptWait wait = { .stream = f->stream, .attempts = 1 };
 
   g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
   /* The first retry, 1 s after the start, fails too. */
-  PSC_TEST_WAIT_UNTIL (attempts_reached, &wait, 10, "a retry of the source");
+  PSC_TEST_WAIT_UNTIL (psc_test_attempts_reached, &wait, 10, "a retry of the source");
   PSC_TEST_WAIT_UNTIL (psc_test_stream_offline, f->stream, 10, "the retry to fail");
 
   /* A viewer who comes now decodes the slate. */
