@@ -18,6 +18,9 @@
 static char *clip_path;
 /* Where the clip appears mid-test (test_file_appears()). */
 static char *late_path;
+/* Bound, not listening until test_silent_camera() makes it: a TCP camera that refuses
+ * connections, then accepts them and never sends a byte. */
+static GSocket *silent_socket;
 
 /* The IP camera whose outage is tested (psc-test-rtsp.c): a ball on light grey. */
 static PscTestRtspCamera *rtsp_camera;
@@ -274,6 +277,33 @@ test_file_appears (PscTestFixture *f, gconstpointer data)
   g_assert_cmpint (g_unlink (late_path), ==, 0);
 }
 
+/* A retry against a source that never answers (a TCP camera that accepts the connection and
+ * sends nothing) lasts the attempt's whole timeout (10 s). The slate plays on meanwhile: a
+ * viewer who comes during the attempt decodes it (it was taken off when the attempt began,
+ * and the viewers' picture froze until the timeout). */
+static void
+test_silent_camera (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscTestClient) client = NULL;
+  g_autofree char *reason = psc_stream_dup_offline_reason (f->stream);
+  g_autofree char *reason_after = NULL;
+  PscTestAttemptWait wait = { .stream = f->stream, .attempts = 1 };
+
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+  g_assert_true (g_socket_listen (silent_socket, &error));
+  g_assert_no_error (error);
+  /* The first retry, 1 s after the start, finds it listening. */
+  PSC_TEST_WAIT_UNTIL (psc_test_attempts_reached, &wait, 10, "a retry of the source");
+
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 15, 8);
+  /* All during the attempt: it has not timed out (that would say so). */
+  reason_after = psc_stream_dup_offline_reason (f->stream);
+  g_assert_cmpstr (reason_after, ==, reason);
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+}
+
 static gboolean
 played_twice (gpointer stream)
 {
@@ -323,11 +353,17 @@ main (int argc, char **argv)
   g_autofree char *loop_source = NULL;
   g_autofree char *camera_source = NULL;
   g_autofree char *late_source = NULL;
+  g_autofree char *silent_source = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
   PscTestFixtureData looping = { .codec = "h264", .connect_timeout_s = 20, .always_on = TRUE,
     .loop = TRUE };
   PscTestFixtureData camera_fixture = { .codec = "h264", .connect_timeout_s = 20,
     .always_on = TRUE };
   PscTestFixtureData late_file = { .codec = "h264", .connect_timeout_s = 20,
+    .always_on = TRUE };
+  PscTestFixtureData silent_camera = { .codec = "h264", .connect_timeout_s = 20,
     .always_on = TRUE };
   int status;
 
@@ -343,6 +379,15 @@ main (int argc, char **argv)
   late_path = g_build_filename (dir, "late.mp4", NULL);
   late_source = g_strdup_printf ("filesrc location=%s ! decodebin", late_path);
   late_file.source = late_source;
+  silent_socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (silent_socket, any_port, FALSE, &error));
+  bound = g_socket_get_local_address (silent_socket, &error);
+  g_assert_no_error (error);
+  silent_source = g_strdup_printf ("tcpclientsrc host=127.0.0.1 port=%u ! decodebin",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  silent_camera.source = silent_source;
   rtsp_camera = psc_test_rtsp_camera_new (30);   /* an IDR every second at 30 fps */
   camera_source = g_strdup_printf ("rtspsrc location=%s latency=0 ! rtph264depay ! "
       "h264parse ! decodebin", psc_test_rtsp_camera_get_url (rtsp_camera));
@@ -352,6 +397,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/offline/missing-at-start", &missing_camera,
       test_missing_at_start);
   PSC_TEST_ADD ("/integration/offline/file-appears", &late_file, test_file_appears);
+  PSC_TEST_ADD ("/integration/offline/silent-camera", &silent_camera, test_silent_camera);
   PSC_TEST_ADD ("/integration/offline/loop", &looping, test_loop);
   PSC_TEST_ADD ("/integration/offline/rtsp-camera-outage", &camera_fixture,
       test_rtsp_camera_outage);
@@ -361,6 +407,7 @@ main (int argc, char **argv)
   g_clear_pointer (&rtsp_camera, psc_test_rtsp_camera_free);
   g_unlink (clip_path);
   g_unlink (late_path);
+  g_clear_object (&silent_socket);
   g_rmdir (dir);
   g_free (clip_path);
   g_free (late_path);
