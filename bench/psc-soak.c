@@ -1544,13 +1544,14 @@ static guint
 stage_flood_big_frame (Soak *soak, guint count)
 {
   Conn conn;
-  guint done, without_1009 = 0;
+  guint done, without_1009 = 0, refusals = 0;
   gsize length = 2 * 1024 * 1024;
   g_autofree guint8 *payload = g_malloc (length);
 
   memset (payload, ' ', length);
   conn_init (&conn);
   for (done = 0; done < count && soak->stage_problem == NULL; done++) {
+    g_autoptr (PscMessage) welcome = NULL;
     int code;
 
     /* A room without a camera: the frames are the load, not a viewer per connection. */
@@ -1558,6 +1559,22 @@ stage_flood_big_frame (Soak *soak, guint count)
       stage_fail (soak, "no WebSocket to send the frame on");
       break;
     }
+    /* Joined first (existing_peers), as a page is before it sends anything. Refused for the
+     * room's peer cap (a room without a camera takes 16), the peers closed just before not
+     * reaped yet: tried again, as the page does — the cap is not what this stage measures. */
+    welcome = ws_wait_message (&conn, PSC_MESSAGE_EXISTING_PEERS);
+    if (welcome == NULL || welcome->type != PSC_MESSAGE_EXISTING_PEERS) {
+      conn_close (&conn, FALSE);
+      if (refusals++ == REFUSED_RETRIES) {
+        stage_fail (soak, "the room refused a peer %u times in a row", REFUSED_RETRIES);
+        break;
+      }
+      soak->refused++;
+      pump_for (REFUSED_RETRY_MS);
+      done--;
+      continue;
+    }
+    refusals = 0;
     /* The daemon may close before it has all of it: a failed send is expected. */
     ws_send (&conn, WS_TEXT, TRUE, payload, length);
     code = ws_wait_close (&conn);

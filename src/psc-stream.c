@@ -61,6 +61,10 @@ struct _PscStream {
   GstElement *pipeline;
   GstElement *source_bin;       /* main context: the source, a retry of it, or the slate */
   gboolean on_slate;            /* main context: source_bin is the "no signal" slate */
+  GstElement *pending_bin;      /* main context, nullable: a source being tried while the
+                                 * slate plays on (try_behind_slate()): in the pipeline, not
+                                 * linked, its output held until its first frame */
+  gulong pending_hold;          /* main context: the probe holding pending_bin's output */
   GstElement *videoscale;       /* the raw side's first element */
   GstElement *source_peer;      /* what the source bin feeds: videoscale, or h264_tee */
   gboolean h264_source;         /* the source delivers H.264: passed through to H.264 viewers
@@ -175,6 +179,7 @@ psc_stream_finalize (GObject *object)
   g_clear_pointer (&self->snapshot, psc_snapshot_free);
   g_clear_object (&self->raw_tee);
   g_clear_object (&self->source_bin);
+  g_clear_object (&self->pending_bin);
   g_clear_object (&self->videoscale);
   g_clear_object (&self->source_peer);
   g_clear_object (&self->h264_tee);
@@ -261,6 +266,7 @@ psc_stream_init (PscStream *self)
 
 static void on_source_ended (PscStream *self, GstElement *bin);
 static void on_source_live (PscStream *self, GstElement *bin);
+static void go_offline (PscStream *self, const char *reason);
 
 /* A source bin's news, on its way from its streaming thread to the main context. */
 typedef struct {
@@ -342,25 +348,36 @@ on_source_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Main context: @bin joins the pipeline, linked to what sources feed (the raw side's
- * videoscale, or the H.264 tee), its output watched. */
+/* Main context: @bin, in the pipeline, becomes the source: linked to what sources feed (the
+ * raw side's videoscale, or the H.264 tee). */
 static gboolean
-add_source_bin (PscStream *self, GstElement *bin, gboolean slate, GError **error)
+link_source_bin (PscStream *self, GstElement *bin, gboolean slate, GError **error)
 {
   g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
   g_autoptr (GstPad) sink = gst_element_get_static_pad (self->source_peer, "sink");
 
-  gst_bin_add (GST_BIN (self->pipeline), bin);
   if (!psc_element_link_pads (output, sink, error))
     return FALSE;
   g_set_object (&self->source_bin, bin);
   g_atomic_int_inc (&self->source_generation);
   self->on_slate = slate;
+  if (!slate && self->h264_source)
+    gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_caps, self, NULL);
+  return TRUE;
+}
+
+/* Main context: @bin joins the pipeline as the source, its output watched. */
+static gboolean
+add_source_bin (PscStream *self, GstElement *bin, gboolean slate, GError **error)
+{
+  g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
+
+  gst_bin_add (GST_BIN (self->pipeline), bin);
+  if (!link_source_bin (self, bin, slate, error))
+    return FALSE;
   gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_event, self, NULL);
   if (!slate)
     gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER, on_source_buffer, self, NULL);
-  if (!slate && self->h264_source)
-    gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_caps, self, NULL);
   return TRUE;
 }
 
@@ -876,7 +893,8 @@ classify_error_source (PscStream *self, GstObject *object, GstElement **branch)
         *branch = GST_ELEMENT (g_steal_pointer (&current));
         return SOURCE_BRANCH;
       }
-      if (current == GST_OBJECT (self->source_bin) && !self->on_slate)
+      if ((current == GST_OBJECT (self->source_bin) && !self->on_slate) ||
+          current == GST_OBJECT (self->pending_bin))
         return SOURCE_CAPTURE;
       return g_hash_table_contains (self->detaching, current) ? SOURCE_GONE : SOURCE_STREAM;
     }
@@ -985,7 +1003,54 @@ hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Main context. Swaps the source bin for @bin (floating): the old one is set to NULL,
+/* Main context: whether the pipeline plays (a source bin added now is started at once). */
+static gboolean
+is_running (PscStream *self)
+{
+  return !self->released && GST_STATE_TARGET (self->pipeline) == GST_STATE_PLAYING;
+}
+
+/* Main context: the bin in @slot, if any, is set to NULL and leaves the pipeline. */
+static void
+remove_source_bin (PscStream *self, GstElement **slot)
+{
+  g_autoptr (GstElement) old = g_steal_pointer (slot);
+
+  if (old == NULL)
+    return;
+  psc_element_remove (GST_BIN (self->pipeline), old);
+  GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (old));
+}
+
+/* Main context: @bin, just added to the running pipeline, is brought up (see swap_source()).
+ * Errors (a camera that is still not there) come on the bus, as any other time. */
+static void
+start_source_bin (PscStream *self, GstElement *bin)
+{
+  GstStateChangeReturn ret;
+
+  /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. The clocksync does
+   * not sync meanwhile: one that does answers NO_PREROLL itself (gstclocksync.c), and
+   * every source would be taken for live — a file started again (--loop, a retry) then
+   * played as fast as it decodes. */
+  set_pace_sync (bin, FALSE);
+  ret = gst_element_set_state (bin, GST_STATE_PAUSED);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return;
+  set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
+  if (ret != GST_STATE_CHANGE_NO_PREROLL) {
+    GstClockTime now = running_time (self);
+    set_source_offset (bin, (gint64) now);
+    GST_INFO_OBJECT (self->pipeline, "%s starts at running time %" GST_TIME_FORMAT,
+        GST_ELEMENT_NAME (bin), GST_TIME_ARGS (now));
+  }
+  gst_element_set_state (bin, GST_STATE_PLAYING);
+}
+
+/* Main context. Swaps the source bin for @bin (floating) at once — the slate for a source,
+ * a source for the slate, a source that ended for its fresh start (--loop), or any while the
+ * capture is released; a retry on the running slate is tried behind it instead
+ * (try_behind_slate()). The old one is set to NULL,
  * unlinked and removed (its streaming thread has stopped when set_state() returns), @bin is
  * added, linked to videoscale's sink and brought up with the pipeline. A source added to a
  * running pipeline that is live (a camera, rtspsrc, the slate's videotestsrc is-live)
@@ -993,22 +1058,28 @@ hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
  * would be all late: its frames are shifted to the running time now (a pad offset on its
  * clocksync's sink, ahead of the pacing, so the pacing waits on the shifted times). The two
  * are told apart by the state change's NO_PREROLL (live) while the bin's output is held by a
- * blocking probe, so no frame passes before the offset is set. */
+ * blocking probe, so no frame passes before the offset is set.
+ *
+ * @bin handles its own asynchronous state changes ("async-handling"), apart from the
+ * pipeline's. A source that is not live (decodebin) completes its step to PAUSED only once
+ * it has prerolled, after swap_source() has asked for PLAYING, and a bin inside another stops
+ * there for its parent to continue it (gstbin.c, bin_handle_async_done()). The pipeline
+ * does so only if it has taken the bin's ASYNC_START and is not marked failed — and any ERROR
+ * it passes on marks it failed until its own next state change (gst_bin_handle_message_func()),
+ * as a failed attempt's does while the stream runs on the slate. After one, the next file
+ * stayed in PAUSED, its clocksync blocked, and sent nothing; worse, the failed attempt's
+ * decodebin had had the pipeline lose its state to PAUSED for good, so a viewer's branch
+ * brought up meanwhile (gst_element_sync_state_with_parent()) stopped at PAUSED too. Handling
+ * its own, the bin goes on to PLAYING once prerolled, and the pipeline never sees its
+ * preroll. */
 static gboolean
 swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
 {
   g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
-  GstStateChangeReturn ret;
-  gboolean running;
   gulong block;
 
-  if (self->source_bin != NULL) {
-    GstElement *old = g_steal_pointer (&self->source_bin);
-    psc_element_remove (GST_BIN (self->pipeline), old);
-    GST_INFO_OBJECT (self->pipeline, "removed %s", GST_ELEMENT_NAME (old));
-    gst_object_unref (old);
-  }
-  running = !self->released && GST_STATE_TARGET (self->pipeline) == GST_STATE_PLAYING;
+  remove_source_bin (self, &self->source_bin);
+  g_object_set (bin, "async-handling", TRUE, NULL);
   block = gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, NULL, NULL);
   if (!add_source_bin (self, bin, slate, error)) {
     gst_pad_remove_probe (output, block);
@@ -1016,26 +1087,68 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
     gst_bin_remove (GST_BIN (self->pipeline), bin);
     return FALSE;
   }
-  if (running) {
-    /* Errors (a camera that is still not there) come on the bus, as any other time. */
-    /* PAUSED first: the step into PLAYING returns SUCCESS, live or not. The clocksync does
-     * not sync meanwhile: one that does answers NO_PREROLL itself (gstclocksync.c), and
-     * every source would be taken for live — a file started again (--loop, a retry) then
-     * played as fast as it decodes. */
-    set_pace_sync (bin, FALSE);
-    ret = gst_element_set_state (bin, GST_STATE_PAUSED);
-    if (ret != GST_STATE_CHANGE_FAILURE)
-      set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
-    if (ret != GST_STATE_CHANGE_NO_PREROLL && ret != GST_STATE_CHANGE_FAILURE) {
-      GstClockTime now = running_time (self);
-      set_source_offset (bin, (gint64) now);
-      GST_INFO_OBJECT (self->pipeline, "%s starts at running time %" GST_TIME_FORMAT,
-          GST_ELEMENT_NAME (bin), GST_TIME_ARGS (now));
-    }
-    if (ret != GST_STATE_CHANGE_FAILURE)
-      gst_element_set_state (bin, GST_STATE_PLAYING);
-  }
+  if (is_running (self))
+    start_source_bin (self, bin);
   gst_pad_remove_probe (output, block);
+  GST_INFO_OBJECT (self->pipeline, "swapped in %s", GST_ELEMENT_NAME (bin));
+  return TRUE;
+}
+
+/* Streaming thread, on the output of a source tried behind the slate: its first frame,
+ * held there until on_source_live() has put the source in the slate's place. */
+static GstPadProbeReturn
+on_pending_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  post_source_news (user_data, pad, FALSE);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Main context: the source being tried behind the slate, if any, is given up. */
+static void
+drop_pending (PscStream *self)
+{
+  self->pending_hold = 0;
+  remove_source_bin (self, &self->pending_bin);
+}
+
+/* Main context, the pipeline running on the slate: @bin (floating), a fresh source, is
+ * started next to the slate, not in its place — its output unlinked and held by a blocking
+ * probe — so the viewers keep the slate's moving picture until the source has a frame to
+ * give (a camera that never answers holds the attempt for its whole timeout, 10 s by
+ * default). Then on_source_live() swaps it in (promote_pending()). */
+static void
+try_behind_slate (PscStream *self, GstElement *bin)
+{
+  g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
+
+  drop_pending (self);
+  g_object_set (bin, "async-handling", TRUE, NULL);
+  gst_bin_add (GST_BIN (self->pipeline), bin);
+  self->pending_bin = gst_object_ref (bin);
+  gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_event, self, NULL);
+  self->pending_hold = gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BLOCK |
+      GST_PAD_PROBE_TYPE_BUFFER, on_pending_frame, self, NULL);
+  start_source_bin (self, bin);
+  GST_INFO_OBJECT (self->pipeline, "trying %s behind the slate", GST_ELEMENT_NAME (bin));
+}
+
+/* Main context: the source tried behind the slate has its first frame: it takes the slate's
+ * place, and the frame goes on (the sticky events first: linking sends them again). */
+static gboolean
+promote_pending (PscStream *self)
+{
+  g_autoptr (GstElement) bin = g_steal_pointer (&self->pending_bin);
+  g_autoptr (GstPad) output = gst_element_get_static_pad (bin, "src");
+  g_autoptr (GError) error = NULL;
+
+  remove_source_bin (self, &self->source_bin);
+  if (!link_source_bin (self, bin, FALSE, &error)) {
+    psc_element_remove (GST_BIN (self->pipeline), bin);
+    go_offline (self, error->message);
+    return FALSE;
+  }
+  gst_pad_remove_probe (output, self->pending_hold);
+  self->pending_hold = 0;
   GST_INFO_OBJECT (self->pipeline, "swapped in %s", GST_ELEMENT_NAME (bin));
   return TRUE;
 }
@@ -1162,6 +1275,7 @@ go_offline (PscStream *self, const char *said)
   clear_source (&self->attempt_timer);
   clear_source (&self->retry_timer);
   self->retry_on_resume = FALSE;
+  drop_pending (self);
   if (caps != NULL && gst_caps_is_fixed (caps))
     gst_caps_replace (&self->last_caps, caps);
   slate = make_slate (self, reason, &error);
@@ -1200,7 +1314,7 @@ on_attempt_timeout (gpointer user_data)
       self->attempt_timeout_ms);
 
   clear_source (&self->attempt_timer);
-  if (!self->on_slate)
+  if (!self->on_slate || self->pending_bin != NULL)
     go_offline (self, reason);
   return G_SOURCE_REMOVE;
 }
@@ -1219,7 +1333,9 @@ try_source (PscStream *self)
   self->stats.source_attempts++;
   g_mutex_unlock (&self->lock);
   bin = psc_launch_parse_source (self->info.source, NULL, &error);
-  if (bin == NULL || !swap_source (self, bin, FALSE, &error)) {
+  if (bin != NULL && self->on_slate && is_running (self)) {
+    try_behind_slate (self, bin);
+  } else if (bin == NULL || !swap_source (self, bin, FALSE, &error)) {
     go_offline (self, error->message);
     return;
   }
@@ -1263,6 +1379,10 @@ psc_stream_retry_now (PscStream *self)
 static void
 on_source_ended (PscStream *self, GstElement *bin)
 {
+  if (bin == self->pending_bin) {
+    go_offline (self, "the source ended (end of stream)");
+    return;
+  }
   if (bin != self->source_bin || self->on_slate)
     return;
   /* A source that ends before its first frame (an empty file) would be started again and
@@ -1283,6 +1403,8 @@ on_source_live (PscStream *self, GstElement *bin)
 {
   gboolean changed;
 
+  if (bin == self->pending_bin && !promote_pending (self))
+    return;
   if (bin != self->source_bin || self->on_slate)
     return;
   clear_source (&self->attempt_timer);
@@ -1465,6 +1587,7 @@ on_release_timer (gpointer user_data)
   /* NULL, not READY: v4l2src closes the device only then, so another program may open it. */
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
   self->released = TRUE;
+  drop_pending (self);
   /* A source being tried cannot send its first frame now: not a failure, tried again when
    * the capture resumes. */
   if (self->attempt_timer != NULL) {

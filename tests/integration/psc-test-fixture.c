@@ -288,6 +288,16 @@ psc_test_stream_live (gpointer stream)
   return psc_stream_get_state (stream) == PSC_STREAM_LIVE;
 }
 
+gboolean
+psc_test_attempts_reached (gpointer wait)
+{
+  PscTestAttemptWait *attempt_wait = wait;
+  PscStreamStats stats;
+
+  psc_stream_get_stats (attempt_wait->stream, &stats);
+  return stats.source_attempts >= attempt_wait->attempts;
+}
+
 void
 psc_test_record_clip (const char *path, const char *mux, guint frames, guint fps)
 {

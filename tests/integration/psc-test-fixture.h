@@ -145,6 +145,22 @@ gboolean    psc_test_stream_offline (gpointer stream);
 gboolean    psc_test_stream_live (gpointer stream);
 
 /**
+ * PscTestAttemptWait:
+ * @stream: the stream
+ * @attempts: how many times its source is to have been tried (#PscStreamStats.source_attempts)
+ *
+ * For psc_test_iterate_until() with psc_test_attempts_reached().
+ */
+typedef struct {
+  PscStream *stream;
+  guint64 attempts;
+} PscTestAttemptWait;
+
+/* For psc_test_iterate_until(): the stream of @wait (a PscTestAttemptWait) has tried its
+ * source that many times. */
+gboolean    psc_test_attempts_reached (gpointer wait);
+
+/**
  * psc_test_record_clip:
  * @path: the file to write
  * @mux: a muxer description ending in `name=mux` (e.g. "mp4mux name=mux")

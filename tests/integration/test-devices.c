@@ -120,11 +120,6 @@ camera_new (const char *path)
 static const PscTestFixtureData missing_camera = { .codec = "h264", .connect_timeout_s = 20,
   .always_on = TRUE };
 
-typedef struct {
-  PscStream *stream;
-  guint64 attempts;
-} AttemptWait;
-
 static guint64
 source_attempts (PscStream *stream)
 {
@@ -132,14 +127,6 @@ source_attempts (PscStream *stream)
 
   psc_stream_get_stats (stream, &stats);
   return stats.source_attempts;
-}
-
-static gboolean
-attempts_reached (gpointer data)
-{
-  AttemptWait *wait = data;
-
-  return source_attempts (wait->stream) >= wait->attempts;
 }
 
 /* Runs what is ready on the main context now, and no timer that is not due: an attempt
@@ -161,7 +148,7 @@ test_camera_appears (PscTestFixture *f, gconstpointer data)
   g_autoptr (GstDeviceProvider) provider = gst_device_provider_factory_get_by_name (PROVIDER);
   g_autoptr (GstDevice) other = camera_new ("/dev/periscope-test-video9");
   g_autoptr (GstDevice) camera = camera_new (camera_node);
-  AttemptWait wait = { .stream = f->stream, .attempts = 2 };
+  PscTestAttemptWait wait = { .stream = f->stream, .attempts = 2 };
   guint64 attempts;
 
   g_assert_nonnull (provider);
@@ -170,7 +157,7 @@ test_camera_appears (PscTestFixture *f, gconstpointer data)
   g_assert_true (psc_devices_start (devices));
 
   /* Two retries fail, 1 s and 3 s after the start: the next one is 4 s away. */
-  PSC_TEST_WAIT_UNTIL (attempts_reached, &wait, 15, "two retries of the source");
+  PSC_TEST_WAIT_UNTIL (psc_test_attempts_reached, &wait, 15, "two retries of the source");
   g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
 
   attempts = source_attempts (f->stream);

@@ -1,11 +1,12 @@
 /* periscope integration tests: the stream survives its source — a source that ends or is not
  * there goes offline (the "no signal" slate, on the viewers' same connections), is tried
  * again, and comes back live with a keyframe; an IP camera that goes away for 5 s and comes
- * back; --loop plays a file over and over.
+ * back; a file that appears after the start is played; --loop plays a file over and over.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "psc-test-fixture.h"
 #include "psc-test-rtsp.h"
@@ -15,6 +16,11 @@
 #define CLIP_FPS 30
 
 static char *clip_path;
+/* Where the clip appears mid-test (test_file_appears()). */
+static char *late_path;
+/* Bound, not listening until test_silent_camera() makes it: a TCP camera that refuses
+ * connections, then accepts them and never sends a byte. */
+static GSocket *silent_socket;
 
 /* The IP camera whose outage is tested (psc-test-rtsp.c): a ball on light grey. */
 static PscTestRtspCamera *rtsp_camera;
@@ -235,6 +241,70 @@ test_rtsp_camera_outage (PscTestFixture *f, gconstpointer data)
 }
 
 static gboolean
+played_half (gpointer stream)
+{
+  PscStreamStats stats;
+
+  psc_stream_get_stats (stream, &stats);
+  return stats.frames_captured >= CLIP_FRAMES / 2;
+}
+
+/* A file missing at start-up, tried in vain while the stream runs on the slate, then there.
+ * Each failed attempt (decodebin's preroll begun, then filesrc's error) left the pipeline
+ * believing it was PAUSED, with a failed state change: the file's bin, which prerolls
+ * asynchronously, was never taken on to PLAYING (its clocksync blocked, no frame, the attempt
+ * timed out), and a viewer who came meanwhile had its branch brought up to PAUSED only. */
+static void
+test_file_appears (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (PscTestClient) client = NULL;
+  PscTestAttemptWait wait = { .stream = f->stream, .attempts = 1 };
+
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+  /* The first retry, 1 s after the start, fails too. */
+  PSC_TEST_WAIT_UNTIL (psc_test_attempts_reached, &wait, 10, "a retry of the source");
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_offline, f->stream, 10, "the retry to fail");
+
+  /* A viewer who comes now decodes the slate. */
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 10, 20);
+
+  g_assert_cmpint (link (clip_path, late_path), ==, 0);
+  g_assert_true (psc_stream_retry_now (f->stream));
+  PSC_TEST_WAIT_UNTIL (psc_test_stream_live, f->stream, 10, "the stream to be live");
+  PSC_TEST_WAIT_UNTIL (played_half, f->stream, 10, "half the clip");
+  PSC_TEST_WAIT_FRAMES (client, 10, 10);
+  g_assert_cmpint (g_unlink (late_path), ==, 0);
+}
+
+/* A retry against a source that never answers (a TCP camera that accepts the connection and
+ * sends nothing) lasts the attempt's whole timeout (10 s). The slate plays on meanwhile: a
+ * viewer who comes during the attempt decodes it (it was taken off when the attempt began,
+ * and the viewers' picture froze until the timeout). */
+static void
+test_silent_camera (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscTestClient) client = NULL;
+  g_autofree char *reason = psc_stream_dup_offline_reason (f->stream);
+  g_autofree char *reason_after = NULL;
+  PscTestAttemptWait wait = { .stream = f->stream, .attempts = 1 };
+
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+  g_assert_true (g_socket_listen (silent_socket, &error));
+  g_assert_no_error (error);
+  /* The first retry, 1 s after the start, finds it listening. */
+  PSC_TEST_WAIT_UNTIL (psc_test_attempts_reached, &wait, 10, "a retry of the source");
+
+  PSC_TEST_CONNECT (client, f->url, TRUE);
+  PSC_TEST_WAIT_FRAMES (client, 15, 8);
+  /* All during the attempt: it has not timed out (that would say so). */
+  reason_after = psc_stream_dup_offline_reason (f->stream);
+  g_assert_cmpstr (reason_after, ==, reason);
+  g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
+}
+
+static gboolean
 played_twice (gpointer stream)
 {
   PscStreamStats stats;
@@ -282,9 +352,18 @@ main (int argc, char **argv)
   g_autofree char *dir = NULL;
   g_autofree char *loop_source = NULL;
   g_autofree char *camera_source = NULL;
+  g_autofree char *late_source = NULL;
+  g_autofree char *silent_source = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
   PscTestFixtureData looping = { .codec = "h264", .connect_timeout_s = 20, .always_on = TRUE,
     .loop = TRUE };
   PscTestFixtureData camera_fixture = { .codec = "h264", .connect_timeout_s = 20,
+    .always_on = TRUE };
+  PscTestFixtureData late_file = { .codec = "h264", .connect_timeout_s = 20,
+    .always_on = TRUE };
+  PscTestFixtureData silent_camera = { .codec = "h264", .connect_timeout_s = 20,
     .always_on = TRUE };
   int status;
 
@@ -297,6 +376,18 @@ main (int argc, char **argv)
   psc_test_record_clip (clip_path, "mp4mux name=mux", CLIP_FRAMES, CLIP_FPS);
   loop_source = g_strdup_printf ("filesrc location=%s ! decodebin", clip_path);
   looping.source = loop_source;
+  late_path = g_build_filename (dir, "late.mp4", NULL);
+  late_source = g_strdup_printf ("filesrc location=%s ! decodebin", late_path);
+  late_file.source = late_source;
+  silent_socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (silent_socket, any_port, FALSE, &error));
+  bound = g_socket_get_local_address (silent_socket, &error);
+  g_assert_no_error (error);
+  silent_source = g_strdup_printf ("tcpclientsrc host=127.0.0.1 port=%u ! decodebin",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  silent_camera.source = silent_source;
   rtsp_camera = psc_test_rtsp_camera_new (30);   /* an IDR every second at 30 fps */
   camera_source = g_strdup_printf ("rtspsrc location=%s latency=0 ! rtph264depay ! "
       "h264parse ! decodebin", psc_test_rtsp_camera_get_url (rtsp_camera));
@@ -305,6 +396,8 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/offline/source-ends", &ending_source, test_source_ends);
   PSC_TEST_ADD ("/integration/offline/missing-at-start", &missing_camera,
       test_missing_at_start);
+  PSC_TEST_ADD ("/integration/offline/file-appears", &late_file, test_file_appears);
+  PSC_TEST_ADD ("/integration/offline/silent-camera", &silent_camera, test_silent_camera);
   PSC_TEST_ADD ("/integration/offline/loop", &looping, test_loop);
   PSC_TEST_ADD ("/integration/offline/rtsp-camera-outage", &camera_fixture,
       test_rtsp_camera_outage);
@@ -313,7 +406,10 @@ main (int argc, char **argv)
 
   g_clear_pointer (&rtsp_camera, psc_test_rtsp_camera_free);
   g_unlink (clip_path);
+  g_unlink (late_path);
+  g_clear_object (&silent_socket);
   g_rmdir (dir);
   g_free (clip_path);
+  g_free (late_path);
   return status;
 }
