@@ -1,4 +1,4 @@
-/* periscope — TLS: the server's certificate, given or self-signed, and its fingerprints
+/* periscope — TLS: the server's certificate, given or self-signed, and its fingerprint
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-tls.h"
@@ -6,7 +6,6 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
-#include <gnutls/abstract.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <errno.h>
@@ -36,10 +35,8 @@ init_debug (void)
 /* GnuTLS's handles, freed by g_autoptr. */
 typedef struct gnutls_x509_crt_int PscX509Crt;
 typedef struct gnutls_x509_privkey_int PscX509Key;
-typedef struct gnutls_pubkey_st PscPubkey;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscX509Crt, gnutls_x509_crt_deinit)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscX509Key, gnutls_x509_privkey_deinit)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscPubkey, gnutls_pubkey_deinit)
 
 static void
 datum_clear (gnutls_datum_t *datum)
@@ -343,36 +340,4 @@ psc_tls_fingerprint (GTlsCertificate *certificate)
   for (gsize i = 0; i < digest_size; i++)
     g_string_append_printf (out, i == 0 ? "%02X" : ":%02X", digest[i]);
   return g_string_free (out, FALSE);
-}
-
-char *
-psc_tls_spki_sha256 (GTlsCertificate *certificate, GError **error)
-{
-  g_autoptr (GByteArray) der = NULL;
-  g_autoptr (PscX509Crt) crt = NULL;
-  g_autoptr (PscPubkey) pubkey = NULL;
-  g_auto (gnutls_datum_t) spki = { NULL, 0 };
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize digest_size = sizeof digest;
-  gnutls_datum_t datum;
-  int ret;
-
-  g_return_val_if_fail (G_IS_TLS_CERTIFICATE (certificate), NULL);
-
-  der = certificate_der (certificate);
-  datum.data = der->data;
-  datum.size = der->len;
-  if ((ret = gnutls_x509_crt_init (&crt)) < 0 ||
-      (ret = gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_DER)) < 0 ||
-      (ret = gnutls_pubkey_init (&pubkey)) < 0 ||
-      (ret = gnutls_pubkey_import_x509 (pubkey, crt, 0)) < 0 ||
-      (ret = gnutls_pubkey_export2 (pubkey, GNUTLS_X509_FMT_DER, &spki)) < 0) {
-    g_set_error (error, PSC_TLS_ERROR, PSC_TLS_ERROR_FILE, "cannot read the certificate's "
-        "public key: %s", gnutls_strerror (ret));
-    return NULL;
-  }
-  g_checksum_update (checksum, spki.data, spki.size);
-  g_checksum_get_digest (checksum, digest, &digest_size);
-  return g_base64_encode (digest, digest_size);
 }

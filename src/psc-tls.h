@@ -1,4 +1,4 @@
-/* periscope — TLS: the server's certificate, given or self-signed, and its fingerprints
+/* periscope — TLS: the server's certificate, given or self-signed, and its fingerprint
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -8,7 +8,7 @@
 /**
  * SECTION:psc-tls
  * @title: psc-tls
- * @short_description: TLS: the server's certificate, given or self-signed, and its fingerprints
+ * @short_description: TLS: the server's certificate, given or self-signed, and its fingerprint
  *
  * The certificate the HTTP server presents (#PscServer, psc_server_set_tls_certificate()):
  * either one the user gives (`--tls-cert`, `--tls-key`), checked here so that a wrong file
@@ -128,17 +128,5 @@ char *            psc_tls_default_data_dir (void);
  * Returns: (transfer full): the fingerprint.
  */
 char *            psc_tls_fingerprint (GTlsCertificate *certificate);
-
-/**
- * psc_tls_spki_sha256:
- * @certificate: a certificate
- * @error: a #PSC_TLS_ERROR_FILE if the certificate cannot be parsed
- *
- * The base64 SHA-256 hash of @certificate's SubjectPublicKeyInfo (RFC 7469 §2.4's pin), as
- * Chromium's `--ignore-certificate-errors-spki-list` takes it: it trusts exactly this key.
- *
- * Returns: (transfer full): the hash, or %NULL with @error set.
- */
-char *            psc_tls_spki_sha256 (GTlsCertificate *certificate, GError **error);
 
 G_END_DECLS

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// HTTPS in a real browser: the daemon started with `--tls self-signed` (a fresh data
+// directory), its page opened in headless Chromium by a name that is not localhost
+// (https://camera-box.test:PORT, which Chromium is told resolves to 127.0.0.1), trusting
+// exactly that certificate's key (--ignore-certificate-errors-spki-list with its SPKI
+// SHA-256, not a blanket ignore). The page is a secure context, signals over wss: and
+// plays; the fingerprint the daemon printed is the certificate's.
+//
+//   node tls-test.mjs --daemon PATH [--verbose]
+//
+// Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
+
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { startProcess } from './process.mjs';
+
+const URL_TIMEOUT_MS = 20_000;
+const PLAY_TIMEOUT_MS = 20_000;
+const MIN_FRAMES = 30;
+const MIN_GAP_MS = 1_000;
+const HOST = 'camera-box.test';
+
+const { values: opts } = parseArgs({
+  options: { daemon: { type: 'string' }, verbose: { type: 'boolean', default: false } },
+});
+if (!opts.daemon) {
+  console.error('usage: node tls-test.mjs --daemon PATH [--verbose]');
+  process.exit(2);
+}
+
+let testNo = 0;
+let failed = 0;
+function ok(cond, what, details = '') {
+  testNo++;
+  if (!cond) failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${testNo} - ${what}`);
+  if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
+}
+
+// Runs in the page: frames decoded so far, and how the page reached the daemon.
+async function pageState() {
+  const pc = window.periscope && window.periscope.pc;
+  let frames = 0;
+  if (pc) {
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
+    });
+  }
+  return { frames, secure: window.isSecureContext, protocol: location.protocol,
+    mediaDevices: typeof navigator.mediaDevices !== 'undefined' };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'periscope-tls-test-'));
+let daemon = null;
+let browser = null;
+try {
+  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
+    '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
+    '--tls', 'self-signed', '--data-dir', dataDir]);
+  const url = new URL((await daemon.waitFor(/^periscope: open (https:\/\/\S+)/, URL_TIMEOUT_MS))[1]);
+  const printed = daemon.lines.map((l) => l.match(/fingerprint ([0-9A-F:]+)$/)).find((m) => m);
+
+  const certificate = new X509Certificate(readFileSync(join(dataDir, 'tls-cert.pem')));
+  ok(printed && printed[1] === certificate.fingerprint256,
+    'the fingerprint printed at start-up is the certificate\'s',
+    `printed ${printed && printed[1]}, certificate ${certificate.fingerprint256}`);
+  const spki = createHash('sha256')
+    .update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+  const options = chromiumLaunchOptions('127.0.0.1');
+  options.args = options.args.map((arg) => arg.startsWith('--host-resolver-rules=')
+    ? `--host-resolver-rules=MAP ${HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
+    : arg);
+  options.args.push(`--ignore-certificate-errors-spki-list=${spki}`);
+  browser = await chromium.launch(options);
+
+  const page = await browser.newPage();
+  const pageUrl = `https://${HOST}:${url.port}/`;
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  await page.goto(pageUrl, { waitUntil: 'load', timeout: 10_000 });
+  const deadline = Date.now() + PLAY_TIMEOUT_MS;
+  let state = { frames: 0 };
+  while (Date.now() < deadline && state.frames < MIN_FRAMES) {
+    await sleep(250);
+    state = await page.evaluate(pageState).catch(() => state);
+  }
+  ok(state.protocol === 'https:' && state.secure && state.mediaDevices,
+    `${pageUrl} is a secure context (navigator.mediaDevices for the call page)`, JSON.stringify(state));
+  ok(sockets.length > 0 && sockets.every((s) => s.startsWith(`wss://${HOST}:${url.port}/`)),
+    'the page signals over wss:', sockets.join(' '));
+  ok(state.frames >= MIN_FRAMES, `the page plays over https: (${state.frames} frames decoded)`);
+  const before = state.frames;
+  await sleep(MIN_GAP_MS);
+  state = await page.evaluate(pageState).catch(() => state);
+  ok(state.frames > before, `framesDecoded keeps rising (${before} → ${state.frames})`);
+
+} catch (e) {
+  ok(false, 'test ran to completion', e.stack || e.message);
+} finally {
+  if (browser) await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+  if (daemon) {
+    const exit = await daemon.stop();
+    ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
+      `code ${exit.code}, signal ${exit.signal}`);
+    if (failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  console.log(`1..${testNo}`);
+  process.exitCode = failed ? 1 : 0;
+}
