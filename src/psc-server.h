@@ -109,6 +109,9 @@ gboolean    psc_server_listen_redirect (PscServer *server, const char *address, 
  * psc_server_get_redirect_port:
  * @server: the server
  *
+ * The port of the plain-HTTP redirect, useful after asking psc_server_listen_redirect() for
+ * port 0.
+ *
  * Returns: the TCP port psc_server_listen_redirect() listens on, or 0 if it was not called.
  */
 guint       psc_server_get_redirect_port (PscServer *server);
