@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
+import { createTap, framesInPage } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
@@ -35,25 +36,12 @@ if (!opts.daemon) {
   process.exit(2);
 }
 
-let testNo = 0;
-let failed = 0;
-function ok(cond, what, details = '') {
-  testNo++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${testNo} - ${what}`);
-  if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
-}
+const tap = createTap();
+const { ok } = tap;
 
-// Runs in the page: frames decoded so far, and how the page reached the daemon.
-async function pageState() {
-  const pc = window.periscope && window.periscope.pc;
-  let frames = 0;
-  if (pc) {
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
-    });
-  }
-  return { frames, secure: window.isSecureContext, protocol: location.protocol,
+// Runs in the page: how it reached the daemon.
+function pageContext() {
+  return { secure: window.isSecureContext, protocol: location.protocol,
     mediaDevices: typeof navigator.mediaDevices !== 'undefined' };
 }
 
@@ -87,20 +75,21 @@ try {
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await page.goto(pageUrl, { waitUntil: 'load', timeout: 10_000 });
   const deadline = Date.now() + PLAY_TIMEOUT_MS;
-  let state = { frames: 0 };
-  while (Date.now() < deadline && state.frames < MIN_FRAMES) {
+  let frames = 0;
+  while (Date.now() < deadline && frames < MIN_FRAMES) {
     await sleep(250);
-    state = await page.evaluate(pageState).catch(() => state);
+    frames = await page.evaluate(framesInPage).catch(() => 0);
   }
-  ok(state.protocol === 'https:' && state.secure && state.mediaDevices,
-    `${pageUrl} is a secure context (navigator.mediaDevices for the call page)`, JSON.stringify(state));
+  const context = await page.evaluate(pageContext);
+  ok(context.protocol === 'https:' && context.secure && context.mediaDevices,
+    `${pageUrl} is a secure context (navigator.mediaDevices for the call page)`, JSON.stringify(context));
   ok(sockets.length > 0 && sockets.every((s) => s.startsWith(`wss://${HOST}:${url.port}/`)),
     'the page signals over wss:', sockets.join(' '));
-  ok(state.frames >= MIN_FRAMES, `the page plays over https: (${state.frames} frames decoded)`);
-  const before = state.frames;
+  ok(frames >= MIN_FRAMES, `the page plays over https: (${frames} frames decoded)`);
+  const before = frames;
   await sleep(MIN_GAP_MS);
-  state = await page.evaluate(pageState).catch(() => state);
-  ok(state.frames > before, `framesDecoded keeps rising (${before} → ${state.frames})`);
+  frames = await page.evaluate(framesInPage).catch(() => before);
+  ok(frames > before, `framesDecoded keeps rising (${before} → ${frames})`);
 
 } catch (e) {
   ok(false, 'test ran to completion', e.stack || e.message);
@@ -110,9 +99,8 @@ try {
     const exit = await daemon.stop();
     ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
       `code ${exit.code}, signal ${exit.signal}`);
-    if (failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+    if (tap.failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
   }
   rmSync(dataDir, { recursive: true, force: true });
-  console.log(`1..${testNo}`);
-  process.exitCode = failed ? 1 : 0;
+  tap.end();
 }
