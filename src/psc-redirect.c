@@ -10,6 +10,7 @@ GST_DEBUG_CATEGORY_STATIC (psc_redirect_debug);
 #define GST_CAT_DEFAULT psc_redirect_debug
 
 #define HTTPS_DEFAULT_PORT 443
+#define NO_HOST "this port only redirects to HTTPS, and needs a Host header\n"
 
 static void
 on_request (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -24,9 +25,8 @@ on_request (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTab
   /* libsoup builds the URI from Host, or from the listening address without one. */
   if (host == NULL || *host == '\0') {
     soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
-    soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC,
-        "this port only redirects to HTTPS, and needs a Host header\n",
-        strlen ("this port only redirects to HTTPS, and needs a Host header\n"));
+    soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, NO_HOST,
+        strlen (NO_HOST));
     return;
   }
   location = g_uri_join (G_URI_FLAGS_ENCODED, "https", NULL, host,
