@@ -47,6 +47,9 @@ psc_config_free (PscConfig *config)
   g_free (config->bind);
   g_strfreev (config->ice_addresses);
   g_strfreev (config->allowed_origins);
+  g_free (config->tls_cert);
+  g_free (config->tls_key);
+  g_free (config->data_dir);
   g_ptr_array_unref (config->ice_servers);
   g_free (config->stream_id);
   g_free (config);
@@ -240,6 +243,38 @@ psc_config_expand (const PscConfig *config, const char *description, GError **er
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+/* The TLS options go together: a certificate needs its key, one certificate at a time, and
+ * a redirect to HTTPS needs HTTPS. The files themselves are read by psc_tls_load(). */
+static gboolean
+check_tls (const PscConfig *config, GError **error)
+{
+  gboolean tls = config->tls_self_signed || config->tls_cert != NULL;
+
+  if ((config->tls_cert == NULL) != (config->tls_key == NULL)) {
+    g_set_error_literal (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--tls-cert and --tls-key go together: give both");
+    return FALSE;
+  }
+  if (config->tls_self_signed && config->tls_cert != NULL) {
+    g_set_error_literal (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--tls self-signed and --tls-cert both choose the certificate; give one");
+    return FALSE;
+  }
+  if (!check_range ("--http-redirect-port", config->http_redirect_port, 0, 65535, error))
+    return FALSE;
+  if (config->http_redirect_port != 0 && !tls) {
+    g_set_error_literal (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--http-redirect-port redirects to HTTPS: it needs --tls self-signed or --tls-cert");
+    return FALSE;
+  }
+  if (config->http_redirect_port != 0 && config->http_redirect_port == config->port) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+        "--http-redirect-port must differ from --port (%d)", config->port);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 check_origins (const PscConfig *config, GError **error)
 {
@@ -295,7 +330,7 @@ psc_config_validate (PscConfig *config, GError **error)
       return FALSE;
     }
   }
-  if (!check_origins (config, error))
+  if (!check_tls (config, error) || !check_origins (config, error))
     return FALSE;
   /* Two seconds between keyframes bounds recovery when a PLI is lost; joins and PLIs
    * force keyframes sooner. */
@@ -309,6 +344,7 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   g_autofree char *codec = NULL;
   g_autofree char *preset = NULL;
   g_autofree char *bind = NULL;
+  g_autofree char *tls_mode = NULL;
   g_autofree char *stream_id = NULL;
   g_auto (GStrv) ice_addresses = NULL;
   g_auto (GStrv) allowed_origins = NULL;
@@ -339,6 +375,19 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "HTTP/WebSocket port (8080; 0 picks a free port)", "PORT" },
     { "bind", 'B', 0, G_OPTION_ARG_STRING, &bind,
       "Address to listen on (default: every interface)", "ADDR" },
+    { "tls", 0, 0, G_OPTION_ARG_STRING, &tls_mode,
+      "Serve HTTPS with a certificate made once for this box and kept in --data-dir",
+      "self-signed" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &config->tls_cert,
+      "Serve HTTPS with this PEM certificate (and chain); needs --tls-key", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &config->tls_key,
+      "The PEM private key of --tls-cert", "FILE" },
+    { "http-redirect-port", 0, 0, G_OPTION_ARG_INT, &config->http_redirect_port,
+      "With TLS on, also listen for plain HTTP on this port and redirect it to HTTPS "
+      "(default: off)", "PORT" },
+    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &config->data_dir,
+      "Where periscope keeps its state, such as the self-signed certificate (default: "
+      "$STATE_DIRECTORY, /var/lib/periscope for root, else ~/.local/state/periscope)", "DIR" },
     { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ice_addresses,
       "Only gather ICE host candidates on this local address (repeatable)", "ADDR" },
     { "stun-server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &stun_servers,
@@ -405,6 +454,15 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   if (bind != NULL) {
     g_free (config->bind);
     config->bind = g_steal_pointer (&bind);
+  }
+  if (tls_mode != NULL) {
+    if (!g_str_equal (tls_mode, "self-signed")) {
+      g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE,
+          "--tls takes self-signed, not \"%s\" (--tls-cert and --tls-key give a certificate)",
+          tls_mode);
+      return FALSE;
+    }
+    config->tls_self_signed = TRUE;
   }
   if (stream_id != NULL) {
     g_free (config->stream_id);

@@ -78,6 +78,14 @@ typedef enum {
  *   joins and PLIs force keyframes sooner
  * @port: TCP port of the HTTP server; 0 picks a free one
  * @bind: (nullable): address to listen on; %NULL means every interface
+ * @tls_cert: (nullable): PEM certificate (and chain) to serve HTTPS with (--tls-cert)
+ * @tls_key: (nullable): its PEM private key (--tls-key); set exactly when @tls_cert is
+ * @tls_self_signed: serve HTTPS with a certificate periscope makes once and keeps in
+ *   @data_dir (--tls self-signed; psc_tls_self_signed())
+ * @data_dir: (nullable): where periscope keeps state (--data-dir); %NULL:
+ *   psc_tls_default_data_dir()
+ * @http_redirect_port: with TLS on, a plain-HTTP port whose every request is redirected
+ *   to HTTPS (--http-redirect-port); 0: none
  * @ice_addresses: (nullable): if set, the only local addresses ICE gathers host
  *   candidates on (--ice-address, repeatable)
  * @ice_servers: (element-type PscIceServer): STUN/TURN servers (--stun-server, --turn-server),
@@ -118,6 +126,11 @@ typedef struct {
   int keyframe_interval;
   int port;
   char *bind;
+  char *tls_cert;
+  char *tls_key;
+  gboolean tls_self_signed;
+  char *data_dir;
+  int http_redirect_port;
   GStrv ice_addresses;
   GPtrArray *ice_servers;
   char *stream_id;

@@ -10,10 +10,12 @@
 #include "psc-signalling.h"
 #include "psc-source.h"
 #include "psc-stream.h"
+#include "psc-tls.h"
 #include "psc-viewer.h"
 #include "psc-whep.h"
 
 #include <glib-unix.h>
+#include <interfaces.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -46,6 +48,8 @@ psc_exit_code_for_error (const GError *error)
 {
   g_return_val_if_fail (error != NULL, PSC_EXIT_UNAVAILABLE);
 
+  if (error->domain == PSC_TLS_ERROR)
+    return error->code == PSC_TLS_ERROR_FILE ? PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
   return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ?
       PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
 }
@@ -301,18 +305,74 @@ start_stream (PscDaemon *self, GError **error)
   return g_steal_pointer (&stream);
 }
 
+/* The addresses a self-signed certificate names: the one bound to, or every interface's. */
+static GStrv
+certificate_addresses (const PscConfig *config)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  GList *ips;
+
+  if (config->bind != NULL && !g_str_equal (config->bind, "0.0.0.0") &&
+      !g_str_equal (config->bind, "::")) {
+    g_strv_builder_add (builder, config->bind);
+    return g_strv_builder_end (builder);
+  }
+  ips = nice_interfaces_get_local_ips (FALSE);
+  for (GList *l = ips; l != NULL; l = l->next)
+    g_strv_builder_add (builder, l->data);
+  g_list_free_full (ips, g_free);
+  return g_strv_builder_end (builder);
+}
+
+/* --tls-cert/--tls-key or --tls self-signed: the certificate (*@out stays NULL without
+ * either), its fingerprint printed for users to compare with what their browser shows.
+ * Before the capture starts, so that a wrong file is said at once. */
+static gboolean
+load_tls (PscDaemon *self, GTlsCertificate **out, GError **error)
+{
+  const PscConfig *config = self->config;
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *fingerprint = NULL;
+  gboolean created = FALSE;
+
+  if (config->tls_cert != NULL) {
+    certificate = psc_tls_load (config->tls_cert, config->tls_key, error);
+  } else if (config->tls_self_signed) {
+    g_auto (GStrv) addresses = certificate_addresses (config);
+    data_dir = config->data_dir != NULL ? g_strdup (config->data_dir) :
+        psc_tls_default_data_dir ();
+    certificate = psc_tls_self_signed (data_dir, g_get_host_name (),
+        (const char *const *) addresses, &created, error);
+  } else {
+    return TRUE;
+  }
+  if (certificate == NULL)
+    return FALSE;
+  if (data_dir != NULL)
+    g_print ("periscope: %s self-signed TLS certificate in %s\n",
+        created ? "made a" : "using the", data_dir);
+  fingerprint = psc_tls_fingerprint (certificate);
+  g_print ("periscope: TLS certificate SHA-256 fingerprint %s\n", fingerprint);
+  *out = g_steal_pointer (&certificate);
+  return TRUE;
+}
+
 gboolean
 psc_daemon_start (PscDaemon *self, GError **error)
 {
   const PscConfig *config;
   g_autoptr (PscStream) stream = NULL;
   g_auto (GStrv) urls = NULL;
+  g_autoptr (GTlsCertificate) certificate = NULL;
   PscViewerOptions viewer_options = { 0 };
 
   g_return_val_if_fail (PSC_IS_DAEMON (self) && self->registry == NULL, FALSE);
 
   config = self->config;
   raise_fd_limit ();
+  if (!load_tls (self, &certificate, error))
+    return FALSE;
   stream = start_stream (self, error);
   if (stream == NULL)
     return FALSE;
@@ -330,10 +390,22 @@ psc_daemon_start (PscDaemon *self, GError **error)
   psc_server_set_origin_policy (self->server, psc_origin_policy_new (
           (const char *const *) config->allowed_origins, NULL));
   g_signal_connect (self->server, "listener-failed", G_CALLBACK (on_listener_failed), self);
+  if (certificate != NULL)
+    psc_server_set_tls_certificate (self->server, certificate);
   if (!psc_server_listen (self->server, config->bind, config->port, error)) {
     g_prefix_error (error, "cannot listen on %s port %d: ",
         config->bind ? config->bind : "every interface", config->port);
     return FALSE;
+  }
+  if (config->http_redirect_port != 0) {
+    if (!psc_server_listen_redirect (self->server, config->bind, config->http_redirect_port,
+            error)) {
+      g_prefix_error (error, "cannot listen on %s port %d (--http-redirect-port): ",
+          config->bind ? config->bind : "every interface", config->http_redirect_port);
+      return FALSE;
+    }
+    g_print ("periscope: plain HTTP on port %u is redirected to HTTPS\n",
+        psc_server_get_redirect_port (self->server));
   }
   urls = psc_server_get_page_urls (self->server, config->bind);
   for (guint i = 0; urls[i] != NULL; i++)

@@ -43,8 +43,9 @@ typedef enum {
  * The one translation of errors into exit statuses (README, "Exit codes"): a mistake the
  * user must fix, or something the machine lacks.
  *
- * Returns: the exit status for a start-up failure: #PSC_EXIT_USAGE for PSC_CONFIG_ERROR and
- *   G_OPTION_ERROR, #PSC_EXIT_UNAVAILABLE for anything else.
+ * Returns: the exit status for a start-up failure: #PSC_EXIT_USAGE for PSC_CONFIG_ERROR,
+ *   G_OPTION_ERROR and #PSC_TLS_ERROR_FILE (a certificate or key file to fix),
+ *   #PSC_EXIT_UNAVAILABLE for anything else.
  */
 PscExitCode psc_exit_code_for_error (const GError *error);
 

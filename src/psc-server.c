@@ -7,6 +7,7 @@
 #include "psc-metrics.h"
 #include "psc-origin.h"
 #include "psc-protocol.h"
+#include "psc-redirect.h"
 #include "psc-websocket.h"
 
 #include <gst/gst.h>
@@ -34,6 +35,10 @@ struct _PscServer {
   PscOriginPolicy *origins;
   guint64 refused_origin;
   gint64 origin_logged_at;
+  /* TLS (psc_server_set_tls_certificate()): and the plain-HTTP server redirecting to it. */
+  gboolean tls;
+  SoupServer *redirect;
+  PscConnections *redirect_connections;
 };
 
 G_DEFINE_FINAL_TYPE (PscServer, psc_server, G_TYPE_OBJECT)
@@ -52,6 +57,10 @@ psc_server_finalize (GObject *object)
 
   /* Before the listeners close: its watches must not see them go. */
   g_clear_object (&self->connections);
+  g_clear_object (&self->redirect_connections);
+  if (self->redirect != NULL)
+    soup_server_disconnect (self->redirect);
+  g_clear_object (&self->redirect);
   if (self->soup != NULL) {
     /* Their data is this object; the SoupServer may outlive it by a reference. */
     g_signal_handlers_disconnect_by_data (self->soup, self);
@@ -373,28 +382,83 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   return self;
 }
 
-gboolean
-psc_server_listen (PscServer *self, const char *address, guint port, GError **error)
+/* The port of @soup's first listening socket, or 0. */
+static guint
+listening_port (SoupServer *soup)
+{
+  GSList *uris = soup_server_get_uris (soup);
+  guint port = 0;
+
+  if (uris != NULL)
+    port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+/* @address NULL: every interface, IPv4 and IPv6. */
+static gboolean
+listen_on (SoupServer *soup, const char *address, guint port, SoupServerListenOptions options,
+    GError **error)
 {
   g_autoptr (GSocketAddress) socket_address = NULL;
 
+  if (address == NULL)
+    return soup_server_listen_all (soup, port, options, error);
+  socket_address = g_inet_socket_address_new_from_string (address, port);
+  if (socket_address == NULL) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s",
+        address);
+    return FALSE;
+  }
+  return soup_server_listen (soup, socket_address, options, error);
+}
+
+gboolean
+psc_server_listen (PscServer *self, const char *address, guint port, GError **error)
+{
   g_return_val_if_fail (PSC_IS_SERVER (self), FALSE);
 
-  if (address == NULL) {
-    if (!soup_server_listen_all (self->soup, port, 0, error))
-      return FALSE;
-  } else {
-    socket_address = g_inet_socket_address_new_from_string (address, port);
-    if (socket_address == NULL) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s",
-          address);
-      return FALSE;
-    }
-    if (!soup_server_listen (self->soup, socket_address, 0, error))
-      return FALSE;
-  }
+  if (!listen_on (self->soup, address, port, self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+    return FALSE;
   psc_connections_watch_listeners (self->connections);
   return TRUE;
+}
+
+void
+psc_server_set_tls_certificate (PscServer *self, GTlsCertificate *certificate)
+{
+  g_return_if_fail (PSC_IS_SERVER (self) && G_IS_TLS_CERTIFICATE (certificate));
+  g_return_if_fail (psc_server_get_port (self) == 0);
+
+  g_object_set (self->soup, "tls-certificate", certificate, NULL);
+  self->tls = TRUE;
+}
+
+gboolean
+psc_server_listen_redirect (PscServer *self, const char *address, guint port, GError **error)
+{
+  PscConnectionsLimits limits;
+
+  g_return_val_if_fail (PSC_IS_SERVER (self) && self->tls && self->redirect == NULL, FALSE);
+  g_return_val_if_fail (psc_server_get_port (self) != 0, FALSE);
+
+  self->redirect = soup_server_new ("server-header", "periscope", NULL);
+  /* The same limits as the real server's: this port is as reachable as that one. */
+  psc_connections_limits_init (&limits);
+  self->redirect_connections = psc_connections_new (self->redirect, &limits);
+  psc_redirect_add_handler (self->redirect, psc_server_get_port (self));
+  if (!listen_on (self->redirect, address, port, 0, error))
+    return FALSE;
+  psc_connections_watch_listeners (self->redirect_connections);
+  return TRUE;
+}
+
+guint
+psc_server_get_redirect_port (PscServer *self)
+{
+  g_return_val_if_fail (PSC_IS_SERVER (self), 0);
+
+  return self->redirect != NULL ? listening_port (self->redirect) : 0;
 }
 
 PscConnections *
@@ -408,27 +472,20 @@ psc_server_get_connections (PscServer *self)
 guint
 psc_server_get_port (PscServer *self)
 {
-  GSList *uris;
-  guint port = 0;
-
   g_return_val_if_fail (PSC_IS_SERVER (self), 0);
 
-  uris = soup_server_get_uris (self->soup);
-  if (uris != NULL)
-    port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return port;
+  return listening_port (self->soup);
 }
 
 static void
-add_url (GStrvBuilder *builder, const char *host, guint port)
+add_url (GStrvBuilder *builder, const char *scheme, const char *host, guint port)
 {
   g_autofree char *url = NULL;
 
   if (strchr (host, ':') != NULL)
-    url = g_strdup_printf ("http://[%s]:%u/", host, port);
+    url = g_strdup_printf ("%s://[%s]:%u/", scheme, host, port);
   else
-    url = g_strdup_printf ("http://%s:%u/", host, port);
+    url = g_strdup_printf ("%s://%s:%u/", scheme, host, port);
   g_strv_builder_add (builder, url);
 }
 
@@ -437,14 +494,15 @@ psc_server_get_page_urls (PscServer *self, const char *address)
 {
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   guint port = psc_server_get_port (self);
+  const char *scheme = self->tls ? "https" : "http";
 
   if (address != NULL && !g_str_equal (address, "0.0.0.0") && !g_str_equal (address, "::")) {
-    add_url (builder, address, port);
+    add_url (builder, scheme, address, port);
   } else {
     GList *ips = nice_interfaces_get_local_ips (FALSE);
-    add_url (builder, "localhost", port);
+    add_url (builder, scheme, "localhost", port);
     for (GList *l = ips; l != NULL; l = l->next)
-      add_url (builder, l->data, port);
+      add_url (builder, scheme, l->data, port);
     g_list_free_full (ips, g_free);
   }
   return g_strv_builder_end (builder);

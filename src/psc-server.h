@@ -68,12 +68,53 @@ PscServer * psc_server_new (PscRegistry *registry, PscSignalling *signalling, Ps
  * @port: TCP port; 0 picks a free one
  * @error: a G_IO_ERROR (e.g. G_IO_ERROR_ADDRESS_IN_USE)
  *
- * Listens, and watches the listening sockets (psc_connections_watch_listeners()).
+ * Listens, and watches the listening sockets (psc_connections_watch_listeners()); with a
+ * certificate (psc_server_set_tls_certificate()), for HTTPS and `wss:` only.
  *
  * Returns: %TRUE if listening.
  */
 gboolean    psc_server_listen (PscServer *server, const char *address, guint port,
     GError **error);
+
+/**
+ * psc_server_set_tls_certificate:
+ * @server: a server that is not listening yet
+ * @certificate: (transfer none): the certificate, with its private key (psc_tls_load(),
+ *   psc_tls_self_signed())
+ *
+ * Makes psc_server_listen() listen for HTTPS (TLS through GLib's backend, glib-networking),
+ * and psc_server_get_page_urls() give `https:` URLs. The page builds its WebSocket's URL
+ * from its own location, so signalling becomes `wss:` with it.
+ */
+void        psc_server_set_tls_certificate (PscServer *server, GTlsCertificate *certificate);
+
+/**
+ * psc_server_listen_redirect:
+ * @server: a server listening for HTTPS (psc_server_set_tls_certificate(), then
+ *   psc_server_listen())
+ * @address: (nullable): an IP address to listen on; %NULL: every interface
+ * @port: TCP port for plain HTTP; 0 picks a free one
+ * @error: a G_IO_ERROR
+ *
+ * Also listens for plain HTTP on @port, answering every request there with a redirect to
+ * the same path on the HTTPS port (psc_redirect_add_handler()), under the same connection
+ * limits as the HTTPS port (its own #PscConnections, counted apart).
+ *
+ * Returns: %TRUE if listening.
+ */
+gboolean    psc_server_listen_redirect (PscServer *server, const char *address, guint port,
+    GError **error);
+
+/**
+ * psc_server_get_redirect_port:
+ * @server: the server
+ *
+ * The port of the plain-HTTP redirect, useful after asking psc_server_listen_redirect() for
+ * port 0.
+ *
+ * Returns: the TCP port psc_server_listen_redirect() listens on, or 0 if it was not called.
+ */
+guint       psc_server_get_redirect_port (PscServer *server);
 
 /**
  * psc_server_get_connections:
@@ -134,8 +175,9 @@ guint       psc_server_get_port (PscServer *server);
  *
  * What the daemon prints at start-up for a person to open.
  *
- * Returns: (transfer full): the URLs a person can open: the bound address, or when bound to
- *   every interface, localhost and each interface address found by libnice.
+ * Returns: (transfer full): the URLs a person can open (`https:` with TLS on): the bound
+ *   address, or when bound to every interface, localhost and each interface address found
+ *   by libnice.
  */
 GStrv       psc_server_get_page_urls (PscServer *server, const char *address);
 

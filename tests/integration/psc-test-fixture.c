@@ -6,6 +6,9 @@
 #include <gst/webrtc/webrtc.h>
 #include "psc-encoder.h"
 #include "psc-source.h"
+#include "psc-tls.h"
+
+#include <glib/gstdio.h>
 
 const PscTestFixtureData psc_test_h264 = { .codec = "h264", .connect_timeout_s = 20 };
 const PscTestFixtureData psc_test_one_seat = { .codec = "h264", .connect_timeout_s = 20,
@@ -80,6 +83,42 @@ stream_new (const PscConfig *config, const char *id)
 /* The one place where the streams, the registry, the signalling, the WHEP endpoint and the
  * server are made and wired together: keep it that way, so a change to their constructors is
  * made once. */
+/* A certificate made as --tls self-signed makes one, trusted as the default TLS database:
+ * every SoupSession (the fixture's requests, the test client's WebSocket) checks the
+ * server's certificate against it, and its names (127.0.0.1), as it would a CA's. */
+static void
+setup_tls (PscTestFixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsDatabase) database = NULL;
+  g_autofree char *cert_path = NULL;
+
+  f->tls_dir = g_dir_make_tmp ("periscope-test-tls-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->certificate = psc_tls_self_signed (f->tls_dir, "localhost", NULL, NULL, &error);
+  g_assert_no_error (error);
+  cert_path = g_build_filename (f->tls_dir, PSC_TLS_CERT_FILE, NULL);
+  database = g_tls_file_database_new (cert_path, &error);
+  g_assert_no_error (error);
+  g_tls_backend_set_default_database (g_tls_backend_get_default (), database);
+  psc_server_set_tls_certificate (f->server, f->certificate);
+}
+
+static void
+teardown_tls (PscTestFixture *f)
+{
+  const char *names[] = { PSC_TLS_CERT_FILE, PSC_TLS_KEY_FILE };
+
+  g_tls_backend_set_default_database (g_tls_backend_get_default (), NULL);
+  g_clear_object (&f->certificate);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *path = g_build_filename (f->tls_dir, names[i], NULL);
+    g_unlink (path);
+  }
+  g_rmdir (f->tls_dir);
+  g_clear_pointer (&f->tls_dir, g_free);
+}
+
 void
 psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
 {
@@ -111,10 +150,12 @@ psc_test_fixture_setup (PscTestFixture *f, gconstpointer data)
     f->second_stream = stream_new (f->config, params->second_stream);
     psc_registry_add_stream (f->registry, f->second_stream);
   }
+  if (params->tls)
+    setup_tls (f);
   g_assert_true (psc_server_listen (f->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
-  f->url = g_strdup_printf ("ws://127.0.0.1:%u/ws/%s", psc_server_get_port (f->server),
-      f->config->stream_id);
+  f->url = g_strdup_printf ("%s://127.0.0.1:%u/ws/%s", f->certificate ? "wss" : "ws",
+      psc_server_get_port (f->server), f->config->stream_id);
 }
 
 static gboolean
@@ -147,6 +188,8 @@ psc_test_fixture_teardown (PscTestFixture *f, gconstpointer data)
     psc_stream_stop (f->second_stream);
   g_clear_object (&f->second_stream);
   g_free (f->url);
+  if (f->tls_dir != NULL)
+    teardown_tls (f);
   psc_config_free (f->config);
 }
 
@@ -368,8 +411,8 @@ psc_test_http_request_full (PscTestFixture *f, const char *method, const char *p
 {
   g_autoptr (SoupSession) session = soup_session_new ();
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s",
-      psc_server_get_port (f->server), path);
+  g_autofree char *url = g_strdup_printf ("%s://127.0.0.1:%u%s",
+      f->certificate != NULL ? "https" : "http", psc_server_get_port (f->server), path);
   g_autoptr (SoupMessage) msg = soup_message_new (method, url);
   HttpResult r = { 0 };
   gsize size;

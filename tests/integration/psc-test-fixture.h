@@ -40,6 +40,8 @@ typedef struct {
                                  * camera, from the same kind of source); NULL: none */
   gboolean loop;                /* --loop: a source that ends starts again at once */
   const char *allow_origin;     /* --allow-origin; NULL: none */
+  gboolean tls;                 /* HTTPS and wss: with a self-signed certificate made for the
+                                 * test, which every SoupSession of the program trusts */
 } PscTestFixtureData;
 
 /* The fixtures more than one test program uses. */
@@ -58,7 +60,9 @@ typedef struct {
   PscSignalling *signalling;
   PscWhep *whep;
   PscServer *server;
-  char *url;                    /* ws://127.0.0.1:PORT/ws/STREAM */
+  char *url;                    /* ws://127.0.0.1:PORT/ws/STREAM (wss: with .tls) */
+  GTlsCertificate *certificate; /* nullable: the server's, with .tls */
+  char *tls_dir;                /* nullable: where it is kept */
 } PscTestFixture;
 
 /**
@@ -219,7 +223,7 @@ gboolean    psc_test_flags_wait (PscTestFlags *flags, gboolean *flag, gboolean *
  * @status: (out): the response's status
  * @response_headers: (out) (optional) (transfer full): the response's headers
  *
- * @method http://127.0.0.1:PORT@path, waiting up to 10 s.
+ * @method http://127.0.0.1:PORT@path (https: with .tls), waiting up to 10 s.
  *
  * Returns: (transfer full) (nullable): the response body as text; %NULL, the test marked
  *   failed, when no response came.

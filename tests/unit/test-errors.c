@@ -9,6 +9,7 @@
 #include "psc-registry.h"
 #include "psc-sdp.h"
 #include "psc-signalling.h"
+#include "psc-tls.h"
 #include "psc-viewer.h"
 #include "psc-whep.h"
 
@@ -62,10 +63,17 @@ test_exit_codes (void)
   g_autoptr (GError) option = g_error_new_literal (G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "");
   g_autoptr (GError) camera = g_error_new_literal (GST_RESOURCE_ERROR,
       GST_RESOURCE_ERROR_BUSY, "");
+  g_autoptr (GError) tls_file = g_error_new_literal (PSC_TLS_ERROR, PSC_TLS_ERROR_FILE, "");
+  g_autoptr (GError) tls_generate = g_error_new_literal (PSC_TLS_ERROR, PSC_TLS_ERROR_GENERATE,
+      "");
 
   g_assert_cmpint (psc_exit_code_for_error (usage), ==, 64);
   g_assert_cmpint (psc_exit_code_for_error (option), ==, 64);
   g_assert_cmpint (psc_exit_code_for_error (camera), ==, 69);
+  /* A certificate or key file to fix is the user's mistake; a data directory that cannot be
+   * written, the machine's. */
+  g_assert_cmpint (psc_exit_code_for_error (tls_file), ==, 64);
+  g_assert_cmpint (psc_exit_code_for_error (tls_generate), ==, 69);
 }
 
 /* Every state has its own name, and the REST API's are the documented ones. */

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// HTTPS in a real browser: the daemon started with `--tls self-signed` (a fresh data
+// directory), its page opened in headless Chromium by a name that is not localhost
+// (https://camera-box.test:PORT, which Chromium is told resolves to 127.0.0.1), trusting
+// exactly that certificate's key (--ignore-certificate-errors-spki-list with its SPKI
+// SHA-256, not a blanket ignore). The page is a secure context, signals over wss: and
+// plays; the fingerprint the daemon printed is the certificate's.
+//
+//   node tls-test.mjs --daemon PATH [--verbose]
+//
+// Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
+
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { startProcess } from './process.mjs';
+import { createTap, framesInPage } from './tap.mjs';
+
+const URL_TIMEOUT_MS = 20_000;
+const PLAY_TIMEOUT_MS = 20_000;
+const MIN_FRAMES = 30;
+const MIN_GAP_MS = 1_000;
+const HOST = 'camera-box.test';
+
+const { values: opts } = parseArgs({
+  options: { daemon: { type: 'string' }, verbose: { type: 'boolean', default: false } },
+});
+if (!opts.daemon) {
+  console.error('usage: node tls-test.mjs --daemon PATH [--verbose]');
+  process.exit(2);
+}
+
+const tap = createTap();
+const { ok } = tap;
+
+// Runs in the page: how it reached the daemon.
+function pageContext() {
+  return { secure: window.isSecureContext, protocol: location.protocol,
+    mediaDevices: typeof navigator.mediaDevices !== 'undefined' };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'periscope-tls-test-'));
+let daemon = null;
+let browser = null;
+try {
+  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
+    '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
+    '--tls', 'self-signed', '--data-dir', dataDir]);
+  const url = new URL((await daemon.waitFor(/^periscope: open (https:\/\/\S+)/, URL_TIMEOUT_MS))[1]);
+  const printed = daemon.lines.map((l) => l.match(/fingerprint ([0-9A-F:]+)$/)).find((m) => m);
+
+  const certificate = new X509Certificate(readFileSync(join(dataDir, 'tls-cert.pem')));
+  ok(printed && printed[1] === certificate.fingerprint256,
+    'the fingerprint printed at start-up is the certificate\'s',
+    `printed ${printed && printed[1]}, certificate ${certificate.fingerprint256}`);
+  const spki = createHash('sha256')
+    .update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+  const options = chromiumLaunchOptions('127.0.0.1');
+  options.args = options.args.map((arg) => arg.startsWith('--host-resolver-rules=')
+    ? `--host-resolver-rules=MAP ${HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
+    : arg);
+  options.args.push(`--ignore-certificate-errors-spki-list=${spki}`);
+  browser = await chromium.launch(options);
+
+  const page = await browser.newPage();
+  const pageUrl = `https://${HOST}:${url.port}/`;
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  await page.goto(pageUrl, { waitUntil: 'load', timeout: 10_000 });
+  const deadline = Date.now() + PLAY_TIMEOUT_MS;
+  let frames = 0;
+  while (Date.now() < deadline && frames < MIN_FRAMES) {
+    await sleep(250);
+    frames = await page.evaluate(framesInPage).catch(() => 0);
+  }
+  const context = await page.evaluate(pageContext);
+  ok(context.protocol === 'https:' && context.secure && context.mediaDevices,
+    `${pageUrl} is a secure context (navigator.mediaDevices for the call page)`, JSON.stringify(context));
+  ok(sockets.length > 0 && sockets.every((s) => s.startsWith(`wss://${HOST}:${url.port}/`)),
+    'the page signals over wss:', sockets.join(' '));
+  ok(frames >= MIN_FRAMES, `the page plays over https: (${frames} frames decoded)`);
+  const before = frames;
+  await sleep(MIN_GAP_MS);
+  frames = await page.evaluate(framesInPage).catch(() => before);
+  ok(frames > before, `framesDecoded keeps rising (${before} → ${frames})`);
+
+} catch (e) {
+  ok(false, 'test ran to completion', e.stack || e.message);
+} finally {
+  if (browser) await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+  if (daemon) {
+    const exit = await daemon.stop();
+    ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
+      `code ${exit.code}, signal ${exit.signal}`);
+    if (tap.failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  tap.end();
+}
