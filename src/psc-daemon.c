@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-daemon.h"
+#include "psc-auth.h"
 #include "psc-encoder.h"
 #include "psc-devices.h"
 #include "psc-redact.h"
@@ -46,8 +47,8 @@ psc_exit_code_for_error (const GError *error)
 {
   g_return_val_if_fail (error != NULL, PSC_EXIT_UNAVAILABLE);
 
-  return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ?
-      PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
+  return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ||
+      error->domain == PSC_AUTH_ERROR ? PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
 }
 
 static void
@@ -301,6 +302,20 @@ start_stream (PscDaemon *self, GError **error)
   return g_steal_pointer (&stream);
 }
 
+/* --users and --token-file, read before anything starts: a mistake in them stops the
+ * daemon, naming the line, rather than leaving it open or locked. */
+static PscAuth *
+load_accounts (const PscConfig *config, GError **error)
+{
+  g_autoptr (PscAuth) auth = psc_auth_new ();
+
+  if (config->users_file != NULL && !psc_auth_load_file (auth, config->users_file, FALSE, error))
+    return NULL;
+  if (config->token_file != NULL && !psc_auth_load_file (auth, config->token_file, TRUE, error))
+    return NULL;
+  return g_steal_pointer (&auth);
+}
+
 gboolean
 psc_daemon_start (PscDaemon *self, GError **error)
 {
@@ -308,10 +323,14 @@ psc_daemon_start (PscDaemon *self, GError **error)
   g_autoptr (PscStream) stream = NULL;
   g_auto (GStrv) urls = NULL;
   PscViewerOptions viewer_options = { 0 };
+  g_autoptr (PscAuth) auth = NULL;
 
   g_return_val_if_fail (PSC_IS_DAEMON (self) && self->registry == NULL, FALSE);
 
   config = self->config;
+  auth = load_accounts (config, error);
+  if (auth == NULL)
+    return FALSE;
   raise_fd_limit ();
   stream = start_stream (self, error);
   if (stream == NULL)
@@ -329,6 +348,12 @@ psc_daemon_start (PscDaemon *self, GError **error)
   /* Validated with the options (psc_config_validate()). */
   psc_server_set_origin_policy (self->server, psc_origin_policy_new (
           (const char *const *) config->allowed_origins, NULL));
+  if (psc_auth_is_enabled (auth))
+    g_print ("periscope: accounts on: everything but /healthz and the login page needs a "
+        "login or a token\n");
+  else
+    g_print ("periscope: no accounts (--users): anyone who reaches the port can watch\n");
+  psc_server_set_auth (self->server, g_steal_pointer (&auth));
   g_signal_connect (self->server, "listener-failed", G_CALLBACK (on_listener_failed), self);
   if (!psc_server_listen (self->server, config->bind, config->port, error)) {
     g_prefix_error (error, "cannot listen on %s port %d: ",
