@@ -115,7 +115,7 @@ path_is_under (const char *path, const char *prefix)
 PscAuthRole
 psc_auth_role_for_path (const char *path)
 {
-  static const char *const public_paths[] = { "/healthz", "/login", "/logout", "/login.css" };
+  static const char *const public_paths[] = { "/healthz", "/login", "/logout", "/account.css" };
 
   g_return_val_if_fail (path != NULL, PSC_AUTH_ROLE_ADMIN);
 

@@ -132,7 +132,7 @@ gboolean     psc_auth_role_from_string (const char *name, PscAuthRole *role);
  * @path: a request's path
  *
  * The one table of what each route needs (docs/security.md, "Roles"): `/healthz`,
- * `/login`, `/logout` and `/login.css` need nothing; `/api/…` (snapshots included) and
+ * `/login`, `/logout` and `/account.css` need nothing; `/api/…` (snapshots included) and
  * `/metrics` need an operator; everything else (the page, `/ws…`, `/webrtc/…`, `/whep/…`
  * and paths that do not exist, so that a visitor learns nothing) needs a viewer.
  *

@@ -201,7 +201,7 @@ test_role_for_path (void)
     { "/healthz", PSC_AUTH_ROLE_NONE },
     { "/login", PSC_AUTH_ROLE_NONE },
     { "/logout", PSC_AUTH_ROLE_NONE },
-    { "/login.css", PSC_AUTH_ROLE_NONE },
+    { "/account.css", PSC_AUTH_ROLE_NONE },
     { "/", PSC_AUTH_ROLE_VIEWER },
     { "/index.html", PSC_AUTH_ROLE_VIEWER },
     { "/viewer.js", PSC_AUTH_ROLE_VIEWER },
