@@ -104,6 +104,8 @@ PscAuth *   psc_access_get_auth (PscAccess *access);
  * @access: the access check
  * @reason: a reason
  *
+ * For tests; /metrics has it as `periscope_auth_refused_total`.
+ *
  * Returns: the requests refused for @reason since the start.
  */
 guint64     psc_access_get_refused (PscAccess *access, PscAccessRefusal reason);

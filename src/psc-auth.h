@@ -114,6 +114,8 @@ typedef gint64 (*PscAuthClock) (gpointer user_data);
  * psc_auth_role_to_string:
  * @role: a role
  *
+ * The name of @role.
+ *
  * Returns: the role's name in files and messages: `none`, `viewer`, `operator`, `admin`.
  */
 const char * psc_auth_role_to_string (PscAuthRole role);
@@ -122,6 +124,8 @@ const char * psc_auth_role_to_string (PscAuthRole role);
  * psc_auth_role_from_string:
  * @name: `viewer`, `operator` or `admin`
  * @role: (out): the role
+ *
+ * The role called @name.
  *
  * Returns: %TRUE if @name is a role a user or token can have.
  */
@@ -142,6 +146,8 @@ PscAuthRole  psc_auth_role_for_path (const char *path);
 
 /**
  * psc_auth_new:
+ *
+ * Makes empty accounts, for psc_auth_add_users() and psc_auth_add_tokens().
  *
  * Returns: (transfer full): accounts with no user and no token (psc_auth_is_enabled() is
  *   %FALSE: every route is public), the monotonic clock; free with psc_auth_free().
@@ -217,6 +223,8 @@ gboolean     psc_auth_load_file (PscAuth *auth, const char *path, gboolean token
 /**
  * psc_auth_is_enabled:
  * @auth: the accounts
+ *
+ * Whether the accounts are in force.
  *
  * Returns: %TRUE if there is a user or a token: then only the public routes
  *   (psc_auth_role_for_path()) are open to everyone.
@@ -334,6 +342,8 @@ void         psc_auth_throttle_fail (PscAuth *auth, const char *address);
  * @header: (nullable): a request's `Cookie` header (`a=1; b=2`, RFC 6265 §4.2)
  * @name: a cookie's name
  *
+ * Finds a cookie in a `Cookie` header.
+ *
  * Returns: (transfer full) (nullable): the value of the first cookie called @name, or %NULL.
  */
 char *       psc_auth_cookie_value (const char *header, const char *name);
@@ -364,6 +374,8 @@ void         psc_auth_set_role (GObject *request, PscAuthRole role);
 /**
  * psc_auth_get_role:
  * @request: the request (a #SoupServerMessage)
+ *
+ * The role of @request's credentials, for psc-api's choice of what to show.
  *
  * Returns: the role psc_auth_set_role() gave @request; #PSC_AUTH_ROLE_NONE if none (without
  *   accounts, every request).
