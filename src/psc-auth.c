@@ -215,6 +215,24 @@ find_by_name (GPtrArray *credentials, const char *name)
   return NULL;
 }
 
+/* Whether @hash is a whole crypt() hash of a strong method: crypt_checksalt() looks at the
+ * method's prefix only ("$y$abc" passes), so hash something with it as the setting and see
+ * that a hash of the same shape comes out (a truncated one gives "*0" or a longer result). */
+static gboolean
+hash_is_complete (const char *hash)
+{
+  g_autofree struct crypt_data *data = NULL;
+  const char *result;
+  const char *end = strrchr (hash, '$');
+
+  if (crypt_checksalt (hash) != CRYPT_SALT_OK || end == NULL)
+    return FALSE;
+  data = g_new0 (struct crypt_data, 1);
+  result = crypt_rn ("", hash, data, sizeof *data);
+  return result != NULL && result[0] != '*' && strlen (result) == strlen (hash) &&
+      strncmp (result, hash, end - hash + 1) == 0;
+}
+
 /* One line, `name:SECRET:role`, into a credential; NULL and a reason without the file and
  * line, which the caller adds. The secret is never quoted: it may be a token. */
 static Credential *
@@ -240,7 +258,7 @@ parse_line (const char *line, gboolean token, char **reason)
         MAX_TOKEN_LENGTH);
     return NULL;
   }
-  if (!token && crypt_checksalt (fields[1]) != CRYPT_SALT_OK) {
+  if (!token && !hash_is_complete (fields[1])) {
     *reason = g_strdup_printf ("the hash of %s is not one libxcrypt accepts (make one with "
         "periscope --hash-password)", fields[0]);
     return NULL;

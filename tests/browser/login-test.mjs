@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
+import { createTap, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 15_000;
@@ -35,25 +36,8 @@ if (!opts.daemon) {
   process.exit(2);
 }
 
-let testNo = 0;
-let failed = 0;
-function ok(cond, what, details = '') {
-  testNo++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${testNo} - ${what}`);
-  if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
-}
-
-// Runs in periscope's page: frames decoded so far.
-async function framesInPage() {
-  const pc = window.periscope && window.periscope.pc;
-  if (!pc) return 0;
-  let frames = 0;
-  (await pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
-  });
-  return frames;
-}
+const tap = createTap();
+const { ok } = tap;
 
 const dir = mkdtempSync(join(tmpdir(), 'periscope-login-'));
 let daemon = null;
@@ -90,12 +74,7 @@ try {
   ok(!(await page.evaluate(() => document.cookie)).includes('periscope_session'),
     'scripts cannot read the session cookie');
 
-  const deadline = Date.now() + PLAY_TIMEOUT_MS;
-  let frames = 0;
-  while (Date.now() < deadline && frames < MIN_FRAMES) {
-    await sleep(250);
-    frames = await page.evaluate(framesInPage).catch(() => 0);
-  }
+  const frames = await waitForFrames(page, MIN_FRAMES, PLAY_TIMEOUT_MS);
   ok(frames >= MIN_FRAMES, `the page plays once logged in (${frames} frames decoded)`);
 } catch (e) {
   ok(false, 'test ran to completion', e.stack || e.message);
@@ -105,9 +84,8 @@ try {
     const exit = await daemon.stop();
     ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
       `code ${exit.code}, signal ${exit.signal}`);
-    if (failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+    if (tap.failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
   }
   rmSync(dir, { recursive: true, force: true });
-  console.log(`1..${testNo}`);
-  process.exitCode = failed ? 1 : 0;
+  tap.end();
 }

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
+import { createTap, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
@@ -29,14 +30,8 @@ if (!opts.daemon) {
   process.exit(2);
 }
 
-let testNo = 0;
-let failed = 0;
-function ok(cond, what, details = '') {
-  testNo++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${testNo} - ${what}`);
-  if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
-}
+const tap = createTap();
+const { ok } = tap;
 
 // Runs in the foreign page: what it can get from periscope at @base.
 async function tryPeriscope(base) {
@@ -65,17 +60,6 @@ async function tryPeriscope(base) {
     }
   }
   return result;
-}
-
-// Runs in periscope's own page: frames decoded so far.
-async function framesInPage() {
-  const pc = window.periscope && window.periscope.pc;
-  if (!pc) return 0;
-  let frames = 0;
-  (await pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
-  });
-  return frames;
 }
 
 let daemon = null;
@@ -112,12 +96,7 @@ try {
 
   const own = await browser.newPage();
   await own.goto(url, { waitUntil: 'load', timeout: 10_000 });
-  const deadline = Date.now() + PLAY_TIMEOUT_MS;
-  let frames = 0;
-  while (Date.now() < deadline && frames < MIN_FRAMES) {
-    await sleep(250);
-    frames = await own.evaluate(framesInPage).catch(() => 0);
-  }
+  const frames = await waitForFrames(own, MIN_FRAMES, PLAY_TIMEOUT_MS);
   ok(frames >= MIN_FRAMES, `periscope's own page plays (${frames} frames decoded)`);
 } catch (e) {
   ok(false, 'test ran to completion', e.stack || e.message);
@@ -128,8 +107,7 @@ try {
     const exit = await daemon.stop();
     ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
       `code ${exit.code}, signal ${exit.signal}`);
-    if (failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+    if (tap.failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
   }
-  console.log(`1..${testNo}`);
-  process.exitCode = failed ? 1 : 0;
+  tap.end();
 }

@@ -17,11 +17,6 @@
 #define TOKENS "player:" VIEWER_TOKEN ":viewer\nprom:" OPERATOR_TOKEN ":operator\n"
 #define SNAPSHOT "/api/streams/camera/snapshot.jpg"
 
-typedef struct {
-  gboolean done;
-  SoupWebsocketConnection *connection;
-} Handshake;
-
 static gint64 clock_now;
 
 static gint64
@@ -40,52 +35,6 @@ use_accounts (PscTestFixture *f)
   clock_now = g_get_monotonic_time ();
   psc_auth_set_clock (auth, test_clock, NULL);
   psc_server_set_auth (f->server, auth);
-}
-
-static void
-on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Handshake *handshake = user_data;
-
-  handshake->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source),
-      result, NULL);
-  handshake->done = TRUE;
-}
-
-static gboolean
-handshake_done (gpointer data)
-{
-  return ((Handshake *) data)->done;
-}
-
-/* A WebSocket handshake on /ws/camera with one more header (a Cookie, an Authorization).
- * Returns the HTTP status (101: upgraded), 0 when no answer came; *connection keeps an
- * upgraded one open when given. */
-static guint
-websocket_status (PscTestFixture *f, const char *header, const char *value,
-    SoupWebsocketConnection **connection)
-{
-  g_autoptr (SoupSession) session = soup_session_new ();
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/ws/camera",
-      psc_server_get_port (f->server));
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-  Handshake handshake = { 0 };
-
-  if (header != NULL)
-    soup_message_headers_append (soup_message_get_request_headers (msg), header, value);
-  soup_session_websocket_connect_async (session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
-      on_handshake, &handshake);
-  if (!psc_test_iterate_until (handshake_done, &handshake, 10, "the WebSocket handshake"))
-    return 0;
-  if (handshake.connection != NULL) {
-    if (connection != NULL) {
-      *connection = handshake.connection;
-    } else {
-      soup_websocket_connection_close (handshake.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-      g_object_unref (handshake.connection);
-    }
-  }
-  return soup_message_get_status (msg);
 }
 
 /* POST /login; returns the Cookie header to send (`periscope_session=…`), NULL if refused. */
@@ -134,7 +83,8 @@ test_refused (PscTestFixture *f, gconstpointer data)
     "/viewer.js", "/nothing" };
 
   use_accounts (f);
-  g_assert_cmpuint (websocket_status (f, NULL, NULL, NULL), ==, SOUP_STATUS_UNAUTHORIZED);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, NULL, NULL, NULL, NULL), ==,
+      SOUP_STATUS_UNAUTHORIZED);
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     expect (f, paths[i], NULL, NULL, SOUP_STATUS_UNAUTHORIZED, "this needs a login: log in "
         "at /login, or send Authorization: Bearer TOKEN\n");
@@ -185,6 +135,8 @@ test_roles (PscTestFixture *f, gconstpointer data)
   g_autofree char *root = NULL;
   g_autofree char *peers = NULL;
   SoupWebsocketConnection *watching = NULL;
+  g_autofree char *snapshot = NULL;
+  guint status = 0;
 
   use_accounts (f);
   expect (f, "/login", NULL, NULL, SOUP_STATUS_OK, NULL);
@@ -195,7 +147,7 @@ test_roles (PscTestFixture *f, gconstpointer data)
 
   /* A viewer: the page, its WebSocket, WHEP; not the API, snapshots or metrics. */
   expect (f, "/", "Cookie", bob, SOUP_STATUS_OK, "viewer.js");
-  g_assert_cmpuint (websocket_status (f, "Cookie", bob, &watching), ==,
+  g_assert_cmpuint (psc_test_websocket_handshake (f, NULL, "Cookie", bob, &watching), ==,
       SOUP_STATUS_SWITCHING_PROTOCOLS);
   expect (f, "/whep/camera", "Cookie", bob, SOUP_STATUS_CREATED, NULL);
   expect (f, "/whep/camera", "Authorization", "Bearer " VIEWER_TOKEN, SOUP_STATUS_CREATED, NULL);
@@ -217,14 +169,19 @@ test_roles (PscTestFixture *f, gconstpointer data)
     expect (f, "/api/streams/camera/peers", header, value, SOUP_STATUS_OK,
         "\"address\" : \"127.0.0.1\"");
   }
-  expect (f, SNAPSHOT, "Cookie", alice, SOUP_STATUS_OK, NULL);
+  /* A JPEG: not through expect(), which logs the body as text. */
+  snapshot = psc_test_http_request (f, "GET", SNAPSHOT, NULL, NULL, "Cookie", alice, &status,
+      NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_true (snapshot != NULL && (guchar) snapshot[0] == 0xff);
   expect (f, "/metrics", "Authorization", "Basic YWxpY2U6c2VjcmV0MQ==", SOUP_STATUS_OK,
       "periscope_auth_refused_total{reason=\"role\"} 4\n");
 
   /* Logged out: the cookie is cleared and the session gone. */
   expect (f, "/logout", "Cookie", bob, SOUP_STATUS_SEE_OTHER, NULL);
   expect (f, "/", "Cookie", bob, SOUP_STATUS_SEE_OTHER, NULL);
-  g_assert_cmpuint (websocket_status (f, "Cookie", bob, NULL), ==, SOUP_STATUS_UNAUTHORIZED);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, NULL, "Cookie", bob, NULL), ==,
+      SOUP_STATUS_UNAUTHORIZED);
   if (watching != NULL) {
     soup_websocket_connection_close (watching, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     g_object_unref (watching);
@@ -271,7 +228,8 @@ test_session_expires (PscTestFixture *f, gconstpointer data)
   clock_now += PSC_AUTH_SESSION_IDLE_US;
   expect (f, "/viewer.js", "Cookie", cookie, SOUP_STATUS_UNAUTHORIZED,
       "your session has ended or expired");
-  g_assert_cmpuint (websocket_status (f, "Cookie", cookie, NULL), ==, SOUP_STATUS_UNAUTHORIZED);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, NULL, "Cookie", cookie, NULL), ==,
+      SOUP_STATUS_UNAUTHORIZED);
 }
 
 /* Without accounts, everything is open as before, and /login leads to the page. */
@@ -281,7 +239,8 @@ test_no_accounts (PscTestFixture *f, gconstpointer data)
   g_autoptr (SoupMessageHeaders) headers = NULL;
   g_autofree char *text = NULL;
 
-  g_assert_cmpuint (websocket_status (f, NULL, NULL, NULL), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, NULL, NULL, NULL, NULL), ==,
+      SOUP_STATUS_SWITCHING_PROTOCOLS);
   expect (f, "/", NULL, NULL, SOUP_STATUS_OK, NULL);
   expect (f, "/api/streams", NULL, NULL, SOUP_STATUS_OK, NULL);
   expect (f, "/metrics", NULL, NULL, SOUP_STATUS_OK, NULL);

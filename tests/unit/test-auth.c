@@ -51,6 +51,10 @@ test_users_file_errors (void)
     { ":" ALICE_HASH ":viewer", "f line 1: the name must be" },
     { "alice:secret1:viewer", "f line 1: the hash of alice is not one libxcrypt accepts" },
     { "alice:abJnggxhB/yWI:viewer", "f line 1: the hash of alice is not one libxcrypt accepts" },
+    /* The right method, cut short: crypt_checksalt() alone takes it. */
+    { "alice:$y$abc:viewer", "f line 1: the hash of alice is not one libxcrypt accepts" },
+    { "alice:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$:viewer", "f line 1: the hash of alice is not" },
+    { "alice:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$2P5mYqd5:viewer", "f line 1: the hash of alice" },
     { "alice:" ALICE_HASH ":root", "f line 1: unknown role \"root\" for alice: use viewer, "
       "operator or admin" },
     { "alice:" ALICE_HASH ":viewer\n\nalice:" ALICE_HASH ":admin", "f line 3: alice is given "

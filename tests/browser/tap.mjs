@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// What the short browser tests (origin-test.mjs, login-test.mjs) share: TAP-style lines, and
+// how many frames periscope's page has decoded, waited for.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// A TAP reporter: ok() prints one test's line (and its details when it failed), end() the
+// plan, and sets the exit code.
+export function createTap() {
+  let count = 0;
+  let failed = 0;
+  return {
+    ok(cond, what, details = '') {
+      count++;
+      if (!cond) failed++;
+      console.log(`${cond ? 'ok' : 'not ok'} ${count} - ${what}`);
+      if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
+    },
+    get failed() { return failed; },
+    end() {
+      console.log(`1..${count}`);
+      process.exitCode = failed ? 1 : 0;
+    },
+  };
+}
+
+// Runs in periscope's page: frames decoded so far.
+async function framesInPage() {
+  const pc = window.periscope && window.periscope.pc;
+  if (!pc) return 0;
+  let frames = 0;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
+  });
+  return frames;
+}
+
+// Polls @page (playwright) until it has decoded @minFrames frames or @timeoutMs is over;
+// returns the frames decoded.
+export async function waitForFrames(page, minFrames, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let frames = 0;
+  while (Date.now() < deadline && frames < minFrames) {
+    await sleep(250);
+    frames = await page.evaluate(framesInPage).catch(() => 0);
+  }
+  return frames;
+}
