@@ -117,7 +117,8 @@ read_authorization (PscAccess *self, SoupServerMessage *msg, const char *authori
     if (throttled (self, msg, credentials))
       return;
     if (psc_auth_parse_basic (authorization + 6, &user, &password))
-      credentials->role = psc_auth_check_password (self->auth, user, password);
+      credentials->role = psc_auth_check_password (self->auth, user, password,
+          &credentials->who);
     if (password != NULL)
       explicit_bzero (password, strlen (password));
     if (credentials->role == PSC_AUTH_ROLE_NONE)
@@ -349,7 +350,7 @@ log_in (PscAccess *self, SoupServerMessage *msg)
     return;
   }
   role = user != NULL && password != NULL ?
-      psc_auth_check_password (self->auth, user, password) : PSC_AUTH_ROLE_NONE;
+      psc_auth_check_password (self->auth, user, password, NULL) : PSC_AUTH_ROLE_NONE;
   explicit_bzero (form, strlen (form));
   if (role == PSC_AUTH_ROLE_NONE) {
     psc_auth_throttle_fail (self->auth, address);

@@ -418,7 +418,8 @@ psc_auth_verify_hash (const char *hash, const char *password)
 }
 
 PscAuthRole
-psc_auth_check_password (PscAuth *self, const char *user, const char *password)
+psc_auth_check_password (PscAuth *self, const char *user, const char *password,
+    const char **name)
 {
   const Credential *credential;
 
@@ -432,8 +433,11 @@ psc_auth_check_password (PscAuth *self, const char *user, const char *password)
       psc_auth_verify_hash (self->dummy_hash, password);
     return PSC_AUTH_ROLE_NONE;
   }
-  return psc_auth_verify_hash (credential->secret, password) ? credential->role :
-      PSC_AUTH_ROLE_NONE;
+  if (!psc_auth_verify_hash (credential->secret, password))
+    return PSC_AUTH_ROLE_NONE;
+  if (name != NULL)
+    *name = credential->name;
+  return credential->role;
 }
 
 PscAuthRole

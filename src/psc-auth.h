@@ -259,13 +259,16 @@ gboolean     psc_auth_verify_hash (const char *hash, const char *password);
  * @auth: the accounts
  * @user: a user name
  * @password: a password
+ * @name: (out) (optional) (transfer none): @user's name as the users file gives it, valid
+ *   while @auth is; set only on success
  *
  * Checks @user's password. An unknown user costs a crypt() as well, so that the time taken
  * does not tell which names exist.
  *
  * Returns: @user's role, or #PSC_AUTH_ROLE_NONE if @user is unknown or @password wrong.
  */
-PscAuthRole  psc_auth_check_password (PscAuth *auth, const char *user, const char *password);
+PscAuthRole  psc_auth_check_password (PscAuth *auth, const char *user, const char *password,
+    const char **name);
 
 /**
  * psc_auth_check_token:

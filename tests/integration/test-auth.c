@@ -157,6 +157,8 @@ test_roles (PscTestFixture *f, gconstpointer data)
   expect (f, "/metrics", "Cookie", bob, SOUP_STATUS_FORBIDDEN, NULL);
   expect (f, "/metrics", "Authorization", "Bearer " VIEWER_TOKEN, SOUP_STATUS_FORBIDDEN,
       "/metrics needs the operator role; player has the viewer role\n");
+  expect (f, "/metrics", "Authorization", "Basic Ym9iOnNlY3JldDE=", SOUP_STATUS_FORBIDDEN,
+      "/metrics needs the operator role; bob has the viewer role\n");   /* bob:secret1 */
 
   /* An operator, and an admin (the same routes, today): everything, viewers' addresses too. */
   for (guint i = 0; i < 3; i++) {
@@ -175,7 +177,7 @@ test_roles (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
   g_assert_true (snapshot != NULL && (guchar) snapshot[0] == 0xff);
   expect (f, "/metrics", "Authorization", "Basic YWxpY2U6c2VjcmV0MQ==", SOUP_STATUS_OK,
-      "periscope_auth_refused_total{reason=\"role\"} 4\n");
+      "periscope_auth_refused_total{reason=\"role\"} 5\n");
 
   /* Logged out: the cookie is cleared and the session gone. */
   expect (f, "/logout", "Cookie", bob, SOUP_STATUS_SEE_OTHER, NULL);

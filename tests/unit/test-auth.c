@@ -22,19 +22,23 @@ test_users_file (void)
 {
   g_autoptr (PscAuth) auth = psc_auth_new ();
   g_autoptr (GError) error = NULL;
+  const char *name = NULL;
 
   g_assert_false (psc_auth_is_enabled (auth));
   g_assert_true (psc_auth_add_users (auth, "# the users\n\n  alice:" ALICE_HASH ":operator  \n"
           "bob.b@home:" ALICE_HASH ":viewer\n", "users", &error));
   g_assert_no_error (error);
   g_assert_true (psc_auth_is_enabled (auth));
-  g_assert_cmpint (psc_auth_check_password (auth, "alice", "secret1"), ==,
+  g_assert_cmpint (psc_auth_check_password (auth, "alice", "secret1", &name), ==,
       PSC_AUTH_ROLE_OPERATOR);
-  g_assert_cmpint (psc_auth_check_password (auth, "bob.b@home", "secret1"), ==,
+  g_assert_cmpstr (name, ==, "alice");
+  g_assert_cmpint (psc_auth_check_password (auth, "bob.b@home", "secret1", NULL), ==,
       PSC_AUTH_ROLE_VIEWER);
-  g_assert_cmpint (psc_auth_check_password (auth, "alice", "secret2"), ==, PSC_AUTH_ROLE_NONE);
-  g_assert_cmpint (psc_auth_check_password (auth, "carol", "secret1"), ==, PSC_AUTH_ROLE_NONE);
-  g_assert_cmpint (psc_auth_check_password (auth, "alice", ""), ==, PSC_AUTH_ROLE_NONE);
+  g_assert_cmpint (psc_auth_check_password (auth, "alice", "secret2", NULL), ==,
+      PSC_AUTH_ROLE_NONE);
+  g_assert_cmpint (psc_auth_check_password (auth, "carol", "secret1", NULL), ==,
+      PSC_AUTH_ROLE_NONE);
+  g_assert_cmpint (psc_auth_check_password (auth, "alice", "", NULL), ==, PSC_AUTH_ROLE_NONE);
 }
 
 static void
