@@ -6,7 +6,11 @@
 #include <gst/gst.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include "psc-auth.h"
 #include "psc-config.h"
 #include "psc-daemon.h"
 #include "psc-encoder.h"
@@ -45,6 +49,54 @@ run_list_option (PscConfig *config)
   return FALSE;
 }
 
+/* --hash-password[=NAME[:ROLE]]: one line of standard input (not echoed on a terminal),
+ * hashed, printed as a line for --users. */
+static PscExitCode
+run_hash_password (const char *name_role)
+{
+  g_auto (GStrv) parts = g_strsplit (name_role != NULL ? name_role : "user", ":", 2);
+  const char *role_name = parts[1] != NULL ? parts[1] : "viewer";
+  char password[1024];
+  struct termios saved, quiet;
+  gboolean tty = isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
+  g_autofree char *hash = NULL;
+  g_autoptr (GError) error = NULL;
+  PscAuthRole role;
+  gsize n;
+
+  if (!psc_auth_role_from_string (role_name, &role)) {
+    g_printerr ("periscope: --hash-password: unknown role \"%s\": use viewer, operator or "
+        "admin\n", role_name);
+    return PSC_EXIT_USAGE;
+  }
+  if (tty) {
+    quiet = saved;
+    quiet.c_lflag &= ~ECHO;
+    tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    g_printerr ("Password for %s: ", parts[0]);
+  }
+  if (fgets (password, sizeof password, stdin) == NULL)
+    password[0] = '\0';
+  if (tty) {
+    tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+    g_printerr ("\n");
+  }
+  n = strcspn (password, "\r\n");
+  password[n] = '\0';
+  if (n == 0) {
+    g_printerr ("periscope: --hash-password: no password on standard input\n");
+    return PSC_EXIT_USAGE;
+  }
+  hash = psc_auth_hash_password (password, &error);
+  explicit_bzero (password, sizeof password);
+  if (hash == NULL) {
+    g_printerr ("periscope: %s\n", error->message);
+    return PSC_EXIT_UNAVAILABLE;
+  }
+  g_print ("%s:%s:%s\n", parts[0], hash, role_name);
+  return PSC_EXIT_OK;
+}
+
 /* An error quotes what it was given: a description with the camera's password, maybe. */
 static void
 print_error (const GError *error, const char *then)
@@ -71,6 +123,8 @@ main (int argc, char **argv)
   }
   if (run_list_option (config))
     return PSC_EXIT_OK;
+  if (config->hash_password)
+    return run_hash_password (config->hash_password_for);
 
   daemon = psc_daemon_new (config);
   if (!psc_daemon_start (daemon, &error)) {

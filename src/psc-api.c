@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-api.h"
+#include "psc-auth.h"
 #include "psc-redact.h"
 
 #include <json-glib/json-glib.h>
@@ -284,12 +285,13 @@ describe_streams (SoupServerMessage *msg, Api *api, GPtrArray *streams, gboolean
 }
 
 /* Viewers' IP addresses are personal data, and tell anyone on the network who watches from
- * where: no answer carries them until there are roles (a later change shows them to
- * operators). The one place that decides. */
+ * where: only operators and admins see them (the role #PscAccess found, psc-auth). The one
+ * place that decides. */
 static gboolean
 may_see_addresses (SoupServerMessage *msg)
 {
-  return FALSE;
+  /* Without accounts nobody is known, and nobody sees them. */
+  return psc_auth_get_role (G_OBJECT (msg)) >= PSC_AUTH_ROLE_OPERATOR;
 }
 
 static void

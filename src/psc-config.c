@@ -50,6 +50,9 @@ psc_config_free (PscConfig *config)
   g_free (config->tls_cert);
   g_free (config->tls_key);
   g_free (config->data_dir);
+  g_free (config->users_file);
+  g_free (config->token_file);
+  g_free (config->hash_password_for);
   g_ptr_array_unref (config->ice_servers);
   g_free (config->stream_id);
   g_free (config);
@@ -338,6 +341,18 @@ psc_config_validate (PscConfig *config, GError **error)
   return TRUE;
 }
 
+/* GOptionArgFunc of --hash-password, whose argument is optional. */
+static gboolean
+on_hash_password (const char *option, const char *value, gpointer data, GError **error)
+{
+  PscConfig *config = data;
+
+  config->hash_password = TRUE;
+  g_free (config->hash_password_for);
+  config->hash_password_for = g_strdup (value);
+  return TRUE;
+}
+
 gboolean
 psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
 {
@@ -351,6 +366,7 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   g_auto (GStrv) stun_servers = NULL;
   g_auto (GStrv) turn_servers = NULL;
   g_autoptr (GOptionContext) context = NULL;
+  GOptionGroup *group;
   const GOptionEntry entries[] = {
     { "source", 's', 0, G_OPTION_ARG_STRING, &config->source,
       "Video source in gst-launch syntax (default: --device, else the first camera, else a "
@@ -408,6 +424,13 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
     { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allowed_origins,
       "Also let pages on this web origin open signalling and start sessions (repeatable; "
       "* for any; default: only the page's own origin and localhost)", "scheme://HOST[:PORT]" },
+    { "users", 0, 0, G_OPTION_ARG_FILENAME, &config->users_file,
+      "Accounts: one name:HASH:role a line (viewer, operator, admin); then everything but "
+      "/healthz needs a login (default: no accounts, open to all)", "FILE" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &config->token_file,
+      "Bearer tokens for WHEP players and scripts: one name:TOKEN:role a line", "FILE" },
+    { "hash-password", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, on_hash_password,
+      "Read a password from standard input, print a line for --users and exit", "NAME[:ROLE]" },
     { "always-on", 0, 0, G_OPTION_ARG_NONE, &config->always_on,
       "Keep capturing while nobody watches (default: release the camera 3 s after the last "
       "viewer leaves, reopen it for the next)", NULL },
@@ -432,7 +455,10 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
       "Serves a viewer page, WebSocket signalling and WebRTC from one port.\n"
       "Example: periscope --source \"v4l2src device=/dev/video2 ! image/jpeg,width=1280,"
       "height=720 ! jpegdec\"");
-  g_option_context_add_main_entries (context, entries, NULL);
+  /* A group of our own: --hash-password's callback gets the config. */
+  group = g_option_group_new ("periscope", "periscope", "periscope's options", config, NULL);
+  g_option_group_add_entries (group, entries);
+  g_option_context_set_main_group (context, group);
   g_option_context_add_group (context, gst_init_get_option_group ());
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;

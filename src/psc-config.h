@@ -97,6 +97,11 @@ typedef enum {
  *   (--max-viewers-per-address, #PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS); 0: no limit
  * @allowed_origins: (nullable): web origins trusted besides the page's own and loopback
  *   (--allow-origin, repeatable: `scheme://host[:port]` or `*`; #PscOriginPolicy)
+ * @users_file: (nullable): the users file (--users: `name:HASH:role` lines, #PscAuth); with it
+ *   or @token_file, every route but /healthz and the login page needs a login
+ * @token_file: (nullable): the bearer token file (--token-file: `name:TOKEN:role` lines)
+ * @hash_password: --hash-password was given: read a password, print a users file line
+ * @hash_password_for: (nullable): its optional `NAME[:ROLE]`
  * @always_on: keep capturing while nobody watches (--always-on); by default the capture
  *   is released a few seconds after the last viewer leaves
  * @loop: a source that ends starts again at once, without going offline (--loop: a file
@@ -138,6 +143,10 @@ typedef struct {
   int max_viewers;
   int max_viewers_per_address;
   GStrv allowed_origins;
+  char *users_file;
+  char *token_file;
+  gboolean hash_password;
+  char *hash_password_for;
   gboolean always_on;
   gboolean loop;
   gboolean latency_stamp;

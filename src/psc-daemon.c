@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-daemon.h"
+#include "psc-auth.h"
 #include "psc-encoder.h"
 #include "psc-devices.h"
 #include "psc-redact.h"
@@ -50,8 +51,8 @@ psc_exit_code_for_error (const GError *error)
 
   if (error->domain == PSC_TLS_ERROR)
     return error->code == PSC_TLS_ERROR_FILE ? PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
-  return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ?
-      PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
+  return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ||
+      error->domain == PSC_AUTH_ERROR ? PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
 }
 
 static void
@@ -358,6 +359,20 @@ load_tls (PscDaemon *self, GTlsCertificate **out, GError **error)
   return TRUE;
 }
 
+/* --users and --token-file, read before anything starts: a mistake in them stops the
+ * daemon, naming the line, rather than leaving it open or locked. */
+static PscAuth *
+load_accounts (const PscConfig *config, GError **error)
+{
+  g_autoptr (PscAuth) auth = psc_auth_new ();
+
+  if (config->users_file != NULL && !psc_auth_load_file (auth, config->users_file, FALSE, error))
+    return NULL;
+  if (config->token_file != NULL && !psc_auth_load_file (auth, config->token_file, TRUE, error))
+    return NULL;
+  return g_steal_pointer (&auth);
+}
+
 gboolean
 psc_daemon_start (PscDaemon *self, GError **error)
 {
@@ -366,10 +381,14 @@ psc_daemon_start (PscDaemon *self, GError **error)
   g_auto (GStrv) urls = NULL;
   g_autoptr (GTlsCertificate) certificate = NULL;
   PscViewerOptions viewer_options = { 0 };
+  g_autoptr (PscAuth) auth = NULL;
 
   g_return_val_if_fail (PSC_IS_DAEMON (self) && self->registry == NULL, FALSE);
 
   config = self->config;
+  auth = load_accounts (config, error);
+  if (auth == NULL)
+    return FALSE;
   raise_fd_limit ();
   if (!load_tls (self, &certificate, error))
     return FALSE;
@@ -389,6 +408,12 @@ psc_daemon_start (PscDaemon *self, GError **error)
   /* Validated with the options (psc_config_validate()). */
   psc_server_set_origin_policy (self->server, psc_origin_policy_new (
           (const char *const *) config->allowed_origins, NULL));
+  if (psc_auth_is_enabled (auth))
+    g_print ("periscope: accounts on: everything but /healthz and the login page needs a "
+        "login or a token\n");
+  else
+    g_print ("periscope: no accounts (--users): anyone who reaches the port can watch\n");
+  psc_server_set_auth (self->server, g_steal_pointer (&auth));
   g_signal_connect (self->server, "listener-failed", G_CALLBACK (on_listener_failed), self);
   if (certificate != NULL)
     psc_server_set_tls_certificate (self->server, certificate);

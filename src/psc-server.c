@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-server.h"
+#include "psc-access.h"
 #include "psc-api.h"
 #include "psc-connections.h"
 #include "psc-metrics.h"
@@ -33,6 +34,7 @@ struct _PscServer {
   PscSignalling *signalling;
   PscConnections *connections;
   PscOriginPolicy *origins;
+  PscAccess *access;
   guint64 refused_origin;
   gint64 origin_logged_at;
   /* TLS (psc_server_set_tls_certificate()): and the plain-HTTP server redirecting to it. */
@@ -61,6 +63,7 @@ psc_server_finalize (GObject *object)
   if (self->redirect != NULL)
     soup_server_disconnect (self->redirect);
   g_clear_object (&self->redirect);
+  g_clear_pointer (&self->access, psc_access_free);
   if (self->soup != NULL) {
     /* Their data is this object; the SoupServer may outlive it by a reference. */
     g_signal_handlers_disconnect_by_data (self->soup, self);
@@ -325,6 +328,7 @@ render_refusals (GString *out, gpointer user_data)
   for (guint i = 0; i < PSC_CONNECTIONS_REFUSED_COUNT; i++)
     g_string_append_printf (out, "periscope_http_refused_total{reason=\"%s\"} %"
         G_GUINT64_FORMAT "\n", reasons[i], psc_connections_get_refused (self->connections, i));
+  psc_access_render_metrics (self->access, out);
 }
 
 void
@@ -334,6 +338,22 @@ psc_server_set_origin_policy (PscServer *self, PscOriginPolicy *policy)
 
   psc_origin_policy_free (self->origins);
   self->origins = policy;
+}
+
+void
+psc_server_set_auth (PscServer *self, PscAuth *auth)
+{
+  g_return_if_fail (PSC_IS_SERVER (self) && auth != NULL);
+
+  psc_access_set_auth (self->access, auth);
+}
+
+PscAccess *
+psc_server_get_access (PscServer *self)
+{
+  g_return_val_if_fail (PSC_IS_SERVER (self), NULL);
+
+  return self->access;
 }
 
 guint64
@@ -377,6 +397,9 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   psc_api_add_handlers (self->soup, registry, signalling, whep);
   psc_metrics_add_handler (self->soup, registry, signalling, whep, render_refusals, self);
   g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);
+  /* After the origin policy: a foreign page is refused for its origin, before any password
+   * is looked at. */
+  self->access = psc_access_new (self->soup);
   if (whep != NULL)
     psc_whep_add_handlers (whep, self->soup);
   return self;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <libsoup/soup.h>
+#include "psc-access.h"
+#include "psc-auth.h"
 #include "psc-connections.h"
 #include "psc-origin.h"
 #include "psc-registry.h"
@@ -147,6 +149,29 @@ PscConnections * psc_server_get_connections (PscServer *server);
  * Requests without an `Origin` (players, curl, scripts) are not concerned.
  */
 void        psc_server_set_origin_policy (PscServer *server, PscOriginPolicy *policy);
+
+/**
+ * psc_server_set_auth:
+ * @server: the server
+ * @auth: (transfer full): the accounts (`--users`, `--token-file`); a new server has none
+ *
+ * With a user or a token in @auth, every request but the public ones (`/healthz`, the login
+ * page) needs credentials of the role its route needs (psc_auth_role_for_path()), checked
+ * after the origin policy, before the route (#PscAccess): `401` with `WWW-Authenticate`
+ * without valid ones (the page itself: `303` to `/login`), `403` for a role below,
+ * `429` with `Retry-After` after too many failed logins from the address.
+ */
+void        psc_server_set_auth (PscServer *server, PscAuth *auth);
+
+/**
+ * psc_server_get_access:
+ * @server: the server
+ *
+ * For tests (counters, the accounts' clock).
+ *
+ * Returns: (transfer none): the server's access check.
+ */
+PscAccess * psc_server_get_access (PscServer *server);
 
 /**
  * psc_server_get_refused_origins:

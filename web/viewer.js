@@ -157,12 +157,23 @@
       });
     };
     ws.onclose = () => {
-      if (id === session) fail(lastError || (opened ? 'server closed the connection' : 'cannot reach the server'));
+      if (id !== session) return;
+      if (!opened) checkLogin();
+      fail(lastError || (opened ? 'server closed the connection' : 'cannot reach the server'));
     };
     ws.onerror = () => {
       if (id === session) fail(lastError || (opened ? 'connection error' : 'cannot reach the server'));
     };
     timers.watchdog = setTimeout(() => fail('no offer from the server'), CONNECT_TIMEOUT_MS);
+  }
+
+  // A handshake refused before it opened may be a session that ended (the browser does not
+  // show a WebSocket's HTTP status): with accounts on, the page's own files then answer 401,
+  // and the login page is where to go.
+  function checkLogin() {
+    fetch('viewer.js', { method: 'HEAD', cache: 'no-store' })
+      .then((r) => { if (r.status === 401) window.location.assign('/login'); })
+      .catch(() => {});
   }
 
   // Something broke: drop everything and schedule a fresh connect().

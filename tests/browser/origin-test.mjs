@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { createTap, framesInPage } from './tap.mjs';
+import { createTap, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
@@ -96,12 +96,7 @@ try {
 
   const own = await browser.newPage();
   await own.goto(url, { waitUntil: 'load', timeout: 10_000 });
-  const deadline = Date.now() + PLAY_TIMEOUT_MS;
-  let frames = 0;
-  while (Date.now() < deadline && frames < MIN_FRAMES) {
-    await sleep(250);
-    frames = await own.evaluate(framesInPage).catch(() => 0);
-  }
+  const frames = await waitForFrames(own, MIN_FRAMES, PLAY_TIMEOUT_MS);
   ok(frames >= MIN_FRAMES, `periscope's own page plays (${frames} frames decoded)`);
 } catch (e) {
   ok(false, 'test ran to completion', e.stack || e.message);

@@ -1,25 +1,30 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// TAP-style reporting for the small browser tests (origin-test.mjs, tls-test.mjs): numbered
-// `ok` / `not ok` lines with the details of a failure under them, and the plan at the end.
+// What the short browser tests (origin-test.mjs, login-test.mjs, tls-test.mjs) share: TAP-style lines, and
+// how many frames periscope's page has decoded, waited for.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// A TAP reporter: ok() prints one test's line (and its details when it failed), end() the
+// plan, and sets the exit code.
 export function createTap() {
-  const tap = { count: 0, failed: 0 };
-  tap.ok = (cond, what, details = '') => {
-    tap.count++;
-    if (!cond) tap.failed++;
-    console.log(`${cond ? 'ok' : 'not ok'} ${tap.count} - ${what}`);
-    if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
-    return cond;
+  let count = 0;
+  let failed = 0;
+  return {
+    ok(cond, what, details = '') {
+      count++;
+      if (!cond) failed++;
+      console.log(`${cond ? 'ok' : 'not ok'} ${count} - ${what}`);
+      if (!cond && details) for (const line of String(details).split('\n')) console.log(`#   ${line}`);
+    },
+    get failed() { return failed; },
+    end() {
+      console.log(`1..${count}`);
+      process.exitCode = failed ? 1 : 0;
+    },
   };
-  // Prints the plan and sets the exit status: 0 on pass, 1 on fail.
-  tap.end = () => {
-    console.log(`1..${tap.count}`);
-    process.exitCode = tap.failed ? 1 : 0;
-  };
-  return tap;
 }
 
-// Runs in periscope's own page: frames decoded so far by its peer connection.
+// Runs in periscope's page: frames decoded so far.
 export async function framesInPage() {
   const pc = window.periscope && window.periscope.pc;
   if (!pc) return 0;
@@ -27,5 +32,17 @@ export async function framesInPage() {
   (await pc.getStats()).forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
   });
+  return frames;
+}
+
+// Polls @page (playwright) until it has decoded @minFrames frames or @timeoutMs is over;
+// returns the frames decoded.
+export async function waitForFrames(page, minFrames, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let frames = 0;
+  while (Date.now() < deadline && frames < minFrames) {
+    await sleep(250);
+    frames = await page.evaluate(framesInPage).catch(() => 0);
+  }
   return frames;
 }

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { createTap, framesInPage } from './tap.mjs';
+import { createTap, framesInPage, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
@@ -74,12 +74,7 @@ try {
   const sockets = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await page.goto(pageUrl, { waitUntil: 'load', timeout: 10_000 });
-  const deadline = Date.now() + PLAY_TIMEOUT_MS;
-  let frames = 0;
-  while (Date.now() < deadline && frames < MIN_FRAMES) {
-    await sleep(250);
-    frames = await page.evaluate(framesInPage).catch(() => 0);
-  }
+  let frames = await waitForFrames(page, MIN_FRAMES, PLAY_TIMEOUT_MS);
   const context = await page.evaluate(pageContext);
   ok(context.protocol === 'https:' && context.secure && context.mediaDevices,
     `${pageUrl} is a secure context (navigator.mediaDevices for the call page)`, JSON.stringify(context));

@@ -422,6 +422,8 @@ psc_test_http_request_full (PscTestFixture *f, const char *method, const char *p
   *status = 0;
   if (response_headers != NULL)
     *response_headers = NULL;
+  /* A redirect is an answer to check (the page's to /login), not one to follow. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   if (body != NULL) {
     g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
     soup_message_set_request_body_from_bytes (msg, content_type, bytes);
@@ -448,7 +450,8 @@ psc_test_http_request_full (PscTestFixture *f, const char *method, const char *p
     *response_headers = g_boxed_copy (SOUP_TYPE_MESSAGE_HEADERS,
         soup_message_get_response_headers (msg));
   data = g_bytes_get_data (r.body, &size);
-  text = g_strndup (data, size);
+  /* An empty body (a redirect's) is "", not the NULL of no answer. */
+  text = size > 0 ? g_strndup (data, size) : g_strdup ("");
   g_bytes_unref (r.body);
   return text;
 }
@@ -506,6 +509,54 @@ psc_test_whep_offer (const char *caps)
   gst_webrtc_session_description_free (offer);
   gst_element_set_state (webrtc, GST_STATE_NULL);
   return text;
+}
+
+typedef struct {
+  gboolean done;
+  SoupWebsocketConnection *connection;
+} Handshake;
+
+static void
+on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Handshake *handshake = user_data;
+
+  handshake->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source),
+      result, NULL);
+  handshake->done = TRUE;
+}
+
+static gboolean
+handshake_done (gpointer data)
+{
+  return ((Handshake *) data)->done;
+}
+
+guint
+psc_test_websocket_handshake (PscTestFixture *f, const char *origin, const char *header,
+    const char *value, SoupWebsocketConnection **connection)
+{
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/ws/camera",
+      psc_server_get_port (f->server));
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  Handshake handshake = { 0 };
+
+  if (header != NULL)
+    soup_message_headers_append (soup_message_get_request_headers (msg), header, value);
+  soup_session_websocket_connect_async (session, msg, origin, NULL, G_PRIORITY_DEFAULT, NULL,
+      on_handshake, &handshake);
+  if (!psc_test_iterate_until (handshake_done, &handshake, 10, "the WebSocket handshake"))
+    return 0;
+  if (handshake.connection != NULL) {
+    if (connection != NULL) {
+      *connection = handshake.connection;
+    } else {
+      soup_websocket_connection_close (handshake.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (handshake.connection);
+    }
+  }
+  return soup_message_get_status (msg);
 }
 
 char *

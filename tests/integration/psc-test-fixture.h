@@ -243,6 +243,22 @@ char *      psc_test_http_request_full (PscTestFixture *f, const char *method, c
     SoupMessageHeaders **response_headers);
 
 /**
+ * psc_test_websocket_handshake:
+ * @f: the fixture
+ * @origin: (nullable): the `Origin` to send, as a page on it would; %NULL: none (as curl)
+ * @header: (nullable): one more request header (a `Cookie`, an `Authorization`)
+ * @value: (nullable): its value
+ * @connection: (out) (optional) (transfer full): the WebSocket, if upgraded; closed when
+ *   %NULL
+ *
+ * A WebSocket handshake on /ws/camera, waiting up to 10 s.
+ *
+ * Returns: the HTTP status (101: upgraded), 0 when no answer came (the test marked failed).
+ */
+guint       psc_test_websocket_handshake (PscTestFixture *f, const char *origin,
+    const char *header, const char *value, SoupWebsocketConnection **connection);
+
+/**
  * psc_test_expect_status:
  * @f: the fixture
  * @method: GET, POST…

@@ -10,49 +10,6 @@
 
 #define EVIL "http://evil.example"
 
-typedef struct {
-  gboolean done;
-  SoupWebsocketConnection *connection;
-} Handshake;
-
-static void
-on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Handshake *handshake = user_data;
-
-  handshake->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source),
-      result, NULL);
-  handshake->done = TRUE;
-}
-
-static gboolean
-handshake_done (gpointer data)
-{
-  return ((Handshake *) data)->done;
-}
-
-/* A WebSocket handshake on /ws/camera as a page on @origin (%NULL: no Origin, as curl)
- * makes it. Returns the HTTP status (101: upgraded), 0 when no answer came. */
-static guint
-websocket_status (PscTestFixture *f, const char *origin)
-{
-  g_autoptr (SoupSession) session = soup_session_new ();
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/ws/camera",
-      psc_server_get_port (f->server));
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-  Handshake handshake = { 0 };
-
-  soup_session_websocket_connect_async (session, msg, origin, NULL, G_PRIORITY_DEFAULT, NULL,
-      on_handshake, &handshake);
-  if (!psc_test_iterate_until (handshake_done, &handshake, 10, "the WebSocket handshake"))
-    return 0;
-  if (handshake.connection != NULL) {
-    soup_websocket_connection_close (handshake.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-    g_object_unref (handshake.connection);
-  }
-  return soup_message_get_status (msg);
-}
-
 /* A request with an Origin (and maybe a preflight's Access-Control-Request-Method);
  * returns the body, NULL (the test failed) when no answer came. */
 static char *
@@ -95,15 +52,19 @@ test_origin_refused (PscTestFixture *f, gconstpointer data)
   guint status = 0;
 
   /* The page's own origin, a loopback page and a client without Origin: upgraded. */
-  g_assert_cmpuint (websocket_status (f, own), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
-  g_assert_cmpuint (websocket_status (f, "http://localhost:5173"), ==,
+  g_assert_cmpuint (psc_test_websocket_handshake (f, own, NULL, NULL, NULL), ==,
       SOUP_STATUS_SWITCHING_PROTOCOLS);
-  g_assert_cmpuint (websocket_status (f, NULL), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, "http://localhost:5173", NULL, NULL,
+          NULL), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, NULL, NULL, NULL, NULL), ==,
+      SOUP_STATUS_SWITCHING_PROTOCOLS);
   /* Another page: refused before it is a peer, and so are its spellings of an origin. */
-  g_assert_cmpuint (websocket_status (f, EVIL), ==, SOUP_STATUS_FORBIDDEN);
-  g_assert_cmpuint (websocket_status (f, "null"), ==, SOUP_STATUS_FORBIDDEN);
-  g_assert_cmpuint (websocket_status (f, "http://127.0.0.1.evil.example"), ==,
+  g_assert_cmpuint (psc_test_websocket_handshake (f, EVIL, NULL, NULL, NULL), ==,
       SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, "null", NULL, NULL, NULL), ==,
+      SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, "http://127.0.0.1.evil.example", NULL,
+          NULL, NULL), ==, SOUP_STATUS_FORBIDDEN);
 
   PSC_TEST_CONNECT (ws, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (ws, 10, 20);
@@ -159,8 +120,10 @@ test_origin_allowed (PscTestFixture *f, gconstpointer data)
   g_autofree char *resource = NULL;
   guint status = 0;
 
-  g_assert_cmpuint (websocket_status (f, EVIL), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
-  g_assert_cmpuint (websocket_status (f, "http://other.example"), ==, SOUP_STATUS_FORBIDDEN);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, EVIL, NULL, NULL, NULL), ==,
+      SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (psc_test_websocket_handshake (f, "http://other.example", NULL, NULL, NULL), ==,
+      SOUP_STATUS_FORBIDDEN);
   PSC_TEST_CONNECT (ws, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (ws, 10, 20);
 

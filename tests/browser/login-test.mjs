@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Accounts in a real browser: with --users, headless Chromium opening periscope's page is sent
+// to the login page; a wrong password is told so; the right one leads back to the page, whose
+// WebSocket (with the session cookie) plays the video. The cookie is not readable by scripts.
+//
+//   node login-test.mjs --daemon PATH [--screenshot FILE.png] [--verbose]
+//
+// Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { startProcess } from './process.mjs';
+import { createTap, waitForFrames } from './tap.mjs';
+
+const URL_TIMEOUT_MS = 20_000;
+const PLAY_TIMEOUT_MS = 15_000;
+const MIN_FRAMES = 30;
+// "secret1", hashed by `periscope --hash-password=viewer1` (yescrypt).
+const USERS = 'viewer1:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$2P5mYqd5DBUrGVAl/cneBx1m208Tr1vLktjLAPKsw6/:viewer\n';
+
+const { values: opts } = parseArgs({
+  options: {
+    daemon: { type: 'string' },
+    screenshot: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+if (!opts.daemon) {
+  console.error('usage: node login-test.mjs --daemon PATH [--screenshot FILE.png] [--verbose]');
+  process.exit(2);
+}
+
+const tap = createTap();
+const { ok } = tap;
+
+const dir = mkdtempSync(join(tmpdir(), 'periscope-login-'));
+let daemon = null;
+let browser = null;
+try {
+  writeFileSync(join(dir, 'users'), USERS, { mode: 0o600 });
+  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
+    '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
+    '--users', join(dir, 'users')]);
+  const url = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
+  ok(daemon.lines.some((l) => l.startsWith('periscope: accounts on')),
+    'the daemon says at start-up that accounts are on');
+
+  browser = await chromium.launch(chromiumLaunchOptions('127.0.0.1'));
+  const page = await browser.newPage();
+  await page.goto(url, { waitUntil: 'load', timeout: 10_000 });
+  ok(new URL(page.url()).pathname === '/login', `the page sends to the login page (${page.url()})`);
+
+  await page.fill('#user', 'viewer1');
+  await page.fill('#password', 'wrong');
+  await Promise.all([page.waitForNavigation({ timeout: 10_000 }), page.click('button[type=submit]')]);
+  const message = await page.textContent('.message');
+  ok(message.includes('Wrong user name or password'), `a wrong password is told so ("${message}")`);
+  if (opts.screenshot) await page.screenshot({ path: opts.screenshot });
+
+  await page.fill('#user', 'viewer1');
+  await page.fill('#password', 'secret1');
+  await Promise.all([page.waitForNavigation({ timeout: 10_000 }), page.click('button[type=submit]')]);
+  ok(new URL(page.url()).pathname === '/', `logged in, back on the page (${page.url()})`);
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'periscope_session');
+  ok(session && session.httpOnly && session.sameSite === 'Strict',
+    'the session cookie is HttpOnly and SameSite=Strict', JSON.stringify(cookies));
+  ok(!(await page.evaluate(() => document.cookie)).includes('periscope_session'),
+    'scripts cannot read the session cookie');
+
+  const frames = await waitForFrames(page, MIN_FRAMES, PLAY_TIMEOUT_MS);
+  ok(frames >= MIN_FRAMES, `the page plays once logged in (${frames} frames decoded)`);
+} catch (e) {
+  ok(false, 'test ran to completion', e.stack || e.message);
+} finally {
+  if (browser) await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+  if (daemon) {
+    const exit = await daemon.stop();
+    ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
+      `code ${exit.code}, signal ${exit.signal}`);
+    if (tap.failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  tap.end();
+}
