@@ -46,3 +46,18 @@ export async function waitForFrames(page, minFrames, timeoutMs) {
   }
   return frames;
 }
+
+// Closes @browser (playwright; may be unset), giving up after 10 s.
+export async function closeBrowser(browser) {
+  if (browser) await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+}
+
+// Stops @daemon (process.mjs; may be unset) and checks that it exits 0 on SIGTERM; prints its
+// last lines when anything failed, or always with @verbose.
+export async function stopDaemon(tap, daemon, verbose) {
+  if (!daemon) return;
+  const exit = await daemon.stop();
+  tap.ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
+    `code ${exit.code}, signal ${exit.signal}`);
+  if (tap.failed || verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+}

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { createTap, framesInPage, waitForFrames } from './tap.mjs';
+import { closeBrowser, createTap, stopDaemon, framesInPage, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
@@ -89,13 +89,8 @@ try {
 } catch (e) {
   ok(false, 'test ran to completion', e.stack || e.message);
 } finally {
-  if (browser) await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
-  if (daemon) {
-    const exit = await daemon.stop();
-    ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
-      `code ${exit.code}, signal ${exit.signal}`);
-    if (tap.failed || opts.verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
-  }
+  await closeBrowser(browser);
+  await stopDaemon(tap, daemon, opts.verbose);
   rmSync(dataDir, { recursive: true, force: true });
   tap.end();
 }
