@@ -122,7 +122,7 @@ content_type (const char *path)
   return "application/octet-stream";
 }
 
-/* GET /, /viewer.js, /style.css … from the compiled-in web/ folder. */
+/* GET /, /viewer.js, /style.css, /room/{id} … from the compiled-in web/ folder. */
 static void
 on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
     gpointer user_data)
@@ -140,6 +140,9 @@ on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   }
   if (g_str_equal (path, "/"))
     path = "/index.html";
+  /* The call page learns its room from its own URL (docs/protocol.md). */
+  else if (g_str_has_prefix (path, "/room/") && psc_protocol_id_is_valid (path + strlen ("/room/")))
+    path = "/room.html";
   /* Resource paths are not file paths, but refuse anything odd outright. */
   if (strstr (path, "..") == NULL && strchr (path + 1, '/') == NULL) {
     resource = g_strconcat (WEB_RESOURCE_DIR, path, NULL);
