@@ -53,6 +53,8 @@ if (!opts.daemon || !Number.isInteger(chromiumPages) || chromiumPages < 1 || chr
 const tap = createTap();
 const { ok } = tap;
 const comment = (text) => String(text).split('\n').forEach((l) => console.log(`# ${l}`));
+const started = Date.now();
+const since = () => `+${((Date.now() - started) / 1000).toFixed(1)} s`;
 
 // --- in the page -------------------------------------------------------------
 
@@ -103,16 +105,18 @@ function watch(label, engine, page) {
   return entry;
 }
 
-// Opens the room page, types the name and joins.
-async function join(entry, roomUrl, name) {
+// Opens the room page (the lobby) and waits for the fake camera and microphone: the button
+// says "Join" when they are there.
+async function open(entry, roomUrl) {
   await entry.page.goto(roomUrl, { waitUntil: 'load', timeout: 10_000 });
-  // The fake devices answer at once; the button says "Join" when they did.
-  await entry.page.waitForFunction(() => window.periscope && window.periscope.localStream
-    && document.getElementById('join').textContent === 'Join', null, { timeout: 10_000 })
-    .catch(() => {});
-  await entry.page.evaluate((n) => { document.getElementById('name').value = n; }, name);
+  await waitInPage(entry, () => window.periscope && window.periscope.localStream &&
+    document.getElementById('join').textContent === 'Join', null, 10_000);
+}
+
+// Types the name and joins.
+async function join(entry) {
+  await entry.page.evaluate((n) => { document.getElementById('name').value = n; }, entry.label);
   await entry.page.click('#join');
-  entry.name = name;
 }
 
 // Firefox's puppeteer and Chromium's playwright order waitForFunction's arguments apart.
@@ -170,13 +174,17 @@ async function main() {
   // The stream's room: its camera is a peer of the call.
   const cameraId = 'camera';
   const roomUrl = new URL(`room/${cameraId}`, base).href;
-  comment(`room page: ${roomUrl}`);
+  comment(`room page: ${roomUrl} (${since()})`);
 
-  chromiumBrowser = await chromium.launch({
-    ...chromiumLaunchOptions('127.0.0.1'),
-    args: [...chromiumLaunchOptions('127.0.0.1').args,
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-  });
+  const launched = Promise.all([
+    chromium.launch({
+      ...chromiumLaunchOptions('127.0.0.1'),
+      args: [...chromiumLaunchOptions('127.0.0.1').args,
+        '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    }).then((b) => { chromiumBrowser = b; }),
+    opts.firefox ? launchFirefox('127.0.0.1', FAKE_MEDIA_PREFS).then((b) => { firefoxBrowser = b; }) : null,
+  ]);
+  await launched;
   const names = ['Alice', 'Bob', 'Carol', 'Dave'];
   for (let i = 0; i < chromiumPages; i++) {
     // A context each: separate storage, as separate people.
@@ -184,23 +192,21 @@ async function main() {
     watch(names[i], 'chromium', await context.newPage());
   }
   if (opts.firefox) {
-    firefoxBrowser = await launchFirefox('127.0.0.1', FAKE_MEDIA_PREFS);
     comment(`firefox: ${await firefoxBrowser.version()}`);
     const page = await firefoxBrowser.newPage();
     await page.setViewport({ width: 1280, height: 720 });
     watch('Frank', 'firefox', page);
   }
+  comment(`browsers up (${since()})`);
   // One after the other: each newcomer offers to those already in (the mesh rule).
   const t0 = Date.now();
-  for (const entry of pages) {
-    await join(entry, roomUrl, entry.label);
-    comment(`${entry.label} joined at +${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  }
-  comment(`${pages.length} pages joined in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await Promise.all(pages.map((entry) => open(entry, roomUrl)));
+  for (const entry of pages) await join(entry);
+  comment(`${pages.length} pages joined in ${((Date.now() - t0) / 1000).toFixed(1)} s (${since()})`);
 
   const t1 = Date.now();
   const { ids, histories, results } = await waitForCall(pages, cameraId, CALL_TIMEOUT_MS);
-  comment(`every page decoding every other after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  comment(`every page decoding every other after ${((Date.now() - t1) / 1000).toFixed(1)} s (${since()})`);
   pages.forEach((entry, i) => {
     const last = histories[i][histories[i].length - 1];
     ok(results[i].pass, `${entry.label} (${entry.engine}) decodes video from the camera and ${pages.length - 1} other page(s), and hears them`,
@@ -287,6 +293,8 @@ try {
   }
   await closeBrowser(chromiumBrowser);
   await closeBrowser(firefoxBrowser);
+  comment(`browsers closed (${since()})`);
   await stopDaemon(tap, daemon, opts.verbose);
+  comment(`daemon stopped (${since()})`);
   tap.end();
 }
