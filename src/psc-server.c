@@ -185,24 +185,42 @@ parse_signalling_path (const char *path, const char *default_room, char **room, 
   return FALSE;
 }
 
-/* The `codecs` query parameter (`?codecs=h264,vp8`: what the page decodes, docs/protocol.md
- * "Codecs") split at commas into *codecs, left %NULL when there is none: the client did not
- * say. FALSE if the query is not valid URL encoding. */
+/* What the WebSocket URL's query says (docs/protocol.md, "Joining"): the codecs the page
+ * decodes (`codecs=h264,vp8`, split at commas; NULL when the client did not say), the
+ * display name (`name`) and whether it wants a chat data channel with the camera
+ * (`datachannel=1`). */
+typedef struct {
+  GStrv codecs;
+  char *name;
+  gboolean datachannel;
+} JoinQuery;
+
+static void
+join_query_clear (JoinQuery *join)
+{
+  g_clear_pointer (&join->codecs, g_strfreev);
+  g_clear_pointer (&join->name, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JoinQuery, join_query_clear)
+
+/* FALSE if the query is not valid URL encoding. */
 static gboolean
-parse_codecs (GUri *uri, GStrv *codecs)
+parse_join_query (GUri *uri, JoinQuery *join)
 {
   const char *query = g_uri_get_query (uri);
   g_autoptr (GHashTable) params = NULL;
-  const char *list;
+  const char *value;
 
   if (query == NULL)
     return TRUE;
   params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
   if (params == NULL)
     return FALSE;
-  list = g_hash_table_lookup (params, "codecs");
-  if (list != NULL)
-    *codecs = g_strsplit (list, ",", -1);
+  value = g_hash_table_lookup (params, "codecs");
+  if (value != NULL)
+    join->codecs = g_strsplit (value, ",", -1);
+  join->name = g_strdup (g_hash_table_lookup (params, "name"));
+  join->datachannel = g_strcmp0 (g_hash_table_lookup (params, "datachannel"), "1") == 0;
   return TRUE;
 }
 
@@ -214,7 +232,7 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   g_autofree char *room = NULL;
   g_autofree char *peer = NULL;
   g_autofree char *problem = NULL;
-  g_auto (GStrv) codecs = NULL;
+  g_auto (JoinQuery) join = { 0 };
 
   if (!parse_signalling_path (path, psc_signalling_get_default_room (self->signalling), &room,
           &peer))
@@ -223,15 +241,16 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   else if (!psc_protocol_id_is_valid (room) || (peer != NULL && !psc_protocol_id_is_valid (peer)))
     problem = g_strdup_printf ("room and peer ids must be 1 to %d characters of "
         "A-Z a-z 0-9 _ . -", PSC_PROTOCOL_MAX_ID_LENGTH);
-  else if (!parse_codecs (soup_server_message_get_uri (msg), &codecs))
+  else if (!parse_join_query (soup_server_message_get_uri (msg), &join))
     problem = g_strdup ("the query string is not valid URL encoding");
 
   if (problem != NULL)
     psc_signalling_refuse (self->signalling, connection, PSC_PROTOCOL_ERROR_INVALID_FIELD,
         problem);
   else
-    psc_signalling_accept (self->signalling, room, peer, (const char *const *) codecs,
-        soup_server_message_get_remote_host (msg), connection);
+    psc_signalling_accept (self->signalling, room, peer, join.name, join.datachannel,
+        (const char *const *) join.codecs, soup_server_message_get_remote_host (msg),
+        connection);
 }
 
 /* ---- Origins: who may open signalling or change state (psc-origin) ---- */
