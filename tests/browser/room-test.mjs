@@ -16,6 +16,9 @@
 //
 // Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -166,10 +169,13 @@ async function waitForCall(entries, cameraId, timeoutMs) {
   return { ids, histories, results };
 }
 
+// The daemon's --data-dir: the chat database.
+const dataDir = mkdtempSync(joinPath(tmpdir(), 'periscope-room-'));
+
 async function main() {
   daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
     '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
-    '--framerate', '15']);
+    '--framerate', '15', '--data-dir', dataDir]);
   const base = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
   // The stream's room: its camera is a peer of the call.
   const cameraId = 'camera';
@@ -296,5 +302,6 @@ try {
   comment(`browsers closed (${since()})`);
   await stopDaemon(tap, daemon, opts.verbose);
   comment(`daemon stopped (${since()})`);
+  rmSync(dataDir, { recursive: true, force: true });
   tap.end();
 }
