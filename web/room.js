@@ -36,6 +36,7 @@ const roomId = decodeURIComponent(location.pathname.split('/')[2] || '');
 // --- state ---------------------------------------------------------------
 
 let localStream = null;     // our camera and microphone (either may be missing), or null
+let asking = null;          // the promise of openMedia() under way, or null
 let micOn = true;
 let camOn = true;
 let myName = '';
@@ -112,13 +113,20 @@ function setStatus(state, text) {
 
 // --- the lobby: name and media -------------------------------------------
 
+// Browsers give cameras and microphones to secure contexts only (W3C Media Capture and
+// Streams §10; Secure Contexts §3): https:, or http://localhost and 127.0.0.1.
 function secureContextHelp() {
   const port = location.port ? `:${location.port}` : '';
-  return `Browsers give the camera and microphone only to secure pages, and this one was opened ` +
-    `over plain http:// from ${location.hostname}, which is not this computer. Either start ` +
-    `periscope with --tls self-signed and open https://${location.hostname}${port}${location.pathname}, ` +
-    `or open http://localhost${port}${location.pathname} on the machine periscope runs on. ` +
-    `You can still join to watch, listen and chat.`;
+  const code = (text) => el('code', {}, text);
+  return [
+    el('strong', {}, 'Your camera and microphone need a secure page.'),
+    el('span', {}, ` This one was opened over plain http:// from ${location.hostname}, which is not this computer. Either:`),
+    el('ul', {},
+      el('li', {}, 'start periscope with ', code('--tls self-signed'), ' and open ',
+        code(`https://${location.hostname}${port}${location.pathname}`), ', or'),
+      el('li', {}, 'open ', code(`http://localhost${port}${location.pathname}`), ' on the machine periscope runs on.')),
+    el('span', {}, 'You can still join to watch, listen and chat.'),
+  ];
 }
 
 function mediaErrorText(e) {
@@ -140,10 +148,11 @@ function mediaErrorText(e) {
   }
 }
 
-function showMediaMessage(text) {
+// @content: a sentence, or nodes; empty hides the message.
+function showMediaMessage(content) {
   const m = $('media-message');
-  m.textContent = text || '';
-  m.hidden = !text;
+  m.replaceChildren(...(Array.isArray(content) ? content : [content || '']));
+  m.hidden = !content || (Array.isArray(content) && !content.length);
 }
 
 // Asks for camera and microphone; falls back to one of them when the other is missing or
@@ -155,7 +164,15 @@ async function openMedia() {
     return;
   }
   showMediaMessage('');
-  $('preview-note').textContent = 'Asking for your camera and microphone…';
+  asking = askMedia();
+  applyMediaState();
+  await asking;
+  asking = null;
+  applyMediaState();
+}
+
+// Asks for both, then (missing devices) for either; sets localStream or says why not.
+async function askMedia() {
   let stream = null;
   let firstError = null;
   for (const constraints of [MEDIA, { audio: MEDIA.audio }, { video: MEDIA.video }]) {
@@ -179,7 +196,6 @@ async function openMedia() {
     showMediaMessage(mediaErrorText(firstError));
     $('retry-media').hidden = false;
   }
-  applyMediaState();
 }
 
 function videoTrack() { return localStream ? localStream.getVideoTracks()[0] || null : null; }
@@ -195,8 +211,8 @@ function applyMediaState() {
   const hasVideo = !!v && camOn;
   $('preview').srcObject = v ? localStream : null;
   $('preview-empty').hidden = hasVideo;
-  $('preview-note').textContent = !localStream ? 'No camera or microphone'
-    : !v ? 'No camera' : 'Camera is off';
+  $('preview-note').textContent = asking ? 'Asking for your camera and microphone…'
+    : !localStream ? 'No camera or microphone' : !v ? 'No camera' : 'Camera is off';
   for (const [id, on, has, what] of [['mic', micOn, !!a, 'microphone'], ['cam', camOn, !!v, 'camera']]) {
     for (const b of [$(id), $(`lobby-${id}`)]) {
       b.setAttribute('aria-pressed', String(on && has));
@@ -207,7 +223,7 @@ function applyMediaState() {
         : `Turn the ${what} on (${id === 'mic' ? 'm' : 'v'})`;
     }
   }
-  $('join').textContent = localStream ? 'Join' : 'Join without camera and microphone';
+  $('join').textContent = localStream || asking ? 'Join' : 'Join without camera and microphone';
   if (joined) {
     updateSelfTile();
     renderPeople();
@@ -562,7 +578,7 @@ function renderPeople() {
     const video = self ? !!videoTrack() && camOn : p.video;
     const what = self ? 'you' : p.kind === 'camera' ? (p.offline ? 'camera · no signal' : 'the room’s camera')
       : p.state === 'connected' ? 'in the call' : p.state;
-    const avatar = el('span', { class: 'avatar small' }, initials(p.name));
+    const avatar = el('span', { class: 'avatar small' }, p.kind === 'camera' ? icon('cam') : initials(p.name));
     avatar.style.setProperty('--hue', hue(p.id));
     const li = el('li', { dataset: { peer: p.id, state: self || p.kind === 'camera' ? 'connected' : p.state } },
       avatar,
@@ -879,12 +895,19 @@ function onServerError(msg) {
 
 // --- join, leave ---------------------------------------------------------
 
-function join(ev) {
+async function join(ev) {
   if (ev) ev.preventDefault();
   const name = cleanName($('name').value);
   if (!name) {
     $('name').focus();
     return;
+  }
+  if (asking) {
+    // The browser is asking the user: join with what they allow.
+    $('join').disabled = true;
+    $('join').textContent = 'Waiting for the camera…';
+    await asking;
+    $('join').disabled = false;
   }
   myName = name;
   try { localStorage.setItem(NAME_KEY, name); } catch (_) { /* private mode */ }

@@ -53,11 +53,13 @@ export function decodableCodecs() {
 // message and no round trip more (docs/protocol.md, "Codecs").
 export function signallingUrl(room, params = {}) {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const query = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined) query.set(k, v);
+  // Percent-encoded (a space is %20, not URLSearchParams' "+", which RFC 3986 queries
+  // keep as a plus); commas in the codec list stay commas: the server splits the value.
+  const query = Object.entries(params).filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
   const codecs = decodableCodecs();
-  // Commas stay commas: the server splits the raw value.
-  const q = [query.toString(), codecs ? 'codecs=' + codecs.join(',') : ''].filter(Boolean).join('&');
+  if (codecs) query.push('codecs=' + codecs.join(','));
+  const q = query.join('&');
   return `${proto}//${location.host}/ws` + (room ? '/' + encodeURIComponent(room) : '') +
       (q ? '?' + q : '');
 }

@@ -1,0 +1,54 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { startProcess } from './process.mjs';
+const daemon = startProcess('d', '../../build/src/periscope', ['--bind', '127.0.0.1', '--port', '0', '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240', '--framerate', '15', '--data-dir', '/tmp/s18/shots/data']);
+const base = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, 20000))[1];
+const port = new URL(base).port;
+const o = chromiumLaunchOptions('127.0.0.1');
+const b = await chromium.launch({ ...o, args: [...o.args.filter((a) => !a.startsWith('--host-resolver')), '--host-resolver-rules=MAP periscope.test 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
+try {
+  const c1 = await b.newContext({ viewport: { width: 1280, height: 720 } });
+  const p1 = await c1.newPage();
+  p1.on('console', (m) => console.log('p1', m.text()));
+  await p1.goto(`${base}room/camera`);
+  await sleep(1500);
+  await p1.fill('#name', 'Alice Martin');
+  await sleep(300);
+  await p1.screenshot({ path: '/tmp/s18/shots/lobby.png' });
+  // insecure
+  const c2 = await b.newContext({ viewport: { width: 1280, height: 720 } });
+  const p2 = await c2.newPage();
+  await p2.goto(`http://periscope.test:${port}/room/camera`);
+  await sleep(1000);
+  await p2.screenshot({ path: '/tmp/s18/shots/insecure.png' });
+  await p1.click('#join');
+  const c3 = await b.newContext({ viewport: { width: 390, height: 800 } });
+  const p3 = await c3.newPage();
+  await p3.goto(`${base}room/camera`);
+  await sleep(1000);
+  await p3.fill('#name', 'Bob');
+  await p3.click('#join');
+  await sleep(4000);
+  await p1.fill('#chat-text', 'Hello Bob! Can you see the camera?');
+  await p1.press('#chat-text', 'Enter');
+  await p3.click('#toggle-chat');
+  await p3.fill('#chat-text', 'Yes, loud and clear.');
+  await p3.press('#chat-text', 'Enter');
+  await sleep(500);
+  await p1.click('#mic');
+  await sleep(1500);
+  await p1.screenshot({ path: '/tmp/s18/shots/chat.png' });
+  await p3.screenshot({ path: '/tmp/s18/shots/narrow-chat.png' });
+  await p3.click('#toggle-chat');
+  await sleep(500);
+  await p3.screenshot({ path: '/tmp/s18/shots/narrow.png' });
+  await p1.click('#tab-people');
+  await sleep(300);
+  await p1.screenshot({ path: '/tmp/s18/shots/people.png' });
+  await p1.click('#leave');
+  await sleep(300);
+  await p1.screenshot({ path: '/tmp/s18/shots/left.png' });
+} finally {
+  await b.close();
+  await daemon.stop();
+}
