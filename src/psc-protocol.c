@@ -122,6 +122,16 @@ psc_protocol_id_is_valid (const char *id)
   return TRUE;
 }
 
+char *
+psc_protocol_format_time (gint64 us)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
+  g_autofree char *seconds = time ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%S") : NULL;
+
+  return g_strdup_printf ("%s.%03dZ", seconds ? seconds : "1970-01-01T00:00:00",
+      (int) (us % G_USEC_PER_SEC / 1000));
+}
+
 /* White space at both ends of @text (@length bytes) left out: *@start and the length. */
 static gsize
 trim (const char *text, gsize length, const char **start)

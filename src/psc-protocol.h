@@ -331,6 +331,17 @@ char *   psc_protocol_check_chat_text (const char *text, gssize length, GError *
 char *   psc_protocol_check_name (const char *name, GError **error);
 
 /**
+ * psc_protocol_format_time:
+ * @us: µs since the Unix epoch
+ *
+ * The one time format of chats, in messages and the REST API: RFC 3339 in UTC with
+ * milliseconds, "2026-11-30T10:20:31.123Z".
+ *
+ * Returns: (transfer full): @us as text.
+ */
+char *   psc_protocol_format_time (gint64 us);
+
+/**
  * psc_protocol_id_is_valid:
  * @id: (nullable): a peer or room id from the wire or a URL path
  *

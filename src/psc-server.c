@@ -122,30 +122,17 @@ content_type (const char *path)
   return "application/octet-stream";
 }
 
-/* GET /, /viewer.js, /style.css, /room/{id} … from the compiled-in web/ folder. */
+/* Answers @msg with web/@name (compiled in), or 404. */
 static void
-on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
-    gpointer user_data)
+respond_resource (SoupServerMessage *msg, const char *name)
 {
-  const char *method = soup_server_message_get_method (msg);
   g_autofree char *resource = NULL;
   g_autoptr (GBytes) bytes = NULL;
   SoupMessageHeaders *headers;
 
-  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-        "GET, HEAD");
-    respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD here\n");
-    return;
-  }
-  if (g_str_equal (path, "/"))
-    path = "/index.html";
-  /* The call page learns its room from its own URL (docs/protocol.md). */
-  else if (g_str_has_prefix (path, "/room/") && psc_protocol_id_is_valid (path + strlen ("/room/")))
-    path = "/room.html";
   /* Resource paths are not file paths, but refuse anything odd outright. */
-  if (strstr (path, "..") == NULL && strchr (path + 1, '/') == NULL) {
-    resource = g_strconcat (WEB_RESOURCE_DIR, path, NULL);
+  if (strstr (name, "..") == NULL && strchr (name + 1, '/') == NULL) {
+    resource = g_strconcat (WEB_RESOURCE_DIR, name, NULL);
     bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   }
   if (bytes == NULL) {
@@ -156,8 +143,49 @@ on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, content_type (path), SOUP_MEMORY_COPY,
+  soup_server_message_set_response (msg, content_type (name), SOUP_MEMORY_COPY,
       g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* Only GET and HEAD on pages; FALSE (405 answered) for anything else. */
+static gboolean
+check_page_method (SoupServerMessage *msg)
+{
+  const char *method = soup_server_message_get_method (msg);
+
+  if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
+    return TRUE;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+      "GET, HEAD");
+  respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD here\n");
+  return FALSE;
+}
+
+/* GET /, /viewer.js, /style.css … from the compiled-in web/ folder. */
+static void
+on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  if (check_page_method (msg))
+    respond_resource (msg, g_str_equal (path, "/") ? "/index.html" : path);
+}
+
+/* GET /room/{id}: the call page, for a room a peer may join (the page reads the id from its
+ * URL); 404 for any other. */
+static void
+on_room_page (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  PscServer *self = user_data;
+  const char *id = g_str_has_prefix (path, "/room/") ? path + strlen ("/room/") : "";
+
+  if (!check_page_method (msg))
+    return;
+  if (psc_signalling_get_room_kind (self->signalling, id) == NULL) {
+    respond_text (msg, SOUP_STATUS_NOT_FOUND, "no such room: make one with POST /api/rooms\n");
+    return;
+  }
+  respond_resource (msg, "/room.html");
 }
 
 /* Splits a signalling path into room and peer id. Returns FALSE for an unknown shape. */
@@ -411,11 +439,13 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   psc_connections_limits_init (&limits);
   self->connections = psc_connections_new (self->soup, &limits);
   psc_connections_set_body_limit (self->connections, "/whep", PSC_WHEP_MAX_OFFER);
+  psc_connections_set_body_limit (self->connections, "/api/rooms", PSC_API_MAX_BODY);
   g_signal_connect (self->connections, "listener-failed", G_CALLBACK (on_listener_failed), self);
   psc_websocket_add_handler (self->soup, "/ws", PSC_SIGNALLING_MAX_FRAME, on_websocket, self);
   psc_websocket_add_handler (self->soup, "/webrtc/signaling", PSC_SIGNALLING_MAX_FRAME,
       on_websocket, self);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
+  soup_server_add_handler (self->soup, "/room", on_room_page, self, NULL);
   psc_api_add_handlers (self->soup, registry, signalling, whep);
   psc_metrics_add_handler (self->soup, registry, signalling, whep, render_refusals, self);
   g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);

@@ -480,17 +480,6 @@ start_viewer (Peer *peer, PscCodec codec, const char *announce)
 
 /* ---- Chat ---- */
 
-/* RFC 3339 in UTC with milliseconds, "2026-11-30T10:20:31.123Z", of @us since the epoch. */
-static char *
-chat_time (gint64 us)
-{
-  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
-  g_autofree char *seconds = time ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%S") : NULL;
-
-  return g_strdup_printf ("%s.%03dZ", seconds ? seconds : "1970-01-01T00:00:00",
-      (int) (us % G_USEC_PER_SEC / 1000));
-}
-
 /* A stored chat as the `chat` message peers get. */
 static PscMessage *
 chat_message (const PscChat *chat)
@@ -503,7 +492,7 @@ chat_message (const PscChat *chat)
   message->text = g_strdup (chat->text);
   message->from_peer_id = g_strdup (chat->from_peer_id);
   message->name = g_strdup (chat->name);
-  message->time = chat_time (chat->time);
+  message->time = psc_protocol_format_time (chat->time);
   return message;
 }
 
@@ -604,7 +593,7 @@ handle_chat (Peer *peer, const char *text, gssize length, const char *target, GE
   message->from_peer_id = g_strdup (peer->id);
   message->target_peer_id = g_strdup (to->id);
   message->name = g_strdup (peer->name);
-  message->time = chat_time (g_get_real_time ());
+  message->time = psc_protocol_format_time (g_get_real_time ());
   send_chat (to, message);
   send_chat (peer, message);
   return TRUE;
