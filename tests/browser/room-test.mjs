@@ -177,9 +177,16 @@ async function main() {
     '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
     '--framerate', '15', '--data-dir', dataDir]);
   const base = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
-  // The stream's room: its camera is a peer of the call.
-  const cameraId = 'camera';
-  const roomUrl = new URL(`room/${cameraId}`, base).href;
+  // A call room with the stream's camera as a peer (POST /api/rooms, docs/protocol.md).
+  const made = await fetch(new URL('api/rooms', base), {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title: 'Standup', stream: 'camera' }),
+  });
+  const room = await made.json();
+  ok(made.status === 201 && room.page_url === `/room/${room.id}` && room.stream === 'camera',
+    `POST /api/rooms makes a room with the camera (${made.status} ${room.page_url})`, JSON.stringify(room));
+  const cameraId = room.stream;
+  const roomUrl = new URL(room.page_url, base).href;
   comment(`room page: ${roomUrl} (${since()})`);
 
   const launched = Promise.all([
