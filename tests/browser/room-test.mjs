@@ -11,8 +11,9 @@
 // --chromium N: that many Chromium pages, each in a browser context of its own (3 by
 // default); --firefox: one Firefox ESR page more (puppeteer-core over WebDriver BiDi), which
 // must get VP8 from the camera; --leave: the last Chromium page leaves; --chat: broadcast and
-// private messages between the Chromium pages, in order, then a page that joins later gets the
-// history. --screenshot: the first page once everyone decodes everyone.
+// private messages between the Chromium pages, in order (with --leave, the page that left comes
+// back in a fresh page and gets the room's chat history). --screenshot: the first page once
+// everyone decodes everyone (and has chatted); the Firefox page's with --firefox.
 //
 // Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
 
@@ -33,6 +34,8 @@ const LEAVE_TIMEOUT_MS = 10_000;  // a page leaves → its tile gone everywhere
 const CHAT_TIMEOUT_MS = 5_000;
 const MIN_FRAMES = 15;            // per inbound video track
 const MIN_GAP_MS = 1_000;         // "still rising" is judged over at least this
+// --chat: what Alice says to everyone, in this order.
+const BROADCASTS = ['hello everyone', 'number 1', 'number 2', 'number 3'];
 
 const { values: opts } = parseArgs({
   options: {
@@ -232,14 +235,15 @@ async function main() {
   });
   if (opts.verbose) pages.forEach((e, i) => comment(`${e.label}: ${describe(histories[i][histories[i].length - 1])}`));
 
+  if (opts.chat) await chat(pages.filter((e) => e.engine === 'chromium'), ids);
+
   if (opts.screenshot) {
-    // Let the layout settle on the last frames.
+    // The call as its first participant sees it, the chat included; with --firefox, as the
+    // Firefox page sees it.
     await sleep(500);
-    await pages[0].page.screenshot({ path: opts.screenshot });
+    await pages[opts.firefox ? pages.length - 1 : 0].page.screenshot({ path: opts.screenshot });
     comment(`screenshot: ${opts.screenshot}`);
   }
-
-  if (opts.chat) await chat(pages.filter((e) => e.engine === 'chromium'), ids);
 
   if (opts.leave) {
     const leaving = pages[chromiumPages - 1];
@@ -258,6 +262,18 @@ async function main() {
     const shown = await leaving.page.evaluate(() => !document.getElementById('ended').hidden &&
       document.getElementById('ended-title').textContent);
     ok(shown === 'You left the call', `${leaving.label} sees "${shown}"`);
+    if (opts.chat) {
+      // Back with a fresh page: the room's stored chat comes with the join.
+      await open(leaving, roomUrl);
+      await join(leaving);
+      const history = await waitInPage(leaving, () => {
+        const texts = [...document.querySelectorAll('#messages .msg .text')].map((m) => m.textContent);
+        return texts.length >= 4 && texts;
+      }, null, CHAT_TIMEOUT_MS).then((h) => h.jsonValue(), () => null);
+      ok(JSON.stringify(history) === JSON.stringify(BROADCASTS),
+        `${leaving.label}, back in a fresh page, gets the room's chat history, without the private message`,
+        JSON.stringify(history));
+    }
   }
 }
 
@@ -273,10 +289,10 @@ async function chat(entries, ids) {
     await entry.page.fill('#chat-text', text);
     await entry.page.press('#chat-text', 'Enter');
   };
-  await say(alice, 'hello everyone');
+  await say(alice, BROADCASTS[0]);
   await say(bob, 'psst, Alice', ids[0]);
-  for (const n of [1, 2, 3]) await say(alice, `number ${n}`);
-  const want = ['hello everyone', 'number 1', 'number 2', 'number 3'];
+  for (const text of BROADCASTS.slice(1)) await say(alice, text);
+  const want = BROADCASTS;
   await Promise.all(entries.map((e) => waitInPage(e, (n) => document.querySelectorAll('#messages .msg').length >= n,
     e === alice || e === bob ? 5 : 4, CHAT_TIMEOUT_MS).catch(() => {})));
   for (const e of entries) {
