@@ -640,9 +640,19 @@ function showChat(m) {
   who.style.setProperty('--hue', hue(m.from_peer_id));
   const t = el('time', { dateTime: m.time || '' }, timeText(m.time));
   if (m.time) t.title = new Date(m.time).toLocaleString();
-  appendMessage(el('li', { class: `msg${mine ? ' mine' : ''}${privateNote ? ' is-private' : ''}`, dataset: { id: m.id ?? '' } },
-    el('div', { class: 'meta' }, who, privateNote, t),
-    el('div', { class: 'text' }, String(m.text))));
+  // A message that follows one from the same sender, of the same kind, within two minutes
+  // goes under it without its name and time again (still in the DOM, for screen readers).
+  const prev = $('messages').lastElementChild;
+  const when = m.time ? Date.parse(m.time) : Date.now();
+  const kind = `${m.from_peer_id}|${privateNote ? m.target_peer_id : ''}`;
+  const follows = prev && prev.classList.contains('msg') && prev.dataset.kind === kind &&
+    when - Number(prev.dataset.when) < 120_000;
+  appendMessage(el('li', {
+    class: `msg${mine ? ' mine' : ''}${privateNote ? ' is-private' : ''}${follows ? ' follows' : ''}`,
+    dataset: { id: m.id ?? '', kind, when: String(when) },
+  },
+  el('div', { class: 'meta' }, who, privateNote, t),
+  el('div', { class: 'text' }, String(m.text))));
   if (!mine && ($('side').dataset.panel !== 'chat' || document.body.classList.contains('side-closed'))) {
     unread++;
     $('unread').textContent = String(unread);
