@@ -16,7 +16,7 @@
 // The socket closing, or the camera's session failing, tears every connection down and joins
 // again after a backoff (0.5 s doubling to 5 s), keeping our camera and microphone.
 import {
-  Backoff, addRemoteCandidate, candidateInit, sdpMids, signallingUrl,
+  Backoff, addRemoteCandidate, candidateInit, countdown, openSignalling, sdpMids, signallingUrl,
 } from './webrtc-common.js';
 
 const CONNECT_TIMEOUT_MS = 20000;   // socket → existing_peers
@@ -753,29 +753,20 @@ function connect() {
   const id = session;
   lastError = null;
   setStatus('connecting', 'connecting…');
-  let opened = false;
   try {
-    ws = new WebSocket(signallingUrl(roomId, { name: myName }));
+    ws = openSignalling(signallingUrl(roomId, { name: myName }), () => id === session, {
+      message: onMessage,
+      // One negotiation gone wrong is that peer's: the call goes on with the others.
+      failed: (e) => console.error('periscope: message failed:', e),
+      closed: (opened, ev) => {
+        if (fatal) end(fatal.title, fatal.text);
+        else fail(lastError || ev.reason || (opened ? 'the server closed the connection' : 'cannot reach the server'));
+      },
+    });
   } catch (e) {
     fail(e.message);
     return;
   }
-  ws.onopen = () => { opened = true; };
-  ws.onmessage = (ev) => {
-    if (id !== session) return;
-    onMessage(ev.data).catch((e) => {
-      if (id !== session) return;
-      console.error('periscope: message failed:', e);
-    });
-  };
-  ws.onclose = (ev) => {
-    if (id !== session) return;
-    if (fatal) {
-      end(fatal.title, fatal.text);
-      return;
-    }
-    fail(lastError || ev.reason || (opened ? 'the server closed the connection' : 'cannot reach the server'));
-  };
   connectTimer = setTimeout(() => fail('no answer from the server'), CONNECT_TIMEOUT_MS);
 }
 
@@ -784,13 +775,8 @@ function fail(reason) {
   if (!joined) return;
   const delay = backoff.next();
   console.warn(`periscope: ${reason}; reconnecting in ${delay} ms`);
-  const until = Date.now() + delay;
-  const tick = () => {
-    const secs = Math.max(1, Math.ceil((until - Date.now()) / 1000));
-    setStatus('reconnecting', `reconnecting in ${secs}s — ${reason}`);
-  };
-  tick();
-  countdownTimer = setInterval(tick, 250);
+  countdownTimer = countdown(Date.now() + delay,
+    (secs) => setStatus('reconnecting', `reconnecting in ${secs}s — ${reason}`));
   retryTimer = setTimeout(connect, delay);
 }
 

@@ -6,7 +6,9 @@
 // trickle ICE candidates both ways. Anything going wrong (socket closed, ICE
 // failed, camera gone) tears everything down and starts again after a
 // backoff, so a restarted daemon is picked up without a page reload.
-import { addRemoteCandidate, sdpMids, signallingUrl } from './webrtc-common.js';
+import {
+  addRemoteCandidate, countdown, openSignalling, sdpMids, signallingUrl,
+} from './webrtc-common.js';
 
 (() => {
   'use strict';
@@ -90,32 +92,26 @@ import { addRemoteCandidate, sdpMids, signallingUrl } from './webrtc-common.js';
     lastError = null;
     noSignal = null;   // a new session: the server says stream_state again if still offline
     setStatus('connecting', 'connecting…');
-    let opened = false;
     try {
       // User Timing: the benchmark measures time to first frame from here, as can devtools.
       performance.mark('signalling-start');
-      ws = new WebSocket(signallingUrl(new URLSearchParams(location.search).get('stream')));
+      ws = openSignalling(signallingUrl(new URLSearchParams(location.search).get('stream')),
+        () => id === session, {
+          message: onMessage,
+          failed: (e) => {
+            console.error('periscope: negotiation failed:', e);
+            fail(e.message || String(e));
+          },
+          closed: (opened) => {
+            if (!opened) checkLogin();
+            fail(lastError || (opened ? 'server closed the connection' : 'cannot reach the server'));
+          },
+          error: (opened) => fail(lastError || (opened ? 'connection error' : 'cannot reach the server')),
+        });
     } catch (e) {
       fail(e.message);
       return;
     }
-    ws.onopen = () => { opened = true; };
-    ws.onmessage = (ev) => {
-      if (id !== session) return;
-      onMessage(ev.data).catch((e) => {
-        if (id !== session) return;
-        console.error('periscope: negotiation failed:', e);
-        fail(e.message || String(e));
-      });
-    };
-    ws.onclose = () => {
-      if (id !== session) return;
-      if (!opened) checkLogin();
-      fail(lastError || (opened ? 'server closed the connection' : 'cannot reach the server'));
-    };
-    ws.onerror = () => {
-      if (id === session) fail(lastError || (opened ? 'connection error' : 'cannot reach the server'));
-    };
     timers.watchdog = setTimeout(() => fail('no offer from the server'), CONNECT_TIMEOUT_MS);
   }
 
@@ -134,13 +130,8 @@ import { addRemoteCandidate, sdpMids, signallingUrl } from './webrtc-common.js';
     const delay = backoff;
     backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
     console.warn(`periscope: ${reason}; reconnecting in ${delay} ms`);
-    const until = Date.now() + delay;
-    const tick = () => {
-      const secs = Math.max(1, Math.ceil((until - Date.now()) / 1000));
-      setStatus('reconnecting', `reconnecting in ${secs}s — ${reason}`);
-    };
-    tick();
-    timers.countdown = setInterval(tick, 250);
+    timers.countdown = countdown(Date.now() + delay,
+      (secs) => setStatus('reconnecting', `reconnecting in ${secs}s — ${reason}`));
     timers.retry = setTimeout(connect, delay);
   }
 

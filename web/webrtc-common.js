@@ -89,6 +89,37 @@ export function candidateInit(ev) {
   return { candidate: c.candidate, sdpMLineIndex: c.sdpMLineIndex, sdpMid: c.sdpMid };
 }
 
+// A signalling WebSocket to @url whose events reach @handlers only while @current() holds
+// (the page's session has not moved on, so late events of a dead socket cannot touch the
+// next one): message(data) (async; its rejection goes to failed(error)), closed(opened,
+// event), and error(opened) if given. @opened: whether the socket had opened.
+export function openSignalling(url, current, handlers) {
+  const ws = new WebSocket(url);
+  let opened = false;
+  ws.onopen = () => { opened = true; };
+  ws.onmessage = (ev) => {
+    if (!current()) return;
+    handlers.message(ev.data).catch((e) => {
+      if (current()) handlers.failed(e);
+    });
+  };
+  ws.onclose = (ev) => {
+    if (current()) handlers.closed(opened, ev);
+  };
+  ws.onerror = () => {
+    if (current() && handlers.error) handlers.error(opened);
+  };
+  return ws;
+}
+
+// Calls show(seconds left, at least 1) now and every 250 ms until @until (Date.now() time,
+// ms); returns the interval's id for clearInterval().
+export function countdown(until, show) {
+  const tick = () => show(Math.max(1, Math.ceil((until - Date.now()) / 1000)));
+  tick();
+  return setInterval(tick, 250);
+}
+
 // Doubling reconnection delays from BACKOFF_MIN_MS to BACKOFF_MAX_MS: next() gives the
 // delay to wait now, reset() starts again from the minimum (once connected).
 export class Backoff {

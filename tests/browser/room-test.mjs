@@ -29,6 +29,7 @@ import { startProcess } from './process.mjs';
 import { closeBrowser, createTap, stopDaemon } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
+const OPEN_TIMEOUT_MS = 30_000;   // the lobby loaded, with the fake camera and microphone
 const CALL_TIMEOUT_MS = 25_000;   // every page joined → every track decoding
 const LEAVE_TIMEOUT_MS = 10_000;  // a page leaves → its tile gone everywhere
 const CHAT_TIMEOUT_MS = 5_000;
@@ -114,9 +115,10 @@ function watch(label, engine, page) {
 // Opens the room page (the lobby) and waits for the fake camera and microphone: the button
 // says "Join" when they are there.
 async function open(entry, roomUrl) {
-  await entry.page.goto(roomUrl, { waitUntil: 'load', timeout: 10_000 });
+  const deadline = Date.now() + OPEN_TIMEOUT_MS;
+  await entry.page.goto(roomUrl, { waitUntil: 'load', timeout: OPEN_TIMEOUT_MS });
   await waitInPage(entry, () => window.periscope && window.periscope.localStream &&
-    document.getElementById('join').textContent === 'Join', null, 10_000);
+    document.getElementById('join').textContent === 'Join', null, Math.max(1000, deadline - Date.now()));
 }
 
 // Types the name and joins.
