@@ -297,6 +297,29 @@ may_see_addresses (SoupServerMessage *msg)
   return psc_auth_get_role (G_OBJECT (msg)) >= PSC_AUTH_ROLE_OPERATOR;
 }
 
+/* A room's peers: id, name, since when, whether it watches the camera, and the address for
+ * those who may see it. */
+static void
+add_peers (JsonBuilder *builder, SoupServerMessage *msg, GPtrArray *peers)
+{
+  json_builder_set_member_name (builder, "peers");
+  json_builder_begin_array (builder);
+  for (guint i = 0; peers != NULL && i < peers->len; i++) {
+    PscPeerInfo *peer = g_ptr_array_index (peers, i);
+    g_autofree char *joined = iso8601 (peer->joined_at);
+    json_builder_begin_object (builder);
+    add_string (builder, "peer_id", peer->peer_id);
+    add_string (builder, "name", peer->name);
+    add_string (builder, "joined_at", joined);
+    json_builder_set_member_name (builder, "watching");
+    json_builder_add_boolean_value (builder, peer->viewer != NULL);
+    if (peer->address != NULL && may_see_addresses (msg))
+      add_string (builder, "address", peer->address);
+    json_builder_end_object (builder);
+  }
+  json_builder_end_array (builder);
+}
+
 static void
 describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *room)
 {
@@ -306,21 +329,7 @@ describe_peers (SoupServerMessage *msg, PscSignalling *signalling, const char *r
 
   json_builder_begin_object (builder);
   add_string (builder, "room", room);
-  json_builder_set_member_name (builder, "peers");
-  json_builder_begin_array (builder);
-  for (guint i = 0; peers != NULL && i < peers->len; i++) {
-    PscPeerInfo *peer = g_ptr_array_index (peers, i);
-    g_autofree char *joined = iso8601 (peer->joined_at);
-    json_builder_begin_object (builder);
-    add_string (builder, "peer_id", peer->peer_id);
-    add_string (builder, "joined_at", joined);
-    json_builder_set_member_name (builder, "watching");
-    json_builder_add_boolean_value (builder, peer->viewer != NULL);
-    if (peer->address != NULL && may_see_addresses (msg))
-      add_string (builder, "address", peer->address);
-    json_builder_end_object (builder);
-  }
-  json_builder_end_array (builder);
+  add_peers (builder, msg, peers);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   respond_json (msg, SOUP_STATUS_OK, root);
@@ -393,26 +402,6 @@ on_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
 
 /* ---- Rooms: /api/rooms… ---- */
 
-/* A room's peers: id, name, since when, and the address for those who may see it. */
-static void
-add_room_peers (JsonBuilder *builder, SoupServerMessage *msg, GPtrArray *peers)
-{
-  json_builder_set_member_name (builder, "peers");
-  json_builder_begin_array (builder);
-  for (guint i = 0; peers != NULL && i < peers->len; i++) {
-    PscPeerInfo *peer = g_ptr_array_index (peers, i);
-    g_autofree char *joined = iso8601 (peer->joined_at);
-    json_builder_begin_object (builder);
-    add_string (builder, "peer_id", peer->peer_id);
-    add_string (builder, "name", peer->name);
-    add_string (builder, "joined_at", joined);
-    if (peer->address != NULL && may_see_addresses (msg))
-      add_string (builder, "address", peer->address);
-    json_builder_end_object (builder);
-  }
-  json_builder_end_array (builder);
-}
-
 static void
 add_nullable (JsonBuilder *builder, const char *name, const char *value)
 {
@@ -443,7 +432,7 @@ add_room (JsonBuilder *builder, SoupServerMessage *msg, Api *api, const char *id
   add_string (builder, "ws_url", ws);
   add_nullable (builder, "stream", call != NULL ? call->stream :
       g_str_equal (kind, "stream") ? id : NULL);
-  add_room_peers (builder, msg, peers);
+  add_peers (builder, msg, peers);
   add_int (builder, "peer_count", peers != NULL ? peers->len : 0);
   add_int (builder, "chat_count", history != NULL ?
       (gint64) psc_history_count_chats (history, id) : 0);

@@ -90,6 +90,8 @@ typedef struct {
  * @name: (nullable): the sender's display name
  * @time: µs since the Unix epoch
  *
+ * A message to store with psc_history_append().
+ *
  * Returns: (transfer full): a chat not stored yet (@id 0), the strings copied; free with
  *   psc_chat_free().
  */
@@ -167,6 +169,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscHistory, psc_history_close)
  * psc_history_get_path:
  * @history: the store
  *
+ * Where the store is, for log lines.
+ *
  * Returns: (transfer none): the database file, for messages.
  */
 const char * psc_history_get_path (PscHistory *history);
@@ -176,6 +180,8 @@ const char * psc_history_get_path (PscHistory *history);
  * @history: the store
  * @room: the room to add, or to replace (by id)
  * @error: a #PSC_HISTORY_ERROR
+ *
+ * Stores a room made through the API, so that it survives a restart.
  *
  * Returns: %TRUE if stored.
  */
@@ -199,6 +205,8 @@ gboolean     psc_history_delete_room (PscHistory *history, const char *id, GErro
  * psc_history_list_rooms:
  * @history: the store
  * @error: a #PSC_HISTORY_ERROR
+ *
+ * The rooms stored with psc_history_save_room(), for #PscRooms at start.
  *
  * Returns: (transfer full) (element-type PscHistoryRoom): the stored rooms, oldest first;
  *   %NULL with @error set.
@@ -228,6 +236,8 @@ gboolean     psc_history_append (PscHistory *history, GPtrArray *chats, GError *
  *   the first @limit of them (a page)
  * @error: a #PSC_HISTORY_ERROR
  *
+ * A room's stored messages: a joining peer's history, or a page of the REST API.
+ *
  * Returns: (transfer full) (element-type PscChat): the messages, oldest first; %NULL with
  *   @error set.
  */
@@ -238,6 +248,8 @@ GPtrArray *  psc_history_list_chats (PscHistory *history, const char *room, gint
  * psc_history_count_chats:
  * @history: the store
  * @room: a room's id
+ *
+ * For the rooms listing's `chat_count`, and whether an empty room is kept.
  *
  * Returns: how many messages the room has; 0 when the query fails.
  */

@@ -67,6 +67,8 @@ PscRooms *   psc_rooms_new (PscHistory *history, gboolean open_rooms);
  * psc_rooms_get_open:
  * @rooms: the rooms
  *
+ * Whether the daemon runs with `--open-rooms`.
+ *
  * Returns: whether a peer may make a room by joining it.
  */
 gboolean     psc_rooms_get_open (PscRooms *rooms);
@@ -74,6 +76,8 @@ gboolean     psc_rooms_get_open (PscRooms *rooms);
 /**
  * psc_rooms_get_history:
  * @rooms: the rooms
+ *
+ * The store of the rooms and their chats.
  *
  * Returns: (transfer none) (nullable): the store, or %NULL when there is none.
  */
@@ -101,6 +105,8 @@ const PscHistoryRoom * psc_rooms_create (PscRooms *rooms, const char *title,
  * @rooms: the rooms
  * @id: (nullable): a room id
  *
+ * Finds a room made through the API.
+ *
  * Returns: (transfer none) (nullable): the room made through the API with @id.
  */
 const PscHistoryRoom * psc_rooms_lookup (PscRooms *rooms, const char *id);
@@ -108,6 +114,8 @@ const PscHistoryRoom * psc_rooms_lookup (PscRooms *rooms, const char *id);
 /**
  * psc_rooms_list:
  * @rooms: the rooms
+ *
+ * For `GET /api/rooms`.
  *
  * Returns: (transfer container) (element-type PscHistoryRoom): every room made through the
  *   API, oldest first; the elements are @rooms' own.

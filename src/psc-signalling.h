@@ -269,6 +269,8 @@ void            psc_signalling_set_rooms (PscSignalling *signalling, PscRooms *r
  * psc_signalling_get_rooms:
  * @signalling: the signalling
  *
+ * The call rooms, for the REST API.
+ *
  * Returns: (transfer none): the call rooms (psc_signalling_set_rooms()).
  */
 PscRooms *      psc_signalling_get_rooms (PscSignalling *signalling);
@@ -289,6 +291,8 @@ const char *    psc_signalling_get_room_kind (PscSignalling *signalling, const c
 /**
  * psc_signalling_list_open_rooms:
  * @signalling: the signalling
+ *
+ * For `GET /api/rooms`.
  *
  * Returns: (transfer full): the ids of the rooms made by their first peer (`--open-rooms`)
  *   that have peers now, sorted.
