@@ -264,6 +264,7 @@ async function main() {
     const shown = await leaving.page.evaluate(() => !document.getElementById('ended').hidden &&
       document.getElementById('ended-title').textContent);
     ok(shown === 'You left the call', `${leaving.label} sees "${shown}"`);
+    comment(`${leaving.label} left (${since()})`);
     if (opts.chat) {
       // Back with a fresh page: the room's stored chat comes with the join.
       await open(leaving, roomUrl);
@@ -272,6 +273,7 @@ async function main() {
         const texts = [...document.querySelectorAll('#messages .msg .text')].map((m) => m.textContent);
         return texts.length >= 4 && texts;
       }, null, CHAT_TIMEOUT_MS).then((h) => h.jsonValue(), () => null);
+      comment(`${leaving.label} back (${since()})`);
       ok(JSON.stringify(history) === JSON.stringify(BROADCASTS),
         `${leaving.label}, back in a fresh page, gets the room's chat history, without the private message`,
         JSON.stringify(history));
