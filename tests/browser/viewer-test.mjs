@@ -415,9 +415,9 @@ const pageEngines = [];  // per tab: 'chromium' or 'firefox'
 const consoleLogs = [];  // per tab
 
 // playwright (Chromium) and puppeteer (Firefox) order waitForFunction's arguments apart.
-function waitForFunction(i, fn, timeout) {
-  return pageEngines[i] === 'firefox' ? pages[i].waitForFunction(fn, { timeout })
-    : pages[i].waitForFunction(fn, null, { timeout });
+function waitForFunction(i, fn, timeout, arg) {
+  return pageEngines[i] === 'firefox' ? pages[i].waitForFunction(fn, { timeout }, arg)
+    : pages[i].waitForFunction(fn, arg, { timeout });
 }
 
 async function openTabs(engine, url) {
@@ -568,6 +568,18 @@ async function main() {
     const shown = text || await pages[i].evaluate(() => document.getElementById('status-text').textContent);
     ok(text !== null && text.includes('640×360') && text.endsWith(codecName),
       `${engines.length > 1 ? `${engine}: ` : ''}status line reads "${shown}"`);
+    // Beside it, how many watch the camera (the server's `viewers`, at most 2 a second).
+    const expected = `${pages.length} watching`;
+    const watching = await waitForFunction(i, (want) => {
+      const el = document.getElementById('watching');
+      return !el.hidden && el.textContent === want && el.textContent;
+    }, 5_000, expected).then((h) => h.jsonValue()).catch(() => null);
+    const seen = watching || await pages[i].evaluate(() => {
+      const el = document.getElementById('watching');
+      return el.hidden ? '(hidden)' : el.textContent;
+    });
+    ok(watching === expected, `${engines.length > 1 ? `${engine}: ` : ''}viewer count reads "${seen}"`,
+      [`expected "${expected}"`]);
   }
 
   if (opts.restart && allPass) await restartDaemon(url);
