@@ -27,6 +27,9 @@
 
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { launchFirefox } from './firefox.mjs';
@@ -137,12 +140,16 @@ async function startCamera() {
   source = `rtspsrc location=${url} latency=0 ! rtph264depay ! h264parse ! decodebin`;
 }
 
+const dataDir = mkdtempSync(join(tmpdir(), 'psc-viewer-test-'));
+
 function startDaemon(port = 0) {
   const pageCodec = opts['page-codec'] || codec;
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
     ...(pageCodec === 'default' ? [] : ['--codec', pageCodec]),
     ...(source ? ['--source', source] : []),
-    '--width', '640', '--height', '360', '--framerate', '30'];
+    '--width', '640', '--height', '360', '--framerate', '30',
+    // Its state (the rooms' store) in a directory of the test's, not the machine's.
+    '--data-dir', dataDir];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = startProcess('the daemon', opts.daemon, args);
   daemonRuns.push(daemon);
@@ -648,6 +655,7 @@ async function doCleanup() {
     }
   }
   if (camera) await camera.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 function dumpDiagnostics() {
