@@ -255,6 +255,17 @@ on_retention (gpointer user_data)
     warn_store ("apply the chat retention", error);
   else if (deleted > 0)
     g_message ("chat retention: %" G_GINT64_FORMAT " messages deleted", deleted);
+  if (deleted > 0) {
+    GHashTableIter iter;
+    Entry *entry;
+
+    /* Empty rooms kept for their history may have none left: their countdown starts. */
+    g_hash_table_iter_init (&iter, self->entries);
+    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry)) {
+      if (!entry->occupied && entry->forget_timer == 0)
+        schedule_forget (entry);
+    }
+  }
   return G_SOURCE_CONTINUE;
 }
 
