@@ -56,6 +56,10 @@ periscope_on_message (SoupWebsocketConnection *connection, int type, GBytes *byt
     case PSC_MESSAGE_PEER_LEFT:
     case PSC_MESSAGE_ANSWER:
     case PSC_MESSAGE_STREAM_STATE:
+    case PSC_MESSAGE_CHAT:
+    case PSC_MESSAGE_CHAT_HISTORY:
+    case PSC_MESSAGE_VIEWERS:
+    case PSC_MESSAGE_ROOM_CLOSED:
       break;
   }
 }

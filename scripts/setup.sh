@@ -14,7 +14,7 @@ PSC_RUN_PACKAGES=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev libnice-dev libsoup-3.0-dev libjson-glib-dev libcrypt-dev
-  libgnutls28-dev glib-networking
+  libgnutls28-dev libsqlite3-dev glib-networking
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-x
 )
@@ -75,7 +75,7 @@ psc_build() {
 PSC_I386_PACKAGES=(
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev libnice-dev libsoup-3.0-dev libjson-glib-dev
-  libgstrtspserver-1.0-dev libcrypt-dev
+  libgstrtspserver-1.0-dev libcrypt-dev libsqlite3-dev
   libgnutls28-dev nettle-dev libtasn1-6-dev libidn2-dev libp11-kit-dev libgmp-dev
   libcrypt1 libglib2.0-0 libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libgstreamer-plugins-bad1.0-0
   libgstrtspserver-1.0-0

@@ -283,7 +283,7 @@ on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 
   if (!psc_auth_is_enabled (self->auth) || soup_server_message_get_status (msg) != 0)
     return;
-  needed = psc_auth_role_for_path (path);
+  needed = psc_auth_role_for_path (soup_server_message_get_method (msg), path);
   if (needed == PSC_AUTH_ROLE_NONE)
     return;
   read_credentials (self, msg, path, &credentials);

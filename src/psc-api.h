@@ -21,6 +21,36 @@
 G_BEGIN_DECLS
 
 /**
+ * PSC_API_MAX_TITLE:
+ *
+ * Longest room title, in characters of UTF-8.
+ */
+#define PSC_API_MAX_TITLE 200
+
+/**
+ * PSC_API_MAX_CHATS_PAGE:
+ *
+ * Most chats in one `GET /api/rooms/{id}/chats` page (`limit`).
+ */
+#define PSC_API_MAX_CHATS_PAGE 500
+
+/**
+ * PSC_API_MAX_CHATS_SAVED:
+ *
+ * Most chats in one `PUT /api/rooms/{id}/chats`.
+ */
+#define PSC_API_MAX_CHATS_SAVED 1000
+
+/**
+ * PSC_API_MAX_BODY:
+ *
+ * Largest request body under `/api/rooms`, in bytes: a bulk save of
+ * #PSC_API_MAX_CHATS_SAVED messages of #PSC_PROTOCOL_MAX_CHAT_TEXT bytes, and their JSON
+ * (the server applies it, psc_connections_set_body_limit()).
+ */
+#define PSC_API_MAX_BODY (6 * 1024 * 1024)
+
+/**
  * psc_api_add_handlers:
  * @server: the #SoupServer to add the handlers to
  * @registry: the streams (a reference is taken)
@@ -33,6 +63,9 @@ G_BEGIN_DECLS
  * - `GET /api/streams/{id}`: one stream, 404 if unknown;
  * - `GET /api/streams/{id}/peers`: the room's peers (the rooms/peers listing of the
  *   signalling servers periscope grew from);
+ * - `GET /api/rooms`, `POST /api/rooms`, `GET`/`DELETE /api/rooms/{id}`,
+ *   `GET`/`PUT /api/rooms/{id}/chats`: the rooms (streams', made through the API, open ones)
+ *   with their peers, and their chat history (#PscRooms, #PscHistory);
  * - `GET /healthz`: 200 `{"status":"ok",…}` when every stream is playing, 503
  *   `{"status":"failing",…}` otherwise, with each stream's state.
  * Statistics are gathered asynchronously (the request is paused meanwhile), so a request

@@ -112,8 +112,23 @@ path_is_under (const char *path, const char *prefix)
   return strncmp (path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+/* The rooms API: anyone who may watch reads rooms and chats and may chat; an operator saves
+ * chats in bulk; only an admin makes and deletes rooms (issue 13's roles). */
+static PscAuthRole
+role_for_rooms (const char *method, const char *path)
+{
+  gboolean reads = g_strcmp0 (method, "GET") == 0 || g_strcmp0 (method, "HEAD") == 0;
+  gsize n = strlen (path);
+
+  if (reads)
+    return PSC_AUTH_ROLE_VIEWER;
+  if (g_strcmp0 (method, "PUT") == 0 && n > 6 && g_str_equal (path + n - 6, "/chats"))
+    return PSC_AUTH_ROLE_OPERATOR;
+  return PSC_AUTH_ROLE_ADMIN;
+}
+
 PscAuthRole
-psc_auth_role_for_path (const char *path)
+psc_auth_role_for_path (const char *method, const char *path)
 {
   static const char *const public_paths[] = { "/healthz", "/login", "/logout", "/account.css" };
 
@@ -122,6 +137,8 @@ psc_auth_role_for_path (const char *path)
   for (guint i = 0; i < G_N_ELEMENTS (public_paths); i++)
     if (g_str_equal (path, public_paths[i]))
       return PSC_AUTH_ROLE_NONE;
+  if (path_is_under (path, "/api/rooms"))
+    return role_for_rooms (method, path);
   if (path_is_under (path, "/api") || path_is_under (path, "/metrics"))
     return PSC_AUTH_ROLE_OPERATOR;
   return PSC_AUTH_ROLE_VIEWER;

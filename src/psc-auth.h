@@ -133,16 +133,19 @@ gboolean     psc_auth_role_from_string (const char *name, PscAuthRole *role);
 
 /**
  * psc_auth_role_for_path:
+ * @method: (nullable): the request's method ("GET", "POST"…)
  * @path: a request's path
  *
  * The one table of what each route needs (docs/security.md, "Roles"): `/healthz`,
- * `/login`, `/logout` and `/account.css` need nothing; `/api/…` (snapshots included) and
+ * `/login`, `/logout` and `/account.css` need nothing; `/api/rooms…` needs a viewer to read
+ * (GET, HEAD), an operator to save chats (`PUT /api/rooms/{id}/chats`) and an admin for
+ * anything else (making and deleting rooms); the rest of `/api/…` (snapshots included) and
  * `/metrics` need an operator; everything else (the page, `/ws…`, `/webrtc/…`, `/whep/…`
  * and paths that do not exist, so that a visitor learns nothing) needs a viewer.
  *
  * Returns: the least role that may use @path.
  */
-PscAuthRole  psc_auth_role_for_path (const char *path);
+PscAuthRole  psc_auth_role_for_path (const char *method, const char *path);
 
 /**
  * psc_auth_new:

@@ -30,6 +30,8 @@ psc_config_new (void)
   config->connect_timeout = 20;
   config->max_viewers = 100;
   config->max_viewers_per_address = PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS;
+  config->chat_retention_days = 30;
+  config->chat_max_per_room = 10000;
   config->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_ice_server_free);
   return config;
 }
@@ -306,7 +308,9 @@ psc_config_validate (PscConfig *config, GError **error)
       !check_range ("--connect-timeout", config->connect_timeout, 1, 3600, error) ||
       !check_range ("--max-viewers", config->max_viewers, 1, 10000, error) ||
       !check_range ("--max-viewers-per-address", config->max_viewers_per_address, 0, 10000,
-          error))
+          error) ||
+      !check_range ("--chat-retention-days", config->chat_retention_days, 0, 36500, error) ||
+      !check_range ("--chat-max-per-room", config->chat_max_per_room, 0, 10000000, error))
     return FALSE;
   /* 4:2:0 encoders need even dimensions. */
   if (config->width % 2 != 0 || config->height % 2 != 0) {
@@ -421,6 +425,13 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
     { "max-viewers-per-address", 0, 0, G_OPTION_ARG_INT, &config->max_viewers_per_address,
       "Most viewers of one IP address at once (10; 0: no limit, e.g. behind a reverse proxy "
       "that limits them itself)", "N" },
+    { "open-rooms", 0, 0, G_OPTION_ARG_NONE, &config->open_rooms,
+      "Make a call room when its first peer joins it (default: only rooms made with "
+      "POST /api/rooms, and the streams' rooms)", NULL },
+    { "chat-retention-days", 0, 0, G_OPTION_ARG_INT, &config->chat_retention_days,
+      "Delete chat messages older than this many days (30; 0: keep them)", "DAYS" },
+    { "chat-max-per-room", 0, 0, G_OPTION_ARG_INT, &config->chat_max_per_room,
+      "Keep at most this many chat messages per room, the newest (10000; 0: no limit)", "N" },
     { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allowed_origins,
       "Also let pages on this web origin open signalling and start sessions (repeatable; "
       "* for any; default: only the page's own origin and localhost)", "scheme://HOST[:PORT]" },

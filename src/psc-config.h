@@ -95,6 +95,10 @@ typedef enum {
  * @max_viewers: most viewers at once; each holds a webrtcbin (sockets, threads)
  * @max_viewers_per_address: most viewers of one remote address at once
  *   (--max-viewers-per-address, #PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS); 0: no limit
+ * @open_rooms: a call room is made when its first peer joins it (--open-rooms); by default
+ *   only rooms made with `POST /api/rooms` (and the streams') may be joined
+ * @chat_retention_days: chats older than this are deleted (--chat-retention-days); 0: kept
+ * @chat_max_per_room: each room keeps at most this many chats (--chat-max-per-room); 0: all
  * @allowed_origins: (nullable): web origins trusted besides the page's own and loopback
  *   (--allow-origin, repeatable: `scheme://host[:port]` or `*`; #PscOriginPolicy)
  * @users_file: (nullable): the users file (--users: `name:HASH:role` lines, #PscAuth); with it
@@ -142,6 +146,9 @@ typedef struct {
   int connect_timeout;
   int max_viewers;
   int max_viewers_per_address;
+  gboolean open_rooms;
+  int chat_retention_days;
+  int chat_max_per_room;
   GStrv allowed_origins;
   char *users_file;
   char *token_file;

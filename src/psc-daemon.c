@@ -5,8 +5,10 @@
 #include "psc-auth.h"
 #include "psc-encoder.h"
 #include "psc-devices.h"
+#include "psc-history.h"
 #include "psc-redact.h"
 #include "psc-registry.h"
+#include "psc-rooms.h"
 #include "psc-server.h"
 #include "psc-signalling.h"
 #include "psc-source.h"
@@ -15,6 +17,7 @@
 #include "psc-viewer.h"
 #include "psc-whep.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <interfaces.h>
 #include <string.h>
@@ -359,6 +362,33 @@ load_tls (PscDaemon *self, GTlsCertificate **out, GError **error)
   return TRUE;
 }
 
+/* The call rooms and their chat history, in --data-dir. A store that cannot be opened is one
+ * line, and periscope goes on without chat: the camera matters more. */
+static PscRooms *
+open_rooms (const PscConfig *config)
+{
+  g_autofree char *data_dir = config->data_dir != NULL ? g_strdup (config->data_dir) :
+      psc_tls_default_data_dir ();
+  g_autofree char *path = g_build_filename (data_dir, PSC_HISTORY_FILE, NULL);
+  g_autoptr (GError) error = NULL;
+  PscHistory *history = NULL;
+  PscRooms *rooms;
+
+  if (g_mkdir_with_parents (data_dir, 0700) != 0)
+    g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno),
+        "cannot make the data directory %s: %s (--data-dir chooses another)", data_dir,
+        g_strerror (errno));
+  else
+    history = psc_history_open (path, &error);
+  if (history == NULL)
+    g_warning ("chat is unavailable: %s", error->message);
+  else
+    g_print ("periscope: rooms and chat history in %s\n", path);
+  rooms = psc_rooms_new (history, config->open_rooms);
+  psc_rooms_set_retention (rooms, config->chat_retention_days, config->chat_max_per_room);
+  return rooms;
+}
+
 /* --users and --token-file, read before anything starts: a mistake in them stops the
  * daemon, naming the line, rather than leaving it open or locked. */
 static PscAuth *
@@ -403,6 +433,10 @@ psc_daemon_start (PscDaemon *self, GError **error)
   viewer_options.ice.servers = config->ice_servers;
   viewer_options.connect_timeout_s = config->connect_timeout;
   self->signalling = psc_signalling_new (self->registry, &viewer_options);
+  {
+    g_autoptr (PscRooms) rooms = open_rooms (config);
+    psc_signalling_set_rooms (self->signalling, rooms);
+  }
   self->whep = psc_whep_new (self->registry, &viewer_options);
   self->server = psc_server_new (self->registry, self->signalling, self->whep);
   /* Validated with the options (psc_config_validate()). */

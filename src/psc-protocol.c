@@ -26,6 +26,8 @@ static const char *const error_names[] = {
   [PSC_PROTOCOL_ERROR_CONNECTION_FAILED] = "connection_failed",
   [PSC_PROTOCOL_ERROR_SESSION_ENDED] = "session_ended",
   [PSC_PROTOCOL_ERROR_NO_COMMON_CODEC] = "no_common_codec",
+  [PSC_PROTOCOL_ERROR_UNKNOWN_ROOM] = "unknown_room",
+  [PSC_PROTOCOL_ERROR_CHAT_UNAVAILABLE] = "chat_unavailable",
 };
 
 static const char *const type_names[] = {
@@ -37,6 +39,10 @@ static const char *const type_names[] = {
   [PSC_MESSAGE_EXISTING_PEERS] = "existing_peers",
   [PSC_MESSAGE_ERROR] = "error",
   [PSC_MESSAGE_STREAM_STATE] = "stream_state",
+  [PSC_MESSAGE_CHAT] = "chat",
+  [PSC_MESSAGE_CHAT_HISTORY] = "chat_history",
+  [PSC_MESSAGE_VIEWERS] = "viewers",
+  [PSC_MESSAGE_ROOM_CLOSED] = "room_closed",
 };
 
 const char *
@@ -89,6 +95,13 @@ psc_message_free (PscMessage *message)
   g_clear_pointer (&message->ice_servers, json_node_unref);
   g_free (message->state);
   g_free (message->reason);
+  g_strfreev (message->peer_names);
+  g_strfreev (message->peer_kinds);
+  g_free (message->name);
+  g_free (message->kind);
+  g_free (message->text);
+  g_free (message->time);
+  g_clear_pointer (&message->chats, g_ptr_array_unref);
   g_free (message);
 }
 
@@ -107,6 +120,88 @@ psc_protocol_id_is_valid (const char *id)
       return FALSE;
   }
   return TRUE;
+}
+
+char *
+psc_protocol_format_time (gint64 us)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
+  g_autofree char *seconds = time ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%S") : NULL;
+
+  return g_strdup_printf ("%s.%03dZ", seconds ? seconds : "1970-01-01T00:00:00",
+      (int) (us % G_USEC_PER_SEC / 1000));
+}
+
+/* White space at both ends of @text (@length bytes) left out: *@start and the length. */
+static gsize
+trim (const char *text, gsize length, const char **start)
+{
+  const char *end = text + length;
+
+  while (text < end && g_ascii_isspace (*text))
+    text++;
+  while (end > text && g_ascii_isspace (end[-1]))
+    end--;
+  *start = text;
+  return end - text;
+}
+
+char *
+psc_protocol_check_chat_text (const char *text, gssize length, GError **error)
+{
+  const char *start;
+  gsize trimmed;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  if (length < 0)
+    length = strlen (text);
+  if (memchr (text, '\0', length) != NULL || !g_utf8_validate_len (text, length, NULL)) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "chat text must be UTF-8 without NUL characters");
+    return NULL;
+  }
+  trimmed = trim (text, length, &start);
+  if (trimmed == 0) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "chat text is empty");
+    return NULL;
+  }
+  if (trimmed > PSC_PROTOCOL_MAX_CHAT_TEXT) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_LARGE,
+        "chat text of %" G_GSIZE_FORMAT " bytes is over the limit of %d bytes", trimmed,
+        PSC_PROTOCOL_MAX_CHAT_TEXT);
+    return NULL;
+  }
+  return g_strndup (start, trimmed);
+}
+
+char *
+psc_protocol_check_name (const char *name, GError **error)
+{
+  const char *start;
+  gsize trimmed;
+  glong characters;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (!g_utf8_validate (name, -1, NULL))
+    goto invalid;
+  trimmed = trim (name, strlen (name), &start);
+  characters = g_utf8_strlen (start, trimmed);
+  if (characters < 1 || characters > PSC_PROTOCOL_MAX_NAME_LENGTH)
+    goto invalid;
+  for (const char *p = start; p < start + trimmed; p = g_utf8_next_char (p)) {
+    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+      goto invalid;
+  }
+  return g_strndup (start, trimmed);
+
+invalid:
+  g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+      "name must be 1 to %d characters of UTF-8, without control characters",
+      PSC_PROTOCOL_MAX_NAME_LENGTH);
+  return NULL;
 }
 
 /* Field access with the error a client can act on ("answer.sdp must be a string"). */
@@ -298,6 +393,146 @@ parse_ice_servers (JsonObject *root, PscMessage *message, GError **error)
   return TRUE;
 }
 
+/* `peer_info`: [{"peer_id", "name", "kind"}], into @peer_names and @peer_kinds. */
+static gboolean
+parse_peer_info (JsonObject *root, PscMessage *message, GError **error)
+{
+  JsonNode *node = json_object_get_member (root, "peer_info");
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) kinds = g_strv_builder_new ();
+  JsonArray *array;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    goto invalid;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    JsonNode *element = json_array_get_element (array, i);
+    g_autofree char *name = NULL;
+    g_autofree char *kind = NULL;
+
+    if (!JSON_NODE_HOLDS_OBJECT (element))
+      goto invalid;
+    if (!get_string (json_node_get_object (element), "peer_info", "name", FALSE, &name,
+            error) ||
+        !get_string (json_node_get_object (element), "peer_info", "kind", FALSE, &kind, error))
+      return FALSE;
+    g_strv_builder_add (names, name != NULL ? name : "");
+    g_strv_builder_add (kinds, kind != NULL ? kind : "");
+  }
+  message->peer_names = g_strv_builder_end (names);
+  message->peer_kinds = g_strv_builder_end (kinds);
+  return TRUE;
+
+invalid:
+  g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+      "peer_info must be an array of {\"peer_id\", \"name\", \"kind\"} objects");
+  return FALSE;
+}
+
+/* A chat's `id`: a stored message's number, or "p-N" for a private one. */
+static gboolean
+parse_chat_id (JsonObject *object, PscMessage *message, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, "id");
+  guint64 number;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (json_node_get_value_type (node) == G_TYPE_INT64 && json_node_get_int (node) > 0) {
+    message->chat_id = json_node_get_int (node);
+    return TRUE;
+  }
+  if (json_node_get_value_type (node) == G_TYPE_STRING &&
+      g_str_has_prefix (json_node_get_string (node), "p-") &&
+      g_ascii_string_to_unsigned (json_node_get_string (node) + 2, 10, 1, G_MAXINT64, &number,
+          NULL)) {
+    message->chat_id = (gint64) number;
+    return TRUE;
+  }
+  g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+      "chat.id must be a positive integer or \"p-N\"");
+  return FALSE;
+}
+
+/* A `chat`: the text (psc_protocol_check_chat_text()), and what the server adds. */
+static gboolean
+parse_chat (JsonObject *object, PscMessage *message, GError **error)
+{
+  g_autofree char *text = NULL;
+  JsonNode *is_private = json_object_get_member (object, "private");
+
+  if (!get_string (object, NULL, "text", TRUE, &text, error) ||
+      !get_string (object, NULL, "room", FALSE, &message->room, error) ||
+      !get_string (object, NULL, "name", FALSE, &message->name, error) ||
+      !get_string (object, NULL, "time", FALSE, &message->time, error) ||
+      !parse_chat_id (object, message, error))
+    return FALSE;
+  if (is_private != NULL && !JSON_NODE_HOLDS_NULL (is_private)) {
+    if (json_node_get_value_type (is_private) != G_TYPE_BOOLEAN) {
+      g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+          "chat.private must be true or false");
+      return FALSE;
+    }
+    message->is_private = json_node_get_boolean (is_private);
+  }
+  message->text = psc_protocol_check_chat_text (text, -1, error);
+  return message->text != NULL;
+}
+
+/* `chat_history`: {"messages": [CHAT…]}. */
+static gboolean
+parse_chat_history (JsonObject *root, PscMessage *message, GError **error)
+{
+  JsonNode *node = get_member (root, NULL, "messages", TRUE, error);
+  JsonArray *array;
+
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY (node)) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "messages must be an array of chat messages");
+    return FALSE;
+  }
+  array = json_node_get_array (node);
+  message->chats = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_message_free);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    JsonNode *element = json_array_get_element (array, i);
+    g_autoptr (PscMessage) chat = psc_message_new (PSC_MESSAGE_CHAT);
+
+    if (!JSON_NODE_HOLDS_OBJECT (element)) {
+      g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+          "messages must be an array of chat messages");
+      return FALSE;
+    }
+    if (!get_peer_id (json_node_get_object (element), "from_peer_id", FALSE,
+            &chat->from_peer_id, error) ||
+        !parse_chat (json_node_get_object (element), chat, error))
+      return FALSE;
+    g_ptr_array_add (message->chats, g_steal_pointer (&chat));
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_count (JsonObject *root, PscMessage *message, GError **error)
+{
+  JsonNode *node = get_member (root, NULL, "count", TRUE, error);
+  gint64 value;
+
+  if (node == NULL)
+    return FALSE;
+  if (json_node_get_value_type (node) != G_TYPE_INT64 ||
+      (value = json_node_get_int (node)) < 0 || value > G_MAXUINT) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "count must be a non-negative integer");
+    return FALSE;
+  }
+  message->count = (guint) value;
+  return TRUE;
+}
+
 PscMessage *
 psc_message_parse (const char *data, gsize length, GError **error)
 {
@@ -363,12 +598,16 @@ psc_message_parse (const char *data, gsize length, GError **error)
       break;
     case PSC_MESSAGE_PEER_JOINED:
     case PSC_MESSAGE_PEER_LEFT:
-      ok = get_peer_id (root, "peer_id", TRUE, &message->peer_id, error);
+      ok = get_peer_id (root, "peer_id", TRUE, &message->peer_id, error) &&
+          get_string (root, NULL, "name", FALSE, &message->name, error) &&
+          get_string (root, NULL, "kind", FALSE, &message->kind, error);
       break;
     case PSC_MESSAGE_EXISTING_PEERS:
       ok = get_peer_id (root, "peer_id", FALSE, &message->peer_id, error) &&
           get_string (root, NULL, "room", FALSE, &message->room, error) &&
-          parse_peers (root, message, error) && parse_ice_servers (root, message, error);
+          get_string (root, NULL, "name", FALSE, &message->name, error) &&
+          parse_peers (root, message, error) && parse_peer_info (root, message, error) &&
+          parse_ice_servers (root, message, error);
       break;
     case PSC_MESSAGE_ERROR:
       ok = get_string (root, NULL, "code", FALSE, &message->error_code, error) &&
@@ -376,6 +615,19 @@ psc_message_parse (const char *data, gsize length, GError **error)
       break;
     case PSC_MESSAGE_STREAM_STATE:
       ok = get_string (root, NULL, "state", TRUE, &message->state, error) &&
+          get_string (root, NULL, "reason", FALSE, &message->reason, error);
+      break;
+    case PSC_MESSAGE_CHAT:
+      ok = parse_chat (root, message, error);
+      break;
+    case PSC_MESSAGE_CHAT_HISTORY:
+      ok = parse_chat_history (root, message, error);
+      break;
+    case PSC_MESSAGE_VIEWERS:
+      ok = parse_count (root, message, error);
+      break;
+    case PSC_MESSAGE_ROOM_CLOSED:
+      ok = get_string (root, NULL, "room", TRUE, &message->room, error) &&
           get_string (root, NULL, "reason", FALSE, &message->reason, error);
       break;
   }
@@ -407,6 +659,29 @@ add_ice_servers (JsonBuilder *builder, JsonNode *ice_servers)
   /* The builder owns what it is given; a node copy shares the array (a reference), so
    * nothing is parsed or copied per message. */
   json_builder_add_value (builder, json_node_copy (ice_servers));
+}
+
+/* A chat's members after its `type`, as the server sends it. */
+static void
+add_chat (JsonBuilder *builder, const PscMessage *message)
+{
+  if (message->chat_id > 0) {
+    json_builder_set_member_name (builder, "id");
+    if (message->is_private) {
+      g_autofree char *id = g_strdup_printf ("p-%" G_GINT64_FORMAT, message->chat_id);
+      json_builder_add_string_value (builder, id);
+    } else {
+      json_builder_add_int_value (builder, message->chat_id);
+    }
+  }
+  add_string (builder, "room", message->room);
+  add_string (builder, "text", message->text ? message->text : "");
+  add_string (builder, "name", message->name);
+  add_string (builder, "time", message->time);
+  if (message->is_private) {
+    json_builder_set_member_name (builder, "private");
+    json_builder_add_boolean_value (builder, TRUE);
+  }
 }
 
 char *
@@ -448,15 +723,31 @@ psc_message_to_json (const PscMessage *message)
     case PSC_MESSAGE_PEER_JOINED:
     case PSC_MESSAGE_PEER_LEFT:
       add_string (builder, "peer_id", message->peer_id);
+      add_string (builder, "name", message->name);
+      add_string (builder, "kind", message->kind);
       break;
     case PSC_MESSAGE_EXISTING_PEERS:
       add_string (builder, "peer_id", message->peer_id);
       add_string (builder, "room", message->room);
+      add_string (builder, "name", message->name);
       json_builder_set_member_name (builder, "peers");
       json_builder_begin_array (builder);
       for (guint i = 0; message->peers != NULL && message->peers[i] != NULL; i++)
         json_builder_add_string_value (builder, message->peers[i]);
       json_builder_end_array (builder);
+      if (message->peer_names != NULL) {
+        json_builder_set_member_name (builder, "peer_info");
+        json_builder_begin_array (builder);
+        for (guint i = 0; message->peers != NULL && message->peers[i] != NULL &&
+            message->peer_names[i] != NULL; i++) {
+          json_builder_begin_object (builder);
+          add_string (builder, "peer_id", message->peers[i]);
+          add_string (builder, "name", message->peer_names[i]);
+          add_string (builder, "kind", message->peer_kinds ? message->peer_kinds[i] : NULL);
+          json_builder_end_object (builder);
+        }
+        json_builder_end_array (builder);
+      }
       add_ice_servers (builder, message->ice_servers);
       break;
     case PSC_MESSAGE_ERROR:
@@ -465,6 +756,30 @@ psc_message_to_json (const PscMessage *message)
       break;
     case PSC_MESSAGE_STREAM_STATE:
       add_string (builder, "state", message->state ? message->state : "");
+      add_string (builder, "reason", message->reason);
+      break;
+    case PSC_MESSAGE_CHAT:
+      add_chat (builder, message);
+      break;
+    case PSC_MESSAGE_CHAT_HISTORY:
+      json_builder_set_member_name (builder, "messages");
+      json_builder_begin_array (builder);
+      for (guint i = 0; message->chats != NULL && i < message->chats->len; i++) {
+        const PscMessage *chat = g_ptr_array_index (message->chats, i);
+        json_builder_begin_object (builder);
+        add_string (builder, "type", psc_message_type_to_string (PSC_MESSAGE_CHAT));
+        add_string (builder, "from_peer_id", chat->from_peer_id);
+        add_chat (builder, chat);
+        json_builder_end_object (builder);
+      }
+      json_builder_end_array (builder);
+      break;
+    case PSC_MESSAGE_VIEWERS:
+      json_builder_set_member_name (builder, "count");
+      json_builder_add_int_value (builder, message->count);
+      break;
+    case PSC_MESSAGE_ROOM_CLOSED:
+      add_string (builder, "room", message->room);
       add_string (builder, "reason", message->reason);
       break;
   }

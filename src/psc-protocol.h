@@ -12,8 +12,9 @@
  * @short_description: the signalling protocol: JSON text messages to and from #PscMessage
  *
  * Parses, validates and serialises the WebSocket signalling messages (offer, answer,
- * ice_candidate, peer_joined, peer_left, existing_peers, error) and names the error codes a
- * peer is told. Pure data: no GStreamer, no network; any thread, and a libFuzzer target
+ * ice_candidate, peer_joined, peer_left, existing_peers, error, stream_state, chat,
+ * chat_history, viewers, room_closed), checks chat texts and display names, and names the
+ * error codes a peer is told. Pure data: no GStreamer, no network; any thread, and a libFuzzer target
  * (tests/fuzz). docs/protocol.md describes every message.
  */
 
@@ -34,6 +35,21 @@ G_BEGIN_DECLS
  * Longest peer or room id, in bytes. Ids are `[A-Za-z0-9_.-]+` (psc_protocol_id_is_valid()).
  */
 #define PSC_PROTOCOL_MAX_ID_LENGTH 64
+
+/**
+ * PSC_PROTOCOL_MAX_CHAT_TEXT:
+ *
+ * Longest chat text, in bytes of UTF-8 after trimming (psc_protocol_check_chat_text()).
+ */
+#define PSC_PROTOCOL_MAX_CHAT_TEXT 4096
+
+/**
+ * PSC_PROTOCOL_MAX_NAME_LENGTH:
+ *
+ * Longest display name, in characters (not bytes) after trimming
+ * (psc_protocol_check_name()).
+ */
+#define PSC_PROTOCOL_MAX_NAME_LENGTH 64
 
 /**
  * PSC_PROTOCOL_ERROR:
@@ -75,6 +91,10 @@ GQuark psc_protocol_error_quark (void);
  *   (RTCP BYE)
  * @PSC_PROTOCOL_ERROR_NO_COMMON_CODEC: "no_common_codec": the viewer decodes no codec the
  *   stream can send
+ * @PSC_PROTOCOL_ERROR_UNKNOWN_ROOM: "unknown_room": the room was neither made through the
+ *   rooms API nor is a stream's (and the daemon does not make rooms on join, `--open-rooms`)
+ * @PSC_PROTOCOL_ERROR_CHAT_UNAVAILABLE: "chat_unavailable": the chat history cannot be
+ *   written (no database, read-only, full disk); the message was not sent
  *
  * The codes of #PSC_PROTOCOL_ERROR: errors a peer is told about in an `error` message. Each
  * has a stable wire name (psc_protocol_error_to_string()), the `code` field of the message.
@@ -97,6 +117,8 @@ typedef enum {
   PSC_PROTOCOL_ERROR_CONNECTION_FAILED,
   PSC_PROTOCOL_ERROR_SESSION_ENDED,
   PSC_PROTOCOL_ERROR_NO_COMMON_CODEC,
+  PSC_PROTOCOL_ERROR_UNKNOWN_ROOM,
+  PSC_PROTOCOL_ERROR_CHAT_UNAVAILABLE,
 } PscProtocolError;
 
 /**
@@ -121,6 +143,11 @@ const char * psc_protocol_error_to_string (PscProtocolError code);
  * @PSC_MESSAGE_ERROR: "error": what went wrong, sent by the server only
  * @PSC_MESSAGE_STREAM_STATE: "stream_state": the stream's source went offline (with the
  *   reason) or is live again, sent by the server to the stream's room
+ * @PSC_MESSAGE_CHAT: "chat": a chat message: a peer's text to the room or to one peer, and
+ *   the same message as the server hands it out (with id, sender, name and time)
+ * @PSC_MESSAGE_CHAT_HISTORY: "chat_history": the room's last stored chats, sent on join
+ * @PSC_MESSAGE_VIEWERS: "viewers": how many viewers the room's camera has now
+ * @PSC_MESSAGE_ROOM_CLOSED: "room_closed": the room was deleted; the socket closes next
  *
  * The `type` of a signalling message. The names are those of the room/peer signalling
  * servers periscope grew from (offer, answer, ice_candidate, peer_joined, peer_left,
@@ -135,6 +162,10 @@ typedef enum {
   PSC_MESSAGE_EXISTING_PEERS,
   PSC_MESSAGE_ERROR,
   PSC_MESSAGE_STREAM_STATE,
+  PSC_MESSAGE_CHAT,
+  PSC_MESSAGE_CHAT_HISTORY,
+  PSC_MESSAGE_VIEWERS,
+  PSC_MESSAGE_ROOM_CLOSED,
 } PscMessageType;
 
 /**
@@ -159,8 +190,22 @@ const char * psc_message_type_to_string (PscMessageType type);
  * @sdp_mline_index: the m-line the candidate belongs to
  * @sdp_mid: (nullable): the media id the candidate belongs to
  * @peer_id: (nullable): the peer that joined or left; for existing_peers, the receiver's own id
- * @room: (nullable): for existing_peers, the room joined
+ * @room: (nullable): for existing_peers, the room joined; for chat and room_closed, the room
  * @peers: (nullable): for existing_peers, the other peers in the room (camera first)
+ * @peer_names: (nullable): for existing_peers, the display names of @peers, in their order
+ *   (`peer_info`); %NULL: none sent
+ * @peer_kinds: (nullable): for existing_peers, what each of @peers is ("camera" or
+ *   "browser"); as long as @peer_names
+ * @name: (nullable): a display name: the receiver's own in existing_peers, the peer's in
+ *   peer_joined and peer_left, the sender's in chat
+ * @kind: (nullable): for peer_joined and peer_left, "camera" or "browser"
+ * @text: (nullable): for chat, the message
+ * @chat_id: for chat as the server sends it, the message's id (0: none, a client's chat); a
+ *   stored message's id, or with @is_private the number of `"p-N"`
+ * @is_private: for chat, a message to @target_peer_id only (`"private": true`)
+ * @time: (nullable): for chat, when the server got it (RFC 3339, UTC, ms)
+ * @chats: (nullable) (element-type PscMessage): for chat_history, chat messages, oldest first
+ * @count: for viewers, the camera's viewers
  * @error_code: (nullable): for error, a psc_protocol_error_to_string() name
  * @error_message: (nullable): for error, a sentence for a human
  * @state: (nullable): for stream_state, the stream's state ("live" or "offline")
@@ -188,6 +233,16 @@ typedef struct {
   JsonNode *ice_servers;
   char *state;
   char *reason;
+  GStrv peer_names;
+  GStrv peer_kinds;
+  char *name;
+  char *kind;
+  char *text;
+  gint64 chat_id;
+  gboolean is_private;
+  char *time;
+  GPtrArray *chats;
+  guint count;
 } PscMessage;
 
 /**
@@ -247,6 +302,44 @@ PscMessage * psc_message_parse (const char *data, gsize length, GError **error);
  * Returns: (transfer full): @message as compact JSON text.
  */
 char * psc_message_to_json (const PscMessage *message);
+
+/**
+ * psc_protocol_check_chat_text:
+ * @text: a chat text from a peer (UTF-8 checked here too: a data channel's string may not be)
+ * @length: its length in bytes, or -1 if NUL-terminated
+ * @error: %PSC_PROTOCOL_ERROR_TOO_LARGE over #PSC_PROTOCOL_MAX_CHAT_TEXT bytes,
+ *   %PSC_PROTOCOL_ERROR_INVALID_FIELD empty, not UTF-8 or with a NUL
+ *
+ * The one rule for chat texts (docs/protocol.md, "chat"): 1 to #PSC_PROTOCOL_MAX_CHAT_TEXT
+ * bytes of UTF-8 once white space is trimmed from both ends, no NUL.
+ *
+ * Returns: (transfer full): the trimmed text, or %NULL with @error set.
+ */
+char *   psc_protocol_check_chat_text (const char *text, gssize length, GError **error);
+
+/**
+ * psc_protocol_check_name:
+ * @name: a display name (the `name` query parameter of the WebSocket URL)
+ * @error: %PSC_PROTOCOL_ERROR_INVALID_FIELD
+ *
+ * The one rule for display names: 1 to #PSC_PROTOCOL_MAX_NAME_LENGTH characters of UTF-8
+ * once white space is trimmed from both ends, no control characters (Unicode Cc: no line
+ * breaks, no escape sequences in someone else's page or log).
+ *
+ * Returns: (transfer full): the trimmed name, or %NULL with @error set.
+ */
+char *   psc_protocol_check_name (const char *name, GError **error);
+
+/**
+ * psc_protocol_format_time:
+ * @us: µs since the Unix epoch
+ *
+ * The one time format of chats, in messages and the REST API: RFC 3339 in UTC with
+ * milliseconds, "2026-11-30T10:20:31.123Z".
+ *
+ * Returns: (transfer full): @us as text.
+ */
+char *   psc_protocol_format_time (gint64 us);
 
 /**
  * psc_protocol_id_is_valid:

@@ -103,6 +103,33 @@ fingerprint_is_valid (const char *value)
   return FALSE;
 }
 
+/* The offer's second m-line, if any, is the chat data channel's (SCTP over DTLS, RFC 8841):
+ * the answer's must be one too, with the same mid. Its port may be 0: a browser that turns
+ * the channel down still watches. */
+static gboolean
+check_application (const GstSDPMessage *offer, const GstSDPMessage *answer, GError **error)
+{
+  const GstSDPMedia *offered, *media;
+
+  if (gst_sdp_message_medias_len (offer) < 2)
+    return TRUE;
+  offered = gst_sdp_message_get_media (offer, 1);
+  media = gst_sdp_message_get_media (answer, 1);
+  if (g_strcmp0 (gst_sdp_media_get_media (media), "application") != 0)
+    return bad (error, "has a %s m-line where the offer had the data channel (application)",
+        gst_sdp_media_get_media (media));
+  if (gst_sdp_media_get_port (media) != 0 &&
+      g_strcmp0 (gst_sdp_media_get_proto (media), gst_sdp_media_get_proto (offered)) != 0)
+    return bad (error, "uses protocol %s for the data channel; the offer said %s",
+        gst_sdp_media_get_proto (media), gst_sdp_media_get_proto (offered));
+  if (g_strcmp0 (gst_sdp_media_get_attribute_val (media, "mid"),
+          gst_sdp_media_get_attribute_val (offered, "mid")) != 0)
+    return bad (error, "names its data channel m-line a=mid:%s; the offer's is %s",
+        gst_sdp_media_get_attribute_val (media, "mid"),
+        gst_sdp_media_get_attribute_val (offered, "mid"));
+  return TRUE;
+}
+
 gboolean
 psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *answer, GError **error)
 {
@@ -112,9 +139,11 @@ psc_sdp_check_answer (const GstSDPMessage *offer, const GstSDPMessage *answer, G
 
   g_return_val_if_fail (offer != NULL && answer != NULL, FALSE);
 
-  if (gst_sdp_message_medias_len (answer) != 1)
-    return bad (error, "has %u m-lines; the offer had 1 (video)",
-        gst_sdp_message_medias_len (answer));
+  if (gst_sdp_message_medias_len (answer) != gst_sdp_message_medias_len (offer))
+    return bad (error, "has %u m-lines; the offer had %u", gst_sdp_message_medias_len (answer),
+        gst_sdp_message_medias_len (offer));
+  if (!check_application (offer, answer, error))
+    return FALSE;
   offered = gst_sdp_message_get_media (offer, 0);
   media = gst_sdp_message_get_media (answer, 0);
 

@@ -72,14 +72,16 @@ GstSDPMessage * psc_sdp_parse (const char *text, gsize length, const char *what,
 
 /**
  * psc_sdp_check_answer:
- * @offer: the offer we sent: one video m-line, sendonly
+ * @offer: the offer we sent: one video m-line, sendonly, and for a viewer that asked for a
+ *   chat data channel an application m-line after it
  * @answer: the viewer's answer
  * @error: a PSC_SDP_ERROR_MISMATCH saying what is wrong, for the viewer's developer
  *
  * Checks what webrtcbin would otherwise refuse later (ending the session instead of letting
  * a corrected answer follow) or accept silently although the session cannot work:
- * - one m-line, video, not rejected (port 0), with the offer's protocol and mid
- *   (RFC 8829 §5.3.1: the answer has the offer's m-lines, in order);
+ * - the offer's m-lines (RFC 8829 §5.3.1: the answer has the offer's m-lines, in order): the
+ *   first video, not rejected (port 0), with the offer's protocol and mid; the data
+ *   channel's, if offered, application with its mid (rejected or not, RFC 8841);
  * - payload types among those offered, at least one of them not RTX (by the offer's
  *   a=rtpmap, as gst_sdp_media_get_caps_from_media() reads it: the name in any case);
  * - direction recvonly or inactive: the answer to sendonly (RFC 3264 §6.1);

@@ -122,27 +122,17 @@ content_type (const char *path)
   return "application/octet-stream";
 }
 
-/* GET /, /viewer.js, /style.css … from the compiled-in web/ folder. */
+/* Answers @msg with web/@name (compiled in), or 404. */
 static void
-on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
-    gpointer user_data)
+respond_resource (SoupServerMessage *msg, const char *name)
 {
-  const char *method = soup_server_message_get_method (msg);
   g_autofree char *resource = NULL;
   g_autoptr (GBytes) bytes = NULL;
   SoupMessageHeaders *headers;
 
-  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-        "GET, HEAD");
-    respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD here\n");
-    return;
-  }
-  if (g_str_equal (path, "/"))
-    path = "/index.html";
   /* Resource paths are not file paths, but refuse anything odd outright. */
-  if (strstr (path, "..") == NULL && strchr (path + 1, '/') == NULL) {
-    resource = g_strconcat (WEB_RESOURCE_DIR, path, NULL);
+  if (strstr (name, "..") == NULL && strchr (name + 1, '/') == NULL) {
+    resource = g_strconcat (WEB_RESOURCE_DIR, name, NULL);
     bytes = g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   }
   if (bytes == NULL) {
@@ -153,8 +143,49 @@ on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTabl
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, content_type (path), SOUP_MEMORY_COPY,
+  soup_server_message_set_response (msg, content_type (name), SOUP_MEMORY_COPY,
       g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* Only GET and HEAD on pages; FALSE (405 answered) for anything else. */
+static gboolean
+check_page_method (SoupServerMessage *msg)
+{
+  const char *method = soup_server_message_get_method (msg);
+
+  if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
+    return TRUE;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+      "GET, HEAD");
+  respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD here\n");
+  return FALSE;
+}
+
+/* GET /, /viewer.js, /style.css … from the compiled-in web/ folder. */
+static void
+on_static (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  if (check_page_method (msg))
+    respond_resource (msg, g_str_equal (path, "/") ? "/index.html" : path);
+}
+
+/* GET /room/{id}: the call page, for a room a peer may join (the page reads the id from its
+ * URL); 404 for any other. */
+static void
+on_room_page (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  PscServer *self = user_data;
+  const char *id = g_str_has_prefix (path, "/room/") ? path + strlen ("/room/") : "";
+
+  if (!check_page_method (msg))
+    return;
+  if (psc_signalling_get_room_kind (self->signalling, id) == NULL) {
+    respond_text (msg, SOUP_STATUS_NOT_FOUND, "no such room: make one with POST /api/rooms\n");
+    return;
+  }
+  respond_resource (msg, "/room.html");
 }
 
 /* Splits a signalling path into room and peer id. Returns FALSE for an unknown shape. */
@@ -182,24 +213,42 @@ parse_signalling_path (const char *path, const char *default_room, char **room, 
   return FALSE;
 }
 
-/* The `codecs` query parameter (`?codecs=h264,vp8`: what the page decodes, docs/protocol.md
- * "Codecs") split at commas into *codecs, left %NULL when there is none: the client did not
- * say. FALSE if the query is not valid URL encoding. */
+/* What the WebSocket URL's query says (docs/protocol.md, "Joining"): the codecs the page
+ * decodes (`codecs=h264,vp8`, split at commas; NULL when the client did not say), the
+ * display name (`name`) and whether it wants a chat data channel with the camera
+ * (`datachannel=1`). */
+typedef struct {
+  GStrv codecs;
+  char *name;
+  gboolean datachannel;
+} JoinQuery;
+
+static void
+join_query_clear (JoinQuery *join)
+{
+  g_clear_pointer (&join->codecs, g_strfreev);
+  g_clear_pointer (&join->name, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JoinQuery, join_query_clear)
+
+/* FALSE if the query is not valid URL encoding. */
 static gboolean
-parse_codecs (GUri *uri, GStrv *codecs)
+parse_join_query (GUri *uri, JoinQuery *join)
 {
   const char *query = g_uri_get_query (uri);
   g_autoptr (GHashTable) params = NULL;
-  const char *list;
+  const char *value;
 
   if (query == NULL)
     return TRUE;
   params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
   if (params == NULL)
     return FALSE;
-  list = g_hash_table_lookup (params, "codecs");
-  if (list != NULL)
-    *codecs = g_strsplit (list, ",", -1);
+  value = g_hash_table_lookup (params, "codecs");
+  if (value != NULL)
+    join->codecs = g_strsplit (value, ",", -1);
+  join->name = g_strdup (g_hash_table_lookup (params, "name"));
+  join->datachannel = g_strcmp0 (g_hash_table_lookup (params, "datachannel"), "1") == 0;
   return TRUE;
 }
 
@@ -211,7 +260,7 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   g_autofree char *room = NULL;
   g_autofree char *peer = NULL;
   g_autofree char *problem = NULL;
-  g_auto (GStrv) codecs = NULL;
+  g_auto (JoinQuery) join = { 0 };
 
   if (!parse_signalling_path (path, psc_signalling_get_default_room (self->signalling), &room,
           &peer))
@@ -220,15 +269,16 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   else if (!psc_protocol_id_is_valid (room) || (peer != NULL && !psc_protocol_id_is_valid (peer)))
     problem = g_strdup_printf ("room and peer ids must be 1 to %d characters of "
         "A-Z a-z 0-9 _ . -", PSC_PROTOCOL_MAX_ID_LENGTH);
-  else if (!parse_codecs (soup_server_message_get_uri (msg), &codecs))
+  else if (!parse_join_query (soup_server_message_get_uri (msg), &join))
     problem = g_strdup ("the query string is not valid URL encoding");
 
   if (problem != NULL)
     psc_signalling_refuse (self->signalling, connection, PSC_PROTOCOL_ERROR_INVALID_FIELD,
         problem);
   else
-    psc_signalling_accept (self->signalling, room, peer, (const char *const *) codecs,
-        soup_server_message_get_remote_host (msg), connection);
+    psc_signalling_accept (self->signalling, room, peer, join.name, join.datachannel,
+        (const char *const *) join.codecs, soup_server_message_get_remote_host (msg),
+        connection);
 }
 
 /* ---- Origins: who may open signalling or change state (psc-origin) ---- */
@@ -391,11 +441,13 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   psc_connections_limits_init (&limits);
   self->connections = psc_connections_new (self->soup, &limits);
   psc_connections_set_body_limit (self->connections, "/whep", PSC_WHEP_MAX_OFFER);
+  psc_connections_set_body_limit (self->connections, "/api/rooms", PSC_API_MAX_BODY);
   g_signal_connect (self->connections, "listener-failed", G_CALLBACK (on_listener_failed), self);
   psc_websocket_add_handler (self->soup, "/ws", PSC_SIGNALLING_MAX_FRAME, on_websocket, self);
   psc_websocket_add_handler (self->soup, "/webrtc/signaling", PSC_SIGNALLING_MAX_FRAME,
       on_websocket, self);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
+  soup_server_add_handler (self->soup, "/room", on_room_page, self, NULL);
   psc_api_add_handlers (self->soup, registry, signalling, whep);
   psc_metrics_add_handler (self->soup, registry, signalling, whep, render_refusals, self);
   g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);

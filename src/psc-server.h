@@ -50,6 +50,7 @@ G_DECLARE_FINAL_TYPE (PscServer, psc_server, PSC, SERVER, GObject)
  *
  * Routes:
  * - `GET /`, `/viewer.js`, `/style.css`: the viewer page, compiled in (GResource)
+ * - `GET /room/{id}`: the call page (`room.html`), for a room a peer may join; 404 otherwise
  * - `/whep/…` (psc_whep_add_handlers()), `/api/…`, `/healthz`, `/metrics`
  * - `WS /ws` (the default stream), `/ws/{room}`, `/ws/{room}/{peer_id}`, and the form
  *   `/webrtc/signaling/{room}/{peer_id}` of the earlier signalling servers

@@ -6,6 +6,8 @@
 #include "psc-sdp.h"
 #include "psc-websocket.h"
 
+#include <string.h>
+
 GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
 #define GST_CAT_DEFAULT psc_signalling_debug
 
@@ -26,6 +28,16 @@ GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
  * the journal; the counters still count everything. */
 #define LOG_BURST 5
 #define LOG_INTERVAL_S 10
+/* Each peer's chat budget (rooms-spec): 5 messages a second, bursts of 20. Over it, the
+ * message is refused with `rate_limited` and the socket stays open; the transport budget
+ * above still closes a flood. */
+#define CHAT_PER_S 5
+#define CHAT_BURST 20
+/* The stored messages a joining peer gets (`chat_history`). */
+#define CHAT_HISTORY_ON_JOIN 50
+/* How often the camera's viewer count is looked at, and sent when it changed: at most two
+ * `viewers` messages a second, however fast viewers come and go. */
+#define VIEWERS_INTERVAL_MS 500
 
 typedef struct {
   gint64 window_start_us;       /* monotonic */
@@ -35,10 +47,27 @@ typedef struct {
 
 typedef struct _Room Room;
 
+/* What a room is: a stream's (its camera offers to every peer), one made through the rooms
+ * API (#PscRooms; a call, with the camera of its stream if it has one), or one made by its
+ * first peer (--open-rooms). */
+typedef enum {
+  ROOM_STREAM,
+  ROOM_CALL,
+  ROOM_OPEN,
+} RoomKind;
+
+static const char *const room_kind_names[] = {
+  [ROOM_STREAM] = "stream",
+  [ROOM_CALL] = "call",
+  [ROOM_OPEN] = "open",
+};
+
 typedef struct {
   PscSignalling *signalling;    /* not owned */
   Room *room;                   /* not owned */
   char *id;
+  char *name;                   /* the display name */
+  gboolean datachannel;         /* asked for a chat data channel with the camera */
   char *address;                /* nullable: the remote IP address */
   gboolean seated;              /* a seat of address is taken (psc_registry_take_seat()) */
   SoupWebsocketConnection *connection;
@@ -48,12 +77,17 @@ typedef struct {
   double budget_messages;
   double budget_bytes;
   guint64 received_bytes;       /* psc_websocket_get_received_bytes() at the last message */
+  gint64 chat_updated_us;       /* monotonic */
+  double chat_budget;
   LogBudget log_budget;
 } Peer;
 
 struct _Room {
   char *id;
-  PscStream *stream;            /* nullable: a relay room */
+  RoomKind kind;
+  PscStream *stream;            /* nullable: a room without a camera */
+  guint viewers_timer;          /* while peers are in a room with a camera */
+  guint viewers_sent;           /* the count last sent */
   gulong stream_error_handler;
   gulong stream_state_handler;
   GHashTable *peers;            /* id -> Peer*, owned */
@@ -74,6 +108,9 @@ struct _PscSignalling {
   LogBudget refusal_log_budget;
   LogBudget peer_log_budget;     /* lines about peers, all of them together (peer_message) */
   guint relay_peers;            /* peers in rooms without one */
+  PscRooms *call_rooms;          /* the rooms API's, and --open-rooms */
+  gint64 private_chats;         /* the N of the last private chat's id, "p-N" */
+  gboolean chat_failing;        /* the store's failure is logged once, until it works again */
 };
 
 G_DEFINE_FINAL_TYPE (PscSignalling, psc_signalling, G_TYPE_OBJECT)
@@ -88,6 +125,7 @@ room_free (Room *room)
   if (room->stream_state_handler != 0)
     g_signal_handler_disconnect (room->stream, room->stream_state_handler);
   g_clear_object (&room->stream);
+  g_clear_handle_id (&room->viewers_timer, g_source_remove);
   g_ptr_array_unref (room->order);
   g_hash_table_unref (room->peers);
   g_free (room->id);
@@ -95,11 +133,12 @@ room_free (Room *room)
 }
 
 static Room *
-room_new (const char *id, PscStream *stream)
+room_new (const char *id, RoomKind kind, PscStream *stream)
 {
   Room *room = g_new0 (Room, 1);
 
   room->id = g_strdup (id);
+  room->kind = kind;
   room->stream = stream ? g_object_ref (stream) : NULL;
   room->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) peer_free);
   room->order = g_ptr_array_new ();
@@ -114,6 +153,7 @@ psc_signalling_finalize (GObject *object)
   g_clear_signal_handler (&self->stream_added_handler, self->registry);
   g_hash_table_unref (self->rooms);
   g_clear_object (&self->registry);
+  g_clear_object (&self->call_rooms);
   psc_ice_options_clear (&self->viewer_options.ice);
   g_clear_pointer (&self->ice_servers, json_node_unref);
   G_OBJECT_CLASS (psc_signalling_parent_class)->finalize (object);
@@ -155,6 +195,8 @@ psc_signalling_new (PscRegistry *registry, const PscViewerOptions *options)
   self->viewer_options = *options;
   psc_ice_options_copy (&options->ice, &self->viewer_options.ice);
   self->ice_servers = psc_ice_servers_to_json_node (options->ice.servers);
+  /* Today's rooms until psc_signalling_set_rooms(): made on join, no history. */
+  self->call_rooms = psc_rooms_new (NULL, TRUE);
   streams = psc_registry_get_streams (registry);
   for (guint i = 0; i < streams->len; i++)
     add_stream_room (self, g_ptr_array_index (streams, i));
@@ -313,7 +355,16 @@ broadcast_membership (Room *room, Peer *peer, PscMessageType type)
   g_autoptr (PscMessage) message = psc_message_new (type);
 
   message->peer_id = g_strdup (peer->id);
+  message->name = g_strdup (peer->name);
+  message->kind = g_strdup ("browser");
   broadcast (room, peer, message);
+}
+
+/* The camera's peer id in a room with one: its stream's id. */
+static const char *
+camera_id (Room *room)
+{
+  return psc_stream_get_id (room->stream);
 }
 
 /* ---- The camera peer's session with one browser ---- */
@@ -324,7 +375,7 @@ on_viewer_offer (PscViewer *viewer, const char *sdp, gpointer user_data)
   Peer *peer = user_data;
   g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_OFFER);
 
-  message->from_peer_id = g_strdup (peer->room->id);
+  message->from_peer_id = g_strdup (camera_id (peer->room));
   message->target_peer_id = g_strdup (peer->id);
   message->sdp = g_strdup (sdp);
   message->ice_servers = json_node_ref (peer->signalling->ice_servers);
@@ -338,7 +389,7 @@ on_viewer_ice_candidate (PscViewer *viewer, guint mline, const char *candidate,
   Peer *peer = user_data;
   g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_ICE_CANDIDATE);
 
-  message->from_peer_id = g_strdup (peer->room->id);
+  message->from_peer_id = g_strdup (camera_id (peer->room));
   message->target_peer_id = g_strdup (peer->id);
   message->candidate = g_strdup (candidate);
   message->sdp_mline_index = mline;
@@ -366,12 +417,15 @@ drop_viewer (Peer *peer)
 /* A peer of a stream's room is there for its session with the camera: once that ended, the
  * socket is closed too, after the `error`. Otherwise a peer whose session failed would stay,
  * uncounted by --max-viewers (which counts sessions) and by the relay cap (which counts
- * peers without a camera). The page reconnects for a new session. */
+ * peers without a camera). The page reconnects for a new session. A call's peer stays in
+ * its call (it counts as a relay peer). */
 static void
 close_after_session (Peer *peer, const GError *error)
 {
   gboolean internal = psc_signalling_error_code (error) == PSC_PROTOCOL_ERROR_INTERNAL;
 
+  if (peer->room->kind != ROOM_STREAM)
+    return;
   close_connection (peer->connection, internal ? SOUP_WEBSOCKET_CLOSE_SERVER_ERROR :
       SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, internal ? "WebRTC session failed" :
       "WebRTC session ended");
@@ -390,6 +444,8 @@ on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
   close_after_session (peer, error);
 }
 
+static void on_viewer_chat (PscViewer *viewer, const char *text, gpointer user_data);
+
 /* Returns FALSE, with the peer told why and its socket closed, if the viewer cannot start.
  * @announce: (nullable): the H.264 profile-level-id to offer, if not the stream's. */
 static gboolean
@@ -407,6 +463,10 @@ start_viewer (Peer *peer, PscCodec codec, const char *announce)
   g_signal_connect (peer->viewer, "ice-candidate", G_CALLBACK (on_viewer_ice_candidate), peer);
   g_signal_connect (peer->viewer, "connected", G_CALLBACK (on_viewer_connected), peer);
   g_signal_connect (peer->viewer, "failed", G_CALLBACK (on_viewer_failed), peer);
+  if (peer->datachannel) {
+    psc_viewer_enable_chat (peer->viewer);
+    g_signal_connect (peer->viewer, "chat", G_CALLBACK (on_viewer_chat), peer);
+  }
   if (psc_viewer_start (peer->viewer, &error))
     return TRUE;
   self->counters.viewers_failed_total++;
@@ -416,6 +476,145 @@ start_viewer (Peer *peer, PscCodec codec, const char *announce)
   drop_viewer (peer);
   close_after_session (peer, error);
   return FALSE;
+}
+
+/* ---- Chat ---- */
+
+/* A stored chat as the `chat` message peers get. */
+static PscMessage *
+chat_message (const PscChat *chat)
+{
+  PscMessage *message;
+
+  message = psc_message_new (PSC_MESSAGE_CHAT);
+  message->chat_id = chat->id;
+  message->room = g_strdup (chat->room);
+  message->text = g_strdup (chat->text);
+  message->from_peer_id = g_strdup (chat->from_peer_id);
+  message->name = g_strdup (chat->name);
+  message->time = psc_protocol_format_time (chat->time);
+  return message;
+}
+
+/* Sends @message to @peer's WebSocket, and to its chat data channel if it has one. */
+static void
+send_chat (Peer *peer, const PscMessage *message)
+{
+  send_message (peer, message);
+  if (peer->viewer != NULL && peer->datachannel) {
+    g_autofree char *text = psc_message_to_json (message);
+    psc_viewer_send_chat (peer->viewer, text);
+  }
+}
+
+/* Refills the peer's chat bucket for the time passed and takes one message from it. */
+static gboolean
+spend_chat_budget (Peer *peer)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  peer->chat_budget = MIN (CHAT_BURST, peer->chat_budget +
+      (now - peer->chat_updated_us) / (double) G_USEC_PER_SEC * CHAT_PER_S);
+  peer->chat_updated_us = now;
+  if (peer->chat_budget < 1)
+    return FALSE;
+  peer->chat_budget -= 1;
+  return TRUE;
+}
+
+/* A room message: stored (its id is the store's), then sent to every peer, the sender
+ * included. Without a store that works, nobody gets it: the sender is told. */
+static gboolean
+send_room_chat (Peer *peer, const char *text, GError **error)
+{
+  PscSignalling *self = peer->signalling;
+  PscHistory *history = psc_rooms_get_history (self->call_rooms);
+  g_autoptr (GPtrArray) chats = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_chat_free);
+  g_autoptr (GError) store_error = NULL;
+  g_autoptr (PscMessage) message = NULL;
+
+  if (history == NULL) {
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_CHAT_UNAVAILABLE,
+        "chat is unavailable: periscope has no chat database (see its log)");
+    return FALSE;
+  }
+  g_ptr_array_add (chats, psc_chat_new (peer->room->id, text, peer->id, peer->name,
+          g_get_real_time ()));
+  if (!psc_history_append (history, chats, &store_error)) {
+    if (!self->chat_failing)
+      g_warning ("chat is unavailable: %s", store_error->message);
+    self->chat_failing = TRUE;
+    g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_CHAT_UNAVAILABLE,
+        "chat is unavailable: the chat database cannot be written (see periscope's log)");
+    return FALSE;
+  }
+  if (self->chat_failing)
+    g_message ("chat works again: %s is written", psc_history_get_path (history));
+  self->chat_failing = FALSE;
+  message = chat_message (g_ptr_array_index (chats, 0));
+  for (guint i = 0; i < peer->room->order->len; i++)
+    send_chat (g_ptr_array_index (peer->room->order, i), message);
+  return TRUE;
+}
+
+/* A chat from @peer, over its WebSocket or its data channel: @text as the peer sent it, to
+ * the room or, with @target, to one peer. */
+static gboolean
+handle_chat (Peer *peer, const char *text, gssize length, const char *target, GError **error)
+{
+  g_autofree char *checked = NULL;
+  g_autoptr (PscMessage) message = NULL;
+  Peer *to;
+
+  if (!spend_chat_budget (peer)) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_RATE_LIMITED,
+        "more than %d chat messages a second (bursts of %d): this one was not sent",
+        CHAT_PER_S, CHAT_BURST);
+    return FALSE;
+  }
+  checked = psc_protocol_check_chat_text (text, length, error);
+  if (checked == NULL)
+    return FALSE;
+  if (target == NULL)
+    return send_room_chat (peer, checked, error);
+
+  /* Private: not stored, to the target and back to the sender. */
+  to = g_hash_table_lookup (peer->room->peers, target);
+  if (to == NULL || to == peer) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_UNKNOWN_PEER,
+        "no peer \"%s\" to chat with in room %s", target, peer->room->id);
+    return FALSE;
+  }
+  message = psc_message_new (PSC_MESSAGE_CHAT);
+  message->chat_id = ++peer->signalling->private_chats;
+  message->is_private = TRUE;
+  message->room = g_strdup (peer->room->id);
+  message->text = g_steal_pointer (&checked);
+  message->from_peer_id = g_strdup (peer->id);
+  message->target_peer_id = g_strdup (to->id);
+  message->name = g_strdup (peer->name);
+  message->time = psc_protocol_format_time (g_get_real_time ());
+  send_chat (to, message);
+  send_chat (peer, message);
+  return TRUE;
+}
+
+/* The viewer's chat data channel got a text (main context). */
+static void
+on_viewer_chat (PscViewer *viewer, const char *text, gpointer user_data)
+{
+  Peer *peer = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!handle_chat (peer, text, -1, NULL, &error)) {
+    g_autoptr (PscMessage) message = psc_message_new_error (psc_signalling_error_code (error),
+        error->message);
+    g_autofree char *json = psc_message_to_json (message);
+
+    /* Said where it was sent, and on the WebSocket as every error is. */
+    psc_viewer_send_chat (viewer, json);
+    send_error (peer, error);
+  }
 }
 
 /* ---- Messages from a browser ---- */
@@ -441,9 +640,12 @@ handle_message (Peer *peer, PscMessage *message, GError **error)
 {
   Room *room = peer->room;
   gboolean for_camera = room->stream != NULL &&
-      (message->target_peer_id == NULL || g_str_equal (message->target_peer_id, room->id));
+      (message->target_peer_id == NULL || g_str_equal (message->target_peer_id,
+          camera_id (room)));
 
   switch (message->type) {
+    case PSC_MESSAGE_CHAT:
+      return handle_chat (peer, message->text, -1, message->target_peer_id, error);
     case PSC_MESSAGE_OFFER:
       if (for_camera) {
         g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
@@ -560,13 +762,19 @@ leave (Peer *peer)
     log_budget_flush (&peer->log_budget, about);
   }
   g_ptr_array_remove (room->order, peer);
-  if (room->stream != NULL)
+  if (room->kind == ROOM_STREAM)
     self->stream_peers--;
   else
     self->relay_peers--;
   broadcast_membership (room, peer, PSC_MESSAGE_PEER_LEFT);
   g_hash_table_remove (room->peers, peer->id);     /* frees peer */
-  if (room->stream == NULL && g_hash_table_size (room->peers) == 0)
+  if (g_hash_table_size (room->peers) > 0)
+    return;
+  g_clear_handle_id (&room->viewers_timer, g_source_remove);
+  if (room->kind == ROOM_CALL)
+    psc_rooms_set_occupied (self->call_rooms, room->id, FALSE);
+  /* A call's or an open room's state is its peers: made again on the next join. */
+  if (room->kind != ROOM_STREAM)
     g_hash_table_remove (self->rooms, room->id);
 }
 
@@ -586,6 +794,7 @@ peer_free (Peer *peer)
   if (peer->seated)
     psc_registry_release_seat (peer->signalling->registry, peer->address);
   g_free (peer->address);
+  g_free (peer->name);
   g_free (peer->id);
   g_free (peer);
 }
@@ -622,17 +831,45 @@ on_stream_state (PscStream *stream, guint state, const char *reason, gpointer us
   broadcast (user_data, NULL, message);
 }
 
-/* The room of a stream, whose camera peer offers it to every peer that joins. */
+/* A room whose camera offers @stream to every peer that joins: a stream's, or a call's. */
+static Room *
+add_room (PscSignalling *self, const char *id, RoomKind kind, PscStream *stream)
+{
+  Room *room = room_new (id, kind, stream);
+
+  if (stream != NULL) {
+    room->stream_error_handler = g_signal_connect (stream, "error",
+        G_CALLBACK (on_stream_error), room);
+    room->stream_state_handler = g_signal_connect (stream, "state-changed",
+        G_CALLBACK (on_stream_state), room);
+  }
+  g_hash_table_replace (self->rooms, room->id, room);
+  return room;
+}
+
 static void
 add_stream_room (PscSignalling *self, PscStream *stream)
 {
-  Room *room = room_new (psc_stream_get_id (stream), stream);
+  add_room (self, psc_stream_get_id (stream), ROOM_STREAM, stream);
+}
 
-  room->stream_error_handler = g_signal_connect (stream, "error",
-      G_CALLBACK (on_stream_error), room);
-  room->stream_state_handler = g_signal_connect (stream, "state-changed",
-      G_CALLBACK (on_stream_state), room);
-  g_hash_table_replace (self->rooms, room->id, room);
+/* Main context: the camera's viewers (WebSocket and WHEP), sent to the room's peers when
+ * the count changed since the last time. */
+static gboolean
+on_viewers_timer (gpointer user_data)
+{
+  Room *room = user_data;
+  g_autoptr (PscMessage) message = NULL;
+  PscStreamStats stats;
+
+  psc_stream_get_stats (room->stream, &stats);
+  if (stats.viewers == room->viewers_sent)
+    return G_SOURCE_CONTINUE;
+  room->viewers_sent = stats.viewers;
+  message = psc_message_new (PSC_MESSAGE_VIEWERS);
+  message->count = stats.viewers;
+  broadcast (room, NULL, message);
+  return G_SOURCE_CONTINUE;
 }
 
 const char *
@@ -733,9 +970,9 @@ choose_codec (PscStream *stream, const char *const *codecs, PscCodec *codec, cha
   return FALSE;
 }
 
-/* Whether a peer may join @room (NULL: a new one), a room without a camera. */
+/* Whether a peer may join @room (NULL: a new one of @kind), a room that is not a stream's. */
 static gboolean
-check_relay_limits (PscSignalling *self, Room *room, GError **error)
+check_relay_limits (PscSignalling *self, Room *room, RoomKind kind, GError **error)
 {
   guint relay_rooms = g_hash_table_size (self->rooms) -
       psc_registry_get_streams (self->registry)->len;
@@ -745,7 +982,7 @@ check_relay_limits (PscSignalling *self, Room *room, GError **error)
         "too many peers in rooms without a camera; try again later");
     return FALSE;
   }
-  if (room == NULL && relay_rooms >= PSC_SIGNALLING_MAX_RELAY_ROOMS) {
+  if (room == NULL && kind == ROOM_OPEN && relay_rooms >= PSC_SIGNALLING_MAX_RELAY_ROOMS) {
     g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS,
         "too many rooms without a camera (%d); join one, or try again later",
         PSC_SIGNALLING_MAX_RELAY_ROOMS);
@@ -759,16 +996,122 @@ check_relay_limits (PscSignalling *self, Room *room, GError **error)
   return TRUE;
 }
 
+/* The display name a peer asked for, checked; "Guest NNNN" if it asked for none. */
+static char *
+display_name (const char *name, GError **error)
+{
+  if (name == NULL)
+    return g_strdup_printf ("Guest %04d", g_random_int_range (0, 10000));
+  return psc_protocol_check_name (name, error);
+}
+
+/* What @room_id is, for a peer that joins it and finds no Room: a call made through the
+ * rooms API (with its stream's camera, if that stream exists), or an open room when the
+ * daemon makes them on join. FALSE, with `unknown_room`, otherwise. */
+static gboolean
+resolve_room (PscSignalling *self, const char *room_id, RoomKind *kind, PscStream **stream,
+    GError **error)
+{
+  const PscHistoryRoom *call = psc_rooms_lookup (self->call_rooms, room_id);
+
+  if (call != NULL) {
+    *kind = ROOM_CALL;
+    *stream = call->stream ? psc_registry_lookup (self->registry, call->stream) : NULL;
+    return TRUE;
+  }
+  if (psc_rooms_get_open (self->call_rooms)) {
+    *kind = ROOM_OPEN;
+    return TRUE;
+  }
+  g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_UNKNOWN_ROOM,
+      "no room \"%s\": make one with POST /api/rooms, or join a stream's room", room_id);
+  return FALSE;
+}
+
+/* What a joining peer is sent after `existing_peers`: the stream's state if it is offline,
+ * the room's last stored chats, the camera's viewer count. */
+static void
+welcome_more (Peer *peer)
+{
+  Room *room = peer->room;
+  PscHistory *history = psc_rooms_get_history (peer->signalling->call_rooms);
+  g_autoptr (GPtrArray) chats = NULL;
+
+  if (room->stream != NULL && psc_stream_get_state (room->stream) == PSC_STREAM_OFFLINE) {
+    g_autofree char *reason = psc_stream_dup_offline_reason (room->stream);
+    g_autoptr (PscMessage) offline = stream_state_message (PSC_STREAM_OFFLINE, reason);
+    send_message (peer, offline);
+  }
+  chats = history ? psc_history_list_chats (history, room->id, 0, CHAT_HISTORY_ON_JOIN, TRUE,
+      NULL) : NULL;
+  if (chats != NULL && chats->len > 0) {
+    g_autoptr (PscMessage) message = psc_message_new (PSC_MESSAGE_CHAT_HISTORY);
+    message->chats = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_message_free);
+    for (guint i = 0; i < chats->len; i++)
+      g_ptr_array_add (message->chats,
+          chat_message (g_ptr_array_index (chats, i)));
+    send_message (peer, message);
+  }
+  if (room->stream != NULL) {
+    g_autoptr (PscMessage) viewers = psc_message_new (PSC_MESSAGE_VIEWERS);
+    PscStreamStats stats;
+
+    psc_stream_get_stats (room->stream, &stats);
+    viewers->count = stats.viewers;
+    send_message (peer, viewers);
+    if (room->viewers_timer == 0) {
+      room->viewers_sent = stats.viewers;
+      room->viewers_timer = g_timeout_add (VIEWERS_INTERVAL_MS, on_viewers_timer, room);
+    }
+  }
+}
+
+/* `existing_peers`: the camera first (if the room has one), then the browsers. */
+static PscMessage *
+welcome_message (PscSignalling *self, Peer *peer)
+{
+  Room *room = peer->room;
+  PscMessage *welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
+  g_autoptr (GStrvBuilder) ids = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) kinds = g_strv_builder_new ();
+
+  if (room->stream != NULL) {
+    g_strv_builder_add (ids, camera_id (room));
+    g_strv_builder_add (names, camera_id (room));
+    g_strv_builder_add (kinds, "camera");
+  }
+  for (guint i = 0; i < room->order->len; i++) {
+    Peer *other = g_ptr_array_index (room->order, i);
+    if (other == peer)
+      continue;
+    g_strv_builder_add (ids, other->id);
+    g_strv_builder_add (names, other->name);
+    g_strv_builder_add (kinds, "browser");
+  }
+  welcome->peer_id = g_strdup (peer->id);
+  welcome->room = g_strdup (room->id);
+  welcome->name = g_strdup (peer->name);
+  welcome->peers = g_strv_builder_end (ids);
+  welcome->peer_names = g_strv_builder_end (names);
+  welcome->peer_kinds = g_strv_builder_end (kinds);
+  welcome->ice_servers = json_node_ref (self->ice_servers);
+  return welcome;
+}
+
 void
 psc_signalling_accept (PscSignalling *self, const char *room_id, const char *peer_id,
-    const char *const *codecs, const char *address, SoupWebsocketConnection *connection)
+    const char *name, gboolean datachannel, const char *const *codecs, const char *address,
+    SoupWebsocketConnection *connection)
 {
   PscCodec codec = PSC_CODEC_H264;
-  g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
-  g_autoptr (GStrvBuilder) others = g_strv_builder_new ();
+  g_autoptr (PscMessage) welcome = NULL;
   g_autofree char *assigned = NULL;
   g_autofree char *announce = NULL;
+  g_autofree char *checked_name = NULL;
   g_autoptr (GError) limit = NULL;
+  RoomKind kind;
+  PscStream *stream = NULL;
   Room *room;
   Peer *peer;
 
@@ -780,44 +1123,61 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
         "periscope is shutting down");
     return;
   }
+  checked_name = display_name (name, &limit);
   room = g_hash_table_lookup (self->rooms, room_id);
+  if (room != NULL) {
+    kind = room->kind;
+    stream = room->stream;
+  }
+  if (checked_name == NULL || (room == NULL && !resolve_room (self, room_id, &kind, &stream,
+              &limit))) {
+    psc_signalling_refuse (self, connection, psc_signalling_error_code (limit),
+        limit->message);
+    return;
+  }
   if (peer_id == NULL) {
     do {
       g_autofree char *uuid = g_uuid_string_random ();
       g_free (assigned);
       assigned = g_strndup (uuid, 8);
-    } while (room != NULL && (g_hash_table_contains (room->peers, assigned) ||
-        g_str_equal (assigned, room_id)));
+    } while ((room != NULL && g_hash_table_contains (room->peers, assigned)) ||
+        g_str_equal (assigned, room_id) ||
+        (stream != NULL && g_str_equal (assigned, psc_stream_get_id (stream))));
     peer_id = assigned;
-  } else if (room != NULL && (g_hash_table_contains (room->peers, peer_id) ||
-      (room->stream != NULL && g_str_equal (peer_id, room_id)))) {
+  } else if ((room != NULL && g_hash_table_contains (room->peers, peer_id)) ||
+      (stream != NULL && g_str_equal (peer_id, psc_stream_get_id (stream)))) {
     g_autofree char *text = g_strdup_printf ("peer id \"%s\" is taken in room %s", peer_id,
         room_id);
     psc_signalling_refuse (self, connection, PSC_PROTOCOL_ERROR_PEER_ID_TAKEN, text);
     return;
   }
-  if (room != NULL && room->stream != NULL &&
-      (!choose_codec (room->stream, codecs, &codec, &announce, &limit) ||
+  if (kind != ROOM_STREAM && !check_relay_limits (self, room, kind, &limit)) {
+    psc_signalling_refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, limit->message);
+    return;
+  }
+  /* Last: a seat taken is given back only when the peer is freed. */
+  if (stream != NULL &&
+      (!choose_codec (stream, codecs, &codec, &announce, &limit) ||
           !psc_registry_take_seat (self->registry, address, &limit))) {
     if (log_budget_take (&self->refusal_log_budget, "refused viewers"))
-      g_message ("refusing a viewer of stream %s: %s", room_id, limit->message);
+      g_message ("refusing a viewer of stream %s: %s", psc_stream_get_id (stream),
+          limit->message);
     psc_signalling_refuse (self, connection, psc_signalling_error_code (limit),
         limit->message);
     return;
   }
-  if ((room == NULL || room->stream == NULL) && !check_relay_limits (self, room, &limit)) {
-    psc_signalling_refuse (self, connection, PSC_PROTOCOL_ERROR_TOO_MANY_PEERS, limit->message);
-    return;
-  }
   if (room == NULL) {
-    room = room_new (room_id, NULL);
-    g_hash_table_replace (self->rooms, room->id, room);
+    room = add_room (self, room_id, kind, stream);
+    if (kind == ROOM_CALL)
+      psc_rooms_set_occupied (self->call_rooms, room_id, TRUE);
   }
 
   peer = g_new0 (Peer, 1);
   peer->signalling = self;
   peer->room = room;
   peer->id = g_strdup (peer_id);
+  peer->name = g_steal_pointer (&checked_name);
+  peer->datachannel = datachannel && room->stream != NULL;
   peer->connection = g_object_ref (connection);
   peer->address = g_strdup (address);
   /* The seat taken above, given back when the peer is freed. */
@@ -826,8 +1186,10 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   peer->budget_updated_us = g_get_monotonic_time ();
   peer->budget_messages = BUDGET_MESSAGES_BURST;
   peer->budget_bytes = BUDGET_BYTES_BURST;
+  peer->chat_updated_us = peer->budget_updated_us;
+  peer->chat_budget = CHAT_BURST;
   peer->received_bytes = psc_websocket_get_received_bytes (connection);
-  if (room->stream != NULL)
+  if (room->kind == ROOM_STREAM)
     self->stream_peers++;
   else
     self->relay_peers++;
@@ -836,25 +1198,13 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   g_signal_connect (connection, "message", G_CALLBACK (on_message), peer);
   g_signal_connect (connection, "closed", G_CALLBACK (on_closed), peer);
 
-  if (room->stream != NULL)
-    g_strv_builder_add (others, room->id);
-  for (guint i = 0; i < room->order->len; i++)
-    g_strv_builder_add (others, ((Peer *) g_ptr_array_index (room->order, i))->id);
   g_hash_table_replace (room->peers, peer->id, peer);
   g_ptr_array_add (room->order, peer);
-
-  welcome->peer_id = g_strdup (peer->id);
-  welcome->room = g_strdup (room->id);
-  welcome->peers = g_strv_builder_end (others);
-  welcome->ice_servers = json_node_ref (self->ice_servers);
+  welcome = welcome_message (self, peer);
   send_message (peer, welcome);
-  if (room->stream != NULL && psc_stream_get_state (room->stream) == PSC_STREAM_OFFLINE) {
-    g_autofree char *reason = psc_stream_dup_offline_reason (room->stream);
-    g_autoptr (PscMessage) offline = stream_state_message (PSC_STREAM_OFFLINE, reason);
-    send_message (peer, offline);
-  }
+  welcome_more (peer);
   broadcast_membership (room, peer, PSC_MESSAGE_PEER_JOINED);
-  GST_INFO ("peer %s joined room %s", peer->id, room->id);
+  GST_INFO ("peer %s (%s) joined room %s", peer->id, peer->name, room->id);
 
   if (room->stream != NULL)
     start_viewer (peer, codec, announce);
@@ -868,6 +1218,7 @@ psc_peer_info_free (PscPeerInfo *info)
   g_free (info->peer_id);
   g_free (info->room);
   g_free (info->address);
+  g_free (info->name);
   g_clear_object (&info->viewer);
   g_free (info);
 }
@@ -884,6 +1235,7 @@ add_peers (GPtrArray *list, Room *room)
     info->joined_at = peer->joined_at;
     info->viewer = peer->viewer ? g_object_ref (peer->viewer) : NULL;
     info->address = g_strdup (peer->address);
+    info->name = g_strdup (peer->name);
     g_ptr_array_add (list, info);
   }
 }
@@ -952,4 +1304,98 @@ psc_signalling_shutdown (PscSignalling *self)
           "periscope is shutting down");
     }
   }
+}
+
+void
+psc_signalling_set_rooms (PscSignalling *self, PscRooms *rooms)
+{
+  g_return_if_fail (PSC_IS_SIGNALLING (self) && PSC_IS_ROOMS (rooms));
+
+  g_set_object (&self->call_rooms, rooms);
+}
+
+PscRooms *
+psc_signalling_get_rooms (PscSignalling *self)
+{
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
+
+  return self->call_rooms;
+}
+
+const char *
+psc_signalling_get_room_kind (PscSignalling *self, const char *room_id)
+{
+  Room *room;
+  RoomKind kind;
+  PscStream *stream;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
+
+  if (!psc_protocol_id_is_valid (room_id))
+    return NULL;
+  room = g_hash_table_lookup (self->rooms, room_id);
+  if (room != NULL)
+    return room_kind_names[room->kind];
+  if (resolve_room (self, room_id, &kind, &stream, NULL))
+    return room_kind_names[kind];
+  return NULL;
+}
+
+static gint
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+GStrv
+psc_signalling_list_open_rooms (PscSignalling *self)
+{
+  g_autoptr (GStrvBuilder) ids = g_strv_builder_new ();
+  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
+  GHashTableIter iter;
+  Room *room;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self), NULL);
+
+  g_hash_table_iter_init (&iter, self->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &room)) {
+    if (room->kind == ROOM_OPEN)
+      g_ptr_array_add (sorted, room->id);
+  }
+  g_ptr_array_sort (sorted, compare_ids);
+  for (guint i = 0; i < sorted->len; i++)
+    g_strv_builder_add (ids, g_ptr_array_index (sorted, i));
+  return g_strv_builder_end (ids);
+}
+
+gboolean
+psc_signalling_close_room (PscSignalling *self, const char *room_id, const char *reason)
+{
+  g_autoptr (PscMessage) message = NULL;
+  g_autoptr (GPtrArray) peers = NULL;
+  Room *room;
+
+  g_return_val_if_fail (PSC_IS_SIGNALLING (self) && room_id != NULL && reason != NULL, FALSE);
+
+  room = g_hash_table_lookup (self->rooms, room_id);
+  if (room != NULL && room->kind == ROOM_STREAM)
+    return FALSE;
+  if (room != NULL) {
+    message = psc_message_new (PSC_MESSAGE_ROOM_CLOSED);
+    message->room = g_strdup (room_id);
+    message->reason = g_strdup (reason);
+    peers = g_ptr_array_copy (room->order, NULL, NULL);
+    /* Told, closed (1000: nothing went wrong), and gone from the room at once: the last one
+     * out drops the room. */
+    for (guint i = 0; i < peers->len; i++) {
+      Peer *peer = g_ptr_array_index (peers, i);
+      send_message (peer, message);
+      close_connection (peer->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, "room closed");
+    }
+    for (guint i = 0; i < peers->len; i++)
+      leave (g_ptr_array_index (peers, i));
+  }
+  g_message ("room %s closed: %s", room_id, reason);
+  psc_rooms_delete (self->call_rooms, room_id);
+  return TRUE;
 }

@@ -6,6 +6,7 @@
 #include <libsoup/soup.h>
 #include "psc-protocol.h"
 #include "psc-registry.h"
+#include "psc-rooms.h"
 #include "psc-viewer.h"
 
 /**
@@ -14,9 +15,12 @@
  * @short_description: rooms and peers over WebSocket: the camera's offer, relays between browsers
  *
  * #PscSignalling runs the WebSocket signalling of docs/protocol.md: a room per stream, whose
- * camera peer offers the stream to every browser that joins (a #PscViewer each), and relay
- * rooms where browsers exchange messages among themselves; with per-peer limits on message
- * size, rate and unsent bytes. Its errors reach peers through psc_signalling_error_code().
+ * camera peer offers the stream to every browser that joins (a #PscViewer each), call rooms
+ * made through the rooms API (#PscRooms) where browsers exchange messages among themselves
+ * (and the camera of the room's stream offers to each), and, with `--open-rooms`, rooms made
+ * by their first peer; display names, the camera's viewer count, chat (stored in the rooms'
+ * #PscHistory, and over a viewer's data channel); with per-peer limits on message size, rate,
+ * chat rate and unsent bytes. Its errors reach peers through psc_signalling_error_code().
  * Main context only.
  */
 
@@ -81,6 +85,7 @@ G_DECLARE_FINAL_TYPE (PscSignalling, psc_signalling, PSC, SIGNALLING, GObject)
  * @viewer: (nullable): its WebRTC session with the camera, if any (a reference)
  * @address: (nullable): its remote IP address: personal data, for roles that may see it
  *   (the API shows it to nobody yet)
+ * @name: its display name
  *
  * One peer, as psc_signalling_list_peers() lists it. Free with psc_peer_info_free().
  */
@@ -90,6 +95,7 @@ typedef struct {
   gint64 joined_at;
   PscViewer *viewer;
   char *address;
+  char *name;
 } PscPeerInfo;
 
 /**
@@ -160,9 +166,14 @@ const char *    psc_signalling_get_default_room (PscSignalling *signalling);
 /**
  * psc_signalling_accept:
  * @signalling: the signalling
- * @room_id: a valid id (psc_protocol_id_is_valid()); a room that is not a stream is a relay
- *   room, made on first join and dropped when empty
+ * @room_id: a valid id (psc_protocol_id_is_valid()): a stream's room, a room of #PscRooms
+ *   (a call), or, when #PscRooms makes rooms on join (`--open-rooms`), any other; a peer
+ *   joining a room that is none of these is refused with `unknown_room` (and 1008)
  * @peer_id: (nullable): the id the peer asked for; %NULL assigns a random one
+ * @name: (nullable): the display name it asked for (the `name` query parameter; checked
+ *   with psc_protocol_check_name(), refused with `invalid_field`); %NULL: "Guest NNNN"
+ * @datachannel: the peer asked for a chat data channel with the camera (`datachannel=1`):
+ *   its viewer's offer then carries one (psc_viewer_enable_chat())
  * @codecs: (nullable) (array zero-terminated=1): the codecs the peer says it decodes (the
  *   `codecs` query parameter, split at commas; unknown names are ignored), or %NULL if it
  *   said nothing
@@ -171,8 +182,9 @@ const char *    psc_signalling_get_default_room (PscSignalling *signalling);
  *   counted per address
  * @connection: the upgraded WebSocket (a reference is taken)
  *
- * Joins the peer: sends it `existing_peers`, tells the others `peer_joined`, and in a stream
- * room starts its viewer, whose offer follows. The viewer's codec is the stream's default
+ * Joins the peer: sends it `existing_peers` (with names), the stream's state when offline,
+ * `chat_history` when the room has stored chats and `viewers` in a room with a camera; tells
+ * the others `peer_joined`; and in a room with a camera starts its viewer, whose offer follows. The viewer's codec is the stream's default
  * codec if it is in @codecs (or @codecs is %NULL), else the first other codec in @codecs the
  * stream has an encoder for (psc_codec_choose()); a peer that decodes none of them is refused
  * with `no_common_codec` and its socket closed with 1008. When the connection closes the peer
@@ -183,8 +195,8 @@ const char *    psc_signalling_get_default_room (PscSignalling *signalling);
  * #PSC_SIGNALLING_MAX_RELAY_ROOMS, or any relay peer past 256 in all.
  */
 void            psc_signalling_accept (PscSignalling *signalling, const char *room_id,
-    const char *peer_id, const char *const *codecs, const char *address,
-    SoupWebsocketConnection *connection);
+    const char *peer_id, const char *name, gboolean datachannel, const char *const *codecs,
+    const char *address, SoupWebsocketConnection *connection);
 
 /**
  * psc_signalling_refuse:
@@ -241,5 +253,64 @@ void            psc_signalling_get_counters (PscSignalling *signalling,
  * until psc_signalling_get_peer_count() is 0 or a short grace period ends.
  */
 void            psc_signalling_shutdown (PscSignalling *signalling);
+
+/**
+ * psc_signalling_set_rooms:
+ * @signalling: the signalling
+ * @rooms: the call rooms, their store and whether rooms are made on join (a reference is
+ *   taken)
+ *
+ * Until this is called, signalling has rooms of its own: made on join, without a store (no
+ * chat). Main context only; before the first peer joins.
+ */
+void            psc_signalling_set_rooms (PscSignalling *signalling, PscRooms *rooms);
+
+/**
+ * psc_signalling_get_rooms:
+ * @signalling: the signalling
+ *
+ * The call rooms, for the REST API.
+ *
+ * Returns: (transfer none): the call rooms (psc_signalling_set_rooms()).
+ */
+PscRooms *      psc_signalling_get_rooms (PscSignalling *signalling);
+
+/**
+ * psc_signalling_get_room_kind:
+ * @signalling: the signalling
+ * @room_id: (nullable): a room id
+ *
+ * What a peer joining @room_id would find.
+ *
+ * Returns: (transfer none) (nullable): "stream", "call" or "open" (an open room that exists
+ *   now, or any valid id with `--open-rooms`); %NULL: a join would be refused
+ *   (`unknown_room`).
+ */
+const char *    psc_signalling_get_room_kind (PscSignalling *signalling, const char *room_id);
+
+/**
+ * psc_signalling_list_open_rooms:
+ * @signalling: the signalling
+ *
+ * For `GET /api/rooms`.
+ *
+ * Returns: (transfer full): the ids of the rooms made by their first peer (`--open-rooms`)
+ *   that have peers now, sorted.
+ */
+GStrv           psc_signalling_list_open_rooms (PscSignalling *signalling);
+
+/**
+ * psc_signalling_close_room:
+ * @signalling: the signalling
+ * @room_id: a call or open room
+ * @reason: for the peers, one line
+ *
+ * Closes the room (`DELETE /api/rooms/{id}`): each peer is sent `room_closed` and its socket
+ * closed with 1000; the room and its chat history are deleted (psc_rooms_delete()).
+ *
+ * Returns: %FALSE for a stream's room, which cannot be closed.
+ */
+gboolean        psc_signalling_close_room (PscSignalling *signalling, const char *room_id,
+    const char *reason);
 
 G_END_DECLS

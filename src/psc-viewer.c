@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-viewer.h"
+#include "psc-chatchannel.h"
 #include "psc-defer.h"
 #include "psc-element.h"
 #include "psc-payloader.h"
@@ -72,6 +73,8 @@ struct _PscViewer {
   GPtrArray *stats_requests;    /* StatsRequest*: asked for, not answered yet */
   GMutex op_lock;               /* webrtcbin's thread chaining an operation vs stop() */
   gboolean closing;             /* op_lock: stop() has begun; no operation is chained */
+  gboolean chat_wanted;         /* psc_viewer_enable_chat(): set before start, then read-only */
+  PscChatChannel *chat;         /* main context: made with the offer */
 };
 
 G_DEFINE_FINAL_TYPE (PscViewer, psc_viewer, G_TYPE_OBJECT)
@@ -83,6 +86,7 @@ enum {
   SIGNAL_ICE_CANDIDATE,
   SIGNAL_CONNECTED,
   SIGNAL_FAILED,
+  SIGNAL_CHAT,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -171,6 +175,15 @@ psc_viewer_class_init (PscViewerClass *klass)
    */
   signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /**
+   * PscViewer::chat:
+   * @viewer: the viewer
+   * @text: a text from the viewer's chat data channel (psc_viewer_enable_chat()), unchecked
+   *
+   * Emitted on the main context.
+   */
+  signals[SIGNAL_CHAT] = g_signal_new ("chat", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -447,7 +460,7 @@ on_offer_created (GstPromise *promise, gpointer user_data)
    * OFFER_RETRY_MS, MAX_OFFER_ATTEMPTS times at most.
    * Upstream: not reported.
    * Remove when: webrtcbin makes offers from the caps a pad has stored (the race is gone). */
-  if (gst_sdp_message_medias_len (offer->sdp) != 1 ||
+  if (gst_sdp_message_medias_len (offer->sdp) != (self->chat_wanted ? 2 : 1) ||
       gst_sdp_media_formats_len (gst_sdp_message_get_media (offer->sdp, 0)) == 0) {
     gst_webrtc_session_description_free (offer);
     post_event (self, EVENT_OFFER_EMPTY, 0, NULL, NULL);
@@ -538,6 +551,13 @@ on_rtp_sent (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 
 /* ---- Main context ---- */
 
+/* Main context: a text on the viewer's chat data channel. */
+static void
+on_chat_text (const char *text, gpointer user_data)
+{
+  g_signal_emit (user_data, signals[SIGNAL_CHAT], 0, text);
+}
+
 static void
 create_offer (PscViewer *self)
 {
@@ -546,6 +566,9 @@ create_offer (PscViewer *self)
   if (self->offer_requested)
     return;
   self->offer_requested = TRUE;
+  /* Before the offer, so that it carries the SCTP m-line. */
+  if (self->chat_wanted && self->chat == NULL)
+    self->chat = psc_chat_channel_new (self->webrtc, self->context, on_chat_text, self);
   self->offer_attempts++;
   GST_DEBUG ("viewer %s: creating offer (attempt %u)", self->peer_id, self->offer_attempts);
   promise = gst_promise_new_with_change_func (on_offer_created, g_object_ref (self),
@@ -870,6 +893,23 @@ psc_viewer_start (PscViewer *self, GError **error)
 
   self->role = PSC_VIEWER_OFFERER;
   return start_branch (self, error);
+}
+
+void
+psc_viewer_enable_chat (PscViewer *self)
+{
+  g_return_if_fail (PSC_IS_VIEWER (self) && self->state == PSC_VIEWER_NEW);
+
+  self->chat_wanted = TRUE;
+}
+
+void
+psc_viewer_send_chat (PscViewer *self, const char *text)
+{
+  g_return_if_fail (PSC_IS_VIEWER (self) && text != NULL);
+
+  if (self->chat != NULL)
+    psc_chat_channel_send (self->chat, text);
 }
 
 void
@@ -1259,6 +1299,7 @@ psc_viewer_stop (PscViewer *self)
     gst_pad_remove_probe (self->rtp_src, self->before_open_probe);
   self->before_open_probe = 0;
   g_clear_object (&self->rtp_src);
+  g_clear_pointer (&self->chat, psc_chat_channel_free);
   if (self->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->rtpbin != NULL)

@@ -229,6 +229,25 @@ gboolean    psc_viewer_start (PscViewer *viewer, GError **error);
 void        psc_viewer_set_profile_level_id (PscViewer *viewer, const char *profile_level_id);
 
 /**
+ * psc_viewer_enable_chat:
+ * @viewer: an offerer viewer not started yet
+ *
+ * Its offer carries a chat data channel (#PscChatChannel: an SCTP m-line after the video
+ * one); texts the browser sends on it come as the `chat` signal (@viewer, the text), and
+ * psc_viewer_send_chat() answers. Viewers that do not ask cost what they did.
+ */
+void        psc_viewer_enable_chat (PscViewer *viewer);
+
+/**
+ * psc_viewer_send_chat:
+ * @viewer: the viewer
+ * @text: a text for the browser's chat data channel
+ *
+ * Sends @text if the viewer has an open chat data channel; does nothing otherwise.
+ */
+void        psc_viewer_send_chat (PscViewer *viewer, const char *text);
+
+/**
  * psc_viewer_start_answer:
  * @viewer: a viewer not started yet
  * @offer: the viewer's SDP offer (WHEP), as psc_sdp_parse() made it; copied

@@ -21,6 +21,7 @@
   const video = document.getElementById('video');
   const statusEl = document.getElementById('status');
   const statusText = document.getElementById('status-text');
+  const watchingEl = document.getElementById('watching');
 
   let state = 'connecting';
   let ws = null;
@@ -231,6 +232,16 @@
         break;
       case 'peer_joined':
         break;  // another viewer; nothing to do
+      case 'viewers':
+        // How many watch the camera (this page included), pushed by the server when it
+        // changes: beside the status, not in it, so the stats line does not overwrite it.
+        if (Number.isInteger(msg.count) && msg.count > 0) {
+          watchingEl.textContent = `${msg.count} watching`;
+          watchingEl.hidden = false;
+        } else {
+          watchingEl.hidden = true;
+        }
+        break;
       case 'stream_state':
         // The camera went away or came back; the video (the server's "no signal"
         // slate meanwhile) stays on this same connection.

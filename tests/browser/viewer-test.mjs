@@ -27,6 +27,9 @@
 
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { launchFirefox } from './firefox.mjs';
@@ -137,12 +140,16 @@ async function startCamera() {
   source = `rtspsrc location=${url} latency=0 ! rtph264depay ! h264parse ! decodebin`;
 }
 
+const dataDir = mkdtempSync(join(tmpdir(), 'psc-viewer-test-'));
+
 function startDaemon(port = 0) {
   const pageCodec = opts['page-codec'] || codec;
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--ice-address', '127.0.0.1',
     ...(pageCodec === 'default' ? [] : ['--codec', pageCodec]),
     ...(source ? ['--source', source] : []),
-    '--width', '640', '--height', '360', '--framerate', '30'];
+    '--width', '640', '--height', '360', '--framerate', '30',
+    // Its state (the rooms' store) in a directory of the test's, not the machine's.
+    '--data-dir', dataDir];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = startProcess('the daemon', opts.daemon, args);
   daemonRuns.push(daemon);
@@ -415,9 +422,9 @@ const pageEngines = [];  // per tab: 'chromium' or 'firefox'
 const consoleLogs = [];  // per tab
 
 // playwright (Chromium) and puppeteer (Firefox) order waitForFunction's arguments apart.
-function waitForFunction(i, fn, timeout) {
-  return pageEngines[i] === 'firefox' ? pages[i].waitForFunction(fn, { timeout })
-    : pages[i].waitForFunction(fn, null, { timeout });
+function waitForFunction(i, fn, timeout, arg) {
+  return pageEngines[i] === 'firefox' ? pages[i].waitForFunction(fn, { timeout }, arg)
+    : pages[i].waitForFunction(fn, arg, { timeout });
 }
 
 async function openTabs(engine, url) {
@@ -568,6 +575,18 @@ async function main() {
     const shown = text || await pages[i].evaluate(() => document.getElementById('status-text').textContent);
     ok(text !== null && text.includes('640×360') && text.endsWith(codecName),
       `${engines.length > 1 ? `${engine}: ` : ''}status line reads "${shown}"`);
+    // Beside it, how many watch the camera (the server's `viewers`, at most 2 a second).
+    const expected = `${pages.length} watching`;
+    const watching = await waitForFunction(i, (want) => {
+      const el = document.getElementById('watching');
+      return !el.hidden && el.textContent === want && el.textContent;
+    }, 5_000, expected).then((h) => h.jsonValue()).catch(() => null);
+    const seen = watching || await pages[i].evaluate(() => {
+      const el = document.getElementById('watching');
+      return el.hidden ? '(hidden)' : el.textContent;
+    });
+    ok(watching === expected, `${engines.length > 1 ? `${engine}: ` : ''}viewer count reads "${seen}"`,
+      [`expected "${expected}"`]);
   }
 
   if (opts.restart && allPass) await restartDaemon(url);
@@ -636,6 +655,7 @@ async function doCleanup() {
     }
   }
   if (camera) await camera.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 function dumpDiagnostics() {

@@ -27,6 +27,9 @@ struct _PscTestClient {
   gint frames;                  /* atomic: counted on a streaming thread */
   gint luma;                    /* atomic: the last frame's mean luma, 0-255; -1: none yet */
   GMainContext *context;
+  GMutex data_lock;
+  GstWebRTCDataChannel *data_channel; /* data_lock: the camera's "chat" channel, once offered */
+  GQueue data_texts;            /* data_lock: char*, received on it, not yet taken */
 };
 
 /* PSC_TEST_TIME_FACTOR stretches every wait (meson test --setup valgrind sets it). */
@@ -229,6 +232,29 @@ on_incoming_stream (GstElement *webrtc, GstPad *pad, gpointer user_data)
   g_assert_cmpint (gst_pad_link (pad, sink_pad), ==, GST_PAD_LINK_OK);
 }
 
+/* webrtcbin's SCTP thread. */
+static void
+on_data_text (GstWebRTCDataChannel *channel, const char *text, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+
+  g_mutex_lock (&client->data_lock);
+  g_queue_push_tail (&client->data_texts, g_strdup (text));
+  g_mutex_unlock (&client->data_lock);
+}
+
+/* webrtcbin's thread: the camera's data channel. */
+static void
+on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, gpointer user_data)
+{
+  PscTestClient *client = user_data;
+
+  g_signal_connect (channel, "on-message-string", G_CALLBACK (on_data_text), client);
+  g_mutex_lock (&client->data_lock);
+  g_set_object (&client->data_channel, channel);
+  g_mutex_unlock (&client->data_lock);
+}
+
 static void
 build_pipeline (PscTestClient *client)
 {
@@ -251,6 +277,7 @@ build_pipeline (PscTestClient *client)
 
   g_signal_connect (client->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), client);
   g_signal_connect (client->webrtc, "pad-added", G_CALLBACK (on_incoming_stream), client);
+  g_signal_connect (client->webrtc, "on-data-channel", G_CALLBACK (on_data_channel), client);
   g_assert_cmpint (gst_element_set_state (client->pipeline, GST_STATE_PLAYING), !=,
       GST_STATE_CHANGE_FAILURE);
 }
@@ -393,6 +420,8 @@ psc_test_client_new (const char *url, gboolean auto_answer)
   client->auto_answer = auto_answer;
   client->context = g_main_context_ref_thread_default ();
   g_queue_init (&client->messages);
+  g_mutex_init (&client->data_lock);
+  g_queue_init (&client->data_texts);
   client->luma = -1;
   client->session = soup_session_new ();
   client->cancellable = g_cancellable_new ();
@@ -424,6 +453,8 @@ psc_test_client_free (PscTestClient *client)
       soup_websocket_connection_close (client->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     g_object_unref (client->connection);
   }
+  if (client->data_channel != NULL)
+    g_signal_handlers_disconnect_by_data (client->data_channel, client);
   if (client->pipeline != NULL) {
     g_signal_handlers_disconnect_by_data (client->webrtc, client);
     gst_element_set_state (client->pipeline, GST_STATE_NULL);
@@ -438,7 +469,65 @@ psc_test_client_free (PscTestClient *client)
   g_main_context_unref (client->context);
   g_free (client->peer_id);
   g_free (client->camera_id);
+  g_clear_object (&client->data_channel);
+  g_queue_clear_full (&client->data_texts, g_free);
+  g_mutex_clear (&client->data_lock);
   g_free (client);
+}
+
+static gboolean
+data_channel_open (gpointer data)
+{
+  PscTestClient *client = data;
+  GstWebRTCDataChannelState state = GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+
+  g_mutex_lock (&client->data_lock);
+  if (client->data_channel != NULL)
+    g_object_get (client->data_channel, "ready-state", &state, NULL);
+  g_mutex_unlock (&client->data_lock);
+  return state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN;
+}
+
+gboolean
+psc_test_client_wait_data_channel (PscTestClient *client, guint timeout_s)
+{
+  return psc_test_iterate_until (data_channel_open, client, timeout_s,
+      "the camera's chat data channel to open");
+}
+
+void
+psc_test_client_send_data (PscTestClient *client, const char *text)
+{
+  g_mutex_lock (&client->data_lock);
+  g_assert_nonnull (client->data_channel);
+  gst_webrtc_data_channel_send_string (client->data_channel, text);
+  g_mutex_unlock (&client->data_lock);
+}
+
+static gboolean
+has_data_text (gpointer data)
+{
+  PscTestClient *client = data;
+  gboolean has;
+
+  g_mutex_lock (&client->data_lock);
+  has = !g_queue_is_empty (&client->data_texts);
+  g_mutex_unlock (&client->data_lock);
+  return has;
+}
+
+char *
+psc_test_client_wait_data (PscTestClient *client, guint timeout_s)
+{
+  char *text;
+
+  if (!psc_test_iterate_until (has_data_text, client, timeout_s,
+          "a text on the chat data channel"))
+    return NULL;
+  g_mutex_lock (&client->data_lock);
+  text = g_queue_pop_head (&client->data_texts);
+  g_mutex_unlock (&client->data_lock);
+  return text;
 }
 
 typedef struct {

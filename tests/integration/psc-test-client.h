@@ -104,6 +104,24 @@ void            psc_test_client_answer (PscTestClient *client, const PscMessage 
 
 const char *    psc_test_client_get_peer_id (PscTestClient *client);
 
+/**
+ * psc_test_client_wait_data_channel:
+ * Waits up to @timeout_s for the camera's data channel (offered with `?datachannel=1`) to
+ * be open.
+ * Returns: %FALSE after @timeout_s, the test marked failed.
+ */
+gboolean        psc_test_client_wait_data_channel (PscTestClient *client, guint timeout_s);
+
+/* Sends @text on the camera's data channel (psc_test_client_wait_data_channel() first). */
+void            psc_test_client_send_data (PscTestClient *client, const char *text);
+
+/**
+ * psc_test_client_wait_data:
+ * Returns: (transfer full) (nullable): the first text received on the data channel and not
+ *   yet taken, waiting up to @timeout_s; %NULL after that, the test marked failed.
+ */
+char *          psc_test_client_wait_data (PscTestClient *client, guint timeout_s);
+
 /* Whether the server has closed the client's WebSocket. */
 gboolean        psc_test_client_is_closed (PscTestClient *client);
 

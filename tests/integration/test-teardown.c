@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
+#include <string.h>
 #include <gst/webrtc/webrtc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -34,6 +35,20 @@ typedef enum {
 
 /* Reads from @fd, iterating the main context, until @needle is in what came or @timeout_ms
  * passed. */
+/* Not strstr: a frame's extended length (RFC 6455 §5.2, 126 to 65535 bytes) can hold a NUL
+ * byte, and what follows it must be searched too. */
+static gboolean
+contains (const GString *got, const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= got->len; i++) {
+    if (memcmp (got->str + i, needle, n) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 static gboolean
 read_until (int fd, GString *got, const char *needle, guint timeout_ms)
 {
@@ -45,7 +60,7 @@ read_until (int fd, GString *got, const char *needle, guint timeout_ms)
 
     if (n > 0)
       g_string_append_len (got, buffer, n);
-    if (strstr (got->str, needle) != NULL)
+    if (contains (got, needle))
       return TRUE;
     if (n == 0 || (n < 0 && errno != EAGAIN))
       return FALSE;

@@ -207,6 +207,9 @@ test_role_for_path (void)
     PscAuthRole role;
   } cases[] = {
     { "/healthz", PSC_AUTH_ROLE_NONE },
+    { "/api/rooms", PSC_AUTH_ROLE_VIEWER },
+    { "/api/rooms/2a6b0c1e-5b8e-4c53-9a57-0d1f2e3a4b5c", PSC_AUTH_ROLE_VIEWER },
+    { "/api/rooms/2a6b0c1e-5b8e-4c53-9a57-0d1f2e3a4b5c/chats", PSC_AUTH_ROLE_VIEWER },
     { "/login", PSC_AUTH_ROLE_NONE },
     { "/logout", PSC_AUTH_ROLE_NONE },
     { "/account.css", PSC_AUTH_ROLE_NONE },
@@ -227,8 +230,21 @@ test_role_for_path (void)
     { "/metrics", PSC_AUTH_ROLE_OPERATOR },
   };
 
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    g_assert_cmpint (psc_auth_role_for_path (cases[i].path), ==, cases[i].role);
+  /* Methods that change nothing. */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_assert_cmpint (psc_auth_role_for_path ("GET", cases[i].path), ==, cases[i].role);
+    g_assert_cmpint (psc_auth_role_for_path ("HEAD", cases[i].path), ==, cases[i].role);
+  }
+  /* The rooms API: making and deleting rooms is an admin's, saving chats an operator's. */
+  g_assert_cmpint (psc_auth_role_for_path ("POST", "/api/rooms"), ==, PSC_AUTH_ROLE_ADMIN);
+  g_assert_cmpint (psc_auth_role_for_path ("DELETE", "/api/rooms/r1"), ==, PSC_AUTH_ROLE_ADMIN);
+  g_assert_cmpint (psc_auth_role_for_path ("PUT", "/api/rooms/r1/chats"), ==,
+      PSC_AUTH_ROLE_OPERATOR);
+  g_assert_cmpint (psc_auth_role_for_path ("POST", "/api/rooms/r1/chats"), ==,
+      PSC_AUTH_ROLE_ADMIN);
+  g_assert_cmpint (psc_auth_role_for_path ("POST", "/api/streams"), ==,
+      PSC_AUTH_ROLE_OPERATOR);
+  g_assert_cmpint (psc_auth_role_for_path ("POST", "/whep/camera"), ==, PSC_AUTH_ROLE_VIEWER);
 }
 
 static void

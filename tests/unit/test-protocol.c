@@ -281,6 +281,248 @@ test_stream_state (void)
   g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD);
 }
 
+static void
+test_chat (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscMessage) sent = parse ("{\"type\":\"chat\",\"text\":\"  hello \\n\","
+      "\"target_peer_id\":\"77d0e4c2\"}", &error);
+  g_autoptr (PscMessage) out = psc_message_new (PSC_MESSAGE_CHAT);
+  g_autoptr (PscMessage) back = NULL;
+  g_autofree char *json = NULL;
+
+  g_assert_no_error (error);
+  /* Trimmed; the target kept. */
+  g_assert_cmpstr (sent->text, ==, "hello");
+  g_assert_cmpstr (sent->target_peer_id, ==, "77d0e4c2");
+  g_assert_cmpint (sent->chat_id, ==, 0);
+
+  /* The server's: a stored one has a number for its id. */
+  out->chat_id = 123;
+  out->room = g_strdup ("r1");
+  out->text = g_strdup ("héllo \"you\"");
+  out->from_peer_id = g_strdup ("3f9c2a1b");
+  out->name = g_strdup ("Alice");
+  out->time = psc_protocol_format_time (G_GINT64_CONSTANT (1796034031123456));
+  json = psc_message_to_json (out);
+  g_assert_nonnull (strstr (json, "\"id\":123"));
+  g_assert_nonnull (strstr (json, "\"time\":\"2026-11-30T10:20:31.123Z\""));
+  g_assert_null (strstr (json, "private"));
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->chat_id, ==, 123);
+  g_assert_false (back->is_private);
+  g_assert_cmpstr (back->text, ==, out->text);
+  g_assert_cmpstr (back->name, ==, "Alice");
+  g_assert_cmpstr (back->room, ==, "r1");
+  g_assert_cmpstr (back->from_peer_id, ==, "3f9c2a1b");
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&back, psc_message_free);
+
+  /* A private one: "p-N", and "private": true. */
+  out->is_private = TRUE;
+  out->chat_id = 7;
+  out->target_peer_id = g_strdup ("77d0e4c2");
+  json = psc_message_to_json (out);
+  g_assert_nonnull (strstr (json, "\"id\":\"p-7\""));
+  g_assert_nonnull (strstr (json, "\"private\":true"));
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_true (back->is_private);
+  g_assert_cmpint (back->chat_id, ==, 7);
+  g_assert_cmpstr (back->target_peer_id, ==, "77d0e4c2");
+}
+
+static void
+test_chat_text (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *big = g_strnfill (PSC_PROTOCOL_MAX_CHAT_TEXT + 1, 'x');
+  g_autofree char *edge = g_strnfill (PSC_PROTOCOL_MAX_CHAT_TEXT, 'x');
+  g_autofree char *padded = g_strdup_printf ("  %s  ", edge);
+  g_autofree char *ok = psc_protocol_check_chat_text (padded, -1, &error);
+  g_autofree char *json = g_strdup_printf ("{\"type\":\"chat\",\"text\":\"%s\"}", big);
+  const char with_nul[] = "a\0b";
+  PscMessage *m;
+
+  /* The limit counts what is left once trimmed. */
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (ok), ==, PSC_PROTOCOL_MAX_CHAT_TEXT);
+  g_assert_null (psc_protocol_check_chat_text (big, -1, &error));
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  m = parse (json, &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_null (psc_protocol_check_chat_text (" \t\n ", -1, &error));
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_clear_error (&error);
+  g_assert_null (psc_protocol_check_chat_text (with_nul, sizeof with_nul - 1, &error));
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_clear_error (&error);
+  g_assert_null (psc_protocol_check_chat_text ("\xff\xfe", -1, &error));
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_clear_error (&error);
+  m = parse ("{\"type\":\"chat\"}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD);
+  g_clear_error (&error);
+  m = parse ("{\"type\":\"chat\",\"text\":5}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_clear_error (&error);
+  m = parse ("{\"type\":\"chat\",\"text\":\"x\",\"id\":\"q-1\"}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+}
+
+static void
+test_names (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *alice = psc_protocol_check_name ("  Alice Müller ", &error);
+  g_autofree char *longest = g_strnfill (PSC_PROTOCOL_MAX_NAME_LENGTH, 'a');
+  g_autofree char *too_long = g_strnfill (PSC_PROTOCOL_MAX_NAME_LENGTH + 1, 'a');
+  g_autofree char *kept = NULL;
+  /* 64 characters of two bytes each: characters count, not bytes. */
+  g_autoptr (GString) wide = g_string_new (NULL);
+  const char *bad[] = { "", "   ", "a\nb", "\x1b[31mred", "a\x7f", "\xc3", too_long };
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (alice, ==, "Alice Müller");
+  kept = psc_protocol_check_name (longest, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&kept, g_free);
+  for (guint i = 0; i < PSC_PROTOCOL_MAX_NAME_LENGTH; i++)
+    g_string_append (wide, "é");
+  kept = psc_protocol_check_name (wide->str, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_assert_null (psc_protocol_check_name (bad[i], &error));
+    g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_presence (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscMessage) welcome = psc_message_new (PSC_MESSAGE_EXISTING_PEERS);
+  g_autoptr (PscMessage) joined = psc_message_new (PSC_MESSAGE_PEER_JOINED);
+  g_autoptr (PscMessage) back = NULL;
+  g_autofree char *json = NULL;
+  const char *peers[] = { "camera", "b1", NULL };
+  const char *names[] = { "camera", "Bob", NULL };
+  const char *kinds[] = { "camera", "browser", NULL };
+
+  welcome->peer_id = g_strdup ("a1");
+  welcome->room = g_strdup ("r1");
+  welcome->name = g_strdup ("Alice");
+  welcome->peers = g_strdupv ((char **) peers);
+  welcome->peer_names = g_strdupv ((char **) names);
+  welcome->peer_kinds = g_strdupv ((char **) kinds);
+  json = psc_message_to_json (welcome);
+  /* Old clients keep their list of ids. */
+  g_assert_nonnull (strstr (json, "\"peers\":[\"camera\",\"b1\"]"));
+  g_assert_nonnull (strstr (json, "\"peer_info\":[{\"peer_id\":\"camera\",\"name\":\"camera\","
+          "\"kind\":\"camera\"},{\"peer_id\":\"b1\",\"name\":\"Bob\",\"kind\":\"browser\"}]"));
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->name, ==, "Alice");
+  g_assert_cmpstrv (back->peer_names, names);
+  g_assert_cmpstrv (back->peer_kinds, kinds);
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&back, psc_message_free);
+
+  joined->peer_id = g_strdup ("b2");
+  joined->name = g_strdup ("Carol");
+  joined->kind = g_strdup ("browser");
+  json = psc_message_to_json (joined);
+  g_assert_cmpstr (json, ==, "{\"type\":\"peer_joined\",\"peer_id\":\"b2\",\"name\":\"Carol\","
+      "\"kind\":\"browser\"}");
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->name, ==, "Carol");
+  g_assert_cmpstr (back->kind, ==, "browser");
+}
+
+static void
+test_room_messages (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscMessage) history = psc_message_new (PSC_MESSAGE_CHAT_HISTORY);
+  g_autoptr (PscMessage) viewers = psc_message_new (PSC_MESSAGE_VIEWERS);
+  g_autoptr (PscMessage) closed = psc_message_new (PSC_MESSAGE_ROOM_CLOSED);
+  g_autoptr (PscMessage) back = NULL;
+  g_autofree char *json = NULL;
+  PscMessage *chat;
+  PscMessage *m;
+
+  history->chats = g_ptr_array_new_with_free_func ((GDestroyNotify) psc_message_free);
+  for (guint i = 1; i <= 2; i++) {
+    chat = psc_message_new (PSC_MESSAGE_CHAT);
+    chat->chat_id = i;
+    chat->text = g_strdup_printf ("message %u", i);
+    chat->from_peer_id = g_strdup ("a1");
+    g_ptr_array_add (history->chats, chat);
+  }
+  json = psc_message_to_json (history);
+  g_assert_cmpstr (json, ==, "{\"type\":\"chat_history\",\"messages\":["
+      "{\"type\":\"chat\",\"from_peer_id\":\"a1\",\"id\":1,\"text\":\"message 1\"},"
+      "{\"type\":\"chat\",\"from_peer_id\":\"a1\",\"id\":2,\"text\":\"message 2\"}]}");
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->chats->len, ==, 2);
+  chat = g_ptr_array_index (back->chats, 1);
+  g_assert_cmpint (chat->chat_id, ==, 2);
+  g_assert_cmpstr (chat->from_peer_id, ==, "a1");
+  g_assert_cmpstr (chat->text, ==, "message 2");
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&back, psc_message_free);
+
+  viewers->count = 3;
+  json = psc_message_to_json (viewers);
+  g_assert_cmpstr (json, ==, "{\"type\":\"viewers\",\"count\":3}");
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->count, ==, 3);
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&back, psc_message_free);
+
+  closed->room = g_strdup ("r1");
+  closed->reason = g_strdup ("the room was deleted");
+  json = psc_message_to_json (closed);
+  g_assert_cmpstr (json, ==, "{\"type\":\"room_closed\",\"room\":\"r1\","
+      "\"reason\":\"the room was deleted\"}");
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->reason, ==, "the room was deleted");
+
+  /* What a peer must not send the client's parser through. */
+  m = parse ("{\"type\":\"viewers\",\"count\":-1}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_clear_error (&error);
+  m = parse ("{\"type\":\"chat_history\",\"messages\":[{\"text\":\"\"}]}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_clear_error (&error);
+  m = parse ("{\"type\":\"room_closed\"}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD);
+  g_clear_error (&error);
+  m = parse ("{\"type\":\"existing_peers\",\"peers\":[],\"peer_info\":[1]}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_clear_error (&error);
+  g_assert_cmpstr (psc_protocol_error_to_string (PSC_PROTOCOL_ERROR_UNKNOWN_ROOM), ==,
+      "unknown_room");
+  g_assert_cmpstr (psc_protocol_error_to_string (PSC_PROTOCOL_ERROR_CHAT_UNAVAILABLE), ==,
+      "chat_unavailable");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -294,5 +536,10 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/ice-servers-wire", test_ice_servers_wire);
   g_test_add_func ("/protocol/ids", test_ids);
   g_test_add_func ("/protocol/stream-state", test_stream_state);
+  g_test_add_func ("/protocol/chat", test_chat);
+  g_test_add_func ("/protocol/chat-text", test_chat_text);
+  g_test_add_func ("/protocol/names", test_names);
+  g_test_add_func ("/protocol/presence", test_presence);
+  g_test_add_func ("/protocol/room-messages", test_room_messages);
   return g_test_run ();
 }
