@@ -447,7 +447,9 @@ psc_server_new (PscRegistry *registry, PscSignalling *signalling, PscWhep *whep)
   psc_websocket_add_handler (self->soup, "/webrtc/signaling", PSC_SIGNALLING_MAX_FRAME,
       on_websocket, self);
   soup_server_add_handler (self->soup, "/", on_static, self, NULL);
-  soup_server_add_handler (self->soup, "/room", on_room_page, self, NULL);
+  /* "/room/": libsoup matches handler paths as plain prefixes, and "/room" would take
+   * /room.js and /room.css from the static handler. */
+  soup_server_add_handler (self->soup, "/room/", on_room_page, self, NULL);
   psc_api_add_handlers (self->soup, registry, signalling, whep);
   psc_metrics_add_handler (self->soup, registry, signalling, whep, render_refusals, self);
   g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);

@@ -6,6 +6,10 @@
 // trickle ICE candidates both ways. Anything going wrong (socket closed, ICE
 // failed, camera gone) tears everything down and starts again after a
 // backoff, so a restarted daemon is picked up without a page reload.
+import {
+  addRemoteCandidate, countdown, openSignalling, sdpMids, signallingUrl,
+} from './webrtc-common.js';
+
 (() => {
   'use strict';
 
@@ -45,56 +49,6 @@
     state = newState;
     statusEl.dataset.state = newState;
     statusText.textContent = text;
-  }
-
-  // H.264 profiles a constrained-baseline stream (what periscope encodes) conforms to: Baseline
-  // (0x42, whatever the constraint flags), Main (0x4d) and High (0x64), which decode every
-  // constrained-baseline stream (ITU-T H.264 A.2.1.1, A.2.2, A.2.4).
-  const H264_PROFILES = new Set([0x42, 0x4d, 0x64]);
-
-  function decodesOurH264(fmtp) {
-    const params = Object.fromEntries((fmtp || '').split(';').map((kv) => {
-      const [k, v] = kv.trim().split('=');
-      return [k.toLowerCase(), (v || '').trim()];
-    }));
-    const plid = params['profile-level-id'];
-    return params['packetization-mode'] === '1' && /^[0-9a-f]{6}$/i.test(plid || '') &&
-        H264_PROFILES.has(parseInt(plid.slice(0, 2), 16));
-  }
-
-  // The codecs periscope sends that this browser decodes, in the browser's order, as the
-  // `codecs` query parameter's value; null if the browser cannot tell (the server then
-  // offers its default codec). Firefox without OpenH264 lists no H264 here; Chromium
-  // builds without H.264 neither.
-  function decodableCodecs() {
-    if (typeof RTCRtpReceiver === 'undefined' || !RTCRtpReceiver.getCapabilities) return null;
-    const caps = RTCRtpReceiver.getCapabilities('video');
-    if (!caps || !Array.isArray(caps.codecs)) return null;
-    const names = [];
-    const h264 = [];
-    for (const c of caps.codecs) {
-      const mime = (c.mimeType || '').toLowerCase();
-      const name = mime === 'video/vp8' ? 'vp8'
-        : mime === 'video/h264' && decodesOurH264(c.sdpFmtpLine) ? 'h264' : null;
-      if (name && !names.includes(name)) names.push(name);
-      // Each H.264 decoder's profile-level-id too, for a camera's H.264 passed through in
-      // its own profile (docs/protocol.md, "Codecs").
-      const plid = mime === 'video/h264' && /packetization-mode=1/.test(c.sdpFmtpLine || '') &&
-          /profile-level-id=([0-9a-f]{6})/i.exec(c.sdpFmtpLine || '');
-      const entry = plid && 'h264:' + plid[1].toLowerCase();
-      if (entry && !h264.includes(entry)) h264.push(entry);
-    }
-    return names.concat(h264);
-  }
-
-  // The codecs go with the WebSocket URL, so the server knows them before it makes the
-  // offer: no message and no round trip more (docs/protocol.md, "Codecs").
-  function signallingUrl() {
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const stream = new URLSearchParams(location.search).get('stream');
-    const codecs = decodableCodecs();
-    return `${proto}//${location.host}/ws` + (stream ? '/' + encodeURIComponent(stream) : '') +
-        (codecs ? '?codecs=' + codecs.join(',') : '');
   }
 
   function send(msg) {
@@ -139,32 +93,26 @@
     lastError = null;
     noSignal = null;   // a new session: the server says stream_state again if still offline
     setStatus('connecting', 'connecting…');
-    let opened = false;
     try {
       // User Timing: the benchmark measures time to first frame from here, as can devtools.
       performance.mark('signalling-start');
-      ws = new WebSocket(signallingUrl());
+      ws = openSignalling(signallingUrl(new URLSearchParams(location.search).get('stream')),
+        () => id === session, {
+          message: onMessage,
+          failed: (e) => {
+            console.error('periscope: negotiation failed:', e);
+            fail(e.message || String(e));
+          },
+          closed: (opened) => {
+            if (!opened) checkLogin();
+            fail(lastError || (opened ? 'server closed the connection' : 'cannot reach the server'));
+          },
+          error: (opened) => fail(lastError || (opened ? 'connection error' : 'cannot reach the server')),
+        });
     } catch (e) {
       fail(e.message);
       return;
     }
-    ws.onopen = () => { opened = true; };
-    ws.onmessage = (ev) => {
-      if (id !== session) return;
-      onMessage(ev.data).catch((e) => {
-        if (id !== session) return;
-        console.error('periscope: negotiation failed:', e);
-        fail(e.message || String(e));
-      });
-    };
-    ws.onclose = () => {
-      if (id !== session) return;
-      if (!opened) checkLogin();
-      fail(lastError || (opened ? 'server closed the connection' : 'cannot reach the server'));
-    };
-    ws.onerror = () => {
-      if (id === session) fail(lastError || (opened ? 'connection error' : 'cannot reach the server'));
-    };
     timers.watchdog = setTimeout(() => fail('no offer from the server'), CONNECT_TIMEOUT_MS);
   }
 
@@ -183,13 +131,8 @@
     const delay = backoff;
     backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
     console.warn(`periscope: ${reason}; reconnecting in ${delay} ms`);
-    const until = Date.now() + delay;
-    const tick = () => {
-      const secs = Math.max(1, Math.ceil((until - Date.now()) / 1000));
-      setStatus('reconnecting', `reconnecting in ${secs}s — ${reason}`);
-    };
-    tick();
-    timers.countdown = setInterval(tick, 250);
+    timers.countdown = countdown(Date.now() + delay,
+      (secs) => setStatus('reconnecting', `reconnecting in ${secs}s — ${reason}`));
     timers.retry = setTimeout(connect, delay);
   }
 
@@ -265,14 +208,7 @@
   }
 
   function addCandidate(c) {
-    let init = c;
-    // Chromium rejects a candidate whose sdpMid is not a mid of the remote
-    // SDP (say "0" while the offer says a=mid:video0). The m-line index
-    // places it just as well, so fall back to that.
-    if (c.sdpMid != null && c.sdpMLineIndex != null && !remoteMids.includes(String(c.sdpMid))) {
-      init = { candidate: c.candidate, sdpMLineIndex: c.sdpMLineIndex };
-    }
-    pc.addIceCandidate(init).catch((e) => console.warn('periscope: bad remote candidate', c, e));
+    addRemoteCandidate(pc, c, remoteMids);
   }
 
   async function onOffer(msg) {
@@ -305,7 +241,7 @@
 
     await conn.setRemoteDescription(msg.offer);
     if (stale()) return;
-    remoteMids = Array.from(msg.offer.sdp.matchAll(/^a=mid:(\S+)/gm), (m) => m[1]);
+    remoteMids = sdpMids(msg.offer.sdp);
     remoteSet = true;
     pending.splice(0).forEach(addCandidate);
 

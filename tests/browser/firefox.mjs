@@ -69,16 +69,24 @@ export function firefoxPrefs(host) {
   };
 }
 
-// Launches Firefox ESR headless with a fresh profile of its own (removed on close).
+// Preferences giving pages a fake camera and microphone (a test pattern and a tone) without
+// asking: what Chromium's --use-fake-device-for-media-stream --use-fake-ui-for-media-stream do.
+export const FAKE_MEDIA_PREFS = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+};
+
+// Launches Firefox ESR headless with a fresh profile of its own (removed on close), with
+// @extraPrefs on top of firefoxPrefs(@host).
 // Returns puppeteer's Browser; browser.close() ends it by its own PID.
-export async function launchFirefox(host) {
+export async function launchFirefox(host, extraPrefs = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'periscope-firefox-'));
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX,
     headless: true,
     userDataDir: profile,
-    extraPrefsFirefox: firefoxPrefs(host),
+    extraPrefsFirefox: { ...firefoxPrefs(host), ...extraPrefs },
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,
