@@ -72,7 +72,8 @@ test_whep_http (PscTestFixture *f, gconstpointer data)
   g_assert_null (soup_message_headers_get_one (headers, "Access-Control-Allow-Origin"));
   g_clear_pointer (&headers, soup_message_headers_unref);
 
-  /* A session: 201, the answer, Location, ETag; it shares the encoder with the WS viewer. */
+  /* A session: 201, the answer, Location, ETag; it shares the encoder and the payloader with
+   * the WS viewer. */
   answer = psc_test_http_request (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
       NULL, &status, &headers);
   if (answer == NULL)
@@ -95,6 +96,9 @@ test_whep_http (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (psc_test_count_elements (pipeline, "webrtcbin"), ==, 2);
   g_assert_cmpuint (psc_test_count_elements (pipeline, psc_stream_get_encoder_name (f->stream)),
       ==, 1);
+  /* And the payloader: one payloading per (stream, codec), the WHEP branch's packets given the
+   * offer's payload type 102 on the way (psc_payloader_retarget()). */
+  g_assert_cmpuint (psc_test_count_elements (pipeline, "rtph264pay"), ==, 1);
 
   /* PATCH: trickle (204), wrong type (415), stale ETag (412), ICE restart (422). */
   frag = g_strdup ("a=candidate:1 1 UDP 2122252543 127.0.0.1 9 typ host\r\n");
