@@ -221,34 +221,51 @@ retarget_free (gpointer data)
   g_free (retarget);
 }
 
-/* Gives the RTP packet *@buffer the payload type @user_data (a Retarget), keeping its marker
- * bit. A packet that has it already is left as it is; any other is copied first, for the
- * tee's other branches hold the same buffer: gst_buffer_make_writable() copies the GstBuffer
- * (its memories referenced, not copied), and mapping the first memory for writing copies that
- * one alone — the payloaders put the RTP header in a memory of its own, the payload in others,
- * so a packet costs a copy of its 12 to 20 header bytes. */
+/* Whether @buffer is an RTP packet whose payload type is not @payload_type. */
 static gboolean
-retarget_packet (GstBuffer **buffer, guint idx, gpointer user_data)
+needs_retarget (GstBuffer *buffer, guint8 payload_type)
 {
-  const Retarget *retarget = user_data;
+  GstMemory *header;
   GstMapInfo map;
   gboolean differs;
 
-  if (gst_buffer_n_memory (*buffer) == 0 ||
-      !gst_memory_map (gst_buffer_peek_memory (*buffer, 0), &map, GST_MAP_READ))
-    return TRUE;
+  if (gst_buffer_n_memory (buffer) == 0)
+    return FALSE;
+  header = gst_buffer_peek_memory (buffer, 0);
+  if (!gst_memory_map (header, &map, GST_MAP_READ))
+    return FALSE;
   /* RFC 3550 §5.1: version 2, then the marker bit and the payload type in the second byte. */
-  differs = map.size >= 2 && (map.data[0] >> 6) == 2 &&
-      (map.data[1] & 0x7f) != retarget->payload_type;
-  gst_memory_unmap (gst_buffer_peek_memory (*buffer, 0), &map);
-  if (!differs)
-    return TRUE;
-  *buffer = gst_buffer_make_writable (*buffer);
-  if (gst_buffer_map_range (*buffer, 0, 1, &map, GST_MAP_READWRITE)) {
-    map.data[1] = (map.data[1] & 0x80) | retarget->payload_type;
-    gst_buffer_unmap (*buffer, &map);
+  differs = map.size >= 2 && (map.data[0] >> 6) == 2 && (map.data[1] & 0x7f) != payload_type;
+  gst_memory_unmap (header, &map);
+  return differs;
+}
+
+/* @buffer (taken) with @payload_type, its marker bit kept: a copy of the whole packet in one
+ * memory of its own, never @buffer itself, which the tee's other branches hold too.
+ * A copy that shared the payload's memory with the original — gst_buffer_make_writable(),
+ * then the header alone copied on mapping it for writing — cost more than copying the 1,200
+ * bytes: every copy adds itself to the shared memory's parents and removes itself again, and
+ * the viewers' threads, each doing so for the same packet at the same moment, contend for
+ * that memory's lock (gst_mini_object_add_parent/remove_parent were 15 % of the viewers'
+ * threads at 30 WHEP viewers, perf). */
+static GstBuffer *
+retarget_packet (GstBuffer *buffer, guint8 payload_type)
+{
+  GstBuffer *copy;
+  GstMapInfo map;
+
+  if (!needs_retarget (buffer, payload_type))
+    return buffer;
+  copy = gst_buffer_copy_region (buffer, GST_BUFFER_COPY_METADATA | GST_BUFFER_COPY_MEMORY |
+      GST_BUFFER_COPY_MERGE | GST_BUFFER_COPY_DEEP, 0, -1);
+  if (copy == NULL || !gst_buffer_map (copy, &map, GST_MAP_READWRITE)) {
+    g_clear_pointer (&copy, gst_buffer_unref);
+    return buffer;      /* not seen: the copy and its mapping only fail on bad buffers */
   }
-  return TRUE;
+  map.data[1] = (map.data[1] & 0x80) | payload_type;
+  gst_buffer_unmap (copy, &map);
+  gst_buffer_unref (buffer);
+  return copy;
 }
 
 /* The viewer's streaming thread (its queue). */
@@ -275,15 +292,21 @@ on_retarget (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     gst_caps_unref (caps);
     gst_event_unref (event);
   } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-    /* A copy of the list (the same buffers, referenced) whose packets are then replaced: it
-     * stays one list, one push, to the viewer's socket (psc-sendpath.h). */
-    GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
-    gst_buffer_list_foreach (list, retarget_packet, retarget);
+    /* A list of its own, not gst_buffer_list_make_writable(): that copy would add itself to
+     * the shared packets' parents, as above. It stays one list, one push, to the viewer's
+     * socket (psc-sendpath.h). */
+    GstBufferList *shared = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    guint length = gst_buffer_list_length (shared);
+    GstBufferList *list = gst_buffer_list_new_sized (length);
+
+    for (guint i = 0; i < length; i++)
+      gst_buffer_list_add (list, retarget_packet (gst_buffer_ref (gst_buffer_list_get (shared,
+                      i)), retarget->payload_type));
+    gst_buffer_list_unref (shared);
     GST_PAD_PROBE_INFO_DATA (info) = list;
   } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-    retarget_packet (&buffer, 0, retarget);
-    GST_PAD_PROBE_INFO_DATA (info) = buffer;
+    GST_PAD_PROBE_INFO_DATA (info) = retarget_packet (GST_PAD_PROBE_INFO_BUFFER (info),
+        retarget->payload_type);
   }
   return GST_PAD_PROBE_OK;
 }

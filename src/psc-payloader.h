@@ -81,9 +81,10 @@ GstElement * psc_payloader_new (PscCodec codec, GError **error);
  * Makes what passes @pad the viewer's: its caps, which webrtcbin turns into the SDP, get
  * @payload_type and @profile_level_id; and when @payload_type is not the payloader's, each RTP
  * packet's payload type byte is rewritten (RFC 3550 §5.1, marker bit kept). The payloader's
- * packets are shared by every branch of its tee, so a packet is never written in place: its
- * GstBuffer is copied and, of its memories, only the one holding the RTP header (a dozen
- * bytes). A frame's buffer list stays one list (psc-sendpath.h). At the payloader's own
+ * packets are shared by every branch of its tee, so a packet is never written in place: it is
+ * copied whole into a memory of the viewer's own (sharing the payload's memory instead makes
+ * the viewers' threads contend for its lock, see psc-payloader.c), and a frame's buffer list
+ * becomes a list of the copies, one push still (psc-sendpath.h). At the payloader's own
  * payload type nothing is copied. The SSRC, sequence numbers and timestamps stay the shared
  * payloader's, as for every viewer of it (each viewer has its own SRTP session).
  *
