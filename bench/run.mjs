@@ -8,7 +8,7 @@
 //                      [--frames 400] [--latency-rounds 8] [--loads 10]
 //                      [--viewers 1,10,25,50] [--duration 60] [--compare-rounds 5]
 //                      [--compare-duration 30] [--idle 10] [--json OUT.json]
-//                      [--screenshots DIR] [--smoke]
+//                      [--screenshots DIR] [--smoke] [--no-pages]
 //
 // For each codec, each server in turn (never two at once: they would share the two cores):
 //   1. latency: a viewer page in headless Chromium reads the capture time stamped into each
@@ -29,7 +29,9 @@
 //      shared 2-core VM drifts by ±10 % from one minute to the next (measured: Janus 46.6,
 //      50.1, 57.5, 55.1 % at 50 viewers within 15 minutes), more than the difference being
 //      measured; alternating, and the median of the per-round ratios, cancels the drift.
-// periscope's idle CPU (no viewer) is measured too. The figures are printed as Markdown
+// periscope's idle CPU (no viewer) is measured too. --no-pages leaves out what needs the
+// browser (1, 2 and the idle figure): the viewers and the comparison alone, for a machine too
+// busy for headless Chromium to keep up. The figures are printed as Markdown
 // tables, and all of them saved as JSON with --json. --smoke is the test suite's run: tiny
 // counts, and an exit status that says whether every figure could be measured (targets are
 // not judged here: timings on a shared machine are figures, not pass/fail).
@@ -60,7 +62,7 @@ const SERVER_START_TIMEOUT_MS = 30_000;
 
 function usage(message) {
   console.error(`bench: ${message}`);
-  console.error('usage: node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus] [--frames N] [--latency-rounds N] [--loads N] [--viewers 1,10,25,50] [--duration S] [--compare-rounds N] [--compare-duration S] [--idle S] [--json OUT] [--screenshots DIR] [--smoke]');
+  console.error('usage: node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus] [--frames N] [--latency-rounds N] [--loads N] [--viewers 1,10,25,50] [--duration S] [--compare-rounds N] [--compare-duration S] [--idle S] [--json OUT] [--screenshots DIR] [--smoke] [--no-pages]');
   process.exit(64);
 }
 
@@ -88,6 +90,7 @@ try {
       json: { type: 'string' },
       screenshots: { type: 'string' },
       smoke: { type: 'boolean', default: false },
+      'no-pages': { type: 'boolean', default: false },
     },
   }).values;
 } catch (e) {
@@ -468,6 +471,26 @@ async function compareServers(codec) {
   return compare;
 }
 
+// Latency, first frames and (periscope) idle: what the browser measures, on @current.
+async function measurePages(run, name, codec, restart) {
+  const { viewer, result } = await measureLatency(browser, current, codec, restart);
+  run.latency = result;
+  console.error(`bench:   latency p50 ${fmt(result.p50)} ms, p95 ${fmt(result.p95)} ms over ${result.frames} frames`);
+  run.firstFrame = await measureFirstFrames(browser, current.pageUrl, 0);
+  if (current.whepUrl) {
+    const whep = new URL('whep-viewer.html', pages.url);
+    whep.searchParams.set('whep', current.whepUrl);
+    whep.searchParams.set('codec', codec);
+    run.firstFrameWhep = await measureFirstFrames(browser, whep.href, 0);
+  }
+  await closeViewer(viewer);
+  if (name === 'periscope') {
+    run.idle = await measureIdle(current);
+    run.firstFrameCold = await measureFirstFrames(browser, current.pageUrl, 3000);
+  }
+  console.error(`bench:   first frame ${fmt(run.firstFrame.navigationMedian, 0)} ms from navigation (median of ${LOADS})`);
+}
+
 // --- the run -----------------------------------------------------------------
 
 const results = {
@@ -504,22 +527,7 @@ try {
         const start = () => startServer(name, codec);
         current = await start();
         const restart = async () => { await current.stop(); current = null; current = await start(); return current; };
-        const { viewer, result } = await measureLatency(browser, current, codec, restart);
-        run.latency = result;
-        console.error(`bench:   latency p50 ${fmt(result.p50)} ms, p95 ${fmt(result.p95)} ms over ${result.frames} frames`);
-        run.firstFrame = await measureFirstFrames(browser, current.pageUrl, 0);
-        if (current.whepUrl) {
-          const whep = new URL('whep-viewer.html', pages.url);
-          whep.searchParams.set('whep', current.whepUrl);
-          whep.searchParams.set('codec', codec);
-          run.firstFrameWhep = await measureFirstFrames(browser, whep.href, 0);
-        }
-        await closeViewer(viewer);
-        if (name === 'periscope') {
-          run.idle = await measureIdle(current);
-          run.firstFrameCold = await measureFirstFrames(browser, current.pageUrl, 3000);
-        }
-        console.error(`bench:   first frame ${fmt(run.firstFrame.navigationMedian, 0)} ms from navigation (median of ${LOADS})`);
+        if (!opts['no-pages']) await measurePages(run, name, codec, restart);
         run.viewers = [];
         for (const n of VIEWERS) {
           const summary = await measureViewers(current, n);
