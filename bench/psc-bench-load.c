@@ -380,21 +380,32 @@ on_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
     post_failure (user_data, "the peer connection failed (ICE or DTLS)");
 }
 
+/* webrtcbin's thread: waits for @promise's reply and takes it, and the promise: the session
+ * description in its field @field (%NULL: none expected), and its error if it has one. */
+static GstWebRTCSessionDescription *
+take_reply (GstPromise *promise, const char *field, GError **error)
+{
+  const GstStructure *reply = NULL;
+  GstWebRTCSessionDescription *description = NULL;
+
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
+    reply = gst_promise_get_reply (promise);
+  if (reply != NULL && field != NULL)
+    gst_structure_get (reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &description, NULL);
+  if (reply != NULL && gst_structure_has_field (reply, "error"))
+    gst_structure_get (reply, "error", G_TYPE_ERROR, error, NULL);
+  gst_promise_unref (promise);
+  return description;
+}
+
 /* webrtcbin's thread. */
 static void
 on_answer_created (GstPromise *promise, gpointer user_data)
 {
   BenchPeer *peer = user_data;
-  const GstStructure *reply = NULL;
-  GstWebRTCSessionDescription *answer = NULL;
   g_autoptr (GError) error = NULL;
+  GstWebRTCSessionDescription *answer = take_reply (promise, "answer", &error);
 
-  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
-    reply = gst_promise_get_reply (promise);
-  if (reply != NULL)
-    gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer,
-        "error", G_TYPE_ERROR, &error, NULL);
-  gst_promise_unref (promise);
   if (answer == NULL) {
     post_failure (peer, "webrtcbin could not answer the offer: %s",
         error != NULL ? error->message : "no reason given");
@@ -410,14 +421,9 @@ static void
 on_offer_set (GstPromise *promise, gpointer user_data)
 {
   BenchPeer *peer = user_data;
-  const GstStructure *reply = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
-    reply = gst_promise_get_reply (promise);
-  if (reply != NULL)
-    gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
-  gst_promise_unref (promise);
+  take_reply (promise, NULL, &error);
   if (error != NULL) {
     post_failure (peer, "webrtcbin refused the offer: %s", error->message);
     return;
@@ -616,17 +622,10 @@ static void
 on_offer_created (GstPromise *promise, gpointer user_data)
 {
   BenchPeer *peer = user_data;
-  const GstStructure *reply = NULL;
-  GstWebRTCSessionDescription *offer = NULL;
   g_autoptr (GError) error = NULL;
+  GstWebRTCSessionDescription *offer = take_reply (promise, "offer", &error);
   PeerEvent *event;
 
-  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
-    reply = gst_promise_get_reply (promise);
-  if (reply != NULL)
-    gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
-        "error", G_TYPE_ERROR, &error, NULL);
-  gst_promise_unref (promise);
   if (offer == NULL) {
     post_failure (peer, "webrtcbin made no offer: %s",
         error != NULL ? error->message : "no reason given");
@@ -679,14 +678,9 @@ bench_peer_dup_local_sdp (BenchPeer *peer)
 static void
 on_answer_set (GstPromise *promise, gpointer user_data)
 {
-  const GstStructure *reply = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
-    reply = gst_promise_get_reply (promise);
-  if (reply != NULL)
-    gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
-  gst_promise_unref (promise);
+  take_reply (promise, NULL, &error);
   if (error != NULL)
     post_failure (user_data, "webrtcbin refused the answer: %s", error->message);
 }
