@@ -1,16 +1,19 @@
 /* periscope benchmark — the load generator: N receiving WebRTC peers in one process
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Each peer is its own GstPipeline with a webrtcbin that answers a server's offer and
- * receives its video without decoding it: webrtcbin's src pad goes to `fakesink sync=false
- * async=false`, and a pad probe counts RTP packets, bytes and frames (packets with the RTP
- * marker bit). The server is either periscope (its WebSocket signalling, docs/protocol.md) or
- * Janus 1.1's streaming plugin (its plain HTTP REST API, long polls included): one
- * #BenchSignalling each, in bench-periscope.c and bench-janus.c (psc-bench-load.h).
+ * Each peer is its own GstPipeline with a webrtcbin that answers a server's offer (or, as a
+ * WHEP player, makes one) and receives its video without decoding it: webrtcbin's src pad goes
+ * to `fakesink sync=false async=false`, and a pad probe counts RTP packets, bytes and frames
+ * (packets with the RTP marker bit). The server is periscope (its WebSocket signalling,
+ * docs/protocol.md, or its WHEP endpoint) or Janus 1.1's streaming plugin (its plain HTTP REST
+ * API, long polls included): one #BenchSignalling each, in bench-periscope.c, bench-whep.c and
+ * bench-janus.c (psc-bench-load.h).
  *
  * bench/run.mjs starts the server under test (and, for Janus, its RTP feeder), then runs
  *
  *   psc-bench-load --target periscope --url ws://127.0.0.1:PORT/ws/camera \
+ *       --viewers N --duration S --server-pid PID
+ *   psc-bench-load --target whep --url http://127.0.0.1:PORT/whep/camera --codec h264 \
  *       --viewers N --duration S --server-pid PID
  *   psc-bench-load --target janus --url http://127.0.0.1:PORT/janus --mountpoint ID \
  *       --ice-address JANUS_ICE_ADDRESS \
@@ -62,6 +65,8 @@ GST_DEBUG_CATEGORY_STATIC (psc_bench_load_debug);
 /* A peer that goes this long without a frame during the window did not receive "throughout".
  * At 30 fps a frame is 33 ms; two seconds is a real interruption, not jitter. */
 #define MAX_STALL_US (2 * G_USEC_PER_SEC)
+/* The receiving jitterbuffer's latency, ms, of a peer that asks for retransmissions. */
+#define BENCH_NACK_LATENCY_MS 50
 /* How long to wait for the closing get-stats replies, and for goodbyes on shutdown. */
 #define STATS_TIMEOUT_S 5
 #define SHUTDOWN_GRACE_US (3 * G_USEC_PER_SEC)
@@ -174,6 +179,7 @@ read_server_usage (Bench *bench, ProcUsage *usage)
 /* ---- events from GStreamer's threads to the main context ---- */
 
 typedef enum {
+  PEER_EVENT_OFFER,
   PEER_EVENT_ANSWER,
   PEER_EVENT_CANDIDATE,
   PEER_EVENT_GATHERING_DONE,
@@ -186,7 +192,7 @@ typedef enum {
 typedef struct {
   BenchPeer *peer;
   PeerEventType type;
-  GstWebRTCSessionDescription *answer;  /* ANSWER */
+  GstWebRTCSessionDescription *description;  /* OFFER, ANSWER: ours */
   char *text;                           /* CANDIDATE: the candidate; FAILED: why */
   guint mline;                          /* CANDIDATE */
   gboolean at_end;                      /* STATS: the closing request (else the opening one) */
@@ -198,7 +204,7 @@ peer_event_free (gpointer data)
 {
   PeerEvent *event = data;
 
-  g_clear_pointer (&event->answer, gst_webrtc_session_description_free);
+  g_clear_pointer (&event->description, gst_webrtc_session_description_free);
   g_free (event->text);
   g_free (event);
 }
@@ -374,28 +380,39 @@ on_connection_state (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
     post_failure (user_data, "the peer connection failed (ICE or DTLS)");
 }
 
+/* webrtcbin's thread: waits for @promise's reply and takes it, and the promise: the session
+ * description in its field @field (%NULL: none expected), and its error if it has one. */
+static GstWebRTCSessionDescription *
+take_reply (GstPromise *promise, const char *field, GError **error)
+{
+  const GstStructure *reply = NULL;
+  GstWebRTCSessionDescription *description = NULL;
+
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
+    reply = gst_promise_get_reply (promise);
+  if (reply != NULL && field != NULL)
+    gst_structure_get (reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &description, NULL);
+  if (reply != NULL && gst_structure_has_field (reply, "error"))
+    gst_structure_get (reply, "error", G_TYPE_ERROR, error, NULL);
+  gst_promise_unref (promise);
+  return description;
+}
+
 /* webrtcbin's thread. */
 static void
 on_answer_created (GstPromise *promise, gpointer user_data)
 {
   BenchPeer *peer = user_data;
-  const GstStructure *reply = NULL;
-  GstWebRTCSessionDescription *answer = NULL;
   g_autoptr (GError) error = NULL;
+  GstWebRTCSessionDescription *answer = take_reply (promise, "answer", &error);
 
-  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
-    reply = gst_promise_get_reply (promise);
-  if (reply != NULL)
-    gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer,
-        "error", G_TYPE_ERROR, &error, NULL);
-  gst_promise_unref (promise);
   if (answer == NULL) {
     post_failure (peer, "webrtcbin could not answer the offer: %s",
         error != NULL ? error->message : "no reason given");
     return;
   }
   PeerEvent *event = peer_event_new (peer, PEER_EVENT_ANSWER);
-  event->answer = answer;
+  event->description = answer;
   post_event (event);
 }
 
@@ -404,14 +421,9 @@ static void
 on_offer_set (GstPromise *promise, gpointer user_data)
 {
   BenchPeer *peer = user_data;
-  const GstStructure *reply = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
-    reply = gst_promise_get_reply (promise);
-  if (reply != NULL)
-    gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
-  gst_promise_unref (promise);
+  take_reply (promise, NULL, &error);
   if (error != NULL) {
     post_failure (peer, "webrtcbin refused the offer: %s", error->message);
     return;
@@ -605,6 +617,92 @@ bench_peer_add_remote_candidate (BenchPeer *peer, guint mline, const char *candi
   g_signal_emit_by_name (peer->webrtc, "add-ice-candidate", mline, candidate);
 }
 
+/* webrtcbin's thread. */
+static void
+on_offer_created (GstPromise *promise, gpointer user_data)
+{
+  BenchPeer *peer = user_data;
+  g_autoptr (GError) error = NULL;
+  GstWebRTCSessionDescription *offer = take_reply (promise, "offer", &error);
+  PeerEvent *event;
+
+  if (offer == NULL) {
+    post_failure (peer, "webrtcbin made no offer: %s",
+        error != NULL ? error->message : "no reason given");
+    return;
+  }
+  event = peer_event_new (peer, PEER_EVENT_OFFER);
+  event->description = offer;
+  post_event (event);
+}
+
+void
+bench_peer_make_offer (BenchPeer *peer)
+{
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+
+  if (!peer_build_pipeline (peer))
+    return;
+  g_signal_emit_by_name (peer->webrtc, "add-transceiver",
+      GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, peer->bench->offer_caps, &transceiver);
+  if (transceiver == NULL) {
+    bench_peer_fail (peer, "webrtcbin would not add a receiving transceiver");
+    return;
+  }
+  g_object_set (transceiver, "do-nack", TRUE, NULL);
+  /* With NACK on, a jitterbuffer at latency 0 takes every packet not there yet for lost and
+   * asks for it again: 9–10 % "loss" and as many retransmissions the server pays for (3 WHEP
+   * peers, 5 s, measured). 50 ms lets loopback's jitter pass; only real loss is asked for. */
+  g_object_set (peer->webrtc, "latency", BENCH_NACK_LATENCY_MS, NULL);
+  g_signal_emit_by_name (peer->webrtc, "create-offer", NULL,
+      gst_promise_new_with_change_func (on_offer_created, peer, NULL));
+}
+
+char *
+bench_peer_dup_local_sdp (BenchPeer *peer)
+{
+  GstWebRTCSessionDescription *local = NULL;
+  char *text;
+
+  if (peer->webrtc == NULL)
+    return NULL;
+  g_object_get (peer->webrtc, "local-description", &local, NULL);
+  if (local == NULL)
+    return NULL;
+  text = gst_sdp_message_as_text (local->sdp);
+  gst_webrtc_session_description_free (local);
+  return text;
+}
+
+/* webrtcbin's thread. */
+static void
+on_answer_set (GstPromise *promise, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  take_reply (promise, NULL, &error);
+  if (error != NULL)
+    post_failure (user_data, "webrtcbin refused the answer: %s", error->message);
+}
+
+void
+bench_peer_handle_answer (BenchPeer *peer, const char *sdp_text)
+{
+  GstSDPMessage *sdp = NULL;
+  GstWebRTCSessionDescription *answer;
+
+  GST_DEBUG ("peer %u: answer\n%s", peer->index, sdp_text);
+  if (gst_sdp_message_new_from_text (sdp_text, &sdp) != GST_SDP_OK) {
+    gst_sdp_message_free (sdp);
+    bench_peer_fail (peer, "the answer's SDP does not parse");
+    return;
+  }
+  answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", answer,
+      gst_promise_new_with_change_func (on_answer_set, peer, NULL));
+  gst_webrtc_session_description_free (answer);
+}
+
 static gboolean
 dispatch_event (gpointer data)
 {
@@ -616,11 +714,15 @@ dispatch_event (gpointer data)
   if (bench->stopping)
     return G_SOURCE_REMOVE;
   switch (event->type) {
+    case PEER_EVENT_OFFER:
+      /* Gathering starts with it; the offer goes once it is complete (send_end_of_candidates). */
+      g_signal_emit_by_name (peer->webrtc, "set-local-description", event->description, NULL);
+      break;
     case PEER_EVENT_ANSWER:
       /* Sent before webrtcbin applies it: the candidates it then gathers come after. */
-      sdp = gst_sdp_message_as_text (event->answer->sdp);
+      sdp = gst_sdp_message_as_text (event->description->sdp);
       bench->signalling->send_answer (peer, sdp);
-      g_signal_emit_by_name (peer->webrtc, "set-local-description", event->answer, NULL);
+      g_signal_emit_by_name (peer->webrtc, "set-local-description", event->description, NULL);
       break;
     case PEER_EVENT_CANDIDATE:
       GST_DEBUG ("peer %u: local candidate %u %s", peer->index, event->mline, event->text);
@@ -956,7 +1058,8 @@ bench_report (Bench *bench)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "target");
   json_builder_add_string_value (builder,
-      bench->target == BENCH_TARGET_JANUS ? "janus" : "periscope");
+      bench->target == BENCH_TARGET_JANUS ? "janus" :
+      bench->target == BENCH_TARGET_WHEP ? "whep" : "periscope");
   json_builder_set_member_name (builder, "url");
   json_builder_add_string_value (builder, bench->url);
   add_int (builder, "viewers", bench->viewers);
@@ -1145,6 +1248,7 @@ bench_free (Bench *bench)
     g_clear_object (&peer->pipeline);
     g_free (peer->failure);
     g_free (peer->camera_id);
+    g_free (peer->whep_resource);
     g_queue_clear_full (&peer->pending_candidates, (GDestroyNotify) json_node_unref);
     g_ptr_array_unref (peer->mids);
   }
@@ -1156,6 +1260,7 @@ bench_free (Bench *bench)
   g_clear_object (&bench->cancellable);
   g_clear_pointer (&bench->loop, g_main_loop_unref);
   g_array_unref (bench->server_pids);
+  g_clear_pointer (&bench->offer_caps, gst_caps_unref);
   g_free (bench->server_start);
   g_free (bench->server_end);
   g_free (bench->url);
@@ -1187,6 +1292,7 @@ main (int argc, char **argv)
 {
   g_autofree char *target = NULL;
   g_autofree char *url = NULL;
+  g_autofree char *codec = NULL;
   g_auto (GStrv) server_pids = NULL;
   g_auto (GStrv) ice_addresses = NULL;
   gint64 mountpoint = 0;
@@ -1197,9 +1303,13 @@ main (int argc, char **argv)
   int status;
   GOptionEntry entries[] = {
     { "target", 't', 0, G_OPTION_ARG_STRING, &target,
-      "Server under test: periscope or janus", "NAME" },
+      "Server under test: periscope (WebSocket), whep (periscope's WHEP) or janus", "NAME" },
     { "url", 'u', 0, G_OPTION_ARG_STRING, &url,
-      "periscope: ws://HOST:PORT/ws/STREAM; janus: http://HOST:PORT/janus", "URL" },
+      "periscope: ws://HOST:PORT/ws/STREAM; whep: http://HOST:PORT/whep/STREAM; "
+      "janus: http://HOST:PORT/janus", "URL" },
+    { "codec", 'c', 0, G_OPTION_ARG_STRING, &codec,
+      "whep: the codec the offers ask for, h264 (payload type 102, as Chromium) or vp8 "
+      "(120, as Firefox) (h264)", "CODEC" },
     { "mountpoint", 'm', 0, G_OPTION_ARG_INT64, &mountpoint,
       "Janus streaming mountpoint id", "ID" },
     { "viewers", 'n', 0, G_OPTION_ARG_INT, &viewers, "Receiving peers (1)", "N" },
@@ -1234,20 +1344,35 @@ main (int argc, char **argv)
   if (g_strcmp0 (target, "periscope") == 0) {
     bench->target = BENCH_TARGET_PERISCOPE;
     bench->signalling = &bench_periscope_signalling;
+  } else if (g_strcmp0 (target, "whep") == 0) {
+    bench->target = BENCH_TARGET_WHEP;
+    bench->signalling = &bench_whep_signalling;
   } else if (g_strcmp0 (target, "janus") == 0) {
     bench->target = BENCH_TARGET_JANUS;
     bench->signalling = &bench_janus_signalling;
   } else {
-    status = usage_error (context, "--target must be periscope or janus");
+    status = usage_error (context, "--target must be periscope, whep or janus");
   }
+  /* The payload types browsers offer: each differs from the 96 periscope's payloader uses, so
+   * every packet is rewritten for the viewer (psc_payloader_retarget()), the costlier case. */
+  if (status == 0 && (codec == NULL || g_str_equal (codec, "h264")))
+    bench->offer_caps = gst_caps_from_string ("application/x-rtp,media=video,"
+        "encoding-name=H264,payload=102,clock-rate=90000,packetization-mode=(string)1,"
+        "profile-level-id=(string)42e01f");
+  else if (status == 0 && g_str_equal (codec, "vp8"))
+    bench->offer_caps = gst_caps_from_string ("application/x-rtp,media=video,"
+        "encoding-name=VP8,payload=120,clock-rate=90000");
+  else if (status == 0)
+    status = usage_error (context, "--codec must be h264 or vp8");
   if (status == 0 && url == NULL)
     status = usage_error (context, "--url is required");
   else if (status == 0 && bench->target == BENCH_TARGET_PERISCOPE &&
       !g_str_has_prefix (url, "ws://") && !g_str_has_prefix (url, "wss://"))
     status = usage_error (context, "--url must be ws://… for periscope");
-  else if (status == 0 && bench->target == BENCH_TARGET_JANUS &&
+  else if (status == 0 && bench->target != BENCH_TARGET_PERISCOPE &&
       !g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://"))
-    status = usage_error (context, "--url must be http://…/janus for janus");
+    status = usage_error (context, "--url must be http://…/janus for janus, "
+        "http://…/whep/STREAM for whep");
   else if (status == 0 && bench->target == BENCH_TARGET_JANUS && mountpoint <= 0)
     status = usage_error (context, "--mountpoint ID is required for janus");
   else if (status == 0 && (viewers < 1 || viewers > 10000))

@@ -1,8 +1,8 @@
 /* periscope benchmark — the load generator's peers and run, shared by its signalling clients
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * psc-bench-load.c runs the peers and the measurement; bench-periscope.c and bench-janus.c
- * each talk one server's signalling (a #BenchSignalling). Main context only, but for the
+ * psc-bench-load.c runs the peers and the measurement; bench-periscope.c, bench-whep.c and
+ * bench-janus.c each talk one server's signalling (a #BenchSignalling). Main context only, but for the
  * fields of #BenchPeer marked atomic.
  */
 #pragma once
@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 typedef enum {
   BENCH_TARGET_PERISCOPE,
   BENCH_TARGET_JANUS,
+  BENCH_TARGET_WHEP,            /* periscope's WHEP endpoint: the peers make the offers */
 } BenchTarget;
 
 typedef enum {
@@ -67,6 +68,9 @@ typedef struct {
   SoupWebsocketConnection *connection;
   char *camera_id;
 
+  /* periscope's WHEP */
+  char *whep_resource;          /* the session's URL (Location), for its DELETE */
+
   /* Janus */
   gint64 janus_session;
   gint64 janus_handle;
@@ -96,13 +100,15 @@ typedef struct {
 
 /**
  * BenchSignalling:
- * @start: opens the peer's signalling; the offer arrives later
+ * @start: opens the peer's signalling; the offer arrives later (or, for WHEP, the peer makes it:
+ *   bench_peer_make_offer())
  * @send_answer: sends the answer (SDP text); called before webrtcbin gathers, so it goes first
  * @send_candidate: sends a local candidate ("candidate:…") of m-line @mline
- * @send_end_of_candidates: says that gathering is complete
+ * @send_end_of_candidates: says that gathering is complete (WHEP: the offer, every candidate
+ *   in it, can go)
  * @stop: closes the peer's signalling for good (the run is over)
  *
- * What differs between the two servers. All run on the main context.
+ * What differs between the servers. All run on the main context.
  */
 typedef struct {
   void (*start) (BenchPeer *peer);
@@ -135,6 +141,7 @@ struct _Bench {
   guint connect_timeout_s;
   GArray *server_pids;          /* int */
   GStrv ice_addresses;          /* local addresses to gather host candidates on */
+  GstCaps *offer_caps;          /* WHEP: what the peers' offers ask for */
 
   GMainLoop *loop;
   GMainContext *context;
@@ -197,8 +204,38 @@ void bench_peer_handle_offer (BenchPeer *peer, const char *sdp_text);
  */
 void bench_peer_add_remote_candidate (BenchPeer *peer, guint mline, const char *candidate);
 
-/* The two servers' signalling: bench-periscope.c, bench-janus.c. */
+/**
+ * bench_peer_make_offer:
+ * @peer: the peer
+ *
+ * The peer as a WHEP player: its webrtcbin offers to receive the stream the bench's offer
+ * caps describe (recvonly, NACK and RTX on, as browsers offer), applies its offer and gathers;
+ * once gathering is complete the #BenchSignalling's send_end_of_candidates sends the offer
+ * (bench_peer_dup_local_sdp()).
+ */
+void bench_peer_make_offer (BenchPeer *peer);
+
+/**
+ * bench_peer_dup_local_sdp:
+ * @peer: the peer
+ *
+ * Returns: (transfer full) (nullable): the SDP text of the peer's local description, with the
+ *   candidates gathered so far, or %NULL if it has none.
+ */
+char * bench_peer_dup_local_sdp (BenchPeer *peer);
+
+/**
+ * bench_peer_handle_answer:
+ * @peer: the peer, which made the offer
+ * @sdp_text: the server's answer, SDP text
+ *
+ * Applies the server's answer; a bad one fails the peer.
+ */
+void bench_peer_handle_answer (BenchPeer *peer, const char *sdp_text);
+
+/* The servers' signalling: bench-periscope.c, bench-whep.c, bench-janus.c. */
 extern const BenchSignalling bench_periscope_signalling;
+extern const BenchSignalling bench_whep_signalling;
 extern const BenchSignalling bench_janus_signalling;
 
 G_END_DECLS

@@ -8,7 +8,7 @@
 //                      [--frames 400] [--latency-rounds 8] [--loads 10]
 //                      [--viewers 1,10,25,50] [--duration 60] [--compare-rounds 5]
 //                      [--compare-duration 30] [--idle 10] [--json OUT.json]
-//                      [--screenshots DIR] [--smoke]
+//                      [--screenshots DIR] [--smoke] [--no-pages]
 //
 // For each codec, each server in turn (never two at once: they would share the two cores):
 //   1. latency: a viewer page in headless Chromium reads the capture time stamped into each
@@ -21,13 +21,17 @@
 //      For periscope also "cold": nobody watching, the encoder starting on demand.
 //   3. viewers: bench/psc-bench-load with N receiving webrtcbin peers (no decoding) for
 //      --duration s each: the server's CPU (user+sys from /proc; for Janus, Janus plus its
-//      feeder), RSS, packet loss and frames per second per viewer.
+//      feeder), RSS, packet loss and frames per second per viewer. For periscope twice: page
+//      viewers (its WebSocket) and WHEP players (--smoke: the largest N only).
 //   4. with both servers: the CPU and RSS comparison at the largest N, in --compare-rounds
-//      rounds of --compare-duration s that alternate the two servers (ABBA...). CPU time on a
+//      rounds of --compare-duration s that alternate periscope's page viewers, its WHEP
+//      viewers and Janus (ABC, CBA...). CPU time on a
 //      shared 2-core VM drifts by ±10 % from one minute to the next (measured: Janus 46.6,
 //      50.1, 57.5, 55.1 % at 50 viewers within 15 minutes), more than the difference being
 //      measured; alternating, and the median of the per-round ratios, cancels the drift.
-// periscope's idle CPU (no viewer) is measured too. The figures are printed as Markdown
+// periscope's idle CPU (no viewer) is measured too. --no-pages leaves out what needs the
+// browser (1, 2 and the idle figure): the viewers and the comparison alone, for a machine too
+// busy for headless Chromium to keep up. The figures are printed as Markdown
 // tables, and all of them saved as JSON with --json. --smoke is the test suite's run: tiny
 // counts, and an exit status that says whether every figure could be measured (targets are
 // not judged here: timings on a shared machine are figures, not pass/fail).
@@ -58,7 +62,7 @@ const SERVER_START_TIMEOUT_MS = 30_000;
 
 function usage(message) {
   console.error(`bench: ${message}`);
-  console.error('usage: node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus] [--frames N] [--latency-rounds N] [--loads N] [--viewers 1,10,25,50] [--duration S] [--compare-rounds N] [--compare-duration S] [--idle S] [--json OUT] [--screenshots DIR] [--smoke]');
+  console.error('usage: node bench/run.mjs [--build DIR] [--codecs h264,vp8] [--servers periscope,janus] [--frames N] [--latency-rounds N] [--loads N] [--viewers 1,10,25,50] [--duration S] [--compare-rounds N] [--compare-duration S] [--idle S] [--json OUT] [--screenshots DIR] [--smoke] [--no-pages]');
   process.exit(64);
 }
 
@@ -86,6 +90,7 @@ try {
       json: { type: 'string' },
       screenshots: { type: 'string' },
       smoke: { type: 'boolean', default: false },
+      'no-pages': { type: 'boolean', default: false },
     },
   }).values;
 } catch (e) {
@@ -188,6 +193,9 @@ async function startPeriscope(codec) {
       name: 'periscope', procs: [proc], pids: [proc.pid], pageUrl: url,
       whepUrl: new URL('whep/camera', url).href,
       loadArgs: ['--target', 'periscope', '--url', ws],
+      // As browsers offer: H.264 at 102 (Chromium), VP8 at 120 (Firefox); periscope's
+      // payloader works at 96, so every packet gets the viewer's payload type.
+      whepLoadArgs: ['--target', 'whep', '--url', new URL('whep/camera', url).href, '--codec', codec],
       stop: () => proc.stop(),
     };
   } catch (e) {
@@ -372,8 +380,8 @@ async function measureFirstFrames(browser, url, pauseMs) {
     navigationMax: Math.max(...nav), signallingMedian: median(signal), samples: loads };
 }
 
-async function measureViewers(server, viewers, duration = DURATION) {
-  const args = [...server.loadArgs, '--viewers', String(viewers), '--duration', String(duration),
+async function measureViewers(server, viewers, duration = DURATION, loadArgs = server.loadArgs) {
+  const args = [...loadArgs, '--viewers', String(viewers), '--duration', String(duration),
     ...server.pids.flatMap((pid) => ['--server-pid', String(pid)])];
   const load = startProcess('psc-bench-load', BIN.load, args);
   const exit = await load.exited;
@@ -413,21 +421,24 @@ function startServer(name, codec) {
   return name === 'periscope' ? startPeriscope(codec) : startJanusServer(codec, pages, workDir);
 }
 
-// The CPU and RSS comparison at the largest N: COMPARE_ROUNDS rounds, each measuring both
-// servers one after the other, in the order periscope, Janus, then Janus, periscope, and so
-// on, so that a drift of the machine's speed falls on both alike. Each server is started
-// fresh for its measurement and stopped after it (an idle Janus feeder would still encode).
+// The CPU and RSS comparison at the largest N: COMPARE_ROUNDS rounds, each measuring
+// periscope's page viewers, its WHEP viewers and Janus one after the other, in that order,
+// then the other way round, and so on, so that a drift of the machine's speed falls on all
+// alike. Each server is started fresh for its measurement and stopped after it (an idle Janus
+// feeder would still encode).
+const CONTESTANTS = ['periscope', 'whep', 'janus'];
 async function compareServers(codec) {
   const viewers = Math.max(...VIEWERS);
   const compare = { codec, viewers, durationS: COMPARE_DURATION, rounds: [], failedRounds: [] };
   for (let round = 0; round < COMPARE_ROUNDS; round++) {
-    const order = round % 2 === 0 ? ['periscope', 'janus'] : ['janus', 'periscope'];
+    const order = round % 2 === 0 ? CONTESTANTS : [...CONTESTANTS].reverse();
     const figures = {};
     try {
       for (const name of order) {
-        current = await startServer(name, codec);
+        current = await startServer(name === 'whep' ? 'periscope' : name, codec);
         try {
-          const summary = await measureViewers(current, viewers, COMPARE_DURATION);
+          const summary = await measureViewers(current, viewers, COMPARE_DURATION,
+            name === 'whep' ? current.whepLoadArgs : current.loadArgs);
           if (summary.exitCode !== 0) throw new Error(`${name}: ${summary.failure}`);
           figures[name] = { cpuPercent: summary.server.cpu_percent_of_one_core,
             rssKiB: summary.server.rss_kib, lossPercent: summary.peers.loss_percent };
@@ -443,18 +454,41 @@ async function compareServers(codec) {
       continue;
     }
     compare.rounds.push(figures);
-    console.error(`bench:   ${codec} round ${round + 1}: periscope ${fmt(figures.periscope.cpuPercent)} %, ` +
-      `Janus ${fmt(figures.janus.cpuPercent)} % CPU at ${viewers} viewers`);
+    console.error(`bench:   ${codec} round ${round + 1}: periscope ${fmt(figures.periscope.cpuPercent)} % ` +
+      `(WHEP ${fmt(figures.whep.cpuPercent)} %), Janus ${fmt(figures.janus.cpuPercent)} % CPU at ${viewers} viewers`);
   }
   if (compare.failedRounds.length) compare.error = compare.failedRounds.join('; ');
-  const ratios = (key) => compare.rounds.map((r) => r.periscope[key] / r.janus[key]);
+  const ratios = (name, key) => compare.rounds.map((r) => r[name][key] / r.janus[key]);
   if (compare.rounds.length) {
-    compare.cpuRatioMedian = median(ratios('cpuPercent'));
-    compare.rssRatioMedian = median(ratios('rssKiB'));
+    compare.cpuRatioMedian = median(ratios('periscope', 'cpuPercent'));
+    compare.rssRatioMedian = median(ratios('periscope', 'rssKiB'));
+    compare.whepCpuRatioMedian = median(ratios('whep', 'cpuPercent'));
+    compare.whepRssRatioMedian = median(ratios('whep', 'rssKiB'));
     compare.periscopeCpuMedian = median(compare.rounds.map((r) => r.periscope.cpuPercent));
+    compare.whepCpuMedian = median(compare.rounds.map((r) => r.whep.cpuPercent));
     compare.janusCpuMedian = median(compare.rounds.map((r) => r.janus.cpuPercent));
   }
   return compare;
+}
+
+// Latency, first frames and (periscope) idle: what the browser measures, on @current.
+async function measurePages(run, name, codec, restart) {
+  const { viewer, result } = await measureLatency(browser, current, codec, restart);
+  run.latency = result;
+  console.error(`bench:   latency p50 ${fmt(result.p50)} ms, p95 ${fmt(result.p95)} ms over ${result.frames} frames`);
+  run.firstFrame = await measureFirstFrames(browser, current.pageUrl, 0);
+  if (current.whepUrl) {
+    const whep = new URL('whep-viewer.html', pages.url);
+    whep.searchParams.set('whep', current.whepUrl);
+    whep.searchParams.set('codec', codec);
+    run.firstFrameWhep = await measureFirstFrames(browser, whep.href, 0);
+  }
+  await closeViewer(viewer);
+  if (name === 'periscope') {
+    run.idle = await measureIdle(current);
+    run.firstFrameCold = await measureFirstFrames(browser, current.pageUrl, 3000);
+  }
+  console.error(`bench:   first frame ${fmt(run.firstFrame.navigationMedian, 0)} ms from navigation (median of ${LOADS})`);
 }
 
 // --- the run -----------------------------------------------------------------
@@ -493,22 +527,7 @@ try {
         const start = () => startServer(name, codec);
         current = await start();
         const restart = async () => { await current.stop(); current = null; current = await start(); return current; };
-        const { viewer, result } = await measureLatency(browser, current, codec, restart);
-        run.latency = result;
-        console.error(`bench:   latency p50 ${fmt(result.p50)} ms, p95 ${fmt(result.p95)} ms over ${result.frames} frames`);
-        run.firstFrame = await measureFirstFrames(browser, current.pageUrl, 0);
-        if (current.whepUrl) {
-          const whep = new URL('whep-viewer.html', pages.url);
-          whep.searchParams.set('whep', current.whepUrl);
-          whep.searchParams.set('codec', codec);
-          run.firstFrameWhep = await measureFirstFrames(browser, whep.href, 0);
-        }
-        await closeViewer(viewer);
-        if (name === 'periscope') {
-          run.idle = await measureIdle(current);
-          run.firstFrameCold = await measureFirstFrames(browser, current.pageUrl, 3000);
-        }
-        console.error(`bench:   first frame ${fmt(run.firstFrame.navigationMedian, 0)} ms from navigation (median of ${LOADS})`);
+        if (!opts['no-pages']) await measurePages(run, name, codec, restart);
         run.viewers = [];
         for (const n of VIEWERS) {
           const summary = await measureViewers(current, n);
@@ -516,8 +535,19 @@ try {
           console.error(`bench:   ${n} viewers: ${fmt(summary.server?.cpu_percent_of_one_core)} % CPU, loss ${fmt(summary.peers?.loss_percent, 2)} %`);
           if (summary.exitCode !== 0) failures.push(`${name} ${codec} ${n} viewers: ${summary.failure}`);
         }
-        const points = run.viewers.map((v) => ({ x: v.viewers, y: v.server?.cpu_percent_of_one_core }));
-        run.marginalCpuPercentPerViewer = slope(points.filter((p) => typeof p.y === 'number'));
+        const marginal = (summaries) => slope(summaries.map((v) => ({ x: v.viewers, y: v.server?.cpu_percent_of_one_core }))
+          .filter((p) => typeof p.y === 'number'));
+        run.marginalCpuPercentPerViewer = marginal(run.viewers);
+        if (current.whepLoadArgs) {
+          run.viewersWhep = [];
+          for (const n of SMOKE ? [Math.max(...VIEWERS)] : VIEWERS) {
+            const summary = await measureViewers(current, n, DURATION, current.whepLoadArgs);
+            run.viewersWhep.push(summary);
+            console.error(`bench:   ${n} WHEP viewers: ${fmt(summary.server?.cpu_percent_of_one_core)} % CPU, loss ${fmt(summary.peers?.loss_percent, 2)} %`);
+            if (summary.exitCode !== 0) failures.push(`${name} ${codec} ${n} WHEP viewers: ${summary.failure}`);
+          }
+          run.marginalCpuPercentPerWhepViewer = marginal(run.viewersWhep);
+        }
       } catch (e) {
         run.error = e.message;
         failures.push(`${name} ${codec}: ${e.message}`);
@@ -571,24 +601,29 @@ out();
 out('| codec | server | viewers | connected | CPU % | RSS MiB | loss % | frames/s per viewer (min / median) |');
 out('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
 for (const r of results.runs) {
-  for (const v of r.viewers || []) {
-    out(`| ${r.codec} | ${r.server} | ${v.viewers} | ${v.connected} | ${fmt(v.server?.cpu_percent_of_one_core)} | ${fmt((v.server?.rss_kib ?? NaN) / 1024)} | ${fmt(v.peers?.loss_percent, 2)} | ${fmt(v.peers?.frames_per_s?.min)} / ${fmt(v.peers?.frames_per_s?.median)} |`);
+  for (const [server, summaries] of [[r.server, r.viewers], [`${r.server} (WHEP)`, r.viewersWhep]]) {
+    for (const v of summaries || []) {
+      out(`| ${r.codec} | ${server} | ${v.viewers} | ${v.connected} | ${fmt(v.server?.cpu_percent_of_one_core)} | ${fmt((v.server?.rss_kib ?? NaN) / 1024)} | ${fmt(v.peers?.loss_percent, 2)} | ${fmt(v.peers?.frames_per_s?.min)} / ${fmt(v.peers?.frames_per_s?.median)} |`);
+    }
   }
 }
 out();
 for (const c of results.comparisons) {
   if (!c.rounds.length) continue;
-  out(`${c.codec}: periscope against Janus (plus its feeder) at ${c.viewers} viewers, ${c.rounds.length} alternating rounds of ${c.durationS} s:`);
+  out(`${c.codec}: periscope (page viewers, and WHEP viewers) against Janus (plus its feeder) at ${c.viewers} viewers, ${c.rounds.length} alternating rounds of ${c.durationS} s:`);
   out();
-  out('| round | periscope CPU % | Janus CPU % | ratio | periscope RSS MiB | Janus RSS MiB |');
-  out('| ---: | ---: | ---: | ---: | ---: | ---: |');
-  c.rounds.forEach((r, i) => out(`| ${i + 1} | ${fmt(r.periscope.cpuPercent)} | ${fmt(r.janus.cpuPercent)} | ` +
-    `${fmt(r.periscope.cpuPercent / r.janus.cpuPercent, 2)} | ${fmt(r.periscope.rssKiB / 1024)} | ${fmt(r.janus.rssKiB / 1024)} |`));
-  out(`| median | ${fmt(c.periscopeCpuMedian)} | ${fmt(c.janusCpuMedian)} | ${fmt(c.cpuRatioMedian, 2)} | RSS ratio ${fmt(c.rssRatioMedian, 2)} | |`);
+  out('| round | periscope CPU % | periscope WHEP CPU % | Janus CPU % | ratio | WHEP ratio | periscope RSS MiB | periscope WHEP RSS MiB | Janus RSS MiB |');
+  out('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  c.rounds.forEach((r, i) => out(`| ${i + 1} | ${fmt(r.periscope.cpuPercent)} | ${fmt(r.whep.cpuPercent)} | ${fmt(r.janus.cpuPercent)} | ` +
+    `${fmt(r.periscope.cpuPercent / r.janus.cpuPercent, 2)} | ${fmt(r.whep.cpuPercent / r.janus.cpuPercent, 2)} | ` +
+    `${fmt(r.periscope.rssKiB / 1024)} | ${fmt(r.whep.rssKiB / 1024)} | ${fmt(r.janus.rssKiB / 1024)} |`));
+  out(`| median | ${fmt(c.periscopeCpuMedian)} | ${fmt(c.whepCpuMedian)} | ${fmt(c.janusCpuMedian)} | ${fmt(c.cpuRatioMedian, 2)} | ${fmt(c.whepCpuRatioMedian, 2)} | ` +
+    `RSS ratio ${fmt(c.rssRatioMedian, 2)} | WHEP RSS ratio ${fmt(c.whepRssRatioMedian, 2)} | |`);
   out();
 }
 for (const r of results.runs) {
   if (r.marginalCpuPercentPerViewer !== undefined) out(`- ${r.codec} ${r.server}: marginal CPU ${fmt(r.marginalCpuPercentPerViewer, 2)} % of one core per added viewer`);
+  if (r.marginalCpuPercentPerWhepViewer != null) out(`- ${r.codec} ${r.server}: marginal CPU ${fmt(r.marginalCpuPercentPerWhepViewer, 2)} % of one core per added WHEP viewer`);
   if (r.idle) out(`- ${r.codec} ${r.server}: idle (no viewer) ${fmt(r.idle.cpuPercent, 2)} % CPU over ${r.idle.seconds} s, RSS ${fmt(r.idle.rssKiB / 1024)} MiB`);
 }
 for (const codec of CODECS) {
@@ -602,7 +637,8 @@ for (const codec of CODECS) {
   out(`- ${codec} periscope/Janus: latency p50 ${ratio(p.latency.p50, j.latency.p50)}, p95 ${ratio(p.latency.p95, j.latency.p95)}, ` +
     `capture → received p95 ${ratio(p.latency.receiveP95, j.latency.receiveP95)}, ` +
     `first frame ${ratio(p.firstFrame?.navigationMedian, j.firstFrame?.navigationMedian)}` +
-    (compared ? `, CPU at ${compared.viewers} viewers ${fmt(compared.cpuRatioMedian, 2)} and RSS ${fmt(compared.rssRatioMedian, 2)} (medians of ${compared.rounds.length} alternating rounds)`
+    (compared ? `, CPU at ${compared.viewers} viewers ${fmt(compared.cpuRatioMedian, 2)} and RSS ${fmt(compared.rssRatioMedian, 2)}, ` +
+      `WHEP viewers ${fmt(compared.whepCpuRatioMedian, 2)} and ${fmt(compared.whepRssRatioMedian, 2)} (medians of ${compared.rounds.length} alternating rounds)`
       : lastP && lastJ ? `, CPU at ${lastP.viewers} viewers ${ratio(lastP.server?.cpu_percent_of_one_core, lastJ.server?.cpu_percent_of_one_core)}, RSS ${ratio(lastP.server?.rss_kib, lastJ.server?.rss_kib)}` : ''));
 }
 console.log(lines.join('\n'));

@@ -206,9 +206,10 @@ psc_encoding_new (GstBin *pipeline, GstElement *raw_tee, PscCodec codec,
   encoding->bin = psc_encoding_build_bin (codec, description, name, error);
   if (encoding->bin == NULL || (encoding->tee = make_tee (tee_name, error)) == NULL)
     goto failed;
-  /* The shared payloader: payloading once serves every viewer that takes periscope's own
-   * payload type (all WebSocket viewers); each branch's webrtcbin encrypts and sends. */
-  payloader = psc_payloader_new (codec, PSC_PAYLOADER_DEFAULT_PT, NULL, error);
+  /* The shared payloader: payloading once serves every viewer, WebSocket or WHEP (a branch
+   * rewrites at most the payload type, psc_payloader_retarget()); each branch's webrtcbin
+   * encrypts and sends. */
+  payloader = psc_payloader_new (codec, error);
   if (payloader == NULL)
     goto failed;
   encoding->payloader = gst_object_ref_sink (payloader);

@@ -27,9 +27,10 @@ G_BEGIN_DECLS
  *
  * |[
  * raw-tee ! encode-CODEC-N: queue leaky(2) ! videoconvert ! encoder [! h264parse ! caps]
- *         ! tee ─┬─ payloader pt=96 ! rtp-tee ─┬─ branches taking RTP (WebSocket viewers)
+ *         ! tee ─┬─ payloader pt=96 ! rtp-tee ─┬─ branches taking RTP (every viewer, WebSocket
+ *                │                             │  or WHEP: psc_payloader_retarget())
  *                │                             └─ …
- *                └─ branches taking the encoded stream (WHEP viewers, own payloader)
+ *                └─ branches taking the encoded stream (none in the daemon; tests)
  * ]|
  *
  * A source that delivers the codec already (H.264 from a camera) is passed through: the tee

@@ -63,10 +63,6 @@ on_h264_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
         gst_structure_get_string (s, "level"));
   }
 
-  if (user_data != NULL) {
-    g_free (plid);
-    plid = g_strdup (user_data);
-  }
   gst_event_parse_caps (event, &caps);
   rewritten = gst_caps_copy (caps);
   structure = gst_caps_get_structure (rewritten, 0);
@@ -210,60 +206,132 @@ on_payloader_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_HANDLED;
 }
 
-/* Sets the payload type of every RTP packet in @buffer to @pt. */
-static gboolean
-set_payload_type (GstBuffer **buffer, guint idx, gpointer pt)
-{
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+/* What one viewer's branch makes of the shared payloader's output (psc_payloader_retarget()). */
+typedef struct {
+  guint8 payload_type;
+  char *profile_level_id;       /* nullable */
+} Retarget;
 
-  *buffer = gst_buffer_make_writable (*buffer);
-  if (gst_rtp_buffer_map (*buffer, GST_MAP_WRITE, &rtp)) {
-    gst_rtp_buffer_set_payload_type (&rtp, GPOINTER_TO_UINT (pt));
-    gst_rtp_buffer_unmap (&rtp);
-  }
-  return TRUE;
+static void
+retarget_free (gpointer data)
+{
+  Retarget *retarget = data;
+
+  g_free (retarget->profile_level_id);
+  g_free (retarget);
 }
 
-/* Streaming thread.
- * WORKAROUND(GStreamer 1.22): the payloaders' source templates allow payload types 96 to 127
- * only (RFC 3551's dynamic range), but browsers number codecs from 35 to 63 too once that
- * range is full: Chromium offers its High 4:4:4 H.264 decoder (f4001f, the only one it has
- * for High) at 41. Such an answer is made with a payloader at 96 whose packets and caps get
- * the offer's payload type here.
- * Upstream: not reported.
- * Remove when: the payloaders' templates allow every dynamic payload type (35–63, 96–127). */
-static GstPadProbeReturn
-remap_payload_type (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+/* Whether @buffer is an RTP packet whose payload type is not @payload_type. */
+static gboolean
+needs_retarget (GstBuffer *buffer, guint8 payload_type)
 {
-  guint pt = GPOINTER_TO_UINT (user_data);
+  GstMemory *header;
+  GstMapInfo map;
+  gboolean differs;
+
+  if (gst_buffer_n_memory (buffer) == 0)
+    return FALSE;
+  header = gst_buffer_peek_memory (buffer, 0);
+  if (!gst_memory_map (header, &map, GST_MAP_READ))
+    return FALSE;
+  /* RFC 3550 §5.1: version 2, then the marker bit and the payload type in the second byte. */
+  differs = map.size >= 2 && (map.data[0] >> 6) == 2 && (map.data[1] & 0x7f) != payload_type;
+  gst_memory_unmap (header, &map);
+  return differs;
+}
+
+/* @buffer (taken) with @payload_type, its marker bit kept: a copy of the whole packet in one
+ * memory of its own, never @buffer itself, which the tee's other branches hold too.
+ * A copy that shared the payload's memory with the original — gst_buffer_make_writable(),
+ * then the header alone copied on mapping it for writing — cost more than copying the 1,200
+ * bytes: every copy adds itself to the shared memory's parents and removes itself again, and
+ * the viewers' threads, each doing so for the same packet at the same moment, contend for
+ * that memory's lock (gst_mini_object_add_parent/remove_parent were 15 % of the viewers'
+ * threads at 30 WHEP viewers, perf). */
+static GstBuffer *
+retarget_packet (GstBuffer *buffer, guint8 payload_type)
+{
+  GstBuffer *copy;
+  GstMapInfo map;
+
+  if (!needs_retarget (buffer, payload_type))
+    return buffer;
+  copy = gst_buffer_copy_region (buffer, GST_BUFFER_COPY_METADATA | GST_BUFFER_COPY_MEMORY |
+      GST_BUFFER_COPY_MERGE | GST_BUFFER_COPY_DEEP, 0, -1);
+  if (copy == NULL || !gst_buffer_map (copy, &map, GST_MAP_READWRITE)) {
+    g_clear_pointer (&copy, gst_buffer_unref);
+    return buffer;      /* not seen: the copy and its mapping only fail on bad buffers */
+  }
+  map.data[1] = (map.data[1] & 0x80) | payload_type;
+  gst_buffer_unmap (copy, &map);
+  gst_buffer_unref (buffer);
+  return copy;
+}
+
+/* The viewer's streaming thread (its queue). */
+static GstPadProbeReturn
+on_retarget (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Retarget *retarget = user_data;
 
   if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
     GstCaps *caps;
+    GstStructure *structure;
 
     if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
       return GST_PAD_PROBE_OK;
     gst_event_parse_caps (event, &caps);
     caps = gst_caps_copy (caps);
-    gst_caps_set_simple (caps, "payload", G_TYPE_INT, (gint) pt, NULL);
+    structure = gst_caps_get_structure (caps, 0);
+    gst_structure_set (structure, "payload", G_TYPE_INT, (gint) retarget->payload_type, NULL);
+    if (retarget->profile_level_id != NULL)
+      gst_structure_set (structure, "profile-level-id", G_TYPE_STRING,
+          retarget->profile_level_id, NULL);
     GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (caps);
     gst_caps_unref (caps);
     gst_event_unref (event);
   } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-    GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
-    gst_buffer_list_foreach (list, set_payload_type, user_data);
+    /* A list of its own, not gst_buffer_list_make_writable(): that copy would add itself to
+     * the shared packets' parents, as above. It stays one list, one push, to the viewer's
+     * socket (psc-sendpath.h). */
+    GstBufferList *shared = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    guint length = gst_buffer_list_length (shared);
+    GstBufferList *list = gst_buffer_list_new_sized (length);
+
+    for (guint i = 0; i < length; i++)
+      gst_buffer_list_add (list, retarget_packet (gst_buffer_ref (gst_buffer_list_get (shared,
+                      i)), retarget->payload_type));
+    gst_buffer_list_unref (shared);
     GST_PAD_PROBE_INFO_DATA (info) = list;
-  } else {
-    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-    set_payload_type (&buffer, 0, user_data);
-    GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GST_PAD_PROBE_INFO_DATA (info) = retarget_packet (GST_PAD_PROBE_INFO_BUFFER (info),
+        retarget->payload_type);
   }
   return GST_PAD_PROBE_OK;
 }
 
+void
+psc_payloader_retarget (GstPad *pad, guint payload_type, const char *profile_level_id)
+{
+  Retarget *retarget;
+  GstPadProbeType types = GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM;
+
+  g_return_if_fail (GST_IS_PAD (pad) && GST_PAD_IS_SRC (pad));
+  g_return_if_fail (payload_type <= 127);
+
+  retarget = g_new0 (Retarget, 1);
+  retarget->payload_type = payload_type;
+  retarget->profile_level_id = g_strdup (profile_level_id);
+  /* At the payloader's own payload type the packets go on untouched, shared with the other
+   * branches: only the caps (profile-level-id) are the viewer's. */
+  if (payload_type != PSC_PAYLOADER_DEFAULT_PT)
+    types |= GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST;
+  gst_pad_add_probe (pad, types, on_retarget, retarget, retarget_free);
+}
+
 GstElement *
-psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level_id,
-    GError **error)
+psc_payloader_new (PscCodec codec, GError **error)
 {
   g_autoptr (GstPad) output = NULL;
   GstElement *payloader;
@@ -279,8 +347,7 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
       g_object_set (payloader, "config-interval", -1, NULL);
       gst_util_set_object_arg (G_OBJECT (payloader), "aggregate-mode", "zero-latency");
       src = gst_element_get_static_pad (payloader, "src");
-      gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_h264_caps,
-          g_strdup (profile_level_id), g_free);
+      gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_h264_caps, NULL, NULL);
       break;
     }
     case PSC_CODEC_VP8:
@@ -292,16 +359,10 @@ psc_payloader_new (PscCodec codec, guint payload_type, const char *profile_level
     default:
       g_return_val_if_reached (NULL);
   }
-  g_object_set (payloader, "pt", payload_type >= 96 ? payload_type : PSC_PAYLOADER_DEFAULT_PT,
-      "mtu", PSC_PAYLOADER_MTU, NULL);
+  g_object_set (payloader, "pt", PSC_PAYLOADER_DEFAULT_PT, "mtu", PSC_PAYLOADER_MTU, NULL);
   output = gst_element_get_static_pad (payloader, "src");
   gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH, on_payloader_output,
       g_new0 (AccessUnit, 1), access_unit_free);
-  /* After the gathering (a held unit is pushed again as one list, through every probe). */
-  if (payload_type < 96)
-    gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
-        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, remap_payload_type,
-        GUINT_TO_POINTER (payload_type), NULL);
   return payloader;
 }

@@ -12,9 +12,10 @@
  * @short_description: RTP payloaders, and the caps webrtcbin turns into the SDP offer
  *
  * Makes the RTP payloader of a codec, set up for WebRTC (MTU, SPS/PPS in band, a whole
- * access unit per push), and derives the H.264 profile-level-id periscope announces. Used when
- * an encoding (the shared payloader) or a WHEP viewer's branch is built, on the main thread;
- * the payloader's probe runs on its streaming thread.
+ * access unit per push), and derives the H.264 profile-level-id periscope announces; one
+ * payloader per encoding serves every viewer, each viewer's branch rewriting at most the
+ * payload type and the caps (psc_payloader_retarget()). Called on the main thread when an
+ * encoding or a viewer's branch is built; the probes run on streaming threads.
  */
 
 G_BEGIN_DECLS
@@ -30,20 +31,19 @@ G_BEGIN_DECLS
 /**
  * PSC_PAYLOADER_DEFAULT_PT:
  *
- * The RTP payload type periscope offers (96, the first of RFC 3551's dynamic range); the
- * shared payloader of each encoder uses it. A WHEP answer must use the offer's.
+ * The RTP payload type periscope offers (96, the first of RFC 3551's dynamic range), and the
+ * one the shared payloader of each encoder works at. A viewer whose answer (WHEP) uses another
+ * gets its packets rewritten (psc_payloader_retarget()).
  */
 #define PSC_PAYLOADER_DEFAULT_PT 96
 
 /**
  * psc_payloader_new:
  * @codec: the codec of the encoded stream
- * @payload_type: the RTP payload type: 96–127 (RFC 3551's dynamic range), or 35–63, which
- *   browsers use too once that range is full (the payloader works at 96 and its packets and
- *   caps are given @payload_type)
- * @profile_level_id: (nullable): for H.264, the profile-level-id to announce (an answer
- *   repeats the offer's); %NULL derives it from the stream
  * @error: GST_CORE_ERROR_MISSING_PLUGIN if the payloader element is not installed
+ *
+ * The payloader an encoding shares among all its viewers, at payload type
+ * #PSC_PAYLOADER_DEFAULT_PT.
  *
  * H.264: `rtph264pay config-interval=-1 aggregate-mode=zero-latency` — SPS/PPS with every
  * IDR, and each access unit sent as soon as it is complete. Its output caps — which webrtcbin
@@ -64,8 +64,35 @@ G_BEGIN_DECLS
  *
  * Returns: (transfer floating): the payloader, or %NULL with @error set.
  */
-GstElement * psc_payloader_new (PscCodec codec, guint payload_type,
-    const char *profile_level_id, GError **error);
+GstElement * psc_payloader_new (PscCodec codec, GError **error);
+
+/**
+ * psc_payloader_retarget:
+ * @pad: a source pad in one viewer's branch that carries the shared payloader's RTP (at
+ *   #PSC_PAYLOADER_DEFAULT_PT) — the viewer's queue's, so that the work runs on the viewer's
+ *   own streaming thread
+ * @payload_type: the payload type the viewer's SDP gives the codec: 96–127 (RFC 3551's dynamic
+ *   range), or 35–63, which browsers use too once that range is full (Chromium's High 4:4:4
+ *   H.264 decoder, f4001f, at 41)
+ * @profile_level_id: (nullable): for H.264, the profile-level-id the viewer's SDP is to say
+ *   (a WHEP answer's: what the offer accepts, RFC 6184 §8.2.2, psc_sdp_choose_codec()); %NULL
+ *   keeps the payloader's
+ *
+ * Makes what passes @pad the viewer's: its caps, which webrtcbin turns into the SDP, get
+ * @payload_type and @profile_level_id; and when @payload_type is not the payloader's, each RTP
+ * packet's payload type byte is rewritten (RFC 3550 §5.1, marker bit kept). The payloader's
+ * packets are shared by every branch of its tee, so a packet is never written in place: it is
+ * copied whole into a memory of the viewer's own (sharing the payload's memory instead makes
+ * the viewers' threads contend for its lock, see psc-payloader.c), and a frame's buffer list
+ * becomes a list of the copies, one push still (psc-sendpath.h). At the payloader's own
+ * payload type nothing is copied. The SSRC, sequence numbers and timestamps stay the shared
+ * payloader's, as for every viewer of it (each viewer has its own SRTP session).
+ *
+ * This also replaces a payloader per payload type: the payloaders' templates allow 96–127
+ * only, while a rewritten byte can be any payload type.
+ */
+void         psc_payloader_retarget (GstPad *pad, guint payload_type,
+    const char *profile_level_id);
 
 /**
  * psc_payloader_h264_profile_level_id:

@@ -174,9 +174,8 @@ void        psc_stream_stop (PscStream *stream);
 /**
  * psc_stream_attach:
  * @stream: the stream
- * @branch: a bin with a "sink" ghost pad taking the encoded stream (a WHEP viewer's
- *   `queue ! payloader ! webrtcbin`) or, if @payloaded, the encoder's RTP stream (a
- *   WebSocket viewer's `queue ! webrtcbin`)
+ * @branch: a bin with a "sink" ghost pad taking the encoded stream or, if @payloaded, the
+ *   encoder's RTP stream (a viewer's `queue ! webrtcbin`, WebSocket or WHEP)
  * @codec: the codec the branch takes
  * @payloaded: take RTP from the encoder's shared payloader (payload type
  *   #PSC_PAYLOADER_DEFAULT_PT, profile-level-id derived from the stream): one payloader for

@@ -1,4 +1,4 @@
-/* periscope — one viewer: a `queue [! payloader] ! webrtcbin` branch on a shared stream
+/* periscope — one viewer: a `queue ! webrtcbin` branch on a stream's shared payloader
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-viewer.h"
@@ -754,18 +754,11 @@ on_connect_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* An answerer's payloader says the offer's payload type and profile-level-id; an offerer told
- * to announce another profile than the stream's says that one: neither can share the
- * encoder's payloader. */
-static gboolean
-has_own_payloader (PscViewer *self)
-{
-  return self->role == PSC_VIEWER_ANSWERER || self->profile_level_id != NULL;
-}
-
-/* Builds `queue ! [payloader !] webrtcbin` in self->branch. Offers use periscope's payload
- * type, so the encoder's shared payloader serves them; an answer must use the offer's payload
- * type and profile-level-id: a payloader of its own. */
+/* Builds `queue ! webrtcbin` in self->branch, fed by the encoder's shared payloader. An answer
+ * must use the offer's payload type and profile-level-id, and an offerer may have been told to
+ * announce another profile than the stream's: the queue's output is then made the viewer's
+ * (psc_payloader_retarget(), on the viewer's own thread), the packets shared with the other
+ * viewers never written to. */
 static gboolean
 build_branch (PscViewer *self, GError **error)
 {
@@ -786,11 +779,6 @@ build_branch (PscViewer *self, GError **error)
     return FALSE;
   g_object_set (queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
       (guint64) VIEWER_QUEUE_NS, "leaky", 2 /* downstream */, NULL);
-  if (has_own_payloader (self) &&
-      !psc_element_add_chain (GST_BIN (self->branch), &last,
-          psc_payloader_new (self->codec, self->payload_type, self->profile_level_id, error),
-          error))
-    return FALSE;
   self->webrtc = psc_element_make ("webrtcbin", "webrtc", error);
   if (self->webrtc == NULL)
     return FALSE;
@@ -800,6 +788,9 @@ build_branch (PscViewer *self, GError **error)
 
   webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
   rtp_src = gst_element_get_static_pad (last, "src");
+  /* Before the probes of connect_callbacks(): they see the caps as webrtcbin will. */
+  if (self->payload_type != PSC_PAYLOADER_DEFAULT_PT || self->profile_level_id != NULL)
+    psc_payloader_retarget (rtp_src, self->payload_type, self->profile_level_id);
   if (webrtc_sink == NULL || !psc_element_link_pads (rtp_src, webrtc_sink, error)) {
     if (webrtc_sink == NULL)
       g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_PAD,
@@ -867,8 +858,7 @@ start_branch (PscViewer *self, GError **error)
   self->started_at = g_get_real_time ();
   if (build_branch (self, &cause)) {
     connect_callbacks (self);
-    if (psc_stream_attach (self->stream, self->branch, self->codec,
-            !has_own_payloader (self), &cause)) {
+    if (psc_stream_attach (self->stream, self->branch, self->codec, TRUE, &cause)) {
       self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s,
           on_connect_timeout, self);
       return TRUE;

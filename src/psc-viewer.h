@@ -223,8 +223,8 @@ gboolean    psc_viewer_start (PscViewer *viewer, GError **error);
  * For an H.264 source passed through in a profile the viewer's browser lists under another
  * profile-level-id (a decoder of a profile above the stream's, H.264 Annex A.2): the offer
  * announces @profile_level_id instead of the stream's, which the browser matches to that
- * decoder. The branch then has a payloader of its own (`queue ! payloader ! webrtcbin`), as
- * an answerer's. Main thread only.
+ * decoder. The branch still takes the encoder's shared payloader; only the caps its webrtcbin
+ * sees say @profile_level_id (psc_payloader_retarget()). Main thread only.
  */
 void        psc_viewer_set_profile_level_id (PscViewer *viewer, const char *profile_level_id);
 
@@ -256,9 +256,10 @@ void        psc_viewer_send_chat (PscViewer *viewer, const char *text);
  *   stream conforms to what psc_sdp_choose_codec() accepts)
  * @error: PSC_VIEWER_ERROR_BUILD if the branch cannot be built or attached
  *
- * Answerer (#PSC_VIEWER_ANSWERER): builds the branch like psc_viewer_start(), but with a
- * payloader of its own (`queue ! payloader ! webrtcbin`: the answer must use the offer's
- * payload type), applies @offer once the encoded caps reach webrtcbin, answers, and emits
+ * Answerer (#PSC_VIEWER_ANSWERER): builds the branch like psc_viewer_start(), on the
+ * encoder's shared payloader, its output made the offer's (psc_payloader_retarget(): the
+ * answer must use the offer's payload type and profile-level-id, and so must the packets),
+ * applies @offer once the encoded caps reach webrtcbin, answers, and emits
  * the `answer` signal — the SDP with every local candidate — when ICE gathering is complete.
  * Remote candidates may follow (psc_viewer_add_ice_candidate()). Main thread only.
  *

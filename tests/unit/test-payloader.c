@@ -118,8 +118,7 @@ payloader_setup (Payloader *p, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   guint pt = GPOINTER_TO_INT (data) >> 8;
-  GstElement *payloader = psc_payloader_new (GPOINTER_TO_INT (data) & 0xff, pt ? pt : 96,
-      NULL, &error);
+  GstElement *payloader = psc_payloader_new (GPOINTER_TO_INT (data) & 0xff, &error);
   GstElement *sink = gst_element_factory_make ("fakesink", NULL);
   g_autoptr (GstPad) sink_pad = gst_element_get_static_pad (sink, "sink");
   g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("application/x-rtp");
@@ -136,6 +135,10 @@ payloader_setup (Payloader *p, gconstpointer data)
   g_assert_cmpint (gst_element_set_state (p->pipeline, GST_STATE_PLAYING), !=,
       GST_STATE_CHANGE_FAILURE);
   p->output = gst_element_get_static_pad (payloader, "src");
+  /* A viewer's branch at another payload type: its queue's source pad rewrites, after the
+   * payloader's own probe (here on the same pad, as the packets come out of it). */
+  if (pt != 0)
+    psc_payloader_retarget (p->output, pt, "42e01f");
   gst_segment_init (&segment, GST_FORMAT_TIME);
   gst_pad_push_event (p->output, gst_event_new_stream_start ("test"));
   gst_pad_push_event (p->output, gst_event_new_caps (caps));
@@ -266,13 +269,19 @@ check_payload_type (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* A payload type below 96 (browsers number codecs from 35 when 96–127 is full; the
- * payloaders' templates refuse it): the packets, gathered or not, and the caps carry it. */
+/* A viewer at another payload type than the shared payloader's — one below 96 even (browsers
+ * number codecs from 35 when 96–127 is full; the payloaders' templates refuse it): the packets,
+ * gathered or not, and the caps carry it, the caps the viewer's profile-level-id; the list
+ * stays one push; and what the payloader pushed, which the tee's other branches share, is
+ * never written to. */
 static void
-test_low_payload_type (Payloader *p, gconstpointer data)
+test_retarget (Payloader *p, gconstpointer data)
 {
   g_autoptr (GstPad) peer = gst_pad_get_peer (p->output);
   g_autoptr (GstCaps) caps = NULL;
+  g_autoptr (GstBuffer) single = packet (3, 9000, TRUE);
+  GstBufferList *shared = packets (4, 3, 12000, TRUE);
+  const GstStructure *s;
   gint checked = 0, pt = 0;
 
   gst_pad_add_probe (peer, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
@@ -280,11 +289,54 @@ test_low_payload_type (Payloader *p, gconstpointer data)
   gst_pad_push (p->output, packet (0, 3000, FALSE));
   gst_pad_push (p->output, packet (1, 3000, TRUE));
   gst_pad_push (p->output, packet (2, 6000, TRUE));
-  g_assert_cmpstr (p->log->str, ==, "L0,1 B2");
-  g_assert_cmpint (checked, ==, 2);
+  gst_pad_push (p->output, gst_buffer_ref (single));
+  gst_buffer_list_ref (shared);
+  gst_pad_push_list (p->output, shared);
+  g_assert_cmpstr (p->log->str, ==, "L0,1 B2 B3 L4,5,6");
+  g_assert_cmpint (checked, ==, 4);
+  g_assert_cmpuint (rtp_field (single, TRUE), ==, 96);
+  for (guint i = 0; i < gst_buffer_list_length (shared); i++) {
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+
+    g_assert_cmpuint (rtp_field (gst_buffer_list_get (shared, i), TRUE), ==, 96);
+    /* The marker bit is the packet's own. */
+    g_assert_true (gst_rtp_buffer_map (gst_buffer_list_get (shared, i), GST_MAP_READ, &rtp));
+    g_assert_cmpint (gst_rtp_buffer_get_marker (&rtp), ==, i == 2);
+    gst_rtp_buffer_unmap (&rtp);
+  }
+  gst_buffer_list_unref (shared);
   caps = gst_pad_get_current_caps (peer);
-  g_assert_true (gst_structure_get_int (gst_caps_get_structure (caps, 0), "payload", &pt));
+  s = gst_caps_get_structure (caps, 0);
+  g_assert_true (gst_structure_get_int (s, "payload", &pt));
   g_assert_cmpint (pt, ==, 41);
+  g_assert_cmpstr (gst_structure_get_string (s, "profile-level-id"), ==, "42e01f");
+}
+
+/* Keeps the last buffer seen in *@user_data (not referenced: compared only). */
+static GstPadProbeReturn
+keep_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    *(GstBuffer **) user_data = GST_PAD_PROBE_INFO_BUFFER (info);
+  return GST_PAD_PROBE_OK;
+}
+
+/* At the payloader's own payload type, a viewer's branch passes the very buffers on: nothing
+ * copied, only the caps are its own. */
+static void
+test_retarget_same_type (Payloader *p, gconstpointer data)
+{
+  g_autoptr (GstPad) peer = gst_pad_get_peer (p->output);
+  g_autoptr (GstBuffer) single = packet (0, 3000, TRUE);
+  g_autoptr (GstCaps) caps = NULL;
+  GstBuffer *seen = NULL;
+
+  gst_pad_add_probe (peer, GST_PAD_PROBE_TYPE_BUFFER, keep_buffer, &seen, NULL);
+  gst_pad_push (p->output, gst_buffer_ref (single));
+  g_assert_true (seen == single);
+  caps = gst_pad_get_current_caps (peer);
+  g_assert_cmpstr (gst_structure_get_string (gst_caps_get_structure (caps, 0),
+          "profile-level-id"), ==, "42e01f");
 }
 
 int
@@ -300,7 +352,9 @@ main (int argc, char **argv)
   ADD ("/payloader/h264/access-unit-event", PSC_CODEC_H264, test_access_unit_event);
   ADD ("/payloader/h264/access-unit-no-marker", PSC_CODEC_H264, test_access_unit_no_marker);
   ADD ("/payloader/h264/access-unit-restart", PSC_CODEC_H264, test_access_unit_restart);
-  ADD ("/payloader/h264/low-payload-type", WITH_PT (PSC_CODEC_H264, 41), test_low_payload_type);
+  ADD ("/payloader/h264/retarget", WITH_PT (PSC_CODEC_H264, 41), test_retarget);
+  ADD ("/payloader/h264/retarget-same-type", WITH_PT (PSC_CODEC_H264, 96),
+      test_retarget_same_type);
 #undef ADD
   return g_test_run ();
 }
