@@ -500,6 +500,16 @@ psc_server_get_port (PscServer *self)
   return listening_port (self->soup);
 }
 
+gboolean
+psc_server_accept_stream (PscServer *self, GIOStream *stream, GSocketAddress *local,
+    GSocketAddress *remote, GError **error)
+{
+  g_return_val_if_fail (PSC_IS_SERVER (self) && G_IS_IO_STREAM (stream) &&
+      G_IS_SOCKET_ADDRESS (local) && G_IS_SOCKET_ADDRESS (remote), FALSE);
+
+  return soup_server_accept_iostream (self->soup, stream, local, remote, error);
+}
+
 static void
 add_url (GStrvBuilder *builder, const char *scheme, const char *host, guint port)
 {
