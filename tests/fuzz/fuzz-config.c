@@ -85,8 +85,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   argc = (int) args->len;
   /* GOption removes what it takes from argv; @args keeps every string to free. */
-  argv = g_memdup2 (args->pdata, sizeof (char *) * (args->len + 1));
-  argv[argc] = NULL;
+  argv = g_new0 (char *, args->len + 1);
+  memcpy (argv, args->pdata, sizeof (char *) * args->len);
 
   if (psc_config_parse (config, &argc, &argv, &error)) {
     g_assert_no_error (error);
