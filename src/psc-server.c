@@ -214,9 +214,13 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   g_auto (GStrv) codecs = NULL;
 
   if (!parse_signalling_path (path, psc_signalling_get_default_room (self->signalling), &room,
-          &peer))
+          &peer)) {
+    /* The path is decoded (%FF is a byte): the refusal is sent as a text frame, which must
+     * be UTF-8 (libsoup refuses anything else with a CRITICAL; found by fuzz-http). */
+    g_autofree char *shown = g_utf8_make_valid (path, -1);
     problem = g_strdup_printf ("no signalling at %s: use /ws, /ws/{room} or "
-        "/ws/{room}/{peer_id}", path);
+        "/ws/{room}/{peer_id}", shown);
+  }
   else if (!psc_protocol_id_is_valid (room) || (peer != NULL && !psc_protocol_id_is_valid (peer)))
     problem = g_strdup_printf ("room and peer ids must be 1 to %d characters of "
         "A-Z a-z 0-9 _ . -", PSC_PROTOCOL_MAX_ID_LENGTH);

@@ -4,7 +4,9 @@
  * Input: one argument a line (`periscope` is argv[0]) up to an empty line, then a preset
  * file (GKeyFile) that an argument `@` names. psc_config_parse() takes them as the daemon
  * does (options, ICE server URLs, origins, the preset, validation), then psc_config_expand()
- * fills the ${variables} of the source and encoder descriptions, and of each argument.
+ * fills the ${variables} of the source and encoder descriptions, and of each argument, and
+ * psc_redact_credentials() takes the secrets out of each (as the API and the log show them):
+ * redacting redacted text changes nothing.
  *
  * Left out: arguments that end the process or reach outside it — GOption's --help and -?
  * (they print and exit), GStreamer's --gst-* options (global state), and paths under /dev,
@@ -17,6 +19,7 @@
 #include <unistd.h>
 #include "psc-config.h"
 #include "psc-fuzz.h"
+#include "psc-redact.h"
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
@@ -38,11 +41,23 @@ argument_is_taken (const char *arg)
 }
 
 static void
+redact (const char *text)
+{
+  g_autofree char *once = psc_redact_credentials (text);
+  g_autofree char *twice = psc_redact_credentials (once);
+
+  g_assert_cmpstr (twice, ==, once);
+}
+
+static void
 expand (const PscConfig *config, const char *description)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *expanded = psc_config_expand (config, description, &error);
 
+  redact (description);
+  if (expanded != NULL)
+    redact (expanded);
   if (expanded == NULL)
     psc_fuzz_assert_error (error, PSC_CONFIG_ERROR);
   else if (strstr (description, "${") == NULL)
