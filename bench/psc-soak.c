@@ -1174,6 +1174,95 @@ stage_http_slowloris (Soak *soak, guint count)
   return count;
 }
 
+/* Idle TCP connections (issue 13's "1,000 idle connections"): @count connections that send
+ * nothing, from 127.0.0.2 onwards, IDLE_PER_ADDRESS from each address — under the daemon's
+ * per-address cap, so that only its total cap and its request timeout stand between them and
+ * its descriptors. Each must be refused at once or dropped within IDLE_DROP_S (the request
+ * timeout is 10 s); meanwhile the real viewer keeps decoding (the stage's stall check). Prints
+ * how many were held, how many refused, how long the last one was held, and whether a request
+ * from 127.0.0.1 was answered while they were open (not a check: a full total cap refuses it,
+ * by design, until the idle ones time out). */
+#define IDLE_PER_ADDRESS 60
+#define IDLE_DROP_S 30
+
+static gboolean
+conn_open_from (Soak *soak, Conn *conn, guint32 source)
+{
+  struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (source) };
+  struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons (soak->port) };
+
+  conn_close (conn, FALSE);
+  address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  conn->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (conn->fd < 0)
+    return FALSE;
+  set_timeout (conn->fd, IO_TIMEOUT_MS);
+  if (bind (conn->fd, (struct sockaddr *) &local, sizeof local) != 0 ||
+      connect (conn->fd, (struct sockaddr *) &address, sizeof address) != 0) {
+    conn_close (conn, FALSE);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static guint
+stage_idle_connections (Soak *soak, guint count)
+{
+  Conn *conns = g_new0 (Conn, count);
+  guint opened = 0, open_now, refused = 0, failed = 0;
+  gint64 start = g_get_monotonic_time (), opened_at, deadline, last_drop;
+  gboolean answered_meanwhile;
+
+  for (guint i = 0; i < count; i++) {
+    conn_init (&conns[i]);
+    if (conn_open_from (soak, &conns[i], INADDR_LOOPBACK + 1 + i / IDLE_PER_ADDRESS))
+      opened++;
+    else
+      failed++;
+    if (i % 50 == 49)
+      pump ();
+  }
+  /* The daemon refuses over its caps with a 503 and a close: wait for those. */
+  opened_at = last_drop = g_get_monotonic_time ();
+  pump_for (1000);
+  answered_meanwhile = daemon_answers (soak);
+  open_now = opened;
+  deadline = opened_at + IDLE_DROP_S * G_USEC_PER_SEC;
+  while (open_now > 0 && g_get_monotonic_time () < deadline) {
+    for (guint i = 0; i < count; i++) {
+      gssize n;
+
+      if (conns[i].fd < 0)
+        continue;
+      set_timeout (conns[i].fd, 1);
+      n = conn_fill (&conns[i]);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        if (g_get_monotonic_time () - opened_at < 1500 * G_TIME_SPAN_MILLISECOND ||
+            (conns[i].in->len > 0 && conns[i].in->data[9] == '5'))
+          refused++;
+        last_drop = g_get_monotonic_time ();
+        conn_close (&conns[i], FALSE);
+        open_now--;
+      }
+    }
+    pump_for (200);
+  }
+  g_print (PROGRAM ": %s: %u connections from %u addresses, made in %.1f s: %u held by the "
+      "daemon, %u refused (503 or closed within 1.5 s), %u could not connect; the last "
+      "dropped %.1f s after all were made; a request from 127.0.0.1 while they were open: "
+      "%s\n", soak->stage->name, count, (count + IDLE_PER_ADDRESS - 1) / IDLE_PER_ADDRESS,
+      (opened_at - start) / (double) G_USEC_PER_SEC, opened - refused - open_now, refused,
+      failed, (last_drop - opened_at) / (double) G_USEC_PER_SEC,
+      answered_meanwhile ? "answered" : "refused (the total cap was full)");
+  if (open_now > 0)
+    stage_fail (soak, "%u of %u idle connections still open after %d s: no request timeout",
+        open_now, opened, IDLE_DROP_S);
+  for (guint i = 0; i < count; i++)
+    conn_clear (&conns[i]);
+  g_free (conns);
+  return count;
+}
+
 /* ---- stages: WebSocket viewers, one ending each ---- */
 
 /* One WebSocket viewer's ending, after the camera's offer: returns FALSE if the cycle
@@ -1743,6 +1832,7 @@ static const Stage stages[] = {
   { "http-close", stage_http_close, 1000, 10000, FALSE },
   { "http-1.0", stage_http_1_0, 1000, 10000, FALSE },
   { "http-slowloris", stage_http_slowloris, 200, 1000, FALSE },
+  { "idle-connections", stage_idle_connections, 1000, 1000, FALSE },
   { "ws-clean", stage_ws_clean, 1000, 10000, FALSE },
   { "ws-reset-before-welcome", stage_ws_reset_before_welcome, 1000, 10000, FALSE },
   { "ws-reset-after-offer", stage_ws_reset_after_offer, 1000, 10000, FALSE },

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 GST_DEBUG_CATEGORY_STATIC (psc_connections_debug);
 #define GST_CAT_DEFAULT psc_connections_debug
@@ -56,7 +57,9 @@ typedef struct {
   GSocket *socket;              /* referenced: its address is the key, never reused while here */
   char *address;
   SoupServerMessage *msg;       /* the latest request: its "disconnected" ends the entry */
-  guint timer;
+  guint timer;                  /* armed while a request is awaited, until its body is in */
+  gint64 waiting_since;         /* monotonic µs: when the timer was armed */
+  gboolean got_headers;         /* the awaited request's headers are in */
   gsize body_limit;
   gsize body_read;
 } Connection;
@@ -268,6 +271,8 @@ static void
 arm_timer (Connection *conn)
 {
   g_clear_handle_id (&conn->timer, g_source_remove);
+  conn->waiting_since = g_get_monotonic_time ();
+  conn->got_headers = FALSE;
   if (conn->self->limits.request_timeout_s > 0)
     conn->timer = g_timeout_add_seconds (conn->self->limits.request_timeout_s,
         on_request_timeout, conn);
@@ -461,6 +466,8 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
   const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
   goffset length;
 
+  conn->got_headers = TRUE;
+
   if (!is_websocket_upgrade (msg))
     close_after_response (self, msg);
 
@@ -535,6 +542,22 @@ follow_message (Connection *conn, SoupServerMessage *msg)
   arm_timer (conn);
 }
 
+/* The connection that has waited longest for a request whose headers have not come, if its
+ * timer is armed: the one a new connection takes the place of when the total cap is full. */
+static Connection *
+longest_waiting (PscConnections *self)
+{
+  GHashTableIter iter;
+  Connection *conn, *longest = NULL;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    if (conn->timer != 0 && !conn->got_headers &&
+        (longest == NULL || conn->waiting_since < longest->waiting_since))
+      longest = conn;
+  return longest;
+}
+
 /* Emitted when a connection is accepted (its first message), and on a keep-alive connection
  * when the next request's first bytes arrive. */
 static void
@@ -574,6 +597,23 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_da
     count_refusal (self, PSC_CONNECTIONS_REFUSED_ADDRESS_CAP, address, reason);
     answer_and_shut_down (socket, SOUP_STATUS_SERVICE_UNAVAILABLE, reason);
     return;
+  }
+  /* A full total cap closes the connection that has waited longest without sending a
+   * request, rather than refusing the new one: otherwise idle connections from a few
+   * addresses (each under the per-address cap) would lock every other client out until
+   * their request timeout, again and again. A client that does send its request in time
+   * is never the one closed (unless idle on keep-alive, which it may expect). */
+  if (self->limits.max_total > 0 &&
+      g_hash_table_size (self->connections) >= self->limits.max_total &&
+      (conn = longest_waiting (self)) != NULL) {
+    g_autofree char *reason = g_strdup_printf ("closed for a new connection: %u connections "
+        "open, the most allowed, and this one sent no request for %" G_GINT64_FORMAT " ms",
+        g_hash_table_size (self->connections),
+        (g_get_monotonic_time () - conn->waiting_since) / 1000);
+
+    count_refusal (self, PSC_CONNECTIONS_REFUSED_EVICTED, conn->address, reason);
+    shut_down (conn->socket);
+    g_hash_table_remove (self->connections, conn->socket);
   }
   if (self->limits.max_total > 0 &&
       g_hash_table_size (self->connections) >= self->limits.max_total) {
@@ -673,6 +713,16 @@ psc_connections_watch_listeners (PscConnections *self)
   listeners = soup_server_get_listeners (self->server);
   for (GSList *l = listeners; l != NULL; l = l->next) {
     GSource *source = g_socket_create_source (l->data, G_IO_IN, NULL);
+
+    /* libsoup listens with GSocket's default backlog of 10 and has no setting for it: a
+     * burst of more than 10 connections (a page and its viewers reconnecting after a
+     * restart, players started together, or a flood of idle connections) then has its
+     * SYNs dropped, and each waits for the client's retransmission, 1 s and more
+     * (measured: every 11th of 300 connections made in a row waited 1.0 s). listen(2) on a
+     * listening socket sets its backlog anew (Linux); GSocket refuses to change a listening
+     * socket's, so the call goes to the descriptor. */
+    if (listen (g_socket_get_fd (l->data), SOMAXCONN) != 0)
+      GST_WARNING ("the accept backlog stays at libsoup's: %s", g_strerror (errno));
 
     g_source_set_priority (source, G_PRIORITY_LOW);
     g_source_set_callback (source, G_SOURCE_FUNC (on_listener_ready), self, NULL);

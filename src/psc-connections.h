@@ -83,6 +83,8 @@ void          psc_connections_limits_init (PscConnectionsLimits *limits);
  * @PSC_CONNECTIONS_REFUSED_TIMEOUT: a request not complete within the timeout (closed)
  * @PSC_CONNECTIONS_REFUSED_BODY: a body over its route's limit (413)
  * @PSC_CONNECTIONS_REFUSED_HEADERS: request headers over #PSC_CONNECTIONS_MAX_HEADERS (431)
+ * @PSC_CONNECTIONS_REFUSED_EVICTED: a connection still waiting for its request's headers,
+ *   closed to make room for a new one when the total cap was full
  * @PSC_CONNECTIONS_REFUSED_COUNT: the number of reasons above, not a reason
  *
  * Why a connection was refused or cut off; psc_connections_get_refused() counts them.
@@ -93,6 +95,7 @@ typedef enum {
   PSC_CONNECTIONS_REFUSED_TIMEOUT,
   PSC_CONNECTIONS_REFUSED_BODY,
   PSC_CONNECTIONS_REFUSED_HEADERS,
+  PSC_CONNECTIONS_REFUSED_EVICTED,
   PSC_CONNECTIONS_REFUSED_COUNT,
 } PscConnectionsRefusal;
 
@@ -126,7 +129,10 @@ G_DECLARE_FINAL_TYPE (PscConnections, psc_connections, PSC, CONNECTIONS, GObject
  * context only:
  * - a request's headers and body must arrive within @limits->request_timeout_s, or the
  *   connection's socket is shut down (slowloris);
- * - connections over the per-address or total cap are answered `503` and shut down at once;
+ * - a connection over the per-address cap is answered `503` and shut down at once; over the
+ *   total cap, the connection that has waited longest without sending its request's headers
+ *   is shut down to make room for it (counted as evicted), or, when every connection is
+ *   busy with a request, it is answered `503`;
  * - request headers over #PSC_CONNECTIONS_MAX_HEADERS are answered `431` (RFC 6585 §5), the
  *   route not called;
  * - a body whose Content-Length (or, chunked, whose bytes so far) exceed its route's limit
@@ -170,7 +176,8 @@ void          psc_connections_set_body_limit (PscConnections *connections, const
  * psc_connections_watch_listeners:
  * @connections: the policy
  *
- * Watches each listening socket of the server (call it after soup_server_listen()).
+ * Watches each listening socket of the server (call it after soup_server_listen()), and
+ * raises its accept backlog from GSocket's 10 to SOMAXCONN (libsoup has no setting for it).
  * libsoup 3.2's listener drops its accept watch for good the first time g_socket_accept()
  * fails (EMFILE, or a connection reset before it was accepted): the server then never
  * accepts again, silently. Each socket gets a watch of its own at a lower priority than

@@ -319,13 +319,15 @@ render_refusals (GString *out, gpointer user_data)
     [PSC_CONNECTIONS_REFUSED_TIMEOUT] = "timeout",
     [PSC_CONNECTIONS_REFUSED_BODY] = "body",
     [PSC_CONNECTIONS_REFUSED_HEADERS] = "headers",
+    [PSC_CONNECTIONS_REFUSED_EVICTED] = "evicted",
   };
   PscServer *self = user_data;
 
   g_string_append (out, "# HELP periscope_http_refused_total Requests and connections refused "
       "by the HTTP server's policy, by reason: a page on a foreign origin (origin), over the "
       "connections of an address or in all (address_cap, total_cap), not complete in time "
-      "(timeout), a body or headers too large (body, headers).\n"
+      "(timeout), a body or headers too large (body, headers), closed without a request to "
+      "make room for a new connection (evicted).\n"
       "# TYPE periscope_http_refused_total counter\n");
   g_string_append_printf (out, "periscope_http_refused_total{reason=\"origin\"} %"
       G_GUINT64_FORMAT "\n", self->refused_origin);

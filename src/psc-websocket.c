@@ -43,6 +43,8 @@ struct _PscWebsocketStream {
   guint64 sent;                 /* frames of psc_websocket_send_text() */
   guint64 written;              /* never above sent: see psc_websocket_get_unsent_bytes() */
   gboolean over_limit;
+  gboolean close_sent;          /* the close for over_limit was handed to libsoup */
+  guint64 discarded;            /* read and dropped since then */
   gboolean not_reading;         /* over_limit for the pongs queued, not a message */
   GSource *close_source;
   /* The frame headers of what is read, parsed only to see the client's pings (RFC 6455
@@ -81,6 +83,7 @@ close_over_limit (gpointer user_data)
   g_autofree char *reason = NULL;
 
   g_clear_pointer (&self->close_source, g_source_unref);
+  self->close_sent = TRUE;
   if (connection == NULL ||
       soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return G_SOURCE_REMOVE;
@@ -158,9 +161,52 @@ count_read (PscWebsocketStream *self, const void *data, gssize n)
     return;
   self->over_limit = TRUE;
   self->close_source = g_idle_source_new ();
+  /* Not below libsoup's input source: until the close is sent, that source is ready at
+   * every iteration (what follows is not read yet), and an idle-priority source would
+   * never run. */
+  g_source_set_priority (self->close_source, G_PRIORITY_DEFAULT);
   g_source_set_callback (self->close_source, close_over_limit, g_object_ref (self),
       g_object_unref);
   g_source_attach (self->close_source, g_main_context_get_thread_default ());
+}
+
+/* Past the limit, what the client still sends is read and dropped, up to this many bytes,
+ * only to see its end of stream: a client that gives up after our 1009 close (without
+ * sending its own close frame, as a browser or a flood tool may) is then closed at once
+ * rather than at libsoup's close timeout (5 s), which held its descriptor and its room seat
+ * meanwhile. Past this, reading stops for good. */
+#define PSC_WEBSOCKET_DISCARD (16 * 1024 * 1024)
+
+/* Past the limit, once our close is on its way: reads and drops what there is. Returns 0 at
+ * the client's end of stream, else -1 with @error: G_IO_ERROR_WOULD_BLOCK when nothing more
+ * is there now (or the close is not sent yet), G_IO_ERROR_MESSAGE_TOO_LARGE once
+ * PSC_WEBSOCKET_DISCARD bytes were dropped — libsoup then closes the connection at once. */
+static gssize
+discard_past_limit (PscWebsocketStream *self, GPollableInputStream *base, GError **error)
+{
+  guint8 scratch[16384];
+
+  if (!self->close_sent) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+        "over the WebSocket message limit: closing");
+    return -1;
+  }
+  while (self->discarded < PSC_WEBSOCKET_DISCARD) {
+    gssize n = g_pollable_input_stream_read_nonblocking (base, scratch, sizeof scratch, NULL,
+        error);
+    if (n <= 0)
+      return n;
+    self->discarded += n;
+  }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "%u MiB more after the close "
+      "for a message too big", PSC_WEBSOCKET_DISCARD / (1024 * 1024));
+  return -1;
+}
+
+static gboolean
+discarding (PscWebsocketStream *self)
+{
+  return self->over_limit && self->discarded < PSC_WEBSOCKET_DISCARD;
 }
 
 /* How much may be read now: one byte past the limit, which is what tells it was passed. */
@@ -205,7 +251,7 @@ psc_websocket_input_is_readable (GPollableInputStream *pollable)
   PscWebsocketInput *self = PSC_WEBSOCKET_INPUT (pollable);
   GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (self));
 
-  return !self->stream->over_limit &&
+  return (!self->stream->over_limit || discarding (self->stream)) &&
       g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (base));
 }
 
@@ -216,9 +262,10 @@ psc_websocket_input_create_source (GPollableInputStream *pollable, GCancellable 
   GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (self));
   g_autoptr (GSource) base_source = NULL;
 
-  /* Past the limit, a source that never fires: libsoup waits for data that never comes
-   * while its close frame goes out, then closes the socket on its own close timeout. */
-  if (self->stream->over_limit)
+  /* Past the limit and the bytes dropped, a source that never fires: libsoup waits for data
+   * that never comes while its close frame goes out, then closes the socket on its own
+   * close timeout. */
+  if (self->stream->over_limit && !discarding (self->stream))
     return g_pollable_source_new (G_OBJECT (self));
   base_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (base),
       cancellable);
@@ -233,11 +280,8 @@ psc_websocket_input_read_nonblocking (GPollableInputStream *pollable, void *buff
   GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (self));
   gssize n;
 
-  if (self->stream->over_limit) {
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
-        "over the WebSocket message limit: not reading");
-    return -1;
-  }
+  if (self->stream->over_limit)
+    return discard_past_limit (self->stream, G_POLLABLE_INPUT_STREAM (base), error);
   n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (base), buffer,
       readable_now (self->stream, count), NULL, error);
   if (n > 0)

@@ -378,14 +378,22 @@ test_one_shot_requests (PscTestFixture *f, gconstpointer data)
 }
 
 static void
-set_limits (PscTestFixture *f, guint timeout_s, guint per_address)
+set_limits_and_total (PscTestFixture *f, guint timeout_s, guint per_address, guint total)
 {
   PscConnectionsLimits limits;
 
   psc_connections_limits_init (&limits);
   limits.request_timeout_s = timeout_s;
   limits.max_per_address = per_address;
+  if (total > 0)
+    limits.max_total = total;
   psc_connections_set_limits (psc_server_get_connections (f->server), &limits);
+}
+
+static void
+set_limits (PscTestFixture *f, guint timeout_s, guint per_address)
+{
+  set_limits_and_total (f, timeout_s, per_address, 0);
 }
 
 /* Slowloris: half a request line, then nothing. */
@@ -434,6 +442,120 @@ test_address_cap (PscTestFixture *f, gconstpointer data)
           PSC_CONNECTIONS_REFUSED_ADDRESS_CAP), ==, 1);
   g_assert_false (raw_client_closed (first));
   g_assert_false (raw_client_closed (second));
+}
+
+static gboolean
+one_connection (gpointer data)
+{
+  return psc_connections_get_count (data) == 1;
+}
+
+static gboolean
+no_connection (gpointer data)
+{
+  return psc_connections_get_count (data) == 0;
+}
+
+/* The response's head has come (the connection may stay open: keep-alive). */
+static gboolean
+raw_client_answered (gpointer data)
+{
+  RawClient *client = data;
+
+  raw_client_closed (client);
+  return strstr (client->received->str, "\r\n\r\n") != NULL;
+}
+
+static gboolean
+three_connections (gpointer data)
+{
+  return psc_connections_get_count (data) == 3;
+}
+
+/* The total cap full of connections that sent nothing (or half a request line): a new one
+ * takes the place of the one that waited longest, so idle connections from a few addresses
+ * cannot lock everybody out (issue 13: 1,000 idle connections). Full of requests that are
+ * under way (their headers in, the body coming), the new one is refused with 503. */
+static void
+test_total_cap (PscTestFixture *f, gconstpointer data)
+{
+  PscConnections *connections = psc_server_get_connections (f->server);
+  g_autoptr (RawClient) idle1 = NULL, idle2 = NULL, half = NULL, fresh = NULL;
+  g_autoptr (RawClient) body1 = NULL, body2 = NULL, body3 = NULL, refused = NULL;
+  const char *posting = "POST /api/streams HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab";
+
+  set_limits_and_total (f, 10, 0, 3);
+  idle1 = raw_client_new (f, NULL);
+  PSC_TEST_WAIT_UNTIL (one_connection, connections, 5, "the first idle connection");
+  idle2 = raw_client_new (f, NULL);
+  half = raw_client_new (f, "GET /heal");
+  PSC_TEST_WAIT_UNTIL (three_connections, connections, 5, "three idle connections");
+  fresh = raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  PSC_TEST_WAIT_UNTIL (raw_client_closed, idle1, 5, "the longest idle connection to be closed");
+  PSC_TEST_WAIT_UNTIL (raw_client_answered, fresh, 5, "the new connection's answer");
+  g_assert_true (g_str_has_prefix (fresh->received->str, "HTTP/1.1 200 "));
+  g_assert_cmpuint (idle1->received->len, ==, 0);
+  g_assert_false (raw_client_closed (idle2));
+  g_assert_cmpuint (psc_connections_get_refused (connections,
+          PSC_CONNECTIONS_REFUSED_EVICTED), ==, 1);
+  g_clear_pointer (&idle2, raw_client_free);
+  g_clear_pointer (&half, raw_client_free);
+  g_clear_pointer (&fresh, raw_client_free);
+  PSC_TEST_WAIT_UNTIL (no_connection, connections, 5, "the connections to close");
+
+  body1 = raw_client_new (f, posting);
+  body2 = raw_client_new (f, posting);
+  body3 = raw_client_new (f, posting);
+  PSC_TEST_WAIT_UNTIL (three_connections, connections, 5, "three requests under way");
+  refused = raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  PSC_TEST_WAIT_UNTIL (raw_client_closed, refused, 5, "the fourth connection to be refused");
+  g_test_message ("%s", refused->received->str);
+  g_assert_true (g_str_has_prefix (refused->received->str, "HTTP/1.1 503 "));
+  g_assert_nonnull (strstr (refused->received->str, "3 connections open, the most allowed"));
+  g_assert_cmpuint (psc_connections_get_refused (connections,
+          PSC_CONNECTIONS_REFUSED_TOTAL_CAP), ==, 1);
+  g_assert_false (raw_client_closed (body1));
+}
+
+/* A burst of connections while the daemon is busy (its main loop not running here, so it
+ * accepts none): the kernel completes them all into the accept queue. With GSocket's default
+ * backlog of 10, the 12th and later wait for the client's SYN retransmission (1 s and more). */
+#define BURST 50
+
+static void
+test_accept_backlog (PscTestFixture *f, gconstpointer data)
+{
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1",
+      psc_server_get_port (f->server));
+  GSocket *sockets[BURST];
+  gint64 deadline;
+  guint connected = 0;
+
+  for (guint i = 0; i < BURST; i++) {
+    g_autoptr (GError) error = NULL;
+
+    sockets[i] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+        G_SOCKET_PROTOCOL_TCP, &error);
+    g_assert_no_error (error);
+    g_socket_set_blocking (sockets[i], FALSE);
+    if (!g_socket_connect (sockets[i], address, NULL, &error))
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
+  }
+  /* A loopback handshake takes microseconds; a dropped SYN is sent again after 1 s. */
+  deadline = g_get_monotonic_time () + 500 * G_TIME_SPAN_MILLISECOND;
+  for (guint i = 0; i < BURST; i++) {
+    g_autoptr (GError) error = NULL;
+    gint64 left = MAX (deadline - g_get_monotonic_time (), 0);
+
+    if (g_socket_condition_timed_wait (sockets[i], G_IO_OUT, left, NULL, NULL) &&
+        g_socket_check_connect_result (sockets[i], &error))
+      connected++;
+  }
+  g_test_message ("%u of %u connections made at once were connected within 0.5 s", connected,
+      BURST);
+  g_assert_cmpuint (connected, ==, BURST);
+  for (guint i = 0; i < BURST; i++)
+    g_object_unref (sockets[i]);
 }
 
 /* A body over its route's limit is refused from its headers: 413 while the client has sent
@@ -573,6 +695,8 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/http/one-shot-requests", &psc_test_h264, test_one_shot_requests);
   PSC_TEST_ADD ("/integration/http/request-timeout", &psc_test_h264, test_request_timeout);
   PSC_TEST_ADD ("/integration/http/address-cap", &psc_test_h264, test_address_cap);
+  PSC_TEST_ADD ("/integration/http/total-cap", &psc_test_h264, test_total_cap);
+  PSC_TEST_ADD ("/integration/http/accept-backlog", &psc_test_h264, test_accept_backlog);
   PSC_TEST_ADD ("/integration/http/body-refused", &psc_test_h264, test_body_refused);
   g_test_add_func ("/integration/http/listener-failed", test_listener_failed);
 
