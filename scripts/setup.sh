@@ -23,9 +23,11 @@ PSC_RUN_PACKAGES=(
 # smoke run) compares periscope with.
 PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium firefox-esr python3-prometheus-client janus
   libgstrtspserver-1.0-dev)
-# What scripts/test's build checks need on top: gtk-doc for the reference, and the 32-bit libc
-# and compiler runtime for the i386 build (psc_build_i386).
-PSC_CHECK_PACKAGES=(gtk-doc-tools gcc-multilib)
+# What scripts/test's build checks need on top: gtk-doc for the reference, the 32-bit libc
+# and compiler runtime for the i386 build (psc_build_i386), and clang with its sanitizer and
+# libFuzzer runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm) for the sanitized
+# build (psc_build_asan).
+PSC_CHECK_PACKAGES=(gtk-doc-tools gcc-multilib clang libclang-rt-14-dev llvm)
 
 psc_missing_packages() {
   local pkg
@@ -63,6 +65,21 @@ psc_build() {
     meson configure "$PSC_BUILD" "$@" >/dev/null
   fi
   ninja --quiet -C "$PSC_BUILD"
+}
+
+PSC_ASAN=${PSC_ASAN:-$PSC_ROOT/build-asan}
+
+# psc_build_asan — the sanitized build (build-asan/): clang with AddressSanitizer and UBSan on
+# everything (b_lundef=false: the sanitizer runtimes resolve at link), and the libFuzzer
+# targets (-Dfuzzing=true). `meson test -C build-asan --setup asan` runs suites under it.
+# Not -Werror: clang 14 warns of g_autoptr variables that only hold a reference to drop
+# (-Wunused-variable); the gcc build (psc_build) is the warning gate.
+psc_build_asan() {
+  if [ ! -f "$PSC_ASAN/build.ninja" ]; then
+    CC=clang meson setup "$PSC_ASAN" "$PSC_ROOT" -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dfuzzing=true -Dbrowser_tests=disabled >/dev/null
+  fi
+  ninja --quiet -C "$PSC_ASAN"
 }
 
 # The 32-bit check (scripts/test): the daemon, tests and bench built with gcc -m32 against

@@ -332,10 +332,8 @@ log_in (PscAccess *self, SoupServerMessage *msg)
   const char *address = soup_server_message_get_remote_host (msg);
   g_autoptr (GBytes) body = soup_message_body_flatten (
       soup_server_message_get_request_body (msg));
-  g_autofree char *form = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-  g_autoptr (GHashTable) fields = soup_form_decode (form);
-  const char *user = g_hash_table_lookup (fields, "user");
-  const char *password = g_hash_table_lookup (fields, "password");
+  g_autofree char *user = NULL;
+  g_autofree char *password = NULL;
   g_autofree char *session = NULL;
   g_autofree char *text = NULL;
   guint retry_after = psc_auth_throttle_check (self->auth, address);
@@ -349,9 +347,11 @@ log_in (PscAccess *self, SoupServerMessage *msg)
     respond_login_page (msg, TOO_MANY_REQUESTS, text);
     return;
   }
-  role = user != NULL && password != NULL ?
+  role = psc_access_parse_login_form (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+      &user, &password) ?
       psc_auth_check_password (self->auth, user, password, NULL) : PSC_AUTH_ROLE_NONE;
-  explicit_bzero (form, strlen (form));
+  if (password != NULL)
+    explicit_bzero (password, strlen (password));
   if (role == PSC_AUTH_ROLE_NONE) {
     psc_auth_throttle_fail (self->auth, address);
     log_failure (self, msg, "a wrong user name or password");
@@ -363,6 +363,29 @@ log_in (PscAccess *self, SoupServerMessage *msg)
   set_cookie (msg, session, FALSE);
   GST_INFO ("%s logged in from %s as %s", user, address, psc_auth_role_to_string (role));
   redirect (msg, "/");
+}
+
+gboolean
+psc_access_parse_login_form (const char *body, gsize length, char **user, char **password)
+{
+  /* An empty body's bytes may be NULL (g_bytes_get_data()); g_strndup() makes that NULL. */
+  g_autofree char *form = length > 0 ? g_strndup (body, length) : g_strdup ("");
+  g_autoptr (GHashTable) fields = soup_form_decode (form);
+  const char *u = g_hash_table_lookup (fields, "user");
+  char *p = g_hash_table_lookup (fields, "password");
+  gboolean found = u != NULL && p != NULL;
+
+  g_return_val_if_fail (user != NULL && password != NULL, FALSE);
+
+  if (found) {
+    *user = g_strdup (u);
+    *password = g_strdup (p);
+  }
+  /* The decoded values live in the keys' blocks (soup_form_decode() decodes in place). */
+  if (p != NULL)
+    explicit_bzero (p, strlen (p));
+  explicit_bzero (form, strlen (form));
+  return found;
 }
 
 static void

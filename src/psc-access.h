@@ -100,6 +100,25 @@ void        psc_access_set_auth (PscAccess *access, PscAuth *auth);
 PscAuth *   psc_access_get_auth (PscAccess *access);
 
 /**
+ * psc_access_parse_login_form:
+ * @body: (array length=length): the body of `POST /login` from the network,
+ *   `application/x-www-form-urlencoded` as the login page's form sends it; a NUL byte ends it
+ * @length: its length in bytes
+ * @user: (out) (transfer full): the `user` field, percent-decoded
+ * @password: (out) (transfer full): the `password` field, percent-decoded; the caller
+ *   clears it with explicit_bzero() before freeing it
+ *
+ * Reads the login form with soup_form_decode() (a pair that is not valid percent-encoding
+ * is skipped, as if it were not sent; the last of a repeated field counts). The copy it
+ * decodes is cleared before it returns.
+ *
+ * Returns: %TRUE if both fields were sent (either may be empty); %FALSE, leaving @user and
+ *   @password untouched, if one is missing.
+ */
+gboolean    psc_access_parse_login_form (const char *body, gsize length, char **user,
+    char **password);
+
+/**
  * psc_access_get_refused:
  * @access: the access check
  * @reason: a reason

@@ -25,6 +25,36 @@ psc_sdp_parse (const char *text, gsize length, const char *what, GError **error)
   return g_steal_pointer (&sdp);
 }
 
+GStrv
+psc_sdp_parse_fragment (const char *text, gsize length, const char *ufrag, GError **error)
+{
+  /* An empty body's bytes may be NULL (g_bytes_get_data()); g_strndup() makes that NULL. */
+  g_autofree char *copy = length > 0 ? g_strndup (text, length) : g_strdup ("");
+  g_auto (GStrv) lines = g_strsplit_set (copy, "\r\n", -1);
+  g_autoptr (GStrvBuilder) candidates = g_strv_builder_new ();
+  guint n_lines = 0;
+
+  /* "\r\n" splits into an empty string between the two: count the lines that are not. */
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (lines[i][0] == '\0')
+      continue;
+    if (++n_lines > PSC_SDP_MAX_FRAGMENT_LINES) {
+      g_set_error_literal (error, PSC_SDP_ERROR, PSC_SDP_ERROR_TOO_LARGE,
+          "the fragment has over " G_STRINGIFY (PSC_SDP_MAX_FRAGMENT_LINES) " lines");
+      return NULL;
+    }
+    if (g_str_has_prefix (lines[i], "a=ice-ufrag:") &&
+        g_strcmp0 (lines[i] + strlen ("a=ice-ufrag:"), ufrag) != 0) {
+      g_set_error_literal (error, PSC_SDP_ERROR, PSC_SDP_ERROR_ICE_RESTART,
+          "ICE restart is not supported: start a new session");
+      return NULL;
+    }
+    if (g_str_has_prefix (lines[i], "a=candidate:"))
+      g_strv_builder_add (candidates, lines[i] + 2);
+  }
+  return g_strv_builder_end (candidates);
+}
+
 /* A media-level attribute, else the session-level one. */
 static const char *
 attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)

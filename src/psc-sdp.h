@@ -43,9 +43,13 @@ GQuark psc_sdp_error_quark (void);
  * @PSC_SDP_ERROR_MISMATCH: an answer that does not fit the offer it answers
  * @PSC_SDP_ERROR_INCOMPLETE: an offer that cannot start a session: no ICE credentials, no
  *   DTLS fingerprint, or an a=ssrc webrtcbin cannot take
+ * @PSC_SDP_ERROR_TOO_LARGE: a trickle fragment over #PSC_SDP_MAX_FRAGMENT_LINES lines
+ * @PSC_SDP_ERROR_ICE_RESTART: a trickle fragment with another a=ice-ufrag: an ICE restart,
+ *   which periscope does not do (a player starts a new session instead)
  *
  * What is wrong with a viewer's SDP. Signalling and WHEP map these to their wire codes
- * (`bad_sdp`; HTTP 400, or 406 for no codec in common).
+ * (`bad_sdp`; HTTP 400, 406 for no codec in common, 413 for a fragment too large, 422 for an
+ * ICE restart).
  */
 typedef enum {
   PSC_SDP_ERROR_INVALID,
@@ -53,7 +57,17 @@ typedef enum {
   PSC_SDP_ERROR_NO_CODEC,
   PSC_SDP_ERROR_MISMATCH,
   PSC_SDP_ERROR_INCOMPLETE,
+  PSC_SDP_ERROR_TOO_LARGE,
+  PSC_SDP_ERROR_ICE_RESTART,
 } PscSdpError;
+
+/**
+ * PSC_SDP_MAX_FRAGMENT_LINES:
+ *
+ * Most lines (not counting empty ones) of one trickle fragment: RFC 8840 §9 puts candidates,
+ * a=ice-ufrag/pwd, a=mid and m-lines in one; a browser trickles a handful of candidates.
+ */
+#define PSC_SDP_MAX_FRAGMENT_LINES 100
 
 /**
  * psc_sdp_parse:
@@ -68,6 +82,27 @@ typedef enum {
  * Returns: (transfer full): the parsed message, or %NULL with @error set.
  */
 GstSDPMessage * psc_sdp_parse (const char *text, gsize length, const char *what,
+    GError **error);
+
+/**
+ * psc_sdp_parse_fragment:
+ * @text: (array length=length): the body of a WHEP PATCH, `application/trickle-ice-sdpfrag`
+ *   (RFC 8840 §9), from the network, not necessarily NUL-terminated (a NUL byte ends it)
+ * @length: its length in bytes
+ * @ufrag: (nullable): the a=ice-ufrag of the session's offer; %NULL if it had none
+ * @error: PSC_SDP_ERROR_TOO_LARGE over #PSC_SDP_MAX_FRAGMENT_LINES lines;
+ *   PSC_SDP_ERROR_ICE_RESTART for an a=ice-ufrag other than @ufrag (RFC 8840 §4.4: a new
+ *   ufrag is an ICE restart)
+ *
+ * Reads the `a=candidate:` lines of a trickle fragment, split at CR and LF; other lines
+ * (a=mid, a=ice-pwd, m-lines, a=end-of-candidates) are allowed and ignored: periscope
+ * sends one m-line, and webrtcbin checks each candidate itself.
+ *
+ * Returns: (transfer full): the candidates in order, each without its `a=` (`candidate:…`,
+ *   as webrtcbin's add-ice-candidate takes it); empty for a fragment without one; %NULL with
+ *   @error set.
+ */
+GStrv psc_sdp_parse_fragment (const char *text, gsize length, const char *ufrag,
     GError **error);
 
 /**

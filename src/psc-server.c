@@ -263,9 +263,13 @@ on_websocket (SoupServer *soup, SoupServerMessage *msg, const char *path,
   g_auto (JoinQuery) join = { 0 };
 
   if (!parse_signalling_path (path, psc_signalling_get_default_room (self->signalling), &room,
-          &peer))
+          &peer)) {
+    /* The path is decoded (%FF is a byte): the refusal is sent as a text frame, which must
+     * be UTF-8 (libsoup refuses anything else with a CRITICAL; found by fuzz-http). */
+    g_autofree char *shown = g_utf8_make_valid (path, -1);
     problem = g_strdup_printf ("no signalling at %s: use /ws, /ws/{room} or "
-        "/ws/{room}/{peer_id}", path);
+        "/ws/{room}/{peer_id}", shown);
+  }
   else if (!psc_protocol_id_is_valid (room) || (peer != NULL && !psc_protocol_id_is_valid (peer)))
     problem = g_strdup_printf ("room and peer ids must be 1 to %d characters of "
         "A-Z a-z 0-9 _ . -", PSC_PROTOCOL_MAX_ID_LENGTH);
@@ -554,6 +558,16 @@ psc_server_get_port (PscServer *self)
   g_return_val_if_fail (PSC_IS_SERVER (self), 0);
 
   return listening_port (self->soup);
+}
+
+gboolean
+psc_server_accept_stream (PscServer *self, GIOStream *stream, GSocketAddress *local,
+    GSocketAddress *remote, GError **error)
+{
+  g_return_val_if_fail (PSC_IS_SERVER (self) && G_IS_IO_STREAM (stream) &&
+      G_IS_SOCKET_ADDRESS (local) && G_IS_SOCKET_ADDRESS (remote), FALSE);
+
+  return soup_server_accept_iostream (self->soup, stream, local, remote, error);
 }
 
 static void

@@ -195,6 +195,24 @@ guint64     psc_server_get_refused_origins (PscServer *server);
 guint       psc_server_get_port (PscServer *server);
 
 /**
+ * psc_server_accept_stream:
+ * @server: the server
+ * @stream: an open connection that came from no listening socket: the fuzz target of the
+ *   HTTP edge (tests/fuzz/fuzz-http.c) feeds its requests so, from memory
+ * @local: the server's address, for a request without a Host header (HTTP/1.0)
+ * @remote: the client's address, as the access check, the throttle and the log see it
+ * @error: why libsoup did not take the connection
+ *
+ * Serves HTTP on @stream as on a connection accepted from a listener
+ * (soup_server_accept_iostream()): the same origin policy, access check and routes. Without a
+ * #GSocket, #PscConnections' limits and request timeout do not apply to it. Main context.
+ *
+ * Returns: %TRUE if the connection was taken.
+ */
+gboolean    psc_server_accept_stream (PscServer *server, GIOStream *stream,
+    GSocketAddress *local, GSocketAddress *remote, GError **error);
+
+/**
  * psc_server_get_page_urls:
  * @server: a listening server
  * @address: (nullable): the address given to psc_server_listen()

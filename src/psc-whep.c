@@ -21,8 +21,6 @@ GST_DEBUG_CATEGORY_STATIC (psc_whep_debug);
  * libnice (a candidate pair to check): without a cap a PATCH flood of 100k candidates pinned
  * a core and starved the main context. */
 #define MAX_REMOTE_CANDIDATES 50
-/* Lines of one trickle fragment (RFC 8840 §9: candidates, ice-ufrag/pwd, mid, m-lines). */
-#define MAX_FRAGMENT_LINES 100
 
 typedef struct {
   PscWhep *whep;                /* not owned */
@@ -168,9 +166,18 @@ psc_whep_http_status (const GError *error)
 {
   g_return_val_if_fail (error != NULL, SOUP_STATUS_INTERNAL_SERVER_ERROR);
 
-  if (error->domain == PSC_SDP_ERROR)
-    return error->code == PSC_SDP_ERROR_NO_CODEC ? SOUP_STATUS_NOT_ACCEPTABLE :
-        SOUP_STATUS_BAD_REQUEST;
+  if (error->domain == PSC_SDP_ERROR) {
+    switch ((PscSdpError) error->code) {
+      case PSC_SDP_ERROR_NO_CODEC:
+        return SOUP_STATUS_NOT_ACCEPTABLE;
+      case PSC_SDP_ERROR_TOO_LARGE:
+        return SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+      case PSC_SDP_ERROR_ICE_RESTART:
+        return SOUP_STATUS_UNPROCESSABLE_ENTITY;
+      default:
+        return SOUP_STATUS_BAD_REQUEST;
+    }
+  }
   if (error->domain == PSC_REGISTRY_ERROR) {
     switch ((PscRegistryError) error->code) {
       case PSC_REGISTRY_ERROR_VIEWER_LIMIT:
@@ -372,9 +379,9 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
   const char *if_match = soup_message_headers_get_one (request, "If-Match");
   g_autofree char *etag = g_strdup_printf ("\"%s\"", session->etag);
   g_autoptr (GBytes) bytes = NULL;
-  g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  guint n_lines = 0, n_candidates = 0;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) candidates = NULL;
+  guint n_candidates;
 
   if (g_strcmp0 (type, "application/trickle-ice-sdpfrag") != 0) {
     respond_text (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
@@ -390,25 +397,13 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
     respond_text (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "the fragment is over 64 KiB");
     return;
   }
-  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  lines = g_strsplit_set (text, "\r\n", -1);
-  /* "\r\n" splits into an empty string between the two: count the lines that are not. */
-  for (guint i = 0; lines[i] != NULL; i++) {
-    if (lines[i][0] == '\0')
-      continue;
-    if (++n_lines > MAX_FRAGMENT_LINES) {
-      respond_text (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-          "the fragment has over " G_STRINGIFY (MAX_FRAGMENT_LINES) " lines");
-      return;
-    }
-    if (g_str_has_prefix (lines[i], "a=ice-ufrag:") &&
-        g_strcmp0 (lines[i] + strlen ("a=ice-ufrag:"), session->remote_ufrag) != 0) {
-      respond_text (msg, 422, "ICE restart is not supported: start a new session");
-      return;
-    }
-    if (g_str_has_prefix (lines[i], "a=candidate:"))
-      n_candidates++;
+  candidates = psc_sdp_parse_fragment (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+      session->remote_ufrag, &error);
+  if (candidates == NULL) {
+    respond_text (msg, psc_whep_http_status (error), error->message);
+    return;
   }
+  n_candidates = g_strv_length (candidates);
   if (n_candidates > MAX_REMOTE_CANDIDATES - session->remote_candidates) {
     g_autofree char *reason = g_strdup_printf ("a session takes at most %u remote candidates "
         "(%u taken, %u more sent)", MAX_REMOTE_CANDIDATES, session->remote_candidates,
@@ -416,11 +411,8 @@ handle_patch (PscWhep *self, SoupServerMessage *msg, Session *session)
     respond_text (msg, 422, reason);
     return;
   }
-  for (guint i = 0; lines[i] != NULL; i++) {
-    g_autoptr (GError) error = NULL;
-    if (!g_str_has_prefix (lines[i], "a=candidate:"))
-      continue;
-    if (!psc_viewer_add_ice_candidate (session->viewer, 0, lines[i] + 2, &error)) {
+  for (guint i = 0; i < n_candidates; i++) {
+    if (!psc_viewer_add_ice_candidate (session->viewer, 0, candidates[i], &error)) {
       respond_text (msg, psc_whep_http_status (error), error->message);
       return;
     }

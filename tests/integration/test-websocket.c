@@ -76,7 +76,7 @@ static gboolean
 raw_send_all (RawClient *client, const guint8 *data, gsize length)
 {
   gsize offset = 0;
-  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gint64 end = g_get_monotonic_time () + 10 * psc_test_time_factor () * G_USEC_PER_SEC;
 
   while (offset < length && g_get_monotonic_time () < end) {
     if (!raw_pump (client, data, length, &offset))
@@ -131,7 +131,7 @@ raw_connect (PscTestFixture *f, const char *path, int receive_buffer)
   g_autofree char *request = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path);
-  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gint64 end = g_get_monotonic_time () + 10 * psc_test_time_factor () * G_USEC_PER_SEC;
   g_autoptr (GError) error = NULL;
   guint8 *head_end = NULL;
 
@@ -219,7 +219,7 @@ raw_wait_close (RawClient *client, guint timeout_s, gushort *code, char **reason
 static gboolean
 raw_wait_eof (RawClient *client, guint timeout_s)
 {
-  gint64 end = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  gint64 end = g_get_monotonic_time () + timeout_s * psc_test_time_factor () * G_USEC_PER_SEC;
 
   while (!client->eof && g_get_monotonic_time () < end) {
     turn ();

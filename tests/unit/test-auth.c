@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "psc-access.h"
 #include "psc-auth.h"
 
 /* "secret1", hashed by `periscope --hash-password` (libxcrypt 4.4.33, yescrypt). */
@@ -273,6 +274,29 @@ test_headers (void)
   g_assert_false (psc_auth_parse_basic ("", &user, &password));
 }
 
+static void
+test_login_form (void)
+{
+  g_autofree char *user = NULL;
+  g_autofree char *password = NULL;
+  const char *form = "user=al%69ce&password=correct+horse%21";
+
+  g_assert_true (psc_access_parse_login_form (form, strlen (form), &user, &password));
+  g_assert_cmpstr (user, ==, "alice");
+  g_assert_cmpstr (password, ==, "correct horse!");
+  g_clear_pointer (&user, g_free);
+  g_clear_pointer (&password, g_free);
+  /* A pair that is not percent-encoding is as if not sent. */
+  g_assert_false (psc_access_parse_login_form ("user=a&password=%zz", 19, &user, &password));
+  g_assert_false (psc_access_parse_login_form ("user=a", 6, &user, &password));
+  /* An empty body: its bytes may be NULL (g_bytes_get_data()). */
+  g_assert_false (psc_access_parse_login_form (NULL, 0, &user, &password));
+  g_assert_null (user);
+  g_assert_true (psc_access_parse_login_form ("user=&password=", 15, &user, &password));
+  g_assert_cmpstr (user, ==, "");
+  g_assert_cmpstr (password, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,5 +310,6 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/throttle", test_throttle);
   g_test_add_func ("/auth/role-for-path", test_role_for_path);
   g_test_add_func ("/auth/headers", test_headers);
+  g_test_add_func ("/auth/login-form", test_login_form);
   return g_test_run ();
 }

@@ -435,6 +435,25 @@ test_ice_servers (void)
   }
 }
 
+/* An optional argument GOption cannot convert (not UTF-8 here) fails the parse once, with
+ * GOption's error (found by fuzz-config: the parse went on, and succeeded, with it set). */
+static void
+test_hash_password_bad_argument (void)
+{
+  const char *args[] = { "--hash-password=ali\x93" "ce", NULL };
+  const char *next[] = { "--hash-password=ali\x93" "ce", "stray", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscConfig) config = parse_args (args, &error);
+
+  g_assert_null (config);
+  g_assert_error (error, G_CONVERT_ERROR, G_CONVERT_ERROR_ILLEGAL_SEQUENCE);
+  g_clear_error (&error);
+  /* No second error set over the first (a GLib warning, fatal in the tests). */
+  config = parse_args (next, &error);
+  g_assert_null (config);
+  g_assert_error (error, G_CONVERT_ERROR, G_CONVERT_ERROR_ILLEGAL_SEQUENCE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -452,5 +471,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/launch-source", test_launch_source);
   g_test_add_func ("/config/launch-source-h264", test_launch_source_h264);
   g_test_add_func ("/config/ice-servers", test_ice_servers);
+  g_test_add_func ("/config/hash-password-bad-argument", test_hash_password_bad_argument);
   return g_test_run ();
 }

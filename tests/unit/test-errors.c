@@ -29,6 +29,8 @@ test_translations (void)
     { PSC_SDP_ERROR, PSC_SDP_ERROR_NO_CODEC, "bad_sdp", 406 },
     { PSC_SDP_ERROR, PSC_SDP_ERROR_MISMATCH, "bad_sdp", 400 },
     { PSC_SDP_ERROR, PSC_SDP_ERROR_INCOMPLETE, "bad_sdp", 400 },
+    { PSC_SDP_ERROR, PSC_SDP_ERROR_TOO_LARGE, "bad_sdp", 413 },
+    { PSC_SDP_ERROR, PSC_SDP_ERROR_ICE_RESTART, "bad_sdp", 422 },
     { PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BUILD, "internal", 500 },
     { PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BAD_STATE, "bad_state", 409 },
     { PSC_VIEWER_ERROR, PSC_VIEWER_ERROR_BAD_CANDIDATE, "invalid_field", 400 },

@@ -64,6 +64,10 @@ test_parse_bad (void)
     { "{\"type\":\"answer\"", PSC_PROTOCOL_ERROR_INVALID_JSON },
     { "\"just a string\"", PSC_PROTOCOL_ERROR_INVALID_JSON },
     { "[{\"type\":\"answer\"}]", PSC_PROTOCOL_ERROR_INVALID_JSON },
+    /* Two values: json-glib 1.6 leaked the first (fuzz-protocol; corpus/protocol/leak-*). */
+    { "{}{}", PSC_PROTOCOL_ERROR_INVALID_JSON },
+    { "{\"type\":\"hello\"} {\"type\":\"hello\"}", PSC_PROTOCOL_ERROR_INVALID_JSON },
+    { "{\"type\":\"hello\"} 1", PSC_PROTOCOL_ERROR_INVALID_JSON },
     { "{}", PSC_PROTOCOL_ERROR_MISSING_FIELD },
     { "{\"type\":null}", PSC_PROTOCOL_ERROR_MISSING_FIELD },
     { "{\"type\":7}", PSC_PROTOCOL_ERROR_INVALID_FIELD },

@@ -462,6 +462,46 @@ test_check_offer (void)
   g_assert_no_error (error);
 }
 
+static void
+test_fragment (void)
+{
+  const char *cand = "a=candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host";
+  g_autofree char *body = g_strdup_printf ("a=ice-ufrag:EsAw\r\na=ice-pwd:x\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n%s\r\n%s generation 0\n"
+      "a=end-of-candidates\r\n", cand, cand);
+  g_autoptr (GString) long_body = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) candidates = psc_sdp_parse_fragment (body, strlen (body), "EsAw", &error);
+  g_auto (GStrv) none = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (candidates), ==, 2);
+  g_assert_cmpstr (candidates[0], ==, cand + 2);
+  g_assert_true (g_str_has_suffix (candidates[1], "host generation 0"));
+
+  /* An empty body: its bytes may be NULL (found by fuzz-trickle: a critical, then a crash). */
+  none = psc_sdp_parse_fragment (NULL, 0, "EsAw", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (none), ==, 0);
+
+  /* A new ufrag is an ICE restart; so is any ufrag when the offer had none. */
+  g_assert_null (psc_sdp_parse_fragment (body, strlen (body), "other", &error));
+  g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_ICE_RESTART);
+  g_clear_error (&error);
+  g_assert_null (psc_sdp_parse_fragment (body, strlen (body), NULL, &error));
+  g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_ICE_RESTART);
+  g_clear_error (&error);
+
+  /* 100 lines and empty ones pass; the 101st does not. */
+  for (guint i = 0; i < PSC_SDP_MAX_FRAGMENT_LINES; i++)
+    g_string_append_printf (long_body, "%s\r\n\r\n", cand);
+  g_strfreev (psc_sdp_parse_fragment (long_body->str, long_body->len, "EsAw", &error));
+  g_assert_no_error (error);
+  g_string_append (long_body, cand);
+  g_assert_null (psc_sdp_parse_fragment (long_body->str, long_body->len, "EsAw", &error));
+  g_assert_error (error, PSC_SDP_ERROR, PSC_SDP_ERROR_TOO_LARGE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -477,5 +517,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/offer/choose-codec-passthrough", test_choose_codec_passthrough);
   g_test_add_func ("/sdp/offer/no-video", test_choose_codec_no_video);
   g_test_add_func ("/sdp/offer/check", test_check_offer);
+  g_test_add_func ("/sdp/fragment", test_fragment);
   return g_test_run ();
 }
