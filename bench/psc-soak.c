@@ -368,10 +368,12 @@ set_timeout (int fd, guint timeout_ms)
   setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* Connects to the daemon (SO_SNDTIMEO bounds connect() on Linux). */
+/* Connects to the daemon (SO_SNDTIMEO bounds connect() on Linux), from @source (host byte
+ * order; INADDR_ANY: the kernel's choice, 127.0.0.1). */
 static gboolean
-conn_open (Soak *soak, Conn *conn)
+conn_open_from (Soak *soak, Conn *conn, guint32 source)
 {
+  struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (source) };
   struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons (soak->port) };
 
   conn_close (conn, FALSE);
@@ -380,11 +382,18 @@ conn_open (Soak *soak, Conn *conn)
   if (conn->fd < 0)
     return FALSE;
   set_timeout (conn->fd, IO_TIMEOUT_MS);
-  if (connect (conn->fd, (struct sockaddr *) &address, sizeof address) != 0) {
+  if ((source != INADDR_ANY && bind (conn->fd, (struct sockaddr *) &local, sizeof local) != 0) ||
+      connect (conn->fd, (struct sockaddr *) &address, sizeof address) != 0) {
     conn_close (conn, FALSE);
     return FALSE;
   }
   return TRUE;
+}
+
+static gboolean
+conn_open (Soak *soak, Conn *conn)
+{
+  return conn_open_from (soak, conn, INADDR_ANY);
 }
 
 static gboolean
@@ -1184,26 +1193,6 @@ stage_http_slowloris (Soak *soak, guint count)
  * by design, until the idle ones time out). */
 #define IDLE_PER_ADDRESS 60
 #define IDLE_DROP_S 30
-
-static gboolean
-conn_open_from (Soak *soak, Conn *conn, guint32 source)
-{
-  struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (source) };
-  struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons (soak->port) };
-
-  conn_close (conn, FALSE);
-  address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  conn->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (conn->fd < 0)
-    return FALSE;
-  set_timeout (conn->fd, IO_TIMEOUT_MS);
-  if (bind (conn->fd, (struct sockaddr *) &local, sizeof local) != 0 ||
-      connect (conn->fd, (struct sockaddr *) &address, sizeof address) != 0) {
-    conn_close (conn, FALSE);
-    return FALSE;
-  }
-  return TRUE;
-}
 
 static guint
 stage_idle_connections (Soak *soak, guint count)
