@@ -137,6 +137,7 @@ struct _Soak {
 
   /* The daemon. */
   char *workdir;
+  char *state_dir;              /* the daemon's --data-dir, in workdir */
   char *log_path;
   GPid pid;                     /* 0: none running */
   guint port;
@@ -902,7 +903,10 @@ daemon_start (Soak *soak)
     "--width", "320", "--height", "240", "--bitrate", "500", "--connect-timeout", timeout,
     "--stream-id", stream_id,
     /* Every viewer of the soak comes from 127.0.0.1. */
-    "--max-viewers-per-address", "0", NULL
+    "--max-viewers-per-address", "0",
+    /* The relay stages use rooms made by joining them; the chat store in the soak's own
+     * directory, not the box's. */
+    "--open-rooms", "--data-dir", soak->state_dir, NULL
   };
 
   env = g_environ_setenv (env, "G_DEBUG", "fatal-criticals", TRUE);
@@ -2052,6 +2056,7 @@ main (int argc, char **argv)
     return EXIT_UNAVAILABLE;
   }
   soak.log_path = g_build_filename (soak.workdir, "periscope.log", NULL);
+  soak.state_dir = g_build_filename (soak.workdir, "state", NULL);
   the_soak = &soak;
   soak.monitor = g_thread_new ("soak-monitor", monitor_thread, &soak);
 
@@ -2092,6 +2097,14 @@ main (int argc, char **argv)
   if (status != 0)
     g_printerr (PROGRAM ": FAILED: %s\n", (char *) g_ptr_array_index (soak.failures, 0));
   if (!keep_log && status == 0) {
+    g_autoptr (GDir) state = g_dir_open (soak.state_dir, 0, NULL);
+    const char *name;
+
+    while (state != NULL && (name = g_dir_read_name (state)) != NULL) {
+      g_autofree char *path = g_build_filename (soak.state_dir, name, NULL);
+      g_unlink (path);
+    }
+    g_rmdir (soak.state_dir);
     g_unlink (soak.log_path);
     g_rmdir (soak.workdir);
   }
@@ -2099,6 +2112,7 @@ main (int argc, char **argv)
   g_strfreev (soak.only_stages);
   g_free (soak.log_path);
   g_free (soak.workdir);
+  g_free (soak.state_dir);
   g_free (soak.daemon_path);
   g_mutex_clear (&soak.lock);
   return status;
