@@ -38,34 +38,57 @@ count_h264_encoders (PscTestFixture *f)
       psc_stream_get_encoder (f->stream, PSC_CODEC_H264)->factory);
 }
 
-/* The source plays to its end at its own rate (±10 %, the upper bound stretched under
- * valgrind), every frame reaching the capture, while a viewer decodes it. */
+typedef struct {
+  PscStream *stream;
+  guint64 frames;               /* captured frames to wait for */
+} CapturedArgs;
+
+static gboolean
+captured_at_least (gpointer data)
+{
+  CapturedArgs *args = data;
+  PscStreamStats stats;
+
+  psc_stream_get_stats (args->stream, &stats);
+  return stats.frames_captured >= args->frames;
+}
+
+/* The source plays to its end at its own rate, every frame reaching the capture, while a
+ * viewer decodes it. The rate (±10 %) is taken over the clip's second half: a file's first
+ * frames, late by the time the source took to start (longer on a loaded box, or under ASan),
+ * pass the pacing at once, and only the steady rate says whether the file is paced (it
+ * played at 77 fps, as fast as it decoded, when it was not). */
 static void
 test_file (PscTestFixture *f, gconstpointer data)
 {
   g_autoptr (PscTestClient) client = NULL;
   gboolean ended = FALSE;
   PscStreamStats stats;
+  CapturedArgs half;
   guint64 frames;
   gint64 start;
   double seconds, rate;
 
   psc_test_flag_on_stream_offline (f->stream, &ended);
   psc_stream_get_stats (f->stream, &stats);
-  frames = stats.frames_captured;
-  start = g_get_monotonic_time ();
+  half.stream = f->stream;
+  half.frames = stats.frames_captured + CLIP_FRAMES / 2;
   PSC_TEST_CONNECT (client, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (client, 30, 10);
   /* Passed through, no encoder (until the end: the slate is encoded). */
   if (psc_stream_passes_through (f->stream, PSC_CODEC_H264))
     g_assert_cmpuint (count_h264_encoders (f), ==, 0);
+  PSC_TEST_WAIT_UNTIL (captured_at_least, &half, 15, "half of the file");
+  psc_stream_get_stats (f->stream, &stats);
+  frames = stats.frames_captured;
+  start = g_get_monotonic_time ();
   PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &ended, 15, "the end of the file");
   seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   psc_stream_get_stats (f->stream, &stats);
   frames = stats.frames_captured - frames;
   rate = frames / seconds;
-  g_test_message ("%" G_GUINT64_FORMAT " frames in %.2f s: %.1f fps (total %" G_GUINT64_FORMAT
-      ")", frames, seconds, rate, stats.frames_captured);
+  g_test_message ("second half: %" G_GUINT64_FORMAT " frames in %.2f s: %.1f fps (total %"
+      G_GUINT64_FORMAT ")", frames, seconds, rate, stats.frames_captured);
   /* A demuxer may drop what precedes the first keyframe it finds. */
   g_assert_cmpuint (stats.frames_captured, >=, CLIP_FRAMES * 9 / 10);
   g_assert_cmpfloat (rate, <=, CLIP_FPS * 1.1);
