@@ -120,6 +120,7 @@ test_rest (PscTestFixture *f, gconstpointer data)
   g_autoptr (JsonNode) root = NULL;
   g_autoptr (SoupMessageHeaders) headers = NULL;
   g_autofree char *long_title = NULL;
+  g_autofree char *title = NULL;
   JsonObject *room;
   JsonArray *rooms;
   const char *bad[] = { "not json", "[1]", "{\"title\":5}", "{\"stream\":\"nope\"}" };
@@ -158,7 +159,8 @@ test_rest (PscTestFixture *f, gconstpointer data)
     g_free (psc_test_expect_status (f, "POST", "/api/rooms", "application/json", bad[i], NULL,
             NULL, SOUP_STATUS_BAD_REQUEST, "\"error\"", NULL));
   }
-  long_title = g_strdup_printf ("{\"title\":\"%s\"}", g_strnfill (201, 't'));
+  title = g_strnfill (201, 't');
+  long_title = g_strdup_printf ("{\"title\":\"%s\"}", title);
   g_free (psc_test_expect_status (f, "POST", "/api/rooms", "application/json", long_title,
           NULL, NULL, SOUP_STATUS_BAD_REQUEST, "200 characters", NULL));
 
