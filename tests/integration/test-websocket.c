@@ -481,7 +481,9 @@ test_log_flood (PscTestFixture *f, gconstpointer data)
   }
   psc_signalling_get_counters (f->signalling, &before);
   lines_before = log_lines;
-  g_assert_true (raw_send_all (flooder, flood->data, flood->len));
+  /* The server may close the socket (rate_limited) before all of it is sent: a send that
+   * then fails is the point, not an error. What it read is what the counters check. */
+  raw_send_all (flooder, flood->data, flood->len);
   raw_wait_eof (flooder, 10);
   g_test_message ("%u log lines for 10,000 messages", log_lines - lines_before);
   g_assert_cmpuint (log_lines - lines_before, <=, 6);
