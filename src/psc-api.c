@@ -481,6 +481,11 @@ read_body (SoupServerMessage *msg, gboolean empty_ok, JsonParser *parser)
     json_parser_load_from_data (parser, "{}", -1, NULL);
     return json_node_get_object (json_parser_get_root (parser));
   }
+  if (!psc_protocol_is_one_json_object (g_bytes_get_data (bytes, NULL),
+          g_bytes_get_size (bytes))) {
+    respond_error (msg, SOUP_STATUS_BAD_REQUEST, "the body must be one JSON object");
+    return NULL;
+  }
   if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
           g_bytes_get_size (bytes), &error)) {
     g_autofree char *text = g_strdup_printf ("the body is not JSON: %s", error->message);

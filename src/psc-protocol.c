@@ -542,8 +542,8 @@ parse_count (JsonObject *root, PscMessage *message, GError **error)
  * Upstream: newer json-glib keeps the root it has (json_parse_object() sets it only when it
  * is NULL); which release changed it, and whether it was reported, not found.
  * Remove when: periscope requires a json-glib with that change. */
-static gboolean
-is_one_object (const char *data, gsize length)
+gboolean
+psc_protocol_is_one_json_object (const char *data, gsize length)
 {
   const char *p = data, *end = data + length;
   guint depth = 0;
@@ -599,7 +599,7 @@ psc_message_parse (const char *data, gsize length, GError **error)
     return NULL;
   }
 
-  if (!is_one_object (data, length)) {
+  if (!psc_protocol_is_one_json_object (data, length)) {
     g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_JSON,
         "message must be one JSON object with a \"type\"");
     return NULL;

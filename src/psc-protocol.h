@@ -352,4 +352,17 @@ char *   psc_protocol_format_time (gint64 us);
  */
 gboolean psc_protocol_id_is_valid (const char *id);
 
+/**
+ * psc_protocol_is_one_json_object:
+ * @data: (array length=length): text from a client
+ * @length: its length in bytes
+ *
+ * Whether @data can be one JSON object and nothing after it (whitespace aside): to be checked
+ * before json_parser_load_from_data() on anything a client sent. json-glib 1.6 leaks the first
+ * of two top-level values (`{}{}`); see the WORKAROUND in psc-protocol.c.
+ *
+ * Returns: %TRUE if @data may be handed to the parser
+ */
+gboolean psc_protocol_is_one_json_object (const char *data, gsize length);
+
 G_END_DECLS

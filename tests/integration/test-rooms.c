@@ -123,7 +123,8 @@ test_rest (PscTestFixture *f, gconstpointer data)
   g_autofree char *title = NULL;
   JsonObject *room;
   JsonArray *rooms;
-  const char *bad[] = { "not json", "[1]", "{\"title\":5}", "{\"stream\":\"nope\"}" };
+  const char *bad[] = { "not json", "[1]", "{\"title\":5}", "{\"stream\":\"nope\"}",
+    "{}{\"title\":\"two values\"}" };
 
   data_dir_init (&d);
   use_rooms (f, &d, FALSE);
