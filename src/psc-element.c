@@ -87,6 +87,64 @@ psc_element_remove (GstBin *bin, GstElement *element)
   gst_bin_remove (bin, element);
 }
 
+/* Each direct child of @bin, with a reference, in a new array (a resync starts it again). */
+static GPtrArray *
+list_children (GstBin *bin)
+{
+  GPtrArray *children = g_ptr_array_new_with_free_func (gst_object_unref);
+  GstIterator *iterator = gst_bin_iterate_elements (bin);
+  GValue item = G_VALUE_INIT;
+  gboolean done = FALSE;
+
+  while (!done) {
+    switch (gst_iterator_next (iterator, &item)) {
+      case GST_ITERATOR_OK:
+        g_ptr_array_add (children, g_value_dup_object (&item));
+        g_value_reset (&item);
+        break;
+      case GST_ITERATOR_RESYNC:
+        g_ptr_array_set_size (children, 0);
+        gst_iterator_resync (iterator);
+        break;
+      default:
+        done = TRUE;
+        break;
+    }
+  }
+  g_value_unset (&item);
+  gst_iterator_free (iterator);
+  return children;
+}
+
+void
+psc_element_stop (GstElement *element)
+{
+  g_autoptr (GPtrArray) children = NULL;
+  g_autoptr (GPtrArray) locked = NULL;
+
+  g_return_if_fail (GST_IS_ELEMENT (element));
+
+  if (gst_element_set_state (element, GST_STATE_NULL) != GST_STATE_CHANGE_FAILURE ||
+      !GST_IS_BIN (element))
+    return;
+  GST_INFO_OBJECT (element, "a child failed on the way to NULL: each set to NULL on its own");
+  children = list_children (GST_BIN (element));
+  locked = g_ptr_array_new ();
+  for (guint i = 0; i < children->len; i++) {
+    GstElement *child = g_ptr_array_index (children, i);
+
+    if (!gst_element_is_locked_state (child)) {
+      gst_element_set_locked_state (child, TRUE);
+      g_ptr_array_add (locked, child);
+    }
+    gst_element_set_state (child, GST_STATE_NULL);
+  }
+  if (gst_element_set_state (element, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE)
+    GST_WARNING_OBJECT (element, "still not in NULL with every child in NULL");
+  for (guint i = 0; i < locked->len; i++)
+    gst_element_set_locked_state (g_ptr_array_index (locked, i), FALSE);
+}
+
 gboolean
 psc_element_gst_older_than (guint major, guint minor, guint micro)
 {

@@ -99,6 +99,20 @@ void         psc_element_ghost_chain (GstElement *bin, GstElement *first, GstEle
 void         psc_element_remove (GstBin *bin, GstElement *element);
 
 /**
+ * psc_element_stop:
+ * @element: a pipeline (or any element) to bring down
+ *
+ * Sets @element to NULL, and makes sure it gets there. A bin going down sets each child to
+ * each state on the way (gstbin.c, gst_bin_change_state_func()), so a child left below the
+ * bin's state — a source bin whose own start failed (a camera not there), added to the
+ * running pipeline and not yet removed — is asked to go *up* to PAUSED, fails again, and
+ * the whole bin stays PLAYING: its camera open, and a "dispose ... in PLAYING" CRITICAL when
+ * it is freed. On such a failure each direct child is set to NULL on its own, its state
+ * locked meanwhile so the bin's change skips it, and then @element. Main thread.
+ */
+void         psc_element_stop (GstElement *element);
+
+/**
  * psc_element_gst_older_than:
  * @major: major version
  * @minor: minor version

@@ -169,7 +169,7 @@ psc_stream_finalize (GObject *object)
   clear_source (&self->retry_timer);
   clear_source (&self->attempt_timer);
   if (self->pipeline != NULL)
-    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+    psc_element_stop (self->pipeline);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
     g_clear_pointer (&self->encoders[c], psc_encoder_choice_free);
     g_clear_pointer (&self->encodings[c], encoding_state_free);
@@ -1478,7 +1478,7 @@ set_start_pacing (PscStream *self)
 static void
 start_offline (PscStream *self, GstBus *bus, const char *reason)
 {
-  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  psc_element_stop (self->pipeline);
   /* Whatever else the failed source posted concerns nobody now. */
   gst_bus_set_flushing (bus, TRUE);
   gst_bus_set_flushing (bus, FALSE);
@@ -1516,7 +1516,7 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
         break;
       }
       g_propagate_error (error, describe_error (message));
-      gst_element_set_state (self->pipeline, GST_STATE_NULL);
+      psc_element_stop (self->pipeline);
       return FALSE;
     }
     g_mutex_lock (&self->lock);
@@ -1556,7 +1556,7 @@ psc_stream_stop (PscStream *self)
   clear_source (&self->release_timer);
   clear_source (&self->retry_timer);
   clear_source (&self->attempt_timer);
-  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  psc_element_stop (self->pipeline);
 }
 
 /* ---- On-demand capture ---- */
@@ -1585,7 +1585,7 @@ on_release_timer (gpointer user_data)
   if (self->released || self->failed || capture_needed (self))
     return G_SOURCE_REMOVE;
   /* NULL, not READY: v4l2src closes the device only then, so another program may open it. */
-  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  psc_element_stop (self->pipeline);
   self->released = TRUE;
   drop_pending (self);
   /* A source being tried cannot send its first frame now: not a failure, tried again when
