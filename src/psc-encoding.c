@@ -21,7 +21,20 @@ struct _PscEncoding {
   GstPad *payloader_pad;        /* the tee's pad feeding the payloader */
   GstPad *raw_tee_pad;          /* nullable: not started */
   gboolean in_pipeline;         /* bin, tees and payloader are the pipeline's children */
+  char *name;
+  GPtrArray *targets;           /* (element-type Target): at most PSC_ENCODING_MAX_TARGETS */
+  guint targets_made;           /* for unique names */
 };
+
+/* The RTP of the shared payloader made one kind of viewer's (psc_encoding_request_pad()):
+ * `rtp-tee ! [retarget probe] tee`, shared by every viewer whose SDP says this payload type
+ * and profile-level-id. */
+typedef struct {
+  guint8 payload_type;
+  char *profile_level_id;       /* nullable: the payloader's */
+  GstElement *tee;
+  GstPad *rtp_tee_pad;          /* the RTP tee's pad feeding it */
+} Target;
 
 /* Adds `videoconvert ! ENCODER [! h264parse ! caps]` after *@previous in @bin. */
 static gboolean
@@ -157,6 +170,101 @@ make_tee (const char *name, GError **error)
   return gst_object_ref_sink (tee);
 }
 
+static void
+target_free (gpointer data)
+{
+  Target *target = data;
+
+  g_free (target->profile_level_id);
+  g_clear_object (&target->tee);
+  g_clear_object (&target->rtp_tee_pad);
+  g_free (target);
+}
+
+/* Streaming thread (the payloader's), ahead of the retarget probe: a target whose viewers
+ * have all gone costs no copy. */
+static GstPadProbeReturn
+on_target_output (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstElement *tee = user_data;
+  gboolean watched;
+
+  GST_OBJECT_LOCK (tee);
+  watched = tee->numsrcpads > 0;
+  GST_OBJECT_UNLOCK (tee);
+  return watched ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+/* A new pad of @tee for a branch (psc_encoding_request_pad()). */
+static GstPad *
+request_branch_pad (GstElement *tee)
+{
+  GstPad *pad = gst_element_request_pad_simple (tee, "src_%u");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event,
+      g_new0 (guint64, 1), g_free);
+  return pad;
+}
+
+/* Main thread: the target of @payload_type and @profile_level_id, made and started if there
+ * is none yet and room for it; %NULL when PSC_ENCODING_MAX_TARGETS are there already. */
+static Target *
+get_target (PscEncoding *encoding, guint payload_type, const char *profile_level_id)
+{
+  g_autofree char *name = NULL;
+  g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstPad) rtp_tee_sink = NULL;
+  Target *target;
+
+  for (guint i = 0; i < encoding->targets->len; i++) {
+    target = g_ptr_array_index (encoding->targets, i);
+    if (target->payload_type == payload_type &&
+        g_strcmp0 (target->profile_level_id, profile_level_id) == 0)
+      return target;
+  }
+  if (encoding->targets->len >= PSC_ENCODING_MAX_TARGETS)
+    return NULL;
+
+  name = g_strdup_printf ("%s-rtp-%u", encoding->name, encoding->targets_made++);
+  target = g_new0 (Target, 1);
+  target->payload_type = payload_type;
+  target->profile_level_id = g_strdup (profile_level_id);
+  target->tee = make_tee (name, NULL);
+  if (target->tee == NULL) {    /* tee is in GStreamer's core: not seen */
+    target_free (target);
+    return NULL;
+  }
+  gst_bin_add (encoding->pipeline, target->tee);
+  gst_element_sync_state_with_parent (target->tee);
+  /* Upstream, what a branch sends goes through the target's own pad first
+   * (on_branch_upstream_event: its keyframe requests spaced), then this one. */
+  target->rtp_tee_pad = gst_element_request_pad_simple (encoding->rtp_tee, "src_%u");
+  gst_pad_add_probe (target->rtp_tee_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      on_branch_query, NULL, NULL);
+  gst_pad_add_probe (target->rtp_tee_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      on_payloader_upstream_event, NULL, NULL);
+  gst_pad_add_probe (target->rtp_tee_pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, on_target_output, target->tee, NULL);
+  psc_payloader_retarget (target->rtp_tee_pad, payload_type, profile_level_id);
+  sink = gst_element_get_static_pad (target->tee, "sink");
+  gst_pad_link (target->rtp_tee_pad, sink);
+  g_ptr_array_add (encoding->targets, target);
+
+  /* The sticky events (caps) into the new tee now, rewritten, so that its first branch gets
+   * them when it is linked, not with the next frame: a serialized event sends a pad's pending
+   * sticky events first, and the RTP tee's sink pad stream lock keeps its chain function from
+   * pushing on the new pad meanwhile (as psc_stream_attach() does for a branch). */
+  rtp_tee_sink = gst_element_get_static_pad (encoding->rtp_tee, "sink");
+  GST_PAD_STREAM_LOCK (rtp_tee_sink);
+  gst_pad_push_event (target->rtp_tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+          gst_structure_new_empty ("periscope-target-linked")));
+  GST_PAD_STREAM_UNLOCK (rtp_tee_sink);
+  GST_INFO_OBJECT (encoding->pipeline, "%s: RTP at payload type %u, profile-level-id %s",
+      name, payload_type, profile_level_id ? profile_level_id : "(the payloader's)");
+  return target;
+}
+
 /* Main thread: takes whatever of @encoding is in the pipeline out of it. Each element's
  * state is locked first: the pipeline may be finishing an asynchronous state change (a
  * branch's sink prerolling) on a thread of its own, and would bring an element set to NULL
@@ -178,6 +286,13 @@ remove_from_pipeline (PscEncoding *encoding)
   }
   psc_element_remove (encoding->pipeline, encoding->tee);
   psc_element_remove (encoding->pipeline, encoding->payloader);
+  for (guint i = 0; i < encoding->targets->len; i++) {
+    Target *target = g_ptr_array_index (encoding->targets, i);
+
+    gst_element_release_request_pad (encoding->rtp_tee, target->rtp_tee_pad);
+    psc_element_remove (encoding->pipeline, target->tee);
+  }
+  g_ptr_array_set_size (encoding->targets, 0);
   psc_element_remove (encoding->pipeline, encoding->rtp_tee);
   encoding->in_pipeline = FALSE;
 }
@@ -199,6 +314,8 @@ psc_encoding_new (GstBin *pipeline, GstElement *raw_tee, PscCodec codec,
   encoding->pipeline = gst_object_ref (pipeline);
   encoding->raw_tee = gst_object_ref (raw_tee);
   encoding->codec = codec;
+  encoding->name = g_strdup (name);
+  encoding->targets = g_ptr_array_new_with_free_func (target_free);
   tee_name = g_strconcat (name, "-tee", NULL);
   rtp_tee_name = g_strconcat (name, "-rtp-tee", NULL);
 
@@ -284,28 +401,45 @@ psc_encoding_free (PscEncoding *encoding)
   g_clear_object (&encoding->rtp_tee);
   g_clear_object (&encoding->raw_tee);
   g_clear_object (&encoding->pipeline);
+  g_clear_pointer (&encoding->targets, g_ptr_array_unref);
+  g_free (encoding->name);
   g_free (encoding);
 }
 
 GstPad *
-psc_encoding_request_pad (PscEncoding *encoding, gboolean payloaded)
+psc_encoding_request_pad (PscEncoding *encoding, gboolean payloaded, guint payload_type,
+    const char *profile_level_id)
 {
+  Target *target = NULL;
   GstPad *pad;
 
-  g_return_val_if_fail (encoding != NULL, NULL);
+  g_return_val_if_fail (encoding != NULL && encoding->in_pipeline, NULL);
+  g_return_val_if_fail (payload_type <= 127, NULL);
 
-  pad = gst_element_request_pad_simple (psc_encoding_get_tee (encoding, payloaded), "src_%u");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_branch_upstream_event,
-      g_new0 (guint64, 1), g_free);
+  if (!payloaded)
+    return request_branch_pad (encoding->tee);
+  if (payload_type == PSC_PAYLOADER_DEFAULT_PT && profile_level_id == NULL)
+    return request_branch_pad (encoding->rtp_tee);
+  target = get_target (encoding, payload_type, profile_level_id);
+  if (target != NULL)
+    return request_branch_pad (target->tee);
+  /* Every target taken: this branch's own, on the payloader's thread. */
+  pad = request_branch_pad (encoding->rtp_tee);
+  psc_payloader_retarget (pad, payload_type, profile_level_id);
   return pad;
 }
 
-GstElement *
-psc_encoding_get_tee (PscEncoding *encoding, gboolean payloaded)
+gboolean
+psc_encoding_has_tee (PscEncoding *encoding, GstElement *tee)
 {
-  g_return_val_if_fail (encoding != NULL, NULL);
-  return payloaded ? encoding->rtp_tee : encoding->tee;
+  g_return_val_if_fail (encoding != NULL, FALSE);
+
+  if (tee == encoding->tee || tee == encoding->rtp_tee)
+    return TRUE;
+  for (guint i = 0; i < encoding->targets->len; i++)
+    if (((Target *) g_ptr_array_index (encoding->targets, i))->tee == tee)
+      return TRUE;
+  return FALSE;
 }
 
 GstPad *

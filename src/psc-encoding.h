@@ -27,8 +27,11 @@ G_BEGIN_DECLS
  *
  * |[
  * raw-tee ! encode-CODEC-N: queue leaky(2) ! videoconvert ! encoder [! h264parse ! caps]
- *         ! tee ─┬─ payloader pt=96 ! rtp-tee ─┬─ branches taking RTP (every viewer, WebSocket
- *                │                             │  or WHEP: psc_payloader_retarget())
+ *         ! tee ─┬─ payloader pt=96 ! rtp-tee ─┬─ branches taking RTP at pt=96 (page viewers,
+ *                │                             │  and WHEP players that offer 96)
+ *                │                             ├─ [retarget] ! rtp-N tee ─┬─ branches taking
+ *                │                             │   RTP at another payload │  it at that pt
+ *                │                             │   type (WHEP)            └─ …
  *                │                             └─ …
  *                └─ branches taking the encoded stream (none in the daemon; tests)
  * ]|
@@ -118,32 +121,57 @@ void          psc_encoding_stop (PscEncoding *encoding);
 void          psc_encoding_free (PscEncoding *encoding);
 
 /**
+ * PSC_ENCODING_MAX_TARGETS:
+ *
+ * How many distinct (payload type, profile-level-id) pairs other than the payloader's own an
+ * encoding rewrites its RTP for once, for all viewers of each (psc_encoding_request_pad()).
+ * Players of one kind offer the same payload type (Chromium H.264 at 102 or 109, Firefox VP8
+ * at 120): a few are in use at once. Beyond these, a viewer's packets are rewritten for it
+ * alone, and its RTX history holds copies of its own rather than references.
+ */
+#define PSC_ENCODING_MAX_TARGETS 8
+
+/**
  * psc_encoding_request_pad:
- * @encoding: the encoding
- * @payloaded: a pad of the RTP tee (after the shared payloader) rather than of the encoded
- *   stream's tee
+ * @encoding: the encoding, started
+ * @payloaded: a pad carrying RTP (after the shared payloader) rather than the encoded stream
+ * @payload_type: with @payloaded, the payload type the branch's SDP gives the codec: 96–127
+ *   or 35–63 (psc_payloader_retarget()); #PSC_PAYLOADER_DEFAULT_PT for the payloader's own
+ * @profile_level_id: (nullable): with @payloaded, the H.264 profile-level-id the branch's
+ *   SDP is to say; %NULL for the payloader's
  *
  * A new pad for one viewer's branch, which the caller links and releases with
- * gst_element_release_request_pad() on psc_encoding_get_tee(). The branch cannot hold up
- * the others: the pad answers serialized queries itself and keeps the upstream events that
- * concern its branch alone (RECONFIGURE, GstRTPCollision) from reaching what all share; and
- * it lets through at most one keyframe request per #PSC_KEYFRAME_VIEWER_GAP_NS from its
- * viewer (psc_keyframe_viewer_gap_pass()).
+ * gst_element_release_request_pad() on the pad's parent, a tee of the encoding
+ * (psc_encoding_has_tee()). The branch cannot hold up the others: the pad answers serialized
+ * queries itself and keeps the upstream events that concern its branch alone (RECONFIGURE,
+ * GstRTPCollision) from reaching what all share; and it lets through at most one keyframe
+ * request per #PSC_KEYFRAME_VIEWER_GAP_NS from its viewer (psc_keyframe_viewer_gap_pass()).
+ *
+ * RTP at another payload type or profile-level-id than the payloader's (a WHEP answer must use
+ * the offer's, RFC 8829 §5.3.1 / RFC 3264 §6.1) comes from a tee of its own, fed by the RTP
+ * tee through psc_payloader_retarget(): each packet is rewritten once for every viewer of that
+ * pair, on the payloader's thread, so they share the copies as page viewers share the
+ * payloader's packets — each webrtcbin's RTX history (500 packets, gstwebrtcbin.c) holds
+ * references, not copies of its own. A pair's tee, made for its first viewer, stays until
+ * the encoding stops, and copies nothing while no viewer uses it. Past
+ * #PSC_ENCODING_MAX_TARGETS pairs, the branch's own pad of the RTP tee is retargeted.
+ * Main thread.
  *
  * Returns: (transfer full): the tee's new source pad.
  */
-GstPad *      psc_encoding_request_pad (PscEncoding *encoding, gboolean payloaded);
+GstPad *      psc_encoding_request_pad (PscEncoding *encoding, gboolean payloaded,
+    guint payload_type, const char *profile_level_id);
 
 /**
- * psc_encoding_get_tee:
+ * psc_encoding_has_tee:
  * @encoding: the encoding
- * @payloaded: the RTP tee rather than the encoded stream's
+ * @tee: a tee, the parent of a pad psc_encoding_request_pad() gave
  *
- * For releasing a pad of psc_encoding_request_pad() (gst_element_release_request_pad()).
+ * Whether @tee is one of @encoding's: its encoded stream's, its RTP's, or a target's.
  *
- * Returns: (transfer none): the tee whose pads psc_encoding_request_pad() gives.
+ * Returns: %TRUE if it is.
  */
-GstElement *  psc_encoding_get_tee (PscEncoding *encoding, gboolean payloaded);
+gboolean      psc_encoding_has_tee (PscEncoding *encoding, GstElement *tee);
 
 /**
  * psc_encoding_get_tee_sink:

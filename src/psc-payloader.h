@@ -68,9 +68,9 @@ GstElement * psc_payloader_new (PscCodec codec, GError **error);
 
 /**
  * psc_payloader_retarget:
- * @pad: a source pad in one viewer's branch that carries the shared payloader's RTP (at
- *   #PSC_PAYLOADER_DEFAULT_PT) — the viewer's queue's, so that the work runs on the viewer's
- *   own streaming thread
+ * @pad: a source pad that carries the shared payloader's RTP (at #PSC_PAYLOADER_DEFAULT_PT):
+ *   the RTP tee's pad feeding the tee of every viewer of one payload type and profile
+ *   (psc_encoding_request_pad()), or one viewer's own pad of the RTP tee
  * @payload_type: the payload type the viewer's SDP gives the codec: 96–127 (RFC 3551's dynamic
  *   range), or 35–63, which browsers use too once that range is full (Chromium's High 4:4:4
  *   H.264 decoder, f4001f, at 41)
@@ -78,13 +78,14 @@ GstElement * psc_payloader_new (PscCodec codec, GError **error);
  *   (a WHEP answer's: what the offer accepts, RFC 6184 §8.2.2, psc_sdp_choose_codec()); %NULL
  *   keeps the payloader's
  *
- * Makes what passes @pad the viewer's: its caps, which webrtcbin turns into the SDP, get
+ * Makes what passes @pad the viewers': its caps, which webrtcbin turns into the SDP, get
  * @payload_type and @profile_level_id; and when @payload_type is not the payloader's, each RTP
  * packet's payload type byte is rewritten (RFC 3550 §5.1, marker bit kept). The payloader's
  * packets are shared by every branch of its tee, so a packet is never written in place: it is
- * copied whole into a memory of the viewer's own (sharing the payload's memory instead makes
- * the viewers' threads contend for its lock, see psc-payloader.c), and a frame's buffer list
- * becomes a list of the copies, one push still (psc-sendpath.h). At the payloader's own
+ * copied whole into a memory of its own (sharing the payload's memory instead made the
+ * viewers' threads contend for its lock when each viewer rewrote its own, see
+ * psc-payloader.c), and a frame's buffer list becomes a list of the copies, one push still
+ * (psc-sendpath.h). At the payloader's own
  * payload type nothing is copied. The SSRC, sequence numbers and timestamps stay the shared
  * payloader's, as for every viewer of it (each viewer has its own SRTP session).
  *

@@ -1717,18 +1717,17 @@ stop_encoding_if_unused (PscStream *self, EncodingState *state)
       psc_encoding_get_raw_tee_pad (state->encoding), state);
 }
 
-gboolean
-psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean payloaded,
-    GError **error)
+/* psc_stream_attach() and psc_stream_attach_rtp(). */
+static gboolean
+attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean payloaded,
+    guint payload_type, const char *profile_level_id, GError **error)
 {
   g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstElement) tee = NULL;
   EncodingState *state;
   BranchLink *link;
   GstPad *tee_pad;
   gboolean started = FALSE;
-
-  g_return_val_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch), FALSE);
-  g_return_val_if_fail (codec < PSC_CODEC_COUNT, FALSE);
 
   if (!psc_stream_can_send (self, codec)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
@@ -1772,12 +1771,13 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
   }
   gst_element_sync_state_with_parent (branch);
 
-  tee_pad = psc_encoding_request_pad (state->encoding, payloaded);
+  tee_pad = psc_encoding_request_pad (state->encoding, payloaded, payload_type,
+      profile_level_id);
+  tee = GST_ELEMENT (gst_pad_get_parent (tee_pad));
   if (!psc_element_link_pads (tee_pad, sink, error)) {
     g_prefix_error (error, "stream %s cannot attach %s: ", self->info.id,
         GST_ELEMENT_NAME (branch));
-    gst_element_release_request_pad (psc_encoding_get_tee (state->encoding, payloaded),
-        tee_pad);
+    gst_element_release_request_pad (tee, tee_pad);
     gst_object_unref (tee_pad);
     psc_element_remove (GST_BIN (self->pipeline), branch);
     /* An encoder started for this branch alone goes again; the release follows it. */
@@ -1798,8 +1798,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
    * pad counts as idle while its chain function runs. The tee pushes into the branches'
    * queues, which never block, so the lock is held only for as long as one buffer takes. */
   {
-    g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (
-        psc_encoding_get_tee (state->encoding, payloaded), "sink");
+    g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (tee, "sink");
 
     GST_PAD_STREAM_LOCK (tee_sink);
     gst_pad_push_event (tee_pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
@@ -1809,7 +1808,7 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
 
   link = g_new0 (BranchLink, 1);
   link->tee_pad = tee_pad;
-  link->tee = gst_object_ref (psc_encoding_get_tee (state->encoding, payloaded));
+  link->tee = g_steal_pointer (&tee);
   link->encoding = state;
   g_mutex_lock (&self->lock);
   state->branches++;
@@ -1822,6 +1821,27 @@ psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean
     g_signal_emit (self, signals[SIGNAL_ENCODER_STARTED], 0, (guint) codec,
         encoder_name (self, codec));
   return TRUE;
+}
+
+gboolean
+psc_stream_attach (PscStream *self, GstElement *branch, PscCodec codec, gboolean payloaded,
+    GError **error)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch), FALSE);
+  g_return_val_if_fail (codec < PSC_CODEC_COUNT, FALSE);
+
+  return attach (self, branch, codec, payloaded, PSC_PAYLOADER_DEFAULT_PT, NULL, error);
+}
+
+gboolean
+psc_stream_attach_rtp (PscStream *self, GstElement *branch, PscCodec codec,
+    guint payload_type, const char *profile_level_id, GError **error)
+{
+  g_return_val_if_fail (PSC_IS_STREAM (self) && GST_IS_ELEMENT (branch), FALSE);
+  g_return_val_if_fail (codec < PSC_CODEC_COUNT, FALSE);
+  g_return_val_if_fail (payload_type <= 127, FALSE);
+
+  return attach (self, branch, codec, TRUE, payload_type, profile_level_id, error);
 }
 
 typedef struct {
@@ -1895,8 +1915,7 @@ finish_detach (gpointer user_data)
   g_mutex_lock (&self->lock);
   for (guint c = 0; c < PSC_CODEC_COUNT; c++) {
     EncodingState *state = self->encodings[c];
-    if (state != NULL && (psc_encoding_get_tee (state->encoding, FALSE) == detach->tee ||
-            psc_encoding_get_tee (state->encoding, TRUE) == detach->tee))
+    if (state != NULL && psc_encoding_has_tee (state->encoding, detach->tee))
       idle = state;
   }
   g_mutex_unlock (&self->lock);

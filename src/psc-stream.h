@@ -207,6 +207,26 @@ gboolean    psc_stream_attach (PscStream *stream, GstElement *branch, PscCodec c
     gboolean payloaded, GError **error);
 
 /**
+ * psc_stream_attach_rtp:
+ * @stream: the stream
+ * @branch: as psc_stream_attach(), taking RTP
+ * @codec: the codec the branch takes
+ * @payload_type: the payload type @branch's SDP gives @codec (96–127, or 35–63 as browsers
+ *   use once that range is full); #PSC_PAYLOADER_DEFAULT_PT for the shared payloader's own
+ * @profile_level_id: (nullable): for H.264, the profile-level-id @branch's SDP says (a WHEP
+ *   answer's, psc_sdp_choose_codec()); %NULL for the stream's
+ * @error: as psc_stream_attach()
+ *
+ * psc_stream_attach() with @payloaded, for a branch whose SDP answer took the offer's payload
+ * type and profile: its RTP, caps and packets, carry them (psc_encoding_request_pad(): one
+ * rewrite per packet for all branches of the same pair, sharing the copies). Main thread only.
+ *
+ * Returns: %TRUE if attached.
+ */
+gboolean    psc_stream_attach_rtp (PscStream *stream, GstElement *branch, PscCodec codec,
+    guint payload_type, const char *profile_level_id, GError **error);
+
+/**
  * PSC_STREAM_LINKED_EVENT:
  *
  * The name of the structure of the custom downstream event psc_stream_attach() pushes into a

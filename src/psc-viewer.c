@@ -756,9 +756,8 @@ on_connect_timeout (gpointer user_data)
 
 /* Builds `queue ! webrtcbin` in self->branch, fed by the encoder's shared payloader. An answer
  * must use the offer's payload type and profile-level-id, and an offerer may have been told to
- * announce another profile than the stream's: the queue's output is then made the viewer's
- * (psc_payloader_retarget(), on the viewer's own thread), the packets shared with the other
- * viewers never written to. */
+ * announce another profile than the stream's: start_branch() then attaches it to RTP made
+ * for that pair once, for every viewer of it (psc_stream_attach_rtp()). */
 static gboolean
 build_branch (PscViewer *self, GError **error)
 {
@@ -788,9 +787,6 @@ build_branch (PscViewer *self, GError **error)
 
   webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
   rtp_src = gst_element_get_static_pad (last, "src");
-  /* Before the probes of connect_callbacks(): they see the caps as webrtcbin will. */
-  if (self->payload_type != PSC_PAYLOADER_DEFAULT_PT || self->profile_level_id != NULL)
-    psc_payloader_retarget (rtp_src, self->payload_type, self->profile_level_id);
   if (webrtc_sink == NULL || !psc_element_link_pads (rtp_src, webrtc_sink, error)) {
     if (webrtc_sink == NULL)
       g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_PAD,
@@ -858,7 +854,8 @@ start_branch (PscViewer *self, GError **error)
   self->started_at = g_get_real_time ();
   if (build_branch (self, &cause)) {
     connect_callbacks (self);
-    if (psc_stream_attach (self->stream, self->branch, self->codec, TRUE, &cause)) {
+    if (psc_stream_attach_rtp (self->stream, self->branch, self->codec, self->payload_type,
+            self->profile_level_id, &cause)) {
       self->timeout_source = g_timeout_add_seconds (self->connect_timeout_s,
           on_connect_timeout, self);
       return TRUE;

@@ -2,6 +2,9 @@
  * the capture released, the offer's timing, a frame in one push, keyframes, a long watch.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <string.h>
+#include <gst/rtp/rtp.h>
+#include "psc-encoding.h"
 #include "psc-payloader.h"
 #include "psc-test-fixture.h"
 
@@ -441,6 +444,231 @@ test_attach_refused (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (stats.viewers, ==, 0);
 }
 
+/* One RTP branch of test_shared_rewrite(): `fakesink`, what reaches it noted by a probe. */
+typedef struct {
+  GstElement *bin;
+  guint payload_type;
+  const char *profile_level_id;
+  GMutex lock;
+  int caps_payload;             /* -1: no caps yet */
+  char *caps_profile;
+  GHashTable *packets;          /* sequence number → the GstBuffer (a reference) */
+  gboolean wrong_payload_type;
+} RtpBranch;
+
+static void
+note_packet (RtpBranch *branch, GstBuffer *buffer)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint seq;
+
+  if (!gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp))
+    return;
+  seq = gst_rtp_buffer_get_seq (&rtp);
+  if (gst_rtp_buffer_get_payload_type (&rtp) != branch->payload_type)
+    branch->wrong_payload_type = TRUE;
+  gst_rtp_buffer_unmap (&rtp);
+  if (g_hash_table_size (branch->packets) < 200)
+    g_hash_table_insert (branch->packets, GUINT_TO_POINTER (seq), gst_buffer_ref (buffer));
+}
+
+static GstPadProbeReturn
+on_rtp_branch_data (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtpBranch *branch = user_data;
+
+  g_mutex_lock (&branch->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstCaps *caps;
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+      GstStructure *structure;
+
+      gst_event_parse_caps (event, &caps);
+      structure = gst_caps_get_structure (caps, 0);
+      gst_structure_get_int (structure, "payload", &branch->caps_payload);
+      g_free (branch->caps_profile);
+      branch->caps_profile = g_strdup (gst_structure_get_string (structure,
+              "profile-level-id"));
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      note_packet (branch, gst_buffer_list_get (list, i));
+  } else {
+    note_packet (branch, GST_PAD_PROBE_INFO_BUFFER (info));
+  }
+  g_mutex_unlock (&branch->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+rtp_branch_init (RtpBranch *branch, guint index, guint payload_type,
+    const char *profile_level_id)
+{
+  g_autofree char *name = g_strdup_printf ("rtp-branch-%u", index);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_autoptr (GstPad) pad = gst_element_get_static_pad (sink, "sink");
+
+  branch->payload_type = payload_type;
+  branch->profile_level_id = profile_level_id;
+  branch->caps_payload = -1;
+  g_mutex_init (&branch->lock);
+  branch->packets = g_hash_table_new_full (NULL, NULL, NULL,
+      (GDestroyNotify) gst_buffer_unref);
+  branch->bin = gst_object_ref_sink (gst_bin_new (name));
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (branch->bin), sink);
+  gst_element_add_pad (branch->bin, gst_ghost_pad_new ("sink", pad));
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_rtp_branch_data, branch, NULL);
+}
+
+static void
+rtp_branch_clear (RtpBranch *branch)
+{
+  gst_object_unref (branch->bin);
+  g_hash_table_unref (branch->packets);
+  g_free (branch->caps_profile);
+  g_mutex_clear (&branch->lock);
+}
+
+#define N_RTP_BRANCHES (3 + PSC_ENCODING_MAX_TARGETS)
+
+static gboolean
+not_in_pipeline (gpointer element)
+{
+  return GST_OBJECT_PARENT (element) == NULL;
+}
+
+static gboolean
+rtp_branches_fed (gpointer data)
+{
+  RtpBranch *branches = data;
+  gboolean fed = TRUE;
+
+  for (guint i = 0; i < N_RTP_BRANCHES; i++) {
+    g_mutex_lock (&branches[i].lock);
+    fed &= g_hash_table_size (branches[i].packets) >= 100;
+    g_mutex_unlock (&branches[i].lock);
+  }
+  return fed;
+}
+
+/* How many of @pipeline's children are named like a target's tee, "…-rtp-N". */
+static guint
+count_targets (GstElement *pipeline)
+{
+  guint count = 0;
+
+  GST_OBJECT_LOCK (pipeline);
+  for (GList *l = GST_BIN_CHILDREN (pipeline); l != NULL; l = l->next) {
+    const char *name = GST_ELEMENT_NAME (l->data);
+    const char *rtp = strstr (name, "-rtp-");
+
+    count += rtp != NULL && g_ascii_isdigit (rtp[5]);
+  }
+  GST_OBJECT_UNLOCK (pipeline);
+  return count;
+}
+
+/* How many of @a's packets @b has too as the very same buffer. */
+static int
+count_shared (RtpBranch *a, RtpBranch *b)
+{
+  GHashTableIter iter;
+  gpointer seq, buffer;
+  int shared = 0;
+
+  g_hash_table_iter_init (&iter, a->packets);
+  while (g_hash_table_iter_next (&iter, &seq, &buffer)) {
+    GstBuffer *other = g_hash_table_lookup (b->packets, seq);
+
+    shared += other == buffer;
+  }
+  return shared;
+}
+
+/* Issue 15: RTP at another payload type or profile than the payloader's is rewritten once
+ * per packet for all the branches of that pair, which share the copies (an RTX history of
+ * references, not of copies); a branch at the payloader's own pair shares its packets; and
+ * past PSC_ENCODING_MAX_TARGETS pairs a branch gets its packets rewritten for itself. Every
+ * branch gets its own payload type in each packet and in its caps. */
+static void
+test_shared_rewrite (PscTestFixture *f, gconstpointer data)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (f->stream);
+  RtpBranch branches[N_RTP_BRANCHES] = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  /* 0: the payloader's own; 1 and 2: one pair; 3 …: a pair each, the last one past the cap. */
+  rtp_branch_init (&branches[0], 0, PSC_PAYLOADER_DEFAULT_PT, NULL);
+  rtp_branch_init (&branches[1], 1, 102, "42e01f");
+  rtp_branch_init (&branches[2], 2, 102, "42e01f");
+  for (guint i = 3; i < N_RTP_BRANCHES; i++)
+    rtp_branch_init (&branches[i], i, 100 + i, NULL);
+  for (guint i = 0; i < N_RTP_BRANCHES; i++) {
+    g_assert_true (psc_stream_attach_rtp (f->stream, branches[i].bin, PSC_CODEC_H264,
+            branches[i].payload_type, branches[i].profile_level_id, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpuint (count_targets (pipeline), ==, PSC_ENCODING_MAX_TARGETS);
+  if (!psc_test_iterate_until (rtp_branches_fed, branches, 20, "100 packets in every branch"))
+    goto out;
+
+  for (guint i = 0; i < N_RTP_BRANCHES; i++) {
+    RtpBranch *branch = &branches[i];
+
+    g_mutex_lock (&branch->lock);
+    g_assert_false (branch->wrong_payload_type);
+    g_assert_cmpint (branch->caps_payload, ==, branch->payload_type);
+    if (branch->profile_level_id != NULL)
+      g_assert_cmpstr (branch->caps_profile, ==, branch->profile_level_id);
+    else
+      g_assert_nonnull (branch->caps_profile);  /* the payloader's */
+    g_mutex_unlock (&branch->lock);
+  }
+  /* Between branches fed on one thread, no lock needed: they are all fed, the stream runs on
+   * but a packet once noted is never replaced. Branches 1 and 2 share every copy; 0 and 1
+   * share none (1's are copies); the last branch's copies are its own. */
+  for (guint i = 0; i < N_RTP_BRANCHES; i++)
+    g_mutex_lock (&branches[i].lock);
+  g_assert_cmpint (count_shared (&branches[1], &branches[2]), >=, 50);
+  g_assert_cmpint (count_shared (&branches[0], &branches[1]), ==, 0);
+  g_assert_cmpint (count_shared (&branches[0], &branches[3]), ==, 0);
+  g_assert_cmpint (count_shared (&branches[0], &branches[N_RTP_BRANCHES - 1]), ==, 0);
+  for (guint i = 0; i < N_RTP_BRANCHES; i++)
+    g_mutex_unlock (&branches[i].lock);
+
+  /* A pair's tee stays when its branches go, and serves the next branch of that pair. */
+  psc_stream_detach (f->stream, branches[1].bin);
+  psc_stream_detach (f->stream, branches[2].bin);
+  {
+    RtpBranch again = { 0 };
+
+    rtp_branch_init (&again, 100, 102, "42e01f");
+    g_assert_true (psc_stream_attach_rtp (f->stream, again.bin, PSC_CODEC_H264, 102, "42e01f",
+            &error));
+    g_assert_cmpuint (count_targets (pipeline), ==, PSC_ENCODING_MAX_TARGETS);
+    psc_stream_detach (f->stream, again.bin);
+    PSC_TEST_WAIT_UNTIL (not_in_pipeline, again.bin, 10, "the branch to be removed");
+    rtp_branch_clear (&again);
+  }
+
+out:
+  for (guint i = 0; i < N_RTP_BRANCHES; i++) {
+    if (i != 1 && i != 2)
+      psc_stream_detach (f->stream, branches[i].bin);
+  }
+  PSC_TEST_WAIT_UNTIL (no_encoder, f->stream, 10, "the encoder to stop");
+  /* The pairs' tees went with the encoding. */
+  g_assert_cmpuint (count_targets (pipeline), ==, 0);
+  for (guint i = 0; i < N_RTP_BRANCHES; i++)
+    rtp_branch_clear (&branches[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -469,6 +697,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/h264/join-keyframe", &long_gop, test_join_keyframe);
   PSC_TEST_ADD ("/integration/h264/long-watch", &psc_test_h264, test_long_watch);
   PSC_TEST_ADD ("/integration/h264/attach-refused", &psc_test_h264, test_attach_refused);
+  PSC_TEST_ADD ("/integration/h264/shared-rewrite", &psc_test_h264, test_shared_rewrite);
 
   return g_test_run ();
 }

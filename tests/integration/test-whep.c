@@ -415,6 +415,7 @@ test_join_mid_frame (PscTestFixture *f, gconstpointer data)
 {
   GstElement *pipeline = psc_stream_get_pipeline (f->stream);
   g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
+  g_autofree char *zero = NULL;
   g_autofree char *first = NULL;
   g_autofree char *second = NULL;
   g_autoptr (GstPad) a_sink = NULL;
@@ -424,11 +425,16 @@ test_join_mid_frame (PscTestFixture *f, gconstpointer data)
   GThread *releaser;
   gulong added, hold;
 
-  /* A page viewer first: the payloader's tee then has more than one pad, as in service, and
-   * goes through its pads in a loop that takes in a pad added meanwhile (with one pad, tee
-   * pushes to it alone, and the frame held would never reach the second branch). */
+  /* A page viewer, and a player of the same payload type first: the tee the players share
+   * (the payloader's RTP rewritten to their payload type, psc_encoding_request_pad()) then
+   * has more than one pad, as in service, and goes through its pads in a loop that takes in
+   * a pad added meanwhile (with one pad, tee pushes to it alone, and the frame held would
+   * never reach the second branch). */
   PSC_TEST_CONNECT (ws, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (ws, 10, 20);
+  zero = psc_test_expect_status (f, "POST", "/whep/camera", "application/sdp", offer, NULL,
+      NULL, 201, NULL, NULL);
+  g_assert_nonnull (zero);
   psc_test_flags_init (&race.flags);
   race.main_thread = g_thread_self ();
   added = g_signal_connect (pipeline, "element-added", G_CALLBACK (on_element_added), &race);
