@@ -518,6 +518,17 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* webrtcbin's thread: a transceiver made for the server's offer (periscope's page viewers,
+ * Janus). Its answer then accepts NACK and RTX, as Chromium's and Firefox's do: without it
+ * webrtcbin's answer leaves both out, and the server keeps no RTX history for the peer — a
+ * cheaper viewer than any browser is. */
+static void
+on_new_transceiver (GstElement *webrtc, GstWebRTCRTPTransceiver *transceiver,
+    gpointer user_data)
+{
+  g_object_set (transceiver, "do-nack", TRUE, NULL);
+}
+
 /* Main context: the peer's pipeline, made when its offer arrives. */
 static gboolean
 peer_build_pipeline (BenchPeer *peer)
@@ -533,8 +544,13 @@ peer_build_pipeline (BenchPeer *peer)
     return FALSE;
   }
   gst_util_set_object_arg (G_OBJECT (peer->webrtc), "bundle-policy", "max-bundle");
-  /* Nothing plays the video: a jitterbuffer that holds packets back would only cost time. */
-  g_object_set (peer->webrtc, "latency", 0, NULL);
+  /* Every peer asks for retransmissions, as browsers do (bench_peer_make_offer(),
+   * on_new_transceiver()): with NACK on, a jitterbuffer at latency 0 takes every packet not
+   * there yet for lost and asks for it again (9–10 % "loss" and as many retransmissions the
+   * server pays for, 3 WHEP peers, 5 s, measured); 50 ms lets loopback's jitter pass, and only
+   * real loss is asked for. */
+  g_object_set (peer->webrtc, "latency", BENCH_NACK_LATENCY_MS, NULL);
+  g_signal_connect (peer->webrtc, "on-new-transceiver", G_CALLBACK (on_new_transceiver), NULL);
   gst_bin_add (GST_BIN (peer->pipeline), peer->webrtc);
 
   /* No UPnP, UDP host candidates on --ice-address only (127.0.0.1 by default): no packet
@@ -650,10 +666,6 @@ bench_peer_make_offer (BenchPeer *peer)
     return;
   }
   g_object_set (transceiver, "do-nack", TRUE, NULL);
-  /* With NACK on, a jitterbuffer at latency 0 takes every packet not there yet for lost and
-   * asks for it again: 9–10 % "loss" and as many retransmissions the server pays for (3 WHEP
-   * peers, 5 s, measured). 50 ms lets loopback's jitter pass; only real loss is asked for. */
-  g_object_set (peer->webrtc, "latency", BENCH_NACK_LATENCY_MS, NULL);
   g_signal_emit_by_name (peer->webrtc, "create-offer", NULL,
       gst_promise_new_with_change_func (on_offer_created, peer, NULL));
 }
