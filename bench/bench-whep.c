@@ -91,8 +91,10 @@ static void
 whep_on_deleted (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BenchPeer *peer = user_data;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-      NULL);
+  GBytes *reply = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+
+  /* The DELETE's reply: nothing to read in it. */
+  g_clear_pointer (&reply, g_bytes_unref);
 
   peer->bench->pending_requests--;
 }

@@ -514,6 +514,10 @@ optional_string (JsonObject *object, const char *name, const char **out, char **
     *problem = g_strdup_printf ("%s must be a string", name);
     return FALSE;
   }
+  if (!g_utf8_validate (json_node_get_string (node), -1, NULL)) {
+    *problem = g_strdup_printf ("%s must be UTF-8 text", name);
+    return FALSE;
+  }
   *out = json_node_get_string (node);
   return TRUE;
 }

@@ -357,9 +357,11 @@ gboolean psc_protocol_id_is_valid (const char *id);
  * @data: (array length=length): text from a client
  * @length: its length in bytes
  *
- * Whether @data can be one JSON object and nothing after it (whitespace aside): to be checked
- * before json_parser_load_from_data() on anything a client sent. json-glib 1.6 leaks the first
- * of two top-level values (`{}{}`); see the WORKAROUND in psc-protocol.c.
+ * Whether @data can be one JSON object and nothing after it (whitespace aside), with no string
+ * escape JSON does not have (RFC 8259 §7): to be checked before json_parser_load_from_data()
+ * on anything a client sent. json-glib 1.6 leaks the first of two top-level values (`{}{}`),
+ * and its GScanner takes escapes such as octal `\222`, which can make a string that is not
+ * UTF-8; see the WORKAROUND in psc-protocol.c.
  *
  * Returns: %TRUE if @data may be handed to the parser
  */

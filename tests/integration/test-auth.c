@@ -68,8 +68,9 @@ expect (PscTestFixture *f, const char *path, const char *header, const char *val
 {
   gboolean whep = g_str_equal (path, "/whep/camera");
   g_autofree char *offer = whep ? psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS) : NULL;
-  g_autofree char *body = psc_test_expect_status (f, whep ? "POST" : "GET", path,
-      whep ? "application/sdp" : NULL, offer, header, value, expected, fragment, NULL);
+
+  g_free (psc_test_expect_status (f, whep ? "POST" : "GET", path,
+      whep ? "application/sdp" : NULL, offer, header, value, expected, fragment, NULL));
 }
 
 static void
@@ -133,7 +134,6 @@ test_roles (PscTestFixture *f, gconstpointer data)
   g_autofree char *bob = NULL;
   g_autofree char *alice = NULL;
   g_autofree char *root = NULL;
-  g_autofree char *peers = NULL;
   SoupWebsocketConnection *watching = NULL;
   g_autofree char *snapshot = NULL;
   guint status = 0;
@@ -200,7 +200,7 @@ test_throttled (PscTestFixture *f, gconstpointer data)
 
   use_accounts (f);
   for (guint i = 0; i < PSC_AUTH_MAX_FAILURES; i++) {
-    g_autofree char *none = log_in (f, "alice", "guess", SOUP_STATUS_UNAUTHORIZED);
+    g_free (log_in (f, "alice", "guess", SOUP_STATUS_UNAUTHORIZED));
   }
   /* Now even the right password is not looked at, until the minute is over. */
   text = psc_test_expect_status (f, "POST", "/login", "application/x-www-form-urlencoded",

@@ -124,7 +124,8 @@ test_rest (PscTestFixture *f, gconstpointer data)
   JsonObject *room;
   JsonArray *rooms;
   const char *bad[] = { "not json", "[1]", "{\"title\":5}", "{\"stream\":\"nope\"}",
-    "{}{\"title\":\"two values\"}" };
+    "{}{\"title\":\"two values\"}", "{\"title\":\"\\222 octal\"}",
+    "{\"title\":\"\\ud800 lone surrogate\"}" };
 
   data_dir_init (&d);
   use_rooms (f, &d, FALSE);
@@ -537,7 +538,6 @@ test_datachannel (PscTestFixture *f, gconstpointer data)
   g_autoptr (PscTestClient) plain = NULL;
   g_autoptr (PscMessage) offer = NULL;
   g_autoptr (PscMessage) chat = NULL;
-  g_autoptr (PscMessage) from_plain = NULL;
   g_autoptr (PscMessage) parsed = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *from_ws = NULL;

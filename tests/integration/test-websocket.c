@@ -372,7 +372,8 @@ test_slow_reader (PscTestFixture *f, gconstpointer data)
 {
   g_autofree char *base = g_strdup_printf ("ws://127.0.0.1:%u/ws/lobby/",
       psc_server_get_port (f->server));
-  g_autoptr (RawClient) slow = raw_connect (f, "/ws/lobby/slow", 4096);
+  /* Held open, reading nothing, until the test ends. */
+  g_autoptr (RawClient) slow G_GNUC_UNUSED = raw_connect (f, "/ws/lobby/slow", 4096);
   g_autoptr (GPtrArray) senders = g_ptr_array_new_with_free_func (
       (GDestroyNotify) psc_test_client_free);
   g_autofree char *pad = g_strnfill (60 * 1024, 'x');
@@ -436,7 +437,8 @@ expect_refusal (PscTestFixture *f, const char *path, const char *reason_part)
 static void
 test_refusal_close (PscTestFixture *f, gconstpointer data)
 {
-  g_autoptr (RawClient) first = raw_connect (f, "/ws/lobby/taken", 0);
+  /* Holds the peer id until the test ends. */
+  g_autoptr (RawClient) first G_GNUC_UNUSED = raw_connect (f, "/ws/lobby/taken", 0);
 
   expect_refusal (f, "/ws/lobby/taken", "taken");
   expect_refusal (f, "/ws/a/b/c", "no signalling at");

@@ -68,6 +68,15 @@ test_parse_bad (void)
     { "{}{}", PSC_PROTOCOL_ERROR_INVALID_JSON },
     { "{\"type\":\"hello\"} {\"type\":\"hello\"}", PSC_PROTOCOL_ERROR_INVALID_JSON },
     { "{\"type\":\"hello\"} 1", PSC_PROTOCOL_ERROR_INVALID_JSON },
+    /* Escapes JSON has not, which json-glib 1.6's GScanner takes: octal made a string that is
+     * not UTF-8, which did not survive being written out and read again (fuzz-protocol;
+     * corpus/protocol/octal-escape). */
+    { "{\"type\":\"answer\",\"answer\":{\"sdp\":\"\\222v=0\"}}", PSC_PROTOCOL_ERROR_INVALID_JSON },
+    { "{\"type\":\"answer\",\"answer\":{\"sdp\":\"\\x41\"}}", PSC_PROTOCOL_ERROR_INVALID_JSON },
+    { "{\"type\":\"answer\",\"answer\":{\"sdp\":\"v=0\\", PSC_PROTOCOL_ERROR_INVALID_JSON },
+    /* A lone surrogate: valid JSON text, not a UTF-8 string. */
+    { "{\"type\":\"answer\",\"answer\":{\"sdp\":\"\\ud800v=0\"}}",
+      PSC_PROTOCOL_ERROR_INVALID_FIELD },
     { "{}", PSC_PROTOCOL_ERROR_MISSING_FIELD },
     { "{\"type\":null}", PSC_PROTOCOL_ERROR_MISSING_FIELD },
     { "{\"type\":7}", PSC_PROTOCOL_ERROR_INVALID_FIELD },
