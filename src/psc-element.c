@@ -137,7 +137,8 @@ psc_element_stop (GstElement *element)
       gst_element_set_locked_state (child, TRUE);
       g_ptr_array_add (locked, child);
     }
-    gst_element_set_state (child, GST_STATE_NULL);
+    /* A bin whose own child failed is in the same trap: the same way down. */
+    psc_element_stop (child);
   }
   if (gst_element_set_state (element, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE)
     GST_WARNING_OBJECT (element, "still not in NULL with every child in NULL");

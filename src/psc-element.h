@@ -107,8 +107,9 @@ void         psc_element_remove (GstBin *bin, GstElement *element);
  * bin's state — a source bin whose own start failed (a camera not there), added to the
  * running pipeline and not yet removed — is asked to go *up* to PAUSED, fails again, and
  * the whole bin stays PLAYING: its camera open, and a "dispose ... in PLAYING" CRITICAL when
- * it is freed. On such a failure each direct child is set to NULL on its own, its state
- * locked meanwhile so the bin's change skips it, and then @element. Main thread.
+ * it is freed. On such a failure each direct child is stopped the same way on its own (a bin
+ * holding such a child is in the same trap), its state locked meanwhile so the bin's change
+ * skips it, and then @element. Main thread.
  */
 void         psc_element_stop (GstElement *element);
 

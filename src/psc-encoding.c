@@ -219,8 +219,11 @@ get_target (PscEncoding *encoding, guint payload_type, const char *profile_level
 
   for (guint i = 0; i < encoding->targets->len; i++) {
     target = g_ptr_array_index (encoding->targets, i);
+    /* Hex digits: "42E01F" and "42e01f" are one profile (RFC 6184 §8.1, base16). */
     if (target->payload_type == payload_type &&
-        g_strcmp0 (target->profile_level_id, profile_level_id) == 0)
+        (target->profile_level_id == NULL ? profile_level_id == NULL :
+            profile_level_id != NULL &&
+            g_ascii_strcasecmp (target->profile_level_id, profile_level_id) == 0))
       return target;
   }
   if (encoding->targets->len >= PSC_ENCODING_MAX_TARGETS)

@@ -268,7 +268,7 @@ retarget_packet (GstBuffer *buffer, guint8 payload_type)
   return copy;
 }
 
-/* The viewer's streaming thread (its queue). */
+/* The payloader's streaming thread (the RTP tee pushing). */
 static GstPadProbeReturn
 on_retarget (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {

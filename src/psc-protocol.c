@@ -545,10 +545,64 @@ parse_count (JsonObject *root, PscMessage *message, GError **error)
  * message from a peer leaked its first object (found by fuzz-protocol). Only text that can be
  * one JSON object reaches the parser: `{`, then, outside strings, nothing after the `}` that
  * closes it but whitespace, and no `'` or `/` (GScanner's other strings and comments, which
- * JSON has not, so that both see the same end); inside strings, JSON's escapes only.
+ * JSON has not, so that both see the same end); inside strings, JSON's escapes only, whole
+ * (skip_escape()).
  * Upstream: newer json-glib keeps the root it has (json_parse_object() sets it only when it
  * is NULL); which release changed it, and whether it was reported, not found.
  * Remove when: periscope requires a json-glib with that change. */
+/* The value of the four hex digits at @p (before @end), or -1. */
+static gint
+read_hex4 (const char *p, const char *end)
+{
+  gint value = 0;
+
+  if (end - p < 4)
+    return -1;
+  for (guint i = 0; i < 4; i++) {
+    gint digit = g_ascii_xdigit_value (p[i]);
+    if (digit < 0)
+      return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/* *@p at a backslash inside a string: moves it to the escape's last character, if the escape
+ * is one of RFC 8259 §7's, a `\u` one a whole code point (a surrogate only as a high one
+ * followed by a low one). GScanner also takes octal (`\222`) and other escapes, whose bytes
+ * need not be UTF-8 (a string that did not survive being written out and parsed again), and
+ * a malformed `\u` (`\ud80u`, a lone surrogate) made it end the string elsewhere than JSON
+ * does, or leak the string it was building (both found by fuzz-protocol). */
+static gboolean
+skip_escape (const char **p, const char *end)
+{
+  const char *q = *p + 1;
+  gint unit;
+
+  if (q == end || *q == '\0' || strchr ("\"\\/bfnrtu", *q) == NULL)
+    return FALSE;
+  if (*q != 'u') {
+    *p = q;
+    return TRUE;
+  }
+  unit = read_hex4 (q + 1, end);
+  if (unit < 0 || (unit >= 0xdc00 && unit <= 0xdfff))
+    return FALSE;
+  q += 4;
+  if (unit >= 0xd800 && unit <= 0xdbff) {
+    gint low;
+
+    if (end - q < 3 || q[1] != '\\' || q[2] != 'u')
+      return FALSE;
+    low = read_hex4 (q + 3, end);
+    if (low < 0xdc00 || low > 0xdfff)
+      return FALSE;
+    q += 6;
+  }
+  *p = q;
+  return TRUE;
+}
+
 gboolean
 psc_protocol_is_one_json_object (const char *data, gsize length)
 {
@@ -562,10 +616,7 @@ psc_protocol_is_one_json_object (const char *data, gsize length)
   for (; p < end; p++) {
     if (*p == '"') {
       for (p++; p < end && *p != '"'; p++) {
-        /* RFC 8259 §7's escapes only: GScanner also takes octal (`\222`) and others, whose
-         * bytes need not be UTF-8 (found by fuzz-protocol: such a string did not survive
-         * being written out and parsed again). */
-        if (*p == '\\' && (++p == end || *p == '\0' || strchr ("\"\\/bfnrtu", *p) == NULL))
+        if (*p == '\\' && !skip_escape (&p, end))
           return FALSE;
       }
       if (p >= end)

@@ -47,6 +47,7 @@ const BACK_TIMEOUT_MS = 30_000;   // the source back → live (the backoff: 1 + 
 const SLATE_LUMA = 60;
 const PICTURE_LUMA = 120;
 const SLATE_FRAMES = 5;           // decoded while offline: the slate plays
+const SHORT_OUTAGE_MS = 2_000;    // a source that ended and was back this soon: see outage()
 
 
 // --- arguments ---------------------------------------------------------------
@@ -387,9 +388,20 @@ async function outage() {
   // is tried again after 1 s, so the outage may be short: a few frames tell.
   const slate = await pollPage((s) => s.state !== 'offline' ||
     (s.frames >= offline.frames + SLATE_FRAMES && s.luma < SLATE_LUMA), 10_000);
-  ok(slate.state === 'offline' && slate.frames >= offline.frames + SLATE_FRAMES && slate.luma < SLATE_LUMA,
-    `the page plays the slate while offline (framesDecoded ${offline.frames} → ${slate.frames} in ${slate.t - offline.t} ms)`,
-    [`first: ${describeOutage(offline)}`, `last: ${describeOutage(slate)}`]);
+  const slateShown = slate.state === 'offline' && slate.frames >= offline.frames + SLATE_FRAMES &&
+    slate.luma < SLATE_LUMA;
+  if (!camera && !slateShown && slate.state !== 'offline' && slate.t - offline.t < SHORT_OUTAGE_MS) {
+    // The retry, 1 s after the source ended, had the source back before the slate's frames
+    // reached the page: on a loaded machine (CI runs three jobs at once) bringing the slate up
+    // can take that long. The slate during an outage is checked where the outage lasts
+    // (browser-offline-rtsp, CAMERA_OUTAGE_MS; integration offline/silent-camera).
+    comment(`the retry ended the outage in ${slate.t - offline.t} ms, before the slate's frames ` +
+      `reached the page (framesDecoded ${offline.frames} → ${slate.frames})`);
+  } else {
+    ok(slateShown,
+      `the page plays the slate while offline (framesDecoded ${offline.frames} → ${slate.frames} in ${slate.t - offline.t} ms)`,
+      [`first: ${describeOutage(offline)}`, `last: ${describeOutage(slate)}`]);
+  }
   const path = screenshotOf('offline');
   await pages[0].screenshot({ path }).then(() => comment(`screenshot during the outage: ${path}`),
     (e) => ok(false, `screenshot saved to ${path}`, [e.message]));

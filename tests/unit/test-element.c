@@ -65,6 +65,38 @@ test_stop_with_failed_child (void)
   g_assert_true (gst_element_is_locked_state (locked));
 }
 
+/* The failed source bin one level down, inside a bin that is running: that bin is stopped the
+ * same way, not only set to NULL (which would fail, and leave it PLAYING). */
+static void
+test_stop_with_failed_grandchild (void)
+{
+  g_autoptr (GstElement) pipeline = gst_parse_launch ("videotestsrc is-live=true ! fakesink",
+      NULL);
+  GstElement *outer = gst_bin_new ("outer");
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  GstElement *failed = gst_parse_bin_from_description ("filesrc location=/nonexistent/clip "
+      "! fakesink", FALSE, NULL);
+  GstState state = GST_STATE_VOID_PENDING;
+
+  g_object_set (sink, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (outer), sink);
+  gst_bin_add (GST_BIN (pipeline), outer);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gst_element_get_state (pipeline, NULL, NULL, 5 * GST_SECOND);
+  g_assert_cmpint (GST_STATE (outer), ==, GST_STATE_PLAYING);
+  g_object_set (failed, "async-handling", TRUE, NULL);
+  gst_bin_add (GST_BIN (outer), failed);
+  g_assert_cmpint (gst_element_set_state (failed, GST_STATE_PLAYING), ==,
+      GST_STATE_CHANGE_FAILURE);
+
+  psc_element_stop (pipeline);
+  gst_element_get_state (pipeline, &state, NULL, 0);
+  g_assert_cmpint (state, ==, GST_STATE_NULL);
+  g_assert_cmpint (GST_STATE (outer), ==, GST_STATE_NULL);
+  g_assert_cmpint (GST_STATE (failed), ==, GST_STATE_NULL);
+  g_assert_false (gst_element_is_locked_state (outer));
+}
+
 /* A pipeline whose children all go down is simply set to NULL. */
 static void
 test_stop_plain (void)
@@ -88,6 +120,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/element/stop/plain-set-state-fails", test_plain_set_state_fails);
   g_test_add_func ("/element/stop/failed-child", test_stop_with_failed_child);
+  g_test_add_func ("/element/stop/failed-grandchild", test_stop_with_failed_grandchild);
   g_test_add_func ("/element/stop/plain", test_stop_plain);
   return g_test_run ();
 }
