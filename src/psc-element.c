@@ -83,7 +83,7 @@ psc_element_remove (GstBin *bin, GstElement *element)
   /* Left locked: a state change of @bin already iterating its children may still reach
    * @element after it is out, and must find it locked. */
   gst_element_set_locked_state (element, TRUE);
-  gst_element_set_state (element, GST_STATE_NULL);
+  psc_element_stop (element);
   gst_bin_remove (bin, element);
 }
 

@@ -89,7 +89,8 @@ void         psc_element_ghost_chain (GstElement *bin, GstElement *first, GstEle
  * @bin: the bin holding @element (the running pipeline)
  * @element: an element to take out of it for good
  *
- * Sets @element to NULL and removes it from @bin, its state locked first and left locked:
+ * Sets @element to NULL (psc_element_stop(): even when a child of it failed to start) and
+ * removes it from @bin, its state locked first and left locked:
  * otherwise the pipeline finishing an asynchronous state change (a sink prerolling somewhere,
  * a source that prerolls) — which may be iterating its children already — could bring
  * @element back up, during or after its removal, and it would go on running outside the

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-encoder.h"
+#include "psc-element.h"
 #include "psc-launch.h"
 
 #include <gio/gio.h>
@@ -125,7 +126,7 @@ psc_encoder_probe (const PscEncoderCandidate *candidate, const char *description
 
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "probe-sink");
   g_object_get (sink, "last-sample", &sample, NULL);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
+  psc_element_stop (pipeline);
 
   if (message != NULL && GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
     g_autoptr (GError) gst_error = NULL;

@@ -1083,7 +1083,7 @@ swap_source (PscStream *self, GstElement *bin, gboolean slate, GError **error)
   block = gst_pad_add_probe (output, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, NULL, NULL);
   if (!add_source_bin (self, bin, slate, error)) {
     gst_pad_remove_probe (output, block);
-    gst_element_set_state (bin, GST_STATE_NULL);
+    psc_element_stop (bin);
     gst_bin_remove (GST_BIN (self->pipeline), bin);
     return FALSE;
   }

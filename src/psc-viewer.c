@@ -868,7 +868,7 @@ start_branch (PscViewer *self, GError **error)
   psc_viewer_stop (self);
   /* Never attached: nothing to detach, the branch goes with us. */
   if (self->branch != NULL)
-    gst_element_set_state (self->branch, GST_STATE_NULL);
+    psc_element_stop (self->branch);
   return FALSE;
 }
 
