@@ -544,18 +544,28 @@ not_in_pipeline (gpointer element)
   return GST_OBJECT_PARENT (element) == NULL;
 }
 
+/* How many packets @branch has noted. */
+static guint
+rtp_branch_packets (RtpBranch *branch)
+{
+  guint packets;
+
+  g_mutex_lock (&branch->lock);
+  packets = g_hash_table_size (branch->packets);
+  g_mutex_unlock (&branch->lock);
+  return packets;
+}
+
+/* Every branch of test_shared_rewrite() has 100 packets. */
 static gboolean
 rtp_branches_fed (gpointer data)
 {
   RtpBranch *branches = data;
-  gboolean fed = TRUE;
 
-  for (guint i = 0; i < N_RTP_BRANCHES; i++) {
-    g_mutex_lock (&branches[i].lock);
-    fed &= g_hash_table_size (branches[i].packets) >= 100;
-    g_mutex_unlock (&branches[i].lock);
-  }
-  return fed;
+  for (guint i = 0; i < N_RTP_BRANCHES; i++)
+    if (rtp_branch_packets (&branches[i]) < 100)
+      return FALSE;
+  return TRUE;
 }
 
 /* The tee feeding @branch (a reference). */
@@ -569,16 +579,11 @@ tee_of (RtpBranch *branch)
   return GST_ELEMENT (gst_pad_get_parent (peer));
 }
 
+/* One branch has 30 packets. */
 static gboolean
 rtp_branch_fed (gpointer data)
 {
-  RtpBranch *branch = data;
-  gboolean fed;
-
-  g_mutex_lock (&branch->lock);
-  fed = g_hash_table_size (branch->packets) >= 30;
-  g_mutex_unlock (&branch->lock);
-  return fed;
+  return rtp_branch_packets (data) >= 30;
 }
 
 /* How many of @pipeline's children are named like a target's tee, "…-rtp-N". */
