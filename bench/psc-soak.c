@@ -1472,11 +1472,24 @@ stage_ws_connected (Soak *soak, guint count)
 
 /* ---- stages: WHEP ---- */
 
+/* POST of an offer, tried again (as a player honouring Retry-After does) while the daemon
+ * answers 503 for its limits: the sessions deleted just before, their teardown not finished
+ * on a loaded machine, still hold the file descriptors its viewer budget counts. The limits are
+ * not what these stages measure; each refusal is counted in the stage's "refused". */
 static int
 whep_post (Soak *soak, const char *type, const char *body, gsize length, char **location)
 {
   g_autofree char *path = g_strdup_printf ("/whep/%s", stream_id);
-  return http_once (soak, "POST", path, type, body, length, location);
+  int status = 503;
+
+  for (guint attempt = 0; attempt <= REFUSED_RETRIES && status == 503; attempt++) {
+    if (attempt > 0) {
+      soak->refused++;
+      pump_for (REFUSED_RETRY_MS);
+    }
+    status = http_once (soak, "POST", path, type, body, length, location);
+  }
+  return status;
 }
 
 /* POST, then DELETE of the session. */
