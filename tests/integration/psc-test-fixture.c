@@ -331,6 +331,92 @@ psc_test_stream_live (gpointer stream)
   return psc_stream_get_state (stream) == PSC_STREAM_LIVE;
 }
 
+struct _PscTestPace
+{
+  GstPad *pad;
+  gulong probe;
+  GMutex lock;
+  GArray *arrivals;             /* gint64 µs, monotonic */
+};
+
+/* Streaming thread. */
+static GstPadProbeReturn
+on_paced_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PscTestPace *pace = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&pace->lock);
+  g_array_append_val (pace->arrivals, now);
+  g_mutex_unlock (&pace->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+PscTestPace *
+psc_test_pace_new (PscStream *stream)
+{
+  GstElement *pipeline = psc_stream_get_pipeline (stream);
+  g_autoptr (GstElement) tee = gst_bin_get_by_name (GST_BIN (pipeline), "h264-tee");
+  PscTestPace *pace = g_new0 (PscTestPace, 1);
+
+  if (tee == NULL)
+    tee = gst_bin_get_by_name (GST_BIN (pipeline), "raw-tee");
+  g_assert_nonnull (tee);
+  g_mutex_init (&pace->lock);
+  pace->arrivals = g_array_new (FALSE, FALSE, sizeof (gint64));
+  pace->pad = gst_element_get_static_pad (tee, "sink");
+  pace->probe = gst_pad_add_probe (pace->pad, GST_PAD_PROBE_TYPE_BUFFER, on_paced_frame, pace,
+      NULL);
+  return pace;
+}
+
+void
+psc_test_pace_restart (PscTestPace *pace)
+{
+  g_mutex_lock (&pace->lock);
+  g_array_set_size (pace->arrivals, 0);
+  g_mutex_unlock (&pace->lock);
+}
+
+static gint
+compare_gaps (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return (x > y) - (x < y);
+}
+
+double
+psc_test_pace_median_gap_ms (PscTestPace *pace)
+{
+  g_autoptr (GArray) gaps = g_array_new (FALSE, FALSE, sizeof (gint64));
+  double median;
+
+  g_mutex_lock (&pace->lock);
+  for (guint i = 1; i < pace->arrivals->len; i++) {
+    gint64 gap = g_array_index (pace->arrivals, gint64, i) -
+        g_array_index (pace->arrivals, gint64, i - 1);
+    g_array_append_val (gaps, gap);
+  }
+  g_mutex_unlock (&pace->lock);
+  g_assert_cmpuint (gaps->len, >=, 9);
+  g_array_sort (gaps, compare_gaps);
+  median = gaps->len % 2 ? g_array_index (gaps, gint64, gaps->len / 2) :
+      (g_array_index (gaps, gint64, gaps->len / 2 - 1) +
+       g_array_index (gaps, gint64, gaps->len / 2)) / 2.0;
+  return median / 1000.0;
+}
+
+void
+psc_test_pace_free (PscTestPace *pace)
+{
+  gst_pad_remove_probe (pace->pad, pace->probe);
+  gst_object_unref (pace->pad);
+  g_array_unref (pace->arrivals);
+  g_mutex_clear (&pace->lock);
+  g_free (pace);
+}
+
 gboolean
 psc_test_attempts_reached (gpointer wait)
 {

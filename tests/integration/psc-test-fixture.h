@@ -176,6 +176,35 @@ gboolean    psc_test_attempts_reached (gpointer wait);
  */
 void        psc_test_record_clip (const char *path, const char *mux, guint frames, guint fps);
 
+/**
+ * PscTestPace:
+ *
+ * When each frame of a stream reaches its capture tee (`raw-tee`, or `h264-tee` for an H.264
+ * source), on the monotonic clock: whether a source is paced, measured so that a loaded machine
+ * does not fake a failure. A pipeline stalled by load catches up in a burst (a clocksync passes
+ * late frames at once), which bends a rate taken over a window (CI saw 34.6 frames/s from a
+ * 30 frames/s file) but not the median gap between frames; a source not paced at all has every
+ * gap short.
+ */
+typedef struct _PscTestPace PscTestPace;
+
+/* Starts timing the frames of @stream's capture (a probe, removed by psc_test_pace_free()). */
+PscTestPace *psc_test_pace_new (PscStream *stream);
+
+/* Forgets the frames so far: the median is taken over those from now on. */
+void        psc_test_pace_restart (PscTestPace *pace);
+
+/**
+ * psc_test_pace_median_gap_ms:
+ *
+ * Returns: the median gap between consecutive frames since psc_test_pace_new() or
+ *   psc_test_pace_restart(), in ms. Asserts there were at least ten frames.
+ */
+double      psc_test_pace_median_gap_ms (PscTestPace *pace);
+
+void        psc_test_pace_free (PscTestPace *pace);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscTestPace, psc_test_pace_free)
+
 /* For psc_test_iterate_until(): the gboolean at @flag is %TRUE. */
 gboolean    psc_test_flag_set (gpointer flag);
 
