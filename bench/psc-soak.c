@@ -159,6 +159,8 @@ struct _Soak {
   const Stage *stage;
   char *stage_problem;          /* first failure of the running stage */
   DaemonSample baseline;        /* after the viewer connected, on this daemon */
+  char *baseline_fd_kinds;      /* describe_fds() then */
+  char *stage_fd_kinds;         /* describe_fds() before the running stage */
   GPtrArray *failures;          /* char*: one line each */
   guint refused;                /* viewers refused for the daemon's limits, this stage */
 };
@@ -214,6 +216,57 @@ count_fds (GPid pid)
   while (g_dir_read_name (dir) != NULL)
     n++;
   return n;
+}
+
+static gint
+compare_kinds (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char **) a, *(const char **) b);
+}
+
+/* What the daemon's fds are, counted by kind ("socket 9, anon_inode:[eventfd] 6, pipe 2,
+ * /dev/null 1"), for a failed fd check to say what grew: the targets of /proc/PID/fd/N, with
+ * the inode numbers of sockets and pipes left out. */
+static char *
+describe_fds (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", pid);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr (GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) kinds = NULL;
+  GString *out = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer key;
+  const char *name;
+
+  if (dir == NULL)
+    return g_string_free (out, FALSE);
+  while ((name = g_dir_read_name (dir)) != NULL) {
+    g_autofree char *link = g_build_filename (path, name, NULL);
+    g_autofree char *target = g_file_read_link (link, NULL);
+    char *kind;
+
+    if (target == NULL)
+      continue;
+    if (g_str_has_prefix (target, "socket:["))
+      kind = g_strdup ("socket");
+    else if (g_str_has_prefix (target, "pipe:["))
+      kind = g_strdup ("pipe");
+    else
+      kind = g_steal_pointer (&target);
+    g_hash_table_insert (counts, kind,
+        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, kind)) + 1));
+  }
+  kinds = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, counts);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (kinds, key);
+  g_ptr_array_sort (kinds, compare_kinds);
+  for (guint i = 0; i < kinds->len; i++)
+    g_string_append_printf (out, "%s%s %u", i > 0 ? ", " : "",
+        (const char *) g_ptr_array_index (kinds, i),
+        GPOINTER_TO_UINT (g_hash_table_lookup (counts, g_ptr_array_index (kinds, i))));
+  return g_string_free (out, FALSE);
 }
 
 /* Threads: and VmRSS: of /proc/PID/status (kB there, i.e. KiB). */
@@ -1019,6 +1072,8 @@ soak_start (Soak *soak)
   pump_for (2000);
   warm_up (soak);
   soak->baseline = sample_daemon (soak);
+  g_free (soak->baseline_fd_kinds);
+  soak->baseline_fd_kinds = describe_fds (soak->pid);
   take_log_lines (soak);
   g_print ("%-24s daemon pid %d on 127.0.0.1:%u, fd limit %u: fds %d, threads %d, "
       "rss %.1f MiB\n", "start", soak->pid, soak->port, soak->fd_limit, soak->baseline.fds,
@@ -1939,9 +1994,11 @@ stage_finish (Soak *soak, const Stage *stage, guint done, gint64 start_us, Daemo
         stage->name, after.fds, soak->fd_limit);
   } else {
     /* Against the stage's own start, so that a leak is blamed on the stage that made it. */
-    if (after.fds > before.fds + FD_BOUND)
-      soak_fail (soak, "%s: fds %d, more than %d over the %d before it", stage->name,
-          after.fds, FD_BOUND, before.fds);
+    if (after.fds > before.fds + FD_BOUND) {
+      g_autofree char *kinds = describe_fds (soak->pid);
+      soak_fail (soak, "%s: fds %d, more than %d over the %d before it (before: %s; after: %s)",
+          stage->name, after.fds, FD_BOUND, before.fds, soak->stage_fd_kinds, kinds);
+    }
     if (after.threads > before.threads + THREAD_BOUND)
       soak_fail (soak, "%s: threads %d, more than %d over the %d before it", stage->name,
           after.threads, THREAD_BOUND, before.threads);
@@ -1981,9 +2038,11 @@ soak_finish (Soak *soak)
     g_print ("%-24s fds %d (start %d), threads %d (start %d), rss %.1f MiB (start %.1f)\n",
         "end", end.fds, soak->baseline.fds, end.threads, soak->baseline.threads,
         end.rss_kib / 1024.0, soak->baseline.rss_kib / 1024.0);
-    if (end.fds > soak->baseline.fds + FD_BOUND)
-      soak_fail (soak, "end: fds %d, more than %d over the %d at the start", end.fds,
-          FD_BOUND, soak->baseline.fds);
+    if (end.fds > soak->baseline.fds + FD_BOUND) {
+      g_autofree char *kinds = describe_fds (soak->pid);
+      soak_fail (soak, "end: fds %d, more than %d over the %d at the start (start: %s; end: %s)",
+          end.fds, FD_BOUND, soak->baseline.fds, soak->baseline_fd_kinds, kinds);
+    }
     if (end.threads > soak->baseline.threads + THREAD_BOUND)
       soak_fail (soak, "end: threads %d, more than %d over the %d at the start", end.threads,
           THREAD_BOUND, soak->baseline.threads);
@@ -2115,6 +2174,8 @@ main (int argc, char **argv)
       continue;
     monitor_reset (&soak);
     before = sample_daemon (&soak);
+    g_free (soak.stage_fd_kinds);
+    soak.stage_fd_kinds = describe_fds (soak.pid);
     start_us = g_get_monotonic_time ();
     soak.stage = stage;
     done = stage->run (&soak, count);
@@ -2145,6 +2206,8 @@ main (int argc, char **argv)
     g_rmdir (soak.workdir);
   }
   g_ptr_array_unref (soak.failures);
+  g_free (soak.baseline_fd_kinds);
+  g_free (soak.stage_fd_kinds);
   g_strfreev (soak.only_stages);
   g_free (soak.log_path);
   g_free (soak.workdir);

@@ -965,12 +965,13 @@ set_source_offset (GstElement *source_bin, gint64 offset)
     gst_pad_set_offset (pace_sink, offset);
 }
 
-/* The pipeline's running time now: where a source that counts from 0 must start. */
+/* The running time of @pipeline now: where a source that counts from 0 must start. Any
+ * thread. */
 static GstClockTime
-running_time (PscStream *self)
+running_time (GstElement *pipeline)
 {
-  g_autoptr (GstClock) clock = gst_element_get_clock (self->pipeline);
-  GstClockTime now, base = gst_element_get_base_time (self->pipeline);
+  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
+  GstClockTime now, base = gst_element_get_base_time (pipeline);
 
   if (clock == NULL)
     return 0;
@@ -1001,6 +1002,88 @@ static GstPadProbeReturn
 hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   return GST_PAD_PROBE_OK;
+}
+
+/* A source that is not live, shifted to the running time its first segment comes at. */
+typedef struct {
+  GstElement *pipeline;         /* owned */
+  gint state;                   /* atomic: a SourceShiftState */
+} SourceShift;
+
+typedef enum {
+  SOURCE_SHIFT_WAITING,
+  SOURCE_SHIFT_DONE,
+  SOURCE_SHIFT_TOO_LATE,        /* the segment passed before the probe was there */
+} SourceShiftState;
+
+static void
+source_shift_clear (gpointer data)
+{
+  SourceShift *shift = data;
+
+  gst_object_unref (shift->pipeline);
+}
+
+/* Reference-counted: the probe holds one, shift_to_first_segment() another while it looks. */
+static void
+source_shift_unref (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, source_shift_clear);
+}
+
+/* Streaming thread, on a clocksync's sink: the first segment of a source that is not live,
+ * which starts at 0, is shifted to the pipeline's running time now, as it reaches the pacing
+ * — not when the source was asked to start: a file's preroll (typefinding, demuxing, the
+ * first frame decoded) takes its time, seconds on a loaded machine (CI's ASan run), and
+ * frames stamped from the earlier moment came late, passed the pacing at once, and the clip
+ * played unpaced until it caught up. An offset set here applies to this very event
+ * (gst_pad_send_event_unchecked() re-applies an offset a probe changed); set later, it would
+ * wait for a next segment. */
+static GstPadProbeReturn
+on_source_segment (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  SourceShift *shift = user_data;
+  GstClockTime now;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_SEGMENT &&
+      g_atomic_int_get (&shift->state) == SOURCE_SHIFT_WAITING)
+    return GST_PAD_PROBE_OK;
+  if (!g_atomic_int_compare_and_exchange (&shift->state, SOURCE_SHIFT_WAITING,
+          SOURCE_SHIFT_DONE))
+    return GST_PAD_PROBE_REMOVE;
+  now = running_time (shift->pipeline);
+  gst_pad_set_offset (pad, (gint64) now);
+  GST_INFO_OBJECT (shift->pipeline, "%" GST_PTR_FORMAT " starts at running time %"
+      GST_TIME_FORMAT, pad, GST_TIME_ARGS (now));
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Main context: @bin, a source that is not live just started, is shifted to the running time
+ * its first segment reaches its pacing at (on_source_segment()). */
+static void
+shift_to_first_segment (PscStream *self, GstElement *bin)
+{
+  g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
+  g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
+  g_autoptr (GstEvent) passed = NULL;
+  SourceShift *shift;
+
+  if (pace_sink == NULL)
+    return;
+  shift = g_atomic_rc_box_new0 (SourceShift);
+  shift->pipeline = gst_object_ref (self->pipeline);
+  gst_pad_add_probe (pace_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_segment,
+      g_atomic_rc_box_acquire (shift), source_shift_unref);
+  /* A source whose segment came before the probe (between the state change and here): what
+   * it sent from 0 is as late as it gets; the offset is for its next segment. */
+  passed = gst_pad_get_sticky_event (pace_sink, GST_EVENT_SEGMENT, 0);
+  if (passed != NULL && g_atomic_int_compare_and_exchange (&shift->state,
+          SOURCE_SHIFT_WAITING, SOURCE_SHIFT_TOO_LATE)) {
+    GST_WARNING_OBJECT (self->pipeline, "%s sent its segment before its shift",
+        GST_ELEMENT_NAME (bin));
+    gst_pad_set_offset (pace_sink, (gint64) running_time (self->pipeline));
+  }
+  source_shift_unref (shift);
 }
 
 /* Main context: whether the pipeline plays (a source bin added now is started at once). */
@@ -1038,12 +1121,8 @@ start_source_bin (PscStream *self, GstElement *bin)
   if (ret == GST_STATE_CHANGE_FAILURE)
     return;
   set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
-  if (ret != GST_STATE_CHANGE_NO_PREROLL) {
-    GstClockTime now = running_time (self);
-    set_source_offset (bin, (gint64) now);
-    GST_INFO_OBJECT (self->pipeline, "%s starts at running time %" GST_TIME_FORMAT,
-        GST_ELEMENT_NAME (bin), GST_TIME_ARGS (now));
-  }
+  if (ret != GST_STATE_CHANGE_NO_PREROLL)
+    shift_to_first_segment (self, bin);
   gst_element_set_state (bin, GST_STATE_PLAYING);
 }
 
