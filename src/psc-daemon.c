@@ -43,6 +43,7 @@ struct _PscDaemon {
   guint peers_timer;
   gboolean stopping;
   PscExitCode exit_code;
+  GThread *certificate;         /* psc_viewer_prepare()'s, joined at finalize */
 };
 
 G_DEFINE_FINAL_TYPE (PscDaemon, psc_daemon, G_TYPE_OBJECT)
@@ -81,6 +82,8 @@ psc_daemon_finalize (GObject *object)
   }
   g_clear_object (&self->registry);
   g_clear_pointer (&self->loop, g_main_loop_unref);
+  if (self->certificate != NULL)
+    g_thread_join (g_steal_pointer (&self->certificate));
   G_OBJECT_CLASS (psc_daemon_parent_class)->finalize (object);
 }
 
@@ -291,7 +294,8 @@ start_stream (PscDaemon *self, GError **error)
     g_clear_pointer (&encoders[c], psc_encoder_choice_free);
   if (stream == NULL)
     return NULL;
-  psc_viewer_prepare ();
+  if (self->certificate == NULL)
+    self->certificate = psc_viewer_prepare ();
   if (!psc_stream_start (stream, START_TIMEOUT_MS, error)) {
     g_prefix_error (error, "cannot start stream %s: ", config->stream_id);
     return NULL;

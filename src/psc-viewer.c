@@ -1369,20 +1369,18 @@ psc_viewer_state_to_string (PscViewerState state)
   return names[state];
 }
 
-static void
-make_certificate (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+static gpointer
+make_certificate (gpointer data)
 {
   g_autoptr (GstElement) dtls = gst_element_factory_make ("dtlsdec", NULL);
 
   if (dtls == NULL)
     g_warning ("no dtlsdec element (gstreamer1.0-plugins-bad): WebRTC cannot work");
-  g_task_return_boolean (task, dtls != NULL);
+  return NULL;
 }
 
-void
+GThread *
 psc_viewer_prepare (void)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, NULL, NULL);
-
-  g_task_run_in_thread (task, make_certificate);
+  return g_thread_new ("psc-certificate", make_certificate, NULL);
 }

@@ -376,11 +376,16 @@ PscViewerRole   psc_viewer_get_role (PscViewer *viewer);
 /**
  * psc_viewer_prepare:
  *
- * Makes, on a worker thread, the DTLS certificate every webrtcbin of the process shares:
+ * Makes, on a thread of its own, the DTLS certificate every webrtcbin of the process shares:
  * GStreamer's DTLS elements generate one RSA key per process on first use (gstdtlsdec.c,
  * the generated-certificate agent), which took ~300 ms here, inside the first viewer's
  * offer. Call once at start-up; returns at once.
+ *
+ * Returns: (transfer full): that thread, to g_thread_join() before the process exits:
+ *   OpenSSL's clean-up at exit pulled its locks from under a certificate being made, and
+ *   the daemon stopped within that time crashed on its way out (seen under ASan, where the
+ *   key takes seconds: test integration/program).
  */
-void        psc_viewer_prepare (void);
+GThread *   psc_viewer_prepare (void);
 
 G_END_DECLS

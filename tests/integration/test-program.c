@@ -1,12 +1,15 @@
 /* periscope integration tests: the periscope program itself, started as a user starts it —
  * on GLib < 2.76 it runs with GSlice off (main.c, restart_without_gslice()), as the same
- * process, and a G_SLICE the user set is left alone. (The other tests run with
- * G_SLICE=always-malloc set, tests/meson.build, and never take that path.)
+ * process, and a G_SLICE the user set is left alone (the other tests run with
+ * G_SLICE=always-malloc set, tests/meson.build, and never take that path); stopped at once,
+ * it goes down cleanly.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "psc-test-client.h"
 
@@ -20,9 +23,18 @@ program_path (void)
   return path;
 }
 
+/* In the child, before exec: it goes when this test program goes, a failed assertion's abort
+ * included (kept across its own restart: PR_SET_PDEATHSIG survives execve()). */
+static void
+die_with_test (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 typedef struct {
   GSubprocess *process;
   GDataInputStream *out;
+  char *state;                  /* its STATE_DIRECTORY, removed by stop_program() */
 } Started;
 
 /* Starts periscope on 127.0.0.1, port 0, the test pattern, with G_SLICE set to @g_slice
@@ -33,8 +45,7 @@ start_program (const char *g_slice)
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autoptr (GError) error = NULL;
-  g_autofree char *state = g_dir_make_tmp ("psc-program-XXXXXX", &error);
-  Started started = { 0 };
+  Started started = { .state = g_dir_make_tmp ("psc-program-XXXXXX", &error) };
   gint64 deadline = g_get_monotonic_time () + 30 * psc_test_time_factor () * G_USEC_PER_SEC;
 
   g_assert_no_error (error);
@@ -42,7 +53,8 @@ start_program (const char *g_slice)
     g_subprocess_launcher_setenv (launcher, "G_SLICE", g_slice, TRUE);
   else
     g_subprocess_launcher_unsetenv (launcher, "G_SLICE");
-  g_subprocess_launcher_setenv (launcher, "STATE_DIRECTORY", state, TRUE);
+  g_subprocess_launcher_setenv (launcher, "STATE_DIRECTORY", started.state, TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
   started.process = g_subprocess_launcher_spawn (launcher, &error, program_path (),
       "--bind", "127.0.0.1", "--port", "0", "--preset", "test", "--ice-address", "127.0.0.1",
       NULL);
@@ -54,14 +66,32 @@ start_program (const char *g_slice)
         &error);
     g_assert_no_error (error);
     g_assert_nonnull (line);    /* the program ended before it listened */
+    g_test_message ("periscope said: %s", line);
     if (g_str_has_prefix (line, "periscope: open http://127.0.0.1:"))
       return started;
   }
   g_assert_not_reached ();
 }
 
-/* SIGTERM, and its output read to the end (a sanitizer's report at exit must not fill the
- * pipe and hold the process up). */
+/* Removes @dir (owned) and the files in it (the rooms database). */
+static void
+remove_state (char *dir)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_unlink (path);
+  }
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+/* SIGTERM, its output read to the end (a sanitizer's report at exit must not fill the pipe
+ * and hold the process up), and it went down by itself, not by a signal: stopped within a
+ * second of starting, it crashed at exit while its DTLS certificate was still being made
+ * (psc_viewer_prepare()). */
 static void
 stop_program (Started *started)
 {
@@ -72,7 +102,9 @@ stop_program (Started *started)
   g_clear_object (&started->out);
   g_subprocess_communicate (started->process, NULL, NULL, &rest, NULL, &error);
   g_assert_no_error (error);
+  g_assert_false (g_subprocess_get_if_signaled (started->process));
   g_clear_object (&started->process);
+  remove_state (g_steal_pointer (&started->state));
 }
 
 /* G_SLICE in the environment of the running process (/proc/PID/environ), or NULL. */
