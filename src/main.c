@@ -39,12 +39,18 @@
 static void
 restart_without_gslice (char **argv)
 {
+  g_autofree char *program = NULL;
+
   if (glib_check_version (2, 76, 0) == NULL || g_getenv ("G_SLICE") != NULL)
     return;
-  if (!g_setenv ("G_SLICE", "always-malloc", FALSE))
+  /* The file itself, not /proc/self/exe: the process's name (ps, top, pkill) is the name of
+   * the file exec'd. */
+  program = g_file_read_link ("/proc/self/exe", NULL);
+  if (program == NULL || !g_setenv ("G_SLICE", "always-malloc", FALSE))
     return;
-  execv ("/proc/self/exe", argv);
-  /* Not restarted (no /proc): GSlice it is, and the variable is not passed on. */
+  execv (program, argv);
+  /* Not restarted (the file replaced meanwhile): GSlice it is, and the variable is not
+   * passed on. */
   g_unsetenv ("G_SLICE");
 }
 

@@ -136,10 +136,17 @@ test_gslice_off (void)
   Started started = start_program (NULL);
   g_autofree char *g_slice = running_g_slice (started.process);
 
+  g_autofree char *comm_path = g_strdup_printf ("/proc/%s/comm",
+      g_subprocess_get_identifier (started.process));
+  g_autofree char *comm = NULL;
+
   if (glib_check_version (2, 76, 0) != NULL)
     g_assert_cmpstr (g_slice, ==, "always-malloc");
   else
     g_assert_null (g_slice);
+  /* Still called periscope (ps, top, pkill): restarted from its file, not /proc/self/exe. */
+  g_assert_true (g_file_get_contents (comm_path, &comm, NULL, NULL));
+  g_assert_cmpstr (g_strchomp (comm), ==, "periscope");
   stop_program (&started);
 }
 
