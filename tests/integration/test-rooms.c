@@ -408,6 +408,14 @@ test_presence_and_chat (PscTestFixture *f, gconstpointer data)
   g_assert_false (psc_test_client_is_closed (bob));
   g_assert_cmpuint (psc_history_count_chats (psc_rooms_get_history (
               psc_signalling_get_rooms (f->signalling)), id), ==, 3 + 30 - limited);
+
+  /* Leaving: the others are told who, by name. */
+  g_clear_pointer (&bob, psc_test_client_free);
+  {
+    g_autoptr (PscMessage) left = NULL;
+    PSC_TEST_WAIT_MESSAGE (left, alice, PSC_MESSAGE_PEER_LEFT, 10);
+    g_assert_cmpstr (left->name, ==, "Bob");
+  }
 }
 
 /* The history survives a restart: the room, its title, its chats, sent on join. */
