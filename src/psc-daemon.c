@@ -43,7 +43,7 @@ struct _PscDaemon {
   guint peers_timer;
   gboolean stopping;
   PscExitCode exit_code;
-  GThread *certificate;         /* psc_viewer_prepare()'s, joined at finalize */
+  GThread *certificate_thread;  /* psc_viewer_prepare()'s; joined (join_certificate_thread()) */
 };
 
 G_DEFINE_FINAL_TYPE (PscDaemon, psc_daemon, G_TYPE_OBJECT)
@@ -57,6 +57,14 @@ psc_exit_code_for_error (const GError *error)
     return error->code == PSC_TLS_ERROR_FILE ? PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
   return error->domain == PSC_CONFIG_ERROR || error->domain == G_OPTION_ERROR ||
       error->domain == PSC_AUTH_ERROR ? PSC_EXIT_USAGE : PSC_EXIT_UNAVAILABLE;
+}
+
+/* The DTLS certificate made (psc_viewer_prepare()): before the process may exit. */
+static void
+join_certificate_thread (PscDaemon *self)
+{
+  if (self->certificate_thread != NULL)
+    g_thread_join (g_steal_pointer (&self->certificate_thread));
 }
 
 static void
@@ -82,8 +90,7 @@ psc_daemon_finalize (GObject *object)
   }
   g_clear_object (&self->registry);
   g_clear_pointer (&self->loop, g_main_loop_unref);
-  if (self->certificate != NULL)
-    g_thread_join (g_steal_pointer (&self->certificate));
+  join_certificate_thread (self);
   G_OBJECT_CLASS (psc_daemon_parent_class)->finalize (object);
 }
 
@@ -294,8 +301,8 @@ start_stream (PscDaemon *self, GError **error)
     g_clear_pointer (&encoders[c], psc_encoder_choice_free);
   if (stream == NULL)
     return NULL;
-  if (self->certificate == NULL)
-    self->certificate = psc_viewer_prepare ();
+  if (self->certificate_thread == NULL)
+    self->certificate_thread = psc_viewer_prepare ();
   if (!psc_stream_start (stream, START_TIMEOUT_MS, error)) {
     g_prefix_error (error, "cannot start stream %s: ", config->stream_id);
     return NULL;
@@ -484,5 +491,6 @@ psc_daemon_run (PscDaemon *self)
   /* A signal during start-up has asked to stop already. */
   if (!self->stopping)
     g_main_loop_run (self->loop);
+  join_certificate_thread (self);
   return self->exit_code;
 }

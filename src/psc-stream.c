@@ -952,19 +952,6 @@ describe_source_error (PscStream *self, GstMessage *message)
 
 /* ---- Offline: the slate, and retrying the source (psc-supervisor) ---- */
 
-/* Shifts the timestamps of a source bin's frames by @offset ns where its clocksync takes them
- * (a source that is not live starts at 0 whenever it is (re)started). */
-static void
-set_source_offset (GstElement *source_bin, gint64 offset)
-{
-  g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (source_bin),
-      PSC_LAUNCH_SOURCE_PACE);
-  g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
-
-  if (pace_sink != NULL)
-    gst_pad_set_offset (pace_sink, offset);
-}
-
 /* The running time of @pipeline now: where a source that counts from 0 must start. Any
  * thread. */
 static GstClockTime
@@ -1004,86 +991,70 @@ hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* A source that is not live, shifted to the running time its first segment comes at. */
-typedef struct {
-  GstElement *pipeline;         /* owned */
-  gint state;                   /* atomic: a SourceShiftState */
-} SourceShift;
-
-typedef enum {
-  SOURCE_SHIFT_WAITING,
-  SOURCE_SHIFT_DONE,
-  SOURCE_SHIFT_TOO_LATE,        /* the segment passed before the probe was there */
-} SourceShiftState;
-
-static void
-source_shift_clear (gpointer data)
+/* The pipeline @object is in (a reference), or NULL once it is in none. */
+static GstElement *
+get_top_level (GstObject *object)
 {
-  SourceShift *shift = data;
+  GstObject *top = gst_object_ref (object), *parent;
 
-  gst_object_unref (shift->pipeline);
+  while ((parent = gst_object_get_parent (top)) != NULL) {
+    gst_object_unref (top);
+    top = parent;
+  }
+  if (!GST_IS_PIPELINE (top)) {
+    gst_object_unref (top);
+    return NULL;
+  }
+  return GST_ELEMENT (top);
 }
 
-/* Reference-counted: the probe holds one, shift_to_first_segment() another while it looks. */
-static void
-source_shift_unref (gpointer data)
-{
-  g_atomic_rc_box_release_full (data, source_shift_clear);
-}
-
-/* Streaming thread, on a clocksync's sink: the first segment of a source that is not live,
- * which starts at 0, is shifted to the pipeline's running time now, as it reaches the pacing
- * — not when the source was asked to start: a file's preroll (typefinding, demuxing, the
- * first frame decoded) takes its time, seconds on a loaded machine (CI's ASan run), and
- * frames stamped from the earlier moment came late, passed the pacing at once, and the clip
- * played unpaced until it caught up. An offset set here applies to this very event
- * (gst_pad_send_event_unchecked() re-applies an offset a probe changed); set later, it would
- * wait for a next segment. */
+/* Streaming thread, on a clocksync's sink: the first segment of a source bin just started.
+ * A source that is not live starts at 0, and is shifted to the pipeline's running time now,
+ * as its first segment reaches the pacing — not when the source was asked to start: a file's
+ * preroll (typefinding, demuxing, the first frame decoded) takes its time, seconds on a
+ * loaded machine (CI's ASan run), and frames stamped from the earlier moment came late,
+ * passed the pacing at once, and the clip played unpaced until it caught up. An offset set
+ * here applies to this very event (gst_pad_send_event_unchecked() re-applies an offset a
+ * probe changed, gstpad.c); set later, it would wait for a next segment. A live source
+ * (asked upstream, as set_start_pacing() does) timestamps in running time already and is
+ * left as it is. */
 static GstPadProbeReturn
 on_source_segment (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  SourceShift *shift = user_data;
+  g_autoptr (GstQuery) query = NULL;
+  g_autoptr (GstElement) pipeline = NULL;
+  gboolean live = FALSE;
   GstClockTime now;
 
-  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_SEGMENT &&
-      g_atomic_int_get (&shift->state) == SOURCE_SHIFT_WAITING)
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_SEGMENT)
     return GST_PAD_PROBE_OK;
-  if (!g_atomic_int_compare_and_exchange (&shift->state, SOURCE_SHIFT_WAITING,
-          SOURCE_SHIFT_DONE))
+  query = gst_query_new_latency ();
+  if (gst_pad_peer_query (pad, query))
+    gst_query_parse_latency (query, &live, NULL, NULL);
+  pipeline = get_top_level (GST_OBJECT (pad));
+  if (live || pipeline == NULL)
     return GST_PAD_PROBE_REMOVE;
-  now = running_time (shift->pipeline);
+  now = running_time (pipeline);
   gst_pad_set_offset (pad, (gint64) now);
-  GST_INFO_OBJECT (shift->pipeline, "%" GST_PTR_FORMAT " starts at running time %"
-      GST_TIME_FORMAT, pad, GST_TIME_ARGS (now));
+  GST_INFO_OBJECT (pipeline, "%" GST_PTR_FORMAT " starts at running time %" GST_TIME_FORMAT,
+      pad, GST_TIME_ARGS (now));
   return GST_PAD_PROBE_REMOVE;
 }
 
-/* Main context: @bin, a source that is not live just started, is shifted to the running time
- * its first segment reaches its pacing at (on_source_segment()). */
+/* Main context, before @bin is (re)started: its first segment will be shifted to the running
+ * time it comes at if the source is not live (on_source_segment()). Added before the state
+ * change, so that no segment can pass first. */
 static void
-shift_to_first_segment (PscStream *self, GstElement *bin)
+shift_to_first_segment (GstElement *bin)
 {
   g_autoptr (GstElement) pace = gst_bin_get_by_name (GST_BIN (bin), PSC_LAUNCH_SOURCE_PACE);
   g_autoptr (GstPad) pace_sink = pace ? gst_element_get_static_pad (pace, "sink") : NULL;
-  g_autoptr (GstEvent) passed = NULL;
-  SourceShift *shift;
 
   if (pace_sink == NULL)
     return;
-  shift = g_atomic_rc_box_new0 (SourceShift);
-  shift->pipeline = gst_object_ref (self->pipeline);
-  gst_pad_add_probe (pace_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_segment,
-      g_atomic_rc_box_acquire (shift), source_shift_unref);
-  /* A source whose segment came before the probe (between the state change and here): what
-   * it sent from 0 is as late as it gets; the offset is for its next segment. */
-  passed = gst_pad_get_sticky_event (pace_sink, GST_EVENT_SEGMENT, 0);
-  if (passed != NULL && g_atomic_int_compare_and_exchange (&shift->state,
-          SOURCE_SHIFT_WAITING, SOURCE_SHIFT_TOO_LATE)) {
-    GST_WARNING_OBJECT (self->pipeline, "%s sent its segment before its shift",
-        GST_ELEMENT_NAME (bin));
-    gst_pad_set_offset (pace_sink, (gint64) running_time (self->pipeline));
-  }
-  source_shift_unref (shift);
+  gst_pad_set_offset (pace_sink, 0);
+  gst_pad_add_probe (pace_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_source_segment, NULL,
+      NULL);
 }
 
 /* Main context: whether the pipeline plays (a source bin added now is started at once). */
@@ -1117,12 +1088,11 @@ start_source_bin (PscStream *self, GstElement *bin)
    * every source would be taken for live — a file started again (--loop, a retry) then
    * played as fast as it decodes. */
   set_pace_sync (bin, FALSE);
+  shift_to_first_segment (bin);
   ret = gst_element_set_state (bin, GST_STATE_PAUSED);
   if (ret == GST_STATE_CHANGE_FAILURE)
     return;
   set_pacing (self, bin, ret == GST_STATE_CHANGE_NO_PREROLL);
-  if (ret != GST_STATE_CHANGE_NO_PREROLL)
-    shift_to_first_segment (self, bin);
   gst_element_set_state (bin, GST_STATE_PLAYING);
 }
 
@@ -1134,10 +1104,10 @@ start_source_bin (PscStream *self, GstElement *bin)
  * added, linked to videoscale's sink and brought up with the pipeline. A source added to a
  * running pipeline that is live (a camera, rtspsrc, the slate's videotestsrc is-live)
  * timestamps in running time already; one that is not (a file) starts its segment at 0 and
- * would be all late: its frames are shifted to the running time now (a pad offset on its
- * clocksync's sink, ahead of the pacing, so the pacing waits on the shifted times). The two
- * are told apart by the state change's NO_PREROLL (live) while the bin's output is held by a
- * blocking probe, so no frame passes before the offset is set.
+ * would be all late: its frames are shifted to the running time its first segment comes at
+ * (a pad offset on its clocksync's sink, ahead of the pacing, so the pacing waits on the
+ * shifted times; on_source_segment()). Whether the clocksync paces at all is told by the
+ * state change's NO_PREROLL (live), while the bin's output is held by a blocking probe.
  *
  * @bin handles its own asynchronous state changes ("async-handling"), apart from the
  * pipeline's. A source that is not live (decodebin) completes its step to PAUSED only once
@@ -1577,6 +1547,10 @@ psc_stream_start (PscStream *self, guint timeout_ms, GError **error)
 
   self->attempt_timeout_ms = timeout_ms;
   bus = gst_element_get_bus (self->pipeline);
+  /* The pipeline plays before a file has prerolled (seconds on a loaded machine): its frames
+   * start at the running time they come at, as on any restart. */
+  if (self->source_bin != NULL)
+    shift_to_first_segment (self->source_bin);
   /* A source that cannot start (a camera not plugged in yet) posts its error, read below. */
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
 
@@ -1697,8 +1671,9 @@ resume_capture (PscStream *self)
     return;
   self->released = FALSE;
   GST_INFO_OBJECT (self->pipeline, "capture resumed");
-  /* The running time starts at 0 again, and so does a source that is not live. */
-  set_source_offset (self->source_bin, 0);
+  /* The running time starts at 0 again, and so does a source that is not live, once it has
+   * prerolled again (the pipeline does not wait for that: the bin handles its own). */
+  shift_to_first_segment (self->source_bin);
   g_atomic_int_inc (&self->timeline_restarts);
   /* Errors (the camera gone meanwhile) come on the bus, as any other time. */
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);

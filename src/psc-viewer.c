@@ -1369,6 +1369,7 @@ psc_viewer_state_to_string (PscViewerState state)
   return names[state];
 }
 
+/* Its own thread (psc_viewer_prepare()): the first DTLS element makes the process's key. */
 static gpointer
 make_certificate (gpointer data)
 {

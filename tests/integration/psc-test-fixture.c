@@ -370,14 +370,6 @@ psc_test_pace_new (PscStream *stream)
   return pace;
 }
 
-void
-psc_test_pace_restart (PscTestPace *pace)
-{
-  g_mutex_lock (&pace->lock);
-  g_array_set_size (pace->arrivals, 0);
-  g_mutex_unlock (&pace->lock);
-}
-
 static gint
 compare_gaps (gconstpointer a, gconstpointer b)
 {

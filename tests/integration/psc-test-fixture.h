@@ -188,20 +188,27 @@ void        psc_test_record_clip (const char *path, const char *mux, guint frame
  */
 typedef struct _PscTestPace PscTestPace;
 
-/* Starts timing the frames of @stream's capture (a probe, removed by psc_test_pace_free()). */
+/**
+ * psc_test_pace_new:
+ * @stream: a stream whose capture runs
+ *
+ * Starts timing the frames of @stream's capture: a probe on its capture tee's sink, removed
+ * by psc_test_pace_free(). Main thread; the probe runs on the streaming thread.
+ *
+ * Returns: (transfer full): the timing.
+ */
 PscTestPace *psc_test_pace_new (PscStream *stream);
-
-/* Forgets the frames so far: the median is taken over those from now on. */
-void        psc_test_pace_restart (PscTestPace *pace);
 
 /**
  * psc_test_pace_median_gap_ms:
  *
- * Returns: the median gap between consecutive frames since psc_test_pace_new() or
- *   psc_test_pace_restart(), in ms. Asserts there were at least ten frames.
+ * Returns: the median gap between consecutive frames since psc_test_pace_new(), in ms.
+ *   Asserts there were at least ten frames. It is short only when more than half the frames
+ *   came unpaced (a 2 s clip at 77 frames/s: a start more than ~0.6 s late).
  */
 double      psc_test_pace_median_gap_ms (PscTestPace *pace);
 
+/* Removes the probe and frees @pace. */
 void        psc_test_pace_free (PscTestPace *pace);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscTestPace, psc_test_pace_free)
 

@@ -118,6 +118,9 @@ end_program (Started *started, int signal)
   g_clear_object (&started->out);
   g_subprocess_communicate (started->process, NULL, NULL, &rest, NULL, &error);
   g_assert_no_error (error);
+  if (signal == SIGTERM && !g_subprocess_get_successful (started->process))
+    g_test_message ("periscope did not exit 0; its last words: %.*s",
+        (int) MIN (g_bytes_get_size (rest), 4096), (const char *) g_bytes_get_data (rest, NULL));
   if (signal == SIGTERM)
     g_assert_false (g_subprocess_get_if_signaled (started->process));
   g_clear_object (&started->process);

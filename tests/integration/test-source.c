@@ -54,10 +54,10 @@ captured_at_least (gpointer data)
 }
 
 /* The source plays to its end at its own rate, every frame reaching the capture, while a
- * viewer decodes it. The rate (±10 %) is taken over the clip's second half: a file's first
- * frames, late by the time the source took to start (longer on a loaded box, or under ASan),
- * pass the pacing at once, and only the steady rate says whether the file is paced (it
- * played at 77 fps, as fast as it decoded, when it was not). */
+ * viewer decodes it. The pacing is taken over the clip's second half, as the median gap
+ * between frames (psc_test_pace_median_gap_ms(): a stall's catch-up does not bend it; the
+ * file played at 77 fps, as fast as it decoded, when it was not paced), and the rate must
+ * not fall far below the file's. */
 static void
 test_file (PscTestFixture *f, gconstpointer data)
 {
