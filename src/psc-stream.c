@@ -1023,7 +1023,7 @@ on_source_segment (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   g_autoptr (GstQuery) query = NULL;
   g_autoptr (GstElement) pipeline = NULL;
-  gboolean live = FALSE;
+  gboolean live = FALSE, playing;
   GstClockTime now;
 
   if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_SEGMENT)
@@ -1033,6 +1033,14 @@ on_source_segment (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     gst_query_parse_latency (query, &live, NULL, NULL);
   pipeline = get_top_level (GST_OBJECT (pad));
   if (live || pipeline == NULL)
+    return GST_PAD_PROBE_REMOVE;
+  /* A pipeline not playing yet (its first start, waiting for this preroll) chooses its base
+   * time when it gets there, and the file's 0 is on time then: its running time now would
+   * be the clock's own. */
+  GST_OBJECT_LOCK (pipeline);
+  playing = GST_STATE (pipeline) == GST_STATE_PLAYING;
+  GST_OBJECT_UNLOCK (pipeline);
+  if (!playing)
     return GST_PAD_PROBE_REMOVE;
   now = running_time (pipeline);
   gst_pad_set_offset (pad, (gint64) now);
