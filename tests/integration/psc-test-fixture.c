@@ -331,6 +331,19 @@ psc_test_stream_live (gpointer stream)
   return psc_stream_get_state (stream) == PSC_STREAM_LIVE;
 }
 
+void
+psc_test_remove_dir (const char *dir)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_unlink (path);
+  }
+  g_rmdir (dir);
+}
+
 struct _PscTestPace
 {
   GstPad *pad;

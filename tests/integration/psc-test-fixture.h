@@ -176,6 +176,10 @@ gboolean    psc_test_attempts_reached (gpointer wait);
  */
 void        psc_test_record_clip (const char *path, const char *mux, guint frames, guint fps);
 
+/* Removes the files in @dir (a test's temporary data directory: no subdirectories) and @dir
+ * itself; a path that is not there is no error. */
+void        psc_test_remove_dir (const char *dir);
+
 /**
  * PscTestPace:
  *

@@ -6,14 +6,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 
-#include "psc-test-client.h"
+#include "psc-test-fixture.h"
 
 /* The program under test: PSC_PROGRAM, set by meson. */
 static const char *
@@ -81,21 +80,6 @@ start_program_in (const char *g_slice, char *state)
   g_assert_not_reached ();
 }
 
-/* Removes @dir (owned) and the files in it (the rooms database). */
-static void
-remove_state (char *dir)
-{
-  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL) {
-    g_autofree char *path = g_build_filename (dir, name, NULL);
-    g_unlink (path);
-  }
-  g_rmdir (dir);
-  g_free (dir);
-}
-
 /* SIGTERM, its output read to the end (a sanitizer's report at exit must not fill the pipe
  * and hold the process up), and it went down by itself, not by a signal: stopped within a
  * second of starting, it crashed at exit while its DTLS certificate was still being made
@@ -131,7 +115,9 @@ end_program (Started *started, int signal)
 static void
 stop_program (Started *started)
 {
-  remove_state (end_program (started, SIGTERM));
+  g_autofree char *state = end_program (started, SIGTERM);
+
+  psc_test_remove_dir (state);
 }
 
 /* @method @path on the running program, with a JSON @body (nullable); the answer's body

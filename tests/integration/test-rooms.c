@@ -31,13 +31,7 @@ data_dir_init (DataDir *d)
 static void
 data_dir_clear (DataDir *d)
 {
-  const char *suffixes[] = { "", "-wal", "-shm" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++) {
-    g_autofree char *file = g_strconcat (d->path, suffixes[i], NULL);
-    g_unlink (file);
-  }
-  g_rmdir (d->dir);
+  psc_test_remove_dir (d->dir);
   g_free (d->path);
   g_free (d->dir);
 }
