@@ -43,6 +43,7 @@ static const char *const type_names[] = {
   [PSC_MESSAGE_CHAT_HISTORY] = "chat_history",
   [PSC_MESSAGE_VIEWERS] = "viewers",
   [PSC_MESSAGE_ROOM_CLOSED] = "room_closed",
+  [PSC_MESSAGE_REQUEST_OFFER] = "request_offer",
 };
 
 const char *
@@ -742,6 +743,9 @@ psc_message_parse (const char *data, gsize length, GError **error)
       ok = get_string (root, NULL, "room", TRUE, &message->room, error) &&
           get_string (root, NULL, "reason", FALSE, &message->reason, error);
       break;
+    case PSC_MESSAGE_REQUEST_OFFER:
+      ok = TRUE;
+      break;
   }
   if (!ok)
     return NULL;
@@ -893,6 +897,8 @@ psc_message_to_json (const PscMessage *message)
     case PSC_MESSAGE_ROOM_CLOSED:
       add_string (builder, "room", message->room);
       add_string (builder, "reason", message->reason);
+      break;
+    case PSC_MESSAGE_REQUEST_OFFER:
       break;
   }
   json_builder_end_object (builder);

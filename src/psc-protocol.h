@@ -148,6 +148,8 @@ const char * psc_protocol_error_to_string (PscProtocolError code);
  * @PSC_MESSAGE_CHAT_HISTORY: "chat_history": the room's last stored chats, sent on join
  * @PSC_MESSAGE_VIEWERS: "viewers": how many viewers the room's camera has now
  * @PSC_MESSAGE_ROOM_CLOSED: "room_closed": the room was deleted; the socket closes next
+ * @PSC_MESSAGE_REQUEST_OFFER: "request_offer": a peer asks the room's camera for a new
+ *   session (a new offer), replacing the one it has, if any
  *
  * The `type` of a signalling message. The names are those of the room/peer signalling
  * servers periscope grew from (offer, answer, ice_candidate, peer_joined, peer_left,
@@ -166,6 +168,7 @@ typedef enum {
   PSC_MESSAGE_CHAT_HISTORY,
   PSC_MESSAGE_VIEWERS,
   PSC_MESSAGE_ROOM_CLOSED,
+  PSC_MESSAGE_REQUEST_OFFER,
 } PscMessageType;
 
 /**

@@ -39,6 +39,10 @@ GST_DEBUG_CATEGORY_STATIC (psc_signalling_debug);
  * `viewers` messages a second, however fast viewers come and go. */
 #define VIEWERS_INTERVAL_MS 500
 
+/* request_offer: at most one new session with the camera a second per peer (each is a
+ * webrtcbin, with its threads and its DTLS handshake). */
+#define SESSION_RESTART_MIN_US G_USEC_PER_SEC
+
 typedef struct {
   gint64 window_start_us;       /* monotonic */
   guint logged;
@@ -68,6 +72,10 @@ typedef struct {
   char *id;
   char *name;                   /* the display name */
   gboolean datachannel;         /* asked for a chat data channel with the camera */
+  PscCodec codec;               /* what the camera sends it (rooms with a camera) */
+  char *announce;               /* nullable: the H.264 profile-level-id offered, if not the
+                                 * stream's */
+  gint64 session_started_us;    /* monotonic: the last session with the camera started */
   char *address;                /* nullable: the remote IP address */
   gboolean seated;              /* a seat of address is taken (psc_registry_take_seat()) */
   SoupWebsocketConnection *connection;
@@ -328,15 +336,24 @@ psc_signalling_error_code (const GError *error)
   return PSC_PROTOCOL_ERROR_INTERNAL;
 }
 
+/* @from: (nullable): the peer the error is about (the camera, for its session), sent as
+ * from_peer_id. */
 static void
-send_error (Peer *peer, const GError *error)
+send_error_from (Peer *peer, const char *from, const GError *error)
 {
   g_autoptr (PscMessage) message = psc_message_new_error (psc_signalling_error_code (error),
       error->message);
 
+  message->from_peer_id = g_strdup (from);
   peer->signalling->counters.protocol_errors_total++;
   GST_INFO ("peer %s: error %s: %s", peer->id, message->error_code, error->message);
   send_message (peer, message);
+}
+
+static void
+send_error (Peer *peer, const GError *error)
+{
+  send_error_from (peer, NULL, error);
 }
 
 static void
@@ -418,7 +435,8 @@ drop_viewer (Peer *peer)
  * socket is closed too, after the `error`. Otherwise a peer whose session failed would stay,
  * uncounted by --max-viewers (which counts sessions) and by the relay cap (which counts
  * peers without a camera). The page reconnects for a new session. A call's peer stays in
- * its call (it counts as a relay peer). */
+ * its call (it counts as a relay peer), its calls with the other browsers go on, and it may
+ * ask for a new session (request_offer). */
 static void
 close_after_session (Peer *peer, const GError *error)
 {
@@ -439,7 +457,7 @@ on_viewer_failed (PscViewer *viewer, GError *error, gpointer user_data)
   peer->signalling->counters.viewers_failed_total++;
   peer_message (peer, "viewer %s of stream %s dropped: %s", peer->id, peer->room->id,
       error->message);
-  send_error (peer, error);
+  send_error_from (peer, camera_id (peer->room), error);
   drop_viewer (peer);
   close_after_session (peer, error);
 }
@@ -456,6 +474,7 @@ start_viewer (Peer *peer, PscCodec codec, const char *announce)
 
   GST_INFO ("peer %s of stream %s gets %s", peer->id, peer->room->id,
       psc_codec_to_string (codec));
+  peer->session_started_us = g_get_monotonic_time ();
   peer->viewer = psc_viewer_new (peer->room->stream, peer->id, codec, &self->viewer_options);
   if (announce != NULL)
     psc_viewer_set_profile_level_id (peer->viewer, announce);
@@ -472,7 +491,7 @@ start_viewer (Peer *peer, PscCodec codec, const char *announce)
   self->counters.viewers_failed_total++;
   peer_message (peer, "viewer %s of stream %s refused: %s", peer->id, peer->room->id,
       error->message);
-  send_error (peer, error);
+  send_error_from (peer, camera_id (peer->room), error);
   drop_viewer (peer);
   close_after_session (peer, error);
   return FALSE;
@@ -635,6 +654,27 @@ relay (Peer *peer, PscMessage *message, GError **error)
   return TRUE;
 }
 
+/* request_offer: a new session with the camera, in place of the one the peer has (a
+ * browser whose connection failed, or whose session the server ended, in a call it stays
+ * in). A request too soon after the last session started is refused with `rate_limited`
+ * from the camera, as the session's own errors are, and the socket stays open. */
+static void
+restart_session (Peer *peer)
+{
+  if (g_get_monotonic_time () - peer->session_started_us < SESSION_RESTART_MIN_US) {
+    g_autoptr (GError) soon = g_error_new_literal (PSC_PROTOCOL_ERROR,
+        PSC_PROTOCOL_ERROR_RATE_LIMITED,
+        "at most one new session with the camera a second: ask again later");
+    send_error_from (peer, camera_id (peer->room), soon);
+    return;
+  }
+  if (peer->viewer != NULL)
+    GST_INFO ("peer %s of room %s restarts its session with the camera", peer->id,
+        peer->room->id);
+  drop_viewer (peer);
+  start_viewer (peer, peer->codec, peer->announce);
+}
+
 static gboolean
 handle_message (Peer *peer, PscMessage *message, GError **error)
 {
@@ -659,13 +699,23 @@ handle_message (Peer *peer, PscMessage *message, GError **error)
         break;
       if (peer->viewer == NULL) {
         g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
-            "no WebRTC session with the camera (it ended); reconnect to start a new one");
+            "no WebRTC session with the camera (it ended): send request_offer for a new one");
         return FALSE;
       }
       if (message->type == PSC_MESSAGE_ANSWER)
         return psc_viewer_set_answer (peer->viewer, message->sdp, error);
       return psc_viewer_add_ice_candidate (peer->viewer, message->sdp_mline_index,
           message->candidate, error);
+    case PSC_MESSAGE_REQUEST_OFFER:
+      if (!for_camera) {
+        g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
+            room->stream == NULL ? "room %s has no camera to ask for an offer" :
+            "only the camera (%s) takes request_offer: browsers offer to each other",
+            room->stream == NULL ? room->id : camera_id (room));
+        return FALSE;
+      }
+      restart_session (peer);
+      return TRUE;
     default:
       g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
           "only the server sends \"%s\" messages", psc_message_type_to_string (message->type));
@@ -795,6 +845,7 @@ peer_free (Peer *peer)
     psc_registry_release_seat (peer->signalling->registry, peer->address);
   g_free (peer->address);
   g_free (peer->name);
+  g_free (peer->announce);
   g_free (peer->id);
   g_free (peer);
 }
@@ -1178,6 +1229,8 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   peer->id = g_strdup (peer_id);
   peer->name = g_steal_pointer (&checked_name);
   peer->datachannel = datachannel && room->stream != NULL;
+  peer->codec = codec;
+  peer->announce = g_steal_pointer (&announce);
   peer->connection = g_object_ref (connection);
   peer->address = g_strdup (address);
   /* The seat taken above, given back when the peer is freed. */
@@ -1207,7 +1260,7 @@ psc_signalling_accept (PscSignalling *self, const char *room_id, const char *pee
   GST_INFO ("peer %s (%s) joined room %s", peer->id, peer->name, room->id);
 
   if (room->stream != NULL)
-    start_viewer (peer, codec, announce);
+    start_viewer (peer, peer->codec, peer->announce);
 }
 
 void

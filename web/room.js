@@ -4,17 +4,21 @@
 // One WebSocket to /ws/{id}?name=… (docs/protocol.md), then one RTCPeerConnection per other
 // peer of the room:
 // - each browser: a mesh call, our camera and microphone both ways. The peer that joins
-//   offers to every browser already there, which wait for its offer; should two offers still
-//   cross (a renegotiation, an ICE restart), "perfect negotiation" settles it (W3C WebRTC 1.0
-//   §10.7): the polite side rolls its own back, the impolite one ignores the other's. A data
-//   channel on that connection carries our name and whether our microphone and camera are on.
+//   offers to every browser already there, which wait for its offer; it alone restarts ICE
+//   later (restartIce()). Should two offers still cross, "perfect negotiation" settles it
+//   (W3C WebRTC 1.0 §10.7): the polite side rolls its own back, the impolite one ignores the
+//   other's. A data channel on that connection carries our name and whether our microphone
+//   and camera are on. Past two other browsers, each copy of our camera is sent smaller
+//   (SEND_QUALITY).
 // - the room's camera, when it has one: its offer answered receive-only, as the viewer page
 //   does (sendonly video from the daemon's encoder; the codecs this browser decodes go in the
 //   WebSocket URL).
 // Chat goes over the WebSocket: the server stamps, stores and broadcasts each message (the
 // sender's own included), and sends the last ones when we join.
-// The socket closing, or the camera's session failing, tears every connection down and joins
-// again after a backoff (0.5 s doubling to 5 s), keeping our camera and microphone.
+// The socket closing tears every connection down and joins again after a backoff (0.5 s
+// doubling to 5 s), keeping our camera and microphone. The camera's session failing does
+// not: we ask the camera for a new one (request_offer) after the same backoff, and the calls
+// with the other browsers go on.
 import {
   Backoff, addRemoteCandidate, candidateInit, countdown, openSignalling, sdpMids, signallingUrl,
 } from './webrtc-common.js';
@@ -24,6 +28,14 @@ const PEER_GRACE_MS = 5000;         // 'disconnected' may recover by itself
 const NAME_KEY = 'periscope.name';
 const NAME_MAX = 64;
 const CHAT_MAX_BYTES = 4096;
+// In a mesh every page encodes its camera once per other browser, and decodes each of theirs:
+// past two others, each copy is sent smaller, so that a room of five stays within a laptop's
+// CPU and uplink. Keyed by the most other browsers a row serves.
+const SEND_QUALITY = [
+  { others: 2, scaleResolutionDownBy: 1, maxFramerate: 20, maxBitrate: 800_000 },
+  { others: 4, scaleResolutionDownBy: 2, maxFramerate: 15, maxBitrate: 300_000 },
+  { others: Infinity, scaleResolutionDownBy: 2, maxFramerate: 10, maxBitrate: 150_000 },
+];
 const MEDIA = {
   // Modest: in a mesh every peer encodes once per other peer.
   video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 20, max: 30 } },
@@ -311,7 +323,10 @@ class Peer {
     this.pending = [];          // remote candidates before the remote description
     this.makingOffer = false;
     this.ignoreOffer = false;
+    this.offerer = false;       // we made the first offer of this connection (we joined later)
     this.graceTimer = null;
+    this.retryTimer = null;     // camera: the next request_offer
+    this.backoff = new Backoff();
     this.stream = new MediaStream();
     this.offline = null;        // camera: why it has no signal, or null
     this.view = makeTile(id, kind);
@@ -331,6 +346,7 @@ class Peer {
 
   close() {
     clearTimeout(this.graceTimer);
+    clearTimeout(this.retryTimer);
     if (this.pc) {
       this.pc.ontrack = this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
       this.pc.onnegotiationneeded = this.pc.ondatachannel = null;
@@ -376,6 +392,28 @@ function removePeer(id) {
   peers.delete(id);
   renderPeople();
   updateChatTargets();
+  applySendQuality();
+}
+
+// Sets each video sender toward a browser to the SEND_QUALITY row of the room's size (W3C
+// WebRTC 1.0 §5.2 RTCRtpEncodingParameters); called whenever a call is negotiated or a peer
+// leaves. A browser that refuses a parameter keeps sending as it was.
+function applySendQuality() {
+  const others = [...peers.values()].filter((p) => p.kind === 'browser');
+  const row = SEND_QUALITY.find((r) => others.length <= r.others);
+  for (const peer of others) {
+    if (!peer.pc) continue;
+    for (const sender of peer.pc.getSenders()) {
+      if (!sender.track || sender.track.kind !== 'video') continue;
+      const params = sender.getParameters();
+      const enc = params.encodings && params.encodings[0];
+      if (!enc || (enc.scaleResolutionDownBy === row.scaleResolutionDownBy &&
+          enc.maxFramerate === row.maxFramerate && enc.maxBitrate === row.maxBitrate)) continue;
+      Object.assign(enc, { scaleResolutionDownBy: row.scaleResolutionDownBy, maxFramerate: row.maxFramerate,
+        maxBitrate: row.maxBitrate });
+      sender.setParameters(params).catch((e) => console.debug('periscope: send quality not set:', e.message));
+    }
+  }
 }
 
 // The camera's id: the peer listed with kind "camera", or (servers before names and kinds)
@@ -417,26 +455,36 @@ function onPeerConnectionState(peer, pc) {
       clearTimeout(peer.graceTimer);
       peer.state = 'connected';
       backoff.reset();
+      peer.backoff.reset();
       break;
     case 'disconnected':
       peer.state = 'reconnecting…';
       clearTimeout(peer.graceTimer);
       // Often transient; if not, an ICE restart (a new offer, negotiated as any other).
       peer.graceTimer = setTimeout(() => {
-        if (peer.pc === pc && peer.kind === 'browser') pc.restartIce();
+        if (peer.pc === pc) restartIce(peer);
       }, PEER_GRACE_MS);
       break;
     case 'failed':
       if (peer.kind === 'camera') {
-        fail('the connection to the room camera failed');
+        cameraLost(peer, 'the connection to the room camera failed');
         return;
       }
       peer.state = 'reconnecting…';
-      pc.restartIce();
+      restartIce(peer);
       break;
   }
   peer.render();
   updateStatus();
+}
+
+// An ICE restart (RFC 8445 §9) is offered by the side that made the connection's first offer
+// only. The other side's offer would be answered by a Firefox with a=setup:active whatever
+// its DTLS role was (Mozilla bug 1240897), and Chromium refuses the role change ("Failed to
+// set SSL role for the transport"); RFC 8842 §5.5 wants the role kept. The answering side
+// waits for the restart, or for peer_left.
+function restartIce(peer) {
+  if (peer.kind === 'browser' && peer.offerer && peer.pc) peer.pc.restartIce();
 }
 
 // Our camera and microphone toward a browser peer, one transceiver for each kind whether we
@@ -484,6 +532,7 @@ function setupChannel(peer, channel) {
 // We joined after @peer: we offer (the spec's mesh rule).
 function callPeer(peer) {
   const pc = newPeerConnection(peer);
+  peer.offerer = true;
   addLocalTransceivers(pc);
   setupChannel(peer, pc.createDataChannel('state'));
   pc.onnegotiationneeded = () => negotiate(peer, pc);
@@ -510,6 +559,7 @@ async function onBrowserOffer(peer, offer) {
   let pc = peer.pc;
   if (!pc) {
     pc = newPeerConnection(peer);
+    peer.offerer = false;
     pc.ondatachannel = (ev) => setupChannel(peer, ev.channel);
     pc.onnegotiationneeded = () => negotiate(peer, pc);
   }
@@ -525,6 +575,7 @@ async function onBrowserOffer(peer, offer) {
   await pc.setLocalDescription();
   if (peer.pc !== pc) return;
   send({ type: 'answer', target_peer_id: peer.id, answer: { type: 'answer', sdp: pc.localDescription.sdp } });
+  applySendQuality();
 }
 
 // The room camera's offer (a new one replaces the session): we only receive.
@@ -547,11 +598,33 @@ async function onCameraOffer(peer, msg) {
   peer.render();
 }
 
+// The camera's session ended (its connection failed, or the server ended it): a new one
+// after a backoff; the rest of the call is not touched.
+function cameraLost(peer, reason) {
+  if (peer.pc) {
+    peer.pc.close();
+    peer.pc = null;
+  }
+  peer.stream.getTracks().forEach((t) => peer.stream.removeTrack(t));
+  peer.view.video.srcObject = null;
+  peer.view.tile.classList.remove('playing');
+  clearTimeout(peer.retryTimer);
+  const delay = peer.backoff.next();
+  console.warn(`periscope: ${reason}; asking the camera again in ${delay} ms`);
+  peer.state = 'reconnecting…';
+  peer.retryTimer = setTimeout(() => {
+    if (peers.get(peer.id) === peer) send({ type: 'request_offer', target_peer_id: peer.id });
+  }, delay);
+  peer.render();
+  updateStatus();
+}
+
 async function onAnswer(peer, answer) {
   if (!peer.pc || peer.pc.signalingState !== 'have-local-offer') return;
   await peer.pc.setRemoteDescription(answer);
   peer.remoteMids = sdpMids(answer.sdp);
   peer.pending.splice(0).forEach((c) => addRemoteCandidate(peer.pc, c, peer.remoteMids));
+  applySendQuality();
 }
 
 function onCandidate(peer, candidate) {
@@ -667,12 +740,19 @@ function note(text, kind = '') {
 function updateChatTargets() {
   const select = $('chat-to');
   const current = select.value;
+  const chosen = select.selectedOptions[0];
   const options = [el('option', { value: '' }, 'Everyone')];
   for (const p of peers.values()) {
     if (p.kind === 'browser') options.push(el('option', { value: p.id }, p.name));
   }
+  // The one a private message was being written to left: it stays chosen, marked, so that
+  // the message is not sent to everyone instead (sendChat refuses it).
+  if (current && !peers.has(current) && chosen) {
+    const name = chosen.dataset.name || chosen.textContent;
+    options.push(el('option', { value: current, disabled: true, dataset: { name } }, `${name} (left)`));
+  }
   select.replaceChildren(...options);
-  select.value = peers.has(current) ? current : '';
+  select.value = current;
 }
 
 function sendChat(ev) {
@@ -689,6 +769,10 @@ function sendChat(ev) {
     return;
   }
   const target = $('chat-to').value;
+  if (target && !peers.has(target)) {
+    note(`${$('chat-to').selectedOptions[0].dataset.name || 'They'} left the call: the message was not sent. Choose someone else.`, 'error');
+    return;
+  }
   send(target ? { type: 'chat', text, target_peer_id: target } : { type: 'chat', text });
   input.value = '';
   autosize();
@@ -867,6 +951,12 @@ async function onMessage(data) {
 function onServerError(msg) {
   const text = msg.message || msg.code || 'server error';
   console.warn(`periscope: server error ${msg.code || ''}: ${text}`);
+  // An error about the camera's session (it names the camera): that session only.
+  const about = msg.from_peer_id && peers.get(msg.from_peer_id);
+  if (about && about.kind === 'camera') {
+    cameraLost(about, text);
+    return;
+  }
   switch (msg.code) {
     case 'unknown_room':
       fatal = { title: 'No such room', text: 'This room does not exist, or it has been closed. Ask for a new link.' };

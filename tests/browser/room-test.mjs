@@ -32,7 +32,7 @@ const URL_TIMEOUT_MS = 20_000;
 const OPEN_TIMEOUT_MS = 30_000;   // the lobby loaded, with the fake camera and microphone
 const CALL_TIMEOUT_MS = 25_000;   // every page joined → every track decoding
 const LEAVE_TIMEOUT_MS = 10_000;  // a page leaves → its tile gone everywhere
-const CHAT_TIMEOUT_MS = 5_000;
+const CHAT_TIMEOUT_MS = 15_000;  // sent → shown on every page (2–3 s with four browsers on two cores)
 const MIN_FRAMES = 15;            // per inbound video track
 const MIN_GAP_MS = 1_000;         // "still rising" is judged over at least this
 // --chat: what Alice says to everyone, in this order.
@@ -73,7 +73,8 @@ async function sampleInPage() {
   const peers = [];
   for (const peer of p.peers) {
     const r = { id: peer.id, name: peer.name, kind: peer.kind, connection: peer.pc ? peer.pc.connectionState : 'none',
-      frames: 0, audio: 0, codec: null };
+      signaling: peer.pc ? peer.pc.signalingState : 'none', gathering: peer.pc ? peer.pc.iceGatheringState : 'none',
+      frames: 0, audio: 0, codec: null, candidates: '' };
     if (peer.pc) {
       const report = await peer.pc.getStats();
       report.forEach((s) => {
@@ -86,6 +87,14 @@ async function sampleInPage() {
           r.audio = s.packetsReceived || 0;
         }
       });
+      let local = 0; let remote = 0; let pairs = 0;
+      report.forEach((s) => {
+        if (s.type === 'local-candidate') local++;
+        if (s.type === 'remote-candidate') remote++;
+        if (s.type === 'candidate-pair') pairs++;
+        if (s.type === 'outbound-rtp' && s.kind === 'video') r.sending = `${s.frameWidth || 0}x${s.frameHeight || 0}@${s.framesPerSecond || 0} ${s.qualityLimitationReason || ''}`;
+      });
+      r.candidates = `${local}/${remote}/${pairs}`;
     }
     peers.push(r);
   }
@@ -151,7 +160,7 @@ function check(entry, history, expected) {
 
 function describe(sample) {
   if (!sample || !sample.peers) return JSON.stringify(sample);
-  return sample.peers.map((p) => `${p.name}[${p.kind} ${p.connection}] frames=${p.frames} audio=${p.audio} ${p.codec || ''}`).join('; ');
+  return sample.peers.map((p) => `${p.name}[${p.kind} ${p.connection} ${p.signaling} ${p.gathering} candidates local/remote/pairs ${p.candidates}] sending ${p.sending || '-'} frames=${p.frames} audio=${p.audio} ${p.codec || ''}`).join('; ');
 }
 
 // Polls every page until each decodes every other one and the camera, or time is up.
@@ -204,15 +213,18 @@ async function main() {
   ]);
   await launched;
   const names = ['Alice', 'Bob', 'Carol', 'Dave'];
+  // The page the screenshot is of in a laptop's window; the others in a small one: each
+  // browser here draws its tiles in software, on the same two cores.
+  const viewport = (shown) => (shown ? { width: 1280, height: 720 } : { width: 800, height: 450 });
   for (let i = 0; i < chromiumPages; i++) {
     // A context each: separate storage, as separate people.
-    const context = await chromiumBrowser.newContext({ viewport: { width: 1280, height: 720 } });
+    const context = await chromiumBrowser.newContext({ viewport: viewport(i === 0 && !opts.firefox) });
     watch(names[i], 'chromium', await context.newPage());
   }
   if (opts.firefox) {
     comment(`firefox: ${await firefoxBrowser.version()}`);
     const page = await firefoxBrowser.newPage();
-    await page.setViewport({ width: 1280, height: 720 });
+    await page.setViewport(viewport(true));
     watch('Frank', 'firefox', page);
   }
   comment(`browsers up (${since()})`);
@@ -289,6 +301,8 @@ async function chat(entries, ids) {
     .map((m) => ({ from: m.querySelector('.from').textContent, text: m.querySelector('.text').textContent,
       time: m.querySelector('time').textContent, private: m.classList.contains('is-private') })));
   const say = async (entry, text, to) => {
+    // A small window starts with the side panel closed: open the chat as a person would.
+    if (!(await entry.page.isVisible('#chat-to'))) await entry.page.click('#toggle-chat');
     await entry.page.selectOption('#chat-to', to || '');
     await entry.page.fill('#chat-text', text);
     await entry.page.press('#chat-text', 'Enter');
@@ -297,8 +311,9 @@ async function chat(entries, ids) {
   await say(bob, 'psst, Alice', ids[0]);
   for (const text of BROADCASTS.slice(1)) await say(alice, text);
   const want = BROADCASTS;
+  const sent = Date.now();
   await Promise.all(entries.map((e) => waitInPage(e, (n) => document.querySelectorAll('#messages .msg').length >= n,
-    e === alice || e === bob ? 5 : 4, CHAT_TIMEOUT_MS).catch(() => {})));
+    e === alice || e === bob ? 5 : 4, CHAT_TIMEOUT_MS).then(() => comment(`${e.label} has every message ${Date.now() - sent} ms after the last was sent`), () => {})));
   for (const e of entries) {
     const got = await messagesIn(e);
     const broadcast = got.filter((m) => !m.private).map((m) => m.text);

@@ -527,6 +527,83 @@ test_camera_in_call (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (viewers->count, ==, 1);
 }
 
+static void
+send_request_offer (PscTestClient *client, const char *target)
+{
+  g_autoptr (PscMessage) request = psc_message_new (PSC_MESSAGE_REQUEST_OFFER);
+  g_autofree char *json = NULL;
+
+  request->target_peer_id = g_strdup (target);
+  json = psc_message_to_json (request);
+  psc_test_client_send (client, json);
+}
+
+/* In a call, a peer whose session with the camera ended (here: it never answered) stays in
+ * the call, is told which session ended (from_peer_id), and asks for a new one with
+ * request_offer; the other browser in the call notices nothing. */
+static void
+test_request_offer (PscTestFixture *f, gconstpointer data)
+{
+  g_auto (DataDir) d = { 0 };
+  g_autofree char *id = NULL;
+  g_autofree char *late_url = NULL;
+  g_autofree char *other_url = NULL;
+  g_autoptr (PscTestClient) late = NULL;
+  g_autoptr (PscTestClient) other = NULL;
+  g_autoptr (PscMessage) first = NULL;
+  g_autoptr (PscMessage) timeout = NULL;
+  g_autoptr (PscMessage) not_browser = NULL;
+  g_autoptr (PscMessage) second = NULL;
+  g_autoptr (PscMessage) too_soon = NULL;
+  g_autoptr (PscMessage) relayed = NULL;
+  g_autoptr (PscMessage) hello = psc_message_new (PSC_MESSAGE_ANSWER);
+  g_autofree char *hello_json = NULL;
+
+  data_dir_init (&d);
+  use_rooms (f, &d, FALSE);
+  id = create_room (f, "{\"title\":\"Retry\",\"stream\":\"camera\"}");
+  g_assert_nonnull (id);
+  other_url = room_url (f, id, "name=Other");
+  late_url = room_url (f, id, "name=Late");
+  PSC_TEST_CONNECT (other, other_url, TRUE);
+  PSC_TEST_WAIT_FRAMES (other, 5, 20);
+  PSC_TEST_CONNECT (late, late_url, FALSE);
+  PSC_TEST_WAIT_MESSAGE (first, late, PSC_MESSAGE_OFFER, 10);
+
+  /* No answer: the connect timeout ends that session, and says whose it was. */
+  PSC_TEST_WAIT_MESSAGE (timeout, late, PSC_MESSAGE_ERROR, 20);
+  g_assert_cmpstr (timeout->error_code, ==, "timeout");
+  g_assert_cmpstr (timeout->from_peer_id, ==, "camera");
+  g_assert_false (psc_test_client_is_closed (late));
+
+  /* Only the camera takes request_offer. */
+  send_request_offer (late, psc_test_client_get_peer_id (other));
+  PSC_TEST_WAIT_MESSAGE (not_browser, late, PSC_MESSAGE_ERROR, 10);
+  g_assert_cmpstr (not_browser->error_code, ==, "bad_state");
+
+  /* A new session; a second request at once is refused, the socket stays. */
+  send_request_offer (late, "camera");
+  send_request_offer (late, NULL);
+  PSC_TEST_WAIT_MESSAGE (second, late, PSC_MESSAGE_OFFER, 10);
+  g_assert_cmpstr (second->from_peer_id, ==, "camera");
+  PSC_TEST_WAIT_MESSAGE (too_soon, late, PSC_MESSAGE_ERROR, 10);
+  g_assert_cmpstr (too_soon->error_code, ==, "rate_limited");
+  g_assert_cmpstr (too_soon->from_peer_id, ==, "camera");
+  psc_test_client_answer (late, second);
+  PSC_TEST_WAIT_FRAMES (late, 10, 20);
+  g_assert_false (psc_test_client_is_closed (late));
+
+  /* The call between the browsers went on: a relayed message still arrives (an answer: the
+   * test client would try to answer an offer). */
+  hello->target_peer_id = g_strdup (psc_test_client_get_peer_id (other));
+  hello->sdp = g_strdup ("v=0\r\n");
+  hello_json = psc_message_to_json (hello);
+  psc_test_client_send (late, hello_json);
+  PSC_TEST_WAIT_MESSAGE (relayed, other, PSC_MESSAGE_ANSWER, 10);
+  g_assert_cmpstr (relayed->from_peer_id, ==, psc_test_client_get_peer_id (late));
+  PSC_TEST_WAIT_FRAMES (other, 10, 20);
+}
+
 /* A camera viewer that asked for a data channel chats over it like any peer. */
 static void
 test_datachannel (PscTestFixture *f, gconstpointer data)
@@ -619,6 +696,9 @@ test_read_only_store (PscTestFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  /* A session that is not answered ends after 2 s. */
+  static const PscTestFixtureData quick_timeout = { .codec = "h264", .connect_timeout_s = 2 };
+
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
 
@@ -629,6 +709,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/rooms/delete", &psc_test_h264, test_delete);
   PSC_TEST_ADD ("/integration/rooms/camera-in-call", &psc_test_h264, test_camera_in_call);
   PSC_TEST_ADD ("/integration/rooms/datachannel", &psc_test_h264, test_datachannel);
+  PSC_TEST_ADD ("/integration/rooms/request-offer", &quick_timeout, test_request_offer);
   PSC_TEST_ADD ("/integration/rooms/read-only-store", &psc_test_h264, test_read_only_store);
   return g_test_run ();
 }

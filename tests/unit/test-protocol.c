@@ -526,6 +526,16 @@ test_room_messages (void)
   back = parse (json, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (back->reason, ==, "the room was deleted");
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&back, psc_message_free);
+
+  /* A peer asks the camera for a new session: its target only. */
+  back = parse ("{\"type\":\"request_offer\",\"target_peer_id\":\"camera\"}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->type, ==, PSC_MESSAGE_REQUEST_OFFER);
+  g_assert_cmpstr (back->target_peer_id, ==, "camera");
+  json = psc_message_to_json (back);
+  g_assert_cmpstr (json, ==, "{\"type\":\"request_offer\",\"target_peer_id\":\"camera\"}");
 
   /* What a peer must not send the client's parser through. */
   m = parse ("{\"type\":\"viewers\",\"count\":-1}", &error);
