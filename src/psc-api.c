@@ -422,6 +422,8 @@ add_room (JsonBuilder *builder, SoupServerMessage *msg, Api *api, const char *id
   g_autofree char *created = call != NULL ? iso8601 (call->created_at) : NULL;
   g_autofree char *page = g_strconcat ("/room/", id, NULL);
   g_autofree char *ws = g_strconcat ("/ws/", id, NULL);
+  const char *stream_id = call != NULL ? call->stream : g_str_equal (kind, "stream") ? id : NULL;
+  PscStream *stream = stream_id != NULL ? psc_registry_lookup (api->registry, stream_id) : NULL;
 
   json_builder_begin_object (builder);
   add_string (builder, "id", id);
@@ -430,10 +432,16 @@ add_room (JsonBuilder *builder, SoupServerMessage *msg, Api *api, const char *id
   add_nullable (builder, "created_at", created);
   add_string (builder, "page_url", page);
   add_string (builder, "ws_url", ws);
-  add_nullable (builder, "stream", call != NULL ? call->stream :
-      g_str_equal (kind, "stream") ? id : NULL);
+  add_nullable (builder, "stream", stream_id);
   add_peers (builder, msg, peers);
   add_int (builder, "peer_count", peers != NULL ? peers->len : 0);
+  /* The camera's viewers, as its pages see them (`viewers`): every WebSocket and WHEP
+   * session of the stream, in this room or not. */
+  if (stream != NULL) {
+    PscStreamStats stats;
+    psc_stream_get_stats (stream, &stats);
+    add_int (builder, "viewer_count", stats.viewers);
+  }
   add_int (builder, "chat_count", history != NULL ?
       (gint64) psc_history_count_chats (history, id) : 0);
   json_builder_end_object (builder);

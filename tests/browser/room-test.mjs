@@ -249,6 +249,7 @@ async function main() {
   });
   if (opts.verbose) pages.forEach((e, i) => comment(`${e.label}: ${describe(histories[i][histories[i].length - 1])}`));
 
+  if (chromiumPages >= 2) await controls(pages[0], pages[1], ids[0], roomUrl);
   if (opts.chat) await chat(pages.filter((e) => e.engine === 'chromium'), ids);
 
   if (opts.screenshot) {
@@ -291,6 +292,34 @@ async function main() {
         JSON.stringify(history));
     }
   }
+}
+
+// Alice's buttons as Bob sees them: microphone off (the crossed microphone on her tile and in
+// the list), camera off (her initials instead of her picture), both on again; Copy link puts
+// the room's address on her clipboard.
+async function controls(alice, bob, aliceId, roomUrl) {
+  const seen = (want) => waitInPage(bob, ([id, w]) => {
+    const tile = document.querySelector(`#tiles .tile[data-peer="${id}"]`);
+    const item = document.querySelector(`#people li[data-peer="${id}"]`);
+    if (!tile || !item) return false;
+    const micOff = !tile.querySelector('.mic-off').hidden && !!item.querySelector('[title="Microphone off"]');
+    const camOff = tile.classList.contains('no-video') && !!item.querySelector('[title="Camera off"]');
+    return JSON.stringify({ micOff, camOff }) === JSON.stringify(w);
+  }, [aliceId, want], LEAVE_TIMEOUT_MS).then(() => true, () => false);
+  await alice.page.click('#mic');
+  ok(await seen({ micOff: true, camOff: false }), 'Alice mutes: Bob sees her microphone off, on her tile and in the list');
+  await alice.page.click('#cam');
+  ok(await seen({ micOff: true, camOff: true }), 'Alice turns her camera off: Bob sees her initials, and it in the list');
+  const sending = await alice.page.evaluate(() => window.periscope.localStream.getTracks().map((t) => `${t.kind}:${t.enabled}`).sort().join(' '));
+  ok(sending === 'audio:false video:false', `Alice's tracks are off (${sending})`);
+  await alice.page.click('#mic');
+  await alice.page.click('#cam');
+  ok(await seen({ micOff: false, camOff: false }), 'Alice turns both on again: Bob sees it');
+  await alice.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(roomUrl).origin });
+  await alice.page.click('#copy-link');
+  const copied = await alice.page.evaluate(() => navigator.clipboard.readText()).catch((e) => `(${e.message})`);
+  const toast = await alice.page.evaluate(() => !document.getElementById('toast').hidden && document.getElementById('toast').textContent);
+  ok(copied === roomUrl && /copied/i.test(toast || ''), `Copy link: the clipboard has the room's address (${copied}), and the page says so (${toast})`);
 }
 
 // --chat: Alice to everyone, Bob to Alice only, then three in a row from Alice: everyone sees

@@ -10,7 +10,9 @@
 #include "../psc-test-caps.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* A --data-dir of the test's own, and the rooms on its store. */
 typedef struct {
@@ -525,6 +527,24 @@ test_camera_in_call (PscTestFixture *f, gconstpointer data)
     PSC_TEST_WAIT_MESSAGE (viewers, viewer, PSC_MESSAGE_VIEWERS, 10);
   }
   g_assert_cmpuint (viewers->count, ==, 1);
+
+  /* The room's entry counts the camera's viewers, a WHEP player's session among them. */
+  {
+    g_autofree char *offer = psc_test_whep_offer (PSC_TEST_H264_OFFER_CAPS);
+    g_autofree char *path = g_strconcat ("/api/rooms/", id, NULL);
+    g_autofree char *answer = psc_test_expect_status (f, "POST", "/whep/camera",
+        "application/sdp", offer, NULL, NULL, SOUP_STATUS_CREATED, NULL, NULL);
+    g_autofree char *text = psc_test_expect_status (f, "GET", path, NULL, NULL, NULL, NULL,
+        SOUP_STATUS_OK, NULL, NULL);
+    g_autoptr (JsonNode) root = text ? psc_test_parse_json (text) : NULL;
+    JsonObject *room;
+
+    g_assert_nonnull (answer);
+    g_assert_nonnull (root);
+    room = json_node_get_object (root);
+    g_assert_cmpint (json_object_get_int_member (room, "peer_count"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (room, "viewer_count"), ==, 2);
+  }
 }
 
 static void
@@ -665,6 +685,56 @@ test_datachannel (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_FRAMES (viewer, 5, 20);
 }
 
+/* A store that fills up while the daemon runs (here: the process may not grow a file past
+ * 4 KiB, RLIMIT_FSIZE, as a full disk refuses a write): chat_unavailable to the sender, the
+ * video goes on, what was stored before stays, and chat works again once there is room. */
+static void
+test_full_store (PscTestFixture *f, gconstpointer data)
+{
+  g_auto (DataDir) d = { 0 };
+  g_autofree char *url = NULL;
+  g_autofree char *chats = NULL;
+  g_autoptr (PscTestClient) viewer = NULL;
+  g_autoptr (PscMessage) before = NULL;
+  g_autoptr (PscMessage) error = NULL;
+  g_autoptr (PscMessage) after = NULL;
+  struct rlimit saved;
+  struct rlimit full;
+
+  data_dir_init (&d);
+  use_rooms (f, &d, FALSE);
+  url = room_url (f, "camera", "name=Viewer");
+  PSC_TEST_CONNECT (viewer, url, TRUE);
+  PSC_TEST_WAIT_FRAMES (viewer, 10, 20);
+  send_chat (viewer, "before", NULL);
+  PSC_TEST_WAIT_MESSAGE (before, viewer, PSC_MESSAGE_CHAT, 10);
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  full = saved;
+  full.rlim_cur = 4096;
+  signal (SIGXFSZ, SIG_IGN);    /* a write past the limit fails with EFBIG instead */
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &full), ==, 0);
+  /* The daemon says it once in its log, with the store's own words. */
+  g_test_expect_message ("periscope", G_LOG_LEVEL_WARNING,
+      "chat is unavailable: chat database */periscope.sqlite3: storing a message: *");
+  send_chat (viewer, "while full", NULL);
+  PSC_TEST_WAIT_MESSAGE (error, viewer, PSC_MESSAGE_ERROR, 10);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (error->error_code, ==, "chat_unavailable");
+  PSC_TEST_WAIT_FRAMES (viewer, 10, 20);
+  g_assert_false (psc_test_client_is_closed (viewer));
+
+  send_chat (viewer, "after", NULL);
+  PSC_TEST_WAIT_MESSAGE (after, viewer, PSC_MESSAGE_CHAT, 10);
+  g_assert_cmpstr (after->text, ==, "after");
+  chats = psc_test_expect_status (f, "GET", "/api/rooms/camera/chats", NULL, NULL, NULL, NULL,
+      SOUP_STATUS_OK, NULL, NULL);
+  g_assert_nonnull (strstr (chats, "\"before\""));
+  g_assert_nonnull (strstr (chats, "\"after\""));
+  g_assert_null (strstr (chats, "while full"));
+}
+
 /* Last in the program: it drops the process's right to ignore file modes. A store that
  * cannot be written: chat_unavailable to the sender, the viewers keep their video. */
 static void
@@ -710,6 +780,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/rooms/camera-in-call", &psc_test_h264, test_camera_in_call);
   PSC_TEST_ADD ("/integration/rooms/datachannel", &psc_test_h264, test_datachannel);
   PSC_TEST_ADD ("/integration/rooms/request-offer", &quick_timeout, test_request_offer);
+  PSC_TEST_ADD ("/integration/rooms/full-store", &psc_test_h264, test_full_store);
   PSC_TEST_ADD ("/integration/rooms/read-only-store", &psc_test_h264, test_read_only_store);
   return g_test_run ();
 }
