@@ -8,7 +8,7 @@
 //   later (restartIce()). Should two offers still cross, "perfect negotiation" settles it
 //   (W3C WebRTC 1.0 §10.7): the polite side rolls its own back, the impolite one ignores the
 //   other's. A data channel on that connection carries our name and whether our microphone
-//   and camera are on. Past two other browsers, each copy of our camera is sent smaller
+//   and camera are on (unreliable, repeated: STATE_REPEAT_MS). Past two other browsers, each copy of our camera is sent smaller
 //   (SEND_QUALITY).
 // - the room's camera, when it has one: its offer answered receive-only, as the viewer page
 //   does (sendonly video from the daemon's encoder; the codecs this browser decodes go in the
@@ -28,6 +28,11 @@ const PEER_GRACE_MS = 5000;         // 'disconnected' may recover by itself
 const NAME_KEY = 'periscope.name';
 const NAME_MAX = 64;
 const CHAT_MAX_BYTES = 4096;
+// Our name and microphone and camera state go to each browser on an unordered channel without
+// retransmissions, numbered, on every change and again this often: a lost message is made
+// good by the next one, where a reliable channel would wait out SCTP's retransmission
+// backoff (seconds, doubling) behind it.
+const STATE_REPEAT_MS = 2000;
 // In a mesh every page encodes its camera once per other browser, and decodes each of theirs:
 // past two others, each copy is sent smaller, so that a room of five stays within a laptop's
 // CPU and uplink. Keyed by the most other browsers a row serves.
@@ -67,6 +72,7 @@ const peers = new Map();    // peer id → Peer (below) of every other peer, the
 let selfPeer = null;        // our own tile and list entry, while in the call
 const seenChats = new Set(); // chat ids shown, so that a history sent again is not repeated
 let unread = 0;
+let stateSeq = 0;           // the number of our last state message
 
 // --- small helpers -------------------------------------------------------
 
@@ -324,6 +330,7 @@ class Peer {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.offerer = false;       // we made the first offer of this connection (we joined later)
+    this.stateSeq = 0;          // the number of its last state message applied
     this.graceTimer = null;
     this.retryTimer = null;     // camera: the next request_offer
     this.backoff = new Backoff();
@@ -366,7 +373,8 @@ function send(msg) {
 
 function sendState(peer) {
   if (peer.channel && peer.channel.readyState === 'open') {
-    peer.channel.send(JSON.stringify({ name: myName, audio: !!audioTrack() && micOn, video: !!videoTrack() && camOn }));
+    peer.channel.send(JSON.stringify({ seq: ++stateSeq, name: myName, audio: !!audioTrack() && micOn,
+      video: !!videoTrack() && camOn }));
   }
 }
 
@@ -518,6 +526,11 @@ function setupChannel(peer, channel) {
   channel.onmessage = (ev) => {
     let s;
     try { s = JSON.parse(ev.data); } catch (_) { return; }
+    // Unordered: one older than the last applied is stale.
+    if (Number.isInteger(s.seq)) {
+      if (s.seq <= peer.stateSeq) return;
+      peer.stateSeq = s.seq;
+    }
     if (typeof s.audio === 'boolean') peer.audio = s.audio;
     if (typeof s.video === 'boolean') peer.video = s.video;
     // The server's name wins; this one is for servers that do not send names.
@@ -534,7 +547,7 @@ function callPeer(peer) {
   const pc = newPeerConnection(peer);
   peer.offerer = true;
   addLocalTransceivers(pc);
-  setupChannel(peer, pc.createDataChannel('state'));
+  setupChannel(peer, pc.createDataChannel('state', { ordered: false, maxRetransmits: 0 }));
   pc.onnegotiationneeded = () => negotiate(peer, pc);
   // A browser peer may offer on its own later (ICE restart): same handler on both sides.
 }
@@ -1101,6 +1114,7 @@ function init() {
   // Back online after a network change: do not sit out the backoff.
   window.addEventListener('online', () => { if (joined && retryTimer) connect(); });
   window.addEventListener('pagehide', () => { if (ws) ws.close(1000); });
+  setInterval(() => { if (joined) for (const peer of peers.values()) sendState(peer); }, STATE_REPEAT_MS);
   loadRoomInfo();
   openMedia();
   applyMediaState();
@@ -1115,7 +1129,8 @@ window.periscope = {
   get joined() { return joined; },
   get localStream() { return localStream; },
   get peers() {
-    return [...peers.values()].map((p) => ({ id: p.id, name: p.name, kind: p.kind, state: p.state, pc: p.pc }));
+    return [...peers.values()].map((p) => ({ id: p.id, name: p.name, kind: p.kind, state: p.state, pc: p.pc,
+      channel: p.channel ? p.channel.readyState : 'none', audio: p.audio, video: p.video }));
   },
 };
 

@@ -305,7 +305,16 @@ async function controls(alice, bob, aliceId, roomUrl) {
     const micOff = !tile.querySelector('.mic-off').hidden && !!item.querySelector('[title="Microphone off"]');
     const camOff = tile.classList.contains('no-video') && !!item.querySelector('[title="Camera off"]');
     return JSON.stringify({ micOff, camOff }) === JSON.stringify(w);
-  }, [aliceId, want], LEAVE_TIMEOUT_MS).then(() => true, () => false);
+  }, [aliceId, want], LEAVE_TIMEOUT_MS).then(() => true, async () => {
+    // Why not: what Bob's page knows of Alice, and what her tile shows.
+    comment(`Bob's view of Alice: ${await bob.page.evaluate((id) => {
+      const p = window.periscope.peers.find((x) => x.id === id);
+      const tile = document.querySelector(`#tiles .tile[data-peer="${id}"]`);
+      return JSON.stringify({ channel: p && p.channel, audio: p && p.audio, video: p && p.video,
+        connection: p && p.pc && p.pc.connectionState, tile: tile && tile.className });
+    }, aliceId)}; Alice's tracks: ${await alice.page.evaluate(() => window.periscope.localStream.getTracks().map((t) => `${t.kind}:${t.enabled}`).sort().join(' '))}; her channels: ${await alice.page.evaluate(() => JSON.stringify(window.periscope.peers.map((p) => [p.name, p.channel])))}`);
+    return false;
+  });
   await alice.page.click('#mic');
   ok(await seen({ micOff: true, camOff: false }), 'Alice mutes: Bob sees her microphone off, on her tile and in the list');
   await alice.page.click('#cam');

@@ -42,8 +42,9 @@ typedef struct {
 /* Starts periscope on 127.0.0.1, port 0, the test pattern, with G_SLICE set to @g_slice
  * (NULL: unset) and its state in @state (owned; NULL: a new directory), and reads its output
  * until it says where it listens. */
+/* @extra: (nullable): more arguments for the command line, NULL-terminated. */
 static Started
-start_program_in (const char *g_slice, char *state)
+start_program_with (const char *g_slice, char *state, const char *const *extra)
 {
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
@@ -58,9 +59,18 @@ start_program_in (const char *g_slice, char *state)
     g_subprocess_launcher_unsetenv (launcher, "G_SLICE");
   g_subprocess_launcher_setenv (launcher, "STATE_DIRECTORY", started.state, TRUE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
-  started.process = g_subprocess_launcher_spawn (launcher, &error, program_path (),
-      "--bind", "127.0.0.1", "--port", "0", "--preset", "test", "--ice-address", "127.0.0.1",
-      NULL);
+  {
+    g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+    const char *const base[] = { program_path (), "--bind", "127.0.0.1", "--port", "0",
+      "--preset", "test", "--ice-address", "127.0.0.1" };
+    for (guint i = 0; i < G_N_ELEMENTS (base); i++)
+      g_ptr_array_add (argv, (gpointer) base[i]);
+    for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+      g_ptr_array_add (argv, (gpointer) extra[i]);
+    g_ptr_array_add (argv, NULL);
+    started.process = g_subprocess_launcher_spawnv (launcher,
+        (const char *const *) argv->pdata, &error);
+  }
   g_assert_no_error (error);
   started.out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (started.process));
   g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (started.out), FALSE);
@@ -80,10 +90,13 @@ start_program_in (const char *g_slice, char *state)
   g_assert_not_reached ();
 }
 
-/* SIGTERM, its output read to the end (a sanitizer's report at exit must not fill the pipe
- * and hold the process up), and it went down by itself, not by a signal: stopped within a
- * second of starting, it crashed at exit while its DTLS certificate was still being made
- * (psc_viewer_prepare()). */
+/* The program with the test's arguments only, on @state (nullable: a new directory). */
+static Started
+start_program_in (const char *g_slice, char *state)
+{
+  return start_program_with (g_slice, state, NULL);
+}
+
 static Started
 start_program (const char *g_slice)
 {
@@ -112,6 +125,10 @@ end_program (Started *started, int signal)
   return g_steal_pointer (&started->state);
 }
 
+/* SIGTERM, its output read to the end (a sanitizer's report at exit must not fill the pipe
+ * and hold the process up), and it went down by itself, not by a signal: stopped within a
+ * second of starting, it crashed at exit while its DTLS certificate was still being made
+ * (psc_viewer_prepare()). */
 static void
 stop_program (Started *started)
 {
@@ -265,6 +282,14 @@ test_history_survives (void)
   room = request (&started, "GET", room_path, NULL, &status);
   g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
   g_assert_nonnull (strstr (room, "\"Kept\""));
+  /* Started again with a smaller retention: the oldest goes at once. */
+  {
+    const char *const keep_two[] = { "--chat-max-per-room", "2", NULL };
+    started = start_program_with ("always-malloc", end_program (&started, SIGTERM), keep_two);
+  }
+  g_clear_pointer (&texts, g_free);
+  texts = stored_chats (&started, id);
+  g_assert_cmpstr (texts, ==, "second,third");
   stop_program (&started);
 }
 
