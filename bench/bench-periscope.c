@@ -61,6 +61,7 @@ periscope_on_message (SoupWebsocketConnection *connection, int type, GBytes *byt
     case PSC_MESSAGE_VIEWERS:
     case PSC_MESSAGE_ROOM_CLOSED:
     case PSC_MESSAGE_REQUEST_OFFER:
+    case PSC_MESSAGE_PEER_STATE:
       break;
   }
 }

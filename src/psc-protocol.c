@@ -44,6 +44,7 @@ static const char *const type_names[] = {
   [PSC_MESSAGE_VIEWERS] = "viewers",
   [PSC_MESSAGE_ROOM_CLOSED] = "room_closed",
   [PSC_MESSAGE_REQUEST_OFFER] = "request_offer",
+  [PSC_MESSAGE_PEER_STATE] = "peer_state",
 };
 
 const char *
@@ -464,6 +465,24 @@ parse_chat_id (JsonObject *object, PscMessage *message, GError **error)
   return FALSE;
 }
 
+/* A required JSON boolean member. */
+static gboolean
+get_boolean (JsonObject *object, const char *context, const char *name, gboolean *out,
+    GError **error)
+{
+  JsonNode *node = get_member (object, context, name, TRUE, error);
+
+  if (node == NULL)
+    return FALSE;
+  if (json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD,
+        "%s.%s must be true or false", context, name);
+    return FALSE;
+  }
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
 /* A `chat`: the text (psc_protocol_check_chat_text()), and what the server adds. */
 static gboolean
 parse_chat (JsonObject *object, PscMessage *message, GError **error)
@@ -746,6 +765,10 @@ psc_message_parse (const char *data, gsize length, GError **error)
     case PSC_MESSAGE_REQUEST_OFFER:
       ok = TRUE;
       break;
+    case PSC_MESSAGE_PEER_STATE:
+      ok = get_boolean (root, "peer_state", "audio", &message->audio, error) &&
+          get_boolean (root, "peer_state", "video", &message->video, error);
+      break;
   }
   if (!ok)
     return NULL;
@@ -899,6 +922,12 @@ psc_message_to_json (const PscMessage *message)
       add_string (builder, "reason", message->reason);
       break;
     case PSC_MESSAGE_REQUEST_OFFER:
+      break;
+    case PSC_MESSAGE_PEER_STATE:
+      json_builder_set_member_name (builder, "audio");
+      json_builder_add_boolean_value (builder, message->audio);
+      json_builder_set_member_name (builder, "video");
+      json_builder_add_boolean_value (builder, message->video);
       break;
   }
   json_builder_end_object (builder);

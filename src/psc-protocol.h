@@ -150,6 +150,8 @@ const char * psc_protocol_error_to_string (PscProtocolError code);
  * @PSC_MESSAGE_ROOM_CLOSED: "room_closed": the room was deleted; the socket closes next
  * @PSC_MESSAGE_REQUEST_OFFER: "request_offer": a peer asks the room's camera for a new
  *   session (a new offer), replacing the one it has, if any
+ * @PSC_MESSAGE_PEER_STATE: "peer_state": whether a browser's microphone and camera are on,
+ *   from that browser to the server and from the server to the others in its room
  *
  * The `type` of a signalling message. The names are those of the room/peer signalling
  * servers periscope grew from (offer, answer, ice_candidate, peer_joined, peer_left,
@@ -169,6 +171,7 @@ typedef enum {
   PSC_MESSAGE_VIEWERS,
   PSC_MESSAGE_ROOM_CLOSED,
   PSC_MESSAGE_REQUEST_OFFER,
+  PSC_MESSAGE_PEER_STATE,
 } PscMessageType;
 
 /**
@@ -209,6 +212,8 @@ const char * psc_message_type_to_string (PscMessageType type);
  * @time: (nullable): for chat, when the server got it (RFC 3339, UTC, ms)
  * @chats: (nullable) (element-type PscMessage): for chat_history, chat messages, oldest first
  * @count: for viewers, the camera's viewers
+ * @audio: for peer_state, the peer's microphone is on
+ * @video: for peer_state, the peer's camera is on
  * @error_code: (nullable): for error, a psc_protocol_error_to_string() name
  * @error_message: (nullable): for error, a sentence for a human
  * @state: (nullable): for stream_state, the stream's state ("live" or "offline")
@@ -246,6 +251,8 @@ typedef struct {
   char *time;
   GPtrArray *chats;
   guint count;
+  gboolean audio;
+  gboolean video;
 } PscMessage;
 
 /**

@@ -76,6 +76,9 @@ typedef struct {
   char *announce;               /* nullable: the H.264 profile-level-id offered, if not the
                                  * stream's */
   gint64 session_started_us;    /* monotonic: the last session with the camera started */
+  gboolean state_known;         /* it sent peer_state: audio and video below are its own */
+  gboolean audio;
+  gboolean video;
   char *address;                /* nullable: the remote IP address */
   gboolean seated;              /* a seat of address is taken (psc_registry_take_seat()) */
   SoupWebsocketConnection *connection;
@@ -675,6 +678,31 @@ restart_session (Peer *peer)
   start_viewer (peer, peer->codec, peer->announce);
 }
 
+/* A peer_state message from @peer, as the others get it. */
+static PscMessage *
+peer_state_message (Peer *peer)
+{
+  PscMessage *message = psc_message_new (PSC_MESSAGE_PEER_STATE);
+
+  message->from_peer_id = g_strdup (peer->id);
+  message->audio = peer->audio;
+  message->video = peer->video;
+  return message;
+}
+
+/* peer_state: kept, for those who join later, and passed on to the room. */
+static void
+set_peer_state (Peer *peer, const PscMessage *message)
+{
+  g_autoptr (PscMessage) state = NULL;
+
+  peer->state_known = TRUE;
+  peer->audio = message->audio;
+  peer->video = message->video;
+  state = peer_state_message (peer);
+  broadcast (peer->room, peer, state);
+}
+
 static gboolean
 handle_message (Peer *peer, PscMessage *message, GError **error)
 {
@@ -686,6 +714,9 @@ handle_message (Peer *peer, PscMessage *message, GError **error)
   switch (message->type) {
     case PSC_MESSAGE_CHAT:
       return handle_chat (peer, message->text, -1, message->target_peer_id, error);
+    case PSC_MESSAGE_PEER_STATE:
+      set_peer_state (peer, message);
+      return TRUE;
     case PSC_MESSAGE_OFFER:
       if (for_camera) {
         g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,
@@ -1102,6 +1133,13 @@ welcome_more (Peer *peer)
       g_ptr_array_add (message->chats,
           chat_message (g_ptr_array_index (chats, i)));
     send_message (peer, message);
+  }
+  for (guint i = 0; i < room->order->len; i++) {
+    Peer *other = g_ptr_array_index (room->order, i);
+    if (other != peer && other->state_known) {
+      g_autoptr (PscMessage) state = peer_state_message (other);
+      send_message (peer, state);
+    }
   }
   if (room->stream != NULL) {
     g_autoptr (PscMessage) viewers = psc_message_new (PSC_MESSAGE_VIEWERS);

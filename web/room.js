@@ -7,9 +7,7 @@
 //   offers to every browser already there, which wait for its offer; it alone restarts ICE
 //   later (restartIce()). Should two offers still cross, "perfect negotiation" settles it
 //   (W3C WebRTC 1.0 §10.7): the polite side rolls its own back, the impolite one ignores the
-//   other's. A data channel on that connection carries our name and whether our microphone
-//   and camera are on (unreliable, repeated: STATE_REPEAT_MS). Past two other browsers, each copy of our camera is sent smaller
-//   (SEND_QUALITY).
+//   other's. Past two other browsers, each copy of our camera is sent smaller (SEND_QUALITY).
 // - the room's camera, when it has one: its offer answered receive-only, as the viewer page
 //   does (sendonly video from the daemon's encoder; the codecs this browser decodes go in the
 //   WebSocket URL).
@@ -28,11 +26,6 @@ const PEER_GRACE_MS = 5000;         // 'disconnected' may recover by itself
 const NAME_KEY = 'periscope.name';
 const NAME_MAX = 64;
 const CHAT_MAX_BYTES = 4096;
-// Our name and microphone and camera state go to each browser on an unordered channel without
-// retransmissions, numbered, on every change and again this often: a lost message is made
-// good by the next one, where a reliable channel would wait out SCTP's retransmission
-// backoff (seconds, doubling) behind it.
-const STATE_REPEAT_MS = 2000;
 // In a mesh every page encodes its camera once per other browser, and decodes each of theirs:
 // past two others, each copy is sent smaller, so that a room of five stays within a laptop's
 // CPU and uplink. Keyed by the most other browsers a row serves.
@@ -72,7 +65,6 @@ const peers = new Map();    // peer id → Peer (below) of every other peer, the
 let selfPeer = null;        // our own tile and list entry, while in the call
 const seenChats = new Set(); // chat ids shown, so that a history sent again is not repeated
 let unread = 0;
-let stateSeq = 0;           // the number of our last state message
 
 // --- small helpers -------------------------------------------------------
 
@@ -220,7 +212,7 @@ function videoTrack() { return localStream ? localStream.getVideoTracks()[0] || 
 function audioTrack() { return localStream ? localStream.getAudioTracks()[0] || null : null; }
 
 // Enables the tracks as the buttons say, and shows it everywhere: lobby, controls, own tile,
-// and the other peers (over the data channels).
+// and the other peers (peer_state, through the server).
 function applyMediaState() {
   const v = videoTrack();
   const a = audioTrack();
@@ -245,7 +237,7 @@ function applyMediaState() {
   if (joined) {
     updateSelfTile();
     renderPeople();
-    for (const peer of peers.values()) sendState(peer);
+    sendState();
   }
 }
 
@@ -320,17 +312,15 @@ class Peer {
     this.id = id;
     this.kind = kind;           // 'camera', 'browser' or 'self'
     this.name = name || (kind === 'camera' ? 'Room camera' : 'Guest');
-    this.audio = true;          // what its data channel last said
+    this.audio = true;          // what its last peer_state said
     this.video = true;
     this.state = kind === 'self' ? 'in call' : 'connecting';
     this.pc = null;
-    this.channel = null;
     this.remoteMids = [];
     this.pending = [];          // remote candidates before the remote description
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.offerer = false;       // we made the first offer of this connection (we joined later)
-    this.stateSeq = 0;          // the number of its last state message applied
     this.graceTimer = null;
     this.retryTimer = null;     // camera: the next request_offer
     this.backoff = new Backoff();
@@ -356,11 +346,10 @@ class Peer {
     clearTimeout(this.retryTimer);
     if (this.pc) {
       this.pc.ontrack = this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
-      this.pc.onnegotiationneeded = this.pc.ondatachannel = null;
+      this.pc.onnegotiationneeded = null;
       this.pc.close();
       this.pc = null;
     }
-    this.channel = null;
     this.view.video.srcObject = null;
     this.view.tile.remove();
     layoutTiles();
@@ -371,11 +360,11 @@ function send(msg) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
 }
 
-function sendState(peer) {
-  if (peer.channel && peer.channel.readyState === 'open') {
-    peer.channel.send(JSON.stringify({ seq: ++stateSeq, name: myName, audio: !!audioTrack() && micOn,
-      video: !!videoTrack() && camOn }));
-  }
+// Whether our microphone and camera are on, to the room through the server (peer_state):
+// on the signalling socket, not a data channel, whose SCTP stalls for seconds where UDP is
+// lost (docs/performance.md, "Calls").
+function sendState() {
+  send({ type: 'peer_state', audio: !!audioTrack() && micOn, video: !!videoTrack() && camOn });
 }
 
 function addPeer(id, name, kind) {
@@ -520,34 +509,11 @@ function attachLocalTracks(pc) {
   }
 }
 
-function setupChannel(peer, channel) {
-  peer.channel = channel;
-  channel.onopen = () => sendState(peer);
-  channel.onmessage = (ev) => {
-    let s;
-    try { s = JSON.parse(ev.data); } catch (_) { return; }
-    // Unordered: one older than the last applied is stale.
-    if (Number.isInteger(s.seq)) {
-      if (s.seq <= peer.stateSeq) return;
-      peer.stateSeq = s.seq;
-    }
-    if (typeof s.audio === 'boolean') peer.audio = s.audio;
-    if (typeof s.video === 'boolean') peer.video = s.video;
-    // The server's name wins; this one is for servers that do not send names.
-    if (!peer.named && typeof s.name === 'string' && cleanName(s.name)) {
-      peer.name = cleanName(s.name);
-      updateChatTargets();
-    }
-    peer.render();
-  };
-}
-
 // We joined after @peer: we offer (the spec's mesh rule).
 function callPeer(peer) {
   const pc = newPeerConnection(peer);
   peer.offerer = true;
   addLocalTransceivers(pc);
-  setupChannel(peer, pc.createDataChannel('state', { ordered: false, maxRetransmits: 0 }));
   pc.onnegotiationneeded = () => negotiate(peer, pc);
   // A browser peer may offer on its own later (ICE restart): same handler on both sides.
 }
@@ -573,7 +539,6 @@ async function onBrowserOffer(peer, offer) {
   if (!pc) {
     pc = newPeerConnection(peer);
     peer.offerer = false;
-    pc.ondatachannel = (ev) => setupChannel(peer, ev.channel);
     pc.onnegotiationneeded = () => negotiate(peer, pc);
   }
   const polite = myId < peer.id;
@@ -898,16 +863,22 @@ async function onMessage(data) {
       for (const pid of Array.isArray(msg.peers) ? msg.peers : []) {
         const info = infos.find((i) => i.peer_id === pid);
         const peer = addPeer(pid, info && info.name, kindOf(pid, info));
-        peer.named = !!(info && info.name);
         if (peer.kind === 'browser') callPeer(peer);
       }
       renderPeople();
       updateStatus();
+      sendState();
       break;
     }
+    case 'peer_state':
+      if (from && typeof msg.audio === 'boolean' && typeof msg.video === 'boolean') {
+        from.audio = msg.audio;
+        from.video = msg.video;
+        from.render();
+      }
+      break;
     case 'peer_joined': {
       const peer = addPeer(msg.peer_id, msg.name, kindOf(msg.peer_id, msg));
-      peer.named = !!msg.name;
       if (peer.kind === 'browser') note(`${peer.name === 'Guest' ? 'Someone' : peer.name} joined`);
       updateStatus();
       break;
@@ -1114,7 +1085,6 @@ function init() {
   // Back online after a network change: do not sit out the backoff.
   window.addEventListener('online', () => { if (joined && retryTimer) connect(); });
   window.addEventListener('pagehide', () => { if (ws) ws.close(1000); });
-  setInterval(() => { if (joined) for (const peer of peers.values()) sendState(peer); }, STATE_REPEAT_MS);
   loadRoomInfo();
   openMedia();
   applyMediaState();
@@ -1130,7 +1100,7 @@ window.periscope = {
   get localStream() { return localStream; },
   get peers() {
     return [...peers.values()].map((p) => ({ id: p.id, name: p.name, kind: p.kind, state: p.state, pc: p.pc,
-      channel: p.channel ? p.channel.readyState : 'none', audio: p.audio, video: p.video }));
+      audio: p.audio, video: p.video }));
   },
 };
 

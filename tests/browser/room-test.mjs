@@ -310,9 +310,9 @@ async function controls(alice, bob, aliceId, roomUrl) {
     comment(`Bob's view of Alice: ${await bob.page.evaluate((id) => {
       const p = window.periscope.peers.find((x) => x.id === id);
       const tile = document.querySelector(`#tiles .tile[data-peer="${id}"]`);
-      return JSON.stringify({ channel: p && p.channel, audio: p && p.audio, video: p && p.video,
+      return JSON.stringify({ audio: p && p.audio, video: p && p.video,
         connection: p && p.pc && p.pc.connectionState, tile: tile && tile.className });
-    }, aliceId)}; Alice's tracks: ${await alice.page.evaluate(() => window.periscope.localStream.getTracks().map((t) => `${t.kind}:${t.enabled}`).sort().join(' '))}; her channels: ${await alice.page.evaluate(() => JSON.stringify(window.periscope.peers.map((p) => [p.name, p.channel])))}`);
+    }, aliceId)}; Alice's tracks: ${await alice.page.evaluate(() => window.periscope.localStream.getTracks().map((t) => `${t.kind}:${t.enabled}`).sort().join(' '))}`);
     return false;
   });
   await alice.page.click('#mic');

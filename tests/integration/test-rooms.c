@@ -624,6 +624,56 @@ test_request_offer (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_FRAMES (other, 10, 20);
 }
 
+/* peer_state: a browser's microphone and camera, passed on to the room and kept for those
+ * who join later; a malformed one is refused and passed on to nobody. */
+static void
+test_peer_state (PscTestFixture *f, gconstpointer data)
+{
+  g_auto (DataDir) d = { 0 };
+  g_autofree char *id = NULL;
+  g_autofree char *url_a = NULL;
+  g_autofree char *url_b = NULL;
+  g_autofree char *url_c = NULL;
+  g_autoptr (PscTestClient) a = NULL;
+  g_autoptr (PscTestClient) b = NULL;
+  g_autoptr (PscTestClient) c = NULL;
+  g_autoptr (PscMessage) welcome_b = NULL;
+  g_autoptr (PscMessage) at_b = NULL;
+  g_autoptr (PscMessage) at_c = NULL;
+  g_autoptr (PscMessage) refused = NULL;
+
+  data_dir_init (&d);
+  use_rooms (f, &d, FALSE);
+  id = create_room (f, "{\"title\":\"Mute\"}");
+  g_assert_nonnull (id);
+  url_a = room_url (f, id, "name=Ann");
+  url_b = room_url (f, id, "name=Ben");
+  url_c = room_url (f, id, "name=Cas");
+  PSC_TEST_CONNECT (a, url_a, FALSE);
+  PSC_TEST_CONNECT (b, url_b, FALSE);
+  PSC_TEST_WAIT_MESSAGE (welcome_b, b, PSC_MESSAGE_EXISTING_PEERS, 10);
+  g_assert_nonnull (psc_test_client_get_peer_id (a));
+
+  psc_test_client_send (a, "{\"type\":\"peer_state\",\"audio\":false,\"video\":true}");
+  PSC_TEST_WAIT_MESSAGE (at_b, b, PSC_MESSAGE_PEER_STATE, 10);
+  g_assert_cmpstr (at_b->from_peer_id, ==, psc_test_client_get_peer_id (a));
+  g_assert_false (at_b->audio);
+  g_assert_true (at_b->video);
+
+  PSC_TEST_CONNECT (c, url_c, FALSE);
+  PSC_TEST_WAIT_MESSAGE (at_c, c, PSC_MESSAGE_PEER_STATE, 10);
+  g_assert_cmpstr (at_c->from_peer_id, ==, psc_test_client_get_peer_id (a));
+  g_assert_false (at_c->audio);
+
+  psc_test_client_send (a, "{\"type\":\"peer_state\",\"audio\":\"off\",\"video\":true}");
+  PSC_TEST_WAIT_MESSAGE (refused, a, PSC_MESSAGE_ERROR, 10);
+  g_assert_cmpstr (refused->error_code, ==, "invalid_field");
+  /* Nothing more reached the others, and nobody got their own state back. */
+  g_assert_cmpuint (psc_test_client_count_messages (b, PSC_MESSAGE_PEER_STATE), ==, 0);
+  g_assert_cmpuint (psc_test_client_count_messages (c, PSC_MESSAGE_PEER_STATE), ==, 0);
+  g_assert_cmpuint (psc_test_client_count_messages (a, PSC_MESSAGE_PEER_STATE), ==, 0);
+}
+
 /* A camera viewer that asked for a data channel chats over it like any peer. */
 static void
 test_datachannel (PscTestFixture *f, gconstpointer data)
@@ -780,6 +830,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/rooms/camera-in-call", &psc_test_h264, test_camera_in_call);
   PSC_TEST_ADD ("/integration/rooms/datachannel", &psc_test_h264, test_datachannel);
   PSC_TEST_ADD ("/integration/rooms/request-offer", &quick_timeout, test_request_offer);
+  PSC_TEST_ADD ("/integration/rooms/peer-state", &psc_test_h264, test_peer_state);
   PSC_TEST_ADD ("/integration/rooms/full-store", &psc_test_h264, test_full_store);
   PSC_TEST_ADD ("/integration/rooms/read-only-store", &psc_test_h264, test_read_only_store);
   return g_test_run ();

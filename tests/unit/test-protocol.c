@@ -536,6 +536,28 @@ test_room_messages (void)
   g_assert_cmpstr (back->target_peer_id, ==, "camera");
   json = psc_message_to_json (back);
   g_assert_cmpstr (json, ==, "{\"type\":\"request_offer\",\"target_peer_id\":\"camera\"}");
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&back, psc_message_free);
+
+  /* A browser's microphone and camera: both required, booleans. */
+  back = parse ("{\"type\":\"peer_state\",\"audio\":false,\"video\":true}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->type, ==, PSC_MESSAGE_PEER_STATE);
+  g_assert_false (back->audio);
+  g_assert_true (back->video);
+  back->from_peer_id = g_strdup ("a1");
+  json = psc_message_to_json (back);
+  g_assert_cmpstr (json, ==, "{\"type\":\"peer_state\",\"from_peer_id\":\"a1\",\"audio\":false,"
+      "\"video\":true}");
+  m = parse ("{\"type\":\"peer_state\",\"video\":true}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_MISSING_FIELD);
+  g_clear_error (&error);
+  m = parse ("{\"type\":\"peer_state\",\"audio\":\"off\",\"video\":true}", &error);
+  g_assert_null (m);
+  g_assert_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_INVALID_FIELD);
+  g_assert_nonnull (strstr (error->message, "peer_state.audio"));
+  g_clear_error (&error);
 
   /* What a peer must not send the client's parser through. */
   m = parse ("{\"type\":\"viewers\",\"count\":-1}", &error);
