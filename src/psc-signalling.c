@@ -690,17 +690,28 @@ peer_state_message (Peer *peer)
   return message;
 }
 
-/* peer_state: kept, for those who join later, and passed on to the room. */
-static void
-set_peer_state (Peer *peer, const PscMessage *message)
+/* peer_state: kept, for those who join later, and passed on to the room when it changed.
+ * One message goes to every peer: it spends the sender's chat budget (a person's mute
+ * button is not pressed five times a second). */
+static gboolean
+set_peer_state (Peer *peer, const PscMessage *message, GError **error)
 {
   g_autoptr (PscMessage) state = NULL;
 
+  if (!spend_chat_budget (peer)) {
+    g_set_error (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_RATE_LIMITED,
+        "more than %d chat and peer_state messages a second (bursts of %d): this one was "
+        "not passed on", CHAT_PER_S, CHAT_BURST);
+    return FALSE;
+  }
+  if (peer->state_known && peer->audio == message->audio && peer->video == message->video)
+    return TRUE;
   peer->state_known = TRUE;
   peer->audio = message->audio;
   peer->video = message->video;
   state = peer_state_message (peer);
   broadcast (peer->room, peer, state);
+  return TRUE;
 }
 
 static gboolean
@@ -715,8 +726,7 @@ handle_message (Peer *peer, PscMessage *message, GError **error)
     case PSC_MESSAGE_CHAT:
       return handle_chat (peer, message->text, -1, message->target_peer_id, error);
     case PSC_MESSAGE_PEER_STATE:
-      set_peer_state (peer, message);
-      return TRUE;
+      return set_peer_state (peer, message, error);
     case PSC_MESSAGE_OFFER:
       if (for_camera) {
         g_set_error_literal (error, PSC_PROTOCOL_ERROR, PSC_PROTOCOL_ERROR_BAD_STATE,

@@ -624,6 +624,12 @@ test_request_offer (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_FRAMES (other, 10, 20);
 }
 
+static gboolean
+has_ten_states (gpointer client)
+{
+  return psc_test_client_count_messages (client, PSC_MESSAGE_PEER_STATE) >= 10;
+}
+
 /* peer_state: a browser's microphone and camera, passed on to the room and kept for those
  * who join later; a malformed one is refused and passed on to nobody. */
 static void
@@ -641,6 +647,7 @@ test_peer_state (PscTestFixture *f, gconstpointer data)
   g_autoptr (PscMessage) at_b = NULL;
   g_autoptr (PscMessage) at_c = NULL;
   g_autoptr (PscMessage) refused = NULL;
+  g_autoptr (PscMessage) flooded = NULL;
 
   data_dir_init (&d);
   use_rooms (f, &d, FALSE);
@@ -665,12 +672,22 @@ test_peer_state (PscTestFixture *f, gconstpointer data)
   g_assert_cmpstr (at_c->from_peer_id, ==, psc_test_client_get_peer_id (a));
   g_assert_false (at_c->audio);
 
+  /* The same state again is not passed on; a malformed one is refused. */
+  psc_test_client_send (a, "{\"type\":\"peer_state\",\"audio\":false,\"video\":true}");
   psc_test_client_send (a, "{\"type\":\"peer_state\",\"audio\":\"off\",\"video\":true}");
   PSC_TEST_WAIT_MESSAGE (refused, a, PSC_MESSAGE_ERROR, 10);
   g_assert_cmpstr (refused->error_code, ==, "invalid_field");
-  /* Nothing more reached the others, and nobody got their own state back. */
-  g_assert_cmpuint (psc_test_client_count_messages (b, PSC_MESSAGE_PEER_STATE), ==, 0);
-  g_assert_cmpuint (psc_test_client_count_messages (c, PSC_MESSAGE_PEER_STATE), ==, 0);
+  /* A flood: refused past the chat budget, the socket stays. */
+  for (guint i = 0; i < 30; i++)
+    psc_test_client_send (a, i % 2 ? "{\"type\":\"peer_state\",\"audio\":false,\"video\":true}" :
+        "{\"type\":\"peer_state\",\"audio\":true,\"video\":true}");
+  PSC_TEST_WAIT_MESSAGE (flooded, a, PSC_MESSAGE_ERROR, 10);
+  g_assert_cmpstr (flooded->error_code, ==, "rate_limited");
+  g_assert_false (psc_test_client_is_closed (a));
+  /* Of the flood, a budget's worth reached the others (the burst of 20, less the two
+   * spent above, and what refilled meanwhile); nobody got their own back. */
+  PSC_TEST_WAIT_UNTIL (has_ten_states, b, 10, "the flood's first states at another peer");
+  g_assert_cmpuint (psc_test_client_count_messages (b, PSC_MESSAGE_PEER_STATE), <=, 20);
   g_assert_cmpuint (psc_test_client_count_messages (a, PSC_MESSAGE_PEER_STATE), ==, 0);
 }
 
