@@ -12,23 +12,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, stopDaemon } from './tap.mjs';
+import { closeBrowser, createTap, daemonOptions, stopDaemon } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const WAIT_MS = 15_000;
 const MIN_FRAMES = 15;
 
-const { values: opts } = parseArgs({
-  options: { daemon: { type: 'string' }, verbose: { type: 'boolean', default: false } },
-});
-if (!opts.daemon) {
-  console.error('usage: node datachannel-test.mjs --daemon PATH [--verbose]');
-  process.exit(2);
-}
+const opts = daemonOptions('datachannel-test.mjs');
 const tap = createTap();
 const { ok } = tap;
 

@@ -11,11 +11,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, stopDaemon, waitForFrames } from './tap.mjs';
+import { closeBrowser, createTap, daemonOptions, stopDaemon, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 15_000;
@@ -23,17 +22,7 @@ const MIN_FRAMES = 30;
 // "secret1", hashed by `periscope --hash-password=viewer1` (yescrypt).
 const USERS = 'viewer1:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$2P5mYqd5DBUrGVAl/cneBx1m208Tr1vLktjLAPKsw6/:viewer\n';
 
-const { values: opts } = parseArgs({
-  options: {
-    daemon: { type: 'string' },
-    screenshot: { type: 'string' },
-    verbose: { type: 'boolean', default: false },
-  },
-});
-if (!opts.daemon) {
-  console.error('usage: node login-test.mjs --daemon PATH [--screenshot FILE.png] [--verbose]');
-  process.exit(2);
-}
+const opts = daemonOptions('login-test.mjs', { screenshot: { type: 'string' } }, '[--screenshot FILE.png]');
 
 const tap = createTap();
 const { ok } = tap;

@@ -10,24 +10,17 @@
 // Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
 
 import { createServer } from 'node:http';
-import { parseArgs } from 'node:util';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, stopDaemon, waitForFrames } from './tap.mjs';
+import { closeBrowser, createTap, daemonOptions, stopDaemon, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
 const MIN_FRAMES = 30;
 const FOREIGN_HOST = 'evil.test';
 
-const { values: opts } = parseArgs({
-  options: { daemon: { type: 'string' }, verbose: { type: 'boolean', default: false } },
-});
-if (!opts.daemon) {
-  console.error('usage: node origin-test.mjs --daemon PATH [--verbose]');
-  process.exit(2);
-}
+const opts = daemonOptions('origin-test.mjs');
 
 const tap = createTap();
 const { ok } = tap;

@@ -1,8 +1,23 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// What the short browser tests (origin-test.mjs, login-test.mjs, tls-test.mjs) share: TAP-style lines, and
-// how many frames periscope's page has decoded, waited for.
+// What the short browser tests (origin-test.mjs, login-test.mjs, tls-test.mjs,
+// datachannel-test.mjs) share: their command line, TAP-style lines, and how many frames
+// periscope's page has decoded, waited for.
 
+import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+// The short tests' command line: --daemon PATH [--verbose], and @more parseArgs options;
+// without --daemon, prints `usage: node SCRIPT --daemon PATH @extra [--verbose]` and exits 2.
+export function daemonOptions(script, more = {}, extra = '') {
+  const { values } = parseArgs({
+    options: { daemon: { type: 'string' }, verbose: { type: 'boolean', default: false }, ...more },
+  });
+  if (!values.daemon) {
+    console.error(`usage: node ${script} --daemon PATH${extra ? ` ${extra}` : ''} [--verbose]`);
+    process.exit(2);
+  }
+  return values;
+}
 
 // A TAP reporter: ok() prints one test's line (and its details when it failed), end() the
 // plan, and sets the exit code.

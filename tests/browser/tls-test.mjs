@@ -15,12 +15,11 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, stopDaemon, framesInPage, waitForFrames } from './tap.mjs';
+import { closeBrowser, createTap, daemonOptions, framesInPage, stopDaemon, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
@@ -28,13 +27,7 @@ const MIN_FRAMES = 30;
 const MIN_GAP_MS = 1_000;
 const HOST = 'camera-box.test';
 
-const { values: opts } = parseArgs({
-  options: { daemon: { type: 'string' }, verbose: { type: 'boolean', default: false } },
-});
-if (!opts.daemon) {
-  console.error('usage: node tls-test.mjs --daemon PATH [--verbose]');
-  process.exit(2);
-}
+const opts = daemonOptions('tls-test.mjs');
 
 const tap = createTap();
 const { ok } = tap;
