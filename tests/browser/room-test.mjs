@@ -249,7 +249,10 @@ async function main() {
   });
   if (opts.verbose) pages.forEach((e, i) => comment(`${e.label}: ${describe(histories[i][histories[i].length - 1])}`));
 
-  if (chromiumPages >= 2) await controls(pages[0], pages[1], ids[0], roomUrl);
+  // Alice's buttons as Bob sees them, and as the Firefox page does (another engine).
+  if (chromiumPages >= 2) {
+    await controls(pages[0], [pages[1], ...pages.filter((e) => e.engine === 'firefox')], ids[0], roomUrl);
+  }
   if (opts.chat) await chat(pages.filter((e) => e.engine === 'chromium'), ids);
 
   if (opts.screenshot) {
@@ -294,11 +297,11 @@ async function main() {
   }
 }
 
-// Alice's buttons as Bob sees them: microphone off (the crossed microphone on her tile and in
-// the list), camera off (her initials instead of her picture), both on again; Copy link puts
-// the room's address on her clipboard.
-async function controls(alice, bob, aliceId, roomUrl) {
-  const seen = (want) => waitInPage(bob, ([id, w]) => {
+// Alice's buttons as each of @observers sees them: microphone off (the crossed microphone on
+// her tile and in the list), camera off (her initials instead of her picture), both on again;
+// Copy link puts the room's address on her clipboard.
+async function controls(alice, observers, aliceId, roomUrl) {
+  const seenBy = (bob, want) => waitInPage(bob, ([id, w]) => {
     const tile = document.querySelector(`#tiles .tile[data-peer="${id}"]`);
     const item = document.querySelector(`#people li[data-peer="${id}"]`);
     if (!tile || !item) return false;
@@ -306,8 +309,8 @@ async function controls(alice, bob, aliceId, roomUrl) {
     const camOff = tile.classList.contains('no-video') && !!item.querySelector('[title="Camera off"]');
     return JSON.stringify({ micOff, camOff }) === JSON.stringify(w);
   }, [aliceId, want], LEAVE_TIMEOUT_MS).then(() => true, async () => {
-    // Why not: what Bob's page knows of Alice, and what her tile shows.
-    comment(`Bob's view of Alice: ${await bob.page.evaluate((id) => {
+    // Why not: what the page knows of Alice, and what her tile shows.
+    comment(`${bob.label}'s view of Alice: ${await bob.page.evaluate((id) => {
       const p = window.periscope.peers.find((x) => x.id === id);
       const tile = document.querySelector(`#tiles .tile[data-peer="${id}"]`);
       return JSON.stringify({ audio: p && p.audio, video: p && p.video,
@@ -315,15 +318,19 @@ async function controls(alice, bob, aliceId, roomUrl) {
     }, aliceId)}; Alice's tracks: ${await alice.page.evaluate(() => window.periscope.localStream.getTracks().map((t) => `${t.kind}:${t.enabled}`).sort().join(' '))}`);
     return false;
   });
+  const seen = async (want, what) => {
+    const all = await Promise.all(observers.map((o) => seenBy(o, want)));
+    observers.forEach((o, i) => ok(all[i], `${what}: ${o.label} (${o.engine}) sees it`));
+  };
   await alice.page.click('#mic');
-  ok(await seen({ micOff: true, camOff: false }), 'Alice mutes: Bob sees her microphone off, on her tile and in the list');
+  await seen({ micOff: true, camOff: false }, 'Alice mutes (her microphone crossed out on her tile and in the list)');
   await alice.page.click('#cam');
-  ok(await seen({ micOff: true, camOff: true }), 'Alice turns her camera off: Bob sees her initials, and it in the list');
+  await seen({ micOff: true, camOff: true }, 'Alice turns her camera off (her initials, and the list says so)');
   const sending = await alice.page.evaluate(() => window.periscope.localStream.getTracks().map((t) => `${t.kind}:${t.enabled}`).sort().join(' '));
   ok(sending === 'audio:false video:false', `Alice's tracks are off (${sending})`);
   await alice.page.click('#mic');
   await alice.page.click('#cam');
-  ok(await seen({ micOff: false, camOff: false }), 'Alice turns both on again: Bob sees it');
+  await seen({ micOff: false, camOff: false }, 'Alice turns both on again');
   await alice.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(roomUrl).origin });
   await alice.page.click('#copy-link');
   const copied = await alice.page.evaluate(() => navigator.clipboard.readText()).catch((e) => `(${e.message})`);
