@@ -412,6 +412,32 @@ psc_test_pace_median_gap_ms (PscTestPace *pace)
   return median / 1000.0;
 }
 
+guint
+psc_test_pace_count (PscTestPace *pace)
+{
+  guint count;
+
+  g_mutex_lock (&pace->lock);
+  count = pace->arrivals->len;
+  g_mutex_unlock (&pace->lock);
+  return count;
+}
+
+double
+psc_test_pace_late_rate_fps (PscTestPace *pace)
+{
+  gint64 first, last;
+  guint count;
+
+  g_mutex_lock (&pace->lock);
+  count = pace->arrivals->len;
+  g_assert_cmpuint (count, >=, 10);
+  first = g_array_index (pace->arrivals, gint64, count / 2);
+  last = g_array_index (pace->arrivals, gint64, count - 1);
+  g_mutex_unlock (&pace->lock);
+  return (count - 1 - count / 2) * (double) G_USEC_PER_SEC / MAX (last - first, 1);
+}
+
 void
 psc_test_pace_free (PscTestPace *pace)
 {

@@ -212,6 +212,17 @@ PscTestPace *psc_test_pace_new (PscStream *stream);
  */
 double      psc_test_pace_median_gap_ms (PscTestPace *pace);
 
+/* The number of frames timed since psc_test_pace_new(). */
+guint       psc_test_pace_count (PscTestPace *pace);
+
+/**
+ * psc_test_pace_late_rate_fps:
+ *
+ * Returns: frames per second over the second half of the frames timed, from the arrival of
+ *   the middle one to the last's. Asserts there were at least ten frames.
+ */
+double      psc_test_pace_late_rate_fps (PscTestPace *pace);
+
 /* Removes the probe and frees @pace. */
 void        psc_test_pace_free (PscTestPace *pace);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscTestPace, psc_test_pace_free)
