@@ -19,9 +19,10 @@ PSC_RUN_PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-x
 )
 # What the tests need on top: decoders for the test viewer, two browser engines, the
-# Prometheus client's parser that checks /metrics, and Janus, which the benchmark (and its
-# smoke run) compares periscope with.
-PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium firefox-esr python3-prometheus-client janus
+# Prometheus client's parser that checks /metrics, Janus, which the benchmark (and its
+# smoke run) compares periscope with, and curl, which checks the HTTPS certificate as a user
+# would.
+PSC_TEST_PACKAGES=(gstreamer1.0-libav chromium firefox-esr python3-prometheus-client janus curl
   libgstrtspserver-1.0-dev)
 # What scripts/test's build checks need on top: gtk-doc for the reference, the 32-bit libc
 # and compiler runtime for the i386 build (psc_build_i386), and clang with its sanitizer and

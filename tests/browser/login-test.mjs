@@ -14,13 +14,13 @@ import { join } from 'node:path';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, daemonOptions, stopDaemon, waitForFrames } from './tap.mjs';
+import {
+  closeBrowser, createTap, daemonOptions, stopDaemon, submitLogin, TEST_VIEWER, waitForFrames,
+} from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 15_000;
 const MIN_FRAMES = 30;
-// "secret1", hashed by `periscope --hash-password=viewer1` (yescrypt).
-const USERS = 'viewer1:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$2P5mYqd5DBUrGVAl/cneBx1m208Tr1vLktjLAPKsw6/:viewer\n';
 
 const opts = daemonOptions('login-test.mjs', { screenshot: { type: 'string' } }, '[--screenshot FILE.png]');
 
@@ -31,7 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'periscope-login-'));
 let daemon = null;
 let browser = null;
 try {
-  writeFileSync(join(dir, 'users'), USERS, { mode: 0o600 });
+  writeFileSync(join(dir, 'users'), TEST_VIEWER.line, { mode: 0o600 });
   daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
     '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
     '--users', join(dir, 'users')]);
@@ -44,21 +44,19 @@ try {
   await page.goto(url, { waitUntil: 'load', timeout: 10_000 });
   ok(new URL(page.url()).pathname === '/login', `the page sends to the login page (${page.url()})`);
 
-  await page.fill('#user', 'viewer1');
-  await page.fill('#password', 'wrong');
-  await Promise.all([page.waitForNavigation({ timeout: 10_000 }), page.click('button[type=submit]')]);
+  await submitLogin(page, TEST_VIEWER.user, 'wrong');
   const message = await page.textContent('.message');
   ok(message.includes('Wrong user name or password'), `a wrong password is told so ("${message}")`);
   if (opts.screenshot) await page.screenshot({ path: opts.screenshot });
 
-  await page.fill('#user', 'viewer1');
-  await page.fill('#password', 'secret1');
-  await Promise.all([page.waitForNavigation({ timeout: 10_000 }), page.click('button[type=submit]')]);
+  await submitLogin(page, TEST_VIEWER.user, TEST_VIEWER.password);
   ok(new URL(page.url()).pathname === '/', `logged in, back on the page (${page.url()})`);
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'periscope_session');
-  ok(session && session.httpOnly && session.sameSite === 'Strict',
-    'the session cookie is HttpOnly and SameSite=Strict', JSON.stringify(cookies));
+  // Plain HTTP: a Secure cookie would never be sent back (tls-test.mjs checks it is Secure
+  // over HTTPS).
+  ok(session && session.httpOnly && session.sameSite === 'Strict' && !session.secure,
+    'the session cookie is HttpOnly and SameSite=Strict (not Secure over http:)', JSON.stringify(cookies));
   ok(!(await page.evaluate(() => document.cookie)).includes('periscope_session'),
     'scripts cannot read the session cookie');
 

@@ -6,6 +6,22 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+// A viewer account for the tests with --users: the line of its users file, and how to log in.
+// The hash is "secret1"'s, made by `periscope --hash-password=viewer1` (yescrypt).
+export const TEST_VIEWER = {
+  user: 'viewer1',
+  password: 'secret1',
+  line: 'viewer1:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$2P5mYqd5DBUrGVAl/cneBx1m208Tr1vLktjLAPKsw6/:viewer\n',
+};
+
+// Fills in periscope's login page in @page and sends it, as a person would; resolves once the
+// browser has followed the answer.
+export async function submitLogin(page, user, password) {
+  await page.fill('#user', user);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation({ timeout: 10_000 }), page.click('button[type=submit]')]);
+}
+
 // The short tests' command line: --daemon PATH [--verbose], and @more parseArgs options;
 // without --daemon, prints `usage: node SCRIPT --daemon PATH @extra [--verbose]` and exits 2.
 export function daemonOptions(script, more = {}, extra = '') {

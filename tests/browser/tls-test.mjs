@@ -4,27 +4,36 @@
 // directory), its page opened in headless Chromium by a name that is not localhost
 // (https://camera-box.test:PORT, which Chromium is told resolves to 127.0.0.1), trusting
 // exactly that certificate's key (--ignore-certificate-errors-spki-list with its SPKI
-// SHA-256, not a blanket ignore). The page is a secure context, signals over wss: and
-// plays; the fingerprint the daemon printed is the certificate's.
+// SHA-256, not a blanket ignore). With accounts (--users), as a box on a shared network runs:
+// the page sends to the login page, and the session cookie it sets is Secure. Once logged in,
+// the page is a secure context, signals over wss: and plays; the fingerprint the daemon
+// printed is the certificate's; and curl, given that certificate as its only CA, verifies the
+// daemon's at the box's own host name (which the certificate must name).
 //
 //   node tls-test.mjs --daemon PATH [--verbose]
 //
 // Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
 
+import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, daemonOptions, framesInPage, stopDaemon, waitForFrames } from './tap.mjs';
+import {
+  closeBrowser, createTap, daemonOptions, framesInPage, stopDaemon, submitLogin, TEST_VIEWER,
+  waitForFrames,
+} from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
 const MIN_FRAMES = 30;
 const MIN_GAP_MS = 1_000;
+const CURL_TIMEOUT_MS = 10_000;
 const HOST = 'camera-box.test';
 
 const opts = daemonOptions('tls-test.mjs');
@@ -42,9 +51,10 @@ const dataDir = mkdtempSync(join(tmpdir(), 'periscope-tls-test-'));
 let daemon = null;
 let browser = null;
 try {
+  writeFileSync(join(dataDir, 'users'), TEST_VIEWER.line, { mode: 0o600 });
   daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
     '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
-    '--tls', 'self-signed', '--data-dir', dataDir]);
+    '--tls', 'self-signed', '--data-dir', dataDir, '--users', join(dataDir, 'users')]);
   const url = new URL((await daemon.waitFor(/^periscope: open (https:\/\/\S+)/, URL_TIMEOUT_MS))[1]);
   const printed = daemon.lines.map((l) => l.match(/fingerprint ([0-9A-F:]+)$/)).find((m) => m);
 
@@ -52,6 +62,15 @@ try {
   ok(printed && printed[1] === certificate.fingerprint256,
     'the fingerprint printed at start-up is the certificate\'s',
     `printed ${printed && printed[1]}, certificate ${certificate.fingerprint256}`);
+  // curl trusts only this certificate and checks the name, as `curl --cacert` by a user
+  // who copied it off the box would: the box's host name, resolved to where the daemon listens.
+  const name = hostname();
+  const curl = await promisify(execFile)('curl', ['--silent', '--show-error', '--cacert',
+    join(dataDir, 'tls-cert.pem'), '--resolve', `${name}:${url.port}:127.0.0.1`,
+    '--write-out', '\n%{ssl_verify_result} %{http_code}', `https://${name}:${url.port}/healthz`],
+  { timeout: CURL_TIMEOUT_MS }).then(({ stdout }) => stdout.trim().split('\n').pop(), (e) => e.message);
+  ok(curl === '0 200', `curl verifies the certificate at https://${name}:${url.port}/ (${curl})`);
+
   const spki = createHash('sha256')
     .update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 
@@ -67,6 +86,13 @@ try {
   const sockets = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await page.goto(pageUrl, { waitUntil: 'load', timeout: 10_000 });
+  ok(new URL(page.url()).pathname === '/login', `the page sends to the login page (${page.url()})`);
+  await submitLogin(page, TEST_VIEWER.user, TEST_VIEWER.password);
+  ok(new URL(page.url()).pathname === '/', `logged in over https:, back on the page (${page.url()})`);
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'periscope_session');
+  ok(session && session.secure && session.httpOnly && session.sameSite === 'Strict',
+    'the session cookie is Secure, HttpOnly and SameSite=Strict', JSON.stringify(cookies));
   let frames = await waitForFrames(page, MIN_FRAMES, PLAY_TIMEOUT_MS);
   const context = await page.evaluate(pageContext);
   ok(context.protocol === 'https:' && context.secure && context.mediaDevices,
