@@ -7,7 +7,10 @@
  * through everything a request meets: libsoup's parser, the origin policy (Origin, Host),
  * the access check (Authorization, Cookie), and every route's path splitting — static files,
  * /api, /whep, /ws, /metrics, /login. The registry has no stream: no pipeline starts, and
- * each route answers from its path and headers alone.
+ * each route answers from its path and headers alone. The rooms API has a chat store, an
+ * in-memory SQLite database, so that room creation and the chats' bulk save and listing
+ * (their JSON bodies and query parameters) run to the store; the open server takes any room
+ * id (--open-rooms), the one with accounts only those created.
  *
  * The accounts' clock moves on a failure window per input, so the throttle one input sets
  * off does not answer the next.
@@ -16,7 +19,9 @@
 #include <string.h>
 #include "psc-auth.h"
 #include "psc-fuzz.h"
+#include "psc-history.h"
 #include "psc-origin.h"
+#include "psc-rooms.h"
 #include "psc-server.h"
 #include "psc-signalling.h"
 #include "psc-whep.h"
@@ -44,15 +49,20 @@ edge_init (Edge *edge, gboolean accounts)
 {
   const char *const allowed[] = { "https://allowed.example", NULL };
   PscViewerOptions options = { .connect_timeout_s = 20 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PscRooms) rooms = NULL;
+  PscHistory *history = psc_history_open (":memory:", &error);
 
+  g_assert_no_error (error);
   edge->registry = psc_registry_new (10);
   edge->signalling = psc_signalling_new (edge->registry, &options);
   edge->whep = psc_whep_new (edge->registry, &options);
+  rooms = psc_rooms_new (history, !accounts);
+  psc_signalling_set_rooms (edge->signalling, rooms);
   edge->server = psc_server_new (edge->registry, edge->signalling, edge->whep);
   psc_server_set_origin_policy (edge->server, psc_origin_policy_new (allowed, NULL));
   if (accounts) {
     PscAuth *auth = psc_auth_new ();
-    g_autoptr (GError) error = NULL;
 
     g_assert_true (psc_auth_add_tokens (auth,
             "player:fuzz-viewer-token-0123456789:viewer\n"
