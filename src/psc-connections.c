@@ -6,9 +6,13 @@
 #include <gst/gst.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+
+#include "psc-redirect.h"
 
 GST_DEBUG_CATEGORY_STATIC (psc_connections_debug);
 #define GST_CAT_DEFAULT psc_connections_debug
@@ -28,6 +32,7 @@ struct _PscConnections {
   PscConnectionsLimits limits;
   gboolean close_keepalive;
   gboolean release_accepted;    /* drop libsoup's leaked reference to each accepted socket */
+  guint https_port;             /* TLS listeners: plain HTTP is redirected to this port */
   GHashTable *connections;      /* GSocket* -> Connection* */
   GHashTable *per_address;      /* address string -> count */
   GArray *body_limits;          /* BodyLimit */
@@ -587,6 +592,10 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_da
    * Remove when: periscope requires libsoup 3.4 (gated on the running version meanwhile). */
   if (self->release_accepted)
     g_object_unref (socket);
+  /* Before the TLS handshake, which starts once this returns: a browser given http://box:PORT/
+   * for the HTTPS port is sent on, and the connection is libsoup's to close. */
+  if (self->https_port != 0 && psc_redirect_answer_plain (socket, self->https_port))
+    return;
 
   address = remote_address (socket);
   count = g_hash_table_lookup (self->per_address, address);
@@ -680,6 +689,14 @@ psc_connections_set_body_limit (PscConnections *self, const char *prefix, gsize 
   g_array_append_val (self->body_limits, limit);
 }
 
+void
+psc_connections_redirect_plain (PscConnections *self, guint https_port)
+{
+  g_return_if_fail (PSC_IS_CONNECTIONS (self) && https_port <= G_MAXUINT16);
+
+  self->https_port = https_port;
+}
+
 /* Dispatched only when libsoup's own watch on the socket is gone (it has the higher
  * priority, and sees the same readiness) while a connection waits to be accepted. */
 static gboolean
@@ -723,6 +740,15 @@ psc_connections_watch_listeners (PscConnections *self)
      * socket's, so the call goes to the descriptor. */
     if (listen (g_socket_get_fd (l->data), SOMAXCONN) != 0)
       GST_WARNING ("the accept backlog stays at libsoup's: %s", g_strerror (errno));
+    /* A connection is accepted once its first bytes are in (or after the request timeout):
+     * then one byte tells a plain-HTTP client from a TLS one (psc_redirect_answer_plain()). */
+    if (self->https_port != 0) {
+      int seconds = MAX (self->limits.request_timeout_s, 1);
+      if (setsockopt (g_socket_get_fd (l->data), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds,
+              sizeof seconds) != 0)
+        GST_WARNING ("no TCP_DEFER_ACCEPT: plain HTTP on the HTTPS port may go unanswered: %s",
+            g_strerror (errno));
+    }
 
     g_source_set_priority (source, G_PRIORITY_LOW);
     g_source_set_callback (source, G_SOURCE_FUNC (on_listener_ready), self, NULL);

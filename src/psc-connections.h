@@ -173,6 +173,18 @@ void          psc_connections_set_body_limit (PscConnections *connections, const
     gsize max_bytes);
 
 /**
+ * psc_connections_redirect_plain:
+ * @connections: the policy of a server that speaks TLS on its listeners
+ * @https_port: the port it listens on; 0 turns this off
+ *
+ * Answers a client that speaks plain HTTP to the TLS port with a redirect to HTTPS instead
+ * of a failed handshake (psc_redirect_answer_plain(), at accept, before any limit). Call it
+ * before psc_connections_watch_listeners(), which gives the listening sockets
+ * `TCP_DEFER_ACCEPT` for it.
+ */
+void          psc_connections_redirect_plain (PscConnections *connections, guint https_port);
+
+/**
  * psc_connections_watch_listeners:
  * @connections: the policy
  *

@@ -13,7 +13,8 @@
  * With TLS on, the pages, signalling and WHEP are only on the HTTPS port; a browser given
  * `http://box:80/` (`--http-redirect-port`) is sent on to `https://box:PORT/`. The redirect
  * is served by a second #SoupServer of its own, so that no plain-HTTP request ever reaches
- * a route of the real one. Main context only.
+ * a route of the real one. A browser given `http://box:PORT/`, the HTTPS port itself, is
+ * sent on too (psc_redirect_answer_plain()). Main context only.
  */
 
 G_BEGIN_DECLS
@@ -29,6 +30,45 @@ G_BEGIN_DECLS
  * (`Host`), and with a one-line body saying where to go. A request without a usable host
  * gets `400`.
  */
-void psc_redirect_add_handler (SoupServer *soup, guint https_port);
+void     psc_redirect_add_handler (SoupServer *soup, guint https_port);
+
+/**
+ * psc_redirect_plain_answer:
+ * @head: the first bytes a client sent (@length of them, not NUL-terminated; may hold NULs)
+ * @length: their number
+ * @fallback_host: (nullable): the host to send the client to when its request names none
+ *   (HTTP/1.0 without `Host`): the address it connected to
+ * @https_port: the HTTPS port
+ * @head_length: (out): how many bytes of @head the answer covers: the request's head, or as
+ *   much of it as came in whole lines
+ *
+ * The whole answer, `308 Permanent Redirect` with `Connection: close`, to a plain-HTTP
+ * request whose first bytes are @head: to the same path and query on
+ * `https://HOST:@https_port` (HOST from `Host`, else @fallback_host), or to `/` when its
+ * target cannot be read or would not fit in a header as it is. A `HEAD` gets no body.
+ *
+ * Returns: (transfer full) (nullable): the response's bytes, or %NULL when @head does not
+ *   begin as an HTTP request does (an upper-case letter) or there is no host to send to.
+ */
+char *   psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_host,
+    guint https_port, gsize *head_length);
+
+/**
+ * psc_redirect_answer_plain:
+ * @socket: a connection just accepted on the HTTPS port, before its TLS handshake has read
+ *   anything (#SoupServer::request-started of its first message)
+ * @https_port: that port
+ *
+ * Tells a plain-HTTP client on the HTTPS port apart by the first byte it sent, peeked at: a
+ * TLS client's is 22, a handshake record (RFC 8446 §5.1), an HTTP request's an upper-case
+ * letter. The plain request's head (what of it has arrived) is read off the socket and
+ * answered as psc_redirect_plain_answer() says, HOST from its `Host` or else the address it
+ * connected to; then the socket is shut down, and libsoup's handshake, seeing the end of the stream,
+ * closes it. A client that has sent nothing yet is left alone: the listening socket should
+ * have `TCP_DEFER_ACCEPT`, so that the first bytes are there at accept (tcp(7)).
+ *
+ * Returns: %TRUE if @socket was a plain-HTTP client and has been answered.
+ */
+gboolean psc_redirect_answer_plain (GSocket *socket, guint https_port);
 
 G_END_DECLS

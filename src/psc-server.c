@@ -503,6 +503,8 @@ psc_server_listen (PscServer *self, const char *address, guint port, GError **er
 
   if (!listen_on (self->soup, address, port, self->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
     return FALSE;
+  if (self->tls)
+    psc_connections_redirect_plain (self->connections, psc_server_get_port (self));
   psc_connections_watch_listeners (self->connections);
   return TRUE;
 }

@@ -2,13 +2,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTPS in a real browser: the daemon started with `--tls self-signed` (a fresh data
 // directory), its page opened in headless Chromium by a name that is not localhost
-// (https://camera-box.test:PORT, which Chromium is told resolves to 127.0.0.1), trusting
-// exactly that certificate's key (--ignore-certificate-errors-spki-list with its SPKI
-// SHA-256, not a blanket ignore). With accounts (--users), as a box on a shared network runs:
-// the page sends to the login page, and the session cookie it sets is Secure. Once logged in,
-// the page is a secure context, signals over wss: and plays; the fingerprint the daemon
-// printed is the certificate's; and curl, given that certificate as its only CA, verifies the
-// daemon's at the box's own host name (which the certificate must name).
+// (camera-box.test:PORT, which Chromium is told resolves to 127.0.0.1), trusting exactly that
+// certificate's key (--ignore-certificate-errors-spki-list with its SPKI SHA-256, not a
+// blanket ignore). The page is opened as a user types it, http://, which the HTTPS port
+// redirects. With accounts (--users), as a box on a shared network runs: the page sends to
+// the login page, and the session cookie it sets is Secure. Once logged in, the page is a
+// secure context, signals over wss: and plays; the fingerprint the daemon printed is the
+// certificate's; and curl, given that certificate as its only CA, verifies the daemon's at
+// the box's own host name (which the certificate must name).
 //
 //   node tls-test.mjs --daemon PATH [--verbose]
 //
@@ -85,8 +86,10 @@ try {
   const pageUrl = `https://${HOST}:${url.port}/`;
   const sockets = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
-  await page.goto(pageUrl, { waitUntil: 'load', timeout: 10_000 });
-  ok(new URL(page.url()).pathname === '/login', `the page sends to the login page (${page.url()})`);
+  // As a user types it: http: to the HTTPS port, redirected.
+  await page.goto(`http://${HOST}:${url.port}/`, { waitUntil: 'load', timeout: 10_000 });
+  ok(page.url() === `${pageUrl}login`,
+    `http://${HOST}:${url.port}/ is sent on to https:, to the login page (${page.url()})`);
   await submitLogin(page, TEST_VIEWER.user, TEST_VIEWER.password);
   ok(new URL(page.url()).pathname === '/', `logged in over https:, back on the page (${page.url()})`);
   const cookies = await page.context().cookies();

@@ -742,3 +742,52 @@ psc_test_flags_wait (PscTestFlags *flags, gboolean *flag, gboolean *other, guint
   g_mutex_unlock (&flags->lock);
   return set;
 }
+
+void
+psc_test_raw_client_free (PscTestRawClient *client)
+{
+  g_clear_object (&client->connection);
+  g_string_free (client->received, TRUE);
+  g_free (client);
+}
+
+PscTestRawClient *
+psc_test_raw_client_new (PscTestFixture *f, const char *request)
+{
+  g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  PscTestRawClient *client = g_new0 (PscTestRawClient, 1);
+
+  client->received = g_string_new (NULL);
+  client->connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1",
+      psc_server_get_port (f->server), NULL, &error);
+  g_assert_no_error (error);
+  if (request != NULL) {
+    g_socket_send_with_blocking (g_socket_connection_get_socket (client->connection), request,
+        strlen (request), TRUE, NULL, &error);
+    g_assert_no_error (error);
+  }
+  return client;
+}
+
+gboolean
+psc_test_raw_client_closed (gpointer data)
+{
+  PscTestRawClient *client = data;
+  GSocket *socket = g_socket_connection_get_socket (client->connection);
+  char buffer[4096];
+  gssize n;
+
+  while (!client->closed) {
+    g_autoptr (GError) error = NULL;
+
+    n = g_socket_receive_with_blocking (socket, buffer, sizeof (buffer), FALSE, NULL, &error);
+    if (n > 0)
+      g_string_append_len (client->received, buffer, n);
+    else if (n == 0 || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      client->closed = TRUE;
+    else
+      break;
+  }
+  return client->closed;
+}

@@ -227,6 +227,31 @@ double      psc_test_pace_late_rate_fps (PscTestPace *pace);
 void        psc_test_pace_free (PscTestPace *pace);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscTestPace, psc_test_pace_free)
 
+/**
+ * PscTestRawClient:
+ * @connection: the TCP connection to the server's port
+ * @received: what the server has sent, as psc_test_raw_client_closed() read it
+ * @closed: the server closed (or reset) the connection
+ *
+ * A raw TCP client, for what a SoupSession will not send: half a request, a body it lies
+ * about, plain HTTP to the HTTPS port.
+ */
+typedef struct {
+  GSocketConnection *connection;
+  GString *received;
+  gboolean closed;
+} PscTestRawClient;
+
+/* Connects to @f's server on 127.0.0.1 and sends @request (nullable) whole. */
+PscTestRawClient *psc_test_raw_client_new (PscTestFixture *f, const char *request);
+
+/* For psc_test_iterate_until(): reads what has come into @client's `received`, without
+ * blocking; TRUE once the server closed (or reset) the connection. */
+gboolean    psc_test_raw_client_closed (gpointer client);
+
+void        psc_test_raw_client_free (PscTestRawClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscTestRawClient, psc_test_raw_client_free)
+
 /* For psc_test_iterate_until(): the gboolean at @flag is %TRUE. */
 gboolean    psc_test_flag_set (gpointer flag);
 

@@ -283,67 +283,6 @@ test_metrics (PscTestFixture *f, gconstpointer data)
 }
 
 
-/* A raw TCP client, for what a SoupSession will not send: half a request, a body it lies
- * about. */
-typedef struct {
-  GSocketConnection *connection;
-  GString *received;
-  gboolean closed;
-} RawClient;
-
-static void
-raw_client_free (RawClient *client)
-{
-  g_clear_object (&client->connection);
-  g_string_free (client->received, TRUE);
-  g_free (client);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (RawClient, raw_client_free)
-
-static RawClient *
-raw_client_new (PscTestFixture *f, const char *request)
-{
-  g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
-  g_autoptr (GError) error = NULL;
-  RawClient *client = g_new0 (RawClient, 1);
-
-  client->received = g_string_new (NULL);
-  client->connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1",
-      psc_server_get_port (f->server), NULL, &error);
-  g_assert_no_error (error);
-  if (request != NULL) {
-    g_socket_send_with_blocking (g_socket_connection_get_socket (client->connection), request,
-        strlen (request), TRUE, NULL, &error);
-    g_assert_no_error (error);
-  }
-  return client;
-}
-
-/* For psc_test_iterate_until(): reads what has come; TRUE once the server closed (or reset)
- * the connection. */
-static gboolean
-raw_client_closed (gpointer data)
-{
-  RawClient *client = data;
-  GSocket *socket = g_socket_connection_get_socket (client->connection);
-  char buffer[4096];
-  gssize n;
-
-  while (!client->closed) {
-    g_autoptr (GError) error = NULL;
-
-    n = g_socket_receive_with_blocking (socket, buffer, sizeof (buffer), FALSE, NULL, &error);
-    if (n > 0)
-      g_string_append_len (client->received, buffer, n);
-    else if (n == 0 || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-      client->closed = TRUE;
-    else
-      break;
-  }
-  return client->closed;
-}
-
 static gboolean
 fds_back (gpointer data)
 {
@@ -401,15 +340,15 @@ static void
 test_request_timeout (PscTestFixture *f, gconstpointer data)
 {
   PscConnections *connections = psc_server_get_connections (f->server);
-  g_autoptr (RawClient) client = NULL;
+  g_autoptr (PscTestRawClient) client = NULL;
   gint64 start;
 
   /* 2 s, not 1: the timer is g_timeout_add_seconds(), whose first run may come up to a
    * second early (it is aligned to the whole seconds of the session, GLib's documentation). */
   set_limits (f, 2, PSC_CONNECTIONS_MAX_PER_ADDRESS);
   start = g_get_monotonic_time ();
-  client = raw_client_new (f, "GET /heal");
-  PSC_TEST_WAIT_UNTIL (raw_client_closed, client, 6, "the half request to be cut off");
+  client = psc_test_raw_client_new (f, "GET /heal");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, client, 6, "the half request to be cut off");
   g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC);
   g_assert_cmpuint (client->received->len, ==, 0);
   g_assert_cmpuint (psc_connections_get_refused (connections,
@@ -427,21 +366,21 @@ static void
 test_address_cap (PscTestFixture *f, gconstpointer data)
 {
   PscConnections *connections = psc_server_get_connections (f->server);
-  g_autoptr (RawClient) first = NULL, second = NULL, third = NULL;
+  g_autoptr (PscTestRawClient) first = NULL, second = NULL, third = NULL;
 
   set_limits (f, 10, 2);
-  first = raw_client_new (f, NULL);
-  second = raw_client_new (f, NULL);
+  first = psc_test_raw_client_new (f, NULL);
+  second = psc_test_raw_client_new (f, NULL);
   PSC_TEST_WAIT_UNTIL (two_connections, connections, 5, "two connections");
-  third = raw_client_new (f, NULL);
-  PSC_TEST_WAIT_UNTIL (raw_client_closed, third, 2, "the third connection to be refused");
+  third = psc_test_raw_client_new (f, NULL);
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, third, 2, "the third connection to be refused");
   g_test_message ("%s", third->received->str);
   g_assert_true (g_str_has_prefix (third->received->str, "HTTP/1.1 503 "));
   g_assert_nonnull (strstr (third->received->str, "2 connections open from this address"));
   g_assert_cmpuint (psc_connections_get_refused (connections,
           PSC_CONNECTIONS_REFUSED_ADDRESS_CAP), ==, 1);
-  g_assert_false (raw_client_closed (first));
-  g_assert_false (raw_client_closed (second));
+  g_assert_false (psc_test_raw_client_closed (first));
+  g_assert_false (psc_test_raw_client_closed (second));
 }
 
 static gboolean
@@ -460,9 +399,9 @@ no_connection (gpointer data)
 static gboolean
 raw_client_answered (gpointer data)
 {
-  RawClient *client = data;
+  PscTestRawClient *client = data;
 
-  raw_client_closed (client);
+  psc_test_raw_client_closed (client);
   return strstr (client->received->str, "\r\n\r\n") != NULL;
 }
 
@@ -480,41 +419,41 @@ static void
 test_total_cap (PscTestFixture *f, gconstpointer data)
 {
   PscConnections *connections = psc_server_get_connections (f->server);
-  g_autoptr (RawClient) idle1 = NULL, idle2 = NULL, half = NULL, fresh = NULL;
-  g_autoptr (RawClient) body1 = NULL, body2 = NULL, body3 = NULL, refused = NULL;
+  g_autoptr (PscTestRawClient) idle1 = NULL, idle2 = NULL, half = NULL, fresh = NULL;
+  g_autoptr (PscTestRawClient) body1 = NULL, body2 = NULL, body3 = NULL, refused = NULL;
   const char *posting = "POST /api/streams HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab";
 
   set_limits_and_total (f, 10, 0, 3);
-  idle1 = raw_client_new (f, NULL);
+  idle1 = psc_test_raw_client_new (f, NULL);
   PSC_TEST_WAIT_UNTIL (one_connection, connections, 5, "the first idle connection");
-  idle2 = raw_client_new (f, NULL);
-  half = raw_client_new (f, "GET /heal");
+  idle2 = psc_test_raw_client_new (f, NULL);
+  half = psc_test_raw_client_new (f, "GET /heal");
   PSC_TEST_WAIT_UNTIL (three_connections, connections, 5, "three idle connections");
-  fresh = raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  PSC_TEST_WAIT_UNTIL (raw_client_closed, idle1, 5, "the longest idle connection to be closed");
+  fresh = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, idle1, 5, "the longest idle connection to be closed");
   PSC_TEST_WAIT_UNTIL (raw_client_answered, fresh, 5, "the new connection's answer");
   g_assert_true (g_str_has_prefix (fresh->received->str, "HTTP/1.1 200 "));
   g_assert_cmpuint (idle1->received->len, ==, 0);
-  g_assert_false (raw_client_closed (idle2));
+  g_assert_false (psc_test_raw_client_closed (idle2));
   g_assert_cmpuint (psc_connections_get_refused (connections,
           PSC_CONNECTIONS_REFUSED_EVICTED), ==, 1);
-  g_clear_pointer (&idle2, raw_client_free);
-  g_clear_pointer (&half, raw_client_free);
-  g_clear_pointer (&fresh, raw_client_free);
+  g_clear_pointer (&idle2, psc_test_raw_client_free);
+  g_clear_pointer (&half, psc_test_raw_client_free);
+  g_clear_pointer (&fresh, psc_test_raw_client_free);
   PSC_TEST_WAIT_UNTIL (no_connection, connections, 5, "the connections to close");
 
-  body1 = raw_client_new (f, posting);
-  body2 = raw_client_new (f, posting);
-  body3 = raw_client_new (f, posting);
+  body1 = psc_test_raw_client_new (f, posting);
+  body2 = psc_test_raw_client_new (f, posting);
+  body3 = psc_test_raw_client_new (f, posting);
   PSC_TEST_WAIT_UNTIL (three_connections, connections, 5, "three requests under way");
-  refused = raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  PSC_TEST_WAIT_UNTIL (raw_client_closed, refused, 5, "the fourth connection to be refused");
+  refused = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, refused, 5, "the fourth connection to be refused");
   g_test_message ("%s", refused->received->str);
   g_assert_true (g_str_has_prefix (refused->received->str, "HTTP/1.1 503 "));
   g_assert_nonnull (strstr (refused->received->str, "3 connections open, the most allowed"));
   g_assert_cmpuint (psc_connections_get_refused (connections,
           PSC_CONNECTIONS_REFUSED_TOTAL_CAP), ==, 1);
-  g_assert_false (raw_client_closed (body1));
+  g_assert_false (psc_test_raw_client_closed (body1));
 }
 
 /* A burst of connections while the daemon is busy (its main loop not running here, so it
@@ -564,21 +503,21 @@ static void
 test_body_refused (PscTestFixture *f, gconstpointer data)
 {
   PscConnections *connections = psc_server_get_connections (f->server);
-  g_autoptr (RawClient) whep = NULL, api = NULL, chunked = NULL;
+  g_autoptr (PscTestRawClient) whep = NULL, api = NULL, chunked = NULL;
   g_autoptr (GString) chunks = g_string_new ("POST /whep/camera HTTP/1.1\r\nHost: x\r\n"
       "Content-Type: application/sdp\r\nTransfer-Encoding: chunked\r\n\r\n");
 
-  whep = raw_client_new (f, "POST /whep/camera HTTP/1.1\r\nHost: x\r\n"
+  whep = psc_test_raw_client_new (f, "POST /whep/camera HTTP/1.1\r\nHost: x\r\n"
       "Content-Type: application/sdp\r\nContent-Length: 10485760\r\n\r\n");
-  PSC_TEST_WAIT_UNTIL (raw_client_closed, whep, 5, "the 10 MB offer to be refused");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, whep, 5, "the 10 MB offer to be refused");
   g_test_message ("%s", whep->received->str);
   g_assert_true (g_str_has_prefix (whep->received->str, "HTTP/1.1 413 "));
   g_assert_nonnull (strstr (whep->received->str, "a body of 10485760 bytes is over the 65536 "
           "bytes /whep/camera takes"));
 
-  api = raw_client_new (f, "POST /api/streams HTTP/1.1\r\nHost: x\r\n"
+  api = psc_test_raw_client_new (f, "POST /api/streams HTTP/1.1\r\nHost: x\r\n"
       "Content-Length: 5000\r\n\r\n");
-  PSC_TEST_WAIT_UNTIL (raw_client_closed, api, 5, "the 5000-byte API body to be refused");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, api, 5, "the 5000-byte API body to be refused");
   g_assert_true (g_str_has_prefix (api->received->str, "HTTP/1.1 413 "));
 
   /* Chunked: no length to refuse from; cut off once past the limit. */
@@ -588,8 +527,8 @@ test_body_refused (PscTestFixture *f, gconstpointer data)
       g_string_append_c (chunks, 'a');
     g_string_append (chunks, "\r\n");
   }
-  chunked = raw_client_new (f, chunks->str);
-  PSC_TEST_WAIT_UNTIL (raw_client_closed, chunked, 5, "the chunked body to be refused");
+  chunked = psc_test_raw_client_new (f, chunks->str);
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, chunked, 5, "the chunked body to be refused");
   g_assert_true (g_str_has_prefix (chunked->received->str, "HTTP/1.1 413 "));
   g_assert_cmpuint (psc_connections_get_refused (connections, PSC_CONNECTIONS_REFUSED_BODY),
       ==, 3);

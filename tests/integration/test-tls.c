@@ -111,20 +111,67 @@ test_untrusted (PscTestFixture *f, gconstpointer data)
   answer_clear (&answer);
 }
 
-/* Plain HTTP to the HTTPS port: the handshake fails, nothing is served. */
+static gboolean
+fds_back (gpointer data)
+{
+  return psc_count_open_fds (NULL) <= GPOINTER_TO_INT (data);
+}
+
+/* Plain HTTP to the HTTPS port (a browser given http://box:PORT/): answered 308 to the same
+ * path and query over https: on that port, and a client that follows it is served over TLS.
+ * Without a Host (HTTP/1.0), the address it connected to stands in; a head cut short (its
+ * last line not yet sent) is answered from its request line. Nothing of them stays open. */
 static void
 test_plain_on_tls_port (PscTestFixture *f, gconstpointer data)
 {
-  g_autoptr (SoupMessage) msg = message_to ("GET", "http", psc_server_get_port (f->server),
-      "/healthz");
+  guint port = psc_server_get_port (f->server);
+  g_autofree char *expected = g_strdup_printf ("https://127.0.0.1:%u/healthz?verbose=1", port);
+  g_autofree char *location = NULL;
+  g_autoptr (SoupMessage) msg = message_to ("GET", "http", port, "/healthz?verbose=1");
+  g_autoptr (SoupMessage) followed = message_to ("GET", "http", port, "/healthz");
+  g_autoptr (PscTestRawClient) bare = NULL;
+  g_autoptr (PscTestRawClient) cut = NULL;
   Answer answer = { 0 };
+  const char *const requests[] = {
+    "GET /page.html?a=b HTTP/1.0\r\n\r\n",
+    "POST /whep/camera HTTP/1.1\r\nHost: camera-box:1234\r\nContent-Ty",
+  };
+  const char *const locations[] = { "/page.html?a=b", "/whep/camera" };
+  int fds = psc_count_open_fds (NULL);
 
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   if (!send_message (msg, &answer))
     return;
-  g_assert_nonnull (answer.error);
-  g_test_message ("plain HTTP on the HTTPS port: %s", answer.error->message);
-  g_assert_cmpuint (soup_message_get_status (msg), !=, SOUP_STATUS_OK);
+  g_assert_no_error (answer.error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_PERMANENT_REDIRECT);
+  g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (msg),
+          "Location"), ==, expected);
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (answer.body, NULL),
+          g_bytes_get_size (answer.body), "periscope speaks HTTPS here"));
   answer_clear (&answer);
+
+  /* Followed, as a browser does: served over TLS, the certificate checked. */
+  if (!send_message (followed, &answer))
+    return;
+  expect_our_certificate (f, followed, &answer);
+  answer_clear (&answer);
+
+  bare = psc_test_raw_client_new (f, requests[0]);
+  cut = psc_test_raw_client_new (f, requests[1]);
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, bare, 5, "the answer without a Host");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, cut, 5, "the answer to a head cut short");
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++) {
+    PscTestRawClient *client = i == 0 ? bare : cut;
+    g_autofree char *line = g_strdup_printf (i == 0 ? "Location: https://127.0.0.1:%u%s\r\n" :
+        "Location: https://camera-box:%u%s\r\n", port, locations[i]);
+
+    g_test_message ("%s", client->received->str);
+    g_assert_true (g_str_has_prefix (client->received->str, "HTTP/1.1 308 "));
+    g_assert_nonnull (strstr (client->received->str, line));
+  }
+  g_clear_pointer (&bare, psc_test_raw_client_free);
+  g_clear_pointer (&cut, psc_test_raw_client_free);
+  PSC_TEST_WAIT_UNTIL (fds_back, GINT_TO_POINTER (fds), 5, "the plain connections to be closed");
 }
 
 /* The webrtcbin test client signals over wss: and decodes frames. */
