@@ -227,9 +227,50 @@ compare_kinds (gconstpointer a, gconstpointer b)
   return g_strcmp0 (*(const char **) a, *(const char **) b);
 }
 
-/* What the daemon's fds are, counted by kind ("socket 9, anon_inode:[eventfd] 6, pipe 2,
- * /dev/null 1"), for a failed fd check to say what grew: the targets of /proc/PID/fd/N, with
- * the inode numbers of sockets and pipes left out. */
+/* TCP states as /proc/net/tcp numbers them (include/net/tcp_states.h). */
+static const char *const tcp_states[] = {
+  NULL, "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+  "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
+};
+
+/* Adds to @kinds (inode string -> kind) the sockets of /proc/net/@table: "tcp CLOSE_WAIT",
+ * "udp", "unix" (proc(5): in tcp and udp the 4th field is the state, the 10th the inode; in
+ * unix the 7th is the inode). */
+static void
+read_socket_table (GHashTable *kinds, const char *table)
+{
+  g_autofree char *path = g_build_filename ("/proc/net", table, NULL);
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  gboolean tcp = g_str_has_prefix (table, "tcp");
+  guint inode_field = g_str_equal (table, "unix") ? 6 : 9;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 1; lines[i] != NULL; i++) {
+    g_auto (GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+    g_autoptr (GPtrArray) words = g_ptr_array_new ();
+    guint64 state;
+
+    for (guint f = 0; fields[f] != NULL; f++)
+      if (fields[f][0] != '\0')
+        g_ptr_array_add (words, fields[f]);
+    if (words->len <= inode_field)
+      continue;
+    state = g_ascii_strtoull (g_ptr_array_index (words, 3), NULL, 16);
+    g_hash_table_insert (kinds, g_strdup (g_ptr_array_index (words, inode_field)), tcp ?
+        g_strdup_printf ("tcp %s", state < G_N_ELEMENTS (tcp_states) && tcp_states[state] ?
+            tcp_states[state] : "?") : g_strdup (g_str_has_prefix (table, "udp") ? "udp" :
+            "unix"));
+  }
+}
+
+/* What the daemon's fds are, counted by kind ("tcp ESTABLISHED 3, udp 6, unix 2,
+ * anon_inode:[eventfd] 6, pipe 2, /dev/null 1"), for a failed fd check to say what grew: the
+ * targets of /proc/PID/fd/N, with the inode numbers of pipes left out and sockets named by
+ * their protocol and, for TCP, their state (a connection left in CLOSE_WAIT is one the
+ * client closed and the daemon never did). */
 static char *
 describe_fds (GPid pid)
 {
@@ -241,9 +282,16 @@ describe_fds (GPid pid)
   GHashTableIter iter;
   gpointer key;
   const char *name;
+  g_autoptr (GHashTable) sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
 
   if (dir == NULL)
     return g_string_free (out, FALSE);
+  read_socket_table (sockets, "tcp");
+  read_socket_table (sockets, "tcp6");
+  read_socket_table (sockets, "udp");
+  read_socket_table (sockets, "udp6");
+  read_socket_table (sockets, "unix");
   while ((name = g_dir_read_name (dir)) != NULL) {
     g_autofree char *link = g_build_filename (path, name, NULL);
     g_autofree char *target = g_file_read_link (link, NULL);
@@ -251,9 +299,12 @@ describe_fds (GPid pid)
 
     if (target == NULL)
       continue;
-    if (g_str_has_prefix (target, "socket:["))
-      kind = g_strdup ("socket");
-    else if (g_str_has_prefix (target, "pipe:["))
+    if (g_str_has_prefix (target, "socket:[")) {
+      g_autofree char *inode = g_strndup (target + 8, strlen (target + 8) - 1);
+      const char *known = g_hash_table_lookup (sockets, inode);
+
+      kind = g_strdup (known != NULL ? known : "socket");
+    } else if (g_str_has_prefix (target, "pipe:["))
       kind = g_strdup ("pipe");
     else
       kind = g_steal_pointer (&target);
@@ -1132,27 +1183,36 @@ http_kind (guint i)
   return i % 250 == 249 ? &snapshot : &http_kinds[i % G_N_ELEMENTS (http_kinds)];
 }
 
-/* Before the baseline: one request of each kind, a snapshot too, and the daemon's fds left to
- * settle (two samples 1 s apart alike, WARM_UP_MAX_S at most), so that what the daemon sets up once
- * (a first snapshot's converter, libsoup's and GIO's first-use state, the viewer's last ICE
- * sockets) is not counted as a stage's leak. */
-static void
-warm_up (Soak *soak)
+/* Waits until the daemon's fds hold still (two samples 1 s apart alike, WARM_UP_MAX_S at
+ * most); returns the last sample. */
+static DaemonSample
+settle (Soak *soak, const char *when)
 {
   DaemonSample before, after;
   gint64 deadline = g_get_monotonic_time () + WARM_UP_MAX_S * G_USEC_PER_SEC;
 
-  for (guint i = 0; i < G_N_ELEMENTS (http_kinds); i++)
-    http_once (soak, http_kinds[i].method, http_kinds[i].path, NULL, NULL, 0, NULL);
-  http_once (soak, "GET", http_kind (249)->path, NULL, NULL, 0, NULL);
   do {
     before = sample_daemon (soak);
     pump_for (1000);
     after = sample_daemon (soak);
   } while (after.fds != before.fds && g_get_monotonic_time () < deadline);
   if (after.fds != before.fds)
-    g_print ("%-24s the daemon's fds still changed after %d s (%d, then %d)\n", "warm-up",
+    g_print ("%-24s the daemon's fds still changed after %d s (%d, then %d)\n", when,
         WARM_UP_MAX_S, before.fds, after.fds);
+  return after;
+}
+
+/* Before the baseline: one request of each kind, a snapshot too, and the daemon's fds left to
+ * settle (settle()), so that what the daemon sets up once (a first snapshot's converter,
+ * libsoup's and GIO's first-use state, the viewer's last ICE sockets) is not counted as a
+ * stage's leak. */
+static void
+warm_up (Soak *soak)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (http_kinds); i++)
+    http_once (soak, http_kinds[i].method, http_kinds[i].path, NULL, NULL, 0, NULL);
+  http_once (soak, "GET", http_kind (249)->path, NULL, NULL, 0, NULL);
+  settle (soak, "warm-up");
 }
 
 /* Requests over keep-alive connections, 1 to 4 each, that the client then closes — the
@@ -2040,10 +2100,18 @@ soak_finish (Soak *soak)
   int status = 0;
 
   if (soak->pid > 0) {
-    end = sample_daemon (soak);
+    /* What the last stage's last requests left being torn down (a snapshot's conversion
+     * pipeline, stopped on GStreamer's own thread) is given time to go. */
+    end = settle (soak, "end");
     g_print ("%-24s fds %d (start %d), threads %d (start %d), rss %.1f MiB (start %.1f)\n",
         "end", end.fds, soak->baseline.fds, end.threads, soak->baseline.threads,
         end.rss_kib / 1024.0, soak->baseline.rss_kib / 1024.0);
+    /* Within the bound too: what the daemon still holds is what to look at next. */
+    if (end.fds != soak->baseline.fds) {
+      g_autofree char *kinds = describe_fds (soak->pid);
+      g_print ("%-24s fds at the start: %s; at the end: %s\n", "", soak->baseline_fd_kinds,
+          kinds);
+    }
     if (end.fds > soak->baseline.fds + FD_BOUND) {
       g_autofree char *kinds = describe_fds (soak->pid);
       soak_fail (soak, "end: fds %d, more than %d over the %d at the start (start: %s; end: %s)",
