@@ -26,6 +26,22 @@
  * Remove when: frames come from a GstBufferPool that outlives viewers. */
 #define MMAP_THRESHOLD_BYTES (256 * 1024)
 
+/* free() hands memory back to the system only from the top of a heap, so what a burst took
+ * and gave back stays resident, reused by the next burst but never returned: 1,000 idle
+ * connections left 14 MiB (libsoup's buffers), 50 viewers leaving 31 MiB (their threads'
+ * arenas). malloc_trim() returns every whole free page of every arena (glibc ≥ 2.8,
+ * malloc_trim(3)), so the resident size comes back to its baseline within TRIM_INTERVAL_S
+ * of the burst's end. A call takes 1–18 ms of the main thread (50 viewers), walking each
+ * arena under its lock (docs/performance.md, "Memory returns"). */
+#define TRIM_INTERVAL_S 30
+
+static gboolean
+trim_memory (gpointer user_data)
+{
+  malloc_trim (0);
+  return G_SOURCE_CONTINUE;
+}
+
 /* WORKAROUND(GLib < 2.76): GSlice keeps per-thread magazines of freed blocks, and a viewer
  * brings eight threads (its queue, webrtcbin's, libnice's, rtpsession's RTCP, rtprtxsend's,
  * dtlsenc's, nicesrc's…): with 50 viewers, 410 threads, whose caches cost 20 MiB of RSS and a
@@ -146,6 +162,7 @@ main (int argc, char **argv)
   g_autoptr (PscDaemon) daemon = NULL;
   g_autoptr (GError) error = NULL;
   PscExitCode code;
+  guint trim;
 
   restart_without_gslice (argv);
   config = psc_config_new ();
@@ -166,7 +183,10 @@ main (int argc, char **argv)
     print_error (error, "");
     return psc_exit_code_for_error (error);
   }
+  trim = g_timeout_add_seconds_full (G_PRIORITY_LOW, TRIM_INTERVAL_S, trim_memory, NULL,
+      NULL);
   code = psc_daemon_run (daemon);
+  g_source_remove (trim);
   g_clear_object (&daemon);     /* the viewers, the server, the pipeline: all released */
   g_print ("periscope: stopped\n");
   return code;

@@ -129,6 +129,7 @@ psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_
 
   g_return_val_if_fail (head != NULL && https_port > 0 && https_port <= G_MAXUINT16 &&
       head_length != NULL, NULL);
+  init_debug ();
 
   /* A TLS client, or not an HTTP method. */
   if (length == 0 || !g_ascii_isupper (head[0]))
