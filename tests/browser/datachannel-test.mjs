@@ -9,13 +9,9 @@
 //
 // Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
-
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, daemonOptions, stopDaemon } from './tap.mjs';
+import { createTap, daemonOptions, runTest } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const WAIT_MS = 15_000;
@@ -75,16 +71,12 @@ async function framesIn() {
 
 // --- the test ------------------------------------------------------------------------
 
-const dataDir = mkdtempSync(joinPath(tmpdir(), 'periscope-dc-'));
-let daemon = null;
-let browser = null;
-
-async function main() {
-  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
+async function main(run) {
+  const daemon = run.daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
     '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
-    '--framerate', '15', '--data-dir', dataDir]);
+    '--framerate', '15', '--data-dir', run.dir]);
   const base = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
-  browser = await chromium.launch(chromiumLaunchOptions('127.0.0.1'));
+  const browser = run.browser = await chromium.launch(chromiumLaunchOptions('127.0.0.1'));
   const viewers = {};
   for (const [name, channel] of [['Dee', 'camera'], ['Pat', 'page'], ['Walt', 'none']]) {
     const page = await (await browser.newContext()).newPage();
@@ -138,13 +130,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  ok(false, 'test ran to completion', e.stack || e.message);
-} finally {
-  await closeBrowser(browser);
-  await stopDaemon(tap, daemon, opts.verbose);
-  rmSync(dataDir, { recursive: true, force: true });
-  tap.end();
-}
+await runTest(tap, opts, 'dc', main);

@@ -91,6 +91,12 @@ export async function launchFirefox(host, extraPrefs = {}) {
     handleSIGTERM: false,
     handleSIGHUP: false,
   });
-  browser.once('disconnected', () => rmSync(profile, { recursive: true, force: true }));
+  // Once Firefox has exited, not when the connection drops: it writes its session files
+  // into the profile while it shuts down, and a removal racing that had left 223 profiles in
+  // this machine's /tmp.
+  const firefox = browser.process();
+  const removeProfile = () => rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+  if (firefox && firefox.exitCode === null && firefox.signalCode === null) firefox.once('exit', removeProfile);
+  else browser.once('disconnected', removeProfile);
   return browser;
 }

@@ -8,14 +8,13 @@
 //
 // Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
 import {
-  closeBrowser, createTap, daemonOptions, stopDaemon, submitLogin, TEST_VIEWER, waitForFrames,
+  createTap, daemonOptions, runTest, submitLogin, TEST_VIEWER, waitForFrames,
 } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
@@ -27,19 +26,16 @@ const opts = daemonOptions('login-test.mjs', { screenshot: { type: 'string' } },
 const tap = createTap();
 const { ok } = tap;
 
-const dir = mkdtempSync(join(tmpdir(), 'periscope-login-'));
-let daemon = null;
-let browser = null;
-try {
-  writeFileSync(join(dir, 'users'), TEST_VIEWER.line, { mode: 0o600 });
-  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
-    '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
-    '--users', join(dir, 'users')]);
+await runTest(tap, opts, 'login', async (run) => {
+  writeFileSync(join(run.dir, 'users'), TEST_VIEWER.line, { mode: 0o600 });
+  const daemon = run.daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1',
+    '--port', '0', '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320',
+    '--height', '240',    '--users', join(run.dir, 'users')]);
   const url = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
   ok(daemon.lines.some((l) => l.startsWith('periscope: accounts on')),
     'the daemon says at start-up that accounts are on');
 
-  browser = await chromium.launch(chromiumLaunchOptions('127.0.0.1'));
+  const browser = run.browser = await chromium.launch(chromiumLaunchOptions('127.0.0.1'));
   const page = await browser.newPage();
   await page.goto(url, { waitUntil: 'load', timeout: 10_000 });
   ok(new URL(page.url()).pathname === '/login', `the page sends to the login page (${page.url()})`);
@@ -62,11 +58,4 @@ try {
 
   const frames = await waitForFrames(page, MIN_FRAMES, PLAY_TIMEOUT_MS);
   ok(frames >= MIN_FRAMES, `the page plays once logged in (${frames} frames decoded)`);
-} catch (e) {
-  ok(false, 'test ran to completion', e.stack || e.message);
-} finally {
-  await closeBrowser(browser);
-  await stopDaemon(tap, daemon, opts.verbose);
-  rmSync(dir, { recursive: true, force: true });
-  tap.end();
-}
+});

@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
-import { closeBrowser, createTap, daemonOptions, stopDaemon, waitForFrames } from './tap.mjs';
+import { createTap, daemonOptions, runTest, waitForFrames } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
@@ -54,18 +54,17 @@ async function tryPeriscope(base) {
   return result;
 }
 
-let daemon = null;
-let foreign = null;
-let browser = null;
-try {
-  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
-    '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240']);
+await runTest(tap, opts, 'origin', async (run) => {
+  const daemon = run.daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1',
+    '--port', '0', '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320',
+    '--height', '240']);
   const url = (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
 
-  foreign = createServer((req, res) => {
+  const foreign = createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end('<!doctype html><title>another site</title><p>Nothing to see here.');
   });
+  run.atEnd(() => foreign.close());
   await new Promise((resolve) => foreign.listen(0, '127.0.0.1', resolve));
   const foreignUrl = `http://${FOREIGN_HOST}:${foreign.address().port}/`;
 
@@ -73,7 +72,7 @@ try {
   options.args = options.args.map((arg) => arg.startsWith('--host-resolver-rules=')
     ? `--host-resolver-rules=MAP ${FOREIGN_HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
     : arg);
-  browser = await chromium.launch(options);
+  const browser = run.browser = await chromium.launch(options);
 
   const evil = await browser.newPage();
   await evil.goto(foreignUrl, { waitUntil: 'load', timeout: 10_000 });
@@ -90,11 +89,4 @@ try {
   await own.goto(url, { waitUntil: 'load', timeout: 10_000 });
   const frames = await waitForFrames(own, MIN_FRAMES, PLAY_TIMEOUT_MS);
   ok(frames >= MIN_FRAMES, `periscope's own page plays (${frames} frames decoded)`);
-} catch (e) {
-  ok(false, 'test ran to completion', e.stack || e.message);
-} finally {
-  await closeBrowser(browser);
-  if (foreign) foreign.close();
-  await stopDaemon(tap, daemon, opts.verbose);
-  tap.end();
-}
+});

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // What the short browser tests (origin-test.mjs, login-test.mjs, tls-test.mjs,
-// datachannel-test.mjs) share: their command line, TAP-style lines, and how many frames
-// periscope's page has decoded, waited for.
+// datachannel-test.mjs) share: their command line, TAP-style lines, how a test runs and ends
+// what it started, and how many frames periscope's page has decoded, waited for.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -91,4 +94,31 @@ export async function stopDaemon(tap, daemon, verbose) {
   tap.ok(exit.code === 0 && !daemon.killedHard, 'the daemon exits with code 0 on SIGTERM',
     `code ${exit.code}, signal ${exit.signal}`);
   if (tap.failed || verbose) daemon.lines.slice(-60).forEach((l) => console.log(`# ${l}`));
+}
+
+// Runs a short test's @body(run), and ends it as each of them must: an exception is one
+// failing line; then, whatever happened, the browser is closed, what the test handed to
+// run.atEnd() is done (in that order), the daemon stopped (its exit status checked), the
+// temporary directory removed, and the plan printed. @body sets run.daemon (process.mjs)
+// and run.browser (playwright) as it starts them; run.dir is a fresh temporary directory,
+// periscope-@name-XXXXXX.
+export async function runTest(tap, opts, name, body) {
+  const ends = [];
+  const run = {
+    daemon: null,
+    browser: null,
+    dir: mkdtempSync(join(tmpdir(), `periscope-${name}-`)),
+    atEnd(fn) { ends.push(fn); },
+  };
+  try {
+    await body(run);
+  } catch (e) {
+    tap.ok(false, 'test ran to completion', e.stack || e.message);
+  } finally {
+    await closeBrowser(run.browser);
+    for (const end of ends) await end();
+    await stopDaemon(tap, run.daemon, opts.verbose);
+    rmSync(run.dir, { recursive: true, force: true });
+    tap.end();
+  }
 }

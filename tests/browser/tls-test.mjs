@@ -17,8 +17,8 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -26,8 +26,7 @@ import { promisify } from 'node:util';
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
 import { startProcess } from './process.mjs';
 import {
-  closeBrowser, createTap, daemonOptions, framesInPage, stopDaemon, submitLogin, TEST_VIEWER,
-  waitForFrames,
+  createTap, daemonOptions, framesInPage, runTest, submitLogin, TEST_VIEWER, waitForFrames,
 } from './tap.mjs';
 
 const URL_TIMEOUT_MS = 20_000;
@@ -48,18 +47,15 @@ function pageContext() {
     mediaDevices: typeof navigator.mediaDevices !== 'undefined' };
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'periscope-tls-test-'));
-let daemon = null;
-let browser = null;
-try {
-  writeFileSync(join(dataDir, 'users'), TEST_VIEWER.line, { mode: 0o600 });
-  daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1', '--port', '0',
-    '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320', '--height', '240',
-    '--tls', 'self-signed', '--data-dir', dataDir, '--users', join(dataDir, 'users')]);
+await runTest(tap, opts, 'tls-test', async (run) => {
+  writeFileSync(join(run.dir, 'users'), TEST_VIEWER.line, { mode: 0o600 });
+  const daemon = run.daemon = startProcess('the daemon', opts.daemon, ['--bind', '127.0.0.1',
+    '--port', '0', '--ice-address', '127.0.0.1', '--codec', 'h264', '--width', '320',
+    '--height', '240',    '--tls', 'self-signed', '--data-dir', run.dir, '--users', join(run.dir, 'users')]);
   const url = new URL((await daemon.waitFor(/^periscope: open (https:\/\/\S+)/, URL_TIMEOUT_MS))[1]);
   const printed = daemon.lines.map((l) => l.match(/fingerprint ([0-9A-F:]+)$/)).find((m) => m);
 
-  const certificate = new X509Certificate(readFileSync(join(dataDir, 'tls-cert.pem')));
+  const certificate = new X509Certificate(readFileSync(join(run.dir, 'tls-cert.pem')));
   ok(printed && printed[1] === certificate.fingerprint256,
     'the fingerprint printed at start-up is the certificate\'s',
     `printed ${printed && printed[1]}, certificate ${certificate.fingerprint256}`);
@@ -67,7 +63,7 @@ try {
   // who copied it off the box would: the box's host name, resolved to where the daemon listens.
   const name = hostname();
   const curl = await promisify(execFile)('curl', ['--silent', '--show-error', '--cacert',
-    join(dataDir, 'tls-cert.pem'), '--resolve', `${name}:${url.port}:127.0.0.1`,
+    join(run.dir, 'tls-cert.pem'), '--resolve', `${name}:${url.port}:127.0.0.1`,
     '--write-out', '\n%{ssl_verify_result} %{http_code}', `https://${name}:${url.port}/healthz`],
   { timeout: CURL_TIMEOUT_MS }).then(({ stdout }) => stdout.trim().split('\n').pop(), (e) => e.message);
   ok(curl === '0 200', `curl verifies the certificate at https://${name}:${url.port}/ (${curl})`);
@@ -80,7 +76,7 @@ try {
     ? `--host-resolver-rules=MAP ${HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
     : arg);
   options.args.push(`--ignore-certificate-errors-spki-list=${spki}`);
-  browser = await chromium.launch(options);
+  const browser = run.browser = await chromium.launch(options);
 
   const page = await browser.newPage();
   const pageUrl = `https://${HOST}:${url.port}/`;
@@ -107,12 +103,4 @@ try {
   await sleep(MIN_GAP_MS);
   frames = await page.evaluate(framesInPage).catch(() => before);
   ok(frames > before, `framesDecoded keeps rising (${before} → ${frames})`);
-
-} catch (e) {
-  ok(false, 'test ran to completion', e.stack || e.message);
-} finally {
-  await closeBrowser(browser);
-  await stopDaemon(tap, daemon, opts.verbose);
-  rmSync(dataDir, { recursive: true, force: true });
-  tap.end();
-}
+});

@@ -791,3 +791,21 @@ psc_test_raw_client_closed (gpointer data)
   }
   return client->closed;
 }
+
+void
+psc_test_stats_since_init (PscTestStatsSince *since, PscStream *stream, PscTestStatsCheck check)
+{
+  since->stream = stream;
+  since->check = check;
+  psc_stream_get_stats (stream, &since->before);
+}
+
+gboolean
+psc_test_stats_moved (gpointer data)
+{
+  PscTestStatsSince *since = data;
+  PscStreamStats now;
+
+  psc_stream_get_stats (since->stream, &now);
+  return since->check (&since->before, &now);
+}

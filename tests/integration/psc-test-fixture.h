@@ -252,6 +252,30 @@ gboolean    psc_test_raw_client_closed (gpointer client);
 void        psc_test_raw_client_free (PscTestRawClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscTestRawClient, psc_test_raw_client_free)
 
+/* Whether what a stream counts has moved as a test waits for, from @before to @now. */
+typedef gboolean (*PscTestStatsCheck) (const PscStreamStats *before, const PscStreamStats *now);
+
+/**
+ * PscTestStatsSince:
+ * @stream: the stream whose counters are read
+ * @before: its counters when the wait began (psc_test_stats_since_init())
+ * @check: what must have happened since
+ *
+ * A wait on a stream's counters, for PSC_TEST_WAIT_UNTIL() with psc_test_stats_moved().
+ */
+typedef struct {
+  PscStream *stream;
+  PscStreamStats before;
+  PscTestStatsCheck check;
+} PscTestStatsSince;
+
+/* Reads @stream's counters now into @since->before. */
+void        psc_test_stats_since_init (PscTestStatsSince *since, PscStream *stream,
+    PscTestStatsCheck check);
+
+/* For psc_test_iterate_until(): @since's check holds between its counters then and now. */
+gboolean    psc_test_stats_moved (gpointer since);
+
 /* For psc_test_iterate_until(): the gboolean at @flag is %TRUE. */
 gboolean    psc_test_flag_set (gpointer flag);
 

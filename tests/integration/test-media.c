@@ -305,19 +305,10 @@ test_capture_released (PscTestFixture *f, gconstpointer data)
   g_assert_cmpstr (psc_stream_get_state_name (f->stream), ==, "live");
 }
 
-typedef struct {
-  PscStream *stream;
-  guint64 keyframes;
-} KeyframeWait;
-
 static gboolean
-keyframe_seen (gpointer data)
+keyframe_seen (const PscStreamStats *before, const PscStreamStats *now)
 {
-  KeyframeWait *wait = data;
-  PscStreamStats stats;
-
-  psc_stream_get_stats (wait->stream, &stats);
-  return stats.keyframes > wait->keyframes;
+  return now->keyframes > before->keyframes;
 }
 
 static void
@@ -325,7 +316,7 @@ test_keyframe_policy (PscTestFixture *f, gconstpointer data)
 {
   g_autoptr (PscTestClient) client = NULL;
   PscStreamStats before, after;
-  KeyframeWait wait = { .stream = f->stream };
+  PscTestStatsSince wait;
 
   /* Keyframes are asked of a running encoder: one viewer keeps it running. Let its join
    * keyframe and the 200 ms gap go by first. */
@@ -333,7 +324,7 @@ test_keyframe_policy (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_FRAMES (client, 30, 20);
   g_usleep (300 * 1000);
   psc_stream_get_stats (f->stream, &before);
-  wait.keyframes = before.keyframes;
+  psc_test_stats_since_init (&wait, f->stream, keyframe_seen);
   /* A burst of requests costs one keyframe. */
   for (int i = 0; i < 10; i++)
     psc_stream_request_keyframe (f->stream, PSC_CODEC_H264, PSC_KEYFRAME_JOIN);
@@ -342,15 +333,15 @@ test_keyframe_policy (PscTestFixture *f, gconstpointer data)
   g_assert_cmpuint (after.keyframe_requests_coalesced, ==,
       before.keyframe_requests_coalesced + 9);
   /* And the encoder delivers it well before the 2 s GOP would have. */
-  PSC_TEST_WAIT_UNTIL (keyframe_seen, &wait, 1, "the forced keyframe");
+  PSC_TEST_WAIT_UNTIL (psc_test_stats_moved, &wait, 1, "the forced keyframe");
 
   /* Right after a forced keyframe, the next request waits out the 200 ms gap, then goes. */
   psc_stream_get_stats (f->stream, &before);
-  wait.keyframes = before.keyframes;
+  psc_test_stats_since_init (&wait, f->stream, keyframe_seen);
   psc_stream_request_keyframe (f->stream, PSC_CODEC_H264, PSC_KEYFRAME_PLI);
   psc_stream_get_stats (f->stream, &after);
   g_assert_cmpuint (after.keyframes_forced_pli, ==, before.keyframes_forced_pli);
-  PSC_TEST_WAIT_UNTIL (keyframe_seen, &wait, 2, "the deferred keyframe");
+  PSC_TEST_WAIT_UNTIL (psc_test_stats_moved, &wait, 2, "the deferred keyframe");
   psc_stream_get_stats (f->stream, &after);
   g_assert_cmpuint (after.keyframes_forced_pli, ==, before.keyframes_forced_pli + 1);
 

@@ -54,22 +54,13 @@ get_json (PscTestFixture *f, const char *path, guint expected_status)
   return psc_test_parse_json (body);
 }
 
-typedef struct {
-  PscStream *stream;
-  PscStreamStats before;
-} KeyframeSince;
-
-/* For PSC_TEST_WAIT_UNTIL(): since @data's stats, a keyframe request for a joining viewer
- * (or for the live source) was forced, or folded into a pending one. */
+/* A keyframe request for a joining viewer (or for the live source) was forced, or folded
+ * into a pending one. */
 static gboolean
-keyframe_asked_since (gpointer data)
+keyframe_asked (const PscStreamStats *before, const PscStreamStats *now)
 {
-  KeyframeSince *since = data;
-  PscStreamStats now;
-
-  psc_stream_get_stats (since->stream, &now);
-  return now.keyframes_forced_join > since->before.keyframes_forced_join ||
-      now.keyframe_requests_coalesced > since->before.keyframe_requests_coalesced;
+  return now->keyframes_forced_join > before->keyframes_forced_join ||
+      now->keyframe_requests_coalesced > before->keyframe_requests_coalesced;
 }
 
 /* The source ends: offline, the viewer told and still connected; the retry brings a fresh
@@ -84,7 +75,7 @@ test_source_ends (PscTestFixture *f, gconstpointer data)
   g_autoptr (JsonNode) streams = NULL;
   gboolean went_offline = FALSE;
   PscStreamStats before, after;
-  KeyframeSince since = { .stream = f->stream };
+  PscTestStatsSince since;
   JsonObject *camera;
 
   psc_test_flag_on_stream_offline (f->stream, &went_offline);
@@ -93,7 +84,7 @@ test_source_ends (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &went_offline, 20, "the source to end");
   psc_stream_get_stats (f->stream, &before);
   g_assert_cmpuint (before.outages, ==, 1);
-  since.before = before;
+  psc_test_stats_since_init (&since, f->stream, keyframe_asked);
 
   PSC_TEST_WAIT_MESSAGE (offline, client, PSC_MESSAGE_STREAM_STATE, 5);
   g_assert_cmpstr (offline->state, ==, "offline");
@@ -107,7 +98,7 @@ test_source_ends (PscTestFixture *f, gconstpointer data)
   /* The keyframe asked of the encoder at once: forced, or folded into one a viewer's PLI
    * forced just before (under ASan's load the slate's last frames can draw one), or
    * deferred past the 200 ms gap and forced then. */
-  PSC_TEST_WAIT_UNTIL (keyframe_asked_since, &since, 5, "a keyframe asked for the live source");
+  PSC_TEST_WAIT_UNTIL (psc_test_stats_moved, &since, 5, "a keyframe asked for the live source");
 
   /* Same connection, still decoding: through the slate and back. */
   PSC_TEST_WAIT_FRAMES (client, 20, 10);
@@ -326,20 +317,10 @@ test_silent_camera (PscTestFixture *f, gconstpointer data)
   g_assert_cmpint (psc_stream_get_state (f->stream), ==, PSC_STREAM_OFFLINE);
 }
 
-typedef struct
-{
-  PscStream *stream;
-  guint64 from;
-} PscTestFramesSince;
-
 static gboolean
-played_twice_more (gpointer data)
+played_twice_more (const PscStreamStats *before, const PscStreamStats *now)
 {
-  PscTestFramesSince *since = data;
-  PscStreamStats stats;
-
-  psc_stream_get_stats (since->stream, &stats);
-  return stats.frames_captured >= since->from + 2 * CLIP_FRAMES + CLIP_FRAMES / 2;
+  return now->frames_captured >= before->frames_captured + 2 * CLIP_FRAMES + CLIP_FRAMES / 2;
 }
 
 /* --loop: a 2 s file plays on past its end, with no outage, to a viewer decoding it. */
@@ -350,16 +331,15 @@ test_loop (PscTestFixture *f, gconstpointer data)
   g_autoptr (PscTestPace) pace = NULL;
   gboolean went_offline = FALSE;
   PscStreamStats stats;
-  PscTestFramesSince since = { .stream = f->stream };
+  PscTestStatsSince since;
   double gap_ms;
 
   psc_test_flag_on_stream_offline (f->stream, &went_offline);
   PSC_TEST_CONNECT (client, f->url, TRUE);
   PSC_TEST_WAIT_FRAMES (client, 10, 20);
   pace = psc_test_pace_new (f->stream);
-  psc_stream_get_stats (f->stream, &stats);
-  since.from = stats.frames_captured;
-  PSC_TEST_WAIT_UNTIL (played_twice_more, &since, 15,
+  psc_test_stats_since_init (&since, f->stream, played_twice_more);
+  PSC_TEST_WAIT_UNTIL (psc_test_stats_moved, &since, 15,
       "the clip to play two and a half times more");
   /* Each time at its own rate, not as fast as it decodes (a source started again must be
    * paced as the first one was: unpaced, this machine decodes the clip at ~77 frames/s, a

@@ -126,7 +126,6 @@ test_plain_on_tls_port (PscTestFixture *f, gconstpointer data)
 {
   guint port = psc_server_get_port (f->server);
   g_autofree char *expected = g_strdup_printf ("https://127.0.0.1:%u/healthz?verbose=1", port);
-  g_autofree char *location = NULL;
   g_autoptr (SoupMessage) msg = message_to ("GET", "http", port, "/healthz?verbose=1");
   g_autoptr (SoupMessage) followed = message_to ("GET", "http", port, "/healthz");
   g_autoptr (PscTestRawClient) bare = NULL;
