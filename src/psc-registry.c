@@ -18,6 +18,7 @@ struct _PscRegistry {
   guint max_viewers;
   guint max_per_address;
   GHashTable *seats;            /* address -> viewers (GUINT_TO_POINTER) */
+  guint seated;                 /* seats taken in all, with or without an address */
   guint64 refused[2];           /* by the limit over all, per address */
 };
 
@@ -122,16 +123,9 @@ psc_registry_get_default_stream (PscRegistry *self)
 guint
 psc_registry_count_viewers (PscRegistry *self)
 {
-  guint viewers = 0;
-
   g_return_val_if_fail (PSC_IS_REGISTRY (self), 0);
 
-  for (guint i = 0; i < self->streams->len; i++) {
-    PscStreamStats stats;
-    psc_stream_get_stats (g_ptr_array_index (self->streams, i), &stats);
-    viewers += stats.viewers;
-  }
-  return viewers;
+  return self->seated;
 }
 
 gboolean
@@ -181,8 +175,10 @@ psc_registry_take_seat (PscRegistry *self, const char *address, GError **error)
     self->refused[0]++;
     return FALSE;
   }
-  if (address == NULL)
+  if (address == NULL) {
+    self->seated++;
     return TRUE;
+  }
   taken = GPOINTER_TO_UINT (g_hash_table_lookup (self->seats, address));
   if (self->max_per_address > 0 && taken >= self->max_per_address) {
     self->refused[1]++;
@@ -192,6 +188,7 @@ psc_registry_take_seat (PscRegistry *self, const char *address, GError **error)
     return FALSE;
   }
   g_hash_table_replace (self->seats, g_strdup (address), GUINT_TO_POINTER (taken + 1));
+  self->seated++;
   return TRUE;
 }
 
@@ -201,7 +198,9 @@ psc_registry_release_seat (PscRegistry *self, const char *address)
   guint taken;
 
   g_return_if_fail (PSC_IS_REGISTRY (self));
+  g_return_if_fail (self->seated > 0);
 
+  self->seated--;
   if (address == NULL)
     return;
   taken = GPOINTER_TO_UINT (g_hash_table_lookup (self->seats, address));

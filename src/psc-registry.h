@@ -138,8 +138,11 @@ PscStream *   psc_registry_get_default_stream (PscRegistry *registry);
  *
  * The count psc_registry_check_viewer_limit() compares with the limit.
  *
- * Returns: the viewers of every stream now, WebSocket and WHEP alike: the branches attached
- *   to the streams (#PscStreamStats.viewers).
+ * Returns: the seats taken (psc_registry_take_seat()) over every stream, WebSocket and WHEP
+ *   viewers alike: those connecting and watching. A viewer that has left is not counted while
+ *   its branch is still being detached (up to 5 s, webrtcbin's queued operations first): a
+ *   page reloaded at the limit gets the seat it just gave back; the descriptors that
+ *   teardown still holds are in the file-descriptor check.
  */
 guint         psc_registry_count_viewers (PscRegistry *registry);
 

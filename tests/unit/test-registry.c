@@ -77,60 +77,41 @@ test_lookup (void)
   g_assert_true (g_ptr_array_index (psc_registry_get_streams (registry), 1) == garden);
 }
 
-static GstElement *
-fake_branch (void)
-{
-  GstElement *bin = gst_bin_new (NULL);
-  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
-  g_autoptr (GstPad) pad = gst_element_get_static_pad (sink, "sink");
-
-  g_object_set (sink, "async", FALSE, NULL);
-  gst_bin_add (GST_BIN (bin), sink);
-  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", pad));
-  return gst_object_ref_sink (bin);
-}
-
+/* --max-viewers counts seats, of every stream and kind of viewer alike; one given back is
+ * free at once, before the viewer's branch is detached. */
 static void
 test_viewer_limit (void)
 {
   g_autoptr (PscRegistry) unlimited = psc_registry_new (0);
   g_autoptr (PscRegistry) registry = psc_registry_new (2);
-  g_autoptr (PscStream) camera = make_stream ("camera");
-  g_autoptr (PscStream) garden = make_stream ("garden");
-  g_autoptr (GstElement) a = fake_branch ();
-  g_autoptr (GstElement) b = fake_branch ();
   g_autoptr (GError) error = NULL;
 
-  psc_registry_add_stream (registry, camera);
-  psc_registry_add_stream (registry, garden);
-  psc_registry_add_stream (unlimited, camera);
   g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 0);
   g_assert_true (psc_registry_check_viewer_limit (registry, &error));
   g_assert_no_error (error);
 
-  /* Viewers of every stream count towards the one limit. */
-  g_assert_true (psc_stream_attach (camera, a, PSC_CODEC_H264, FALSE, &error));
-  g_assert_no_error (error);
+  g_assert_true (psc_registry_take_seat (registry, "192.0.2.1", &error));
   g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 1);
   g_assert_true (psc_registry_check_viewer_limit (registry, &error));
-  g_assert_true (psc_stream_attach (garden, b, PSC_CODEC_H264, FALSE, &error));
+  /* A viewer made in the process (no address) counts too. */
+  g_assert_true (psc_registry_take_seat (registry, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 2);
   g_assert_false (psc_registry_check_viewer_limit (registry, &error));
   g_assert_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT);
   g_assert_nonnull (strstr (error->message, "--max-viewers"));
+  g_clear_error (&error);
+  g_assert_false (psc_registry_take_seat (registry, "192.0.2.2", &error));
+  g_assert_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT);
   /* 0 is no limit. */
   g_assert_true (psc_registry_check_viewer_limit (unlimited, NULL));
 
   /* A viewer gone frees its seat. */
-  psc_stream_detach (camera, a);
+  psc_registry_release_seat (registry, NULL);
   g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 1);
   g_assert_true (psc_registry_check_viewer_limit (registry, NULL));
-  psc_stream_detach (garden, b);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  psc_stream_stop (camera);
-  psc_stream_stop (garden);
+  psc_registry_release_seat (registry, "192.0.2.1");
+  g_assert_cmpuint (psc_registry_count_viewers (registry), ==, 0);
 }
 
 /* Seats per address: counted per address, given back, refused with a reason that names no
