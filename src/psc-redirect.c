@@ -13,6 +13,8 @@ GST_DEBUG_CATEGORY_STATIC (psc_redirect_debug);
 #define HTTPS_DEFAULT_PORT 443
 #define NO_HOST "this port only redirects to HTTPS, and needs a Host header\n"
 /* A TLS record of the handshake begins with content type 22 (RFC 8446 §5.1). */
+/* The longest Location sent as it was asked for; a longer one is sent to "/". */
+#define LOCATION_MAX 2048
 #define TLS_HANDSHAKE_RECORD 0x16
 /* The most of a plain request's head looked at on the HTTPS port: a browser's GET is under
  * 2 KiB, and the head arrives in the connection's first segment. */
@@ -65,29 +67,43 @@ init_debug (void)
 }
 
 /* The host of a Host header ("name", "name:port", "[v6]:port"), if it is one a URL can
- * carry as it is: letters, digits, '.', '-', and an IPv6 literal's ':'. */
+ * carry as it is: letters, digits, '.', '-', and an IPv6 literal's ':' (no zone, "%…");
+ * its port in @port, 0 without one. */
 static char *
-host_of (const char *value)
+host_of (const char *value, guint *port)
 {
   g_autofree char *host = NULL;
-  const char *end;
+  const char *rest;
+  guint64 number;
 
+  *port = 0;
   if (value == NULL || *value == '\0')
     return NULL;
   if (value[0] == '[') {
-    end = strchr (value, ']');
-    if (end == NULL)
+    rest = strchr (value, ']');
+    if (rest == NULL)
       return NULL;
-    host = g_strndup (value + 1, end - value - 1);
-    if (!g_hostname_is_ip_address (host) || strchr (host, ':') == NULL)
+    host = g_strndup (value + 1, rest - value - 1);
+    if (strchr (host, '%') != NULL || strchr (host, ':') == NULL ||
+        !g_hostname_is_ip_address (host))
       return NULL;
-    return g_steal_pointer (&host);
+    rest++;
+  } else {
+    host = g_strndup (value, strcspn (value, ":"));
+    for (const char *c = host; *c != '\0'; c++)
+      if (!g_ascii_isalnum (*c) && *c != '.' && *c != '-')
+        return NULL;
+    if (*host == '\0')
+      return NULL;
+    rest = value + strlen (host);
   }
-  host = g_strndup (value, strcspn (value, ":"));
-  for (const char *c = host; *c != '\0'; c++)
-    if (!g_ascii_isalnum (*c) && *c != '.' && *c != '-')
-      return NULL;
-  return *host != '\0' ? g_steal_pointer (&host) : NULL;
+  if (*rest == '\0')
+    return g_steal_pointer (&host);
+  if (*rest != ':' || !g_ascii_string_to_unsigned (rest + 1, 10, 1, G_MAXUINT16, &number,
+          NULL))
+    return NULL;
+  *port = (guint) number;
+  return g_steal_pointer (&host);
 }
 
 /* The address @socket was reached at, for a request that named no host. */
@@ -126,6 +142,7 @@ psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_
   g_autoptr (GUri) uri = NULL;
   const char *end, *last_line;
   SoupHTTPVersion version;
+  guint port;
 
   g_return_val_if_fail (head != NULL && https_port > 0 && https_port <= G_MAXUINT16 &&
       head_length != NULL, NULL);
@@ -151,11 +168,14 @@ psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_
   if (!SOUP_STATUS_IS_SUCCESSFUL (soup_headers_parse_request (whole, strlen (whole), headers,
               &method, &target, &version)))
     g_clear_pointer (&target, g_free);
-  host = host_of (soup_message_headers_get_one (headers, "Host"));
+  /* The port the client named is the one it reached, a port mapped to this one perhaps. */
+  host = host_of (soup_message_headers_get_one (headers, "Host"), &port);
   if (host == NULL && fallback_host != NULL)
     host = g_strdup (fallback_host);
   if (host == NULL)
     return NULL;
+  if (port == 0)
+    port = https_port;
   /* Origin-form ("/path?query"), or absolute-form ("http://host/path", RFC 9112 §3.2.2),
    * resolved against a base of no consequence: only the path and query are kept. */
   if (target != NULL) {
@@ -164,11 +184,13 @@ psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_
     uri = g_uri_parse_relative (base, target, G_URI_FLAGS_ENCODED, NULL);
   }
   if (uri != NULL && g_uri_get_path (uri)[0] == '/')
-    location = https_location (host, https_port, g_uri_get_path (uri), g_uri_get_query (uri));
-  if (location == NULL || !is_header_safe (location)) {
+    location = https_location (host, port, g_uri_get_path (uri), g_uri_get_query (uri));
+  if (location == NULL || !is_header_safe (location) || strlen (location) > LOCATION_MAX) {
     g_free (location);
-    location = https_location (host, https_port, "/", NULL);
+    location = https_location (host, port, "/", NULL);
   }
+  if (!is_header_safe (location))
+    return NULL;
   body = redirect_body (location);
   GST_INFO ("plain HTTP on the HTTPS port: %s %s -> %s", method ? method : "?",
       target ? target : "?", location);
@@ -199,9 +221,11 @@ psc_redirect_answer_plain (GSocket *socket, guint https_port)
   response = psc_redirect_plain_answer (head, n, fallback, https_port, &head_length);
   if (response == NULL)
     return FALSE;
-  /* The head is taken off the socket, so that closing it sends a FIN and not a reset that
-   * could destroy the answer before the client reads it (RFC 9112 §9.6). */
-  (void) recv (g_socket_get_fd (socket), head, head_length, MSG_DONTWAIT);
+  /* What came is taken off the socket (the head, and whatever of a body came with it), so
+   * that closing it sends a FIN and not a reset that could destroy the answer before the
+   * client reads it (RFC 9112 §9.6). Bytes that come later can still draw a reset: a client
+   * that follows a redirect sends its body again to where it points. */
+  (void) recv (g_socket_get_fd (socket), head, n, MSG_DONTWAIT);
   g_socket_send_with_blocking (socket, response, strlen (response), FALSE, NULL, NULL);
   g_socket_shutdown (socket, TRUE, TRUE, NULL);
   return TRUE;

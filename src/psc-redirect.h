@@ -43,12 +43,14 @@ void     psc_redirect_add_handler (SoupServer *soup, guint https_port);
  *   much of it as came in whole lines
  *
  * The whole answer, `308 Permanent Redirect` with `Connection: close`, to a plain-HTTP
- * request whose first bytes are @head: to the same path and query on
- * `https://HOST:@https_port` (HOST from `Host`, else @fallback_host), or to `/` when its
- * target cannot be read or would not fit in a header as it is. A `HEAD` gets no body.
+ * request whose first bytes are @head: to the same path and query on `https://HOST:PORT`,
+ * HOST and PORT from `Host` (the port the client reached, which a NAT may have mapped to
+ * this one), else @fallback_host and @https_port; to `/` when its target cannot be read, is
+ * over 2 KiB, or would not fit in a header as it is. A `HEAD` gets no body.
  *
  * Returns: (transfer full) (nullable): the response's bytes, or %NULL when @head does not
- *   begin as an HTTP request does (an upper-case letter) or there is no host to send to.
+ *   begin as an HTTP request does (an upper-case letter) or there is no host that fits in a
+ *   header to send to.
  */
 char *   psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_host,
     guint https_port, gsize *head_length);

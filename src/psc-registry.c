@@ -128,10 +128,25 @@ psc_registry_count_viewers (PscRegistry *self)
   return self->seated;
 }
 
+/* The viewers' branches attached to every stream: those watching, and those of viewers who
+ * left whose webrtcbin is still finishing its queued operations. */
+static guint
+count_branches (PscRegistry *self)
+{
+  guint branches = 0;
+
+  for (guint i = 0; i < self->streams->len; i++) {
+    PscStreamStats stats;
+    psc_stream_get_stats (g_ptr_array_index (self->streams, i), &stats);
+    branches += stats.viewers;
+  }
+  return branches;
+}
+
 gboolean
 psc_registry_check_viewer_limit (PscRegistry *self, GError **error)
 {
-  guint viewers;
+  guint viewers, branches;
   guint64 fd_limit = 0;
   int fds;
 
@@ -141,6 +156,15 @@ psc_registry_check_viewer_limit (PscRegistry *self, GError **error)
   if (self->max_viewers > 0 && viewers >= self->max_viewers) {
     g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT,
         "the viewer limit is reached (%u viewers, --max-viewers); try again later", viewers);
+    return FALSE;
+  }
+  /* Viewers who join and leave in a loop must not pile up webrtcbins being torn down (each
+   * a handful of threads, for up to 5 s): as many as the limit again may be on their way out. */
+  branches = count_branches (self);
+  if (self->max_viewers > 0 && branches >= 2 * self->max_viewers) {
+    g_set_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT,
+        "the viewer limit is reached (%u viewers, and %u sessions of viewers who left still "
+        "ending; --max-viewers); try again in a few seconds", viewers, branches - viewers);
     return FALSE;
   }
   /* Out of descriptors, GLib aborts the process (a new thread's main context cannot make its

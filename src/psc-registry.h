@@ -149,8 +149,10 @@ guint         psc_registry_count_viewers (PscRegistry *registry);
 /**
  * psc_registry_check_viewer_limit:
  * @registry: the registry
- * @error: PSC_REGISTRY_ERROR_VIEWER_LIMIT when one more viewer would exceed the limit, or
- *   would bring the process's open file descriptors within a quarter of its limit
+ * @error: PSC_REGISTRY_ERROR_VIEWER_LIMIT when one more viewer would exceed the limit, when
+ *   the branches still attached to the streams (viewers watching, and those of viewers who
+ *   left, still being torn down) are twice the limit, or when one more would bring the
+ *   process's open file descriptors within a quarter of its limit
  *
  * The one check of --max-viewers, for every kind of viewer: call it before starting one.
  *

@@ -77,6 +77,49 @@ test_lookup (void)
   g_assert_true (g_ptr_array_index (psc_registry_get_streams (registry), 1) == garden);
 }
 
+static GstElement *
+fake_branch (void)
+{
+  GstElement *bin = gst_bin_new (NULL);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_autoptr (GstPad) pad = gst_element_get_static_pad (sink, "sink");
+
+  g_object_set (sink, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (bin), sink);
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", pad));
+  return gst_object_ref_sink (bin);
+}
+
+/* Viewers who left and whose branches are still attached (webrtcbin finishing its queued
+ * operations) do not hold seats, but no more than the limit again of them: a loop of joins
+ * and leaves cannot pile up webrtcbins. */
+static void
+test_branches_ending (void)
+{
+  g_autoptr (PscRegistry) registry = psc_registry_new (1);
+  g_autoptr (PscStream) camera = make_stream ("camera");
+  g_autoptr (GstElement) a = fake_branch ();
+  g_autoptr (GstElement) b = fake_branch ();
+  g_autoptr (GError) error = NULL;
+
+  psc_registry_add_stream (registry, camera);
+  g_assert_true (psc_stream_attach (camera, a, PSC_CODEC_H264, FALSE, &error));
+  g_assert_no_error (error);
+  /* One branch of a viewer who left: a new viewer may start. */
+  g_assert_true (psc_registry_check_viewer_limit (registry, &error));
+  g_assert_true (psc_stream_attach (camera, b, PSC_CODEC_H264, FALSE, &error));
+  /* Two, twice the limit: not until one is gone. */
+  g_assert_false (psc_registry_check_viewer_limit (registry, &error));
+  g_assert_error (error, PSC_REGISTRY_ERROR, PSC_REGISTRY_ERROR_VIEWER_LIMIT);
+  g_assert_nonnull (strstr (error->message, "still ending"));
+  psc_stream_detach (camera, a);
+  g_assert_true (psc_registry_check_viewer_limit (registry, NULL));
+  psc_stream_detach (camera, b);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  psc_stream_stop (camera);
+}
+
 /* --max-viewers counts seats, of every stream and kind of viewer alike; one given back is
  * free at once, before the viewer's branch is detached. */
 static void
@@ -174,6 +217,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/registry/lookup", test_lookup);
   g_test_add_func ("/registry/viewer-limit", test_viewer_limit);
+  g_test_add_func ("/registry/branches-ending", test_branches_ending);
   g_test_add_func ("/registry/fd-limit", test_fd_limit);
   g_test_add_func ("/registry/seats-per-address", test_seats_per_address);
   return g_test_run ();
