@@ -740,8 +740,9 @@ psc_connections_watch_listeners (PscConnections *self)
      * socket's, so the call goes to the descriptor. */
     if (listen (g_socket_get_fd (l->data), SOMAXCONN) != 0)
       GST_WARNING ("the accept backlog stays at libsoup's: %s", g_strerror (errno));
-    /* A connection is accepted once its first bytes are in (or after the request timeout):
-     * then one byte tells a plain-HTTP client from a TLS one (psc_redirect_answer_plain()). */
+    /* A connection is accepted once its first bytes are in (or after the request timeout,
+     * rounded up to the kernel's SYN-ACK retransmissions: 21 s for 10): then one byte tells a
+     * plain-HTTP client from a TLS one (psc_redirect_answer_plain()). */
     if (self->https_port != 0) {
       int seconds = MAX (self->limits.request_timeout_s, 1);
       if (setsockopt (g_socket_get_fd (l->data), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds,
