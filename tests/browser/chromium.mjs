@@ -5,6 +5,9 @@
 // Shared by tests/browser/viewer-test.mjs and bench/run.mjs; playwright-core resolves from
 // this folder's node_modules (`npm ci` here).
 
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
 // Imported dynamically so that a missing install says what to do.
 let chromium;
 try {
@@ -60,4 +63,14 @@ export function chromiumLaunchOptions(host) {
     handleSIGTERM: false,
     handleSIGHUP: false,
   };
+}
+
+// The launch argument that has Chromium trust exactly the key of the PEM certificate at
+// @certPath (its SPKI's SHA-256), not any certificate: what a user who accepted the daemon's
+// self-signed certificate has.
+export function trustCertificateArg(certPath) {
+  const certificate = new X509Certificate(readFileSync(certPath));
+  const spki = createHash('sha256')
+    .update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return `--ignore-certificate-errors-spki-list=${spki}`;
 }

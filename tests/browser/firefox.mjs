@@ -77,9 +77,10 @@ export const FAKE_MEDIA_PREFS = {
 };
 
 // Launches Firefox ESR headless with a fresh profile of its own (removed on close), with
-// @extraPrefs on top of firefoxPrefs(@host).
+// @extraPrefs on top of firefoxPrefs(@host); @acceptInsecureCerts: a self-signed
+// certificate is taken, as by a user who accepted it.
 // Returns puppeteer's Browser; browser.close() ends it by its own PID.
-export async function launchFirefox(host, extraPrefs = {}) {
+export async function launchFirefox(host, extraPrefs = {}, { acceptInsecureCerts = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'periscope-firefox-'));
   const browser = await puppeteer.launch({
     browser: 'firefox',
@@ -87,6 +88,7 @@ export async function launchFirefox(host, extraPrefs = {}) {
     headless: true,
     userDataDir: profile,
     extraPrefsFirefox: { ...firefoxPrefs(host), ...extraPrefs },
+    acceptInsecureCerts,
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,

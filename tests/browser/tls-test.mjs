@@ -16,14 +16,14 @@
 // Prints TAP-style lines and exits 0 on pass, 1 on fail; ends what it started either way.
 
 import { execFile } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
-import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { chromium, chromiumLaunchOptions, trustCertificateArg } from './chromium.mjs';
 import { startProcess } from './process.mjs';
 import {
   createTap, daemonOptions, framesInPage, runTest, submitLogin, TEST_VIEWER, waitForFrames,
@@ -68,14 +68,12 @@ await runTest(tap, opts, 'tls-test', async (run) => {
   { timeout: CURL_TIMEOUT_MS }).then(({ stdout }) => stdout.trim().split('\n').pop(), (e) => e.message);
   ok(curl === '0 200', `curl verifies the certificate at https://${name}:${url.port}/ (${curl})`);
 
-  const spki = createHash('sha256')
-    .update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 
   const options = chromiumLaunchOptions('127.0.0.1');
   options.args = options.args.map((arg) => arg.startsWith('--host-resolver-rules=')
     ? `--host-resolver-rules=MAP ${HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
     : arg);
-  options.args.push(`--ignore-certificate-errors-spki-list=${spki}`);
+  options.args.push(trustCertificateArg(join(run.dir, 'tls-cert.pem')));
   const browser = run.browser = await chromium.launch(options);
 
   const page = await browser.newPage();

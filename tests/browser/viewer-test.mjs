@@ -5,7 +5,7 @@
 //
 //   node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]]
 //       [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose]
-//       [--source DESC [--passthrough] | --rtsp-camera PATH] [--outage]
+//       [--source DESC [--passthrough] | --rtsp-camera PATH] [--outage] [--tls]
 //
 // --browser lists the engines, each opening --tabs tabs on the same daemon; --codec is the
 // codec each engine's tabs must decode (one for all, or one per engine, in the same order).
@@ -19,6 +19,8 @@
 // source again, on the same WebSocket and peer connection; its screenshot during the outage
 // goes beside --screenshot (OUT-offline.png). --passthrough: --source is an H.264 source,
 // which H.264 viewers must get as it is (the daemon says so; no H.264 encoder starts).
+// --tls: the daemon runs `--tls self-signed`, each browser trusts that certificate (as a user
+// who accepted it), and the page is opened as http://, which must be sent on to https://.
 //
 // --verbose prints the page console logs and the daemon output even on a pass.
 //
@@ -31,7 +33,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { chromium, chromiumLaunchOptions, trustCertificateArg } from './chromium.mjs';
 import { launchFirefox } from './firefox.mjs';
 import { startProcess } from './process.mjs';
 
@@ -54,7 +56,7 @@ const SHORT_OUTAGE_MS = 2_000;    // a source that ended and was back this soon:
 
 function usage(msg) {
   if (msg) console.error(`viewer-test: ${msg}`);
-  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]] [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose] [--source DESC | --rtsp-camera PATH] [--outage]');
+  console.error('usage: node viewer-test.mjs --daemon PATH --codec h264|vp8[,…] [--browser chromium|firefox[,…]] [--page-codec h264|vp8|default] [--tabs N] [--restart] [--screenshot OUT.png] [--verbose] [--source DESC | --rtsp-camera PATH] [--outage] [--tls]');
   process.exit(2);
 }
 
@@ -76,6 +78,7 @@ try {
       passthrough: { type: 'boolean', default: false },
       'rtsp-camera': { type: 'string' },
       outage: { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
     },
   }).values;
 } catch (e) {
@@ -149,7 +152,9 @@ function startDaemon(port = 0) {
     ...(pageCodec === 'default' ? [] : ['--codec', pageCodec]),
     ...(source ? ['--source', source] : []),
     '--width', '640', '--height', '360', '--framerate', '30',
-    // Its state (the rooms' store) in a directory of the test's, not the machine's.
+    ...(opts.tls ? ['--tls', 'self-signed'] : []),
+    // Its state (the rooms' store, the certificate) in a directory of the test's, not the
+    // machine's.
     '--data-dir', dataDir];
   comment(`starting ${opts.daemon} ${args.join(' ')}`);
   daemon = startProcess('the daemon', opts.daemon, args);
@@ -158,7 +163,7 @@ function startDaemon(port = 0) {
 
 // Resolves with the viewer URL from "periscope: open URL".
 async function waitForUrl() {
-  return (await daemon.waitFor(/^periscope: open (http:\/\/\S+)/, URL_TIMEOUT_MS))[1];
+  return (await daemon.waitFor(/^periscope: open (https?:\/\/\S+)/, URL_TIMEOUT_MS))[1];
 }
 
 // SIGTERM, then SIGKILL after a grace period (process.mjs). Returns how it exited.
@@ -442,7 +447,7 @@ function waitForFunction(i, fn, timeout, arg) {
 async function openTabs(engine, url) {
   let newPage;
   if (engine === 'firefox') {
-    const browser = await launchFirefox(new URL(url).hostname);
+    const browser = await launchFirefox(new URL(url).hostname, {}, { acceptInsecureCerts: opts.tls });
     browsers.push({ engine, browser });
     comment(`firefox: ${await browser.version()}`);
     newPage = async () => {
@@ -453,6 +458,7 @@ async function openTabs(engine, url) {
   } else {
     // No DNS at all: every name fails at once, except the daemon's own host.
     const launchOptions = chromiumLaunchOptions(new URL(url).hostname);
+    if (opts.tls) launchOptions.args.push(trustCertificateArg(join(dataDir, 'tls-cert.pem')));
     let browser;
     if (opts.vanish) {
       // A browser server: we know its PID, and playwright starts it as the leader of its own
@@ -510,8 +516,14 @@ async function main() {
     });
   } else {
     if (opts.outage) await pages[0].addInitScript(countConnectionsInPage);
-    // Load them all at once: the daemon has to cope with viewers arriving together.
-    await Promise.all(pages.map((p) => p.goto(url, { waitUntil: 'load', timeout: 10_000 })));
+    // Load them all at once: the daemon has to cope with viewers arriving together. With
+    // --tls, as a user types it: http:, which the HTTPS port redirects.
+    const typed = opts.tls ? url.replace(/^https:/, 'http:') : url;
+    await Promise.all(pages.map((p) => p.goto(typed, { waitUntil: 'load', timeout: 10_000 })));
+    if (opts.tls) {
+      pages.forEach((p, i) => ok(p.url() === url,
+        `tab ${i + 1} (${pageEngines[i]}): ${typed} is sent on to ${url}`, [`at ${p.url()}`]));
+    }
   }
 
   // Poll every tab until all pass or time runs out.
