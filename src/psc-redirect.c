@@ -13,9 +13,9 @@ GST_DEBUG_CATEGORY_STATIC (psc_redirect_debug);
 #define HTTPS_DEFAULT_PORT 443
 #define NO_HOST "this port only redirects to HTTPS, and needs a Host header\n"
 /* A TLS record of the handshake begins with content type 22 (RFC 8446 §5.1). */
+#define TLS_HANDSHAKE_RECORD 0x16
 /* The longest Location sent as it was asked for; a longer one is sent to "/". */
 #define LOCATION_MAX 2048
-#define TLS_HANDSHAKE_RECORD 0x16
 /* The most of a plain request's head looked at on the HTTPS port: a browser's GET is under
  * 2 KiB, and the head arrives in the connection's first segment. */
 #define PLAIN_HEAD_MAX 8192
