@@ -72,7 +72,8 @@ PscServer * psc_server_new (PscRegistry *registry, PscSignalling *signalling, Ps
  * @error: a G_IO_ERROR (e.g. G_IO_ERROR_ADDRESS_IN_USE)
  *
  * Listens, and watches the listening sockets (psc_connections_watch_listeners()); with a
- * certificate (psc_server_set_tls_certificate()), for HTTPS and `wss:` only.
+ * certificate (psc_server_set_tls_certificate()), for HTTPS and `wss:` only, plain HTTP to
+ * that port answered with a redirect to HTTPS (psc_connections_redirect_plain()).
  *
  * Returns: %TRUE if listening.
  */
