@@ -232,22 +232,91 @@ find_by_name (GPtrArray *credentials, const char *name)
   return NULL;
 }
 
-/* Whether @hash is a whole crypt() hash of a strong method: crypt_checksalt() looks at the
- * method's prefix only ("$y$abc" passes), so hash something with it as the setting and see
- * that a hash of the same shape comes out (a truncated one gives "*0" or a longer result). */
-static gboolean
-hash_is_complete (const char *hash)
-{
-  g_autofree struct crypt_data *data = NULL;
-  const char *result;
-  const char *end = strrchr (hash, '$');
+/* The most a users file's hash may cost. A hash carries its own cost, and each login runs it
+ * on the main loop (an unknown user's runs --hash-password's, at the default cost): a
+ * mistaken or hostile one could take minutes and gigabytes a login (yescrypt's cost 11 is
+ * 1 GiB, bcrypt's 31 is 2^31 rounds; libFuzzer found a line that took 21 s and 2 GiB when the
+ * file was checked by hashing with each line). The ceilings are about 4 times the default
+ * yescrypt's work. Measured on a 2-core EPYC VM, libxcrypt 4.4.33: yescrypt cost 5 (the
+ * default) 16 MiB, 85 ms; cost 7 64 MiB, 0.35 s; bcrypt cost 13 0.42 s; SHA-512 with
+ * 1,000,000 rounds 0.22 s (5,000, its default, 2 ms). */
+#define MAX_YESCRYPT_COST 7
+#define MAX_BCRYPT_COST 13
+#define MAX_SHA512_ROUNDS 1000000
 
-  if (crypt_checksalt (hash) != CRYPT_SALT_OK || end == NULL)
-    return FALSE;
-  data = g_new0 (struct crypt_data, 1);
-  result = crypt_rn ("", hash, data, sizeof *data);
-  return result != NULL && result[0] != '*' && strlen (result) == strlen (hash) &&
-      strncmp (result, hash, end - hash + 1) == 0;
+/* The cost, 1 to 11, for which libxcrypt makes yescrypt parameters @params (what follows
+ * "$y$", up to the next '$'), or 0 for none. Its parameter encoding is its own
+ * (yescrypt-common.c): rather than decode it, compare with what crypt_gensalt_rn() makes. */
+static int
+yescrypt_cost (const char *params)
+{
+  static const char zeros[16] = { 0 };
+  size_t length = strcspn (params, "$");
+
+  for (int cost = 1; cost <= 11; cost++) {
+    char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+
+    if (crypt_gensalt_rn ("$y$", cost, zeros, sizeof zeros, setting, sizeof setting) != NULL &&
+        strncmp (setting + 3, params, length) == 0 && setting[3 + length] == '$')
+      return cost;
+  }
+  return 0;
+}
+
+typedef enum {
+  HASH_TAKEN,
+  HASH_UNKNOWN,                 /* not a whole yescrypt, bcrypt or SHA-512 hash */
+  HASH_TOO_COSTLY,
+} HashVerdict;
+
+/* One character of crypt()'s base 64, in a GRegex. */
+#define CRYPT_B64 "[./0-9A-Za-z]"
+
+/* Whether @hash is a whole crypt() hash of a method periscope takes (yescrypt, bcrypt,
+ * SHA-512) at a cost within the ceilings above, told from its text alone: crypt() never runs
+ * it here, so a file loads in the same time whatever its hashes cost. crypt_checksalt() says
+ * whether libxcrypt calls the method strong, but looks at the prefix only ("$y$abc" passes);
+ * the rest is each method's format (a cut-off hash is refused): `$y$PARAMS$SALT$HASH`
+ * (HASH 43 characters), `$2b$NN$` then 53 characters (also 2a, 2y; NN the log2 of the
+ * rounds), `$6$[rounds=N$]SALT$HASH` (SALT up to 16, HASH 86; the SHA-crypt specification,
+ * www.akkadia.org/drepper/SHA-crypt.txt). */
+static HashVerdict
+hash_verdict (const char *hash)
+{
+  const char *shape;
+
+  if (crypt_checksalt (hash) != CRYPT_SALT_OK)
+    return HASH_UNKNOWN;
+  if (g_str_has_prefix (hash, "$y$")) {
+    int cost = yescrypt_cost (hash + 3);
+
+    if (cost == 0)
+      return HASH_UNKNOWN;
+    if (cost > MAX_YESCRYPT_COST)
+      return HASH_TOO_COSTLY;
+    shape = "^\\$y\\$" CRYPT_B64 "+\\$" CRYPT_B64 "{1,86}\\$" CRYPT_B64 "{43}$";
+  } else if (hash[0] == '$' && hash[1] == '2' && hash[2] != '\0' &&
+      strchr ("aby", hash[2]) != NULL && hash[3] == '$') {
+    if (!g_ascii_isdigit (hash[4]) || !g_ascii_isdigit (hash[5]))
+      return HASH_UNKNOWN;
+    if ((hash[4] - '0') * 10 + (hash[5] - '0') > MAX_BCRYPT_COST)
+      return HASH_TOO_COSTLY;
+    shape = "^\\$2[aby]\\$[0-9]{2}\\$" CRYPT_B64 "{53}$";
+  } else if (g_str_has_prefix (hash, "$6$")) {
+    if (g_str_has_prefix (hash, "$6$rounds=")) {
+      const char *digits = hash + strlen ("$6$rounds=");
+      guint64 rounds = 0;
+
+      for (; g_ascii_isdigit (*digits) && rounds <= MAX_SHA512_ROUNDS; digits++)
+        rounds = rounds * 10 + (*digits - '0');
+      if (rounds > MAX_SHA512_ROUNDS)
+        return HASH_TOO_COSTLY;
+    }
+    shape = "^\\$6\\$(rounds=[0-9]+\\$)?[^$]{0,16}\\$" CRYPT_B64 "{86}$";
+  } else {
+    return HASH_UNKNOWN;
+  }
+  return g_regex_match_simple (shape, hash, 0, 0) ? HASH_TAKEN : HASH_UNKNOWN;
 }
 
 /* One line, `name:SECRET:role`, into a credential; NULL and a reason without the file and
@@ -275,10 +344,20 @@ parse_line (const char *line, gboolean token, char **reason)
         MAX_TOKEN_LENGTH);
     return NULL;
   }
-  if (!token && !hash_is_complete (fields[1])) {
-    *reason = g_strdup_printf ("the hash of %s is not one libxcrypt accepts (make one with "
-        "periscope --hash-password)", fields[0]);
-    return NULL;
+  if (!token) {
+    HashVerdict verdict = hash_verdict (fields[1]);
+
+    if (verdict == HASH_TOO_COSTLY) {
+      *reason = g_strdup_printf ("the hash of %s costs more than a login may (at most yescrypt "
+          "cost %d, bcrypt cost %d, SHA-512 %d rounds): make one with periscope "
+          "--hash-password", fields[0], MAX_YESCRYPT_COST, MAX_BCRYPT_COST, MAX_SHA512_ROUNDS);
+      return NULL;
+    }
+    if (verdict == HASH_UNKNOWN) {
+      *reason = g_strdup_printf ("the hash of %s is not a whole yescrypt, bcrypt or SHA-512 "
+          "crypt() hash (make one with periscope --hash-password)", fields[0]);
+      return NULL;
+    }
   }
   if (!psc_auth_role_from_string (fields[2], &role)) {
     *reason = g_strdup_printf ("unknown role \"%s\" for %s: use viewer, operator or admin",

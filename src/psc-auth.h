@@ -180,13 +180,15 @@ void         psc_auth_set_clock (PscAuth *auth, PscAuthClock clock, gpointer use
  * psc_auth_add_users:
  * @auth: the accounts
  * @text: the users file's contents: one `name:HASH:role` a line; empty lines and lines
- *   starting with `#` are skipped. name: 1 to 64 of `A-Z a-z 0-9 _ . @ -`; HASH: a crypt(3)
- *   hash that libxcrypt accepts (crypt_checksalt() says CRYPT_SALT_OK: yescrypt `$y$`,
- *   bcrypt `$2b$`, SHA-512 `$6$`…, not DES or MD5); role: `viewer`, `operator` or `admin`
+ *   starting with `#` are skipped. name: 1 to 64 of `A-Z a-z 0-9 _ . @ -`; HASH: a whole
+ *   crypt(3) hash of yescrypt `$y$` up to cost 7, bcrypt `$2b$` (`$2a$`, `$2y$`) up to cost
+ *   13 or SHA-512 `$6$` up to 1,000,000 rounds (each login runs it on the main loop; not
+ *   DES, MD5, or methods whose cost cannot be read); role: `viewer`, `operator` or `admin`
  * @filename: what to call @text in errors
  * @error: a #PSC_AUTH_ERROR_FILE naming @filename, the line and what is wrong with it
  *
- * Adds the users of @text, all or none.
+ * Adds the users of @text, all or none. No hash is run: the time taken does not depend on
+ * the hashes' cost.
  *
  * Returns: %TRUE if every line is good and no name is given twice.
  */

@@ -54,12 +54,27 @@ test_users_file_errors (void)
     { "# ok\nalice:" ALICE_HASH ":operator:x", "f line 2: expected name:HASH:role" },
     { "al ice:" ALICE_HASH ":viewer", "f line 1: the name must be 1 to 64 characters" },
     { ":" ALICE_HASH ":viewer", "f line 1: the name must be" },
-    { "alice:secret1:viewer", "f line 1: the hash of alice is not one libxcrypt accepts" },
-    { "alice:abJnggxhB/yWI:viewer", "f line 1: the hash of alice is not one libxcrypt accepts" },
+    { "alice:secret1:viewer", "f line 1: the hash of alice is not a whole yescrypt, bcrypt or SHA-512" },
+    { "alice:abJnggxhB/yWI:viewer", "f line 1: the hash of alice is not a whole yescrypt, bcrypt or SHA-512" },
     /* The right method, cut short: crypt_checksalt() alone takes it. */
-    { "alice:$y$abc:viewer", "f line 1: the hash of alice is not one libxcrypt accepts" },
+    { "alice:$y$abc:viewer", "f line 1: the hash of alice is not a whole yescrypt, bcrypt or SHA-512" },
     { "alice:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$:viewer", "f line 1: the hash of alice is not" },
     { "alice:$y$j9T$9/7GG9.Tgpa5kbjMIUs1O0$2P5mYqd5:viewer", "f line 1: the hash of alice" },
+    /* Strong methods periscope does not take: it could not bound their cost. */
+    { "alice:$gy$j9T$CJkIyVZwTG9Uq4UrxWQ6U/$x:viewer", "f line 1: the hash of alice is not" },
+    { "alice:$7$CU..../....B9WZe61srme7qmsEMeysb1$x:viewer", "f line 1: the hash of alice is" },
+    { "alice:$2b$1$abc:viewer", "f line 1: the hash of alice is not a whole" },
+    { "alice:$6$rounds=5000:viewer", "f line 1: the hash of alice is not a whole" },
+    /* Over the ceilings, refused before crypt() runs them (cost 11 would be 1 GiB). */
+    { "alice:$y$jCT$vyE20JIkFYYUb/hI11WVo/$K5c/xacIZ4V7yYyX.MzRLCZiQM2NUumdxrOANHFG8B6:viewer",
+      "f line 1: the hash of alice costs more than a login may (at most yescrypt cost 7, "
+      "bcrypt cost 13, SHA-512 1000000 rounds): make one with periscope --hash-password" },
+    { "alice:$y$jFT$qcvtHvJrs399o:viewer", "f line 1: the hash of alice costs more" },
+    { "alice:$2b$14$HlfHRGxq7V3EUlW0iRd6H.iwTHkYPn2SX56e2GYQNkGriamI9mi5W:viewer",
+      "f line 1: the hash of alice costs more" },
+    { "alice:$2y$31$x:viewer", "f line 1: the hash of alice costs more" },
+    { "alice:$6$rounds=1000001$abcdefgh$x:viewer", "f line 1: the hash of alice costs more" },
+    { "alice:$6$rounds=99999999999999999999999999$x:viewer", "f line 1: the hash of alice costs" },
     { "alice:" ALICE_HASH ":root", "f line 1: unknown role \"root\" for alice: use viewer, "
       "operator or admin" },
     { "alice:" ALICE_HASH ":viewer\n\nalice:" ALICE_HASH ":admin", "f line 3: alice is given "
@@ -75,6 +90,37 @@ test_users_file_errors (void)
     g_assert_true (g_str_has_prefix (error->message, cases[i].message));
     /* All or none: a file with a bad line adds nobody. */
     g_assert_false (psc_auth_is_enabled (auth));
+  }
+}
+
+/* Each method periscope takes, at its cost ceiling or below: loaded, and the password
+ * checked against it. */
+static void
+test_users_file_methods (void)
+{
+  const char *hashes[] = {
+    /* yescrypt cost 7, bcrypt 12 and 4 (2b, 2y, 2a), SHA-512 at 1,000,000 rounds and 5,000 */
+    "$y$jBT$AKP8pqxjdnzZFhxOXoYFh/$NB.YoGrVgI8Rqt943DdA5MvUBe6HssL7Ya0.rtzKw8.",
+    "$2b$12$HlfHRGxq7V3EUlW0iRd6H.iwTHkYPn2SX56e2GYQNkGriamI9mi5W",
+    "$2y$04$Q6ffWsC5l.RB/lvxt7BhW.riwRkVfllT7bsfljeuEOYJ8AS9bZp52",
+    "$2a$04$4FlQIEgjHDaEeGVcvtyyJ.N6iTb1yHAvs.dlsmvObm6IjbRIMxQLW",
+    "$6$rounds=1000000$abcdefgh$c0A90lrBldBG2Sn3mjTgLlg75rwk0RdnVwpEHqixB6RkXpNhmfEjWXVCWBeI4TR1"
+        "Ta5E.3YHJqZZ2AtTiM5Ix.",
+    "$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/tMCPvjE87aPyrlQPEKxEcx"
+        "V6d4J6.",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hashes); i++) {
+    g_autoptr (PscAuth) auth = psc_auth_new ();
+    g_autoptr (GError) error = NULL;
+    g_autofree char *text = g_strdup_printf ("alice:%s:viewer", hashes[i]);
+
+    g_assert_true (psc_auth_add_users (auth, text, "f", &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (psc_auth_check_password (auth, "alice", "secret1", NULL), ==,
+        PSC_AUTH_ROLE_VIEWER);
+    g_assert_cmpint (psc_auth_check_password (auth, "alice", "secret2", NULL), ==,
+        PSC_AUTH_ROLE_NONE);
   }
 }
 
@@ -305,6 +351,7 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/users-file-errors", test_users_file_errors);
   g_test_add_func ("/auth/tokens-file", test_tokens_file);
   g_test_add_func ("/auth/load-file", test_load_file);
+  g_test_add_func ("/auth/users-file-methods", test_users_file_methods);
   g_test_add_func ("/auth/hash", test_hash);
   g_test_add_func ("/auth/sessions", test_sessions);
   g_test_add_func ("/auth/throttle", test_throttle);
