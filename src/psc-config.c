@@ -49,6 +49,7 @@ psc_config_free (PscConfig *config)
   g_free (config->bind);
   g_strfreev (config->ice_addresses);
   g_strfreev (config->allowed_origins);
+  g_strfreev (config->allowed_hosts);
   g_free (config->tls_cert);
   g_free (config->tls_key);
   g_free (config->data_dir);
@@ -284,11 +285,19 @@ static gboolean
 check_origins (const PscConfig *config, GError **error)
 {
   g_autoptr (GError) origin_error = NULL;
-  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (
-      (const char *const *) config->allowed_origins, &origin_error);
+  g_autoptr (PscOriginPolicy) origins = psc_origin_policy_new (
+      (const char *const *) config->allowed_origins, NULL, &origin_error);
+  g_autoptr (PscOriginPolicy) hosts = NULL;
 
-  if (policy == NULL) {
+  if (origins == NULL) {
     g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE, "--allow-origin: %s",
+        origin_error->message);
+    return FALSE;
+  }
+  hosts = psc_origin_policy_new (NULL, (const char *const *) config->allowed_hosts,
+      &origin_error);
+  if (hosts == NULL) {
+    g_set_error (error, PSC_CONFIG_ERROR, PSC_CONFIG_ERROR_USAGE, "--allow-host: %s",
         origin_error->message);
     return FALSE;
   }
@@ -376,6 +385,7 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   g_autofree char *stream_id = NULL;
   g_auto (GStrv) ice_addresses = NULL;
   g_auto (GStrv) allowed_origins = NULL;
+  g_auto (GStrv) allowed_hosts = NULL;
   g_auto (GStrv) stun_servers = NULL;
   g_auto (GStrv) turn_servers = NULL;
   g_autoptr (GOptionContext) context = NULL;
@@ -444,6 +454,10 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
     { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allowed_origins,
       "Also let pages on this web origin open signalling and start sessions (repeatable; "
       "* for any; default: only the page's own origin and localhost)", "scheme://HOST[:PORT]" },
+    { "allow-host", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allowed_hosts,
+      "Also answer requests made to this name (repeatable; .DOMAIN for the names under it, * "
+      "for any; default: the box's addresses and host names, localhost, the certificate's "
+      "names and --allow-origin's; other names are refused against DNS rebinding)", "NAME" },
     { "users", 0, 0, G_OPTION_ARG_FILENAME, &config->users_file,
       "Accounts: one name:HASH:role a line (viewer, operator, admin); then everything but "
       "/healthz needs a login (default: no accounts, open to all)", "FILE" },
@@ -521,6 +535,10 @@ psc_config_parse (PscConfig *config, int *argc, char ***argv, GError **error)
   if (allowed_origins != NULL) {
     g_strfreev (config->allowed_origins);
     config->allowed_origins = g_steal_pointer (&allowed_origins);
+  }
+  if (allowed_hosts != NULL) {
+    g_strfreev (config->allowed_hosts);
+    config->allowed_hosts = g_steal_pointer (&allowed_hosts);
   }
   for (guint pass = 0; pass < 2; pass++) {
     GStrv urls = pass == 0 ? stun_servers : turn_servers;

@@ -101,6 +101,9 @@ typedef enum {
  * @chat_max_per_room: each room keeps at most this many chats (--chat-max-per-room); 0: all
  * @allowed_origins: (nullable): web origins trusted besides the page's own and loopback
  *   (--allow-origin, repeatable: `scheme://host[:port]` or `*`; #PscOriginPolicy)
+ * @allowed_hosts: (nullable): names the server answers to besides its addresses, its host
+ *   names, localhost, its certificate's and @allowed_origins' (--allow-host, repeatable: a
+ *   name, `.domain` or `*`; psc_origin_policy_host_is_trusted())
  * @users_file: (nullable): the users file (--users: `name:HASH:role` lines, #PscAuth); with it
  *   or @token_file, every route but /healthz and the login page needs a login
  * @token_file: (nullable): the bearer token file (--token-file: `name:TOKEN:role` lines)
@@ -150,6 +153,7 @@ typedef struct {
   int chat_retention_days;
   int chat_max_per_room;
   GStrv allowed_origins;
+  GStrv allowed_hosts;
   char *users_file;
   char *token_file;
   gboolean hash_password;

@@ -6,6 +6,7 @@
 #include "psc-encoder.h"
 #include "psc-devices.h"
 #include "psc-history.h"
+#include "psc-origin.h"
 #include "psc-redact.h"
 #include "psc-registry.h"
 #include "psc-rooms.h"
@@ -373,6 +374,44 @@ load_tls (PscDaemon *self, GTlsCertificate **out, GError **error)
   return TRUE;
 }
 
+/* Adds @name to @builder if it is a name for the origin policy's hosts. */
+static void
+add_server_name (GStrvBuilder *builder, const char *name)
+{
+  if (psc_origin_is_host_name (name))
+    g_strv_builder_add (builder, name);
+}
+
+/* The names the server answers to besides its addresses and localhost (the origin policy's
+ * hosts): the box's host name, the same with ".local" (mDNS, as avahi announces it), the TLS
+ * certificate's DNS names, and --allow-host's. */
+static GStrv
+server_names (const PscConfig *config, GTlsCertificate *certificate)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  const char *hostname = g_get_host_name ();
+
+  add_server_name (builder, hostname);
+  if (strchr (hostname, '.') == NULL) {
+    g_autofree char *mdns = g_strconcat (hostname, ".local", NULL);
+    add_server_name (builder, mdns);
+  }
+  if (certificate != NULL) {
+    g_autoptr (GPtrArray) names = g_tls_certificate_get_dns_names (certificate);
+
+    for (guint i = 0; names != NULL && i < names->len; i++) {
+      GBytes *name = g_ptr_array_index (names, i);
+      g_autofree char *text = g_strndup (g_bytes_get_data (name, NULL), g_bytes_get_size (name));
+
+      /* A wildcard name (*.example.org, RFC 6125 §6.4.3) stands for the names under it. */
+      add_server_name (builder, g_str_has_prefix (text, "*.") ? text + 1 : text);
+    }
+  }
+  if (config->allowed_hosts != NULL)
+    g_strv_builder_addv (builder, (const char **) config->allowed_hosts);
+  return g_strv_builder_end (builder);
+}
+
 /* The call rooms and their chat history, in --data-dir. A store that cannot be opened is one
  * line, and periscope goes on without chat: the camera matters more. */
 static PscRooms *
@@ -450,9 +489,14 @@ psc_daemon_start (PscDaemon *self, GError **error)
   }
   self->whep = psc_whep_new (self->registry, &viewer_options);
   self->server = psc_server_new (self->registry, self->signalling, self->whep);
-  /* Validated with the options (psc_config_validate()). */
-  psc_server_set_origin_policy (self->server, psc_origin_policy_new (
-          (const char *const *) config->allowed_origins, NULL));
+  {
+    g_auto (GStrv) names = server_names (config, certificate);
+
+    /* Validated with the options (psc_config_validate()), and server_names() keeps names
+     * only. */
+    psc_server_set_origin_policy (self->server, psc_origin_policy_new (
+            (const char *const *) config->allowed_origins, (const char *const *) names, NULL));
+  }
   if (psc_auth_is_enabled (auth))
     g_print ("periscope: accounts on: everything but /healthz and the login page needs a "
         "login or a token\n");

@@ -9,6 +9,8 @@
 struct _PscOriginPolicy {
   GStrv allowed;                /* normalized */
   gboolean any;                 /* `*` was listed */
+  GStrv hosts;                  /* names in lower case, without a final dot; ".suffix" */
+  gboolean any_host;            /* `*` was given for the hosts */
 };
 
 static int
@@ -80,11 +82,73 @@ psc_origin_is_loopback (const char *normalized)
   return address != NULL && g_inet_address_get_is_loopback (address);
 }
 
+/* The name in a `Host` header (`name[:port]`, `[v6]:port`), in lower case and without a final
+ * dot (`cam.local.` is `cam.local`), or NULL when @host is not one. */
+static char *
+host_name (const char *host)
+{
+  g_autofree char *spelled = NULL;
+  g_autoptr (GUri) uri = NULL;
+  char *name;
+  size_t length;
+
+  if (host == NULL || host[0] == '\0')
+    return NULL;
+  spelled = g_strconcat ("http://", host, NULL);
+  uri = g_uri_parse (spelled, G_URI_FLAGS_NON_DNS, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0' ||
+      g_uri_get_userinfo (uri) != NULL || g_uri_get_path (uri)[0] != '\0' ||
+      g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+    return NULL;
+  name = g_ascii_strdown (g_uri_get_host (uri), -1);
+  length = strlen (name);
+  if (length > 1 && name[length - 1] == '.')
+    name[length - 1] = '\0';
+  return name;
+}
+
+gboolean
+psc_origin_is_host_name (const char *entry)
+{
+  const char *name = entry[0] == '.' ? entry + 1 : entry;
+  size_t length = strlen (name);
+
+  if (length == 0 || length > 253 || name[0] == '.' || name[length - 1] == '.' ||
+      strstr (name, "..") != NULL)
+    return FALSE;
+  for (const char *c = name; *c != '\0'; c++)
+    if (!g_ascii_isalnum (*c) && *c != '-' && *c != '_' && *c != '.')
+      return FALSE;
+  return TRUE;
+}
+
 PscOriginPolicy *
-psc_origin_policy_new (const char *const *allowed, GError **error)
+psc_origin_policy_new (const char *const *allowed, const char *const *hosts, GError **error)
 {
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
   g_autoptr (PscOriginPolicy) policy = g_new0 (PscOriginPolicy, 1);
+
+  for (guint i = 0; hosts != NULL && hosts[i] != NULL; i++) {
+    g_autofree char *entry = NULL;
+    size_t length;
+
+    if (g_str_equal (hosts[i], "*")) {
+      policy->any_host = TRUE;
+      continue;
+    }
+    entry = g_ascii_strdown (hosts[i], -1);
+    length = strlen (entry);
+    if (length > 1 && entry[length - 1] == '.')
+      entry[length - 1] = '\0';
+    if (!psc_origin_is_host_name (entry)) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "\"%s\" is not a host name: give a name (cam.example.org), a domain and the names "
+          "under it (.example.org), or * for any", hosts[i]);
+      return NULL;
+    }
+    g_strv_builder_add (names, entry);
+  }
 
   for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++) {
     g_autofree char *normalized = NULL;
@@ -101,8 +165,18 @@ psc_origin_policy_new (const char *const *allowed, GError **error)
       return NULL;
     }
     g_strv_builder_add (builder, normalized);
+    /* A page on a listed origin is served by this box through a proxy that passes Host
+     * (docs/security.md): its name is one of the box's. */
+    {
+      g_autoptr (GUri) uri = g_uri_parse (normalized, G_URI_FLAGS_NON_DNS, NULL);
+      g_autofree char *name = uri != NULL ? host_name (g_uri_get_host (uri)) : NULL;
+
+      if (name != NULL)
+        g_strv_builder_add (names, name);
+    }
   }
   policy->allowed = g_strv_builder_end (builder);
+  policy->hosts = g_strv_builder_end (names);
   return g_steal_pointer (&policy);
 }
 
@@ -112,6 +186,7 @@ psc_origin_policy_free (PscOriginPolicy *policy)
   if (policy == NULL)
     return;
   g_strfreev (policy->allowed);
+  g_strfreev (policy->hosts);
   g_free (policy);
 }
 
@@ -140,4 +215,32 @@ psc_origin_policy_check (const PscOriginPolicy *policy, const char *origin,
   if (policy->any || g_strv_contains ((const char *const *) policy->allowed, normalized))
     return PSC_ORIGIN_LISTED;
   return PSC_ORIGIN_FOREIGN;
+}
+
+gboolean
+psc_origin_policy_host_is_trusted (const PscOriginPolicy *policy, const char *host)
+{
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (policy != NULL, FALSE);
+
+  if (host == NULL || policy->any_host)
+    return TRUE;
+  name = host_name (host);
+  if (name == NULL)
+    return FALSE;
+  /* An address: DNS rebinding needs a name. Names under localhost: browsers resolve them to
+   * loopback themselves (RFC 6761 §6.3), whatever DNS says. */
+  if (g_hostname_is_ip_address (name) || g_str_equal (name, "localhost") ||
+      g_str_has_suffix (name, ".localhost"))
+    return TRUE;
+  for (guint i = 0; policy->hosts[i] != NULL; i++) {
+    const char *entry = policy->hosts[i];
+
+    if (g_str_equal (name, entry))
+      return TRUE;
+    if (entry[0] == '.' && (g_str_equal (name, entry + 1) || g_str_has_suffix (name, entry)))
+      return TRUE;
+  }
+  return FALSE;
 }

@@ -15,7 +15,14 @@
  * periscope's own page from one made by any other page the user has open: WebSockets are not
  * covered by the browser's same-origin policy at all. #PscOriginPolicy decides which origins
  * are trusted: the page's own (the scheme and `Host` the request came to), loopback origins,
- * and those listed with `--allow-origin`. Pure: no I/O, any thread; #PscServer applies it.
+ * and those listed with `--allow-origin`.
+ *
+ * It also decides which names the server answers to (the `Host` header): a page whose own
+ * name the attacker points at the box's address after it has loaded (DNS rebinding) is, to
+ * the browser, on its own origin, and `Origin` and `Host` both carry the attacker's name.
+ * Only the box's names are taken: IP addresses, `localhost`, the names the daemon knows as
+ * its own (host name, certificate) and those listed with `--allow-host` or in
+ * `--allow-origin`. Pure: no I/O, any thread; #PscServer applies it.
  */
 
 G_BEGIN_DECLS
@@ -75,16 +82,34 @@ char *            psc_origin_normalize (const char *origin);
 gboolean          psc_origin_is_loopback (const char *normalized);
 
 /**
+ * psc_origin_is_host_name:
+ * @entry: a name for psc_origin_policy_new()'s hosts
+ *
+ * Whether @entry is a host name: letters, digits, `-` and `_`, in labels separated by dots
+ * (at most 253 characters), or `.` and such a name (that name and every name under it).
+ * Upper case is taken (names compare in lower case); `*` is not a name.
+ *
+ * Returns: %TRUE if @entry is one.
+ */
+gboolean          psc_origin_is_host_name (const char *entry);
+
+/**
  * psc_origin_policy_new:
  * @allowed: (nullable) (array zero-terminated=1): the `--allow-origin` entries: origins
  *   (psc_origin_normalize() must accept each one), or `*` for any origin
- * @error: a #G_IO_ERROR_INVALID_ARGUMENT naming the first entry that is not an origin
+ * @hosts: (nullable) (array zero-terminated=1): the names the server answers to besides IP
+ *   addresses, `localhost` and the hosts of @allowed: `cam.example.org` (any case, a final
+ *   dot ignored), `.example.org` for that name and every name under it, or `*` for any name
+ * @error: a #G_IO_ERROR_INVALID_ARGUMENT naming the first entry that is not an origin, or
+ *   not a host name
  *
- * The trusted origins, normalized once (psc_origin_normalize()).
+ * The trusted origins, normalized once (psc_origin_normalize()), and the server's names.
  *
- * Returns: (transfer full) (nullable): the policy, or %NULL if an entry is not an origin.
+ * Returns: (transfer full) (nullable): the policy, or %NULL if an entry is not an origin or
+ *   a host name.
  */
-PscOriginPolicy * psc_origin_policy_new (const char *const *allowed, GError **error);
+PscOriginPolicy * psc_origin_policy_new (const char *const *allowed, const char *const *hosts,
+    GError **error);
 
 /**
  * psc_origin_policy_free:
@@ -110,5 +135,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscOriginPolicy, psc_origin_policy_free)
  */
 PscOriginVerdict  psc_origin_policy_check (const PscOriginPolicy *policy, const char *origin,
     const char *scheme, const char *host);
+
+/**
+ * psc_origin_policy_host_is_trusted:
+ * @policy: the policy
+ * @host: (nullable): the request's `Host` header (`name[:port]`, `[v6]:port`)
+ *
+ * Whether the server answers a request made to @host: without a `Host` (HTTP/1.0: not a
+ * browser's), to an IP address, to `localhost` or a name under it (RFC 6761 §6.3: browsers
+ * resolve them to loopback whatever DNS says), or to one of @policy's names. Any other name
+ * may be a DNS-rebinding attacker's, whose page the browser takes for the server's own.
+ *
+ * Returns: %TRUE if the request may be answered; %FALSE for another name, or a @host that is
+ *   not `name[:port]`.
+ */
+gboolean          psc_origin_policy_host_is_trusted (const PscOriginPolicy *policy,
+    const char *host);
 
 G_END_DECLS

@@ -19,9 +19,9 @@ GST_DEBUG_CATEGORY_STATIC (psc_server_debug);
 #define GST_CAT_DEFAULT psc_server_debug
 
 #define WEB_RESOURCE_DIR "/org/periscope/web"
-/* One log line about refused origins at most this often: a page retrying in a loop must not
- * flood the log. */
-#define ORIGIN_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
+/* One log line about refused origins (and one about refused names) at most this often: a
+ * page retrying in a loop must not flood the log. */
+#define REFUSAL_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
 /* What a trusted page on another origin may send and read (the WHEP draft's headers). */
 #define CORS_METHODS "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
 #define CORS_REQUEST_HEADERS "Content-Type, If-Match, Authorization"
@@ -37,6 +37,8 @@ struct _PscServer {
   PscAccess *access;
   guint64 refused_origin;
   gint64 origin_logged_at;
+  guint64 refused_host;
+  gint64 host_logged_at;
   /* TLS (psc_server_set_tls_certificate()): and the plain-HTTP server redirecting to it. */
   gboolean tls;
   SoupServer *redirect;
@@ -97,7 +99,7 @@ psc_server_class_init (PscServerClass *klass)
 static void
 psc_server_init (PscServer *self)
 {
-  self->origins = psc_origin_policy_new (NULL, NULL);
+  self->origins = psc_origin_policy_new (NULL, NULL, NULL);
 }
 
 static void
@@ -299,29 +301,60 @@ changes_state (SoupServerMessage *msg)
       soup_server_message_get_request_headers (msg), "Upgrade", "websocket");
 }
 
+/* Logs a refusal by the origin policy, one line per REFUSAL_LOG_INTERVAL_US at most:
+ * "refused METHOD PATH @what (@remedy lets it in; N refused so far)". */
+static void
+log_refusal (SoupServerMessage *msg, const char *what, const char *remedy, guint64 refused,
+    gint64 *logged_at)
+{
+  gint64 now = g_get_monotonic_time ();
+  const char *method = soup_server_message_get_method (msg);
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+
+  GST_INFO ("refused %s %s %s", method, path, what);
+  if (*logged_at != 0 && now - *logged_at < REFUSAL_LOG_INTERVAL_US)
+    return;
+  *logged_at = now;
+  g_message ("periscope: refused %s %s %s (%s lets it in; %" G_GUINT64_FORMAT
+      " refused so far)", method, path, what, remedy, refused);
+}
+
 static void
 refuse_origin (PscServer *self, SoupServerMessage *msg, const char *origin)
 {
   g_autofree char *reason = g_strdup_printf ("origin %s may not use this server: only its own "
       "page's origin, localhost and those given with --allow-origin may\n", origin);
-  gint64 now = g_get_monotonic_time ();
+  g_autofree char *what = g_strdup_printf ("from a page on %s", origin);
 
   self->refused_origin++;
-  GST_INFO ("refused %s %s from origin %s", soup_server_message_get_method (msg),
-      g_uri_get_path (soup_server_message_get_uri (msg)), origin);
-  if (self->origin_logged_at == 0 || now - self->origin_logged_at >= ORIGIN_LOG_INTERVAL_US) {
-    self->origin_logged_at = now;
-    g_message ("periscope: refused %s %s from a page on %s (--allow-origin lets it in; "
-        "%" G_GUINT64_FORMAT " refused so far)", soup_server_message_get_method (msg),
-        g_uri_get_path (soup_server_message_get_uri (msg)), origin, self->refused_origin);
-  }
+  log_refusal (msg, what, "--allow-origin", self->refused_origin, &self->origin_logged_at);
   respond_text (msg, SOUP_STATUS_FORBIDDEN, reason);
+}
+
+/* A request made to a name that is not the server's: 421 Misdirected Request (RFC 9110
+ * §15.5.20, "not able to produce a response for the target URI"). The name is quoted as
+ * the client sent it, escaped: it is not ours. */
+static void
+refuse_host (PscServer *self, SoupServerMessage *msg, const char *host)
+{
+  g_autofree char *escaped = g_strescape (host, NULL);
+  g_autofree char *reason = g_strdup_printf ("Host \"%s\" is not a name of this server: it "
+      "answers to its addresses, its host name, localhost and the names given with "
+      "--allow-host (other names are refused against DNS rebinding)\n", escaped);
+  g_autofree char *what = g_strdup_printf ("made to Host \"%s\"", escaped);
+
+  self->refused_host++;
+  log_refusal (msg, what, "--allow-host", self->refused_host, &self->host_logged_at);
+  respond_text (msg, SOUP_STATUS_MISDIRECTED_REQUEST, reason);
+  /* libsoup 3.2 has no reason phrase for 421. */
+  soup_server_message_set_status (msg, SOUP_STATUS_MISDIRECTED_REQUEST, "Misdirected Request");
 }
 
 /* SoupServer::request-read: after the body, before the route's handler, which libsoup skips
  * once a status is set (soup-server.c, got_body()). One place for every route, WebSocket
- * upgrades included. Refuses what a foreign page must not do; lets a trusted page on another
- * origin read the answers (CORS), and answers its preflights. */
+ * upgrades included. Refuses a request made to a name that is not the server's (DNS
+ * rebinding) and what a foreign page must not do; lets a trusted page on another origin read
+ * the answers (CORS), and answers its preflights. */
 static void
 on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
@@ -332,10 +365,14 @@ on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
   gboolean preflight = origin != NULL &&
       soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS &&
       soup_message_headers_get_one (request, "Access-Control-Request-Method") != NULL;
+  const char *host = soup_message_headers_get_one (request, "Host");
   PscOriginVerdict verdict = psc_origin_policy_check (self->origins, origin,
-      g_uri_get_scheme (soup_server_message_get_uri (msg)),
-      soup_message_headers_get_one (request, "Host"));
+      g_uri_get_scheme (soup_server_message_get_uri (msg)), host);
 
+  if (!psc_origin_policy_host_is_trusted (self->origins, host)) {
+    refuse_host (self, msg, host);
+    return;
+  }
   if (origin == NULL)
     return;
   /* Answers differ by Origin: a cache must not hand one page's to another. */
@@ -374,13 +411,16 @@ render_refusals (GString *out, gpointer user_data)
   PscServer *self = user_data;
 
   g_string_append (out, "# HELP periscope_http_refused_total Requests and connections refused "
-      "by the HTTP server's policy, by reason: a page on a foreign origin (origin), over the "
+      "by the HTTP server's policy, by reason: a page on a foreign origin (origin), made to a "
+      "name that is not the server's (host), over the "
       "connections of an address or in all (address_cap, total_cap), not complete in time "
       "(timeout), a body or headers too large (body, headers), closed without a request to "
       "make room for a new connection (evicted).\n"
       "# TYPE periscope_http_refused_total counter\n");
   g_string_append_printf (out, "periscope_http_refused_total{reason=\"origin\"} %"
       G_GUINT64_FORMAT "\n", self->refused_origin);
+  g_string_append_printf (out, "periscope_http_refused_total{reason=\"host\"} %"
+      G_GUINT64_FORMAT "\n", self->refused_host);
   for (guint i = 0; i < PSC_CONNECTIONS_REFUSED_COUNT; i++)
     g_string_append_printf (out, "periscope_http_refused_total{reason=\"%s\"} %"
         G_GUINT64_FORMAT "\n", reasons[i], psc_connections_get_refused (self->connections, i));

@@ -134,7 +134,12 @@ PscConnections * psc_server_get_connections (PscServer *server);
  * psc_server_set_origin_policy:
  * @server: the server
  * @policy: (transfer full): the origins trusted besides the page's own and loopback
- *   (`--allow-origin`); a new server trusts no other
+ *   (`--allow-origin`), and the server's names (`--allow-host`, its own); a new server trusts
+ *   no other origin, and answers only to addresses and `localhost`
+ *
+ * Every request made to a name the policy does not know (psc_origin_policy_host_is_trusted():
+ * DNS rebinding) is answered `421` with a one-line reason before its route, counted
+ * (`periscope_http_refused_total{reason="host"}`) and logged (one line per 10 s at most).
  *
  * Every request with an `Origin` header passes the policy once read, before its route:
  * - from a foreign origin (#PSC_ORIGIN_FOREIGN), a WebSocket upgrade, a CORS preflight or any

@@ -3,7 +3,10 @@
 // Same-origin by default, in a real browser: a page served from another origin (a second
 // HTTP server started here, reached as http://evil.test:PORT — a foreign name Chromium is
 // told resolves to 127.0.0.1) tries periscope's WebSocket, WHEP and API from headless
-// Chromium and gets nothing, while periscope's own page plays.
+// Chromium and gets nothing, while periscope's own page plays. DNS rebinding too: a page on
+// http://rebind.test:PORT, PORT periscope's and the name resolving to periscope's address (as
+// the attacker's DNS answers once the page has loaded), is on its own origin to the browser;
+// periscope answers nothing made to that name, neither the page nor its same-origin requests.
 //
 //   node origin-test.mjs --daemon PATH [--verbose]
 //
@@ -19,6 +22,7 @@ const URL_TIMEOUT_MS = 20_000;
 const PLAY_TIMEOUT_MS = 20_000;
 const MIN_FRAMES = 30;
 const FOREIGN_HOST = 'evil.test';
+const REBOUND_HOST = 'rebind.test';
 
 const opts = daemonOptions('origin-test.mjs');
 
@@ -70,7 +74,7 @@ await runTest(tap, opts, 'origin', async (run) => {
 
   const options = chromiumLaunchOptions('127.0.0.1');
   options.args = options.args.map((arg) => arg.startsWith('--host-resolver-rules=')
-    ? `--host-resolver-rules=MAP ${FOREIGN_HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
+    ? `--host-resolver-rules=MAP ${FOREIGN_HOST} 127.0.0.1, MAP ${REBOUND_HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`
     : arg);
   const browser = run.browser = await chromium.launch(options);
 
@@ -84,6 +88,23 @@ await runTest(tap, opts, 'origin', async (run) => {
   ok(got.api.startsWith('refused'), 'the foreign page cannot read the API', got.api);
   ok(daemon.lines.some((l) => l.includes(`from a page on http://${FOREIGN_HOST}:`)),
     'periscope logs the refusal with the page\'s origin');
+
+  // Rebound: the attacker's name now resolves to the box. Its page and its requests, all
+  // same-origin to the browser, are answered 421 without content.
+  const reboundUrl = `http://${REBOUND_HOST}:${new URL(url).port}/`;
+  const rebound = await browser.newPage();
+  const response = await rebound.goto(reboundUrl, { waitUntil: 'load', timeout: 10_000 });
+  const shown = await rebound.evaluate(() => document.body.innerText);
+  ok(response.status() === 421 && /is not a name of this server/.test(shown),
+    `${reboundUrl} gets no page: ${response.status()}, "${shown.trim().slice(0, 60)}…"`);
+  const fromRebound = await rebound.evaluate(tryPeriscope, reboundUrl);
+  console.log(`# from ${reboundUrl}: ${JSON.stringify(fromRebound)}`);
+  ok(!fromRebound.websocket.opened && fromRebound.websocket.messages === 0,
+    'the rebound page\'s WebSocket is refused before it opens', JSON.stringify(fromRebound.websocket));
+  ok(fromRebound.whep.startsWith('answered 421') && fromRebound.api.startsWith('answered 421'),
+    'its WHEP POST and API reads are answered 421, without content', `${fromRebound.whep} / ${fromRebound.api}`);
+  ok(daemon.lines.some((l) => l.includes(`made to Host "${REBOUND_HOST}:`)),
+    'periscope logs the refusal with the name');
 
   const own = await browser.newPage();
   await own.goto(url, { waitUntil: 'load', timeout: 10_000 });

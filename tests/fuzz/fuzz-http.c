@@ -4,7 +4,8 @@
  * The first byte chooses the server: even, one open to all; odd, one with accounts (a bearer
  * token of each role below). The rest is what a client sends on one connection (one or more
  * requests, or a WebSocket upgrade and frames), served from memory by psc_server_accept_stream()
- * through everything a request meets: libsoup's parser, the origin policy (Origin, Host),
+ * through everything a request meets: libsoup's parser, the origin policy (Origin; Host, the
+ * server answering to cam.local),
  * the access check (Authorization, Cookie), and every route's path splitting — static files,
  * /api, /whep, /ws, /metrics, /login. The registry has no stream: no pipeline starts, and
  * each route answers from its path and headers alone. The rooms API has a chat store, an
@@ -48,6 +49,9 @@ static void
 edge_init (Edge *edge, gboolean accounts)
 {
   const char *const allowed[] = { "https://allowed.example", NULL };
+  /* The corpus's requests are made to cam.local; any other name but an address or
+   * localhost is refused (421) before the route. */
+  const char *const names[] = { "cam.local", NULL };
   PscViewerOptions options = { .connect_timeout_s = 20 };
   g_autoptr (GError) error = NULL;
   g_autoptr (PscRooms) rooms = NULL;
@@ -60,7 +64,7 @@ edge_init (Edge *edge, gboolean accounts)
   rooms = psc_rooms_new (history, !accounts);
   psc_signalling_set_rooms (edge->signalling, rooms);
   edge->server = psc_server_new (edge->registry, edge->signalling, edge->whep);
-  psc_server_set_origin_policy (edge->server, psc_origin_policy_new (allowed, NULL));
+  psc_server_set_origin_policy (edge->server, psc_origin_policy_new (allowed, names, NULL));
   if (accounts) {
     PscAuth *auth = psc_auth_new ();
 

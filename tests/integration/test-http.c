@@ -421,7 +421,7 @@ test_total_cap (PscTestFixture *f, gconstpointer data)
   PscConnections *connections = psc_server_get_connections (f->server);
   g_autoptr (PscTestRawClient) idle1 = NULL, idle2 = NULL, half = NULL, fresh = NULL;
   g_autoptr (PscTestRawClient) body1 = NULL, body2 = NULL, body3 = NULL, refused = NULL;
-  const char *posting = "POST /api/streams HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab";
+  const char *posting = "POST /api/streams HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nab";
 
   set_limits_and_total (f, 10, 0, 3);
   idle1 = psc_test_raw_client_new (f, NULL);
@@ -429,7 +429,7 @@ test_total_cap (PscTestFixture *f, gconstpointer data)
   idle2 = psc_test_raw_client_new (f, NULL);
   half = psc_test_raw_client_new (f, "GET /heal");
   PSC_TEST_WAIT_UNTIL (three_connections, connections, 5, "three idle connections");
-  fresh = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  fresh = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
   PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, idle1, 5, "the longest idle connection to be closed");
   PSC_TEST_WAIT_UNTIL (raw_client_answered, fresh, 5, "the new connection's answer");
   g_assert_true (g_str_has_prefix (fresh->received->str, "HTTP/1.1 200 "));
@@ -446,7 +446,7 @@ test_total_cap (PscTestFixture *f, gconstpointer data)
   body2 = psc_test_raw_client_new (f, posting);
   body3 = psc_test_raw_client_new (f, posting);
   PSC_TEST_WAIT_UNTIL (three_connections, connections, 5, "three requests under way");
-  refused = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  refused = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
   PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, refused, 5, "the fourth connection to be refused");
   g_test_message ("%s", refused->received->str);
   g_assert_true (g_str_has_prefix (refused->received->str, "HTTP/1.1 503 "));
@@ -504,10 +504,10 @@ test_body_refused (PscTestFixture *f, gconstpointer data)
 {
   PscConnections *connections = psc_server_get_connections (f->server);
   g_autoptr (PscTestRawClient) whep = NULL, api = NULL, chunked = NULL;
-  g_autoptr (GString) chunks = g_string_new ("POST /whep/camera HTTP/1.1\r\nHost: x\r\n"
+  g_autoptr (GString) chunks = g_string_new ("POST /whep/camera HTTP/1.1\r\nHost: localhost\r\n"
       "Content-Type: application/sdp\r\nTransfer-Encoding: chunked\r\n\r\n");
 
-  whep = psc_test_raw_client_new (f, "POST /whep/camera HTTP/1.1\r\nHost: x\r\n"
+  whep = psc_test_raw_client_new (f, "POST /whep/camera HTTP/1.1\r\nHost: localhost\r\n"
       "Content-Type: application/sdp\r\nContent-Length: 10485760\r\n\r\n");
   PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, whep, 5, "the 10 MB offer to be refused");
   g_test_message ("%s", whep->received->str);
@@ -515,7 +515,7 @@ test_body_refused (PscTestFixture *f, gconstpointer data)
   g_assert_nonnull (strstr (whep->received->str, "a body of 10485760 bytes is over the 65536 "
           "bytes /whep/camera takes"));
 
-  api = psc_test_raw_client_new (f, "POST /api/streams HTTP/1.1\r\nHost: x\r\n"
+  api = psc_test_raw_client_new (f, "POST /api/streams HTTP/1.1\r\nHost: localhost\r\n"
       "Content-Length: 5000\r\n\r\n");
   PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, api, 5, "the 5000-byte API body to be refused");
   g_assert_true (g_str_has_prefix (api->received->str, "HTTP/1.1 413 "));

@@ -1,7 +1,8 @@
 /* periscope integration tests: safe on a shared network — pages on other origins refused
  * (WebSocket, WHEP, preflights) unless listed, CORS for those listed; nothing secret in
  * public answers: WHEP resources unlisted, credentials redacted, no versions; limits that
- * hold: viewer seats per address, peers per relay room.
+ * hold: viewer seats per address, peers per relay room; requests made to names that are not
+ * the box's refused (DNS rebinding).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
@@ -293,6 +294,101 @@ test_room_full (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_CLOSED (late, 5, &close_code);
 }
 
+/* For PSC_TEST_WAIT_UNTIL: @data, a #PscTestRawClient, has received a whole status line. */
+static gboolean
+raw_client_has_line (gpointer data)
+{
+  PscTestRawClient *client = data;
+
+  return psc_test_raw_client_closed (client) || strstr (client->received->str, "\r\n") != NULL;
+}
+
+/* A GET of @path made to @host (NULL: an HTTP/1.0 request without Host) on a raw
+ * connection; with @websocket, a WebSocket upgrade from the page's own origin,
+ * http://@host. Stores what came back once the server closed the connection in *@answer
+ * (NULL if it did not: the test failed). */
+static void
+raw_get (PscTestFixture *f, const char *path, const char *host, gboolean websocket,
+    char **answer)
+{
+  g_autoptr (PscTestRawClient) client = NULL;
+  g_autofree char *request = NULL;
+  const char *end;
+
+  *answer = NULL;
+  if (host == NULL)
+    request = g_strdup_printf ("GET %s HTTP/1.0\r\n\r\n", path);
+  else if (websocket)
+    request = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", path, host, host);
+  else
+    request = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+        path, host);
+  client = psc_test_raw_client_new (f, request);
+  if (websocket) {
+    /* An upgraded connection stays open: wait for the status line instead. */
+    PSC_TEST_WAIT_UNTIL (raw_client_has_line, client, 10, "the answer to an upgrade");
+  } else {
+    PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, client, 10, "the answer to a request");
+  }
+  *answer = g_strdup (client->received->str);
+  /* The head only: after an upgrade come binary WebSocket frames. */
+  end = strstr (*answer, "\r\n\r\n");
+  g_test_message ("%.*s", (int) (end != NULL ? end - *answer : (ptrdiff_t) strlen (*answer)),
+      *answer);
+}
+
+/* DNS rebinding: a page on a name the attacker points at the box after it has loaded makes
+ * its requests to that name, from its own origin. Every request made to a name that is not
+ * the box's is answered 421, the page and the WebSocket upgrade included; addresses,
+ * localhost, no Host (HTTP/1.0) and --allow-host's names are served. */
+static void
+test_host_refused (PscTestFixture *f, gconstpointer data)
+{
+  const gboolean listed = ((const PscTestFixtureData *) data)->allow_host != NULL;
+  guint port = psc_server_get_port (f->server);
+  g_autofree char *local = g_strdup_printf ("localhost:%u", port);
+  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *rebound = g_strdup_printf ("rebind.example:%u", port);
+  g_autofree char *spelled = g_strdup_printf ("Rebind.Example.:%u", port);
+  const struct {
+    const char *path, *host;
+    gboolean websocket, foreign;
+  } cases[] = {
+    { "/healthz", local, FALSE, FALSE },
+    { "/api/streams", address, FALSE, FALSE },
+    { "/healthz", NULL, FALSE, FALSE },
+    { "/", rebound, FALSE, TRUE },
+    { "/api/streams", spelled, FALSE, TRUE },
+    { "/ws/camera", rebound, TRUE, TRUE },
+  };
+  g_autofree char *metrics = NULL;
+  guint status = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *answer = NULL;
+
+    raw_get (f, cases[i].path, cases[i].host, cases[i].websocket, &answer);
+    g_assert_nonnull (answer);
+    if (!cases[i].foreign || listed) {
+      g_assert_true (g_str_has_prefix (answer, cases[i].websocket ? "HTTP/1.1 101 " :
+              cases[i].host == NULL ? "HTTP/1.0 200 " : "HTTP/1.1 200 "));
+      continue;
+    }
+    g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 421 Misdirected Request\r\n"));
+    g_assert_nonnull (strstr (answer, "is not a name of this server: it answers to its "
+            "addresses, its host name, localhost and the names given with --allow-host"));
+    /* Nothing of the route's: not the page, not the stream list. */
+    g_assert_null (strstr (answer, "<html"));
+    g_assert_null (strstr (answer, "\"camera\""));
+  }
+  metrics = psc_test_http_get (f, "/metrics", &status, NULL);
+  g_assert_nonnull (strstr (metrics, listed ?
+          "periscope_http_refused_total{reason=\"host\"} 0\n" :
+          "periscope_http_refused_total{reason=\"host\"} 3\n"));
+}
+
 /* Request headers past PSC_CONNECTIONS_MAX_HEADERS: 431, with why; a browser's size passes. */
 static void
 test_header_size (PscTestFixture *f, gconstpointer data)
@@ -338,6 +434,12 @@ static const PscTestFixtureData allow_evil = {
   .allow_origin = EVIL,
 };
 
+static const PscTestFixtureData allow_rebind = {
+  .codec = "h264",
+  .connect_timeout_s = 20,
+  .allow_host = ".example",
+};
+
 int
 main (int argc, char **argv)
 {
@@ -351,5 +453,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/security/seats-per-address", &two_seats, test_seats_per_address);
   PSC_TEST_ADD ("/integration/security/room-full", &psc_test_h264, test_room_full);
   PSC_TEST_ADD ("/integration/security/header-size", &psc_test_h264, test_header_size);
+  PSC_TEST_ADD ("/integration/security/host-refused", &psc_test_h264, test_host_refused);
+  PSC_TEST_ADD ("/integration/security/host-allowed", &allow_rebind, test_host_refused);
   return g_test_run ();
 }

@@ -42,9 +42,9 @@ count_h264_encoders (PscTestFixture *f)
  * viewer decodes it. Every frame is timed from the test's start, before the viewer connects
  * (under ASan the connection and its first 30 frames can take longer than the 5 s clip, and
  * timing that began halfway through the file then saw none of it). Pacing is the median gap
- * between frames (psc_test_pace_median_gap_ms(): a stall's catch-up does not bend it; the
- * file played at 77 fps, as fast as it decoded, when it was not paced), and the rate over
- * the second half must not fall far below the file's. */
+ * between frames that came on time (psc_test_pace_on_time_median_gap_ms(): a stall's
+ * catch-up left out; the file played at 77 fps, as fast as it decoded, when it was not
+ * paced), and the rate over the second half must not fall far below the file's. */
 static void
 test_file (PscTestFixture *f, gconstpointer data)
 {
@@ -63,15 +63,15 @@ test_file (PscTestFixture *f, gconstpointer data)
     g_assert_cmpuint (count_h264_encoders (f), ==, 0);
   PSC_TEST_WAIT_UNTIL (psc_test_flag_set, &ended, 15, "the end of the file");
   psc_stream_get_stats (f->stream, &stats);
-  gap_ms = psc_test_pace_median_gap_ms (pace);
+  gap_ms = psc_test_pace_on_time_median_gap_ms (pace);
   rate = psc_test_pace_late_rate_fps (pace);
   g_test_message ("%u frames timed: a median gap of %.1f ms, %.1f fps over the second half "
       "(total %" G_GUINT64_FORMAT ")", psc_test_pace_count (pace), gap_ms, rate,
       stats.frames_captured);
   /* A demuxer may drop what precedes the first keyframe it finds. */
   g_assert_cmpuint (stats.frames_captured, >=, CLIP_FRAMES * 9 / 10);
-  /* Paced: not faster than the file's rate (psc_test_pace_median_gap_ms(): a rate over a
-   * window is bent by a stall's catch-up), and not much slower. */
+  /* Paced: not faster than the file's rate (psc_test_pace_on_time_median_gap_ms(): a rate
+   * over a window is bent by a stall's catch-up), and not much slower. */
   g_assert_cmpfloat (gap_ms, >=, 0.8 * 1000 / CLIP_FPS);
   g_assert_cmpfloat (rate, >=, CLIP_FPS * 0.9 / psc_test_time_factor ());
 }

@@ -51,6 +51,7 @@ test_defaults (void)
   g_assert_null (config->encoder);
   g_assert_cmpstr (config->stream_id, ==, "camera");
   g_assert_null (config->allowed_origins);
+  g_assert_null (config->allowed_hosts);
   g_assert_cmpint (config->max_viewers_per_address, ==, PSC_CONFIG_MAX_VIEWERS_PER_ADDRESS);
 }
 
@@ -61,7 +62,8 @@ test_options (void)
     "--bitrate", "800", "--port", "0", "--bind", "127.0.0.1", "--ice-address", "127.0.0.1",
     "--ice-address", "::1", "--source", "videotestsrc is-live=true", "--stream-id", "door",
     "--connect-timeout", "5", "--allow-origin", "https://cam.example.org",
-    "--allow-origin", "*", "--max-viewers-per-address", "0", NULL };
+    "--allow-origin", "*", "--max-viewers-per-address", "0", "--allow-host", "cam.example.org",
+    "--allow-host", ".home.arpa", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (PscConfig) config = parse_args (args, &error);
 
@@ -81,6 +83,9 @@ test_options (void)
   g_assert_cmpint (config->connect_timeout, ==, 5);
   g_assert_cmpuint (g_strv_length (config->allowed_origins), ==, 2);
   g_assert_cmpint (config->max_viewers_per_address, ==, 0);
+  g_assert_cmpstr (config->allowed_hosts[0], ==, "cam.example.org");
+  g_assert_cmpstr (config->allowed_hosts[1], ==, ".home.arpa");
+  g_assert_null (config->allowed_hosts[2]);
 }
 
 typedef struct {
@@ -105,6 +110,9 @@ test_bad_options (void)
     { { "--stream-id", "a/b" }, "--stream-id" },
     { { "--allow-origin", "cam.example.org" }, "--allow-origin: \"cam.example.org\" is not" },
     { { "--allow-origin", "https://cam.example.org/viewer" }, "--allow-origin" },
+    { { "--allow-host", "https://cam.example.org" }, "--allow-host: \"https://cam.example.org\" "
+      "is not a host name" },
+    { { "--allow-host", "cam.example.org:8080" }, "--allow-host: \"cam.example.org:8080\"" },
     { { "--max-viewers-per-address", "-1" }, "--max-viewers-per-address" },
     { { "--tls", "on" }, "--tls takes self-signed" },
     { { "--tls-cert", "cert.pem" }, "--tls-cert and --tls-key go together" },

@@ -55,7 +55,7 @@ test_loopback (void)
 static void
 test_check (void)
 {
-  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (NULL, NULL);
+  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (NULL, NULL, NULL);
 
   g_assert_cmpint (psc_origin_policy_check (policy, NULL, "http", "cam:8080"), ==,
       PSC_ORIGIN_NONE);
@@ -90,10 +90,10 @@ test_allowed (void)
   const char *const listed[] = { "https://Proxy.Example:443/", "http://10.0.0.5:9000", NULL };
   const char *const any[] = { "*", NULL };
   const char *const bad[] = { "https://ok.example", "proxy.example", NULL };
-  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (listed, NULL);
-  g_autoptr (PscOriginPolicy) everyone = psc_origin_policy_new (any, NULL);
+  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (listed, NULL, NULL);
+  g_autoptr (PscOriginPolicy) everyone = psc_origin_policy_new (any, NULL, NULL);
   g_autoptr (GError) error = NULL;
-  g_autoptr (PscOriginPolicy) none = psc_origin_policy_new (bad, &error);
+  g_autoptr (PscOriginPolicy) none = psc_origin_policy_new (bad, NULL, &error);
 
   g_assert_cmpint (psc_origin_policy_check (policy, "https://proxy.example", "http",
           "cam:8080"), ==, PSC_ORIGIN_LISTED);
@@ -113,6 +113,86 @@ test_allowed (void)
   g_assert_nonnull (strstr (error->message, "\"proxy.example\""));
 }
 
+/* The names the server answers to (DNS rebinding): addresses, localhost and its own names;
+ * a name an attacker could point at the box is refused. */
+static void
+test_hosts (void)
+{
+  const char *const names[] = { "camera-box", "camera-box.local", "Cam.Example.Org.",
+    ".home.arpa", NULL };
+  const char *const listed[] = { "https://proxy.example", NULL };
+  const char *const any[] = { "*", NULL };
+  g_autoptr (PscOriginPolicy) bare = psc_origin_policy_new (NULL, NULL, NULL);
+  g_autoptr (PscOriginPolicy) named = psc_origin_policy_new (listed, names, NULL);
+  g_autoptr (PscOriginPolicy) everyone = psc_origin_policy_new (NULL, any, NULL);
+  const struct {
+    const char *host;
+    gboolean bare, named;
+  } cases[] = {
+    { NULL, TRUE, TRUE },       /* HTTP/1.0: no browser */
+    { "127.0.0.1:8080", TRUE, TRUE },
+    { "192.168.1.20", TRUE, TRUE },
+    { "[::1]:8080", TRUE, TRUE },
+    { "[fd00::2]", TRUE, TRUE },
+    { "localhost:8080", TRUE, TRUE },
+    { "LocalHost", TRUE, TRUE },
+    { "cam.localhost:8080", TRUE, TRUE },
+    { "evil.example:8080", FALSE, FALSE },
+    { "rebind.test", FALSE, FALSE },
+    { "127.0.0.1.nip.io:8080", FALSE, FALSE },
+    { "localhost.evil.example", FALSE, FALSE },
+    { "camera-box:8080", FALSE, TRUE },
+    { "CAMERA-BOX.local.:8080", FALSE, TRUE },
+    { "camera-box.evil.example", FALSE, FALSE },
+    { "cam.example.org", FALSE, TRUE },
+    { "www.cam.example.org", FALSE, FALSE },
+    { "home.arpa", FALSE, TRUE },
+    { "cam.home.arpa:8443", FALSE, TRUE },
+    { "evilhome.arpa", FALSE, FALSE },
+    { "proxy.example", FALSE, TRUE },       /* an --allow-origin's host */
+    /* Not a Host at all. */
+    { "", FALSE, FALSE },
+    { "camera-box/x", FALSE, FALSE },
+    { "user@camera-box", FALSE, FALSE },
+    { "camera-box:port", FALSE, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_test_message ("Host: %s", cases[i].host);
+    g_assert_cmpint (psc_origin_policy_host_is_trusted (bare, cases[i].host), ==, cases[i].bare);
+    g_assert_cmpint (psc_origin_policy_host_is_trusted (named, cases[i].host), ==,
+        cases[i].named);
+    g_assert_true (psc_origin_policy_host_is_trusted (everyone, cases[i].host) ||
+        cases[i].host[0] == '\0' || strpbrk (cases[i].host, "/@") != NULL ||
+        g_str_has_suffix (cases[i].host, ":port"));
+  }
+  g_assert_true (psc_origin_policy_host_is_trusted (everyone, "evil.example"));
+}
+
+static void
+test_host_names (void)
+{
+  const char *const bad[][2] = { { "cam example", NULL }, { "cam..example", NULL },
+    { ".", NULL }, { "https://cam.example.org", NULL }, { "cam:8080", NULL }, { "", NULL } };
+  const char *const good[] = { "Cam.Example.Org", ".example.org", "cam_1-a", "cam.local.",
+    "*", NULL };
+  g_autoptr (PscOriginPolicy) policy = psc_origin_policy_new (NULL, good, NULL);
+
+  g_assert_nonnull (policy);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) error = NULL;
+
+    g_assert_null (psc_origin_policy_new (NULL, bad[i], &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_assert_true (g_str_has_suffix (error->message, "is not a host name: give a name "
+            "(cam.example.org), a domain and the names under it (.example.org), or * for any"));
+    g_assert_false (psc_origin_is_host_name (bad[i][0]));
+  }
+  g_assert_true (psc_origin_is_host_name ("camera-box"));
+  g_assert_true (psc_origin_is_host_name (".example.org"));
+  g_assert_false (psc_origin_is_host_name ("*"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -121,5 +201,7 @@ main (int argc, char **argv)
   g_test_add_func ("/origin/loopback", test_loopback);
   g_test_add_func ("/origin/check", test_check);
   g_test_add_func ("/origin/allowed", test_allowed);
+  g_test_add_func ("/origin/hosts", test_hosts);
+  g_test_add_func ("/origin/host-names", test_host_names);
   return g_test_run ();
 }
