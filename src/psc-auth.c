@@ -284,12 +284,12 @@ static HashVerdict
 hash_verdict (const char *hash)
 {
   const char *shape;
+  int cost;
 
   if (crypt_checksalt (hash) != CRYPT_SALT_OK)
     return HASH_UNKNOWN;
   if (g_str_has_prefix (hash, "$y$")) {
-    int cost = yescrypt_cost (hash + 3);
-
+    cost = yescrypt_cost (hash + 3);
     if (cost == 0)
       return HASH_UNKNOWN;
     if (cost > MAX_YESCRYPT_COST)
@@ -299,9 +299,14 @@ hash_verdict (const char *hash)
       strchr ("aby", hash[2]) != NULL && hash[3] == '$') {
     if (!g_ascii_isdigit (hash[4]) || !g_ascii_isdigit (hash[5]))
       return HASH_UNKNOWN;
-    if ((hash[4] - '0') * 10 + (hash[5] - '0') > MAX_BCRYPT_COST)
+    cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+    if (cost > MAX_BCRYPT_COST)
       return HASH_TOO_COSTLY;
-    shape = "^\\$2[aby]\\$[0-9]{2}\\$" CRYPT_B64 "{53}$";
+    if (cost < 4)
+      return HASH_UNKNOWN;
+    /* The salt's 22nd character carries 2 bits: crypt() writes only these four there, and a
+     * hash with another never matches its own password. */
+    shape = "^\\$2[aby]\\$[0-9]{2}\\$" CRYPT_B64 "{21}[.Oeu]" CRYPT_B64 "{31}$";
   } else if (g_str_has_prefix (hash, "$6$")) {
     if (g_str_has_prefix (hash, "$6$rounds=")) {
       const char *digits = hash + strlen ("$6$rounds=");
@@ -311,8 +316,11 @@ hash_verdict (const char *hash)
         rounds = rounds * 10 + (*digits - '0');
       if (rounds > MAX_SHA512_ROUNDS)
         return HASH_TOO_COSTLY;
+      /* libxcrypt refuses fewer than 1,000 rounds, and a leading zero. */
+      if (rounds < 1000)
+        return HASH_UNKNOWN;
     }
-    shape = "^\\$6\\$(rounds=[0-9]+\\$)?[^$]{0,16}\\$" CRYPT_B64 "{86}$";
+    shape = "^\\$6\\$(rounds=[1-9][0-9]*\\$)?[^$]{0,16}\\$" CRYPT_B64 "{86}$";
   } else {
     return HASH_UNKNOWN;
   }

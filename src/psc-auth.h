@@ -183,7 +183,8 @@ void         psc_auth_set_clock (PscAuth *auth, PscAuthClock clock, gpointer use
  *   starting with `#` are skipped. name: 1 to 64 of `A-Z a-z 0-9 _ . @ -`; HASH: a whole
  *   crypt(3) hash of yescrypt `$y$` up to cost 7, bcrypt `$2b$` (`$2a$`, `$2y$`) up to cost
  *   13 or SHA-512 `$6$` up to 1,000,000 rounds (each login runs it on the main loop; not
- *   DES, MD5, or methods whose cost cannot be read); role: `viewer`, `operator` or `admin`
+ *   DES or MD5, nor scrypt `$7$` or gost-yescrypt `$gy$`, whose cost is not read); role:
+ *   `viewer`, `operator` or `admin`
  * @filename: what to call @text in errors
  * @error: a #PSC_AUTH_ERROR_FILE naming @filename, the line and what is wrong with it
  *

@@ -383,19 +383,16 @@ add_server_name (GStrvBuilder *builder, const char *name)
 }
 
 /* The names the server answers to besides its addresses and localhost (the origin policy's
- * hosts): the box's host name, the same with ".local" (mDNS, as avahi announces it), the TLS
- * certificate's DNS names, and --allow-host's. */
+ * hosts): the box's host name and mDNS name (psc_origin_box_names()), the TLS certificate's
+ * DNS names, and --allow-host's (checked with the options: psc_config_validate()). */
 static GStrv
 server_names (const PscConfig *config, GTlsCertificate *certificate)
 {
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  const char *hostname = g_get_host_name ();
+  g_auto (GStrv) own = psc_origin_box_names (g_get_host_name ());
 
-  add_server_name (builder, hostname);
-  if (strchr (hostname, '.') == NULL) {
-    g_autofree char *mdns = g_strconcat (hostname, ".local", NULL);
-    add_server_name (builder, mdns);
-  }
+  for (guint i = 0; own[i] != NULL; i++)
+    add_server_name (builder, own[i]);
   if (certificate != NULL) {
     g_autoptr (GPtrArray) names = g_tls_certificate_get_dns_names (certificate);
 
@@ -403,7 +400,9 @@ server_names (const PscConfig *config, GTlsCertificate *certificate)
       GBytes *name = g_ptr_array_index (names, i);
       g_autofree char *text = g_strndup (g_bytes_get_data (name, NULL), g_bytes_get_size (name));
 
-      /* A wildcard name (*.example.org, RFC 6125 §6.4.3) stands for the names under it. */
+      /* A wildcard name (*.example.org, RFC 6125 §6.4.3) stands for the names under it:
+       * every depth, and example.org too, is wider than the wildcard, but a browser there
+       * still needs the certificate to match. */
       add_server_name (builder, g_str_has_prefix (text, "*.") ? text + 1 : text);
     }
   }
@@ -492,8 +491,8 @@ psc_daemon_start (PscDaemon *self, GError **error)
   {
     g_auto (GStrv) names = server_names (config, certificate);
 
-    /* Validated with the options (psc_config_validate()), and server_names() keeps names
-     * only. */
+    /* The origins and --allow-host were checked with the options (psc_config_validate()),
+     * and server_names() adds names of its own only when they are names. */
     psc_server_set_origin_policy (self->server, psc_origin_policy_new (
             (const char *const *) config->allowed_origins, (const char *const *) names, NULL));
   }

@@ -82,29 +82,79 @@ psc_origin_is_loopback (const char *normalized)
   return address != NULL && g_inet_address_get_is_loopback (address);
 }
 
-/* The name in a `Host` header (`name[:port]`, `[v6]:port`), in lower case and without a final
- * dot (`cam.local.` is `cam.local`), or NULL when @host is not one. */
+char *
+psc_origin_parse_host (const char *value, guint *port)
+{
+  g_autofree char *host = NULL;
+  const char *rest;
+  guint64 number;
+
+  if (port != NULL)
+    *port = 0;
+  if (value == NULL || *value == '\0')
+    return NULL;
+  if (value[0] == '[') {
+    rest = strchr (value, ']');
+    if (rest == NULL)
+      return NULL;
+    host = g_strndup (value + 1, rest - value - 1);
+    if (strchr (host, '%') != NULL || strchr (host, ':') == NULL ||
+        !g_hostname_is_ip_address (host))
+      return NULL;
+    rest++;
+  } else {
+    host = g_strndup (value, strcspn (value, ":"));
+    for (const char *c = host; *c != '\0'; c++)
+      if (!g_ascii_isalnum (*c) && *c != '.' && *c != '-' && *c != '_')
+        return NULL;
+    if (*host == '\0')
+      return NULL;
+    rest = value + strlen (host);
+  }
+  if (*rest != '\0') {
+    if (*rest != ':' || !g_ascii_string_to_unsigned (rest + 1, 10, 1, G_MAXUINT16, &number,
+            NULL))
+      return NULL;
+    if (port != NULL)
+      *port = (guint) number;
+  }
+  return g_steal_pointer (&host);
+}
+
+/* The name in a `Host` header, as psc_origin_parse_host() reads it, in lower case and without
+ * a final dot (`cam.local.` is `cam.local`), or NULL when @host is not one. */
 static char *
 host_name (const char *host)
 {
-  g_autofree char *spelled = NULL;
-  g_autoptr (GUri) uri = NULL;
+  g_autofree char *parsed = psc_origin_parse_host (host, NULL);
   char *name;
   size_t length;
 
-  if (host == NULL || host[0] == '\0')
+  if (parsed == NULL)
     return NULL;
-  spelled = g_strconcat ("http://", host, NULL);
-  uri = g_uri_parse (spelled, G_URI_FLAGS_NON_DNS, NULL);
-  if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0' ||
-      g_uri_get_userinfo (uri) != NULL || g_uri_get_path (uri)[0] != '\0' ||
-      g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
-    return NULL;
-  name = g_ascii_strdown (g_uri_get_host (uri), -1);
+  name = g_ascii_strdown (parsed, -1);
   length = strlen (name);
   if (length > 1 && name[length - 1] == '.')
     name[length - 1] = '\0';
   return name;
+}
+
+GStrv
+psc_origin_box_names (const char *hostname)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (hostname != NULL, NULL);
+
+  g_strv_builder_add (builder, hostname);
+  if (!g_str_equal (hostname, "localhost") && hostname[0] != '.') {
+    g_autofree char *label = g_strndup (hostname, strcspn (hostname, "."));
+    g_autofree char *mdns = g_strconcat (label, ".local", NULL);
+
+    if (!g_str_equal (mdns, hostname))
+      g_strv_builder_add (builder, mdns);
+  }
+  return g_strv_builder_end (builder);
 }
 
 gboolean
@@ -169,9 +219,10 @@ psc_origin_policy_new (const char *const *allowed, const char *const *hosts, GEr
      * (docs/security.md): its name is one of the box's. */
     {
       g_autoptr (GUri) uri = g_uri_parse (normalized, G_URI_FLAGS_NON_DNS, NULL);
-      g_autofree char *name = uri != NULL ? host_name (g_uri_get_host (uri)) : NULL;
+      const char *name = uri != NULL ? g_uri_get_host (uri) : NULL;
 
-      if (name != NULL)
+      /* Addresses are answered anyway. */
+      if (name != NULL && psc_origin_is_host_name (name))
         g_strv_builder_add (names, name);
     }
   }

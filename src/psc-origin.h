@@ -82,6 +82,32 @@ char *            psc_origin_normalize (const char *origin);
 gboolean          psc_origin_is_loopback (const char *normalized);
 
 /**
+ * psc_origin_parse_host:
+ * @value: (nullable): a `Host` header's value: `name`, `name:port`, `[v6]` or `[v6]:port`
+ * @port: (out) (optional): the port, 0 without one
+ *
+ * The host of a `Host` header (RFC 9110 §7.2), if it is one a URL can carry as it is: a name
+ * of letters, digits, `.`, `-` and `_` (an IPv4 address among them), or an IPv6 address in
+ * brackets (returned without them; a zone, `%…`, is refused: browsers never send one), with
+ * an optional port from 1 to 65535.
+ *
+ * Returns: (transfer full) (nullable): the host, as it was written, or %NULL.
+ */
+char *            psc_origin_parse_host (const char *value, guint *port);
+
+/**
+ * psc_origin_box_names:
+ * @hostname: the box's host name (g_get_host_name())
+ *
+ * The names a browser on the LAN reaches a box with this host name by: the name itself and
+ * its mDNS name, the first label with `.local` (Avahi announces the first label:
+ * `cam.example.org` is `cam.local`); `localhost` has none.
+ *
+ * Returns: (transfer full): the names.
+ */
+GStrv             psc_origin_box_names (const char *hostname);
+
+/**
  * psc_origin_is_host_name:
  * @entry: a name for psc_origin_policy_new()'s hosts
  *

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-redirect.h"
+#include "psc-origin.h"
 
 #include <gst/gst.h>
 #include <string.h>
@@ -64,46 +65,6 @@ init_debug (void)
   if (psc_redirect_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (psc_redirect_debug, "psc-redirect", 0,
         "periscope HTTP to HTTPS redirect");
-}
-
-/* The host of a Host header ("name", "name:port", "[v6]:port"), if it is one a URL can
- * carry as it is: letters, digits, '.', '-', and an IPv6 literal's ':' (no zone, "%…");
- * its port in @port, 0 without one. */
-static char *
-host_of (const char *value, guint *port)
-{
-  g_autofree char *host = NULL;
-  const char *rest;
-  guint64 number;
-
-  *port = 0;
-  if (value == NULL || *value == '\0')
-    return NULL;
-  if (value[0] == '[') {
-    rest = strchr (value, ']');
-    if (rest == NULL)
-      return NULL;
-    host = g_strndup (value + 1, rest - value - 1);
-    if (strchr (host, '%') != NULL || strchr (host, ':') == NULL ||
-        !g_hostname_is_ip_address (host))
-      return NULL;
-    rest++;
-  } else {
-    host = g_strndup (value, strcspn (value, ":"));
-    for (const char *c = host; *c != '\0'; c++)
-      if (!g_ascii_isalnum (*c) && *c != '.' && *c != '-')
-        return NULL;
-    if (*host == '\0')
-      return NULL;
-    rest = value + strlen (host);
-  }
-  if (*rest == '\0')
-    return g_steal_pointer (&host);
-  if (*rest != ':' || !g_ascii_string_to_unsigned (rest + 1, 10, 1, G_MAXUINT16, &number,
-          NULL))
-    return NULL;
-  *port = (guint) number;
-  return g_steal_pointer (&host);
 }
 
 /* The address @socket was reached at, for a request that named no host. */
@@ -172,7 +133,7 @@ psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     g_clear_pointer (&target, g_free);
   /* The port the client named is the one it reached, a port mapped to this one perhaps. */
-  host = host_of (soup_message_headers_get_one (headers, "Host"), &port);
+  host = psc_origin_parse_host (soup_message_headers_get_one (headers, "Host"), &port);
   if (host == NULL && fallback_host != NULL)
     host = g_strdup (fallback_host);
   if (host == NULL)

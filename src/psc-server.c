@@ -346,6 +346,9 @@ refuse_host (PscServer *self, SoupServerMessage *msg, const char *host)
   self->refused_host++;
   log_refusal (msg, what, "--allow-host", self->refused_host, &self->host_logged_at);
   respond_text (msg, SOUP_STATUS_MISDIRECTED_REQUEST, reason);
+  /* 421 is cacheable by default (RFC 9110 §15.5.20): not once --allow-host lets it in. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Cache-Control", "no-store");
   /* libsoup 3.2 has no reason phrase for 421. */
   soup_server_message_set_status (msg, SOUP_STATUS_MISDIRECTED_REQUEST, "Misdirected Request");
 }

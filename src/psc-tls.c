@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "psc-tls.h"
+#include "psc-origin.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -160,21 +161,17 @@ add_dns_name (gnutls_x509_crt_t crt, const char *name)
       GNUTLS_FSAN_APPEND) == 0;
 }
 
-/* The names browsers may reach the box by: its host name, the same with ".local" (mDNS, as
- * Avahi announces it) unless it has a domain already, and localhost. */
+/* The names browsers may reach the box by: its host name and mDNS name
+ * (psc_origin_box_names()), and localhost. */
 static int
 add_names (gnutls_x509_crt_t crt, const char *hostname, const char *const *addresses)
 {
   static const char *const loopback[] = { "127.0.0.1", "::1", NULL };
-  g_autofree char *mdns = NULL;
+  g_auto (GStrv) names = psc_origin_box_names (hostname);
 
-  if (!add_dns_name (crt, hostname))
-    return GNUTLS_E_INVALID_REQUEST;
-  if (strchr (hostname, '.') == NULL && !g_str_equal (hostname, "localhost")) {
-    mdns = g_strconcat (hostname, ".local", NULL);
-    if (!add_dns_name (crt, mdns))
+  for (guint i = 0; names[i] != NULL; i++)
+    if (!add_dns_name (crt, names[i]))
       return GNUTLS_E_INVALID_REQUEST;
-  }
   if (!g_str_equal (hostname, "localhost") && !add_dns_name (crt, "localhost"))
     return GNUTLS_E_INVALID_REQUEST;
   for (guint i = 0; loopback[i] != NULL; i++)

@@ -441,6 +441,9 @@ median_gap_ms (PscTestPace *pace, gboolean on_time)
     if (lateness != G_MININT64)
       least = MIN (least, lateness);
   }
+  /* Each frame's lateness is known once the capture runs: its tee has a segment and a
+   * clock. */
+  g_assert_true (!on_time || least != G_MAXINT64);
   for (guint i = 1; i < pace->arrivals->len; i++) {
     gint64 gap = g_array_index (pace->arrivals, gint64, i) -
         g_array_index (pace->arrivals, gint64, i - 1);

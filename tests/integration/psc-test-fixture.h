@@ -224,7 +224,8 @@ double      psc_test_pace_median_gap_ms (PscTestPace *pace);
  * last ones) still come close together. CI's ASan run saw a stall of ~2.6 s make more than
  * half the frames of a 5 s clip a catch-up (a median gap of 8 ms over them all).
  *
- * Returns: the median, in ms. Asserts that ten frames were on time.
+ * Returns: the median, in ms. Asserts that the lateness of some frame was known (the tee had
+ *   a segment and a clock), and that nine gaps were between frames on time.
  */
 double      psc_test_pace_on_time_median_gap_ms (PscTestPace *pace);
 

@@ -377,6 +377,8 @@ test_host_refused (PscTestFixture *f, gconstpointer data)
       continue;
     }
     g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 421 Misdirected Request\r\n"));
+    /* Not kept by a cache once --allow-host lets the name in. */
+    g_assert_nonnull (strstr (answer, "\r\nCache-Control: no-store\r\n"));
     g_assert_nonnull (strstr (answer, "is not a name of this server: it answers to its "
             "addresses, its host name, localhost and the names given with --allow-host"));
     /* Nothing of the route's: not the page, not the stream list. */

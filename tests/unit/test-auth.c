@@ -65,6 +65,17 @@ test_users_file_errors (void)
     { "alice:$7$CU..../....B9WZe61srme7qmsEMeysb1$x:viewer", "f line 1: the hash of alice is" },
     { "alice:$2b$1$abc:viewer", "f line 1: the hash of alice is not a whole" },
     { "alice:$6$rounds=5000:viewer", "f line 1: the hash of alice is not a whole" },
+    /* Shapes crypt() refuses ("*0"), which could never log in: bcrypt under cost 4, a salt
+     * whose 22nd character crypt() does not write, SHA-512 under 1,000 rounds or with a
+     * leading zero. */
+    { "alice:$2b$03$HlfHRGxq7V3EUlW0iRd6H.iwTHkYPn2SX56e2GYQNkGriamI9mi5W:viewer",
+      "f line 1: the hash of alice is not a whole" },
+    { "alice:$2b$12$HlfHRGxq7V3EUlW0iRd6Haiw" "THkYPn2SX56e2GYQNkGriamI9mi5W:viewer",
+      "f line 1: the hash of alice is not a whole" },
+    { "alice:$6$rounds=999$abcdefgh$c0A90lrBldBG2Sn3mjTgLlg75rwk0RdnVwpEHqixB6RkXpNhmfEjWXVCWBeI4T"
+      "R1Ta5E.3YHJqZZ2AtTiM5Ix.:viewer", "f line 1: the hash of alice is not a whole" },
+    { "alice:$6$rounds=0001000$abcdefgh$c0A90lrBldBG2Sn3mjTgLlg75rwk0RdnVwpEHqixB6RkXpNhmfEjWXVC"
+      "WBeI4TR1Ta5E.3YHJqZZ2AtTiM5Ix.:viewer", "f line 1: the hash of alice is not a whole" },
     /* Over the ceilings, refused before crypt() runs them (cost 11 would be 1 GiB). */
     { "alice:$y$jCT$vyE20JIkFYYUb/hI11WVo/$K5c/xacIZ4V7yYyX.MzRLCZiQM2NUumdxrOANHFG8B6:viewer",
       "f line 1: the hash of alice costs more than a login may (at most yescrypt cost 7, "

@@ -193,6 +193,61 @@ test_host_names (void)
   g_assert_false (psc_origin_is_host_name ("*"));
 }
 
+static void
+test_parse_host (void)
+{
+  const struct {
+    const char *value, *host;
+    guint port;
+  } cases[] = {
+    { "cam", "cam", 0 },
+    { "Cam.Local.:8080", "Cam.Local.", 8080 },
+    { "cam_1:1", "cam_1", 1 },
+    { "192.168.1.20:80", "192.168.1.20", 80 },
+    { "[fd00::2]:8443", "fd00::2", 8443 },
+    { "[::1]", "::1", 0 },
+    { "cam:0", NULL, 0 },
+    { "cam:65536", NULL, 0 },
+    { "cam:", NULL, 0 },
+    { "[fe80::1%25eth0]:80", NULL, 0 },
+    { "[cam]", NULL, 0 },
+    { "fd00::2", NULL, 0 },
+    { "cam.example/x", NULL, 0 },
+    { "user@cam", NULL, 0 },
+    { "", NULL, 0 },
+    { NULL, NULL, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    guint port = 99;
+    g_autofree char *host = psc_origin_parse_host (cases[i].value, &port);
+
+    g_assert_cmpstr (host, ==, cases[i].host);
+    if (host != NULL)
+      g_assert_cmpuint (port, ==, cases[i].port);
+  }
+}
+
+static void
+test_box_names (void)
+{
+  const struct {
+    const char *hostname, *names;
+  } cases[] = {
+    { "camera-box", "camera-box camera-box.local" },
+    { "cam.example.org", "cam.example.org cam.local" },
+    { "cam.local", "cam.local" },
+    { "localhost", "localhost" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_auto (GStrv) names = psc_origin_box_names (cases[i].hostname);
+    g_autofree char *joined = g_strjoinv (" ", names);
+
+    g_assert_cmpstr (joined, ==, cases[i].names);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -203,5 +258,7 @@ main (int argc, char **argv)
   g_test_add_func ("/origin/allowed", test_allowed);
   g_test_add_func ("/origin/hosts", test_hosts);
   g_test_add_func ("/origin/host-names", test_host_names);
+  g_test_add_func ("/origin/parse-host", test_parse_host);
+  g_test_add_func ("/origin/box-names", test_box_names);
   return g_test_run ();
 }
