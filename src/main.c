@@ -31,14 +31,36 @@
  * connections left 14 MiB (libsoup's buffers), 50 viewers leaving 31 MiB (their threads'
  * arenas). malloc_trim() returns every whole free page of every arena (glibc ≥ 2.8,
  * malloc_trim(3)), so the resident size comes back to its baseline within TRIM_INTERVAL_S
- * of the burst's end. A call takes 1–18 ms of the main thread (50 viewers), walking each
- * arena under its lock (docs/performance.md, "Memory returns"). */
+ * of the burst's end. A call takes 1–18 ms (50 viewers), walking each arena under its lock
+ * (docs/performance.md, "Memory returns"): on a worker thread (GTask's), not the main one,
+ * which serves every request; one call at a time. */
 #define TRIM_INTERVAL_S 30
+
+static gboolean trimming;       /* main thread: a trim is running */
+
+static void
+trim_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  malloc_trim (0);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_trimmed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  trimming = FALSE;
+}
 
 static gboolean
 trim_memory (gpointer user_data)
 {
-  malloc_trim (0);
+  g_autoptr (GTask) task = NULL;
+
+  if (trimming)
+    return G_SOURCE_CONTINUE;
+  trimming = TRUE;
+  task = g_task_new (NULL, NULL, on_trimmed, NULL);
+  g_task_run_in_thread (task, trim_in_thread);
   return G_SOURCE_CONTINUE;
 }
 
