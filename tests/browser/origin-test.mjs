@@ -6,7 +6,8 @@
 // Chromium and gets nothing, while periscope's own page plays. DNS rebinding too: a page on
 // http://rebind.test:PORT, PORT periscope's and the name resolving to periscope's address (as
 // the attacker's DNS answers once the page has loaded), is on its own origin to the browser;
-// periscope answers nothing made to that name, neither the page nor its same-origin requests.
+// periscope answers nothing made to that name, neither the page nor its same-origin requests;
+// in Firefox ESR too (the name given to it as a local domain).
 //
 //   node origin-test.mjs --daemon PATH [--verbose]
 //
@@ -15,6 +16,7 @@
 import { createServer } from 'node:http';
 
 import { chromium, chromiumLaunchOptions } from './chromium.mjs';
+import { launchFirefox } from './firefox.mjs';
 import { startProcess } from './process.mjs';
 import { createTap, daemonOptions, runTest, waitForFrames } from './tap.mjs';
 
@@ -105,6 +107,19 @@ await runTest(tap, opts, 'origin', async (run) => {
     'its WHEP POST and API reads are answered 421, without content', `${fromRebound.whep} / ${fromRebound.api}`);
   ok(daemon.lines.some((l) => l.includes(`made to Host "${REBOUND_HOST}:`)),
     'periscope logs the refusal with the name');
+
+  // The other engine: Firefox resolves the name to loopback (network.dns.localDomains).
+  const firefox = await launchFirefox(REBOUND_HOST);
+  run.atEnd(() => firefox.close());
+  const inFirefox = await firefox.newPage();
+  const firefoxResponse = await inFirefox.goto(reboundUrl, { waitUntil: 'load', timeout: 10_000 });
+  const firefoxGot = await inFirefox.evaluate(async () => ({
+    text: document.body.innerText,
+    api: await fetch('/api/streams').then((r) => r.status, (e) => e.message),
+  }));
+  ok(firefoxResponse.status() === 421 && /is not a name of this server/.test(firefoxGot.text) &&
+    firefoxGot.api === 421, `Firefox on ${reboundUrl}: the page ${firefoxResponse.status()}, ` +
+    `its API read ${firefoxGot.api}`);
 
   const own = await browser.newPage();
   await own.goto(url, { waitUntil: 'load', timeout: 10_000 });
