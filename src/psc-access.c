@@ -30,6 +30,8 @@ static const char *const reason_labels[PSC_ACCESS_REFUSED_COUNT] = {
 struct _PscAccess {
   SoupServer *soup;
   PscAuth *auth;
+  GCancellable *cancellable;    /* cancelled when freed: the password checks still running */
+  guint checking;               /* password checks running */
   guint64 refused[PSC_ACCESS_REFUSED_COUNT];
   gint64 logged_at;
   guint64 failed_logins;
@@ -326,32 +328,35 @@ set_cookie (SoupServerMessage *msg, const char *value, gboolean clear)
       cookie);
 }
 
+/* A login form's password being checked on a worker thread. */
+typedef struct {
+  PscAccess *self;              /* not to be touched once @cancellable is cancelled */
+  GCancellable *cancellable;    /* the PscAccess's: cancelled when it is freed */
+  SoupServerMessage *msg;       /* paused meanwhile */
+  gboolean gone;                /* its client has gone: no answer */
+  char *user;
+  PscAuthPasswordCheck *check;
+} Login;
+
 static void
-log_in (PscAccess *self, SoupServerMessage *msg)
+login_free (Login *login)
+{
+  g_signal_handlers_disconnect_by_data (login->msg, login);
+  g_object_unref (login->cancellable);
+  g_object_unref (login->msg);
+  g_free (login->user);
+  psc_auth_password_check_free (login->check);
+  g_free (login);
+}
+
+/* The answer to a login form, once its password is checked: the session cookie and back to
+ * the page, or the login page again. */
+static void
+answer_login (PscAccess *self, SoupServerMessage *msg, const char *user, PscAuthRole role)
 {
   const char *address = soup_server_message_get_remote_host (msg);
-  g_autoptr (GBytes) body = soup_message_body_flatten (
-      soup_server_message_get_request_body (msg));
-  g_autofree char *user = NULL;
-  g_autofree char *password = NULL;
   g_autofree char *session = NULL;
-  g_autofree char *text = NULL;
-  guint retry_after = psc_auth_throttle_check (self->auth, address);
-  PscAuthRole role;
 
-  if (retry_after > 0) {
-    text = g_strdup_printf ("Too many failed logins from this address: try again in %u s.",
-        retry_after);
-    set_retry_after (msg, retry_after);
-    self->refused[PSC_ACCESS_REFUSED_THROTTLED]++;
-    respond_login_page (msg, TOO_MANY_REQUESTS, text);
-    return;
-  }
-  role = psc_access_parse_login_form (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
-      &user, &password) ?
-      psc_auth_check_password (self->auth, user, password, NULL) : PSC_AUTH_ROLE_NONE;
-  if (password != NULL)
-    explicit_bzero (password, strlen (password));
   if (role == PSC_AUTH_ROLE_NONE) {
     psc_auth_throttle_fail (self->auth, address);
     log_failure (self, msg, "a wrong user name or password");
@@ -363,6 +368,91 @@ log_in (PscAccess *self, SoupServerMessage *msg)
   set_cookie (msg, session, FALSE);
   GST_INFO ("%s logged in from %s as %s", user, address, psc_auth_role_to_string (role));
   redirect (msg, "/");
+}
+
+static void
+check_password_in_thread (GTask *task, gpointer source, gpointer task_data,
+    GCancellable *cancellable)
+{
+  Login *login = task_data;
+
+  psc_auth_password_check_run (login->check);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* SoupServerMessage::disconnected: libsoup has let go of the message's I/O, and unpausing it
+ * would be an error. */
+static void
+on_login_disconnected (SoupServerMessage *msg, gpointer user_data)
+{
+  ((Login *) user_data)->gone = TRUE;
+}
+
+/* Main context: the password checked. The message goes on unless its client has gone. */
+static void
+on_password_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Login *login = g_task_get_task_data (G_TASK (result));
+  PscAccess *self = login->self;
+
+  if (g_cancellable_is_cancelled (login->cancellable))
+    return;
+  self->checking--;
+  answer_login (self, login->msg, login->user,
+      psc_auth_password_check_finish (login->check, NULL));
+  if (!login->gone)
+    soup_server_message_unpause (login->msg);
+}
+
+static void
+log_in (PscAccess *self, SoupServerMessage *msg)
+{
+  const char *address = soup_server_message_get_remote_host (msg);
+  g_autoptr (GBytes) body = soup_message_body_flatten (
+      soup_server_message_get_request_body (msg));
+  g_autofree char *user = NULL;
+  g_autofree char *password = NULL;
+  g_autofree char *text = NULL;
+  guint retry_after = psc_auth_throttle_check (self->auth, address);
+  g_autoptr (GTask) task = NULL;
+  Login *login;
+
+  if (retry_after > 0) {
+    text = g_strdup_printf ("Too many failed logins from this address: try again in %u s.",
+        retry_after);
+    set_retry_after (msg, retry_after);
+    self->refused[PSC_ACCESS_REFUSED_THROTTLED]++;
+    respond_login_page (msg, TOO_MANY_REQUESTS, text);
+    return;
+  }
+  if (!psc_access_parse_login_form (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+          &user, &password)) {
+    answer_login (self, msg, NULL, PSC_AUTH_ROLE_NONE);
+    return;
+  }
+  /* Each check may hold up to 64 MiB (yescrypt at the highest cost taken) and a core: a
+   * burst of logins from many addresses waits its turn rather than take them all. */
+  if (self->checking >= PSC_ACCESS_MAX_PASSWORD_CHECKS) {
+    explicit_bzero (password, strlen (password));
+    set_retry_after (msg, 1);
+    respond_login_page (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+        "Too many logins at once: try again in a second.");
+    return;
+  }
+  login = g_new0 (Login, 1);
+  login->self = self;
+  login->cancellable = g_object_ref (self->cancellable);
+  login->msg = g_object_ref (msg);
+  login->user = g_steal_pointer (&user);
+  login->check = psc_auth_password_check_new (self->auth, login->user, password);
+  explicit_bzero (password, strlen (password));
+  self->checking++;
+  g_signal_connect (msg, "disconnected", G_CALLBACK (on_login_disconnected), login);
+  soup_server_message_pause (msg);
+  task = g_task_new (NULL, NULL, on_password_checked, NULL);
+  g_task_set_source_tag (task, log_in);
+  g_task_set_task_data (task, login, (GDestroyNotify) login_free);
+  g_task_run_in_thread (task, check_password_in_thread);
 }
 
 gboolean
@@ -440,6 +530,7 @@ psc_access_new (SoupServer *soup)
   self = g_new0 (PscAccess, 1);
   self->soup = soup;
   self->auth = psc_auth_new ();
+  self->cancellable = g_cancellable_new ();
   g_signal_connect (soup, "request-read", G_CALLBACK (on_request_read), self);
   soup_server_add_handler (soup, "/login", on_login, self, NULL);
   soup_server_add_handler (soup, "/logout", on_logout, self, NULL);
@@ -451,6 +542,8 @@ psc_access_free (PscAccess *self)
 {
   if (self == NULL)
     return;
+  g_cancellable_cancel (self->cancellable);
+  g_object_unref (self->cancellable);
   g_signal_handlers_disconnect_by_data (self->soup, self);
   soup_server_remove_handler (self->soup, "/login");
   soup_server_remove_handler (self->soup, "/logout");
@@ -481,6 +574,14 @@ psc_access_get_refused (PscAccess *self, PscAccessRefusal reason)
   g_return_val_if_fail (self != NULL && reason < PSC_ACCESS_REFUSED_COUNT, 0);
 
   return self->refused[reason];
+}
+
+guint
+psc_access_get_password_checks (PscAccess *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->checking;
 }
 
 void

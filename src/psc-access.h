@@ -17,7 +17,10 @@
  * (psc_auth_role_for_path()), and the failed-login throttle. A request that may not go on
  * is answered here, with a one-line reason; one that may carries its role
  * (psc_auth_get_role()). It also serves the login page (`GET /login`), logs in (`POST
- * /login`: a session cookie) and out (`/logout`). Main context only.
+ * /login`: a session cookie) and out (`/logout`). Main context only; the login form's
+ * password is checked on a worker thread (#PscAuthPasswordCheck), the request paused
+ * meanwhile, so that the crypt() does not hold up every other request. (`Basic` on
+ * /metrics, a scraper's, is still checked in place.)
  */
 
 G_BEGIN_DECLS
@@ -28,6 +31,15 @@ G_BEGIN_DECLS
  * The session cookie's name.
  */
 #define PSC_ACCESS_COOKIE "periscope_session"
+
+/**
+ * PSC_ACCESS_MAX_PASSWORD_CHECKS:
+ *
+ * Login forms whose password is being checked at once; past it, a login is answered `503`
+ * with `Retry-After: 1`. Each check takes a core and, for yescrypt at the highest cost the
+ * users file may have, 64 MiB (psc_auth_add_users()).
+ */
+#define PSC_ACCESS_MAX_PASSWORD_CHECKS 4
 
 /**
  * PscAccessRefusal:
@@ -128,6 +140,15 @@ gboolean    psc_access_parse_login_form (const char *body, gsize length, char **
  * Returns: the requests refused for @reason since the start.
  */
 guint64     psc_access_get_refused (PscAccess *access, PscAccessRefusal reason);
+
+/**
+ * psc_access_get_password_checks:
+ * @access: the access check
+ *
+ * Returns: the login forms whose password is being checked now, on worker threads (at most
+ *   #PSC_ACCESS_MAX_PASSWORD_CHECKS).
+ */
+guint       psc_access_get_password_checks (PscAccess *access);
 
 /**
  * psc_access_render_metrics:

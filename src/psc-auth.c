@@ -233,7 +233,8 @@ find_by_name (GPtrArray *credentials, const char *name)
 }
 
 /* The most a users file's hash may cost. A hash carries its own cost, and each login runs it
- * on the main loop (an unknown user's runs --hash-password's, at the default cost): a
+ * (an unknown user's runs --hash-password's, at the default cost; a login form's on a worker
+ * thread, Basic on /metrics on the main loop): a
  * mistaken or hostile one could take minutes and gigabytes a login (yescrypt's cost 11 is
  * 1 GiB, bcrypt's 31 is 2^31 rounds; libFuzzer found a line that took 21 s and 2 GiB when the
  * file was checked by hashing with each line). The ceilings are about 4 times the default
@@ -521,27 +522,90 @@ psc_auth_verify_hash (const char *hash, const char *password)
   return ok;
 }
 
+struct _PscAuthPasswordCheck {
+  char *hash;                   /* the user's, or the dummy one for an unknown user */
+  char *password;
+  char *name;                   /* NULL for an unknown user */
+  PscAuthRole role;
+  gboolean matched;
+};
+
+PscAuthPasswordCheck *
+psc_auth_password_check_new (PscAuth *self, const char *user, const char *password)
+{
+  PscAuthPasswordCheck *check;
+  const Credential *credential;
+
+  g_return_val_if_fail (self != NULL && user != NULL && password != NULL, NULL);
+
+  check = g_new0 (PscAuthPasswordCheck, 1);
+  check->password = g_strdup (password);
+  credential = find_by_name (self->users, user);
+  if (credential != NULL) {
+    check->hash = g_strdup (credential->secret);
+    check->name = g_strdup (credential->name);
+    check->role = credential->role;
+    return check;
+  }
+  /* The same work as a known user's, so that the time taken does not tell which names
+   * exist: made once, at the default cost. */
+  if (self->dummy_hash == NULL)
+    self->dummy_hash = psc_auth_hash_password ("periscope", NULL);
+  check->hash = g_strdup (self->dummy_hash);
+  check->role = PSC_AUTH_ROLE_NONE;
+  return check;
+}
+
+void
+psc_auth_password_check_run (PscAuthPasswordCheck *check)
+{
+  g_return_if_fail (check != NULL);
+
+  check->matched = check->hash != NULL && psc_auth_verify_hash (check->hash, check->password);
+}
+
+PscAuthRole
+psc_auth_password_check_finish (PscAuthPasswordCheck *check, const char **name)
+{
+  g_return_val_if_fail (check != NULL, PSC_AUTH_ROLE_NONE);
+
+  if (!check->matched || check->name == NULL)
+    return PSC_AUTH_ROLE_NONE;
+  if (name != NULL)
+    *name = check->name;
+  return check->role;
+}
+
+void
+psc_auth_password_check_free (PscAuthPasswordCheck *check)
+{
+  if (check == NULL)
+    return;
+  explicit_bzero (check->password, strlen (check->password));
+  g_free (check->password);
+  g_free (check->hash);
+  g_free (check->name);
+  g_free (check);
+}
+
 PscAuthRole
 psc_auth_check_password (PscAuth *self, const char *user, const char *password,
     const char **name)
 {
+  g_autoptr (PscAuthPasswordCheck) check = NULL;
   const Credential *credential;
+  PscAuthRole role;
 
   g_return_val_if_fail (self != NULL && user != NULL && password != NULL, PSC_AUTH_ROLE_NONE);
 
+  check = psc_auth_password_check_new (self, user, password);
+  psc_auth_password_check_run (check);
+  role = psc_auth_password_check_finish (check, NULL);
+  /* The credential's own name, valid while @self is (the check's copy goes with it). */
   credential = find_by_name (self->users, user);
-  if (credential == NULL) {
-    if (self->dummy_hash == NULL)
-      self->dummy_hash = psc_auth_hash_password ("periscope", NULL);
-    if (self->dummy_hash != NULL)
-      psc_auth_verify_hash (self->dummy_hash, password);
-    return PSC_AUTH_ROLE_NONE;
-  }
-  if (!psc_auth_verify_hash (credential->secret, password))
-    return PSC_AUTH_ROLE_NONE;
-  if (name != NULL)
+  if (role != PSC_AUTH_ROLE_NONE && name != NULL && credential != NULL)
     *name = credential->name;
-  return credential->role;
+  return role;
 }
 
 PscAuthRole

@@ -182,7 +182,7 @@ void         psc_auth_set_clock (PscAuth *auth, PscAuthClock clock, gpointer use
  * @text: the users file's contents: one `name:HASH:role` a line; empty lines and lines
  *   starting with `#` are skipped. name: 1 to 64 of `A-Z a-z 0-9 _ . @ -`; HASH: a whole
  *   crypt(3) hash of yescrypt `$y$` up to cost 7, bcrypt `$2b$` (`$2a$`, `$2y$`) up to cost
- *   13 or SHA-512 `$6$` up to 1,000,000 rounds (each login runs it on the main loop; not
+ *   13 or SHA-512 `$6$` up to 1,000,000 rounds (each login runs it; not
  *   DES or MD5, nor scrypt `$7$` or gost-yescrypt `$gy$`, whose cost is not read); role:
  *   `viewer`, `operator` or `admin`
  * @filename: what to call @text in errors
@@ -268,13 +268,68 @@ gboolean     psc_auth_verify_hash (const char *hash, const char *password);
  * @name: (out) (optional) (transfer none): @user's name as the users file gives it, valid
  *   while @auth is; set only on success
  *
- * Checks @user's password. An unknown user costs a crypt() as well, so that the time taken
- * does not tell which names exist.
+ * Checks @user's password, on this thread: a #PscAuthPasswordCheck made, run and finished.
+ * An unknown user costs a crypt() as well, so that the time taken does not tell which names
+ * exist.
  *
  * Returns: @user's role, or #PSC_AUTH_ROLE_NONE if @user is unknown or @password wrong.
  */
 PscAuthRole  psc_auth_check_password (PscAuth *auth, const char *user, const char *password,
     const char **name);
+
+/**
+ * PscAuthPasswordCheck:
+ *
+ * psc_auth_check_password() taken apart, so that its crypt() — tens to hundreds of
+ * milliseconds, and up to 64 MiB (yescrypt) — can run on a worker thread rather than the
+ * main one, which serves every request: made on the thread that owns the #PscAuth (the user
+ * looked up), run on any thread, finished anywhere. It holds copies: the #PscAuth may go
+ * meanwhile.
+ */
+typedef struct _PscAuthPasswordCheck PscAuthPasswordCheck;
+
+/**
+ * psc_auth_password_check_new:
+ * @auth: the accounts
+ * @user: a user name
+ * @password: a password (copied, and wiped when the check is freed)
+ *
+ * Looks @user up. An unknown user is checked against a hash of its own at the default cost,
+ * made once (psc_auth_hash_password()), so that the time taken does not tell which names
+ * exist.
+ *
+ * Returns: (transfer full): the check, to run with psc_auth_password_check_run().
+ */
+PscAuthPasswordCheck *psc_auth_password_check_new (PscAuth *auth, const char *user,
+    const char *password);
+
+/**
+ * psc_auth_password_check_run:
+ * @check: a check
+ *
+ * Runs the crypt() (psc_auth_verify_hash()). Any thread; once.
+ */
+void         psc_auth_password_check_run (PscAuthPasswordCheck *check);
+
+/**
+ * psc_auth_password_check_finish:
+ * @check: a check that has run
+ * @name: (out) (optional) (transfer none): the user's name as the users file gives it, valid
+ *   while @check is; set only on success
+ *
+ * Returns: the user's role, or #PSC_AUTH_ROLE_NONE if the user is unknown or the password
+ *   wrong.
+ */
+PscAuthRole  psc_auth_password_check_finish (PscAuthPasswordCheck *check, const char **name);
+
+/**
+ * psc_auth_password_check_free:
+ * @check: (nullable): a check
+ *
+ * Frees @check, its copy of the password wiped first.
+ */
+void         psc_auth_password_check_free (PscAuthPasswordCheck *check);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscAuthPasswordCheck, psc_auth_password_check_free)
 
 /**
  * psc_auth_check_token:

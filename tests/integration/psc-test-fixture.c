@@ -860,6 +860,15 @@ psc_test_raw_client_closed (gpointer data)
   return client->closed;
 }
 
+gboolean
+psc_test_raw_client_answered (gpointer data)
+{
+  PscTestRawClient *client = data;
+
+  return psc_test_raw_client_closed (client) ||
+      strstr (client->received->str, "\r\n\r\n") != NULL;
+}
+
 void
 psc_test_stats_since_init (PscTestStatsSince *since, PscStream *stream, PscTestStatsCheck check)
 {

@@ -266,6 +266,10 @@ PscTestRawClient *psc_test_raw_client_new (PscTestFixture *f, const char *reques
  * blocking; TRUE once the server closed (or reset) the connection. */
 gboolean    psc_test_raw_client_closed (gpointer client);
 
+/* For psc_test_iterate_until(): as psc_test_raw_client_closed(), and TRUE once a response's
+ * head has come too (the connection may stay open: keep-alive, an upgrade). */
+gboolean    psc_test_raw_client_answered (gpointer client);
+
 void        psc_test_raw_client_free (PscTestRawClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PscTestRawClient, psc_test_raw_client_free)
 

@@ -1,7 +1,8 @@
 /* periscope integration tests: accounts — without a session or a token, the WebSocket, WHEP,
  * the API, snapshots and /metrics are refused (401), the page sends to /login; each role
  * gets exactly what it may (403 beyond); the login page's session cookie, bearer tokens,
- * Basic on /metrics; wrong passwords throttled (429); a session that expires.
+ * Basic on /metrics; wrong passwords throttled (429); a session that expires; the login
+ * form's password checked off the main thread.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
@@ -251,6 +252,74 @@ test_no_accounts (PscTestFixture *f, gconstpointer data)
   g_assert_cmpstr (soup_message_headers_get_one (headers, "Location"), ==, "/");
 }
 
+static gboolean
+most_password_checks (gpointer data)
+{
+  return psc_access_get_password_checks (data) == PSC_ACCESS_MAX_PASSWORD_CHECKS;
+}
+
+static gboolean
+no_password_checks (gpointer data)
+{
+  return psc_access_get_password_checks (data) == 0;
+}
+
+/* A login's crypt() runs on a worker thread, the login paused meanwhile: a request that comes
+ * while passwords are being checked (yescrypt at cost 7, the highest a users file may
+ * have: ~0.35 s each on the CI machine) is answered before any login, which are answered
+ * after. Checked on the main thread, as before, the logins came first. A client that goes
+ * while its password is checked is not answered, and nothing else minds; a login past
+ * PSC_ACCESS_MAX_PASSWORD_CHECKS at once is answered 503 at once. */
+static void
+test_login_off_main_thread (PscTestFixture *f, gconstpointer data)
+{
+  PscAuth *auth = psc_auth_new ();
+  PscAccess *access = psc_server_get_access (f->server);
+  const char *form = "user=slow&password=secret1";
+  g_autofree char *login = g_strdup_printf ("POST /login HTTP/1.1\r\nHost: localhost\r\n"
+      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n"
+      "Connection: close\r\n\r\n%s", strlen (form), form);
+  g_autoptr (PscTestRawClient) first = NULL;
+  g_autoptr (PscTestRawClient) second = NULL;
+  g_autoptr (PscTestRawClient) health = NULL;
+  g_autoptr (PscTestRawClient) busy = NULL;
+  PscTestRawClient *dropped, *others[PSC_ACCESS_MAX_PASSWORD_CHECKS - 3];
+
+  /* "secret1" at yescrypt cost 7. */
+  g_assert_true (psc_auth_add_users (auth, "slow:$y$jBT$AKP8pqxjdnzZFhxOXoYFh/$NB.YoGrVgI8Rqt94"
+          "3DdA5MvUBe6HssL7Ya0.rtzKw8.:viewer\n", "users", NULL));
+  psc_server_set_auth (f->server, auth);
+  first = psc_test_raw_client_new (f, login);
+  second = psc_test_raw_client_new (f, login);
+  dropped = psc_test_raw_client_new (f, login);
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    others[i] = psc_test_raw_client_new (f, login);
+  PSC_TEST_WAIT_UNTIL (most_password_checks, access, 10, "the most passwords being checked");
+  busy = psc_test_raw_client_new (f, login);
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_answered, busy, 10, "the login past the most answered");
+  g_assert_true (g_str_has_prefix (busy->received->str, "HTTP/1.1 503 "));
+  g_assert_nonnull (strstr (busy->received->str, "\r\nRetry-After: 1\r\n"));
+  psc_test_raw_client_free (dropped);
+  health = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+      "Connection: close\r\n\r\n");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_answered, health, 10, "/healthz answered");
+  g_assert_true (g_str_has_prefix (health->received->str, "HTTP/1.1 200 "));
+  g_assert_false (psc_test_raw_client_answered (first));
+  g_assert_false (psc_test_raw_client_answered (second));
+  g_assert_cmpuint (psc_access_get_password_checks (access), ==, PSC_ACCESS_MAX_PASSWORD_CHECKS);
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, first, 20, "the first login answered");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, second, 20, "the second login answered");
+  for (guint i = 0; i < 2; i++) {
+    const char *answer = (i == 0 ? first : second)->received->str;
+
+    g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 303 "));
+    g_assert_nonnull (strstr (answer, "\r\nSet-Cookie: " PSC_ACCESS_COOKIE "="));
+  }
+  PSC_TEST_WAIT_UNTIL (no_password_checks, access, 20, "every check done");
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    psc_test_raw_client_free (others[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -261,5 +330,7 @@ main (int argc, char **argv)
   PSC_TEST_ADD ("/integration/auth/throttled", &psc_test_h264, test_throttled);
   PSC_TEST_ADD ("/integration/auth/session-expires", &psc_test_h264, test_session_expires);
   PSC_TEST_ADD ("/integration/auth/no-accounts", &psc_test_h264, test_no_accounts);
+  PSC_TEST_ADD ("/integration/auth/login-off-main-thread", &psc_test_h264,
+      test_login_off_main_thread);
   return g_test_run ();
 }

@@ -395,16 +395,6 @@ no_connection (gpointer data)
   return psc_connections_get_count (data) == 0;
 }
 
-/* The response's head has come (the connection may stay open: keep-alive). */
-static gboolean
-raw_client_answered (gpointer data)
-{
-  PscTestRawClient *client = data;
-
-  psc_test_raw_client_closed (client);
-  return strstr (client->received->str, "\r\n\r\n") != NULL;
-}
-
 static gboolean
 three_connections (gpointer data)
 {
@@ -431,7 +421,7 @@ test_total_cap (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_UNTIL (three_connections, connections, 5, "three idle connections");
   fresh = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
   PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, idle1, 5, "the longest idle connection to be closed");
-  PSC_TEST_WAIT_UNTIL (raw_client_answered, fresh, 5, "the new connection's answer");
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_answered, fresh, 5, "the new connection's answer");
   g_assert_true (g_str_has_prefix (fresh->received->str, "HTTP/1.1 200 "));
   g_assert_cmpuint (idle1->received->len, ==, 0);
   g_assert_false (psc_test_raw_client_closed (idle2));

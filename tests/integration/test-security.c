@@ -294,15 +294,6 @@ test_room_full (PscTestFixture *f, gconstpointer data)
   PSC_TEST_WAIT_CLOSED (late, 5, &close_code);
 }
 
-/* For PSC_TEST_WAIT_UNTIL: @data, a #PscTestRawClient, has received a whole status line. */
-static gboolean
-raw_client_has_line (gpointer data)
-{
-  PscTestRawClient *client = data;
-
-  return psc_test_raw_client_closed (client) || strstr (client->received->str, "\r\n") != NULL;
-}
-
 /* A GET of @path made to @host (NULL: an HTTP/1.0 request without Host) on a raw
  * connection; with @websocket, a WebSocket upgrade from the page's own origin,
  * http://@host. Stores what came back once the server closed the connection in *@answer
@@ -328,7 +319,7 @@ raw_get (PscTestFixture *f, const char *path, const char *host, gboolean websock
   client = psc_test_raw_client_new (f, request);
   if (websocket) {
     /* An upgraded connection stays open: wait for the status line instead. */
-    PSC_TEST_WAIT_UNTIL (raw_client_has_line, client, 10, "the answer to an upgrade");
+    PSC_TEST_WAIT_UNTIL (psc_test_raw_client_answered, client, 10, "the answer to an upgrade");
   } else {
     PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, client, 10, "the answer to a request");
   }
