@@ -32,6 +32,7 @@ struct _PscAccess {
   PscAuth *auth;
   GCancellable *cancellable;    /* cancelled when freed: the password checks still running */
   guint checking;               /* password checks running */
+  GHashTable *checking_addresses;       /* the addresses whose login is being checked */
   guint64 refused[PSC_ACCESS_REFUSED_COUNT];
   gint64 logged_at;
   guint64 failed_logins;
@@ -328,14 +329,15 @@ set_cookie (SoupServerMessage *msg, const char *value, gboolean clear)
       cookie);
 }
 
-/* A login form's password being checked on a worker thread. */
+/* A login form whose password is being checked on a worker thread: main context only (the
+ * worker has the check alone, as its task's data). */
 typedef struct {
   PscAccess *self;              /* not to be touched once @cancellable is cancelled */
   GCancellable *cancellable;    /* the PscAccess's: cancelled when it is freed */
   SoupServerMessage *msg;       /* paused meanwhile */
-  gboolean gone;                /* its client has gone: no answer */
+  gboolean gone;                /* libsoup let go of @msg's I/O: not to be unpaused */
   char *user;
-  PscAuthPasswordCheck *check;
+  char *address;                /* in PscAccess's checking_addresses while checked */
 } Login;
 
 static void
@@ -345,7 +347,7 @@ login_free (Login *login)
   g_object_unref (login->cancellable);
   g_object_unref (login->msg);
   g_free (login->user);
-  psc_auth_password_check_free (login->check);
+  g_free (login->address);
   g_free (login);
 }
 
@@ -374,40 +376,43 @@ static void
 check_password_in_thread (GTask *task, gpointer source, gpointer task_data,
     GCancellable *cancellable)
 {
-  Login *login = task_data;
-
-  psc_auth_password_check_run (login->check);
+  psc_auth_password_check_run (task_data);
   g_task_return_boolean (task, TRUE);
 }
 
-/* SoupServerMessage::disconnected: libsoup has let go of the message's I/O, and unpausing it
- * would be an error. */
+/* SoupServerMessage::disconnected: libsoup has let go of the message's I/O (the server
+ * disconnected, at shutdown: a paused message does not watch its socket, and a client that
+ * hangs up meanwhile gets its answer written to a closed connection), and unpausing it would
+ * be an error. */
 static void
 on_login_disconnected (SoupServerMessage *msg, gpointer user_data)
 {
   ((Login *) user_data)->gone = TRUE;
 }
 
-/* Main context: the password checked. The message goes on unless its client has gone. */
+/* Main context: the password checked; @user_data, the Login, is freed here. */
 static void
 on_password_checked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  Login *login = g_task_get_task_data (G_TASK (result));
+  Login *login = user_data;
   PscAccess *self = login->self;
 
-  if (g_cancellable_is_cancelled (login->cancellable))
-    return;
-  self->checking--;
-  answer_login (self, login->msg, login->user,
-      psc_auth_password_check_finish (login->check, NULL));
-  if (!login->gone)
-    soup_server_message_unpause (login->msg);
+  if (!g_cancellable_is_cancelled (login->cancellable)) {
+    self->checking--;
+    g_hash_table_remove (self->checking_addresses, login->address);
+    answer_login (self, login->msg, login->user,
+        psc_auth_password_check_finish (g_task_get_task_data (G_TASK (result)), NULL));
+    if (!login->gone)
+      soup_server_message_unpause (login->msg);
+  }
+  login_free (login);
 }
 
 static void
 log_in (PscAccess *self, SoupServerMessage *msg)
 {
-  const char *address = soup_server_message_get_remote_host (msg);
+  const char *address = soup_server_message_get_remote_host (msg) != NULL ?
+      soup_server_message_get_remote_host (msg) : "";
   g_autoptr (GBytes) body = soup_message_body_flatten (
       soup_server_message_get_request_body (msg));
   g_autofree char *user = NULL;
@@ -430,6 +435,16 @@ log_in (PscAccess *self, SoupServerMessage *msg)
     answer_login (self, msg, NULL, PSC_AUTH_ROLE_NONE);
     return;
   }
+  /* One check at a time per address: its failure is counted before the next starts, so
+   * the throttle's 5 a minute hold, and one client cannot take every check. */
+  if (g_hash_table_contains (self->checking_addresses, address)) {
+    explicit_bzero (password, strlen (password));
+    set_retry_after (msg, 1);
+    self->refused[PSC_ACCESS_REFUSED_THROTTLED]++;
+    respond_login_page (msg, TOO_MANY_REQUESTS,
+        "A login from this address is being checked: try again in a second.");
+    return;
+  }
   /* Each check may hold up to 64 MiB (yescrypt at the highest cost taken) and a core: a
    * burst of logins from many addresses waits its turn rather than take them all. */
   if (self->checking >= PSC_ACCESS_MAX_PASSWORD_CHECKS) {
@@ -444,14 +459,16 @@ log_in (PscAccess *self, SoupServerMessage *msg)
   login->cancellable = g_object_ref (self->cancellable);
   login->msg = g_object_ref (msg);
   login->user = g_steal_pointer (&user);
-  login->check = psc_auth_password_check_new (self->auth, login->user, password);
-  explicit_bzero (password, strlen (password));
+  login->address = g_strdup (address);
   self->checking++;
+  g_hash_table_add (self->checking_addresses, g_strdup (address));
   g_signal_connect (msg, "disconnected", G_CALLBACK (on_login_disconnected), login);
   soup_server_message_pause (msg);
-  task = g_task_new (NULL, NULL, on_password_checked, NULL);
+  task = g_task_new (NULL, NULL, on_password_checked, login);
   g_task_set_source_tag (task, log_in);
-  g_task_set_task_data (task, login, (GDestroyNotify) login_free);
+  g_task_set_task_data (task, psc_auth_password_check_new (self->auth, login->user, password),
+      (GDestroyNotify) psc_auth_password_check_free);
+  explicit_bzero (password, strlen (password));
   g_task_run_in_thread (task, check_password_in_thread);
 }
 
@@ -531,6 +548,7 @@ psc_access_new (SoupServer *soup)
   self->soup = soup;
   self->auth = psc_auth_new ();
   self->cancellable = g_cancellable_new ();
+  self->checking_addresses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_signal_connect (soup, "request-read", G_CALLBACK (on_request_read), self);
   soup_server_add_handler (soup, "/login", on_login, self, NULL);
   soup_server_add_handler (soup, "/logout", on_logout, self, NULL);
@@ -544,6 +562,7 @@ psc_access_free (PscAccess *self)
     return;
   g_cancellable_cancel (self->cancellable);
   g_object_unref (self->cancellable);
+  g_hash_table_unref (self->checking_addresses);
   g_signal_handlers_disconnect_by_data (self->soup, self);
   soup_server_remove_handler (self->soup, "/login");
   soup_server_remove_handler (self->soup, "/logout");

@@ -35,8 +35,8 @@ G_BEGIN_DECLS
 /**
  * PSC_ACCESS_MAX_PASSWORD_CHECKS:
  *
- * Login forms whose password is being checked at once; past it, a login is answered `503`
- * with `Retry-After: 1`. Each check takes a core and, for yescrypt at the highest cost the
+ * Login forms whose password is being checked at once, one per address (another from it
+ * meanwhile: `429`); past it, a login is answered `503` with `Retry-After: 1`. Each check takes a core and, for yescrypt at the highest cost the
  * users file may have, 64 MiB (psc_auth_add_users()).
  */
 #define PSC_ACCESS_MAX_PASSWORD_CHECKS 4
@@ -144,6 +144,8 @@ guint64     psc_access_get_refused (PscAccess *access, PscAccessRefusal reason);
 /**
  * psc_access_get_password_checks:
  * @access: the access check
+ *
+ * How many login forms wait for their password to be checked.
  *
  * Returns: the login forms whose password is being checked now, on worker threads (at most
  *   #PSC_ACCESS_MAX_PASSWORD_CHECKS).

@@ -294,8 +294,8 @@ typedef struct _PscAuthPasswordCheck PscAuthPasswordCheck;
  * @user: a user name
  * @password: a password (copied, and wiped when the check is freed)
  *
- * Looks @user up. An unknown user is checked against a hash of its own at the default cost,
- * made once (psc_auth_hash_password()), so that the time taken does not tell which names
+ * Looks @user up. An unknown user is checked against a constant hash at the default cost
+ * (what psc_auth_hash_password() makes), so that the time taken does not tell which names
  * exist.
  *
  * Returns: (transfer full): the check, to run with psc_auth_password_check_run().
@@ -316,6 +316,8 @@ void         psc_auth_password_check_run (PscAuthPasswordCheck *check);
  * @check: a check that has run
  * @name: (out) (optional) (transfer none): the user's name as the users file gives it, valid
  *   while @check is; set only on success
+ *
+ * What the check found.
  *
  * Returns: the user's role, or #PSC_AUTH_ROLE_NONE if the user is unknown or the password
  *   wrong.

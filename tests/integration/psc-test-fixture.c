@@ -822,11 +822,23 @@ psc_test_raw_client_free (PscTestRawClient *client)
 PscTestRawClient *
 psc_test_raw_client_new (PscTestFixture *f, const char *request)
 {
+  return psc_test_raw_client_new_from (f, NULL, request);
+}
+
+PscTestRawClient *
+psc_test_raw_client_new_from (PscTestFixture *f, const char *source, const char *request)
+{
   g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
   g_autoptr (GError) error = NULL;
   PscTestRawClient *client = g_new0 (PscTestRawClient, 1);
 
   client->received = g_string_new (NULL);
+  if (source != NULL) {
+    g_autoptr (GSocketAddress) local = g_inet_socket_address_new_from_string (source, 0);
+
+    g_assert_nonnull (local);
+    g_socket_client_set_local_address (socket_client, local);
+  }
   client->connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1",
       psc_server_get_port (f->server), NULL, &error);
   g_assert_no_error (error);

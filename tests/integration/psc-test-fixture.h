@@ -262,6 +262,11 @@ typedef struct {
 /* Connects to @f's server on 127.0.0.1 and sends @request (nullable) whole. */
 PscTestRawClient *psc_test_raw_client_new (PscTestFixture *f, const char *request);
 
+/* The same from the loopback address @source (`127.0.0.N`; NULL: any), as a client of
+ * another address. */
+PscTestRawClient *psc_test_raw_client_new_from (PscTestFixture *f, const char *source,
+    const char *request);
+
 /* For psc_test_iterate_until(): reads what has come into @client's `received`, without
  * blocking; TRUE once the server closed (or reset) the connection. */
 gboolean    psc_test_raw_client_closed (gpointer client);

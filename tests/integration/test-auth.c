@@ -265,11 +265,12 @@ no_password_checks (gpointer data)
 }
 
 /* A login's crypt() runs on a worker thread, the login paused meanwhile: a request that comes
- * while passwords are being checked (yescrypt at cost 7, the highest a users file may
- * have: ~0.35 s each on the CI machine) is answered before any login, which are answered
- * after. Checked on the main thread, as before, the logins came first. A client that goes
- * while its password is checked is not answered, and nothing else minds; a login past
- * PSC_ACCESS_MAX_PASSWORD_CHECKS at once is answered 503 at once. */
+ * while passwords are being checked (yescrypt at cost 7, the highest a users file may have:
+ * ~0.35 s each on the CI machine) is answered before any login, which are answered after.
+ * Checked on the main thread, as before, the logins came first. One check at a time per
+ * address (a second login from it: 429 at once, so that the throttle's count holds), and at
+ * most PSC_ACCESS_MAX_PASSWORD_CHECKS in all (503 at once); a client that hangs up while its
+ * password is checked does no harm. Each login from its own address, 127.0.1.N. */
 static void
 test_login_off_main_thread (PscTestFixture *f, gconstpointer data)
 {
@@ -279,45 +280,47 @@ test_login_off_main_thread (PscTestFixture *f, gconstpointer data)
   g_autofree char *login = g_strdup_printf ("POST /login HTTP/1.1\r\nHost: localhost\r\n"
       "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n"
       "Connection: close\r\n\r\n%s", strlen (form), form);
-  g_autoptr (PscTestRawClient) first = NULL;
-  g_autoptr (PscTestRawClient) second = NULL;
+  PscTestRawClient *clients[PSC_ACCESS_MAX_PASSWORD_CHECKS];
   g_autoptr (PscTestRawClient) health = NULL;
   g_autoptr (PscTestRawClient) busy = NULL;
-  PscTestRawClient *dropped, *others[PSC_ACCESS_MAX_PASSWORD_CHECKS - 3];
+  g_autoptr (PscTestRawClient) again = NULL;
+  const guint dropped = PSC_ACCESS_MAX_PASSWORD_CHECKS - 1;
 
   /* "secret1" at yescrypt cost 7. */
   g_assert_true (psc_auth_add_users (auth, "slow:$y$jBT$AKP8pqxjdnzZFhxOXoYFh/$NB.YoGrVgI8Rqt94"
           "3DdA5MvUBe6HssL7Ya0.rtzKw8.:viewer\n", "users", NULL));
   psc_server_set_auth (f->server, auth);
-  first = psc_test_raw_client_new (f, login);
-  second = psc_test_raw_client_new (f, login);
-  dropped = psc_test_raw_client_new (f, login);
-  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
-    others[i] = psc_test_raw_client_new (f, login);
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++) {
+    g_autofree char *source = g_strdup_printf ("127.0.1.%u", i + 1);
+    clients[i] = psc_test_raw_client_new_from (f, source, login);
+  }
   PSC_TEST_WAIT_UNTIL (most_password_checks, access, 10, "the most passwords being checked");
-  busy = psc_test_raw_client_new (f, login);
+  /* The same address again, and a new one past the most. */
+  again = psc_test_raw_client_new_from (f, "127.0.1.1", login);
+  busy = psc_test_raw_client_new_from (f, "127.0.1.100", login);
+  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_answered, again, 10, "the second login answered");
   PSC_TEST_WAIT_UNTIL (psc_test_raw_client_answered, busy, 10, "the login past the most answered");
+  g_assert_true (g_str_has_prefix (again->received->str, "HTTP/1.1 429 "));
+  g_assert_nonnull (strstr (again->received->str, "A login from this address is being checked"));
   g_assert_true (g_str_has_prefix (busy->received->str, "HTTP/1.1 503 "));
   g_assert_nonnull (strstr (busy->received->str, "\r\nRetry-After: 1\r\n"));
-  psc_test_raw_client_free (dropped);
+  g_clear_pointer (&clients[dropped], psc_test_raw_client_free);
   health = psc_test_raw_client_new (f, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
       "Connection: close\r\n\r\n");
   PSC_TEST_WAIT_UNTIL (psc_test_raw_client_answered, health, 10, "/healthz answered");
   g_assert_true (g_str_has_prefix (health->received->str, "HTTP/1.1 200 "));
-  g_assert_false (psc_test_raw_client_answered (first));
-  g_assert_false (psc_test_raw_client_answered (second));
+  for (guint i = 0; i < dropped; i++)
+    g_assert_false (psc_test_raw_client_answered (clients[i]));
   g_assert_cmpuint (psc_access_get_password_checks (access), ==, PSC_ACCESS_MAX_PASSWORD_CHECKS);
-  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, first, 20, "the first login answered");
-  PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, second, 20, "the second login answered");
-  for (guint i = 0; i < 2; i++) {
-    const char *answer = (i == 0 ? first : second)->received->str;
-
-    g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 303 "));
-    g_assert_nonnull (strstr (answer, "\r\nSet-Cookie: " PSC_ACCESS_COOKIE "="));
+  for (guint i = 0; i < dropped; i++) {
+    PSC_TEST_WAIT_UNTIL (psc_test_raw_client_closed, clients[i], 20, "a login answered");
+    g_assert_true (g_str_has_prefix (clients[i]->received->str, "HTTP/1.1 303 "));
+    g_assert_nonnull (strstr (clients[i]->received->str,
+            "\r\nSet-Cookie: " PSC_ACCESS_COOKIE "="));
   }
   PSC_TEST_WAIT_UNTIL (no_password_checks, access, 20, "every check done");
-  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
-    psc_test_raw_client_free (others[i]);
+  for (guint i = 0; i < dropped; i++)
+    psc_test_raw_client_free (clients[i]);
 }
 
 int
