@@ -237,11 +237,10 @@ find_by_name (GPtrArray *credentials, const char *name)
 }
 
 /* The most a users file's hash may cost. A hash carries its own cost, and each login runs it
- * (an unknown user's runs --hash-password's, at the default cost; a login form's on a worker
- * thread, Basic on /metrics on the main loop): a
- * mistaken or hostile one could take minutes and gigabytes a login (yescrypt's cost 11 is
- * 1 GiB, bcrypt's 31 is 2^31 rounds; libFuzzer found a line that took 21 s and 2 GiB when the
- * file was checked by hashing with each line). The ceilings are about 4 times the default
+ * (a login form's on a worker thread, Basic on /metrics on the main loop; an unknown user's
+ * runs UNKNOWN_USER_HASH, at the default cost): a mistaken or hostile one could take minutes
+ * and gigabytes a login (yescrypt's cost 11 is 1 GiB, bcrypt's 31 is 2^31 rounds; libFuzzer
+ * found a line that took 21 s and 2 GiB when the file was checked by hashing with each line). The ceilings are about 4 times the default
  * yescrypt's work. Measured on a 2-core EPYC VM, libxcrypt 4.4.33: yescrypt cost 5 (the
  * default) 16 MiB, 85 ms; cost 7 64 MiB, 0.35 s; bcrypt cost 13 0.42 s; SHA-512 with
  * 1,000,000 rounds 0.22 s (5,000, its default, 2 ms). */
