@@ -235,14 +235,13 @@ shut_down (GSocket *socket)
 }
 
 /* The whole HTTP/1.1 response, written by us rather than libsoup, that refuses a request:
- * @status, and @reason (one line) as a plain-text body; the connection closes after it. */
+ * @status, and @reason (one line) as a plain-text body; the connection closes after it
+ * (psc_redirect_raw_response()). */
 static GBytes *
 refusal_response (guint status, const char *reason)
 {
   g_autofree char *body = g_strconcat (reason, "\n", NULL);
-  char *response = g_strdup_printf ("HTTP/1.1 %u %s\r\nConnection: close\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s", status,
-      soup_status_get_phrase (status), strlen (body), body);
+  char *response = psc_redirect_raw_response (status, NULL, body, FALSE);
 
   return g_bytes_new_take (response, strlen (response));
 }

@@ -90,6 +90,20 @@ is_header_safe (const char *text)
 }
 
 char *
+psc_redirect_raw_response (guint status, const char *location, const char *body,
+    gboolean head_only)
+{
+  g_autofree char *location_line = location != NULL ?
+      g_strdup_printf ("Location: %s\r\n", location) : g_strdup ("");
+
+  g_return_val_if_fail (body != NULL, NULL);
+
+  return g_strdup_printf ("HTTP/1.1 %u %s\r\n%sConnection: close\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s", status,
+      soup_status_get_phrase (status), location_line, strlen (body), head_only ? "" : body);
+}
+
+char *
 psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_host,
     guint https_port, gsize *head_length)
 {
@@ -158,10 +172,8 @@ psc_redirect_plain_answer (const char *head, gsize length, const char *fallback_
   body = redirect_body (location);
   GST_INFO ("plain HTTP on the HTTPS port: %s %s -> %s", method ? method : "?",
       target ? target : "?", location);
-  return g_strdup_printf ("HTTP/1.1 %u %s\r\nLocation: %s\r\nConnection: close\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s",
-      SOUP_STATUS_PERMANENT_REDIRECT, soup_status_get_phrase (SOUP_STATUS_PERMANENT_REDIRECT),
-      location, strlen (body), g_strcmp0 (method, "HEAD") == 0 ? "" : body);
+  return psc_redirect_raw_response (SOUP_STATUS_PERMANENT_REDIRECT, location, body,
+      g_strcmp0 (method, "HEAD") == 0);
 }
 
 gboolean

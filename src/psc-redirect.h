@@ -33,6 +33,22 @@ G_BEGIN_DECLS
 void     psc_redirect_add_handler (SoupServer *soup, guint https_port);
 
 /**
+ * psc_redirect_raw_response:
+ * @status: the HTTP status
+ * @location: (nullable): a `Location` header's value, header-safe
+ * @body: the body, text (`text/plain; charset=utf-8`)
+ * @head_only: the answer to a `HEAD`: the body's length is sent, not the body
+ *
+ * A whole HTTP/1.1 response that ends the connection (`Connection: close`), written by hand
+ * for a socket libsoup does not serve: plain HTTP on the HTTPS port
+ * (psc_redirect_plain_answer()), and the connection policy's refusals (#PscConnections).
+ *
+ * Returns: (transfer full): the response.
+ */
+char *   psc_redirect_raw_response (guint status, const char *location, const char *body,
+    gboolean head_only);
+
+/**
  * psc_redirect_plain_answer:
  * @head: the first bytes a client sent (@length of them, not NUL-terminated; may hold NULs)
  * @length: their number
